@@ -1,0 +1,39 @@
+// Framework-free request/response shapes shared by every entry point (local server, Lambda).
+
+export type Body = Uint8Array | string | AsyncIterable<Uint8Array>;
+
+export interface RegistryRequest {
+  method: string;
+  /** Raw path, without query string, e.g. `/v2/library/alpine/manifests/latest`. */
+  path: string;
+  query: URLSearchParams;
+  /** Header names lower-cased; repeated headers joined with ", ". */
+  headers: Readonly<Record<string, string | undefined>>;
+  /** Request body as a byte stream; absent when the request has none. */
+  body?: AsyncIterable<Uint8Array>;
+}
+
+export interface RegistryResponse {
+  status: number;
+  headers: Record<string, string>;
+  /** For HEAD the handler sets Content-Length and leaves body undefined. */
+  body?: Body;
+}
+
+export function header(req: RegistryRequest, name: string): string | undefined {
+  const v = req.headers[name.toLowerCase()];
+  return v === undefined || v === '' ? undefined : v;
+}
+
+export function jsonResponse(status: number, value: unknown, headers: Record<string, string> = {}): RegistryResponse {
+  const body = JSON.stringify(value);
+  return {
+    status,
+    headers: { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(body)), ...headers },
+    body,
+  };
+}
+
+export function emptyResponse(status: number, headers: Record<string, string> = {}): RegistryResponse {
+  return { status, headers: { 'content-length': '0', ...headers } };
+}

@@ -1,0 +1,87 @@
+// Starts the local registry (`functions/local/main.ts`) as a child process on a free loopback port,
+// exactly as `npm start` runs it, and stops it again. Used by API, e2e, crash and bench code.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createInterface } from 'node:readline';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+export const mainScript = join(root, 'functions', 'local', 'main.ts');
+
+export interface RunningRegistry {
+  /** e.g. `http://127.0.0.1:41234` */
+  url: string;
+  /** e.g. `127.0.0.1:41234`, for image references. */
+  host: string;
+  port: number;
+  dataDir: string;
+  child: ChildProcess;
+  /** Every line the server wrote to stdout (structured logs). */
+  logs: string[];
+  /** Graceful stop (SIGTERM); removes the data dir if this helper created it. */
+  stop(): Promise<void>;
+  /** SIGKILL, leaving the data dir in place (for crash tests). */
+  kill(): Promise<void>;
+}
+
+export interface StartOptions {
+  dataDir?: string;
+  port?: number;
+  env?: Record<string, string>;
+}
+
+export async function startRegistry(opts: StartOptions = {}): Promise<RunningRegistry> {
+  const ownDir = opts.dataDir === undefined;
+  const dataDir = opts.dataDir ?? (await mkdtemp(join(tmpdir(), 'registry-test-')));
+  const child = spawn(process.execPath, [mainScript], {
+    env: { ...process.env, HOST: '127.0.0.1', PORT: String(opts.port ?? 0), REGISTRY_DATA_DIR: dataDir, ...opts.env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const logs: string[] = [];
+  let stderr = '';
+  child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const url = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`registry did not start in 20s; stderr: ${stderr}`)), 20_000);
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`registry exited with ${code} before listening; stderr: ${stderr}`));
+    });
+    createInterface({ input: child.stdout! }).on('line', (line) => {
+      logs.push(line);
+      try {
+        const entry = JSON.parse(line) as { msg?: string; url?: string };
+        if (entry.msg === 'listening' && entry.url) {
+          clearTimeout(timer);
+          resolve(entry.url);
+        }
+      } catch {
+        // not a log line
+      }
+    });
+  });
+  const port = Number(new URL(url).port);
+  return {
+    url,
+    host: `127.0.0.1:${port}`,
+    port,
+    dataDir,
+    child,
+    logs,
+    async stop() {
+      if (child.exitCode === null && child.signalCode === null) {
+        child.kill('SIGTERM');
+        await exited;
+      }
+      if (ownDir) await rm(dataDir, { recursive: true, force: true });
+    },
+    async kill() {
+      if (child.exitCode === null && child.signalCode === null) {
+        child.kill('SIGKILL');
+        await exited;
+      }
+    },
+  };
+}
