@@ -13,11 +13,21 @@ export interface RegistryRequest {
   body?: AsyncIterable<Uint8Array>;
 }
 
+/** The entry point wraps failures reading the request body (client went away, short body) in this. */
+export class BodyReadError extends Error {
+  constructor(cause: unknown) {
+    super('request body could not be read', { cause });
+    this.name = 'BodyReadError';
+  }
+}
+
 export interface RegistryResponse {
   status: number;
   headers: Record<string, string>;
   /** For HEAD the handler sets Content-Length and leaves body undefined. */
   body?: Body;
+  /** OCI error code when the response is an error (for logs and metrics; not sent). */
+  errorCode?: string;
 }
 
 export function header(req: RegistryRequest, name: string): string | undefined {

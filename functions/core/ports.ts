@@ -104,6 +104,16 @@ export class UploadConflictError extends Error {
   }
 }
 
+/** Thrown by BlobStore.appendUpload when the body's length differs from the expected length. */
+export class UploadSizeError extends Error {
+  readonly received: number;
+  constructor(expected: number, received: number) {
+    super(`expected ${expected} bytes, received ${received}`);
+    this.name = 'UploadSizeError';
+    this.received = received;
+  }
+}
+
 export interface BlobStore {
   /** Minimum chunk size (bytes) the store wants for non-final chunks (OCI-Chunk-Min-Length). */
   readonly minChunkLength: number;
@@ -113,9 +123,16 @@ export interface BlobStore {
   /**
    * Appends the body at `offset` (the session's current size), hashing as bytes arrive. Never holds
    * the whole body in memory. On any failure the upload is left exactly as it was before the call.
+   * When `expectedLength` is given, a body of any other length fails with UploadSizeError.
    * Returns the new size and state.
    */
-  appendUpload(id: string, offset: number, state: string, body: AsyncIterable<Uint8Array>): Promise<{ offset: number; state: string }>;
+  appendUpload(
+    id: string,
+    offset: number,
+    state: string,
+    body: AsyncIterable<Uint8Array>,
+    expectedLength?: number,
+  ): Promise<{ offset: number; state: string }>;
   /** Digest (`algorithm:hex`) of the `size` bytes uploaded so far. */
   digestUpload(id: string, size: number, state: string, algorithm: string): Promise<string>;
   /**

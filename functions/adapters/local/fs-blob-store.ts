@@ -1,0 +1,219 @@
+// Blob bytes as files: content-addressed under blobs/<alg>/<xx>/<hex>, uploads under uploads/<id>.
+// Bytes are hashed as they stream to disk; a blob file appears (by atomic rename, after fsync) only
+// once the core has verified its digest, so a crash never leaves a partial blob visible.
+import { createHash, type Hash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { mkdir, open, readdir, rename, rm, stat, truncate, writeFile, type FileHandle } from 'node:fs/promises';
+import { join } from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import { UploadConflictError, UploadSizeError, type BlobStore } from '../../core/ports.ts';
+import type { TokenSigner } from '../../core/tokens.ts';
+
+const WRITE_CHUNK = 4 * 1024 * 1024;
+
+interface CachedHash {
+  hash: Hash;
+  size: number;
+}
+
+export class FsBlobStore implements BlobStore {
+  readonly minChunkLength = 5 * 1024 * 1024;
+  readonly root: string;
+  readonly #signer: TokenSigner;
+  /** Running sha256 of uploads in progress; rebuilt from the file after a restart. */
+  readonly #hashes = new Map<string, CachedHash>();
+  readonly #writing = new Set<string>();
+
+  constructor(root: string, signer: TokenSigner) {
+    this.root = root;
+    this.#signer = signer;
+  }
+
+  async init(): Promise<void> {
+    await mkdir(join(this.root, 'uploads'), { recursive: true });
+    await mkdir(join(this.root, 'blobs'), { recursive: true });
+  }
+
+  blobPath(digest: string): string {
+    const [alg = '', hex = ''] = digest.split(':');
+    return join(this.root, 'blobs', alg, hex.slice(0, 2), hex);
+  }
+
+  uploadPath(id: string): string {
+    return join(this.root, 'uploads', id);
+  }
+
+  /** Upload ids that have bytes on disk (for the start-up sweep of crash leftovers). */
+  async listUploadFiles(): Promise<string[]> {
+    return (await readdir(join(this.root, 'uploads'))).filter((f) => !f.startsWith('.'));
+  }
+
+  async startUpload(id: string): Promise<string> {
+    await writeFile(this.uploadPath(id), new Uint8Array(0), { flag: 'wx' });
+    this.#hashes.set(id, { hash: createHash('sha256'), size: 0 });
+    return '';
+  }
+
+  async appendUpload(id: string, offset: number, state: string, body: AsyncIterable<Uint8Array>, expectedLength?: number) {
+    if (this.#writing.has(id)) throw new UploadConflictError();
+    this.#writing.add(id);
+    try {
+      const cached = await this.#hashAt(id, offset);
+      const before = cached.hash.copy();
+      let received = 0;
+      const file = await open(this.uploadPath(id), 'r+');
+      try {
+        received = await writeHashed(file, offset, body, cached.hash, expectedLength);
+        if (expectedLength !== undefined && received !== expectedLength) throw new UploadSizeError(expectedLength, received);
+        await file.sync();
+      } catch (e) {
+        // Leave the upload exactly as it was before this request.
+        await file.truncate(offset);
+        cached.hash = before;
+        cached.size = offset;
+        throw e;
+      } finally {
+        await file.close();
+      }
+      cached.size = offset + received;
+      return { offset: cached.size, state };
+    } finally {
+      this.#writing.delete(id);
+    }
+  }
+
+  async digestUpload(id: string, size: number, _state: string, algorithm: string): Promise<string> {
+    if (algorithm === 'sha256') {
+      const cached = await this.#hashAt(id, size);
+      return `sha256:${cached.hash.copy().digest('hex')}`;
+    }
+    return `${algorithm}:${await hashFile(this.uploadPath(id), algorithm, size)}`;
+  }
+
+  async commitUpload(id: string, digest: string): Promise<void> {
+    this.#hashes.delete(id);
+    const target = this.blobPath(digest);
+    if (await exists(target)) {
+      await rm(this.uploadPath(id), { force: true });
+      return;
+    }
+    await this.#install(this.uploadPath(id), target);
+  }
+
+  async abortUpload(id: string): Promise<void> {
+    this.#hashes.delete(id);
+    await rm(this.uploadPath(id), { force: true });
+  }
+
+  async putBlob(digest: string, bytes: Uint8Array): Promise<void> {
+    const target = this.blobPath(digest);
+    if (await exists(target)) return;
+    const tmp = join(this.root, 'uploads', `.put-${process.pid}-${Math.random().toString(36).slice(2)}`);
+    const file = await open(tmp, 'w');
+    try {
+      await file.writeFile(bytes);
+      await file.sync();
+    } finally {
+      await file.close();
+    }
+    await this.#install(tmp, target);
+  }
+
+  async readUrl(digest: string, opts: { expiresInSeconds: number }): Promise<string> {
+    const exp = Math.floor(Date.now() / 1000) + opts.expiresInSeconds;
+    return `/_blobs/${digest}?token=${this.#signer.sign(`blob|${digest}`, exp)}`;
+  }
+
+  /** Whether `token` grants reading `digest` (the check behind the signed URL). */
+  verifyReadToken(digest: string, token: string | null): boolean {
+    return token !== null && this.#signer.verify(token) === `blob|${digest}`;
+  }
+
+  async deleteBlob(digest: string): Promise<void> {
+    await rm(this.blobPath(digest), { force: true });
+  }
+
+  /** Moves a complete, fsynced file into the content-addressed area atomically. */
+  async #install(from: string, target: string): Promise<void> {
+    const dir = join(target, '..');
+    await mkdir(dir, { recursive: true });
+    const f = await open(from, 'r');
+    try {
+      await f.sync();
+    } finally {
+      await f.close();
+    }
+    await rename(from, target);
+    const d = await open(dir, 'r');
+    try {
+      await d.sync();
+    } finally {
+      await d.close();
+    }
+  }
+
+  /** The running hash of the first `offset` bytes, rebuilt from disk when not cached (e.g. after a restart). */
+  async #hashAt(id: string, offset: number): Promise<CachedHash> {
+    const cached = this.#hashes.get(id);
+    if (cached && cached.size === offset) return cached;
+    const path = this.uploadPath(id);
+    const size = (await stat(path)).size;
+    if (size < offset) throw new Error(`upload ${id} has ${size} bytes on disk, expected ${offset}`);
+    if (size > offset) await truncate(path, offset);
+    const hash = createHash('sha256');
+    if (offset > 0) await pipeline(createReadStream(path, { end: offset - 1, highWaterMark: WRITE_CHUNK }), async (src: AsyncIterable<Buffer>) => {
+      for await (const chunk of src) hash.update(chunk);
+    });
+    const rebuilt = { hash, size: offset };
+    this.#hashes.set(id, rebuilt);
+    return rebuilt;
+  }
+}
+
+/**
+ * Streams `body` into `file` at `position`, hashing every byte. Writes are batched to ~4 MiB and one
+ * write is kept in flight while the next batch is read, so disk and network overlap.
+ */
+async function writeHashed(file: FileHandle, position: number, body: AsyncIterable<Uint8Array>, hash: Hash, expectedLength?: number): Promise<number> {
+  let received = 0;
+  let batch: Uint8Array[] = [];
+  let batchBytes = 0;
+  let pending: Promise<unknown> = Promise.resolve();
+  const flush = async () => {
+    const chunks = batch;
+    const at = position + received - batchBytes;
+    batch = [];
+    batchBytes = 0;
+    await pending;
+    pending = file.writev(chunks, at);
+  };
+  try {
+    for await (const chunk of body) {
+      received += chunk.byteLength;
+      if (expectedLength !== undefined && received > expectedLength) throw new UploadSizeError(expectedLength, received);
+      hash.update(chunk);
+      batch.push(chunk);
+      batchBytes += chunk.byteLength;
+      if (batchBytes >= WRITE_CHUNK) await flush();
+    }
+    if (batchBytes > 0) await flush();
+  } finally {
+    await pending;
+  }
+  return received;
+}
+
+async function exists(path: string): Promise<boolean> {
+  return stat(path).then(
+    () => true,
+    () => false,
+  );
+}
+
+async function hashFile(path: string, algorithm: string, size: number): Promise<string> {
+  const hash = createHash(algorithm);
+  if (size > 0) {
+    for await (const chunk of createReadStream(path, { end: size - 1, highWaterMark: WRITE_CHUNK })) hash.update(chunk as Buffer);
+  }
+  return hash.digest('hex');
+}

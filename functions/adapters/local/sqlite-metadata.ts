@@ -1,0 +1,306 @@
+// MetadataStore on SQLite (node:sqlite, synchronous). Every statement is prepared once in the
+// constructor. Text keys use SQLite's default BINARY collation, i.e. byte order of the UTF-8
+// encoding, the same order DynamoDB uses for sort keys, so pagination behaves alike in both adapters.
+import { DatabaseSync, type StatementSync } from 'node:sqlite';
+import type { BlobRecord, Descriptor, ManifestRecord, MetadataStore, Page, UploadSession } from '../../core/ports.ts';
+
+/** Bump when the schema changes, and add a migration step in `migrate`. */
+const SCHEMA_VERSION = 1;
+
+const SCHEMA_V1 = `
+CREATE TABLE IF NOT EXISTS repositories (
+  name TEXT PRIMARY KEY
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS blobs (
+  digest TEXT PRIMARY KEY,
+  size INTEGER NOT NULL,
+  created_at INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS blob_links (
+  repo TEXT NOT NULL REFERENCES repositories(name),
+  digest TEXT NOT NULL,
+  PRIMARY KEY (repo, digest)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS manifests (
+  repo TEXT NOT NULL REFERENCES repositories(name),
+  digest TEXT NOT NULL,
+  media_type TEXT NOT NULL,
+  size INTEGER NOT NULL,
+  body BLOB NOT NULL,
+  subject TEXT,
+  artifact_type TEXT,
+  annotations TEXT,
+  blobs TEXT NOT NULL,
+  manifests TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  PRIMARY KEY (repo, digest)
+);
+CREATE INDEX IF NOT EXISTS manifests_by_subject ON manifests (repo, subject, digest) WHERE subject IS NOT NULL;
+CREATE TABLE IF NOT EXISTS tags (
+  repo TEXT NOT NULL,
+  tag TEXT NOT NULL,
+  digest TEXT NOT NULL,
+  PRIMARY KEY (repo, tag),
+  FOREIGN KEY (repo, digest) REFERENCES manifests(repo, digest)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS tags_by_digest ON tags (repo, digest);
+CREATE TABLE IF NOT EXISTS uploads (
+  id TEXT PRIMARY KEY,
+  repo TEXT NOT NULL,
+  offset INTEGER NOT NULL,
+  state TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  updated_at INTEGER NOT NULL,
+  expires_at INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS uploads_by_expiry ON uploads (expires_at);
+`;
+
+interface UploadRow { id: string; repo: string; offset: number; state: string; created_at: number; updated_at: number; expires_at: number }
+interface BlobRow { digest: string; size: number; created_at: number }
+interface ManifestRow {
+  digest: string; media_type: string; size: number; body: Uint8Array; subject: string | null; artifact_type: string | null;
+  annotations: string | null; blobs: string; manifests: string; created_at: number;
+}
+interface ReferrerRow { digest: string; media_type: string; size: number; artifact_type: string | null; annotations: string | null }
+
+const MANIFEST_COLUMNS = 'm.digest, m.media_type, m.size, m.body, m.subject, m.artifact_type, m.annotations, m.blobs, m.manifests, m.created_at';
+
+function prepareAll(db: DatabaseSync) {
+  const p = (sql: string): StatementSync => db.prepare(sql);
+  return {
+    begin: p('BEGIN IMMEDIATE'),
+    commit: p('COMMIT'),
+    rollback: p('ROLLBACK'),
+
+    insertUpload: p('INSERT INTO uploads (id, repo, offset, state, created_at, updated_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?)'),
+    getUpload: p('SELECT * FROM uploads WHERE id = ?'),
+    updateUpload: p('UPDATE uploads SET offset = ?, state = ?, updated_at = ?, expires_at = ? WHERE id = ? AND offset = ?'),
+    deleteUpload: p('DELETE FROM uploads WHERE id = ?'),
+    expiredUploads: p('SELECT * FROM uploads WHERE expires_at < ? ORDER BY expires_at, id LIMIT ?'),
+
+    insertBlob: p('INSERT INTO blobs (digest, size, created_at) VALUES (?, ?, ?) ON CONFLICT (digest) DO NOTHING'),
+    getBlob: p('SELECT digest, size, created_at FROM blobs WHERE digest = ?'),
+    insertLink: p('INSERT INTO blob_links (repo, digest) VALUES (?, ?) ON CONFLICT DO NOTHING'),
+    getLinkedBlob: p('SELECT b.digest, b.size, b.created_at FROM blob_links l JOIN blobs b ON b.digest = l.digest WHERE l.repo = ? AND l.digest = ?'),
+    deleteLink: p('DELETE FROM blob_links WHERE repo = ? AND digest = ?'),
+
+    insertRepo: p('INSERT INTO repositories (name) VALUES (?) ON CONFLICT DO NOTHING'),
+    repoExists: p('SELECT 1 AS found FROM repositories WHERE name = ?'),
+    reposFirst: p('SELECT name FROM repositories ORDER BY name LIMIT ?'),
+    reposAfter: p('SELECT name FROM repositories WHERE name > ? ORDER BY name LIMIT ?'),
+
+    insertManifest: p(`INSERT INTO manifests (repo, digest, media_type, size, body, subject, artifact_type, annotations, blobs, manifests, created_at)
+      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (repo, digest) DO NOTHING`),
+    getManifest: p(`SELECT ${MANIFEST_COLUMNS} FROM manifests m WHERE m.repo = ? AND m.digest = ?`),
+    getTaggedManifest: p(`SELECT ${MANIFEST_COLUMNS} FROM tags t JOIN manifests m ON m.repo = t.repo AND m.digest = t.digest WHERE t.repo = ? AND t.tag = ?`),
+    deleteManifest: p('DELETE FROM manifests WHERE repo = ? AND digest = ?'),
+    referrers: p(`SELECT digest, media_type, size, artifact_type, annotations FROM manifests
+      WHERE repo = ? AND subject = ? ORDER BY digest`),
+
+    upsertTag: p('INSERT INTO tags (repo, tag, digest) VALUES (?, ?, ?) ON CONFLICT (repo, tag) DO UPDATE SET digest = excluded.digest'),
+    deleteTag: p('DELETE FROM tags WHERE repo = ? AND tag = ?'),
+    deleteTagsOf: p('DELETE FROM tags WHERE repo = ? AND digest = ?'),
+    tagsFirst: p('SELECT tag AS name FROM tags WHERE repo = ? ORDER BY tag LIMIT ?'),
+    tagsAfter: p('SELECT tag AS name FROM tags WHERE repo = ? AND tag > ? ORDER BY tag LIMIT ?'),
+  };
+}
+
+function toUpload(row: UploadRow): UploadSession {
+  return {
+    id: row.id, repo: row.repo, offset: row.offset, state: row.state,
+    createdAt: row.created_at, updatedAt: row.updated_at, expiresAt: row.expires_at,
+  };
+}
+
+function toBlob(row: BlobRow): BlobRecord {
+  return { digest: row.digest, size: row.size, createdAt: row.created_at };
+}
+
+function toManifest(row: ManifestRow): ManifestRecord {
+  const record: ManifestRecord = {
+    digest: row.digest,
+    mediaType: row.media_type,
+    size: row.size,
+    body: row.body,
+    blobs: JSON.parse(row.blobs) as string[],
+    manifests: JSON.parse(row.manifests) as string[],
+    createdAt: row.created_at,
+  };
+  if (row.subject !== null) record.subject = row.subject;
+  if (row.artifact_type !== null) record.artifactType = row.artifact_type;
+  if (row.annotations !== null) record.annotations = JSON.parse(row.annotations) as Record<string, string>;
+  return record;
+}
+
+function toDescriptor(row: ReferrerRow): Descriptor {
+  const descriptor: Descriptor = { mediaType: row.media_type, digest: row.digest, size: row.size };
+  if (row.artifact_type !== null) descriptor.artifactType = row.artifact_type;
+  if (row.annotations !== null) descriptor.annotations = JSON.parse(row.annotations) as Record<string, string>;
+  return descriptor;
+}
+
+/** Runs a `... LIMIT ?` name query for one page: fetches limit+1 rows to learn whether more follow. */
+function page(limit: number, fetch: (n: number) => unknown[]): Page<string> {
+  const n = Math.max(0, Math.floor(limit));
+  const names = (fetch(n + 1) as { name: string }[]).map((row) => row.name);
+  return { items: names.slice(0, n), more: names.length > n };
+}
+
+export class SqliteMetadataStore implements MetadataStore {
+  private readonly db: DatabaseSync;
+  private readonly q: ReturnType<typeof prepareAll>;
+
+  /** Opens (creating if needed) the database at `file`, or an in-memory one for ':memory:'. */
+  constructor(file: string) {
+    this.db = new DatabaseSync(file);
+    try {
+      this.db.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = ON;');
+      this.migrate();
+      this.q = prepareAll(this.db);
+    } catch (err) {
+      this.db.close();
+      throw err;
+    }
+  }
+
+  close(): void {
+    if (this.db.isOpen) this.db.close();
+  }
+
+  private migrate(): void {
+    this.db.exec('BEGIN IMMEDIATE');
+    try {
+      const { user_version: version } = this.db.prepare('PRAGMA user_version').get() as { user_version: number };
+      if (version > SCHEMA_VERSION) throw new Error(`metadata schema version ${version} is newer than this code supports (${SCHEMA_VERSION})`);
+      if (version < 1) this.db.exec(SCHEMA_V1);
+      // Future migrations: if (version < 2) { ... }
+      this.db.exec(`PRAGMA user_version = ${SCHEMA_VERSION}`);
+      this.db.exec('COMMIT');
+    } catch (err) {
+      if (this.db.isTransaction) this.db.exec('ROLLBACK');
+      throw err;
+    }
+  }
+
+  /** Runs `work` inside BEGIN IMMEDIATE ... COMMIT; rolls back and rethrows on any error. */
+  private transaction<T>(work: () => T): T {
+    this.q.begin.run();
+    try {
+      const result = work();
+      this.q.commit.run();
+      return result;
+    } catch (err) {
+      if (this.db.isTransaction) this.q.rollback.run();
+      throw err;
+    }
+  }
+
+  // Upload sessions.
+
+  async createUpload(s: UploadSession): Promise<void> {
+    this.q.insertUpload.run(s.id, s.repo, s.offset, s.state, s.createdAt, s.updatedAt, s.expiresAt);
+  }
+
+  async getUpload(id: string): Promise<UploadSession | undefined> {
+    const row = this.q.getUpload.get(id) as UploadRow | undefined;
+    return row && toUpload(row);
+  }
+
+  async updateUpload(id: string, expectedOffset: number, next: Pick<UploadSession, 'offset' | 'state' | 'updatedAt' | 'expiresAt'>): Promise<boolean> {
+    const { changes } = this.q.updateUpload.run(next.offset, next.state, next.updatedAt, next.expiresAt, id, expectedOffset);
+    return Number(changes) > 0;
+  }
+
+  async deleteUpload(id: string): Promise<boolean> {
+    return Number(this.q.deleteUpload.run(id).changes) > 0;
+  }
+
+  async listExpiredUploads(now: number, limit: number): Promise<UploadSession[]> {
+    const rows = this.q.expiredUploads.all(now, Math.max(0, Math.floor(limit))) as unknown as UploadRow[];
+    return rows.map(toUpload);
+  }
+
+  // Blobs.
+
+  async putBlob(blob: BlobRecord): Promise<boolean> {
+    return Number(this.q.insertBlob.run(blob.digest, blob.size, blob.createdAt).changes) > 0;
+  }
+
+  async getBlob(digest: string): Promise<BlobRecord | undefined> {
+    const row = this.q.getBlob.get(digest) as BlobRow | undefined;
+    return row && toBlob(row);
+  }
+
+  /** The size lives on the global blob record; the link only records visibility. */
+  async linkBlob(repo: string, digest: string, _size: number): Promise<void> {
+    this.transaction(() => {
+      this.q.insertRepo.run(repo);
+      this.q.insertLink.run(repo, digest);
+    });
+  }
+
+  async getLinkedBlob(repo: string, digest: string): Promise<BlobRecord | undefined> {
+    const row = this.q.getLinkedBlob.get(repo, digest) as BlobRow | undefined;
+    return row && toBlob(row);
+  }
+
+  async unlinkBlob(repo: string, digest: string): Promise<boolean> {
+    return Number(this.q.deleteLink.run(repo, digest).changes) > 0;
+  }
+
+  // Manifests and tags.
+
+  async getManifest(repo: string, digest: string): Promise<ManifestRecord | undefined> {
+    const row = this.q.getManifest.get(repo, digest) as ManifestRow | undefined;
+    return row && toManifest(row);
+  }
+
+  async getTaggedManifest(repo: string, tag: string): Promise<ManifestRecord | undefined> {
+    const row = this.q.getTaggedManifest.get(repo, tag) as ManifestRow | undefined;
+    return row && toManifest(row);
+  }
+
+  async putManifest(repo: string, m: ManifestRecord, tag?: string): Promise<void> {
+    // Serialise before BEGIN so a bad value cannot fail mid-transaction.
+    const annotations = m.annotations === undefined ? null : JSON.stringify(m.annotations);
+    const blobs = JSON.stringify(m.blobs);
+    const manifests = JSON.stringify(m.manifests);
+    this.transaction(() => {
+      this.q.insertRepo.run(repo);
+      this.q.insertManifest.run(repo, m.digest, m.mediaType, m.size, m.body, m.subject ?? null, m.artifactType ?? null,
+        annotations, blobs, manifests, m.createdAt);
+      if (tag !== undefined) this.q.upsertTag.run(repo, tag, m.digest);
+    });
+  }
+
+  async deleteManifest(repo: string, digest: string): Promise<boolean> {
+    return this.transaction(() => {
+      this.q.deleteTagsOf.run(repo, digest);
+      return Number(this.q.deleteManifest.run(repo, digest).changes) > 0;
+    });
+  }
+
+  async deleteTag(repo: string, tag: string): Promise<boolean> {
+    return Number(this.q.deleteTag.run(repo, tag).changes) > 0;
+  }
+
+  async listTags(repo: string, limit: number, last?: string): Promise<Page<string>> {
+    return page(limit, (n) => (last === undefined ? this.q.tagsFirst.all(repo, n) : this.q.tagsAfter.all(repo, last, n)));
+  }
+
+  async listReferrers(repo: string, subject: string): Promise<Descriptor[]> {
+    const rows = this.q.referrers.all(repo, subject) as unknown as ReferrerRow[];
+    return rows.map(toDescriptor);
+  }
+
+  // Repositories.
+
+  async repositoryExists(repo: string): Promise<boolean> {
+    return this.q.repoExists.get(repo) !== undefined;
+  }
+
+  async listRepositories(limit: number, last?: string): Promise<Page<string>> {
+    return page(limit, (n) => (last === undefined ? this.q.reposFirst.all(n) : this.q.reposAfter.all(last, n)));
+  }
+}

@@ -1,0 +1,47 @@
+// GET / HEAD / DELETE /v2/<name>/blobs/<digest>
+import { repoAccess } from '../access.ts';
+import { RegistryError } from '../errors.ts';
+import { requireDigest } from '../grammar.ts';
+import { emptyResponse } from '../http.ts';
+import type { HandlerContext, Operation } from '../context.ts';
+
+async function linkedBlob({ params, deps }: HandlerContext) {
+  const digest = requireDigest(params.digest);
+  const blob = await deps.metadata.getLinkedBlob(params.name, digest);
+  if (!blob) throw new RegistryError('BLOB_UNKNOWN', { digest });
+  return blob;
+}
+
+export const headBlob: Operation = {
+  access: (p) => [repoAccess(p.name, 'pull')],
+  async handle(ctx) {
+    const blob = await linkedBlob(ctx);
+    return {
+      status: 200,
+      headers: {
+        'content-length': String(blob.size),
+        'content-type': 'application/octet-stream',
+        'docker-content-digest': blob.digest,
+        etag: `"${blob.digest}"`,
+      },
+    };
+  },
+};
+
+export const getBlob: Operation = {
+  access: (p) => [repoAccess(p.name, 'pull')],
+  async handle(ctx) {
+    const blob = await linkedBlob(ctx);
+    const url = await ctx.deps.blobs.readUrl(blob.digest, { expiresInSeconds: ctx.deps.settings.blobUrlTtlSeconds });
+    return emptyResponse(307, { location: url, 'docker-content-digest': blob.digest, 'cache-control': 'no-store' });
+  },
+};
+
+export const deleteBlob: Operation = {
+  access: (p) => [repoAccess(p.name, 'delete')],
+  async handle({ params, deps }) {
+    const digest = requireDigest(params.digest);
+    if (!(await deps.metadata.unlinkBlob(params.name, digest))) throw new RegistryError('BLOB_UNKNOWN', { digest });
+    return emptyResponse(202, { 'docker-content-digest': digest });
+  },
+};

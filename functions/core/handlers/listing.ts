@@ -1,0 +1,79 @@
+// Tag list, catalog and referrers: key-ordered listings with `n` / `last` paging and Link headers.
+import { repoAccess } from '../access.ts';
+import { RegistryError } from '../errors.ts';
+import { requireDigest } from '../grammar.ts';
+import { jsonResponse, type RegistryRequest } from '../http.ts';
+import { MediaTypes } from '../manifest.ts';
+import type { Operation, RegistryDeps } from '../context.ts';
+import type { Page } from '../ports.ts';
+
+interface PageRequest {
+  /** Requested page size, capped at the registry's maximum; undefined when the client sent no `n`. */
+  n: number | undefined;
+  last: string | undefined;
+}
+
+function pageRequest(req: RegistryRequest, deps: RegistryDeps): PageRequest {
+  const rawN = req.query.get('n');
+  let n: number | undefined;
+  if (rawN !== null) {
+    if (!/^\d{1,10}$/.test(rawN)) throw new RegistryError('PAGINATION_NUMBER_INVALID', { n: rawN.slice(0, 50) });
+    n = Math.min(Number(rawN), deps.settings.maxPageSize);
+  }
+  const last = req.query.get('last') ?? undefined;
+  return { n, last: last === '' ? undefined : last };
+}
+
+/** Fetches one page of `n`, or (without `n`) walks every page, as clients expect of an unpaged list. */
+async function collect(page: PageRequest, max: number, fetch: (limit: number, last?: string) => Promise<Page<string>>): Promise<Page<string>> {
+  if (page.n !== undefined) return page.n === 0 ? { items: [], more: false } : fetch(page.n, page.last);
+  const items: string[] = [];
+  let last = page.last;
+  for (;;) {
+    const p = await fetch(max, last);
+    items.push(...p.items);
+    if (!p.more || p.items.length === 0) return { items, more: false };
+    last = p.items[p.items.length - 1];
+  }
+}
+
+function linkHeader(path: string, n: number, result: Page<string>): Record<string, string> {
+  const last = result.items[result.items.length - 1];
+  if (!result.more || last === undefined) return {};
+  return { link: `<${path}?n=${n}&last=${encodeURIComponent(last)}>; rel="next"` };
+}
+
+export const listTags: Operation = {
+  access: (p) => [repoAccess(p.name, 'pull')],
+  async handle({ params, deps, req }) {
+    const page = pageRequest(req, deps);
+    if (!(await deps.metadata.repositoryExists(params.name))) throw new RegistryError('NAME_UNKNOWN', { name: params.name });
+    const result = await collect(page, deps.settings.maxPageSize, (limit, last) => deps.metadata.listTags(params.name, limit, last));
+    return jsonResponse(200, { name: params.name, tags: result.items }, linkHeader(`/v2/${params.name}/tags/list`, page.n ?? 0, result));
+  },
+};
+
+export const listCatalog: Operation = {
+  access: () => [{ type: 'registry', name: 'catalog', actions: ['*'] }],
+  async handle({ deps, req }) {
+    const page = pageRequest(req, deps);
+    const n = page.n ?? deps.settings.maxPageSize;
+    const result = await collect({ n, last: page.last }, n, (limit, last) => deps.metadata.listRepositories(limit, last));
+    return jsonResponse(200, { repositories: result.items }, linkHeader('/v2/_catalog', n, result));
+  },
+};
+
+export const listReferrers: Operation = {
+  access: (p) => [repoAccess(p.name, 'pull')],
+  async handle({ params, deps, req }) {
+    const digest = requireDigest(params.digest);
+    const artifactType = req.query.get('artifactType');
+    let manifests = await deps.metadata.listReferrers(params.name, digest);
+    const headers: Record<string, string> = { 'content-type': MediaTypes.ociIndex };
+    if (artifactType !== null) {
+      manifests = manifests.filter((d) => d.artifactType === artifactType);
+      headers['oci-filters-applied'] = 'artifactType';
+    }
+    return jsonResponse(200, { schemaVersion: 2, mediaType: MediaTypes.ociIndex, manifests }, headers);
+  },
+};

@@ -1,0 +1,78 @@
+// The registry: one framework-free function from request to response, shared by every entry point.
+import { defaultSettings, type RegistryDeps, type RegistrySettings } from './context.ts';
+import { RegistryError } from './errors.ts';
+import { requireName } from './grammar.ts';
+import { BodyReadError, jsonResponse, type RegistryRequest, type RegistryResponse } from './http.ts';
+import { matchRoute } from './routes.ts';
+
+export type Registry = (req: RegistryRequest) => Promise<RegistryResponse>;
+
+export interface RegistryOptions extends Omit<RegistryDeps, 'settings' | 'now'> {
+  settings?: Partial<RegistrySettings>;
+  now?: () => number;
+  /** Called with unexpected (non-OCI) errors before they become a 500. */
+  onError?: (error: unknown, req: RegistryRequest) => void;
+}
+
+const API_VERSION = { 'docker-distribution-api-version': 'registry/2.0' };
+
+function errorResponse(req: RegistryRequest, error: RegistryError): RegistryResponse {
+  const res = jsonResponse(error.status, error.toJSON(), error.headers);
+  if (req.method === 'HEAD') {
+    delete res.body;
+    res.headers['content-length'] = '0';
+  }
+  res.errorCode = error.code;
+  return res;
+}
+
+function decodePath(path: string): string {
+  try {
+    return decodeURIComponent(path);
+  } catch {
+    throw new RegistryError('NOT_FOUND', { reason: 'malformed percent-encoding in path' });
+  }
+}
+
+export function createRegistry(options: RegistryOptions): Registry {
+  const deps: RegistryDeps = {
+    ...options,
+    settings: { ...defaultSettings, ...options.settings },
+    now: options.now ?? Date.now,
+  };
+
+  async function dispatch(req: RegistryRequest): Promise<RegistryResponse> {
+    const match = matchRoute(decodePath(req.path));
+    if (!match) throw new RegistryError('NOT_FOUND', { path: req.path.slice(0, 300) });
+    const op = match.route.methods[req.method];
+    if (!op) {
+      const allow = Object.keys(match.route.methods).join(', ');
+      throw new RegistryError('UNSUPPORTED', { method: req.method, allow }, { headers: { allow } });
+    }
+    if (match.route.keys.includes('name')) requireName(match.params.name);
+    const decision = await deps.authorizer.authorize(req, op.access(match.params));
+    if (!decision.allowed) {
+      const code = decision.status === 401 ? 'UNAUTHORIZED' : 'DENIED';
+      throw new RegistryError(code, decision.detail, { headers: decision.challenge ? { 'www-authenticate': decision.challenge } : {} });
+    }
+    return op.handle({ req, params: match.params, principal: decision.principal, deps });
+  }
+
+  return async (req) => {
+    let res: RegistryResponse;
+    try {
+      res = await dispatch(req);
+    } catch (e) {
+      if (e instanceof RegistryError) res = errorResponse(req, e);
+      else if (e instanceof BodyReadError) res = errorResponse(req, new RegistryError('BLOB_UPLOAD_INVALID', { reason: 'request body was cut short' }));
+      else {
+        options.onError?.(e, req);
+        res = jsonResponse(500, { errors: [{ code: 'UNKNOWN', message: 'internal server error', detail: {} }] });
+        res.errorCode = 'UNKNOWN';
+      }
+    }
+    Object.assign(res.headers, API_VERSION);
+    return res;
+  };
+}
+

@@ -1,0 +1,48 @@
+// The OCI distribution route table: path patterns, and per method the operation to run.
+import type { Operation, Params } from './context.ts';
+import { apiVersionCheck } from './handlers/base.ts';
+import { deleteBlob, getBlob, headBlob } from './handlers/blobs.ts';
+import { listCatalog, listReferrers, listTags } from './handlers/listing.ts';
+import { deleteManifest, getManifest, headManifest, putManifest } from './handlers/manifests.ts';
+import { cancelUpload, getUploadStatus, patchUpload, putUpload, startUpload } from './handlers/uploads.ts';
+
+export interface Route {
+  pattern: RegExp;
+  /** Names of the pattern's capture groups, in order. */
+  keys: (keyof Params)[];
+  methods: Readonly<Record<string, Operation>>;
+}
+
+// Names may contain '/', so each pattern anchors on the fixed suffix after the name. Upload routes
+// come before the blob route so `/blobs/uploads/` is never read as a digest.
+export const routes: readonly Route[] = [
+  { pattern: /^\/v2\/?$/, keys: [], methods: { GET: apiVersionCheck, HEAD: apiVersionCheck } },
+  { pattern: /^\/v2\/_catalog$/, keys: [], methods: { GET: listCatalog } },
+  { pattern: /^\/v2\/(.+)\/tags\/list$/, keys: ['name'], methods: { GET: listTags } },
+  {
+    pattern: /^\/v2\/(.+)\/manifests\/([^/]+)$/,
+    keys: ['name', 'reference'],
+    methods: { GET: getManifest, HEAD: headManifest, PUT: putManifest, DELETE: deleteManifest },
+  },
+  { pattern: /^\/v2\/(.+)\/referrers\/([^/]+)$/, keys: ['name', 'digest'], methods: { GET: listReferrers } },
+  { pattern: /^\/v2\/(.+)\/blobs\/uploads\/?$/, keys: ['name'], methods: { POST: startUpload } },
+  {
+    pattern: /^\/v2\/(.+)\/blobs\/uploads\/([^/]+)$/,
+    keys: ['name', 'session'],
+    methods: { GET: getUploadStatus, PATCH: patchUpload, PUT: putUpload, DELETE: cancelUpload },
+  },
+  { pattern: /^\/v2\/(.+)\/blobs\/([^/]+)$/, keys: ['name', 'digest'], methods: { GET: getBlob, HEAD: headBlob, DELETE: deleteBlob } },
+];
+
+export type Match = { route: Route; params: Params } | undefined;
+
+export function matchRoute(path: string): Match {
+  for (const route of routes) {
+    const m = route.pattern.exec(path);
+    if (!m) continue;
+    const params: Params = { name: '', reference: '', digest: '', session: '' };
+    route.keys.forEach((key, i) => (params[key] = m[i + 1] ?? ''));
+    return { route, params };
+  }
+  return undefined;
+}

@@ -1,0 +1,59 @@
+// GET / HEAD /_blobs/<digest>?token=...: the local stand-in for the S3/CloudFront signed URL that blob
+// GETs redirect to. Serves the content-addressed file with single-range support.
+import { createReadStream } from 'node:fs';
+import { stat } from 'node:fs/promises';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { pipeline } from 'node:stream/promises';
+import { isValidDigest } from '../core/grammar.ts';
+import type { FsBlobStore } from '../adapters/local/fs-blob-store.ts';
+
+export const BLOB_PATH_PREFIX = '/_blobs/';
+
+function fail(res: ServerResponse, status: number, code: string, message: string, extra: Record<string, string> = {}): string {
+  const body = JSON.stringify({ errors: [{ code, message, detail: {} }] });
+  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), ...extra });
+  res.end(res.req.method === 'HEAD' ? undefined : body);
+  return code;
+}
+
+/** Parses a single `bytes=a-b`, `bytes=a-` or `bytes=-n` range; null if unsatisfiable, undefined if absent/ignored. */
+function parseRange(header: string | undefined, size: number): { start: number; end: number } | null | undefined {
+  if (!header) return undefined;
+  const m = /^bytes=(\d*)-(\d*)$/.exec(header.trim());
+  if (!m || (m[1] === '' && m[2] === '')) return undefined; // malformed or multi-range: serve the whole blob
+  if (m[1] === '') {
+    const n = Number(m[2]);
+    return n === 0 || size === 0 ? null : { start: Math.max(size - n, 0), end: size - 1 };
+  }
+  const start = Number(m[1]);
+  const end = m[2] === '' ? size - 1 : Math.min(Number(m[2]), size - 1);
+  return start >= size || end < start ? null : { start, end };
+}
+
+/** Serves the request; returns the error code when it failed (for the log line). */
+export async function serveBlob(store: FsBlobStore, url: URL, req: IncomingMessage, res: ServerResponse): Promise<string | undefined> {
+  if (req.method !== 'GET' && req.method !== 'HEAD') return fail(res, 405, 'UNSUPPORTED', 'method not allowed', { allow: 'GET, HEAD' });
+  const digest = url.pathname.slice(BLOB_PATH_PREFIX.length);
+  if (!isValidDigest(digest) || !store.verifyReadToken(digest, url.searchParams.get('token'))) {
+    return fail(res, 403, 'DENIED', 'invalid or expired blob URL');
+  }
+  const path = store.blobPath(digest);
+  const size = await stat(path).then((s) => s.size, () => undefined);
+  if (size === undefined) return fail(res, 404, 'BLOB_UNKNOWN', 'blob unknown to registry');
+  const range = parseRange(req.headers.range, size);
+  const common = { 'content-type': 'application/octet-stream', 'accept-ranges': 'bytes', etag: `"${digest}"`, 'docker-content-digest': digest, 'cache-control': 'private, max-age=31536000, immutable' };
+  if (range === null) return fail(res, 416, 'RANGE_INVALID', 'requested range not satisfiable', { 'content-range': `bytes */${size}` });
+  const { start, end } = range ?? { start: 0, end: size - 1 };
+  const length = size === 0 ? 0 : end - start + 1;
+  res.writeHead(range ? 206 : 200, {
+    ...common,
+    'content-length': length,
+    ...(range ? { 'content-range': `bytes ${start}-${end}/${size}` } : {}),
+  });
+  if (req.method === 'HEAD' || length === 0) {
+    res.end();
+    return undefined;
+  }
+  await pipeline(createReadStream(path, { start, end, highWaterMark: 1024 * 1024 }), res);
+  return undefined;
+}

@@ -1,0 +1,145 @@
+// The local registry: node:http in front of the core, SQLite metadata and files for blobs.
+import { randomBytes } from 'node:crypto';
+import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { allowAll } from '../core/access.ts';
+import { BodyReadError, type RegistryRequest } from '../core/http.ts';
+import { createRegistry, type Registry } from '../core/registry.ts';
+import { TokenSigner } from '../core/tokens.ts';
+import { FsBlobStore } from '../adapters/local/fs-blob-store.ts';
+import { SqliteMetadataStore } from '../adapters/local/sqlite-metadata.ts';
+import { BLOB_PATH_PREFIX, serveBlob } from './blob-route.ts';
+import { log } from './log.ts';
+import { sweepUploads } from './sweeper.ts';
+
+export interface LocalConfig {
+  host: string;
+  port: number;
+  dataDir: string;
+  /** HMAC key for upload tokens and blob URLs; generated and kept in the data dir when absent. */
+  secret?: string;
+  uploadTtlSeconds: number;
+  /** How often expired upload sessions are purged. */
+  sweepIntervalSeconds: number;
+}
+
+export interface LocalRegistry {
+  url: string;
+  server: Server;
+  close(): Promise<void>;
+}
+
+async function loadSecret(dataDir: string, given: string | undefined): Promise<string> {
+  if (given) return given;
+  const file = join(dataDir, 'secret');
+  try {
+    return (await readFile(file, 'utf8')).trim();
+  } catch {
+    const secret = randomBytes(32).toString('hex');
+    await writeFile(file, secret, { mode: 0o600, flag: 'wx' }).catch(async () => undefined);
+    await chmod(file, 0o600);
+    return (await readFile(file, 'utf8')).trim();
+  }
+}
+
+function toRegistryRequest(req: IncomingMessage): RegistryRequest {
+  const raw = req.url ?? '/';
+  const q = raw.indexOf('?');
+  const headers: Record<string, string | undefined> = {};
+  for (const [k, v] of Object.entries(req.headers)) headers[k] = Array.isArray(v) ? v.join(', ') : v;
+  const hasBody = req.headers['transfer-encoding'] !== undefined || Number(req.headers['content-length'] ?? 0) > 0;
+  return {
+    method: req.method ?? 'GET',
+    path: q < 0 ? raw : raw.slice(0, q),
+    query: new URLSearchParams(q < 0 ? '' : raw.slice(q + 1)),
+    headers,
+    body: hasBody ? readBody(req) : undefined,
+  };
+}
+
+async function* readBody(req: IncomingMessage): AsyncIterable<Uint8Array> {
+  try {
+    for await (const chunk of req) yield chunk as Buffer;
+  } catch (e) {
+    throw new BodyReadError(e);
+  }
+  if (!req.complete) throw new BodyReadError(new Error('request body ended early'));
+}
+
+async function respond(registry: Registry, req: IncomingMessage, res: ServerResponse): Promise<string | undefined> {
+  const out = await registry(toRegistryRequest(req));
+  if (!req.complete && out.status >= 400) out.headers.connection = 'close';
+  res.writeHead(out.status, out.headers);
+  const body = req.method === 'HEAD' ? undefined : out.body;
+  if (body === undefined || typeof body === 'string' || body instanceof Uint8Array) res.end(body);
+  else await pipeline(Readable.from(body), res);
+  return out.errorCode;
+}
+
+export async function startLocalRegistry(config: LocalConfig): Promise<LocalRegistry> {
+  await mkdir(config.dataDir, { recursive: true });
+  const signer = new TokenSigner(await loadSecret(config.dataDir, config.secret));
+  const metadata = new SqliteMetadataStore(join(config.dataDir, 'registry.db'));
+  const blobs = new FsBlobStore(config.dataDir, signer);
+  await blobs.init();
+  await sweepUploads(metadata, blobs, { orphans: true });
+  const registry = createRegistry({
+    metadata,
+    blobs,
+    authorizer: allowAll,
+    signer,
+    settings: { uploadTtlSeconds: config.uploadTtlSeconds },
+    onError: (e, req) => log('error', 'unexpected error', { method: req.method, path: req.path, error: e instanceof Error ? (e.stack ?? e.message) : String(e) }),
+  });
+
+  const server = createServer({ requestTimeout: 3600_000, headersTimeout: 60_000, keepAliveTimeout: 65_000 }, (req, res) => {
+    const started = performance.now();
+    const path = (req.url ?? '/').split('?')[0] ?? '/';
+    const work = path.startsWith(BLOB_PATH_PREFIX) ? serveBlob(blobs, new URL(req.url ?? '/', 'http://local'), req, res) : respond(registry, req, res);
+    work
+      .catch((e: unknown) => {
+        log('error', 'request failed', { method: req.method, path, error: e instanceof Error ? e.message : String(e) });
+        if (!res.headersSent) res.writeHead(500, { 'content-type': 'application/json', connection: 'close' }).end('{"errors":[{"code":"UNKNOWN","message":"internal server error","detail":{}}]}');
+        else res.destroy();
+        return 'UNKNOWN';
+      })
+      .then((error) => {
+        log('info', 'request', { method: req.method, path, status: res.statusCode, ms: Math.round((performance.now() - started) * 10) / 10, error });
+      });
+  });
+  // A TLS ClientHello (or any non-HTTP bytes) on this plain-HTTP port: answer at once so clients that
+  // probe for TLS first (skopeo, podman, docker) fall back to HTTP without waiting.
+  server.on('clientError', (_err, socket) => {
+    if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+    else socket.destroy();
+  });
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(config.port, config.host, () => resolve());
+  });
+  const { port } = server.address() as AddressInfo;
+  const host = config.host.includes(':') ? `[${config.host}]` : config.host;
+  const sweeper = setInterval(() => {
+    sweepUploads(metadata, blobs, { orphans: false }).catch((e: unknown) => log('warn', 'upload sweep failed', { error: String(e) }));
+  }, config.sweepIntervalSeconds * 1000);
+  sweeper.unref();
+
+  return {
+    url: `http://${host}:${port}`,
+    server,
+    async close() {
+      clearInterval(sweeper);
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeIdleConnections();
+      const force = setTimeout(() => server.closeAllConnections(), 10_000);
+      await closed;
+      clearTimeout(force);
+      metadata.close();
+    },
+  };
+}

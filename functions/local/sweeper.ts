@@ -1,0 +1,28 @@
+// Purges expired upload sessions, and (at start-up) upload files that no session owns any more:
+// what an upload killed mid-way leaves behind.
+import type { FsBlobStore } from '../adapters/local/fs-blob-store.ts';
+import type { MetadataStore } from '../core/ports.ts';
+import { log } from './log.ts';
+
+export async function sweepUploads(metadata: MetadataStore, blobs: FsBlobStore, opts: { orphans: boolean }): Promise<void> {
+  let expired = 0;
+  for (;;) {
+    const batch = await metadata.listExpiredUploads(Date.now(), 100);
+    for (const session of batch) {
+      await blobs.abortUpload(session.id);
+      await metadata.deleteUpload(session.id);
+    }
+    expired += batch.length;
+    if (batch.length < 100) break;
+  }
+  let orphans = 0;
+  if (opts.orphans) {
+    for (const id of await blobs.listUploadFiles()) {
+      if (!(await metadata.getUpload(id))) {
+        await blobs.abortUpload(id);
+        orphans++;
+      }
+    }
+  }
+  if (expired + orphans > 0) log('info', 'uploads swept', { expired, orphans });
+}
