@@ -10,6 +10,8 @@ import { UploadConflictError, UploadSizeError, type BlobStore } from '../../core
 import type { TokenSigner } from '../../core/tokens.ts';
 
 const WRITE_CHUNK = 4 * 1024 * 1024;
+/** While a large body streams in, start writeback every this many bytes so the final fsync is short. */
+const SYNC_EVERY = 64 * 1024 * 1024;
 
 interface CachedHash {
   hash: Hash;
@@ -179,13 +181,22 @@ async function writeHashed(file: FileHandle, position: number, body: AsyncIterab
   let batch: Uint8Array[] = [];
   let batchBytes = 0;
   let pending: Promise<unknown> = Promise.resolve();
+  let syncing: Promise<unknown> = Promise.resolve();
+  let unsynced = 0;
   const flush = async () => {
     const chunks = batch;
     const at = position + received - batchBytes;
+    unsynced += batchBytes;
     batch = [];
     batchBytes = 0;
     await pending;
     pending = file.writev(chunks, at);
+    if (unsynced >= SYNC_EVERY) {
+      unsynced = 0;
+      // Overlap disk writeback with receiving; never more than one sync in flight.
+      const previous = syncing;
+      syncing = pending.then(() => previous).then(() => file.datasync());
+    }
   };
   try {
     for await (const chunk of body) {
@@ -198,8 +209,9 @@ async function writeHashed(file: FileHandle, position: number, body: AsyncIterab
     }
     if (batchBytes > 0) await flush();
   } finally {
-    await pending;
+    await Promise.allSettled([pending, syncing]);
   }
+  await pending;
   return received;
 }
 

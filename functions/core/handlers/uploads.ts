@@ -7,8 +7,6 @@ import { UploadConflictError, UploadSizeError, type UploadSession } from '../por
 import { expectedLength, loadSession, newUploadId, parseContentRange, rangeHeader, sessionHeaders } from '../upload-session.ts';
 import type { HandlerContext, Operation, RegistryDeps } from '../context.ts';
 
-const EMPTY_BODY: AsyncIterable<Uint8Array> = (async function* () {})();
-
 function blobCreated(repo: string, digest: string): RegistryResponse {
   return emptyResponse(201, { location: `/v2/${repo}/blobs/${digest}`, 'docker-content-digest': digest });
 }
