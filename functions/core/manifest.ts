@@ -63,7 +63,7 @@ export function parseDescriptor(v: unknown, field: string): Descriptor {
   if (!isObject(v)) throw invalid(`${field} must be a descriptor object`);
   const mediaType = mediaTypeString(v.mediaType, `${field}.mediaType`);
   if (typeof v.digest !== 'string' || !isValidDigest(v.digest)) {
-    throw new RegistryError('DIGEST_INVALID', { reason: `${field}.digest is not a valid digest`, digest: String(v.digest).slice(0, 200) });
+    throw invalid(`${field}.digest is not a valid digest`, { digest: String(v.digest).slice(0, 200) });
   }
   if (typeof v.size !== 'number' || !Number.isSafeInteger(v.size) || v.size < 0) throw invalid(`${field}.size must be a non-negative integer`);
   const d: Descriptor = { mediaType, digest: v.digest, size: v.size };

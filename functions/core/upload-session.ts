@@ -30,8 +30,11 @@ export async function loadSession(deps: RegistryDeps, req: RegistryRequest, repo
   const unknown = () => new RegistryError('BLOB_UPLOAD_UNKNOWN', { session: id.slice(0, 100) });
   if (!UUID_RE.test(id)) throw unknown();
   const state = req.query.get('_state');
-  if (state !== null && deps.signer.verify(state, Math.floor(deps.now() / 1000)) !== `${repo}|${id}`) {
-    throw new RegistryError('BLOB_UPLOAD_INVALID', { reason: 'upload state token is invalid or expired' });
+  if (state !== null) {
+    const payload = deps.signer.verify(state, Math.floor(deps.now() / 1000));
+    if (payload === undefined) throw new RegistryError('BLOB_UPLOAD_INVALID', { reason: 'upload state token is invalid or expired' });
+    // An authentic token for another repository or session: that upload does not exist here.
+    if (payload !== `${repo}|${id}`) throw unknown();
   }
   const session = await deps.metadata.getUpload(id);
   if (!session || session.repo !== repo || session.expiresAt < deps.now()) throw unknown();

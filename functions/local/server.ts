@@ -63,16 +63,33 @@ function toRegistryRequest(req: IncomingMessage): RegistryRequest {
 
 async function* readBody(req: IncomingMessage): AsyncIterable<Uint8Array> {
   try {
-    for await (const chunk of req) yield chunk as Buffer;
+    // Stopping early (e.g. an oversized manifest) must not destroy the socket: the rest is drained.
+    for await (const chunk of req.iterator({ destroyOnReturn: false })) yield chunk as Buffer;
   } catch (e) {
     throw new BodyReadError(e);
   }
   if (!req.complete) throw new BodyReadError(new Error('request body ended early'));
 }
 
+/** Most request bytes read and discarded after an early answer before the connection is cut. */
+const DRAIN_LIMIT = 64 * 1024 * 1024;
+
+/**
+ * Reads and discards what the client still sends after an early answer (e.g. 413), so the client
+ * sees the answer instead of a reset; a client that sends more than DRAIN_LIMIT is cut off.
+ */
+function drainUnread(req: IncomingMessage): void {
+  let drained = 0;
+  req.on('data', (chunk: Buffer) => {
+    drained += chunk.byteLength;
+    if (drained > DRAIN_LIMIT) req.socket.destroy();
+  });
+  req.resume();
+}
+
 async function respond(registry: Registry, req: IncomingMessage, res: ServerResponse): Promise<string | undefined> {
   const out = await registry(toRegistryRequest(req));
-  if (!req.complete && out.status >= 400) out.headers.connection = 'close';
+  if (!req.complete) drainUnread(req);
   res.writeHead(out.status, out.headers);
   const body = req.method === 'HEAD' ? undefined : out.body;
   if (body === undefined || typeof body === 'string' || body instanceof Uint8Array) res.end(body);
