@@ -20,6 +20,7 @@ export const ErrorCodes = {
   NOT_FOUND: { status: 404, message: 'no such endpoint' },
   TOOMANYREQUESTS: { status: 429, message: 'too many requests' },
   UNAVAILABLE: { status: 503, message: 'service unavailable' },
+  UNKNOWN: { status: 500, message: 'internal server error' },
 } as const satisfies Record<string, { status: number; message: string }>;
 
 export type ErrorCode = keyof typeof ErrorCodes;

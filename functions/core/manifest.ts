@@ -138,16 +138,27 @@ export function digestOf(algorithm: string, bytes: Uint8Array): string {
   return `${algorithm}:${createHash(algorithm).update(bytes).digest('hex')}`;
 }
 
-/** Whether a manifest of `mediaType` may be served to a client that sent `accept`. */
+/**
+ * Whether a manifest of `mediaType` may be served to a client that sent `accept` (RFC 9110 §12.5.1:
+ * the most specific matching range decides, and q=0 means "not acceptable").
+ */
 export function acceptable(accept: string | undefined, mediaType: string): boolean {
   if (!accept) return true;
-  const ranges = accept
+  const entries = accept
     .split(',')
-    .map((part) => part.split(';'))
-    .filter(([, ...params]) => !params.some((p) => /^\s*q\s*=\s*0(\.0*)?\s*$/.test(p)))
-    .map(([range]) => (range ?? '').trim().toLowerCase())
-    .filter((r) => r !== '');
-  if (ranges.length === 0) return true;
-  const [type] = mediaType.split('/');
-  return ranges.some((r) => r === '*/*' || r === mediaType || r === `${type}/*`);
+    .map((part) => {
+      const [range = '', ...params] = part.split(';');
+      const q = params.map((p) => /^\s*q\s*=\s*([0-9.]+)\s*$/i.exec(p)).find((m) => m !== null);
+      return { range: range.trim().toLowerCase(), q: q ? Number(q[1]) : 1 };
+    })
+    .filter((e) => e.range !== '');
+  if (entries.length === 0) return true;
+  const type = mediaType.split('/')[0];
+  const specificity = (range: string) => (range === mediaType ? 3 : range === `${type}/*` ? 2 : range === '*/*' ? 1 : 0);
+  let best: { rank: number; q: number } | undefined;
+  for (const e of entries) {
+    const rank = specificity(e.range);
+    if (rank > 0 && (!best || rank > best.rank)) best = { rank, q: e.q };
+  }
+  return best !== undefined && best.q > 0;
 }

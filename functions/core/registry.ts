@@ -4,6 +4,7 @@ import { RegistryError } from './errors.ts';
 import { requireName } from './grammar.ts';
 import { BodyReadError, jsonResponse, type RegistryRequest, type RegistryResponse } from './http.ts';
 import { matchRoute } from './routes.ts';
+import { UploadConflictError } from './ports.ts';
 
 export type Registry = (req: RegistryRequest) => Promise<RegistryResponse>;
 
@@ -64,11 +65,11 @@ export function createRegistry(options: RegistryOptions): Registry {
       res = await dispatch(req);
     } catch (e) {
       if (e instanceof RegistryError) res = errorResponse(req, e);
+      else if (e instanceof UploadConflictError) res = errorResponse(req, new RegistryError('BLOB_UPLOAD_INVALID', { reason: e.message }, { status: 416 }));
       else if (e instanceof BodyReadError) res = errorResponse(req, new RegistryError('BLOB_UPLOAD_INVALID', { reason: 'request body was cut short' }));
       else {
         options.onError?.(e, req);
-        res = jsonResponse(500, { errors: [{ code: 'UNKNOWN', message: 'internal server error', detail: {} }] });
-        res.errorCode = 'UNKNOWN';
+        res = errorResponse(req, new RegistryError('UNKNOWN', {}));
       }
     }
     Object.assign(res.headers, API_VERSION);

@@ -158,6 +158,8 @@ export class FsBlobStore implements BlobStore {
   async #hashAt(id: string, offset: number): Promise<CachedHash> {
     const cached = this.#hashes.get(id);
     if (cached && cached.size === offset) return cached;
+    // A request working from an older size must not cut off bytes another request already added.
+    if (cached && cached.size > offset) throw new UploadConflictError('upload has moved on since this request read it');
     const path = this.uploadPath(id);
     const size = (await stat(path)).size;
     if (size < offset) throw new Error(`upload ${id} has ${size} bytes on disk, expected ${offset}`);

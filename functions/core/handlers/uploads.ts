@@ -33,8 +33,13 @@ async function appendBody(ctx: HandlerContext, session: UploadSession, persist: 
   const now = deps.now();
   const next = { ...session, ...appended, updatedAt: now, expiresAt: now + deps.settings.uploadTtlSeconds * 1000 };
   if (persist && !(await deps.metadata.updateUpload(session.id, session.offset, next))) {
-    await deps.blobs.abortUpload(session.id, appended.state);
-    throw new RegistryError('BLOB_UPLOAD_UNKNOWN', { session: session.id, reason: 'upload was cancelled or changed concurrently' });
+    // Another request changed the session first. If it was cancelled, drop the bytes; if it moved
+    // on, the store already refused to write over it, so its bytes are untouched.
+    if (!(await deps.metadata.getUpload(session.id))) {
+      await deps.blobs.abortUpload(session.id, appended.state);
+      throw new RegistryError('BLOB_UPLOAD_UNKNOWN', { session: session.id, reason: 'upload was cancelled during this request' });
+    }
+    throw new RegistryError('BLOB_UPLOAD_INVALID', { reason: 'upload changed concurrently' }, { status: 416, headers: { range: rangeHeader(session.offset) } });
   }
   return next;
 }
