@@ -100,7 +100,12 @@ export function parseManifest(body: Uint8Array, contentType: string | undefined)
   if (!isObject(doc)) throw invalid('manifest must be a JSON object');
   if (doc.schemaVersion !== 2) throw invalid('schemaVersion must be 2');
   const declared = doc.mediaType === undefined ? undefined : mediaTypeString(doc.mediaType, 'mediaType');
-  const requested = contentType?.split(';')[0]?.trim().toLowerCase() || undefined;
+  // Like distribution, a generic `application/json` defers to the body's mediaType.
+  let requested = contentType === undefined ? undefined : contentType.split(';')[0]?.trim().toLowerCase();
+  if (requested === 'application/json') requested = undefined;
+  if (requested !== undefined && !MANIFEST_MEDIA_TYPES.includes(requested)) {
+    throw invalid('unsupported manifest media type in Content-Type', { contentType: contentType?.slice(0, 200), supported: MANIFEST_MEDIA_TYPES });
+  }
   if (requested && declared && requested !== declared) {
     throw invalid('mediaType in the manifest does not match Content-Type', { contentType: requested, mediaType: declared });
   }

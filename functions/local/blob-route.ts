@@ -9,9 +9,11 @@ import type { FsBlobStore } from '../adapters/local/fs-blob-store.ts';
 
 export const BLOB_PATH_PREFIX = '/_blobs/';
 
+const API_VERSION = { 'docker-distribution-api-version': 'registry/2.0' };
+
 function fail(res: ServerResponse, status: number, code: string, message: string, extra: Record<string, string> = {}): string {
   const body = JSON.stringify({ errors: [{ code, message, detail: {} }] });
-  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), ...extra });
+  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), ...API_VERSION, ...extra });
   res.end(res.req.method === 'HEAD' ? undefined : body);
   return code;
 }
@@ -41,7 +43,7 @@ export async function serveBlob(store: FsBlobStore, url: URL, req: IncomingMessa
   const size = await stat(path).then((s) => s.size, () => undefined);
   if (size === undefined) return fail(res, 404, 'BLOB_UNKNOWN', 'blob unknown to registry');
   const range = parseRange(req.headers.range, size);
-  const common = { 'content-type': 'application/octet-stream', 'accept-ranges': 'bytes', etag: `"${digest}"`, 'docker-content-digest': digest, 'cache-control': 'private, max-age=31536000, immutable' };
+  const common = { ...API_VERSION, 'content-type': 'application/octet-stream', 'accept-ranges': 'bytes', etag: `"${digest}"`, 'docker-content-digest': digest, 'cache-control': 'private, max-age=31536000, immutable' };
   if (range === null) return fail(res, 416, 'RANGE_INVALID', 'requested range not satisfiable', { 'content-range': `bytes */${size}` });
   const { start, end } = range ?? { start: 0, end: size - 1 };
   const length = size === 0 ? 0 : end - start + 1;

@@ -2,7 +2,7 @@
 import { randomBytes } from 'node:crypto';
 import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -130,9 +130,26 @@ export async function startLocalRegistry(config: LocalConfig): Promise<LocalRegi
   });
   // A TLS ClientHello (or any non-HTTP bytes) on this plain-HTTP port: answer at once so clients that
   // probe for TLS first (skopeo, podman, docker) fall back to HTTP without waiting.
-  server.on('clientError', (_err, socket) => {
-    if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
-    else socket.destroy();
+  // Bytes after a pipelined request may be garbage: answer the request in flight first, then refuse.
+  const inFlight = new WeakMap<Socket, { req: IncomingMessage; done: Promise<void> }>();
+  server.on('request', (req: IncomingMessage, res: ServerResponse) => {
+    inFlight.set(req.socket, { req, done: new Promise<void>((resolve) => res.once('close', resolve)) });
+  });
+  server.on('clientError', (_err, socket: Socket) => {
+    const refuse = () => {
+      // No body: the parser cannot tell whether the request was a HEAD.
+      if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+      else socket.destroy();
+    };
+    const pending = inFlight.get(socket);
+    // A request whose own body was malformed can never finish: cut it off (its upload rolls back).
+    if (pending && pending.req.complete) void pending.done.then(refuse);
+    else if (pending) socket.destroy();
+    else refuse();
+  });
+  server.on('checkExpectation', (_req: IncomingMessage, res: ServerResponse) => {
+    const body = JSON.stringify({ errors: [{ code: 'UNSUPPORTED', message: 'only "Expect: 100-continue" is supported', detail: {} }] });
+    res.writeHead(417, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), 'docker-distribution-api-version': 'registry/2.0' }).end(body);
   });
 
   await new Promise<void>((resolve, reject) => {

@@ -45,9 +45,9 @@ export class FsBlobStore implements BlobStore {
     return join(this.root, 'uploads', id);
   }
 
-  /** Upload ids that have bytes on disk (for the start-up sweep of crash leftovers). */
+  /** Upload ids and temp files on disk (for the start-up sweep of crash leftovers). */
   async listUploadFiles(): Promise<string[]> {
-    return (await readdir(join(this.root, 'uploads'))).filter((f) => !f.startsWith('.'));
+    return readdir(join(this.root, 'uploads'));
   }
 
   async startUpload(id: string): Promise<string> {

@@ -17,7 +17,7 @@ function pageRequest(req: RegistryRequest, deps: RegistryDeps): PageRequest {
   const rawN = req.query.get('n');
   let n: number | undefined;
   if (rawN !== null) {
-    if (!/^\d{1,10}$/.test(rawN)) throw new RegistryError('PAGINATION_NUMBER_INVALID', { n: rawN.slice(0, 50) });
+    if (!/^\d{1,100}$/.test(rawN)) throw new RegistryError('PAGINATION_NUMBER_INVALID', { n: rawN.slice(0, 50) });
     n = Math.min(Number(rawN), deps.settings.maxPageSize);
   }
   const last = req.query.get('last') ?? undefined;

@@ -73,7 +73,7 @@ export const putManifest: Operation = {
     const ref = parseReference(params.reference);
     const body = await readLimited(req.body, MAX_MANIFEST_BYTES, header(req, 'content-length'));
     if (body === undefined) {
-      throw new RegistryError('MANIFEST_INVALID', { reason: `manifest exceeds ${MAX_MANIFEST_BYTES} bytes` }, { status: 413, headers: { connection: 'close' } });
+      throw new RegistryError('MANIFEST_INVALID', { reason: `manifest exceeds ${MAX_MANIFEST_BYTES} bytes` }, { status: 413 });
     }
     const parsed = parseManifest(body, header(req, 'content-type'));
     const digest = digestOf(ref.kind === 'digest' ? digestAlgorithm(ref.digest) : 'sha256', body);
