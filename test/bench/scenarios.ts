@@ -205,6 +205,9 @@ async function startUpload(t: Target, repo: string): Promise<string> {
 /** Monolithic PUT of the whole blob (as containerd does) to bench/raw<i>; returns MiB/s. */
 export async function rawPut(ctx: Ctx, row: Row, blob: RawBlob): Promise<void> {
   await measure(ctx, row, row.runsWanted, async (t, i) => {
+    // Flush what earlier runs (of either registry) left dirty in the page cache, so background
+    // writeback of one run's 512 MiB does not compete for the disk with the next timed run.
+    await run('sync', [], { timeoutMs: OP_TIMEOUT_MS });
     const loc = await startUpload(t, `bench/raw${i}`);
     const url = withParam(t.url, loc, 'digest', blob.digest);
     const r = await run('curl', [

@@ -11,7 +11,7 @@ import type { TokenSigner } from '../../core/tokens.ts';
 
 const WRITE_CHUNK = 4 * 1024 * 1024;
 /** While a large body streams in, start writeback every this many bytes so the final fsync is short. */
-const SYNC_EVERY = 64 * 1024 * 1024;
+const SYNC_EVERY = 32 * 1024 * 1024;
 
 interface CachedHash {
   hash: Hash;
