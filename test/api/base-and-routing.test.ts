@@ -1,19 +1,11 @@
 // API version check (end-1), unknown routes and wrong methods.
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { startRegistry, type RunningRegistry } from '../support/registry.ts';
-import { Client, bodyJson, expectError, expectHeadError, expectStatus, randomDigest } from './client.ts';
+import type { Client} from './client.ts';
+import { registryPerFile, bodyJson, expectError, expectHeadError, expectStatus, randomDigest } from './client.ts';
 
-let registry: RunningRegistry;
 let c: Client;
-
-before(async () => {
-  registry = await startRegistry();
-  c = new Client(registry.url);
-});
-after(async () => {
-  await registry?.stop();
-});
+registryPerFile((client) => (c = client));
 
 describe('GET /v2/', () => {
   for (const path of ['/v2/', '/v2']) {

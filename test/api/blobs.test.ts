@@ -1,19 +1,11 @@
 // Blob HEAD / GET (307 to a signed URL, Range) / DELETE (end-2, end-10) and repository isolation.
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { startRegistry, type RunningRegistry } from '../support/registry.ts';
-import { Client, bytes, flipMiddle, expectError, expectErrorBody, expectHeadError, expectStatus, randomDigest, sha256, sha512, uniqueRepo, withQuery, type Reply } from './client.ts';
+import type { Client} from './client.ts';
+import { registryPerFile, bytes, flipMiddle, expectError, expectErrorBody, expectHeadError, expectStatus, randomDigest, sha256, sha512, uniqueRepo, withQuery, type Reply } from './client.ts';
 
-let registry: RunningRegistry;
 let c: Client;
-
-before(async () => {
-  registry = await startRegistry();
-  c = new Client(registry.url);
-});
-after(async () => {
-  await registry?.stop();
-});
+registryPerFile((client) => (c = client));
 
 /** GET the blob, assert the 307, and return the absolute signed URL it points at. */
 async function signedUrl(repo: string, digest: string): Promise<string> {

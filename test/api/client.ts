@@ -2,6 +2,8 @@
 // whole reply eagerly (so assertion messages can show it), blob/manifest push helpers and
 // assertions for the OCI error body. Written from the OCI Distribution Spec v1.1, not the server.
 import assert from 'node:assert/strict';
+import { after, before } from 'node:test';
+import { startRegistry, type RunningRegistry } from '../support/registry.ts';
 import { createHash, randomBytes } from 'node:crypto';
 
 export const OCI_MANIFEST = 'application/vnd.oci.image.manifest.v1+json';
@@ -255,4 +257,16 @@ export function flipMiddle(s: string): string {
   else if (ch >= 65 && ch <= 90) next = rot(65, 26);
   else next = 97;
   return s.slice(0, i) + String.fromCharCode(next) + s.slice(i + 1);
+}
+
+/** Starts one registry for the whole test file and stops it afterwards; hands a Client to `use`. */
+export function registryPerFile(use: (c: Client, registry: RunningRegistry) => void): void {
+  let registry: RunningRegistry | undefined;
+  before(async () => {
+    registry = await startRegistry();
+    use(new Client(registry.url), registry);
+  });
+  after(async () => {
+    await registry?.stop();
+  });
 }

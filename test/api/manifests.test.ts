@@ -1,10 +1,11 @@
 // Manifests (end-3, end-7, end-9): the four media types and artifacts, byte-exact storage, HEAD,
 // Accept negotiation, the 4 MiB limit, reference checks, digest checks, tags, deletion.
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { startRegistry, type RunningRegistry } from '../support/registry.ts';
+import type {
+  Client} from './client.ts';
 import {
-  Client,
+  registryPerFile,
   DOCKER_CONFIG,
   DOCKER_LAYER,
   DOCKER_LIST,
@@ -30,16 +31,8 @@ import {
   type Reply,
 } from './client.ts';
 
-let registry: RunningRegistry;
 let c: Client;
-
-before(async () => {
-  registry = await startRegistry();
-  c = new Client(registry.url);
-});
-after(async () => {
-  await registry?.stop();
-});
+registryPerFile((client) => (c = client));
 
 /** Asserts a successful manifest PUT reply. */
 function expectPut(r: Reply, repo: string, body: Uint8Array): string {

@@ -1,9 +1,10 @@
 // Referrers API (end-12a/12b) and the subject field on manifest PUT (OCI-Subject).
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { startRegistry, type RunningRegistry } from '../support/registry.ts';
+import type {
+  Client} from './client.ts';
 import {
-  Client,
+  registryPerFile,
   EMPTY_DESCRIPTOR,
   OCI_INDEX,
   OCI_MANIFEST,
@@ -19,16 +20,8 @@ import {
   type Reply,
 } from './client.ts';
 
-let registry: RunningRegistry;
 let c: Client;
-
-before(async () => {
-  registry = await startRegistry();
-  c = new Client(registry.url);
-});
-after(async () => {
-  await registry?.stop();
-});
+registryPerFile((client) => (c = client));
 
 const SBOM = 'application/vnd.example.sbom.v1';
 const SIG = 'application/vnd.example.signature.v1';

@@ -1,19 +1,11 @@
 // Tag listing (end-8a/8b) and the catalog: ordering, n/last paging, Link headers.
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { startRegistry, type RunningRegistry } from '../support/registry.ts';
-import { Client, OCI_MANIFEST, bodyJson, expectError, expectStatus, json, uniqueRepo, type Reply } from './client.ts';
+import type { Client} from './client.ts';
+import { registryPerFile, OCI_MANIFEST, bodyJson, expectError, expectStatus, json, uniqueRepo, type Reply } from './client.ts';
 
-let registry: RunningRegistry;
 let c: Client;
-
-before(async () => {
-  registry = await startRegistry();
-  c = new Client(registry.url);
-});
-after(async () => {
-  await registry?.stop();
-});
+registryPerFile((client) => (c = client));
 
 /** Byte order (all names here are ASCII, so UTF-16 order is byte order). */
 const byteOrder = (xs: string[]): string[] => [...xs].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));

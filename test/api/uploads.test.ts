@@ -1,10 +1,11 @@
 // Blob uploads (end-4a/4b, end-5, end-6, end-11, end-13): monolithic POST, POST+PUT, chunked and
 // streamed PATCH, out-of-order chunks, status, cancel, digest checks, cross-repository mounts.
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { startRegistry, type RunningRegistry } from '../support/registry.ts';
+import type {
+  Client} from './client.ts';
 import {
-  Client,
+  registryPerFile,
   bytes,
   expectError,
   expectHeadError,
@@ -18,16 +19,8 @@ import {
   type Reply,
 } from './client.ts';
 
-let registry: RunningRegistry;
 let c: Client;
-
-before(async () => {
-  registry = await startRegistry();
-  c = new Client(registry.url);
-});
-after(async () => {
-  await registry?.stop();
-});
+registryPerFile((client) => (c = client));
 
 /** Reads a blob back through its 307 and returns the bytes. */
 async function readBlob(repo: string, digest: string): Promise<Buffer> {
