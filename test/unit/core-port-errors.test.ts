@@ -1,0 +1,66 @@
+// Unexpected errors from a storage port, through the core on real adapters: they become 500 UNKNOWN
+// (no body for HEAD, no internal text leaked) and reach onError; OCI errors do not.
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { errorCodeOf, failingMethod, setup, sha256, utf8 } from './core-real-adapters.ts';
+
+describe('unexpected errors from a port', () => {
+  it('a metadata error becomes 500 UNKNOWN, and onError receives it', async (t) => {
+    const boom = new Error('metadata store exploded');
+    const f = await setup(t, { wrapMetadata: (m) => failingMethod(m, 'getLinkedBlob', boom) });
+    const r = await f.call('GET', `/v2/r/x/blobs/${sha256('x')}`);
+    assert.equal(r.status, 500, r.where);
+    assert.equal(r.errorCode, 'UNKNOWN');
+    assert.equal(r.headers['content-type'], 'application/json');
+    assert.equal(r.headers['docker-distribution-api-version'], 'registry/2.0');
+    const doc = r.json() as { errors: { code: string; message: string }[] };
+    assert.equal(doc.errors[0]?.code, 'UNKNOWN');
+    assert.ok(!JSON.stringify(doc).includes('exploded'), 'internal error text is not leaked to clients');
+    assert.equal(f.errors.length, 1);
+    assert.equal(f.errors[0]?.error, boom);
+    assert.equal(f.errors[0]?.req.method, 'GET');
+    assert.equal(f.errors[0]?.req.path, `/v2/r/x/blobs/${sha256('x')}`);
+  });
+
+  it('a HEAD that fails unexpectedly is a 500 without a body', async (t) => {
+    const f = await setup(t, { wrapMetadata: (m) => failingMethod(m, 'getTaggedManifest', new Error('boom')) });
+    const r = await f.call('HEAD', '/v2/r/x/manifests/latest');
+    assert.equal(r.status, 500, r.where);
+    assert.equal(r.errorCode, 'UNKNOWN');
+    assert.equal(r.body, undefined, 'HEAD responses carry no body');
+    assert.equal(f.errors.length, 1);
+  });
+
+  it('a blob store error during commit becomes 500 UNKNOWN with onError, not an OCI error', async (t) => {
+    const boom = new Error('disk on fire');
+    const f = await setup(t, { wrapBlobs: (b) => failingMethod(b, 'commitUpload', boom) });
+    const bytes = utf8('hello');
+    const r = await f.call('POST', `/v2/r/x/blobs/uploads/?digest=${sha256(bytes)}`, { body: bytes });
+    assert.equal(r.status, 500, r.where);
+    assert.equal(r.errorCode, 'UNKNOWN');
+    assert.deepEqual(
+      f.errors.map((e) => e.error),
+      [boom],
+    );
+    assert.equal((await f.call('HEAD', `/v2/r/x/blobs/${sha256(bytes)}`)).status, 404, 'nothing recorded after the failed commit');
+  });
+
+  it('a non-Error thrown value is handled the same way', async (t) => {
+    const f = await setup(t, { wrapMetadata: (m) => failingMethod(m, 'listRepositories', 'just a string') });
+    const r = await f.call('GET', '/v2/_catalog');
+    assert.equal(r.status, 500, r.where);
+    assert.equal(errorCodeOf(r), 'UNKNOWN');
+    assert.deepEqual(
+      f.errors.map((e) => e.error),
+      ['just a string'],
+    );
+  });
+
+  it('OCI errors are not reported to onError', async (t) => {
+    const f = await setup(t);
+    assert.equal((await f.call('GET', `/v2/r/x/blobs/${sha256('absent')}`)).status, 404);
+    assert.equal((await f.call('GET', '/v2/r/x/manifests/BAD:REF')).status, 400);
+    assert.equal((await f.call('GET', '/v2/NOPE/tags/list')).status, 400);
+    assert.deepEqual(f.errors, []);
+  });
+});
