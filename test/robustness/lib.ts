@@ -198,6 +198,9 @@ export function locationPath(base: URL, location: string | undefined): string {
   return u.pathname + u.search;
 }
 
+/** Appends `q` to a path that may already carry a query. */
+export const withQuery = (path: string, q: string): string => `${path}${path.includes('?') ? '&' : '?'}${q}`;
+
 export function headerValue(res: HttpResult, name: string): string | undefined {
   const v = res.headers[name.toLowerCase()];
   return Array.isArray(v) ? v.join(', ') : v;
