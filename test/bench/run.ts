@@ -53,7 +53,7 @@ async function main(): Promise<void> {
 
   const layerSize = quick ? 5 * MiB : 50 * MiB;
   const rawSize = quick ? 64 * MiB : 512 * MiB;
-  const n = { push: quick ? 2 : 5, pull: quick ? 2 : 5, ctr: quick ? 1 : 3, put: quick ? 1 : 3, get: quick ? 2 : 5 };
+  const n = { push: quick ? 2 : 9, pull: quick ? 2 : 9, ctr: quick ? 1 : 3, put: quick ? 1 : 3, get: quick ? 2 : 5 };
   const wrkSeconds = quick ? 2 : 10;
 
   const tools: Record<string, string | undefined> = {};
