@@ -6,29 +6,25 @@ import { after, before } from 'node:test';
 import { startRegistry, type RunningRegistry } from '../support/registry.ts';
 import { createHash, randomBytes } from 'node:crypto';
 
-export const OCI_MANIFEST = 'application/vnd.oci.image.manifest.v1+json';
-export const OCI_INDEX = 'application/vnd.oci.image.index.v1+json';
-export const DOCKER_MANIFEST = 'application/vnd.docker.distribution.manifest.v2+json';
-export const DOCKER_LIST = 'application/vnd.docker.distribution.manifest.list.v2+json';
-export const OCI_CONFIG = 'application/vnd.oci.image.config.v1+json';
-export const OCI_LAYER_GZIP = 'application/vnd.oci.image.layer.v1.tar+gzip';
-export const DOCKER_CONFIG = 'application/vnd.docker.container.image.v1+json';
-export const DOCKER_LAYER = 'application/vnd.docker.image.rootfs.diff.tar.gzip';
-export const EMPTY_MEDIA_TYPE = 'application/vnd.oci.empty.v1+json';
-export const EMPTY_DIGEST = 'sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a';
-export const EMPTY_DESCRIPTOR = { mediaType: EMPTY_MEDIA_TYPE, digest: EMPTY_DIGEST, size: 2 } as const;
+export {
+  DOCKER_CONFIG,
+  DOCKER_LAYER,
+  DOCKER_LIST,
+  DOCKER_MANIFEST,
+  EMPTY_DESCRIPTOR,
+  EMPTY_DIGEST,
+  EMPTY_MEDIA_TYPE,
+  OCI_CONFIG,
+  OCI_INDEX,
+  OCI_LAYER_GZIP,
+  OCI_MANIFEST,
+} from '../support/oci.ts';
+export type { Descriptor } from '../support/oci.ts';
+import { OCI_CONFIG, OCI_LAYER_GZIP, OCI_MANIFEST, type Descriptor } from '../support/oci.ts';
 export const API_VERSION = 'registry/2.0';
 export const MAX_MANIFEST = 4 * 1024 * 1024;
 const REQUEST_TIMEOUT_MS = 15_000;
 
-export interface Descriptor {
-  mediaType: string;
-  digest: string;
-  size: number;
-  artifactType?: string;
-  annotations?: Record<string, string>;
-  platform?: { os: string; architecture: string };
-}
 
 export const sha256 = (data: Uint8Array | string): string => `sha256:${createHash('sha256').update(data).digest('hex')}`;
 export const sha512 = (data: Uint8Array | string): string => `sha512:${createHash('sha512').update(data).digest('hex')}`;

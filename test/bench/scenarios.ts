@@ -13,6 +13,7 @@ import { checkAborted, cpuSeconds, run } from './proc.ts';
 const OP_TIMEOUT_MS = 60_000;
 import { median, type Row } from './rows.ts';
 import type { Containerd, Side, Target } from './servers.ts';
+import { DOCKER_MANIFEST, OCI_MANIFEST } from '../support/oci.ts';
 
 export interface Ctx {
   root: string;
@@ -88,7 +89,7 @@ async function noteLayers(row: Row, t: Target): Promise<void> {
   try {
     const res = await fetch(`${t.url}/v2/bench/img1/manifests/v1`, {
       signal: AbortSignal.timeout(10_000),
-      headers: { accept: 'application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.v2+json' },
+      headers: { accept: `${OCI_MANIFEST}, ${DOCKER_MANIFEST}` },
     });
     const m = (await res.json()) as { mediaType?: string; layers?: { mediaType: string; size: number }[] };
     const layers = (m.layers ?? []).map((l) => `${l.mediaType.split('.').pop()} ${(l.size / MiB).toFixed(1)} MiB`);
@@ -279,7 +280,6 @@ export function parseWrk(out: string): WrkResult {
   };
 }
 
-const OCI_MANIFEST = 'application/vnd.oci.image.manifest.v1+json';
 
 /** wrk against GET /v2/bench/img1/manifests/v1 (pushed by skopeoPush run 1). */
 export async function manifestLoad(ctx: Ctx, rps: Row, p99: Row, pushed: Row, seconds: number): Promise<void> {

@@ -18,13 +18,9 @@ import type { TestContext } from 'node:test';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import { startRegistry } from '../support/registry.ts';
 import { findTool } from '../support/clients.ts';
+import { MANIFEST_MEDIA_TYPES, type Descriptor } from '../support/oci.ts';
 
-export const MANIFEST_ACCEPT = [
-  'application/vnd.oci.image.manifest.v1+json',
-  'application/vnd.oci.image.index.v1+json',
-  'application/vnd.docker.distribution.manifest.v2+json',
-  'application/vnd.docker.distribution.manifest.list.v2+json',
-].join(', ');
+export const MANIFEST_ACCEPT = MANIFEST_MEDIA_TYPES.join(', ');
 
 export interface Target {
   kind: 'local' | 'distribution';
@@ -228,13 +224,6 @@ export async function fetchBlob(target: Target, repo: string, digest: string, op
 // ---------------------------------------------------------------------------------------------
 // OCI layouts written by clients (skopeo copy ... oci:DIR:TAG)
 
-interface Descriptor {
-  mediaType: string;
-  digest: string;
-  size: number;
-  annotations?: Record<string, string>;
-  platform?: { os: string; architecture: string };
-}
 
 export interface VerifiedImage {
   manifestDigest: string;

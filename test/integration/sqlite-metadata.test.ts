@@ -9,8 +9,7 @@ import { DatabaseSync } from 'node:sqlite';
 import { SqliteMetadataStore } from '../../functions/adapters/local/sqlite-metadata.ts';
 import type { ManifestRecord, UploadSession } from '../../functions/core/ports.ts';
 
-const OCI_MANIFEST = 'application/vnd.oci.image.manifest.v1+json';
-const OCI_INDEX = 'application/vnd.oci.image.index.v1+json';
+import { OCI_INDEX, OCI_MANIFEST } from '../support/oci.ts';
 
 let dir: string;
 let seq = 0;

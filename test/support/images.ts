@@ -36,23 +36,14 @@ export interface TestIndex {
   images: TestImage[];
 }
 
-export const OCI_MANIFEST = 'application/vnd.oci.image.manifest.v1+json';
-export const OCI_INDEX = 'application/vnd.oci.image.index.v1+json';
-export const OCI_CONFIG = 'application/vnd.oci.image.config.v1+json';
-export const OCI_LAYER = 'application/vnd.oci.image.layer.v1.tar';
-export const OCI_LAYER_GZIP = 'application/vnd.oci.image.layer.v1.tar+gzip';
+import { OCI_CONFIG, OCI_INDEX, OCI_LAYER, OCI_LAYER_GZIP, OCI_MANIFEST, type Descriptor } from './oci.ts';
+
+export { OCI_CONFIG, OCI_INDEX, OCI_LAYER, OCI_LAYER_GZIP, OCI_MANIFEST };
 
 const CHUNK = 1024 * 1024;
 const FIXED_TIME = '2024-01-01T00:00:00Z';
 const FIXED_MTIME = Math.floor(Date.parse(FIXED_TIME) / 1000);
 
-interface Descriptor {
-  mediaType: string;
-  digest: string;
-  size: number;
-  annotations?: Record<string, string>;
-  platform?: { os: string; architecture: string };
-}
 
 interface LayoutIndex {
   schemaVersion: 2;

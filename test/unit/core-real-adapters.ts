@@ -18,13 +18,17 @@ import type { BlobStore, MetadataStore } from '../../functions/core/ports.ts';
 import { createRegistry, type Registry } from '../../functions/core/registry.ts';
 import { TokenSigner } from '../../functions/core/tokens.ts';
 
-export const OCI_MANIFEST = 'application/vnd.oci.image.manifest.v1+json';
-export const OCI_INDEX = 'application/vnd.oci.image.index.v1+json';
-export const OCI_CONFIG = 'application/vnd.oci.image.config.v1+json';
-export const OCI_LAYER = 'application/vnd.oci.image.layer.v1.tar+gzip';
-export const EMPTY_TYPE = 'application/vnd.oci.empty.v1+json';
-export const EMPTY_DIGEST = 'sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a';
-export const EMPTY_DESCRIPTOR = { mediaType: EMPTY_TYPE, digest: EMPTY_DIGEST, size: 2 };
+import { EMPTY_DESCRIPTOR, OCI_MANIFEST } from '../support/oci.ts';
+
+export {
+  EMPTY_DESCRIPTOR,
+  EMPTY_DIGEST,
+  EMPTY_MEDIA_TYPE as EMPTY_TYPE,
+  OCI_CONFIG,
+  OCI_INDEX,
+  OCI_LAYER_GZIP as OCI_LAYER,
+  OCI_MANIFEST,
+} from '../support/oci.ts';
 
 export const sha256 = (b: Uint8Array | string): string => `sha256:${createHash('sha256').update(b).digest('hex')}`;
 export const sha512 = (b: Uint8Array | string): string => `sha512:${createHash('sha512').update(b).digest('hex')}`;

@@ -3,18 +3,10 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { RegistryError } from '../../functions/core/errors.ts';
+import { DOCKER_CONFIG, DOCKER_LAYER, DOCKER_LIST, DOCKER_MANIFEST, EMPTY_DIGEST, EMPTY_MEDIA_TYPE as EMPTY_TYPE, OCI_CONFIG, OCI_INDEX, OCI_LAYER_GZIP as OCI_LAYER, OCI_MANIFEST } from '../support/oci.ts';
 
-export const OCI_MANIFEST = 'application/vnd.oci.image.manifest.v1+json';
-export const OCI_INDEX = 'application/vnd.oci.image.index.v1+json';
-export const DOCKER_MANIFEST = 'application/vnd.docker.distribution.manifest.v2+json';
-export const DOCKER_LIST = 'application/vnd.docker.distribution.manifest.list.v2+json';
-export const DOCKER_SCHEMA1 = 'application/vnd.docker.distribution.manifest.v1+prettyjws';
-export const OCI_CONFIG = 'application/vnd.oci.image.config.v1+json';
-export const OCI_LAYER = 'application/vnd.oci.image.layer.v1.tar+gzip';
-const DOCKER_CONFIG = 'application/vnd.docker.container.image.v1+json';
-const DOCKER_LAYER = 'application/vnd.docker.image.rootfs.diff.tar.gzip';
-export const EMPTY_TYPE = 'application/vnd.oci.empty.v1+json';
-export const EMPTY_DIGEST = 'sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a';
+export { DOCKER_LIST, DOCKER_MANIFEST, DOCKER_SCHEMA1, EMPTY_DIGEST, OCI_CONFIG, OCI_INDEX, OCI_MANIFEST } from '../support/oci.ts';
+export { EMPTY_TYPE, OCI_LAYER };
 
 export const sha256 = (s: string | Uint8Array): string => `sha256:${createHash('sha256').update(s).digest('hex')}`;
 export const sha512 = (s: string | Uint8Array): string => `sha512:${createHash('sha512').update(s).digest('hex')}`;
