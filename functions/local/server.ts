@@ -113,8 +113,12 @@ export async function startLocalRegistry(config: LocalConfig): Promise<LocalRegi
     onError: (e, req) => log('error', 'unexpected error', { method: req.method, path: req.path, error: e instanceof Error ? (e.stack ?? e.message) : String(e) }),
   });
 
+  // Bytes after a pipelined request may be garbage: the clientError handler below answers the
+  // request in flight on that socket first, then refuses.
+  const inFlight = new WeakMap<Socket, { req: IncomingMessage; done: Promise<void> }>();
   const server = createServer({ requestTimeout: 3600_000, headersTimeout: 60_000, keepAliveTimeout: 65_000 }, (req, res) => {
     const started = performance.now();
+    inFlight.set(req.socket, { req, done: new Promise<void>((resolve) => res.once('close', resolve)) });
     const path = (req.url ?? '/').split('?')[0] ?? '/';
     const work = path.startsWith(BLOB_PATH_PREFIX) ? serveBlob(blobs, new URL(req.url ?? '/', 'http://local'), req, res) : respond(registry, req, res);
     work
@@ -130,11 +134,6 @@ export async function startLocalRegistry(config: LocalConfig): Promise<LocalRegi
   });
   // A TLS ClientHello (or any non-HTTP bytes) on this plain-HTTP port: answer at once so clients that
   // probe for TLS first (skopeo, podman, docker) fall back to HTTP without waiting.
-  // Bytes after a pipelined request may be garbage: answer the request in flight first, then refuse.
-  const inFlight = new WeakMap<Socket, { req: IncomingMessage; done: Promise<void> }>();
-  server.on('request', (req: IncomingMessage, res: ServerResponse) => {
-    inFlight.set(req.socket, { req, done: new Promise<void>((resolve) => res.once('close', resolve)) });
-  });
   server.on('clientError', (_err, socket: Socket) => {
     const refuse = () => {
       // No body: the parser cannot tell whether the request was a HEAD.

@@ -5,7 +5,6 @@ import { createHash, type Hash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { mkdir, open, readdir, rename, rm, stat, truncate, writeFile, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
-import { pipeline } from 'node:stream/promises';
 import { UploadConflictError, UploadSizeError, type BlobStore } from '../../core/ports.ts';
 import type { TokenSigner } from '../../core/tokens.ts';
 
@@ -89,7 +88,7 @@ export class FsBlobStore implements BlobStore {
       const cached = await this.#hashAt(id, size);
       return `sha256:${cached.hash.copy().digest('hex')}`;
     }
-    return `${algorithm}:${await hashFile(this.uploadPath(id), algorithm, size)}`;
+    return `${algorithm}:${(await hashPrefix(this.uploadPath(id), algorithm, size)).digest('hex')}`;
   }
 
   async commitUpload(id: string, digest: string): Promise<void> {
@@ -111,13 +110,7 @@ export class FsBlobStore implements BlobStore {
     const target = this.blobPath(digest);
     if (await exists(target)) return;
     const tmp = join(this.root, 'uploads', `.put-${process.pid}-${Math.random().toString(36).slice(2)}`);
-    const file = await open(tmp, 'w');
-    try {
-      await file.writeFile(bytes);
-      await file.sync();
-    } finally {
-      await file.close();
-    }
+    await writeFile(tmp, bytes);
     await this.#install(tmp, target);
   }
 
@@ -164,11 +157,7 @@ export class FsBlobStore implements BlobStore {
     const size = (await stat(path)).size;
     if (size < offset) throw new Error(`upload ${id} has ${size} bytes on disk, expected ${offset}`);
     if (size > offset) await truncate(path, offset);
-    const hash = createHash('sha256');
-    if (offset > 0) await pipeline(createReadStream(path, { end: offset - 1, highWaterMark: WRITE_CHUNK }), async (src: AsyncIterable<Buffer>) => {
-      for await (const chunk of src) hash.update(chunk);
-    });
-    const rebuilt = { hash, size: offset };
+    const rebuilt = { hash: await hashPrefix(path, 'sha256', offset), size: offset };
     this.#hashes.set(id, rebuilt);
     return rebuilt;
   }
@@ -224,10 +213,11 @@ async function exists(path: string): Promise<boolean> {
   );
 }
 
-async function hashFile(path: string, algorithm: string, size: number): Promise<string> {
+/** A hash of the first `size` bytes of the file, left open for further updates. */
+async function hashPrefix(path: string, algorithm: string, size: number): Promise<Hash> {
   const hash = createHash(algorithm);
   if (size > 0) {
     for await (const chunk of createReadStream(path, { end: size - 1, highWaterMark: WRITE_CHUNK })) hash.update(chunk as Buffer);
   }
-  return hash.digest('hex');
+  return hash;
 }
