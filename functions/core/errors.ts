@@ -1,4 +1,5 @@
-// OCI distribution error codes (spec section "Error Codes") plus the few distribution adds.
+// OCI distribution error codes (spec section "Error Codes") plus the few distribution adds
+// (RANGE_INVALID, PAGINATION_NUMBER_INVALID).
 
 export const ErrorCodes = {
   BLOB_UNKNOWN: { status: 404, message: 'blob unknown to registry' },
@@ -17,7 +18,6 @@ export const ErrorCodes = {
   UNAUTHORIZED: { status: 401, message: 'authentication required' },
   DENIED: { status: 403, message: 'requested access to the resource is denied' },
   UNSUPPORTED: { status: 405, message: 'the operation is unsupported' },
-  NOT_FOUND: { status: 404, message: 'no such endpoint' },
   TOOMANYREQUESTS: { status: 429, message: 'too many requests' },
   UNAVAILABLE: { status: 503, message: 'service unavailable' },
   UNKNOWN: { status: 500, message: 'internal server error' },

@@ -44,6 +44,7 @@ export function jsonResponse(status: number, value: unknown, headers: Record<str
   };
 }
 
+/** A response without a body; a 204 carries no Content-Length at all (RFC 9110 §8.6). */
 export function emptyResponse(status: number, headers: Record<string, string> = {}): RegistryResponse {
-  return { status, headers: { 'content-length': '0', ...headers } };
+  return { status, headers: status === 204 ? { ...headers } : { 'content-length': '0', ...headers } };
 }

@@ -19,19 +19,20 @@ const API_VERSION = { 'docker-distribution-api-version': 'registry/2.0' };
 
 function errorResponse(req: RegistryRequest, error: RegistryError): RegistryResponse {
   const res = jsonResponse(error.status, error.toJSON(), error.headers);
-  if (req.method === 'HEAD') {
-    delete res.body;
-    res.headers['content-length'] = '0';
-  }
+  // HEAD: no body, but the Content-Length of the body a GET would have had (RFC 9110 §8.6).
+  if (req.method === 'HEAD') delete res.body;
   res.errorCode = error.code;
   return res;
 }
+
+/** A path that is no endpoint of the API: 404 with UNSUPPORTED, the spec's code for what is not implemented. */
+const noSuchEndpoint = (detail: unknown): RegistryError => new RegistryError('UNSUPPORTED', detail, { status: 404, message: 'no such endpoint' });
 
 function decodePath(path: string): string {
   try {
     return decodeURIComponent(path);
   } catch {
-    throw new RegistryError('NOT_FOUND', { reason: 'malformed percent-encoding in path' });
+    throw noSuchEndpoint({ reason: 'malformed percent-encoding in path' });
   }
 }
 
@@ -44,7 +45,7 @@ export function createRegistry(options: RegistryOptions): Registry {
 
   async function dispatch(req: RegistryRequest): Promise<RegistryResponse> {
     const match = matchRoute(decodePath(req.path));
-    if (!match) throw new RegistryError('NOT_FOUND', { path: req.path.slice(0, 300) });
+    if (!match) throw noSuchEndpoint({ path: req.path.slice(0, 300) });
     const op = match.route.methods[req.method];
     if (!op) {
       const allow = Object.keys(match.route.methods).join(', ');

@@ -17,14 +17,20 @@ export class TokenSigner {
 
   /** The payload when the token is authentic and unexpired, else undefined. */
   verify(token: string, nowSeconds = Math.floor(Date.now() / 1000)): string | undefined {
+    const opened = this.open(token);
+    return opened === undefined || opened.expiresAtSeconds < nowSeconds ? undefined : opened.payload;
+  }
+
+  /** The payload and expiry of an authentic token, expired or not; undefined when it was not signed by this key. */
+  open(token: string): { payload: string; expiresAtSeconds: number } | undefined {
     const parts = token.split('.');
     if (parts.length !== 3) return undefined;
     const [p, e, mac] = parts as [string, string, string];
     const expected = Buffer.from(this.#mac(`${p}.${e}`));
     const given = Buffer.from(mac);
     if (given.length !== expected.length || !timingSafeEqual(given, expected)) return undefined;
-    if (!/^\d{1,12}$/.test(e) || Number(e) < nowSeconds) return undefined;
-    return Buffer.from(p, 'base64url').toString();
+    if (!/^\d{1,12}$/.test(e)) return undefined;
+    return { payload: Buffer.from(p, 'base64url').toString(), expiresAtSeconds: Number(e) };
   }
 
   #mac(data: string): string {

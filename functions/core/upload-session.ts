@@ -25,16 +25,20 @@ export function sessionHeaders(deps: RegistryDeps, session: UploadSession): Reco
   };
 }
 
-/** Loads the session named by the route, checking the `_state` token when the client sent one. */
+/**
+ * Loads the session named by the route, checking the `_state` token when the client sent one. A token
+ * that is authentic but past its own expiry is not an error by itself: the Location of any earlier
+ * POST or PATCH stays valid while the session lives, and the session's own (sliding) expiry decides.
+ */
 export async function loadSession(deps: RegistryDeps, req: RegistryRequest, repo: string, id: string): Promise<UploadSession> {
   const unknown = () => new RegistryError('BLOB_UPLOAD_UNKNOWN', { session: id.slice(0, 100) });
   if (!UUID_RE.test(id)) throw unknown();
   const state = req.query.get('_state');
   if (state !== null) {
-    const payload = deps.signer.verify(state, Math.floor(deps.now() / 1000));
-    if (payload === undefined) throw new RegistryError('BLOB_UPLOAD_INVALID', { reason: 'upload state token is invalid or expired' });
+    const token = deps.signer.open(state);
+    if (token === undefined) throw new RegistryError('BLOB_UPLOAD_INVALID', { reason: 'upload state token is not authentic' });
     // An authentic token for another repository or session: that upload does not exist here.
-    if (payload !== `${repo}|${id}`) throw unknown();
+    if (token.payload !== `${repo}|${id}`) throw unknown();
   }
   const session = await deps.metadata.getUpload(id);
   if (!session || session.repo !== repo || session.expiresAt < deps.now()) throw unknown();

@@ -26,13 +26,23 @@ describe('GET /v2/', () => {
 
 describe('unknown routes', () => {
   for (const path of ['/', '/v1/', '/nothing/here', '/v2/repo/unknown-thing/x', '/v2/repo/blobs', '/v2/repo/manifests', '/v2/repo/tags', '/v2/repo/tags/other']) {
-    it(`GET ${path} -> 404 NOT_FOUND`, async () => {
-      expectError(await c.get(path), 404, 'NOT_FOUND');
+    it(`GET ${path} -> 404 UNSUPPORTED`, async () => {
+      expectError(await c.get(path), 404, 'UNSUPPORTED');
     });
   }
 
   it('HEAD on an unknown route -> 404 without a body', async () => {
     expectHeadError(await c.head('/nothing/here'), 404);
+  });
+
+  it('a HEAD error announces the Content-Length of the body its GET carries (RFC 9110 §8.6)', async () => {
+    for (const path of ['/nothing/here', '/v2/head/len/manifests/missing', `/v2/head/len/blobs/${randomDigest()}`]) {
+      const get = await c.get(path);
+      const head = await c.head(path);
+      expectStatus(head, get.status);
+      assert.ok(get.body.length > 0, get.where);
+      assert.equal(head.headers.get('content-length'), String(get.body.length), head.where);
+    }
   });
 });
 

@@ -13,6 +13,7 @@ import {
   OCI_INDEX,
   OCI_LAYER_GZIP,
   OCI_MANIFEST,
+  bytes,
   expectError,
   expectStatus,
   json,
@@ -39,6 +40,25 @@ describe('PUT + GET + HEAD per media type', () => {
     expectManifest(await c.get(`/v2/${repo}/manifests/${digest}`), body, OCI_MANIFEST);
     expectManifest(await c.head(`/v2/${repo}/manifests/v1`), body, OCI_MANIFEST, true);
     expectManifest(await c.head(`/v2/${repo}/manifests/${digest}`), body, OCI_MANIFEST, true);
+  });
+
+  it('index whose entries are blobs of the repo (BuildKit registry cache) -> 201; a foreign blob, or a blob posing as a manifest, is unknown', async () => {
+    const repo = uniqueRepo('man');
+    const layer = await c.blob(repo, bytes(2000), OCI_LAYER_GZIP);
+    const cacheConfig = await c.blob(repo, json({ layers: [{ blob: layer.digest }] }), 'application/vnd.buildkit.cacheconfig.v0');
+    const index = json({ schemaVersion: 2, mediaType: OCI_INDEX, manifests: [layer, cacheConfig] });
+    expectPut(await c.putManifest(repo, 'buildcache', index, OCI_INDEX), repo, index);
+    expectManifest(await c.get(`/v2/${repo}/manifests/buildcache`), index, OCI_INDEX);
+    const elsewhere = uniqueRepo('man');
+    const foreign = await c.blob(elsewhere, bytes(100), OCI_LAYER_GZIP);
+    const bad = json({ schemaVersion: 2, mediaType: OCI_INDEX, manifests: [layer, foreign] });
+    const r = await c.putManifest(repo, 'bad', bad, OCI_INDEX);
+    expectError(r, 404, 'MANIFEST_BLOB_UNKNOWN');
+    // An entry that claims to be a manifest must be one.
+    const claimed = json({ schemaVersion: 2, mediaType: OCI_INDEX, manifests: [{ ...layer, mediaType: OCI_MANIFEST }] });
+    expectError(await c.putManifest(repo, 'bad', claimed, OCI_INDEX), 404, 'MANIFEST_BLOB_UNKNOWN');
+    const sized = json({ schemaVersion: 2, mediaType: OCI_INDEX, manifests: [{ ...layer, size: layer.size + 1 }] });
+    expectError(await c.putManifest(repo, 'bad', sized, OCI_INDEX), 400, 'MANIFEST_INVALID');
   });
 
   it('Docker schema 2 manifest', async () => {

@@ -31,6 +31,7 @@ export function uploadHelpers(client: () => Client): UploadHelpers {
 
     expectProgress(r, status, repo, uuid, size) {
       expectStatus(r, status);
+      if (status === 204) assert.equal(r.headers.get('content-length'), null, `a 204 carries no Content-Length (RFC 9110 §8.6): ${r.where}`);
       assert.equal(r.headers.get('range'), size === 0 ? '0-0' : `0-${size - 1}`, `Range: ${r.where}`);
       assert.equal(r.headers.get('docker-upload-uuid'), uuid, `Docker-Upload-UUID: ${r.where}`);
       const loc = locationPath(client(), r);

@@ -193,6 +193,7 @@ describe('DELETE upload (cancel)', () => {
     const loc = expectProgress(await patch(location, data, '0-49'), 202, repo, uuid, 50);
     const r = await c.delete(loc);
     expectStatus(r, 204);
+    assert.equal(r.headers.get('content-length'), null, 'a 204 carries no Content-Length');
     expectError(await c.get(loc), 404, 'BLOB_UPLOAD_UNKNOWN');
     expectError(await patch(loc, bytes(5), '50-54'), 404, 'BLOB_UPLOAD_UNKNOWN');
     expectError(await put(loc, sha256(data)), 404, 'BLOB_UPLOAD_UNKNOWN');

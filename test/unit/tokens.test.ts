@@ -43,6 +43,17 @@ describe('TokenSigner', () => {
     assert.equal(signer.verify(signer.sign('p', NOW - 1), NOW), undefined);
   });
 
+  it('open() gives payload and expiry of an authentic token, expired or not, and nothing for a forged one', () => {
+    const signer = new TokenSigner(SECRET);
+    assert.deepEqual(signer.open(signer.sign('p|q', NOW - 100)), { payload: 'p|q', expiresAtSeconds: NOW - 100 });
+    assert.deepEqual(signer.open(signer.sign('p|q', NOW + 100)), { payload: 'p|q', expiresAtSeconds: NOW + 100 });
+    const [p, e, mac] = signer.sign('p', NOW).split('.') as [string, string, string];
+    assert.equal(signer.open(`${p}.${NOW + 1}.${mac}`), undefined);
+    assert.equal(signer.open(`${p}.${e}.${flip(mac, 0)}`), undefined);
+    assert.equal(new TokenSigner(`${SECRET}-other`).open(`${p}.${e}.${mac}`), undefined);
+    assert.equal(signer.open('garbage'), undefined);
+  });
+
   it('uses the current time when none is given', () => {
     const signer = new TokenSigner(SECRET);
     const nowSeconds = Math.floor(Date.now() / 1000);

@@ -199,6 +199,19 @@ describe('upload ids, Locations and loadSession', () => {
     await expectRejection(loadSession(deps, request({}, '_state=garbage'), 'r/x', ID), 'BLOB_UPLOAD_INVALID', 400);
   });
 
+  it('the Location of an earlier POST or PATCH stays valid while the session lives, even past its own expiry', async () => {
+    // Sessions slide forward on every PATCH; a token signed at the POST may expire before the session does.
+    const oldState = new URL(uploadLocation({ ...deps, now: () => NOW_MS - 3600_000 }, 'r/x', ID), 'http://h').searchParams.get('_state') ?? '';
+    assert.equal(signer.verify(oldState, NOW_MS / 1000), undefined, 'the old token is past its expiry');
+    stored.set(ID, session(5));
+    assert.equal((await loadSession(deps, request({}, `_state=${oldState}`), 'r/x', ID)).offset, 5);
+    // Once the session itself has expired, the same Location is an unknown upload (404), never a 400.
+    stored.set(ID, session(5, { expiresAt: NOW_MS - 1 }));
+    await expectRejection(loadSession(deps, request({}, `_state=${oldState}`), 'r/x', ID), 'BLOB_UPLOAD_UNKNOWN', 404);
+    stored.delete(ID);
+    await expectRejection(loadSession(deps, request({}, `_state=${oldState}`), 'r/x', ID), 'BLOB_UPLOAD_UNKNOWN', 404);
+  });
+
   it('unknown, malformed or expired sessions are 404 BLOB_UPLOAD_UNKNOWN', async () => {
     stored.clear();
     await expectRejection(loadSession(deps, request(), 'r/x', ID), 'BLOB_UPLOAD_UNKNOWN', 404);

@@ -3,7 +3,7 @@ import { repoAccess } from '../access.ts';
 import { RegistryError } from '../errors.ts';
 import { digestAlgorithm, parseReference } from '../grammar.ts';
 import { emptyResponse, header, type RegistryResponse } from '../http.ts';
-import { acceptable, digestOf, EMPTY_BLOB, MAX_MANIFEST_BYTES, parseManifest, type ParsedManifest } from '../manifest.ts';
+import { acceptable, digestOf, EMPTY_BLOB, MANIFEST_MEDIA_TYPES, MAX_MANIFEST_BYTES, parseManifest, type ParsedManifest } from '../manifest.ts';
 import { readLimited } from '../read-body.ts';
 import type { Descriptor, ManifestRecord } from '../ports.ts';
 import type { HandlerContext, Operation, RegistryDeps } from '../context.ts';
@@ -42,12 +42,20 @@ export const getManifest: Operation = {
   },
 };
 
-/** Checks that every blob and child manifest the manifest references is in the repository. */
+/**
+ * Checks that every blob and child manifest the manifest references is in the repository. An index
+ * entry whose media type is not a manifest type may also name a blob of the repository: BuildKit's
+ * registry cache is an index of layer blobs and a cache-config blob, which distribution accepts too.
+ */
 async function checkReferences(deps: RegistryDeps, repo: string, parsed: ParsedManifest): Promise<void> {
   const missing: string[] = [];
   const check = async (d: Descriptor, kind: 'blob' | 'manifest') => {
     if (kind === 'blob' && d.digest === EMPTY_BLOB.digest && d.size === EMPTY_BLOB.size) return ensureEmptyBlob(deps, repo);
-    const found = kind === 'blob' ? await deps.metadata.getLinkedBlob(repo, d.digest) : await deps.metadata.getManifest(repo, d.digest);
+    const found =
+      kind === 'blob'
+        ? await deps.metadata.getLinkedBlob(repo, d.digest)
+        : ((await deps.metadata.getManifest(repo, d.digest)) ??
+          (MANIFEST_MEDIA_TYPES.includes(d.mediaType) ? undefined : await deps.metadata.getLinkedBlob(repo, d.digest)));
     if (!found) missing.push(d.digest);
     else if (found.size !== d.size) {
       throw new RegistryError('MANIFEST_INVALID', { reason: `descriptor size does not match the stored ${kind}`, digest: d.digest, size: d.size, actual: found.size });

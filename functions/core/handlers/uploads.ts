@@ -1,7 +1,7 @@
 // Blob uploads: POST (session, monolithic, mount), PATCH, PUT, GET status, DELETE.
 import { repoAccess } from '../access.ts';
 import { RegistryError } from '../errors.ts';
-import { digestAlgorithm, requireDigest, requireName } from '../grammar.ts';
+import { digestAlgorithm, isValidDigest, isValidName, requireDigest } from '../grammar.ts';
 import { emptyResponse, type RegistryResponse } from '../http.ts';
 import { UploadConflictError, UploadSizeError, type UploadSession } from '../ports.ts';
 import { expectedLength, loadSession, newUploadId, parseContentRange, rangeHeader, sessionHeaders } from '../upload-session.ts';
@@ -70,13 +70,15 @@ async function newSession(deps: RegistryDeps, repo: string): Promise<UploadSessi
   return { id, repo, offset: 0, state, createdAt: now, updatedAt: now, expiresAt: now + deps.settings.uploadTtlSeconds * 1000 };
 }
 
-/** POST ?mount=&from=: links the blob when `from` holds it and may be read; undefined to fall back. */
-async function tryMount(ctx: HandlerContext, mount: string): Promise<RegistryResponse | undefined> {
+/**
+ * POST ?mount=&from=: links the blob when `from` holds it and may be read; undefined to fall back to a
+ * plain upload session. A mount is only a hint, so whatever prevents it (no or a malformed `from`, a
+ * malformed digest, no read access, no such blob) falls back to the 202, as distribution does.
+ */
+async function tryMount(ctx: HandlerContext, digest: string): Promise<RegistryResponse | undefined> {
   const { deps, params, req, principal } = ctx;
-  const digest = requireDigest(mount);
   const from = req.query.get('from');
-  if (from === null) return undefined;
-  requireName(from);
+  if (from === null || !isValidName(from) || !isValidDigest(digest)) return undefined;
   if (!(await deps.authorizer.can(principal, repoAccess(from, 'pull')))) return undefined;
   const blob = await deps.metadata.getLinkedBlob(from, digest);
   if (!blob) return undefined;

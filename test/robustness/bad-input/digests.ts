@@ -51,7 +51,8 @@ export function addDigestCases(k: Kit): void {
         () => h.req({ method: rng.pick(['GET', 'HEAD', 'DELETE']), path: `/v2/${REPO}/blobs/${d}` }, literal ? strict : inPath),
         () => h.req({ method: 'GET', path: `/v2/${REPO}/referrers/${d}` }, literal ? strict : inPath),
         () => h.req({ method: 'POST', path: `/v2/${REPO}/blobs/uploads/?digest=${q}`, body: c.otherBlob.bytes }, strict),
-        () => h.req({ method: 'POST', path: `/v2/${REPO}/blobs/uploads/?mount=${q}&from=${REPO}` }, strict),
+        // A mount is a hint: one that cannot be done falls back to a plain upload session.
+        () => h.req({ method: 'POST', path: `/v2/${REPO}/blobs/uploads/?mount=${q}&from=${REPO}` }, E(202)),
         async () => {
           const loc = await startSession(h);
           if (loc) {

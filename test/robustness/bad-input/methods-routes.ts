@@ -34,16 +34,16 @@ export function addMethodAndRouteCases(k: Kit): void {
     });
   }
   const unknownRoutes: [string, Expect][] = [
-    ['/', E(404, 'NOT_FOUND')],
-    ['/v1/', E(404, 'NOT_FOUND')],
-    ['/v3/', E(404, 'NOT_FOUND')],
-    ['/V2/', E(404, 'NOT_FOUND')],
-    ['/favicon.ico', E(404, 'NOT_FOUND')],
-    ['/robots.txt', E(404, 'NOT_FOUND')],
-    ['/api/v2/', E(404, 'NOT_FOUND')],
-    [`/v2/${REPO}/unknown/thing`, E(404, 'NOT_FOUND')],
-    [`/v2/${REPO}/manifests`, E(404, 'NOT_FOUND')],
-    [`/v2/${REPO}/blobs`, E(404, 'NOT_FOUND')],
+    ['/', E(404, 'UNSUPPORTED')],
+    ['/v1/', E(404, 'UNSUPPORTED')],
+    ['/v3/', E(404, 'UNSUPPORTED')],
+    ['/V2/', E(404, 'UNSUPPORTED')],
+    ['/favicon.ico', E(404, 'UNSUPPORTED')],
+    ['/robots.txt', E(404, 'UNSUPPORTED')],
+    ['/api/v2/', E(404, 'UNSUPPORTED')],
+    [`/v2/${REPO}/unknown/thing`, E(404, 'UNSUPPORTED')],
+    [`/v2/${REPO}/manifests`, E(404, 'UNSUPPORTED')],
+    [`/v2/${REPO}/blobs`, E(404, 'UNSUPPORTED')],
     [`/v2/${REPO}/tags/list/extra`, X4],
     [`/v2/${REPO}/blobs/uploads/a/b`, X4],
     ['/v2/_catalog/extra', X4],
@@ -55,7 +55,7 @@ export function addMethodAndRouteCases(k: Kit): void {
     ['/_blobs', X4],
     ['/_blobs/../v2/', X4],
     ['/v2/%2e%2e/%2e%2e/etc/passwd', X4],
-    [`/${'x'.repeat(8000)}`, E(404, 'NOT_FOUND')],
+    [`/${'x'.repeat(8000)}`, E(404, 'UNSUPPORTED')],
   ];
   for (const [path, expect] of unknownRoutes) {
     add(`route/${printable(path).slice(0, 40)}`, async (rng, h) => {
