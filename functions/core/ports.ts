@@ -96,11 +96,30 @@ export interface MetadataStore {
   listRepositories(limit: number, last?: string): Promise<Page<string>>;
 }
 
-/** Thrown by BlobStore.appendUpload when another request is writing to the same session. */
+/**
+ * Thrown by BlobStore upload calls when another request is working on the same session, or the upload
+ * changed since the caller read it.
+ */
 export class UploadConflictError extends Error {
   constructor(message = 'upload is being written by another request') {
     super(message);
     this.name = 'UploadConflictError';
+  }
+}
+
+/** Thrown by BlobStore upload calls when the upload's bytes are gone (completed or cancelled meanwhile). */
+export class UploadGoneError extends Error {
+  constructor(message = 'upload no longer exists') {
+    super(message);
+    this.name = 'UploadGoneError';
+  }
+}
+
+/** Thrown by BlobStore writes when the storage has no room left. */
+export class StorageFullError extends Error {
+  constructor(message = 'storage is full') {
+    super(message);
+    this.name = 'StorageFullError';
   }
 }
 
@@ -137,7 +156,9 @@ export interface BlobStore {
   digestUpload(id: string, size: number, state: string, algorithm: string): Promise<string>;
   /**
    * Makes the verified upload the content of `digest` (content-addressed; a second copy of an
-   * existing blob is discarded), then forgets the upload.
+   * existing blob is discarded), then forgets the upload. Refuses (UploadConflictError) unless the
+   * upload holds exactly `size` bytes and no other request is writing to it; UploadGoneError when
+   * its bytes are gone.
    */
   commitUpload(id: string, digest: string, size: number, state: string): Promise<void>;
   /** Discards an upload's bytes. Idempotent. */

@@ -4,7 +4,7 @@ import { RegistryError } from './errors.ts';
 import { requireName } from './grammar.ts';
 import { BodyReadError, jsonResponse, type RegistryRequest, type RegistryResponse } from './http.ts';
 import { matchRoute } from './routes.ts';
-import { UploadConflictError } from './ports.ts';
+import { StorageFullError, UploadConflictError, UploadGoneError } from './ports.ts';
 
 export type Registry = (req: RegistryRequest) => Promise<RegistryResponse>;
 
@@ -67,6 +67,11 @@ export function createRegistry(options: RegistryOptions): Registry {
     } catch (e) {
       if (e instanceof RegistryError) res = errorResponse(req, e);
       else if (e instanceof UploadConflictError) res = errorResponse(req, new RegistryError('BLOB_UPLOAD_INVALID', { reason: e.message }, { status: 416 }));
+      else if (e instanceof UploadGoneError) res = errorResponse(req, new RegistryError('BLOB_UPLOAD_UNKNOWN', { reason: e.message }));
+      else if (e instanceof StorageFullError) {
+        options.onError?.(e, req);
+        res = errorResponse(req, new RegistryError('UNKNOWN', { reason: e.message }, { status: 507, message: 'insufficient storage' }));
+      }
       else if (e instanceof BodyReadError) res = errorResponse(req, new RegistryError('BLOB_UPLOAD_INVALID', { reason: 'request body was cut short' }));
       else {
         options.onError?.(e, req);

@@ -66,25 +66,41 @@ const READS_IN_FLIGHT = 8;
  * Streams bytes [start, end] of the file to the response through a small ring of reused buffers: a
  * buffer is read into again only once the socket has taken its previous contents. Measured here at
  * ~1.3x the throughput of fs.createReadStream piped into the response, with no per-chunk allocation.
+ * Buffers are allocated as needed (a small blob takes one small buffer), and a reader that goes away
+ * (or is dropped by the idle timeout) releases the file at once.
  */
 async function sendFile(path: string, start: number, end: number, res: ServerResponse): Promise<void> {
   const file = await open(path, 'r');
   try {
-    const free: Buffer[] = Array.from({ length: READS_IN_FLIGHT }, () => Buffer.allocUnsafeSlow(READ_SIZE));
-    const waiting: ((b: Buffer) => void)[] = [];
-    const take = () => free.pop() ?? new Promise<Buffer>((resolve) => waiting.push(resolve));
+    const bufferSize = Math.min(READ_SIZE, end - start + 1);
+    const free: Buffer[] = [];
+    let allocated = 0;
+    const waiting: ((b: Buffer | undefined) => void)[] = [];
+    const take = (): Buffer | Promise<Buffer | undefined> => {
+      const b = free.pop();
+      if (b) return b;
+      if (allocated < READS_IN_FLIGHT) {
+        allocated++;
+        return Buffer.allocUnsafeSlow(bufferSize);
+      }
+      return new Promise((resolve) => waiting.push(resolve));
+    };
     const give = (b: Buffer) => {
       const next = waiting.shift();
       if (next) next(b);
       else free.push(b);
     };
+    res.once('close', () => {
+      for (const wake of waiting.splice(0)) wake(undefined);
+    });
     let position = start;
     while (position <= end && !res.destroyed) {
       const buffer = await take();
-      const { bytesRead } = await file.read(buffer, 0, Math.min(READ_SIZE, end - position + 1), position);
+      if (buffer === undefined) break;
+      const { bytesRead } = await file.read(buffer, 0, Math.min(bufferSize, end - position + 1), position);
       if (bytesRead === 0) throw new Error(`blob file ${path} is shorter than expected`);
       position += bytesRead;
-      res.write(bytesRead === READ_SIZE ? buffer : buffer.subarray(0, bytesRead), () => give(buffer));
+      res.write(bytesRead === buffer.length ? buffer : buffer.subarray(0, bytesRead), () => give(buffer));
     }
     if (res.destroyed) return;
     res.end();

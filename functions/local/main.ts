@@ -21,6 +21,7 @@ const registry = await startLocalRegistry({
   secret: process.env.REGISTRY_SECRET || undefined,
   uploadTtlSeconds: intEnv('REGISTRY_UPLOAD_TTL_SECONDS', 24 * 3600),
   sweepIntervalSeconds: intEnv('REGISTRY_SWEEP_INTERVAL_SECONDS', 600),
+  idleTimeoutSeconds: intEnv('REGISTRY_IDLE_TIMEOUT_SECONDS', 300),
 });
 log('info', 'listening', { url: registry.url });
 

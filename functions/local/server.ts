@@ -1,6 +1,6 @@
 // The local registry: node:http in front of the core, SQLite metadata and files for blobs.
 import { randomBytes } from 'node:crypto';
-import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { link, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { join } from 'node:path';
@@ -25,6 +25,11 @@ export interface LocalConfig {
   uploadTtlSeconds: number;
   /** How often expired upload sessions are purged. */
   sweepIntervalSeconds: number;
+  /**
+   * A connection on which nothing moves either way for this long (a client that stopped reading or
+   * sending) is closed, so stalled clients cannot pin memory and files for the hour a request may take.
+   */
+  idleTimeoutSeconds: number;
 }
 
 export interface LocalRegistry {
@@ -33,17 +38,34 @@ export interface LocalRegistry {
   close(): Promise<void>;
 }
 
+/**
+ * The signing secret: REGISTRY_SECRET, else `<data>/secret`, created on first start. It is written whole
+ * to a temp file, fsynced and then linked into place, so neither a crash nor a second instance starting
+ * at the same moment ever reads a partial secret, and only one secret ever wins.
+ */
 async function loadSecret(dataDir: string, given: string | undefined): Promise<string> {
   if (given) return given;
   const file = join(dataDir, 'secret');
+  const read = async (): Promise<string> => {
+    const secret = (await readFile(file, 'utf8')).trim();
+    if (secret.length < 16) throw new Error(`${file} holds no valid secret (under 16 characters); delete it to generate a new one`);
+    return secret;
+  };
   try {
-    return (await readFile(file, 'utf8')).trim();
-  } catch {
-    const secret = randomBytes(32).toString('hex');
-    await writeFile(file, secret, { mode: 0o600, flag: 'wx' }).catch(async () => undefined);
-    await chmod(file, 0o600);
-    return (await readFile(file, 'utf8')).trim();
+    return await read();
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
   }
+  const tmp = join(dataDir, `.secret-${process.pid}-${randomBytes(4).toString('hex')}`);
+  try {
+    await writeFile(tmp, randomBytes(32).toString('hex'), { mode: 0o600, flush: true });
+    await link(tmp, file).catch((e: unknown) => {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+    });
+  } finally {
+    await rm(tmp, { force: true });
+  }
+  return read();
 }
 
 function toRegistryRequest(req: IncomingMessage): RegistryRequest {
@@ -132,6 +154,7 @@ export async function startLocalRegistry(config: LocalConfig): Promise<LocalRegi
         log('info', 'request', { method: req.method, path, status: res.statusCode, ms: Math.round((performance.now() - started) * 10) / 10, error });
       });
   });
+  server.setTimeout(config.idleTimeoutSeconds * 1000);
   // A TLS ClientHello (or any non-HTTP bytes) on this plain-HTTP port: answer at once so clients that
   // probe for TLS first (skopeo, podman, docker) fall back to HTTP without waiting.
   server.on('clientError', (_err, socket: Socket) => {

@@ -8,12 +8,14 @@ export async function sweepUploads(metadata: MetadataStore, blobs: FsBlobStore, 
   let expired = 0;
   for (;;) {
     const batch = await metadata.listExpiredUploads(Date.now(), 100);
-    for (const session of batch) {
+    // A session a request is writing to right now is not idle: that request extends it when done.
+    const idle = batch.filter((session) => !blobs.isBusy(session.id));
+    for (const session of idle) {
       await blobs.abortUpload(session.id);
       await metadata.deleteUpload(session.id);
     }
-    expired += batch.length;
-    if (batch.length < 100) break;
+    expired += idle.length;
+    if (batch.length < 100 || idle.length === 0) break;
   }
   let orphans = 0;
   if (opts.orphans) {

@@ -2,6 +2,7 @@
 // (no body for HEAD, no internal text leaked) and reach onError; OCI errors do not.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { StorageFullError, UploadGoneError } from '../../functions/core/ports.ts';
 import { errorCodeOf, failingMethod, setup, sha256, utf8 } from './core-real-adapters.ts';
 
 describe('unexpected errors from a port', () => {
@@ -43,6 +44,21 @@ describe('unexpected errors from a port', () => {
       [boom],
     );
     assert.equal((await f.call('HEAD', `/v2/r/x/blobs/${sha256(bytes)}`)).status, 404, 'nothing recorded after the failed commit');
+  });
+
+  it('a full store becomes 507 (code UNKNOWN) with onError; an upload gone meanwhile becomes 404 BLOB_UPLOAD_UNKNOWN', async (t) => {
+    const full = new StorageFullError('storage is full (ENOSPC)');
+    const f = await setup(t, { wrapBlobs: (b) => failingMethod(b, 'appendUpload', full) });
+    const bytes = utf8('hello');
+    const r = await f.call('POST', `/v2/r/x/blobs/uploads/?digest=${sha256(bytes)}`, { body: bytes });
+    assert.equal(r.status, 507, r.where);
+    assert.equal(r.errorCode, 'UNKNOWN');
+    assert.deepEqual(f.errors.map((e) => e.error), [full]);
+    const g = await setup(t, { wrapBlobs: (b) => failingMethod(b, 'commitUpload', new UploadGoneError()) });
+    const gone = await g.call('POST', `/v2/r/x/blobs/uploads/?digest=${sha256(bytes)}`, { body: bytes });
+    assert.equal(gone.status, 404, gone.where);
+    assert.equal(gone.errorCode, 'BLOB_UPLOAD_UNKNOWN');
+    assert.deepEqual(g.errors, [], 'a lost race is not an unexpected error');
   });
 
   it('a non-Error thrown value is handled the same way', async (t) => {

@@ -5,7 +5,7 @@ import { createHash, type Hash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { mkdir, open, readdir, rename, rm, stat, truncate, writeFile, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
-import { UploadConflictError, UploadSizeError, type BlobStore } from '../../core/ports.ts';
+import { StorageFullError, UploadConflictError, UploadGoneError, UploadSizeError, type BlobStore } from '../../core/ports.ts';
 import type { TokenSigner } from '../../core/tokens.ts';
 
 const WRITE_CHUNK = 4 * 1024 * 1024;
@@ -23,7 +23,8 @@ export class FsBlobStore implements BlobStore {
   readonly #signer: TokenSigner;
   /** Running sha256 of uploads in progress; rebuilt from the file after a restart. */
   readonly #hashes = new Map<string, CachedHash>();
-  readonly #writing = new Set<string>();
+  /** Uploads a request is working on right now: one at a time per upload. */
+  readonly #busy = new Set<string>();
 
   constructor(root: string, signer: TokenSigner) {
     this.root = root;
@@ -49,27 +50,47 @@ export class FsBlobStore implements BlobStore {
     return readdir(join(this.root, 'uploads'));
   }
 
+  /** Whether a request is working on upload `id` right now (the sweeper leaves those alone). */
+  isBusy(id: string): boolean {
+    return this.#busy.has(id);
+  }
+
+  /** Runs `fn` as the only request working on upload `id`; a second one meanwhile is a conflict. */
+  async #exclusive<T>(id: string, fn: () => Promise<T>): Promise<T> {
+    if (this.#busy.has(id)) throw new UploadConflictError();
+    this.#busy.add(id);
+    try {
+      return await fn();
+    } catch (e) {
+      throw storageError(e);
+    } finally {
+      this.#busy.delete(id);
+    }
+  }
+
   async startUpload(id: string): Promise<string> {
-    await writeFile(this.uploadPath(id), new Uint8Array(0), { flag: 'wx' });
+    await writeFile(this.uploadPath(id), new Uint8Array(0), { flag: 'wx' }).catch((e: unknown) => {
+      throw storageError(e);
+    });
     this.#hashes.set(id, { hash: createHash('sha256'), size: 0 });
     return '';
   }
 
   async appendUpload(id: string, offset: number, state: string, body: AsyncIterable<Uint8Array>, expectedLength?: number) {
-    if (this.#writing.has(id)) throw new UploadConflictError();
-    this.#writing.add(id);
-    try {
+    return this.#exclusive(id, async () => {
       const cached = await this.#hashAt(id, offset);
       const before = cached.hash.copy();
-      let received = 0;
-      const file = await open(this.uploadPath(id), 'r+');
+      let received: number;
+      const file = await open(this.uploadPath(id), 'r+').catch((e: unknown) => {
+        throw isMissing(e) ? new UploadGoneError() : e;
+      });
       try {
         received = await writeHashed(file, offset, body, cached.hash, expectedLength);
         if (expectedLength !== undefined && received !== expectedLength) throw new UploadSizeError(expectedLength, received);
         await file.sync();
       } catch (e) {
-        // Leave the upload exactly as it was before this request.
-        await file.truncate(offset);
+        // Leave the upload exactly as it was before this request (if it was not cancelled meanwhile).
+        await file.truncate(offset).catch(noop);
         cached.hash = before;
         cached.size = offset;
         throw e;
@@ -78,27 +99,34 @@ export class FsBlobStore implements BlobStore {
       }
       cached.size = offset + received;
       return { offset: cached.size, state };
-    } finally {
-      this.#writing.delete(id);
-    }
+    });
   }
 
   async digestUpload(id: string, size: number, _state: string, algorithm: string): Promise<string> {
-    if (algorithm === 'sha256') {
+    return this.#exclusive(id, async () => {
+      // Also brings the file back to `size` bytes when a crash left more behind.
       const cached = await this.#hashAt(id, size);
-      return `sha256:${cached.hash.copy().digest('hex')}`;
-    }
-    return `${algorithm}:${(await hashPrefix(this.uploadPath(id), algorithm, size)).digest('hex')}`;
+      if (algorithm === 'sha256') return `sha256:${cached.hash.copy().digest('hex')}`;
+      return `${algorithm}:${(await hashPrefix(this.uploadPath(id), algorithm, size)).digest('hex')}`;
+    });
   }
 
-  async commitUpload(id: string, digest: string): Promise<void> {
-    this.#hashes.delete(id);
-    const target = this.blobPath(digest);
-    if (await exists(target)) {
-      await rm(this.uploadPath(id), { force: true });
-      return;
-    }
-    await this.#install(this.uploadPath(id), target);
+  async commitUpload(id: string, digest: string, size: number): Promise<void> {
+    return this.#exclusive(id, async () => {
+      // Bytes below an upload's size never change, so the same size means the same (verified) bytes;
+      // another size means a request appended after the digest was taken.
+      const path = this.uploadPath(id);
+      if ((await sizeOf(path)) !== size) throw new UploadConflictError('upload changed since its digest was taken');
+      this.#hashes.delete(id);
+      const target = this.blobPath(digest);
+      if (await exists(target)) {
+        await rm(path, { force: true });
+        return;
+      }
+      await this.#install(path, target).catch((e: unknown) => {
+        throw isMissing(e) ? new UploadGoneError() : e;
+      });
+    });
   }
 
   async abortUpload(id: string): Promise<void> {
@@ -110,8 +138,13 @@ export class FsBlobStore implements BlobStore {
     const target = this.blobPath(digest);
     if (await exists(target)) return;
     const tmp = join(this.root, 'uploads', `.put-${process.pid}-${Math.random().toString(36).slice(2)}`);
-    await writeFile(tmp, bytes);
-    await this.#install(tmp, target);
+    try {
+      await writeFile(tmp, bytes);
+      await this.#install(tmp, target);
+    } catch (e) {
+      await rm(tmp, { force: true });
+      throw storageError(e);
+    }
   }
 
   async readUrl(digest: string, opts: { expiresInSeconds: number }): Promise<string> {
@@ -154,7 +187,7 @@ export class FsBlobStore implements BlobStore {
     // A request working from an older size must not cut off bytes another request already added.
     if (cached && cached.size > offset) throw new UploadConflictError('upload has moved on since this request read it');
     const path = this.uploadPath(id);
-    const size = (await stat(path)).size;
+    const size = await sizeOf(path);
     if (size < offset) throw new Error(`upload ${id} has ${size} bytes on disk, expected ${offset}`);
     if (size > offset) await truncate(path, offset);
     const rebuilt = { hash: await hashPrefix(path, 'sha256', offset), size: offset };
@@ -181,12 +214,16 @@ async function writeHashed(file: FileHandle, position: number, body: AsyncIterab
     batch = [];
     batchBytes = 0;
     await pending;
+    // Each promise gets a handler at once: a failed write (a full disk) surfaces at the next await
+    // here, never as an unhandled rejection while the loop waits for the network.
     pending = file.writev(chunks, at);
+    pending.catch(noop);
     if (unsynced >= SYNC_EVERY) {
       unsynced = 0;
       // Overlap disk writeback with receiving; never more than one sync in flight.
       const previous = syncing;
       syncing = pending.then(() => previous).then(() => file.datasync());
+      syncing.catch(noop);
     }
   };
   try {
@@ -203,7 +240,27 @@ async function writeHashed(file: FileHandle, position: number, body: AsyncIterab
     await Promise.allSettled([pending, syncing]);
   }
   await pending;
+  await syncing;
   return received;
+}
+
+const noop = (): void => undefined;
+
+const isMissing = (e: unknown): boolean => (e as NodeJS.ErrnoException | null)?.code === 'ENOENT';
+
+/** A full disk or quota becomes the port's StorageFullError; anything else is left as it is. */
+function storageError(e: unknown): unknown {
+  const code = (e as NodeJS.ErrnoException | null)?.code;
+  return code === 'ENOSPC' || code === 'EDQUOT' ? new StorageFullError(`storage is full (${code})`) : e;
+}
+
+/** The size of an upload's file; UploadGoneError when it is gone (completed or cancelled). */
+async function sizeOf(path: string): Promise<number> {
+  try {
+    return (await stat(path)).size;
+  } catch (e) {
+    throw isMissing(e) ? new UploadGoneError() : e;
+  }
 }
 
 async function exists(path: string): Promise<boolean> {

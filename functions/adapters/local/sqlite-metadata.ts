@@ -169,6 +169,9 @@ export class SqliteMetadataStore implements MetadataStore {
   }
 
   private migrate(): void {
+    // A current schema needs no write (so a full disk does not stop the registry from starting).
+    const current = this.db.prepare('PRAGMA user_version').get() as { user_version: number };
+    if (current.user_version === SCHEMA_VERSION) return;
     this.db.exec('BEGIN IMMEDIATE');
     try {
       const { user_version: version } = this.db.prepare('PRAGMA user_version').get() as { user_version: number };

@@ -1,0 +1,130 @@
+// FsBlobStore against a real data dir: one request at a time per upload, commits that refuse bytes
+// they did not verify, uploads whose file is gone, and a full disk (writes into /dev/full).
+import { describe, it, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { createHash, randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { mkdtemp, readFile, rm, symlink } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { FsBlobStore } from '../../functions/adapters/local/fs-blob-store.ts';
+import { StorageFullError, UploadConflictError, UploadGoneError } from '../../functions/core/ports.ts';
+import { TokenSigner } from '../../functions/core/tokens.ts';
+
+const sha256 = (b: Uint8Array): string => `sha256:${createHash('sha256').update(b).digest('hex')}`;
+
+async function* chunks(...parts: Uint8Array[]): AsyncGenerator<Uint8Array> {
+  for (const p of parts) yield p;
+}
+
+/** A body that yields `first`, then waits until `release` is called before yielding `rest`. */
+function heldBody(first: Uint8Array, rest: Uint8Array): { body: AsyncGenerator<Uint8Array>; started: Promise<void>; release: () => void } {
+  let release = (): void => undefined;
+  let markStarted = (): void => undefined;
+  const started = new Promise<void>((r) => (markStarted = r));
+  const gate = new Promise<void>((r) => (release = r));
+  async function* body(): AsyncGenerator<Uint8Array> {
+    yield first;
+    markStarted();
+    await gate;
+    yield rest;
+  }
+  return { body: body(), started, release };
+}
+
+let root: string;
+let store: FsBlobStore;
+let seq = 0;
+const newId = (): string => `00000000-0000-4000-8000-${String(++seq).padStart(12, '0')}`;
+
+before(async () => {
+  root = await mkdtemp(join(tmpdir(), 'fs-blob-store-test-'));
+  store = new FsBlobStore(root, new TokenSigner('fs-blob-store-test-secret'));
+  await store.init();
+});
+after(async () => {
+  await rm(root, { recursive: true, force: true });
+});
+
+describe('FsBlobStore: one request at a time per upload', () => {
+  it('while a body streams in, digest and commit of the same upload are refused and the blob is not created', async () => {
+    const id = newId();
+    await store.startUpload(id);
+    const a = randomBytes(1000);
+    await store.appendUpload(id, 0, '', chunks(a));
+    const held = heldBody(randomBytes(10), randomBytes(10));
+    const appending = store.appendUpload(id, a.length, '', held.body);
+    await held.started;
+    assert.equal(store.isBusy(id), true);
+    await assert.rejects(store.digestUpload(id, a.length, '', 'sha256'), UploadConflictError);
+    await assert.rejects(store.commitUpload(id, sha256(a), a.length), UploadConflictError);
+    await assert.rejects(store.appendUpload(id, a.length, '', chunks(randomBytes(5))), UploadConflictError);
+    held.release();
+    assert.deepEqual(await appending, { offset: a.length + 20, state: '' });
+    assert.equal(store.isBusy(id), false);
+    assert.equal(existsSync(store.blobPath(sha256(a))), false, 'no blob from the refused commit');
+  });
+
+  it('a commit refuses an upload whose size moved on since its digest was taken', async () => {
+    const id = newId();
+    await store.startUpload(id);
+    const a = randomBytes(300);
+    await store.appendUpload(id, 0, '', chunks(a));
+    const digest = await store.digestUpload(id, a.length, '', 'sha256');
+    assert.equal(digest, sha256(a));
+    await store.appendUpload(id, a.length, '', chunks(randomBytes(7)));
+    await assert.rejects(store.commitUpload(id, digest, a.length), UploadConflictError);
+    assert.equal(existsSync(store.blobPath(digest)), false);
+    const all = await readFile(store.uploadPath(id));
+    await store.commitUpload(id, sha256(all), all.length);
+    assert.deepEqual(await readFile(store.blobPath(sha256(all))), all);
+  });
+
+  it('an upload whose file is gone (completed or cancelled meanwhile) is UploadGoneError, not a crash', async () => {
+    const id = newId();
+    await store.startUpload(id);
+    const a = randomBytes(100);
+    await store.appendUpload(id, 0, '', chunks(a));
+    await store.abortUpload(id);
+    await assert.rejects(store.commitUpload(id, sha256(a), a.length), UploadGoneError);
+    await assert.rejects(store.appendUpload(id, a.length, '', chunks(randomBytes(3))), UploadGoneError);
+    await assert.rejects(store.digestUpload(id, a.length, '', 'sha256'), UploadGoneError);
+    const other = newId();
+    await store.startUpload(other);
+    await store.appendUpload(other, 0, '', chunks(a));
+    await store.commitUpload(other, sha256(a), a.length);
+    await assert.rejects(store.commitUpload(other, sha256(a), a.length), UploadGoneError, 'a second commit of the same upload');
+  });
+});
+
+describe('FsBlobStore: a full disk', { skip: existsSync('/dev/full') ? false : 'no /dev/full on this machine' }, () => {
+  it('a write that fails mid-body rejects with StorageFullError (no unhandled rejection) and leaves the upload as it was', async () => {
+    const unhandled: unknown[] = [];
+    const onUnhandled = (e: unknown): void => {
+      unhandled.push(e);
+    };
+    process.on('unhandledRejection', onUnhandled);
+    try {
+      const id = newId();
+      await store.startUpload(id);
+      await rm(store.uploadPath(id));
+      await symlink('/dev/full', store.uploadPath(id));
+      // 40 MiB in 64 KiB chunks, with pauses so failed writes land while the loop waits for "network".
+      async function* body(): AsyncGenerator<Uint8Array> {
+        const chunk = randomBytes(64 * 1024);
+        for (let i = 0; i < 640; i++) {
+          if (i % 64 === 0) await new Promise((r) => setTimeout(r, 5));
+          yield chunk;
+        }
+      }
+      await assert.rejects(store.appendUpload(id, 0, '', body()), StorageFullError);
+      await new Promise((r) => setTimeout(r, 50));
+      assert.deepEqual(unhandled, []);
+      assert.equal(store.isBusy(id), false);
+      await store.abortUpload(id);
+    } finally {
+      process.off('unhandledRejection', onUnhandled);
+    }
+  });
+
+});
