@@ -24,7 +24,9 @@ function parseRange(header: string | undefined, size: number): { start: number; 
   if (!m || (m[1] === '' && m[2] === '')) return undefined; // malformed or multi-range: serve the whole blob
   if (m[1] === '') {
     const n = Number(m[2]);
-    return n === 0 || size === 0 ? null : { start: Math.max(size - n, 0), end: size - 1 };
+    if (n === 0) return null;
+    // A suffix range of an empty representation is satisfiable by nothing but the whole (empty) body.
+    return size === 0 ? undefined : { start: Math.max(size - n, 0), end: size - 1 };
   }
   const start = Number(m[1]);
   const end = m[2] === '' ? size - 1 : Math.min(Number(m[2]), size - 1);
@@ -41,8 +43,12 @@ export async function serveBlob(store: FsBlobStore, url: URL, req: IncomingMessa
   const path = store.blobPath(digest);
   const size = await stat(path).then((s) => s.size, () => undefined);
   if (size === undefined) return fail(res, 404, 'BLOB_UNKNOWN', 'blob unknown to registry');
-  const range = parseRange(req.headers.range, size);
-  const common = { ...API_VERSION, 'content-type': 'application/octet-stream', 'accept-ranges': 'bytes', etag: `"${digest}"`, 'docker-content-digest': digest, 'cache-control': 'private, max-age=31536000, immutable' };
+  const etag = `"${digest}"`;
+  // If-Range with any other validator (another entity tag, or a date: there is no Last-Modified)
+  // means the client's partial copy is not this blob: send it whole (RFC 9110 §13.1.5).
+  const ifRange = req.headers['if-range'];
+  const range = ifRange === undefined || String(ifRange).trim() === etag ? parseRange(req.headers.range, size) : undefined;
+  const common = { ...API_VERSION, 'content-type': 'application/octet-stream', 'accept-ranges': 'bytes', etag, 'docker-content-digest': digest, 'cache-control': 'private, max-age=31536000, immutable' };
   if (range === null) return fail(res, 416, 'RANGE_INVALID', 'requested range not satisfiable', { 'content-range': `bytes */${size}` });
   const { start, end } = range ?? { start: 0, end: size - 1 };
   const length = size === 0 ? 0 : end - start + 1;

@@ -3,6 +3,7 @@
 // errors, and concurrent sessions.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { connect } from 'node:net';
 import {
   registryPerFile,
   bytes,
@@ -112,6 +113,26 @@ describe('PATCH (chunked and streamed uploads)', () => {
     const next = expectProgress(await patch(loc, data.subarray(100), '100-299'), 202, repo, uuid, 300);
     expectCreated(await put(next, digest), repo, digest);
     assert.ok((await readBlob(repo, digest)).equals(data));
+  });
+
+  it('Content-Range announcing bytes with an empty body -> 400 SIZE_INVALID, nothing appended', async () => {
+    const repo = uniqueRepo('order');
+    const { location, uuid } = await c.startUpload(repo);
+    expectError(await c.req('PATCH', location, { headers: { 'content-range': '0-9' } }), 400, 'SIZE_INVALID');
+    // Also with no Content-Length and no Transfer-Encoding at all (an HTTP/1.1 request without a body).
+    const u = new URL(location, c.base);
+    const raw = await new Promise<string>((resolve, reject) => {
+      const socket = connect(Number(u.port), u.hostname, () => {
+        socket.end(`PATCH ${u.pathname}${u.search} HTTP/1.1\r\nHost: ${u.host}\r\nContent-Range: 0-9\r\nConnection: close\r\n\r\n`);
+      });
+      let data = '';
+      socket.on('data', (d: Buffer) => (data += d.toString('latin1')));
+      socket.on('end', () => resolve(data));
+      socket.on('error', reject);
+    });
+    assert.match(raw, /^HTTP\/1\.1 400 /, raw.slice(0, 200));
+    assert.match(raw, /"code":"SIZE_INVALID"/);
+    expectProgress(await c.get(location), 204, repo, uuid, 0);
   });
 
   it('first chunk not starting at 0 -> 416 BLOB_UPLOAD_INVALID', async () => {

@@ -4,7 +4,7 @@ import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, rm, symlink } from 'node:fs/promises';
+import { appendFile, mkdtemp, open, readFile, rm, stat, symlink, type FileHandle } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FsBlobStore } from '../../functions/adapters/local/fs-blob-store.ts';
@@ -94,6 +94,68 @@ describe('FsBlobStore: one request at a time per upload', () => {
     await store.appendUpload(other, 0, '', chunks(a));
     await store.commitUpload(other, sha256(a), a.length);
     await assert.rejects(store.commitUpload(other, sha256(a), a.length), UploadGoneError, 'a second commit of the same upload');
+  });
+});
+
+describe('FsBlobStore: crash leftovers and durability', () => {
+  it('after a restart, bytes a crashed request left beyond the session size are cut off before the upload goes on', async () => {
+    const id = newId();
+    await store.startUpload(id);
+    const a = randomBytes(10);
+    await store.appendUpload(id, 0, '', chunks(a));
+    // A PATCH that wrote 100 bytes and died before its session was updated.
+    await appendFile(store.uploadPath(id), randomBytes(100));
+    const restarted = new FsBlobStore(root, new TokenSigner('fs-blob-store-test-secret'));
+    const b = randomBytes(5);
+    await restarted.appendUpload(id, a.length, '', chunks(b));
+    const all = Buffer.concat([a, b]);
+    assert.equal(await restarted.digestUpload(id, all.length, '', 'sha256'), sha256(all));
+    await restarted.commitUpload(id, sha256(all), all.length);
+    assert.deepEqual(await readFile(restarted.blobPath(sha256(all))), all);
+
+    // The same when the upload is completed right away (a PUT without a body), for sha512 too.
+    const other = newId();
+    await store.startUpload(other);
+    await store.appendUpload(other, 0, '', chunks(a));
+    await appendFile(store.uploadPath(other), randomBytes(100));
+    const again = new FsBlobStore(root, new TokenSigner('fs-blob-store-test-secret'));
+    const d512 = `sha512:${createHash('sha512').update(a).digest('hex')}`;
+    assert.equal(await again.digestUpload(other, a.length, '', 'sha512'), d512);
+    await again.commitUpload(other, d512, a.length);
+    assert.deepEqual(await readFile(again.blobPath(d512)), a);
+  });
+
+  it('bytes are fsynced before they are acknowledged, and a blob file and its directory before and after the rename', async (t) => {
+    const probe = await open(join(root, 'probe'), 'w');
+    const proto = Object.getPrototypeOf(probe) as FileHandle;
+    await probe.close();
+    const synced: { ino: number; uploadStillThere: boolean }[] = [];
+    let datasyncs = 0;
+    const id = newId();
+    const originalSync = proto.sync;
+    const originalDatasync = proto.datasync;
+    t.mock.method(proto, 'sync', async function (this: FileHandle) {
+      synced.push({ ino: (await this.stat()).ino, uploadStillThere: existsSync(store.uploadPath(id)) });
+      return originalSync.call(this);
+    });
+    t.mock.method(proto, 'datasync', async function (this: FileHandle) {
+      datasyncs++;
+      return originalDatasync.call(this);
+    });
+    await store.startUpload(id);
+    const ino = (await stat(store.uploadPath(id))).ino;
+    const big = randomBytes(40 * 1024 * 1024);
+    await store.appendUpload(id, 0, '', chunks(...Array.from({ length: 40 }, (_, i) => big.subarray(i * 1024 * 1024, (i + 1) * 1024 * 1024))));
+    assert.ok(synced.some((s) => s.ino === ino), 'the upload file is fsynced before the append returns');
+    assert.ok(datasyncs >= 1, 'writeback starts while a large body streams in');
+    synced.length = 0;
+    const digest = sha256(big);
+    await store.digestUpload(id, big.length, '', 'sha256');
+    await store.commitUpload(id, digest, big.length);
+    const blobIno = (await stat(store.blobPath(digest))).ino;
+    const dirIno = (await stat(join(store.blobPath(digest), '..'))).ino;
+    assert.ok(synced.some((s) => s.ino === blobIno && s.uploadStillThere), 'the blob file is fsynced before it is renamed into place');
+    assert.ok(synced.some((s) => s.ino === dirIno && !s.uploadStillThere), 'its directory is fsynced after the rename');
   });
 });
 

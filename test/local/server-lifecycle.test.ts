@@ -106,15 +106,27 @@ describe('local server lifecycle', () => {
     }
   });
 
-  it('refuses a malformed PORT with a clear message instead of starting', async () => {
+  it('refuses malformed or out-of-range settings with a clear message instead of starting', async () => {
     const dataDir = await mkdtemp(join(tmpdir(), 'registry-config-'));
+    const cases: [Record<string, string>, RegExp][] = [
+      [{ PORT: 'http' }, /PORT must be an integer from 0 to 65535, got "http"/],
+      [{ PORT: '70000' }, /PORT must be an integer from 0 to 65535/],
+      [{ REGISTRY_UPLOAD_TTL_SECONDS: '0' }, /REGISTRY_UPLOAD_TTL_SECONDS must be an integer from 1 to/],
+      // Above 2^31-1 ms a Node timer fires after 1 ms: a huge interval would sweep constantly.
+      [{ REGISTRY_SWEEP_INTERVAL_SECONDS: '3000000' }, /REGISTRY_SWEEP_INTERVAL_SECONDS must be an integer from 1 to 2147483/],
+      [{ REGISTRY_SWEEP_INTERVAL_SECONDS: '0' }, /REGISTRY_SWEEP_INTERVAL_SECONDS must be an integer from 1/],
+      [{ REGISTRY_IDLE_TIMEOUT_SECONDS: '-1' }, /REGISTRY_IDLE_TIMEOUT_SECONDS must be an integer from 0 to 2147483/],
+      [{ REGISTRY_IDLE_TIMEOUT_SECONDS: '1e3' }, /REGISTRY_IDLE_TIMEOUT_SECONDS must be an integer/],
+    ];
     try {
-      const child = spawn(process.execPath, [mainScript], { env: { ...process.env, PORT: 'http', REGISTRY_DATA_DIR: dataDir }, stdio: ['ignore', 'pipe', 'pipe'] });
-      let stderr = '';
-      child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-      const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
-      assert.notEqual(code, 0);
-      assert.match(stderr, /PORT must be a non-negative integer/);
+      for (const [env, message] of cases) {
+        const child = spawn(process.execPath, [mainScript], { env: { ...process.env, PORT: '0', REGISTRY_DATA_DIR: dataDir, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+        let stderr = '';
+        child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+        const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+        assert.notEqual(code, 0, JSON.stringify(env));
+        assert.match(stderr, message);
+      }
     } finally {
       await rm(dataDir, { recursive: true, force: true });
     }

@@ -83,6 +83,18 @@ describe('listings through the core', () => {
     assertError(await f.call('GET', '/v2/_catalog?n=x'), 400, 'PAGINATION_NUMBER_INVALID');
   });
 
+  it('catalog without n: a page of the maximum page size, with a Link to the rest', async (t) => {
+    const f = await setup(t, { settings: { maxPageSize: 3 } });
+    const repos = ['p/1', 'p/2', 'p/3', 'p/4', 'p/5'];
+    for (const repo of repos) assert.equal((await putManifest(f, repo, 'v1', artifact(repo))).status, 201);
+    const page = await f.call('GET', '/v2/_catalog');
+    assert.deepEqual(page.json(), { repositories: repos.slice(0, 3) });
+    assert.equal(page.headers.link, `</v2/_catalog?n=3&last=${encodeURIComponent('p/3')}>; rel="next"`);
+    const rest = await f.call('GET', `/v2/_catalog?last=${encodeURIComponent('p/3')}`);
+    assert.deepEqual(rest.json(), { repositories: repos.slice(3) });
+    assert.equal(rest.headers.link, undefined);
+  });
+
   it('referrers: empty index when none, descriptors with artifactType/annotations, artifactType filter', async (t) => {
     const f = await setup(t);
     const subjectBody = artifact('subject');

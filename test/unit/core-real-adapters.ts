@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { FsBlobStore } from '../../functions/adapters/local/fs-blob-store.ts';
 import { SqliteMetadataStore } from '../../functions/adapters/local/sqlite-metadata.ts';
-import { allowAll } from '../../functions/core/access.ts';
+import { allowAll, type Authorizer } from '../../functions/core/access.ts';
 import type { RegistrySettings } from '../../functions/core/context.ts';
 import type { RegistryRequest, RegistryResponse } from '../../functions/core/http.ts';
 import type { BlobStore, MetadataStore } from '../../functions/core/ports.ts';
@@ -78,6 +78,8 @@ export interface SetupOptions {
   settings?: Partial<RegistrySettings>;
   wrapMetadata?: (m: MetadataStore) => MetadataStore;
   wrapBlobs?: (b: BlobStore) => BlobStore;
+  /** Default: allowAll. */
+  authorizer?: Authorizer;
 }
 
 /** A registry on fresh real adapters; everything is closed and removed when the test ends. */
@@ -95,7 +97,7 @@ export async function setup(t: TestContext, opts: SetupOptions = {}): Promise<Fi
   const registry = createRegistry({
     metadata: opts.wrapMetadata ? opts.wrapMetadata(metadata) : metadata,
     blobs: opts.wrapBlobs ? opts.wrapBlobs(blobs) : blobs,
-    authorizer: allowAll,
+    authorizer: opts.authorizer ?? allowAll,
     signer,
     ...(opts.settings ? { settings: opts.settings } : {}),
     onError: (error, req) => errors.push({ error, req }),

@@ -137,6 +137,14 @@ describe('parseManifest: non-distributable layers', () => {
     });
   }
 
+  it('a non-distributable layer without urls (or with an empty list) is required like any other', () => {
+    for (const urls of [undefined, []]) {
+      const layer = d('application/vnd.oci.image.layer.nondistributable.v1.tar+gzip', `no-urls-${String(urls)}`, 10, urls ? { urls } : {});
+      const p = parseManifest(enc(ociManifest({ layers: [layer] })), OCI_MANIFEST);
+      assert.ok(p.blobs.some((b) => b.digest === layer.digest), JSON.stringify(urls));
+    }
+  });
+
   it('a distributable layer that merely has urls is still required', () => {
     const layer = d(OCI_LAYER, 'with-urls', 10, { urls: ['https://example.com/x'] });
     const p = parseManifest(enc(ociManifest({ layers: [layer] })), OCI_MANIFEST);
