@@ -1,6 +1,7 @@
 // The local registry: node:http in front of the core, SQLite metadata and files for blobs.
 import { randomBytes } from 'node:crypto';
-import { link, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { copyFile, link, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { join } from 'node:path';
@@ -14,6 +15,7 @@ import { FsBlobStore } from '../adapters/local/fs-blob-store.ts';
 import { SqliteMetadataStore } from '../adapters/local/sqlite-metadata.ts';
 import { BLOB_PATH_PREFIX, serveBlob } from './blob-route.ts';
 import { log } from './log.ts';
+import { serverIsBusy } from './idle.ts';
 import { sweepUploads } from './sweeper.ts';
 
 export interface LocalConfig {
@@ -59,8 +61,14 @@ async function loadSecret(dataDir: string, given: string | undefined): Promise<s
   const tmp = join(dataDir, `.secret-${process.pid}-${randomBytes(4).toString('hex')}`);
   try {
     await writeFile(tmp, randomBytes(32).toString('hex'), { mode: 0o600, flush: true });
-    await link(tmp, file).catch((e: unknown) => {
-      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+    await link(tmp, file).catch(async (e: unknown) => {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code === 'EEXIST') return;
+      // A filesystem without hard links (FAT, some FUSE and network mounts): an exclusive copy.
+      if (code !== 'EPERM' && code !== 'ENOTSUP' && code !== 'EOPNOTSUPP' && code !== 'ENOSYS') throw e;
+      await copyFile(tmp, file, constants.COPYFILE_EXCL).catch((c: unknown) => {
+        if ((c as NodeJS.ErrnoException).code !== 'EEXIST') throw c;
+      });
     });
   } finally {
     await rm(tmp, { force: true });
@@ -137,10 +145,10 @@ export async function startLocalRegistry(config: LocalConfig): Promise<LocalRegi
 
   // Bytes after a pipelined request may be garbage: the clientError handler below answers the
   // request in flight on that socket first, then refuses.
-  const inFlight = new WeakMap<Socket, { req: IncomingMessage; done: Promise<void> }>();
+  const inFlight = new WeakMap<Socket, { req: IncomingMessage; res: ServerResponse; done: Promise<void> }>();
   const server = createServer({ requestTimeout: 3600_000, headersTimeout: 60_000, keepAliveTimeout: 65_000 }, (req, res) => {
     const started = performance.now();
-    inFlight.set(req.socket, { req, done: new Promise<void>((resolve) => res.once('close', resolve)) });
+    inFlight.set(req.socket, { req, res, done: new Promise<void>((resolve) => res.once('close', resolve)) });
     const path = (req.url ?? '/').split('?')[0] ?? '/';
     const work = path.startsWith(BLOB_PATH_PREFIX) ? serveBlob(blobs, new URL(req.url ?? '/', 'http://local'), req, res) : respond(registry, req, res);
     work
@@ -154,7 +162,14 @@ export async function startLocalRegistry(config: LocalConfig): Promise<LocalRegi
         log('info', 'request', { method: req.method, path, status: res.statusCode, ms: Math.round((performance.now() - started) * 10) / 10, error });
       });
   });
-  server.setTimeout(config.idleTimeoutSeconds * 1000);
+  // Idle connections: a stalled client is cut off; a server still working on the request is not.
+  const idleMs = config.idleTimeoutSeconds * 1000;
+  server.setTimeout(idleMs);
+  server.on('timeout', (socket: Socket) => {
+    const pending = inFlight.get(socket);
+    if (pending && serverIsBusy(pending)) socket.setTimeout(idleMs);
+    else socket.destroy();
+  });
   // A TLS ClientHello (or any non-HTTP bytes) on this plain-HTTP port: answer at once so clients that
   // probe for TLS first (skopeo, podman, docker) fall back to HTTP without waiting.
   server.on('clientError', (_err, socket: Socket) => {

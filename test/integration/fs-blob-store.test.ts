@@ -159,6 +159,30 @@ describe('FsBlobStore: crash leftovers and durability', () => {
   });
 });
 
+describe('FsBlobStore: short writes', () => {
+  it('a write that the disk takes only in part (no error, fewer bytes) is completed, never acknowledged short', async (t) => {
+    const probe = await open(join(root, 'probe-short'), 'w');
+    const proto = Object.getPrototypeOf(probe) as FileHandle;
+    await probe.close();
+    const originalWritev = proto.writev;
+    let calls = 0;
+    t.mock.method(proto, 'writev', async function (this: FileHandle, buffers: Uint8Array[], position?: number) {
+      calls++;
+      if (calls !== 2) return originalWritev.call(this, buffers, position);
+      const all = Buffer.concat(buffers);
+      return originalWritev.call(this, [all.subarray(0, Math.floor(all.length / 3))], position);
+    });
+    const id = newId();
+    await store.startUpload(id);
+    const body = randomBytes(10 * 1024 * 1024);
+    const parts = Array.from({ length: 10 }, (_, i) => body.subarray(i * 1024 * 1024, (i + 1) * 1024 * 1024));
+    assert.deepEqual(await store.appendUpload(id, 0, '', chunks(...parts)), { offset: body.length, state: '' });
+    assert.ok(calls >= 2, 'the short write happened');
+    assert.deepEqual(await readFile(store.uploadPath(id)), body);
+    assert.equal(await store.digestUpload(id, body.length, '', 'sha256'), sha256(body));
+  });
+});
+
 describe('FsBlobStore: a full disk', { skip: existsSync('/dev/full') ? false : 'no /dev/full on this machine' }, () => {
   it('a write that fails mid-body rejects with StorageFullError (no unhandled rejection) and leaves the upload as it was', async () => {
     const unhandled: unknown[] = [];

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { SqliteMetadataStore } from '../../functions/adapters/local/sqlite-metadata.ts';
-import type { ManifestRecord, UploadSession } from '../../functions/core/ports.ts';
+import { StorageFullError, type ManifestRecord, type UploadSession } from '../../functions/core/ports.ts';
 
 import { OCI_INDEX, OCI_MANIFEST } from '../support/oci.ts';
 
@@ -369,6 +369,20 @@ describe('SqliteMetadataStore', () => {
     assert.deepEqual(got && { ...got, body: [...got.body] }, { ...manifest(2, { subject: digestOf(3), annotations: { a: 'b' } }), body: [...manifest(2).body] });
     assert.deepEqual((await store.listReferrers('r/x', digestOf(3))).map((d) => d.digest), [digestOf(2)]);
     assert.deepEqual(await store.listRepositories(10), { items: ['r/x'], more: false });
+  });
+
+  it('a full database (or disk) is StorageFullError, on plain writes and inside transactions; reads go on', async () => {
+    // The store's own connection is capped at its current size, as if the disk had filled up.
+    const db = (store as unknown as { db: DatabaseSync }).db;
+    const { page_count: pages } = db.prepare('PRAGMA page_count').get() as { page_count: number };
+    db.exec(`PRAGMA max_page_count = ${pages}`);
+    const big = (n: number) => upload(`full-${n}`, { state: 'x'.repeat(3000) });
+    let failure: unknown;
+    for (let i = 0; i < 200 && failure === undefined; i++) await store.createUpload(big(i)).catch((e: unknown) => (failure = e));
+    assert.ok(failure instanceof StorageFullError, `got ${String(failure)}`);
+    await assert.rejects(store.putManifest('r/full', manifest('full', { body: new Uint8Array(50_000) }), 'v1'), StorageFullError);
+    assert.equal(await store.getTaggedManifest('r/full', 'v1'), undefined, 'the failed transaction left nothing');
+    assert.equal(await store.repositoryExists('r/full'), false);
   });
 
   it('works in memory', async () => {

@@ -3,7 +3,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { StorageFullError, UploadGoneError } from '../../functions/core/ports.ts';
-import { errorCodeOf, failingMethod, setup, sha256, utf8 } from './core-real-adapters.ts';
+import { assertError, errorCodeOf, failingMethod, filesUnder, setup, sha256, startSession, utf8, withDigest } from './core-real-adapters.ts';
 
 describe('unexpected errors from a port', () => {
   it('a metadata error becomes 500 UNKNOWN, and onError receives it', async (t) => {
@@ -59,6 +59,24 @@ describe('unexpected errors from a port', () => {
     assert.equal(gone.status, 404, gone.where);
     assert.equal(gone.errorCode, 'BLOB_UPLOAD_UNKNOWN');
     assert.deepEqual(g.errors, [], 'a lost race is not an unexpected error');
+  });
+
+  it('when the session cannot record appended bytes, the session is dropped (404 afterwards), not left disagreeing with the store', async (t) => {
+    const full = new StorageFullError('storage is full (SQLite)');
+    const f = await setup(t, { wrapMetadata: (m) => failingMethod(m, 'updateUpload', full) });
+    const loc = await startSession(f, 'r/x');
+    const r = await f.call('PATCH', loc, { body: utf8('some bytes') });
+    assert.equal(r.status, 507, r.where);
+    assertError(await f.call('GET', loc), 404, 'BLOB_UPLOAD_UNKNOWN');
+    assertError(await f.call('PUT', withDigest(loc, sha256('some bytes'))), 404, 'BLOB_UPLOAD_UNKNOWN');
+    assert.deepEqual(await filesUnder(f, 'uploads'), [], 'no upload bytes left behind');
+  });
+
+  it('a session that cannot be recorded leaves no upload file behind', async (t) => {
+    const f = await setup(t, { wrapMetadata: (m) => failingMethod(m, 'createUpload', new StorageFullError()) });
+    const r = await f.call('POST', '/v2/r/x/blobs/uploads/');
+    assert.equal(r.status, 507, r.where);
+    assert.deepEqual(await filesUnder(f, 'uploads'), []);
   });
 
   it('a non-Error thrown value is handled the same way', async (t) => {

@@ -88,6 +88,9 @@ export class FsBlobStore implements BlobStore {
         received = await writeHashed(file, offset, body, cached.hash, expectedLength);
         if (expectedLength !== undefined && received !== expectedLength) throw new UploadSizeError(expectedLength, received);
         await file.sync();
+        // Never acknowledge bytes the file does not hold.
+        const { size } = await file.stat();
+        if (size !== offset + received) throw new Error(`upload ${id} holds ${size} bytes after writing, expected ${offset + received}`);
       } catch (e) {
         // Leave the upload exactly as it was before this request (if it was not cancelled meanwhile).
         await file.truncate(offset).catch(noop);
@@ -107,7 +110,10 @@ export class FsBlobStore implements BlobStore {
       // Also brings the file back to `size` bytes when a crash left more behind.
       const cached = await this.#hashAt(id, size);
       if (algorithm === 'sha256') return `sha256:${cached.hash.copy().digest('hex')}`;
-      return `${algorithm}:${(await hashPrefix(this.uploadPath(id), algorithm, size)).digest('hex')}`;
+      const hash = await hashPrefix(this.uploadPath(id), algorithm, size).catch((e: unknown) => {
+        throw isMissing(e) ? new UploadGoneError() : e;
+      });
+      return `${algorithm}:${hash.digest('hex')}`;
     });
   }
 
@@ -216,7 +222,7 @@ async function writeHashed(file: FileHandle, position: number, body: AsyncIterab
     await pending;
     // Each promise gets a handler at once: a failed write (a full disk) surfaces at the next await
     // here, never as an unhandled rejection while the loop waits for the network.
-    pending = file.writev(chunks, at);
+    pending = writeAll(file, chunks, at);
     pending.catch(noop);
     if (unsynced >= SYNC_EVERY) {
       unsynced = 0;
@@ -245,6 +251,24 @@ async function writeHashed(file: FileHandle, position: number, body: AsyncIterab
 }
 
 const noop = (): void => undefined;
+
+/**
+ * Writes every byte of `chunks` at `position`. A write may be short (a nearly full disk writes what
+ * fits and reports no error); the rest is written again, which fails with ENOSPC if nothing fits.
+ */
+async function writeAll(file: FileHandle, chunks: Uint8Array[], position: number): Promise<void> {
+  const total = chunks.reduce((n, c) => n + c.byteLength, 0);
+  let written = (await file.writev(chunks, position)).bytesWritten;
+  if (written === total) return;
+  const rest = Buffer.concat(chunks).subarray(written);
+  let offset = 0;
+  while (offset < rest.byteLength) {
+    const { bytesWritten } = await file.write(rest, offset, rest.byteLength - offset, position + written);
+    if (bytesWritten === 0) throw Object.assign(new Error('no space left on device (a write made no progress)'), { code: 'ENOSPC' });
+    offset += bytesWritten;
+    written += bytesWritten;
+  }
+}
 
 const isMissing = (e: unknown): boolean => (e as NodeJS.ErrnoException | null)?.code === 'ENOENT';
 

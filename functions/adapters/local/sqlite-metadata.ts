@@ -1,8 +1,11 @@
 // MetadataStore on SQLite (node:sqlite, synchronous). Every statement is prepared once in the
 // constructor. Text keys use SQLite's default BINARY collation, i.e. byte order of the UTF-8
 // encoding, the same order DynamoDB uses for sort keys, so pagination behaves alike in both adapters.
-import { DatabaseSync, type StatementSync } from 'node:sqlite';
-import type { BlobRecord, Descriptor, ManifestRecord, MetadataStore, Page, UploadSession } from '../../core/ports.ts';
+import { DatabaseSync, type SQLInputValue, type StatementResultingChanges, type StatementSync } from 'node:sqlite';
+import { StorageFullError, type BlobRecord, type Descriptor, type ManifestRecord, type MetadataStore, type Page, type UploadSession } from '../../core/ports.ts';
+
+/** SQLite's primary result code for a full disk or database. */
+const SQLITE_FULL = 13;
 
 /** Bump when the schema changes, and add a migration step in `migrate`. */
 const SCHEMA_VERSION = 1;
@@ -67,7 +70,19 @@ interface ReferrerRow { digest: string; media_type: string; size: number; artifa
 const MANIFEST_COLUMNS = 'm.digest, m.media_type, m.size, m.body, m.subject, m.artifact_type, m.annotations, m.blobs, m.manifests, m.created_at';
 
 function prepareAll(db: DatabaseSync) {
-  const p = (sql: string): StatementSync => db.prepare(sql);
+  const p = (sql: string): StatementSync => {
+    const stmt = db.prepare(sql);
+    // A full disk is the port's StorageFullError, whatever statement meets it.
+    const run = stmt.run.bind(stmt) as (...args: SQLInputValue[]) => StatementResultingChanges;
+    (stmt as { run: typeof run }).run = (...args) => {
+      try {
+        return run(...args);
+      } catch (e) {
+        throw (e as { errcode?: number } | null)?.errcode === SQLITE_FULL ? new StorageFullError('storage is full (SQLite)') : e;
+      }
+    };
+    return stmt;
+  };
   return {
     begin: p('BEGIN IMMEDIATE'),
     commit: p('COMMIT'),

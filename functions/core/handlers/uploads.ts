@@ -32,7 +32,18 @@ async function appendBody(ctx: HandlerContext, session: UploadSession, persist: 
   }
   const now = deps.now();
   const next = { ...session, ...appended, updatedAt: now, expiresAt: now + deps.settings.uploadTtlSeconds * 1000 };
-  if (persist && !(await deps.metadata.updateUpload(session.id, session.offset, next))) {
+  let updated = true;
+  try {
+    if (persist) updated = await deps.metadata.updateUpload(session.id, session.offset, next);
+  } catch (e) {
+    // The store holds bytes the session could not record (e.g. a full disk): drop the session rather
+    // than leave the two disagreeing; the client starts the upload again. Once the bytes are gone the
+    // upload answers 404 even if the session row could not be deleted either.
+    await deps.metadata.deleteUpload(session.id).catch(() => undefined);
+    await deps.blobs.abortUpload(session.id, appended.state).catch(() => undefined);
+    throw e;
+  }
+  if (!updated) {
     // Another request changed the session first. If it was cancelled, drop the bytes; if it moved
     // on, the store already refused to write over it, so its bytes are untouched.
     if (!(await deps.metadata.getUpload(session.id))) {
@@ -108,7 +119,12 @@ export const startUpload: Operation = {
       }
     }
     const session = await newSession(deps, params.name);
-    await deps.metadata.createUpload(session);
+    try {
+      await deps.metadata.createUpload(session);
+    } catch (e) {
+      await deps.blobs.abortUpload(session.id, session.state).catch(() => undefined);
+      throw e;
+    }
     return emptyResponse(202, {
       ...sessionHeaders(deps, session),
       'oci-chunk-min-length': String(deps.blobs.minChunkLength),
