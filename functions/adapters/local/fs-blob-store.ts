@@ -194,7 +194,8 @@ export class FsBlobStore implements BlobStore {
     if (cached && cached.size > offset) throw new UploadConflictError('upload has moved on since this request read it');
     const path = this.uploadPath(id);
     const size = await sizeOf(path);
-    if (size < offset) throw new Error(`upload ${id} has ${size} bytes on disk, expected ${offset}`);
+    // Fewer bytes than the session acknowledged can never be completed: the client must start over.
+    if (size < offset) throw new UploadGoneError(`upload holds ${size} bytes, fewer than the ${offset} it acknowledged`);
     if (size > offset) await truncate(path, offset);
     const rebuilt = { hash: await hashPrefix(path, 'sha256', offset), size: offset };
     this.#hashes.set(id, rebuilt);
