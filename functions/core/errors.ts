@@ -1,5 +1,6 @@
-// OCI distribution error codes (spec section "Error Codes") plus the few distribution adds
-// (RANGE_INVALID, PAGINATION_NUMBER_INVALID).
+// OCI distribution error codes (spec section "Error Codes") plus the ones outside the spec's table
+// that distribution also uses (TAG_INVALID, RANGE_INVALID, PAGINATION_NUMBER_INVALID,
+// UNAVAILABLE, UNKNOWN).
 
 export const ErrorCodes = {
   BLOB_UNKNOWN: { status: 404, message: 'blob unknown to registry' },

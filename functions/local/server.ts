@@ -1,7 +1,5 @@
 // The local registry: node:http in front of the core, SQLite metadata and files for blobs.
-import { randomBytes } from 'node:crypto';
-import { constants } from 'node:fs';
-import { copyFile, link, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { join } from 'node:path';
@@ -9,6 +7,7 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { allowAll } from '../core/access.ts';
 import { BodyReadError, type RegistryRequest } from '../core/http.ts';
+import { StorageFullError } from '../core/ports.ts';
 import { createRegistry, type Registry } from '../core/registry.ts';
 import { TokenSigner } from '../core/tokens.ts';
 import { FsBlobStore } from '../adapters/local/fs-blob-store.ts';
@@ -16,6 +15,7 @@ import { SqliteMetadataStore } from '../adapters/local/sqlite-metadata.ts';
 import { BLOB_PATH_PREFIX, serveBlob } from './blob-route.ts';
 import { log } from './log.ts';
 import { serverIsBusy } from './idle.ts';
+import { loadSecret } from './secret.ts';
 import { sweepUploads } from './sweeper.ts';
 
 export interface LocalConfig {
@@ -28,8 +28,9 @@ export interface LocalConfig {
   /** How often expired upload sessions are purged. */
   sweepIntervalSeconds: number;
   /**
-   * A connection on which nothing moves either way for this long (a client that stopped reading or
-   * sending) is closed, so stalled clients cannot pin memory and files for the hour a request may take.
+   * A connection that waits this long on its client (one that stopped reading or sending) is closed,
+   * so stalled clients cannot pin memory and files for the hour a request may take. A connection the
+   * server itself is still working on is kept; an idle keep-alive connection closes after 65 s anyway.
    */
   idleTimeoutSeconds: number;
 }
@@ -38,42 +39,6 @@ export interface LocalRegistry {
   url: string;
   server: Server;
   close(): Promise<void>;
-}
-
-/**
- * The signing secret: REGISTRY_SECRET, else `<data>/secret`, created on first start. It is written whole
- * to a temp file, fsynced and then linked into place, so neither a crash nor a second instance starting
- * at the same moment ever reads a partial secret, and only one secret ever wins.
- */
-async function loadSecret(dataDir: string, given: string | undefined): Promise<string> {
-  if (given) return given;
-  const file = join(dataDir, 'secret');
-  const read = async (): Promise<string> => {
-    const secret = (await readFile(file, 'utf8')).trim();
-    if (secret.length < 16) throw new Error(`${file} holds no valid secret (under 16 characters); delete it to generate a new one`);
-    return secret;
-  };
-  try {
-    return await read();
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
-  }
-  const tmp = join(dataDir, `.secret-${process.pid}-${randomBytes(4).toString('hex')}`);
-  try {
-    await writeFile(tmp, randomBytes(32).toString('hex'), { mode: 0o600, flush: true });
-    await link(tmp, file).catch(async (e: unknown) => {
-      const code = (e as NodeJS.ErrnoException).code;
-      if (code === 'EEXIST') return;
-      // A filesystem without hard links (FAT, some FUSE and network mounts): an exclusive copy.
-      if (code !== 'EPERM' && code !== 'ENOTSUP' && code !== 'EOPNOTSUPP' && code !== 'ENOSYS') throw e;
-      await copyFile(tmp, file, constants.COPYFILE_EXCL).catch((c: unknown) => {
-        if ((c as NodeJS.ErrnoException).code !== 'EEXIST') throw c;
-      });
-    });
-  } finally {
-    await rm(tmp, { force: true });
-  }
-  return read();
 }
 
 function toRegistryRequest(req: IncomingMessage): RegistryRequest {
@@ -140,15 +105,19 @@ export async function startLocalRegistry(config: LocalConfig): Promise<LocalRegi
     authorizer: allowAll,
     signer,
     settings: { uploadTtlSeconds: config.uploadTtlSeconds },
-    onError: (e, req) => log('error', 'unexpected error', { method: req.method, path: req.path, error: e instanceof Error ? (e.stack ?? e.message) : String(e) }),
+    onError: (e, req) =>
+      e instanceof StorageFullError
+        ? log('warn', 'storage full', { method: req.method, path: req.path, error: e.message })
+        : log('error', 'unexpected error', { method: req.method, path: req.path, error: e instanceof Error ? (e.stack ?? e.message) : String(e) }),
   });
 
-  // Bytes after a pipelined request may be garbage: the clientError handler below answers the
-  // request in flight on that socket first, then refuses.
-  const inFlight = new WeakMap<Socket, { req: IncomingMessage; res: ServerResponse; done: Promise<void> }>();
+  // The latest exchange on each connection (a pipelined request replaces the one before), for the
+  // idle rule and for the clientError handler below: bytes after a pipelined request may be garbage,
+  // and the request in flight on that socket is answered first.
+  const lastExchange = new WeakMap<Socket, { req: IncomingMessage; res: ServerResponse; done: Promise<void> }>();
   const server = createServer({ requestTimeout: 3600_000, headersTimeout: 60_000, keepAliveTimeout: 65_000 }, (req, res) => {
     const started = performance.now();
-    inFlight.set(req.socket, { req, res, done: new Promise<void>((resolve) => res.once('close', resolve)) });
+    lastExchange.set(req.socket, { req, res, done: new Promise<void>((resolve) => res.once('close', resolve)) });
     const path = (req.url ?? '/').split('?')[0] ?? '/';
     const work = path.startsWith(BLOB_PATH_PREFIX) ? serveBlob(blobs, new URL(req.url ?? '/', 'http://local'), req, res) : respond(registry, req, res);
     work
@@ -166,8 +135,8 @@ export async function startLocalRegistry(config: LocalConfig): Promise<LocalRegi
   const idleMs = config.idleTimeoutSeconds * 1000;
   server.setTimeout(idleMs);
   server.on('timeout', (socket: Socket) => {
-    const pending = inFlight.get(socket);
-    if (pending && serverIsBusy(pending)) socket.setTimeout(idleMs);
+    const exchange = lastExchange.get(socket);
+    if (exchange && serverIsBusy({ socket, req: exchange.req, res: exchange.res })) socket.setTimeout(idleMs);
     else socket.destroy();
   });
   // A TLS ClientHello (or any non-HTTP bytes) on this plain-HTTP port: answer at once so clients that
@@ -178,7 +147,7 @@ export async function startLocalRegistry(config: LocalConfig): Promise<LocalRegi
       if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
       else socket.destroy();
     };
-    const pending = inFlight.get(socket);
+    const pending = lastExchange.get(socket);
     // A request whose own body was malformed can never finish: cut it off (its upload rolls back).
     if (pending && pending.req.complete) void pending.done.then(refuse);
     else if (pending) socket.destroy();

@@ -212,5 +212,4 @@ describe('FsBlobStore: a full disk', { skip: existsSync('/dev/full') ? false : '
       process.off('unhandledRejection', onUnhandled);
     }
   });
-
 });

@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { spawn } from 'node:child_process';
 import http from 'node:http';
+import { connect } from 'node:net';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -45,7 +46,7 @@ async function blobBytes(reg: RunningRegistry, repo: string, digest: string): Pr
   return Buffer.from(await r.arrayBuffer());
 }
 
-describe('local server: races and faults', () => {
+describe('local server: races and faults', { timeout: 120_000 }, () => {
   it('a finalizing PUT while another PATCH is still writing is refused (416): nobody can append to a verified blob', async () => {
     const reg = await startRegistry();
     try {
@@ -122,6 +123,30 @@ describe('local server: races and faults', () => {
     }
   });
 
+  it('REGISTRY_IDLE_TIMEOUT_SECONDS: a stalled reader is cut off even when a pipelined request follows its GET', async () => {
+    const reg = await startRegistry({ env: { REGISTRY_IDLE_TIMEOUT_SECONDS: '1' } });
+    try {
+      const data = randomBytes(32 * 1024 * 1024);
+      const digest = digestOf(data);
+      const loc = await startSession(reg, 'idle/pipelined');
+      assert.equal((await fetch(withDigest(loc, digest), { method: 'PUT', body: data })).status, 201);
+      const redirect = await fetch(`${reg.url}/v2/idle/pipelined/blobs/${digest}`, { redirect: 'manual' });
+      const blobUrl = redirect.headers.get('location') ?? '';
+      const socket = connect(reg.port, '127.0.0.1');
+      socket.pause(); // never read
+      socket.on('error', () => undefined);
+      socket.write(`GET ${blobUrl} HTTP/1.1\r\nHost: x\r\n\r\nGET /v2/ HTTP/1.1\r\nHost: x\r\n\r\n`);
+      const deadline = performance.now() + 8000;
+      const blobLine = () => reg.logs.map((l) => JSON.parse(l) as { path?: string; ms?: number }).find((e) => e.path?.startsWith('/_blobs/'));
+      while (!blobLine() && performance.now() < deadline) await sleep(100);
+      socket.destroy();
+      const line = blobLine();
+      assert.ok(line?.ms !== undefined && line.ms < 6000, `the server let go of the stalled reader after ${line?.ms} ms`);
+    } finally {
+      await reg.stop();
+    }
+  });
+
   it('the sweeper leaves alone an upload whose session expired while a PATCH is still streaming into it', async () => {
     const reg = await startRegistry({ env: { REGISTRY_UPLOAD_TTL_SECONDS: '1', REGISTRY_SWEEP_INTERVAL_SECONDS: '1' } });
     try {
@@ -152,19 +177,20 @@ describe('local server: races and faults', () => {
     }
   });
 
-  it('two instances starting at once on a fresh data dir agree on one signing secret', async () => {
+  it('two instances starting at once on a fresh data dir both start and agree on one signing secret', async () => {
     const dataDir = await mkdtemp(join(tmpdir(), 'registry-secret-'));
     try {
-      const [a, b] = await Promise.all([startRegistry({ dataDir }), startRegistry({ dataDir })]);
+      const started = await Promise.allSettled([startRegistry({ dataDir }), startRegistry({ dataDir })]);
       try {
+        const [a, b] = started.map((s) => (s.status === 'fulfilled' ? s.value : assert.fail(`an instance failed to start: ${String(s.reason)}`)));
+        assert.ok(a && b);
         const secret = await readFile(join(dataDir, 'secret'), 'utf8');
         assert.match(secret, /^[0-9a-f]{64}$/);
         // A Location signed by one instance is authentic to the other.
         const loc = await startSession(a, 'secret/shared');
         assert.equal((await fetch(new URL(`${loc.pathname}${loc.search}`, b.url))).status, 204);
       } finally {
-        await a.stop();
-        await b.stop();
+        for (const s of started) if (s.status === 'fulfilled') await s.value.stop();
       }
     } finally {
       await rm(dataDir, { recursive: true, force: true });

@@ -81,16 +81,11 @@ export class FsBlobStore implements BlobStore {
       const cached = await this.#hashAt(id, offset);
       const before = cached.hash.copy();
       let received: number;
-      const file = await open(this.uploadPath(id), 'r+').catch((e: unknown) => {
-        throw isMissing(e) ? new UploadGoneError() : e;
-      });
+      const file = await open(this.uploadPath(id), 'r+').catch(goneIfMissing);
       try {
         received = await writeHashed(file, offset, body, cached.hash, expectedLength);
         if (expectedLength !== undefined && received !== expectedLength) throw new UploadSizeError(expectedLength, received);
         await file.sync();
-        // Never acknowledge bytes the file does not hold.
-        const { size } = await file.stat();
-        if (size !== offset + received) throw new Error(`upload ${id} holds ${size} bytes after writing, expected ${offset + received}`);
       } catch (e) {
         // Leave the upload exactly as it was before this request (if it was not cancelled meanwhile).
         await file.truncate(offset).catch(noop);
@@ -110,9 +105,7 @@ export class FsBlobStore implements BlobStore {
       // Also brings the file back to `size` bytes when a crash left more behind.
       const cached = await this.#hashAt(id, size);
       if (algorithm === 'sha256') return `sha256:${cached.hash.copy().digest('hex')}`;
-      const hash = await hashPrefix(this.uploadPath(id), algorithm, size).catch((e: unknown) => {
-        throw isMissing(e) ? new UploadGoneError() : e;
-      });
+      const hash = await hashPrefix(this.uploadPath(id), algorithm, size).catch(goneIfMissing);
       return `${algorithm}:${hash.digest('hex')}`;
     });
   }
@@ -129,9 +122,7 @@ export class FsBlobStore implements BlobStore {
         await rm(path, { force: true });
         return;
       }
-      await this.#install(path, target).catch((e: unknown) => {
-        throw isMissing(e) ? new UploadGoneError() : e;
-      });
+      await this.#install(path, target).catch(goneIfMissing);
     });
   }
 
@@ -265,13 +256,16 @@ async function writeAll(file: FileHandle, chunks: Uint8Array[], position: number
   let offset = 0;
   while (offset < rest.byteLength) {
     const { bytesWritten } = await file.write(rest, offset, rest.byteLength - offset, position + written);
-    if (bytesWritten === 0) throw Object.assign(new Error('no space left on device (a write made no progress)'), { code: 'ENOSPC' });
+    if (bytesWritten === 0) throw new StorageFullError('storage is full (a write made no progress)');
     offset += bytesWritten;
     written += bytesWritten;
   }
 }
 
-const isMissing = (e: unknown): boolean => (e as NodeJS.ErrnoException | null)?.code === 'ENOENT';
+/** An upload file that is not there: the upload was completed or cancelled meanwhile. */
+function goneIfMissing(e: unknown): never {
+  throw (e as NodeJS.ErrnoException | null)?.code === 'ENOENT' ? new UploadGoneError() : e;
+}
 
 /** A full disk or quota becomes the port's StorageFullError; anything else is left as it is. */
 function storageError(e: unknown): unknown {
@@ -281,11 +275,7 @@ function storageError(e: unknown): unknown {
 
 /** The size of an upload's file; UploadGoneError when it is gone (completed or cancelled). */
 async function sizeOf(path: string): Promise<number> {
-  try {
-    return (await stat(path)).size;
-  } catch (e) {
-    throw isMissing(e) ? new UploadGoneError() : e;
-  }
+  return (await stat(path).catch(goneIfMissing)).size;
 }
 
 async function exists(path: string): Promise<boolean> {

@@ -72,7 +72,8 @@ const MANIFEST_COLUMNS = 'm.digest, m.media_type, m.size, m.body, m.subject, m.a
 function prepareAll(db: DatabaseSync) {
   const p = (sql: string): StatementSync => {
     const stmt = db.prepare(sql);
-    // A full disk is the port's StorageFullError, whatever statement meets it.
+    // A full disk is the port's StorageFullError, whichever write meets it (reads cannot fill a disk;
+    // the migration writes nothing once the schema is current).
     const run = stmt.run.bind(stmt) as (...args: SQLInputValue[]) => StatementResultingChanges;
     (stmt as { run: typeof run }).run = (...args) => {
       try {
@@ -170,7 +171,8 @@ export class SqliteMetadataStore implements MetadataStore {
   constructor(file: string) {
     this.db = new DatabaseSync(file);
     try {
-      this.db.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = ON;');
+      // busy_timeout first: switching a new database to WAL needs a lock another process may hold.
+      this.db.exec('PRAGMA busy_timeout = 5000; PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;');
       this.migrate();
       this.q = prepareAll(this.db);
     } catch (err) {

@@ -24,11 +24,8 @@ async function appendBody(ctx: HandlerContext, session: UploadSession, persist: 
   try {
     appended = await deps.blobs.appendUpload(session.id, session.offset, session.state, req.body, length);
   } catch (e) {
-    if (e instanceof UploadConflictError) {
-      throw new RegistryError('BLOB_UPLOAD_INVALID', { reason: e.message }, { status: 416, headers: { range: rangeHeader(session.offset) } });
-    }
     if (e instanceof UploadSizeError) throw new RegistryError('SIZE_INVALID', { reason: e.message });
-    throw e;
+    throw conflictAsRange(e, session);
   }
   const now = deps.now();
   const next = { ...session, ...appended, updatedAt: now, expiresAt: now + deps.settings.uploadTtlSeconds * 1000 };
@@ -37,10 +34,10 @@ async function appendBody(ctx: HandlerContext, session: UploadSession, persist: 
     if (persist) updated = await deps.metadata.updateUpload(session.id, session.offset, next);
   } catch (e) {
     // The store holds bytes the session could not record (e.g. a full disk): drop the session rather
-    // than leave the two disagreeing; the client starts the upload again. Once the bytes are gone the
-    // upload answers 404 even if the session row could not be deleted either.
+    // than leave the two disagreeing; the client starts the upload again. The bytes go first, which
+    // frees the space the session row's deletion may need.
+    await abortQuietly(deps, session.id, appended.state);
     await deps.metadata.deleteUpload(session.id).catch(() => undefined);
-    await deps.blobs.abortUpload(session.id, appended.state).catch(() => undefined);
     throw e;
   }
   if (!updated) {
@@ -55,14 +52,30 @@ async function appendBody(ctx: HandlerContext, session: UploadSession, persist: 
   return next;
 }
 
+/** Another request is working on the upload, or moved it on: 416 with the size this request saw. */
+function conflictAsRange(e: unknown, session: UploadSession): unknown {
+  if (!(e instanceof UploadConflictError)) return e;
+  return new RegistryError('BLOB_UPLOAD_INVALID', { reason: e.message }, { status: 416, headers: { range: rangeHeader(session.offset) } });
+}
+
+/** Drops an upload's bytes on a path that is already failing; the original error is what counts. */
+async function abortQuietly(deps: RegistryDeps, id: string, state: string): Promise<void> {
+  await deps.blobs.abortUpload(id, state).catch(() => undefined);
+}
+
 /** Verifies the uploaded bytes against `digest` and makes them a blob linked into the repository. */
 async function complete(deps: RegistryDeps, session: UploadSession, digest: string, persisted: boolean): Promise<RegistryResponse> {
-  const actual = await deps.blobs.digestUpload(session.id, session.offset, session.state, digestAlgorithm(digest));
+  let actual: string;
+  try {
+    actual = await deps.blobs.digestUpload(session.id, session.offset, session.state, digestAlgorithm(digest));
+    if (actual === digest) await deps.blobs.commitUpload(session.id, digest, session.offset, session.state);
+  } catch (e) {
+    throw conflictAsRange(e, session);
+  }
   if (actual !== digest) {
     await discard(deps, session, persisted);
     throw new RegistryError('DIGEST_INVALID', { digest, actual, size: session.offset });
   }
-  await deps.blobs.commitUpload(session.id, digest, session.offset, session.state);
   await deps.metadata.putBlob({ digest, size: session.offset, createdAt: deps.now() });
   await deps.metadata.linkBlob(session.repo, digest, session.offset);
   if (persisted) await deps.metadata.deleteUpload(session.id);
@@ -114,7 +127,7 @@ export const startUpload: Operation = {
         const filled = await appendBody(ctx, session, false);
         return await complete(deps, filled, digest, false);
       } catch (e) {
-        await deps.blobs.abortUpload(session.id, session.state);
+        await abortQuietly(deps, session.id, session.state);
         throw e;
       }
     }
@@ -122,7 +135,7 @@ export const startUpload: Operation = {
     try {
       await deps.metadata.createUpload(session);
     } catch (e) {
-      await deps.blobs.abortUpload(session.id, session.state).catch(() => undefined);
+      await abortQuietly(deps, session.id, session.state);
       throw e;
     }
     return emptyResponse(202, {
