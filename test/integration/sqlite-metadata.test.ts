@@ -58,7 +58,10 @@ describe('SqliteMetadataStore', () => {
     store.close();
   });
 
-  it('opens in WAL mode with a schema version', () => {
+  it('opens in WAL mode with a schema version, and commits durably (synchronous = FULL)', () => {
+    // synchronous is per connection: read it on the store's own.
+    const own = (store as unknown as { db: DatabaseSync }).db;
+    assert.deepEqual({ ...own.prepare('PRAGMA synchronous').get() }, { synchronous: 2 });
     store.close();
     const db = new DatabaseSync(file);
     try {
