@@ -46,6 +46,16 @@ async function blobBytes(reg: RunningRegistry, repo: string, digest: string): Pr
   return Buffer.from(await r.arrayBuffer());
 }
 
+/** Pushes `data` as a blob of `repo`; returns the signed path its blob GET redirects to. */
+async function pushAndSign(reg: RunningRegistry, repo: string, data: Buffer): Promise<string> {
+  const digest = digestOf(data);
+  const loc = await startSession(reg, repo);
+  assert.equal((await fetch(withDigest(loc, digest), { method: 'PUT', body: data })).status, 201);
+  const redirect = await fetch(`${reg.url}/v2/${repo}/blobs/${digest}`, { redirect: 'manual' });
+  assert.equal(redirect.status, 307);
+  return redirect.headers.get('location') ?? '';
+}
+
 describe('local server: races and faults', { timeout: 120_000 }, () => {
   it('a finalizing PUT while another PATCH is still writing is refused (416): nobody can append to a verified blob', async () => {
     const reg = await startRegistry();
@@ -95,15 +105,11 @@ describe('local server: races and faults', { timeout: 120_000 }, () => {
     const reg = await startRegistry({ env: { REGISTRY_IDLE_TIMEOUT_SECONDS: '1' } });
     try {
       const data = randomBytes(32 * 1024 * 1024);
-      const digest = digestOf(data);
-      const loc = await startSession(reg, 'idle/reader');
-      assert.equal((await fetch(withDigest(loc, digest), { method: 'PUT', body: data })).status, 201);
-      const redirect = await fetch(`${reg.url}/v2/idle/reader/blobs/${digest}`, { redirect: 'manual' });
-      assert.equal(redirect.status, 307);
+      const blobUrl = await pushAndSign(reg, 'idle/reader', data);
       // Read nothing for 3 s (the server's socket sits idle: its buffers are full), then read on: the
       // connection must have been cut, so the body ends short of the blob.
       const { received, complete } = await new Promise<{ received: number; complete: boolean }>((resolve, reject) => {
-        const req = http.get(new URL(redirect.headers.get('location') ?? '', reg.url), (res) => {
+        const req = http.get(new URL(blobUrl, reg.url), (res) => {
           let received = 0;
           res.pause();
           res.on('data', (d: Buffer) => (received += d.length));
@@ -126,12 +132,7 @@ describe('local server: races and faults', { timeout: 120_000 }, () => {
   it('REGISTRY_IDLE_TIMEOUT_SECONDS: a stalled reader is cut off even when a pipelined request follows its GET', async () => {
     const reg = await startRegistry({ env: { REGISTRY_IDLE_TIMEOUT_SECONDS: '1' } });
     try {
-      const data = randomBytes(32 * 1024 * 1024);
-      const digest = digestOf(data);
-      const loc = await startSession(reg, 'idle/pipelined');
-      assert.equal((await fetch(withDigest(loc, digest), { method: 'PUT', body: data })).status, 201);
-      const redirect = await fetch(`${reg.url}/v2/idle/pipelined/blobs/${digest}`, { redirect: 'manual' });
-      const blobUrl = redirect.headers.get('location') ?? '';
+      const blobUrl = await pushAndSign(reg, 'idle/pipelined', randomBytes(32 * 1024 * 1024));
       const socket = connect(reg.port, '127.0.0.1');
       socket.pause(); // never read
       socket.on('error', () => undefined);
