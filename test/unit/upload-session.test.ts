@@ -32,30 +32,24 @@ function session(offset: number, extra: Partial<UploadSession> = {}): UploadSess
   return { id: ID, repo: 'r/x', offset, state: '', createdAt: NOW_MS, updatedAt: NOW_MS, expiresAt: NOW_MS + 3_600_000, ...extra };
 }
 
-function expectError(fn: () => unknown, code: string, status: number): RegistryError {
-  let caught: unknown;
-  try {
-    fn();
-  } catch (e) {
-    caught = e;
-  }
+function assertRegistryError(caught: unknown, code: string, status: number): RegistryError {
   assert.ok(caught instanceof RegistryError, `expected a RegistryError ${code}, got ${String(caught)}`);
   assert.equal(caught.code, code);
   assert.equal(caught.status, status);
   return caught;
 }
 
-async function expectRejection(p: Promise<unknown>, code: string, status: number): Promise<RegistryError> {
-  let caught: unknown;
+function expectError(fn: () => unknown, code: string, status: number): RegistryError {
   try {
-    await p;
+    fn();
   } catch (e) {
-    caught = e;
+    return assertRegistryError(e, code, status);
   }
-  assert.ok(caught instanceof RegistryError, `expected a RegistryError ${code}, got ${String(caught)}`);
-  assert.equal(caught.code, code);
-  assert.equal(caught.status, status);
-  return caught;
+  return assertRegistryError(undefined, code, status);
+}
+
+async function expectRejection(p: Promise<unknown>, code: string, status: number): Promise<RegistryError> {
+  return assertRegistryError(await p.then(() => undefined, (e: unknown) => e), code, status);
 }
 
 describe('rangeHeader', () => {
