@@ -11,11 +11,15 @@ export interface Descriptor {
   platform?: Record<string, unknown>;
 }
 
-/** A stored manifest, byte-exact. */
-export interface ManifestRecord {
+/** What HEAD and reference checks need of a manifest: no body. */
+export interface ManifestHead {
   digest: string;
   mediaType: string;
   size: number;
+}
+
+/** A stored manifest, byte-exact. */
+export interface ManifestRecord extends ManifestHead {
   body: Uint8Array;
   /** Digest of the manifest this one refers to (OCI `subject`), if any. */
   subject?: string;
@@ -29,10 +33,24 @@ export interface ManifestRecord {
   createdAt: number;
 }
 
+/** A verified blob and where its bytes live. */
 export interface BlobRecord {
   digest: string;
   size: number;
+  /**
+   * Opaque storage location chosen by the BlobStore that holds the bytes (a file path below the data
+   * directory, an S3 object key). Bytes verified elsewhere (an edge PUT straight into S3) are
+   * recorded with the location they were written to.
+   */
+  location: string;
   createdAt: number;
+}
+
+export interface UploadLease {
+  /** Who holds the lease: one request, on one Lambda or ingest task. */
+  holder: string;
+  /** Epoch ms after which the lease is void (a crashed holder cannot wedge the session). */
+  until: number;
 }
 
 export interface UploadSession {
@@ -40,12 +58,17 @@ export interface UploadSession {
   repo: string;
   /** Bytes received so far. */
   offset: number;
-  /** Opaque blob-store state (e.g. saved hash state, multipart id and parts). */
+  /**
+   * Opaque, serializable blob-store state (saved hash state, multipart upload id and parts). Any
+   * process can take the next chunk from it: nothing of an upload lives only in one process's memory.
+   */
   state: string;
   createdAt: number;
   updatedAt: number;
-  /** Epoch ms after which the session may be purged. */
+  /** Epoch ms after which the session is gone (DynamoDB TTL, the local sweeper). */
   expiresAt: number;
+  /** The write lease of the request working on the session, if any. */
+  lease?: UploadLease;
 }
 
 export interface Page<T> {
@@ -54,41 +77,73 @@ export interface Page<T> {
   more: boolean;
 }
 
+/** One batch read of what a manifest references, keyed by digest. */
+export interface References {
+  /** Blobs linked into the repository. */
+  blobs: Map<string, BlobRecord>;
+  /** Manifests stored in the repository. */
+  manifests: Map<string, ManifestHead>;
+}
+
 export interface MetadataStore {
   // Upload sessions.
   createUpload(session: UploadSession): Promise<void>;
   getUpload(id: string): Promise<UploadSession | undefined>;
-  /** Conditional update: applies only if the stored offset equals `expectedOffset`. */
-  updateUpload(id: string, expectedOffset: number, next: Pick<UploadSession, 'offset' | 'state' | 'updatedAt' | 'expiresAt'>): Promise<boolean>;
+  /**
+   * Takes the session's write lease before any byte is written: applies only if the session exists,
+   * its stored offset equals `expectedOffset` and no unexpired lease is held (`lease.until` > now).
+   * One conditional write. False when another request holds it or the session moved on or is gone.
+   */
+  leaseUpload(id: string, expectedOffset: number, lease: UploadLease, now: number): Promise<boolean>;
+  /**
+   * Records the new size and state and releases the lease, in one conditional write that applies
+   * only while `holder` holds the lease. False otherwise (the lease expired and another took it).
+   */
+  updateUpload(id: string, holder: string, next: Pick<UploadSession, 'offset' | 'state' | 'updatedAt' | 'expiresAt'>): Promise<boolean>;
+  /** Releases the lease, leaving the session as it was (a failed request). No-op if not held. */
+  releaseUpload(id: string, holder: string): Promise<void>;
   deleteUpload(id: string): Promise<boolean>;
-  listExpiredUploads(now: number, limit: number): Promise<UploadSession[]>;
 
   // Blobs: one global record per digest, and per-repository links (a repo reads a blob only via a link).
-  /** Records a verified blob; first writer wins. Returns false if it already existed. */
-  putBlob(blob: BlobRecord): Promise<boolean>;
+  /**
+   * Records a verified blob; the first writer wins. Returns the record that is stored: `blob` itself
+   * when it was first, else the earlier one (whose location the caller must use; it then deletes
+   * its own duplicate bytes).
+   */
+  putBlob(blob: BlobRecord): Promise<BlobRecord>;
   getBlob(digest: string): Promise<BlobRecord | undefined>;
-  /** Links the blob into the repository (creating the repository if new). */
-  linkBlob(repo: string, digest: string, size: number): Promise<void>;
+  /**
+   * Links the blob into the repository (registering the repository if new, without rewriting an
+   * existing repository entry). The link carries size and location, so a read is one lookup.
+   */
+  linkBlob(repo: string, blob: BlobRecord): Promise<void>;
   /** The blob as visible from the repository (link present), or undefined. */
   getLinkedBlob(repo: string, digest: string): Promise<BlobRecord | undefined>;
   unlinkBlob(repo: string, digest: string): Promise<boolean>;
 
   // Manifests and tags.
   getManifest(repo: string, digest: string): Promise<ManifestRecord | undefined>;
-  /** The manifest a tag points at, in one lookup. */
+  /** The manifest a tag points at; one lookup when the manifest is small. */
   getTaggedManifest(repo: string, tag: string): Promise<ManifestRecord | undefined>;
+  /** Digest, media type and size of a manifest by tag or digest, without reading a large body. */
+  headManifest(repo: string, ref: { tag: string } | { digest: string }): Promise<ManifestHead | undefined>;
+  /**
+   * For each digest, the blob linked into `repo` and/or the manifest stored in `repo` under it, in
+   * one batch read (at most 100 digests per call: the caller splits larger sets).
+   */
+  getReferences(repo: string, digests: string[]): Promise<References>;
   /**
    * Atomically stores the manifest (idempotent for the same digest), its referrer entry when it has a
-   * subject, the repository, and, when `tag` is given, points the tag at it.
+   * subject, the repository, and points every tag in `tags` at it (at most 10 tags).
    */
-  putManifest(repo: string, manifest: ManifestRecord, tag?: string): Promise<void>;
-  /** Deletes the manifest, every tag pointing at it and its referrer entry. False if absent. */
+  putManifest(repo: string, manifest: ManifestRecord, tags: string[]): Promise<void>;
+  /** Deletes the manifest, every tag pointing at it and its referrer entry, without a scan. False if absent. */
   deleteManifest(repo: string, digest: string): Promise<boolean>;
   deleteTag(repo: string, tag: string): Promise<boolean>;
   /** Tags in lexical (byte) order, strictly after `last`. */
   listTags(repo: string, limit: number, last?: string): Promise<Page<string>>;
-  /** Descriptors of manifests in `repo` whose subject is `subject`, ordered by digest. */
-  listReferrers(repo: string, subject: string): Promise<Descriptor[]>;
+  /** Descriptors of manifests in `repo` whose subject is `subject`, ordered by digest, strictly after `last`. */
+  listReferrers(repo: string, subject: string, limit: number, last?: string): Promise<Page<Descriptor>>;
 
   // Repositories.
   repositoryExists(repo: string): Promise<boolean>;
@@ -133,17 +188,29 @@ export class UploadSizeError extends Error {
   }
 }
 
+/** Thrown by BlobStore.finishUpload when the uploaded bytes do not match the digest; the bytes are discarded. */
+export class DigestMismatchError extends Error {
+  readonly actual: string;
+  constructor(expected: string, actual: string) {
+    super(`uploaded bytes have digest ${actual}, not ${expected}`);
+    this.name = 'DigestMismatchError';
+    this.actual = actual;
+  }
+}
+
 export interface BlobStore {
   /** Minimum chunk size (bytes) the store wants for non-final chunks (OCI-Chunk-Min-Length). */
   readonly minChunkLength: number;
 
-  /** Prepares storage for a new upload session; returns the initial opaque state. */
+  /** Prepares storage for a new upload session, without a storage call where it can; returns the initial state. */
   startUpload(id: string): Promise<string>;
   /**
    * Appends the body at `offset` (the session's current size), hashing as bytes arrive. Never holds
-   * the whole body in memory. On any failure the upload is left exactly as it was before the call.
-   * When `expectedLength` is given, a body of any other length fails with UploadSizeError.
-   * Returns the new size and state.
+   * the whole body in memory. On any failure the upload is left exactly as it was before the call
+   * (as far as the returned state is concerned: bytes written under a state that is never recorded
+   * are unreachable and cleaned up by expiry). When `expectedLength` is given, a body of any other
+   * length fails with UploadSizeError. Returns the new size and state. The caller holds the
+   * session's lease.
    */
   appendUpload(
     id: string,
@@ -152,21 +219,20 @@ export interface BlobStore {
     body: AsyncIterable<Uint8Array>,
     expectedLength?: number,
   ): Promise<{ offset: number; state: string }>;
-  /** Digest (`algorithm:hex`) of the `size` bytes uploaded so far. */
-  digestUpload(id: string, size: number, state: string, algorithm: string): Promise<string>;
   /**
-   * Makes the verified upload the content of `digest` (content-addressed; a second copy of an
-   * existing blob is discarded), then forgets the upload. Refuses (UploadConflictError) unless the
-   * upload holds exactly `size` bytes and no other request is writing to it; UploadGoneError when
-   * its bytes are gone.
+   * Checks the `size` uploaded bytes against `digest` from the saved hash state (no re-read of the
+   * bytes) and makes them durable where they can be served; returns that location. No bytes are
+   * copied. On a mismatch the bytes are discarded and DigestMismatchError thrown. UploadConflictError
+   * unless the upload holds exactly `size` bytes; UploadGoneError when its bytes are gone.
    */
-  commitUpload(id: string, digest: string, size: number, state: string): Promise<void>;
+  finishUpload(id: string, size: number, state: string, digest: string): Promise<{ location: string }>;
   /** Discards an upload's bytes. Idempotent. */
   abortUpload(id: string, state: string): Promise<void>;
 
-  /** Stores a small, already verified blob (e.g. the empty JSON descriptor). */
-  putBlob(digest: string, bytes: Uint8Array): Promise<void>;
-  /** A short-lived URL that serves the blob bytes (with Range support). */
-  readUrl(digest: string, opts: { expiresInSeconds: number }): Promise<string>;
-  deleteBlob(digest: string): Promise<void>;
+  /** Stores a small, already verified blob (e.g. the empty JSON descriptor); returns its location. */
+  putBlob(digest: string, bytes: Uint8Array): Promise<string>;
+  /** A short-lived URL that serves the blob's bytes (with Range support), computed without a storage call. */
+  readUrl(blob: BlobRecord, opts: { expiresInSeconds: number }): Promise<string>;
+  /** Deletes the bytes at a location (a duplicate upload, a collected blob). Idempotent. */
+  deleteBlob(location: string): Promise<void>;
 }
