@@ -9,7 +9,7 @@ import { allowAll } from '../core/access.ts';
 import { BodyReadError, type RegistryRequest } from '../core/http.ts';
 import { StorageFullError } from '../core/ports.ts';
 import { createRegistry, type Registry } from '../core/registry.ts';
-import { TokenSigner } from '../core/tokens.ts';
+import { deriveKey, TokenSigner } from '../core/tokens.ts';
 import { FsBlobStore } from '../adapters/local/fs-blob-store.ts';
 import { SqliteMetadataStore } from '../adapters/local/sqlite-metadata.ts';
 import { BLOB_PATH_PREFIX, serveBlob } from './blob-route.ts';
@@ -94,16 +94,21 @@ async function respond(registry: Registry, req: IncomingMessage, res: ServerResp
 
 export async function startLocalRegistry(config: LocalConfig): Promise<LocalRegistry> {
   await mkdir(config.dataDir, { recursive: true });
-  const signer = new TokenSigner(await loadSecret(config.dataDir, config.secret));
+  // One secret, two keys: upload tokens and blob URLs never verify with each other's key.
+  const secret = await loadSecret(config.dataDir, config.secret);
+  const uploadTokens = new TokenSigner([{ id: 'u0', secret: deriveKey(secret, 'upload-token') }]);
+  const blobUrls = new TokenSigner([{ id: 'b0', secret: deriveKey(secret, 'blob-url') }]);
   const metadata = new SqliteMetadataStore(join(config.dataDir, 'registry.db'));
-  const blobs = new FsBlobStore(config.dataDir, signer);
+  const blobs = new FsBlobStore(config.dataDir, blobUrls);
   await blobs.init();
+  // No request of this process holds a lease yet: one left by a killed process is void.
+  metadata.releaseAllLeases();
   await sweepUploads(metadata, blobs, { orphans: true });
   const registry = createRegistry({
     metadata,
     blobs,
     authorizer: allowAll,
-    signer,
+    uploadTokens,
     settings: { uploadTtlSeconds: config.uploadTtlSeconds },
     onError: (e, req) =>
       e instanceof StorageFullError

@@ -146,7 +146,7 @@ describe('PATCH (chunked and streamed uploads)', () => {
     const { location, uuid } = await c.startUpload(repo);
     const loc = expectProgress(await patch(location, bytes(10), '0-9'), 202, repo, uuid, 10);
     const r = await patch(loc, bytes(5), '10-19');
-    // behaviour.md: "else 400 SIZE_INVALID / 416"
+    // A chunk that does not start at the upload's size: 400 SIZE_INVALID or 416
     if (r.status === 400) expectError(r, 400, 'SIZE_INVALID');
     else expectError(r, 416, 'BLOB_UPLOAD_INVALID');
     expectProgress(await c.get(loc), 204, repo, uuid, 10);

@@ -64,7 +64,7 @@ describe('bad input against one running registry', { timeout: 120_000 }, () => {
     assert.equal(f.length, 0, report(stats, f, 10));
   });
 
-  test('statuses and codes follow the contract (behaviour.md)', () => {
+  test('statuses and codes follow the contract (bad-input/contract.ts)', () => {
     const f = stats.byKind((k) => k.startsWith('status differs') || k.startsWith('error code differs') || k.startsWith('405') || k.startsWith('tampered') || k.startsWith('416') || k.includes('Link') || k.startsWith('list page') || k.startsWith('n=0') || k.startsWith('manifest with subject') || k.startsWith('PUT 201') || k.startsWith('PATCH reply') || k.startsWith('success response') || k.startsWith('upload Location'));
     assert.equal(f.length, 0, report(stats, f, 25));
   });
