@@ -3,7 +3,7 @@
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ConfigError, EXIT_CONFIG, readConfig } from './config.ts';
-import { startLocalRegistry, STOP_GRACE_MS, UNWIND_MS, type LocalRegistry } from './server.ts';
+import { startLocalRegistry, STOP_DEADLINE_MS, type LocalRegistry } from './server.ts';
 import { log } from './log.ts';
 
 const projectDir = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -18,9 +18,6 @@ try {
 }
 log('info', 'listening', { url: registry.url, pid: process.pid });
 
-/** Whatever still runs this long after the signal (e.g. an fsync on a hung disk) is abandoned. */
-const STOP_DEADLINE_MS = STOP_GRACE_MS + UNWIND_MS + 500;
-
 let stopping = false;
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.on(signal, () => {
@@ -29,6 +26,7 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     stopping = true;
     const started = performance.now();
     log('info', 'shutting down', { signal });
+    // Whatever still runs by then (e.g. an fsync on a hung disk) is abandoned.
     setTimeout(() => {
       log('error', 'stop deadline passed, exiting', { ms: STOP_DEADLINE_MS });
       process.exit(1);

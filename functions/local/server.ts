@@ -1,5 +1,6 @@
 // The local registry: node:http in front of the core, SQLite metadata and files for blobs.
-import { mkdir } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { access, mkdir } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { join } from 'node:path';
@@ -51,6 +52,8 @@ export interface LocalRegistry {
 export const STOP_GRACE_MS = 8_000;
 /** How long requests whose connections were cut get to unwind (roll their upload back) before the database closes. */
 export const UNWIND_MS = 1_000;
+/** The process is gone this long after SIGTERM/SIGINT at the latest (inside `docker stop`'s default 10 s). */
+export const STOP_DEADLINE_MS = STOP_GRACE_MS + UNWIND_MS + 500;
 
 function toRegistryRequest(req: IncomingMessage): RegistryRequest {
   const raw = req.url ?? '/';
@@ -106,6 +109,8 @@ async function respond(registry: Registry, req: IncomingMessage, res: ServerResp
 /** Creates or opens the data dir: secret, database, blob folders, and clears what a crash left behind. */
 async function openDataDir(dataDir: string, secret: string | undefined): Promise<{ signer: TokenSigner; metadata: SqliteMetadataStore; blobs: FsBlobStore }> {
   await mkdir(dataDir, { recursive: true });
+  // Refused here, the message names the data dir itself rather than whichever file came first.
+  await access(dataDir, constants.W_OK | constants.X_OK);
   const signer = new TokenSigner(await loadSecret(dataDir, secret));
   const metadata = new SqliteMetadataStore(join(dataDir, 'registry.db'));
   try {
