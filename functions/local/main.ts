@@ -8,16 +8,21 @@ import { log } from './log.ts';
 
 const projectDir = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
-let registry: LocalRegistry;
-try {
-  registry = await startLocalRegistry(readConfig(process.env, join(projectDir, 'data')));
-} catch (e) {
+function refuse(e: unknown): never {
   if (!(e instanceof ConfigError)) throw e;
   process.stderr.write(`registry: ${e.message}\n`);
   process.exit(EXIT_CONFIG);
 }
-log('info', 'listening', { url: registry.url, pid: process.pid });
 
+let starting: Promise<LocalRegistry>;
+try {
+  starting = startLocalRegistry(readConfig(process.env, join(projectDir, 'data')));
+} catch (e) {
+  refuse(e);
+}
+
+// Installed before the `listening` line, so a signal sent as soon as that line is seen is handled;
+// one that arrives while the registry is still starting stops it right after the start.
 let stopping = false;
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.on(signal, () => {
@@ -31,15 +36,23 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
       log('error', 'stop deadline passed, exiting', { ms: STOP_DEADLINE_MS });
       process.exit(1);
     }, STOP_DEADLINE_MS).unref();
-    registry.close().then(
-      () => {
-        log('info', 'stopped', { ms: Math.round(performance.now() - started) });
-        process.exit(0);
-      },
-      (e: unknown) => {
-        log('error', 'shutdown failed', { error: String(e) });
-        process.exit(1);
-      },
+    // A start that fails is reported (and exits) below.
+    starting.then(
+      (registry) =>
+        registry.close().then(
+          () => {
+            log('info', 'stopped', { ms: Math.round(performance.now() - started) });
+            process.exit(0);
+          },
+          (e: unknown) => {
+            log('error', 'shutdown failed', { error: String(e) });
+            process.exit(1);
+          },
+        ),
+      () => undefined,
     );
   });
 }
+
+const registry = await starting.catch(refuse);
+if (!stopping) log('info', 'listening', { url: registry.url, pid: process.pid });

@@ -185,4 +185,18 @@ describe('stopping `npm start` with a signal to npm alone', { timeout: 60_000 },
     expect(alive(registryPid)).toBe(false);
     expect(await started.exited).toEqual({ code: 0, signal: null });
   });
+
+  it('Ctrl-C (SIGINT to the whole process group: npm hands its copy on too) stops it once, cleanly', async () => {
+    started = await npmStart(await newDataDir());
+    const { npm, registryPid } = started;
+    process.kill(-npm.pid!, 'SIGINT');
+    await waitUntil(() => !alive(npm.pid!, true), STOP_DEADLINE_MS, 'process group gone');
+    expect(alive(registryPid)).toBe(false);
+    // npm's own status depends on whether its copy of the signal came before or after node exited
+    // (its handler is gone once the script has ended): 0, or killed by SIGINT as a shell expects.
+    expect([{ code: 0, signal: null }, { code: null, signal: 'SIGINT' }]).toContainEqual(await started.exited);
+    const log = started.lines.filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as { msg: string });
+    expect(log.filter((e) => e.msg === 'shutting down')).toHaveLength(1);
+    expect(log.at(-1)?.msg).toBe('stopped');
+  });
 });

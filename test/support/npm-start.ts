@@ -17,7 +17,7 @@ export interface NpmStarted {
   registryPid: number;
   /** Every line written to stdout (npm's banner, then the registry's JSON log). */
   lines: string[];
-  /** Resolves with npm's exit status once it has exited. */
+  /** Resolves with npm's exit status once it has exited and all its output has been read. */
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
   stderr(): string;
 }
@@ -31,7 +31,8 @@ export async function npmStart(dataDir: string, env: Record<string, string> = {}
   });
   let stderr = '';
   npm.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => npm.once('exit', (code, signal) => resolve({ code, signal })));
+  // 'close': npm has exited and its stdout (which the registry shares) is read to the end.
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => npm.once('close', (code, signal) => resolve({ code, signal })));
   const lines: string[] = [];
   const listening = await new Promise<{ url: string; pid: number }>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`npm start did not listen in 30 s; stderr: ${stderr}`)), 30_000);
