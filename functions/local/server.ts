@@ -148,7 +148,8 @@ export async function startLocalRegistry(config: LocalConfig): Promise<LocalRegi
   const inFlight = new Set<Promise<unknown>>();
   const track = (work: Promise<unknown>): void => {
     inFlight.add(work);
-    void work.finally(() => inFlight.delete(work));
+    const settled = (): void => void inFlight.delete(work);
+    work.then(settled, settled);
   };
   const server = createServer({ requestTimeout: 3600_000, headersTimeout: 60_000, keepAliveTimeout: 65_000 }, (req, res) => {
     const started = performance.now();

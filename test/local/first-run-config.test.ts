@@ -6,7 +6,7 @@ import net from 'node:net';
 import { chmod, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { EXIT_CONFIG } from '../../functions/local/config.ts';
+import { dataDirError, EXIT_CONFIG, listenError } from '../../functions/local/config.ts';
 import { mainScript } from '../support/registry.ts';
 import { projectDir } from '../support/npm-start.ts';
 
@@ -105,5 +105,27 @@ describe('configuration errors at start-up', { timeout: 30_000 }, () => {
     // npm may add lines of its own around it (npm 11 adds none); ours is there whole, and no stack trace.
     expect(outcome.stderr.split('\n')).toContain('registry: PORT must be an integer from 0 to 65535, got "http"');
     expect(outcome.stderr).not.toMatch(/^\s+at /m);
+  });
+});
+
+describe('the one-line messages for failures a test cannot provoke here (root, a read-only or full disk)', () => {
+  const errno = (code: string, path?: string): NodeJS.ErrnoException => Object.assign(new Error(code), { code, path });
+
+  it('listening on a privileged port without privileges', () => {
+    expect(listenError(errno('EACCES'), '0.0.0.0', 80)?.message).toBe('no permission to listen on port 80 (ports below 1024 need privileges): set PORT to 1024 or above');
+  });
+
+  it('a data dir on a read-only or full file system, with the file that failed', () => {
+    expect(dataDirError(errno('EROFS', '/srv/reg'), '/srv/reg')?.message).toBe(
+      'data dir /srv/reg is not usable (read-only file system): set REGISTRY_DATA_DIR to a directory this user can write, or fix its permissions',
+    );
+    expect(dataDirError(errno('ENOSPC', '/srv/reg/secret'), '/srv/reg')?.message).toBe(
+      'data dir /srv/reg is not usable (no space left on the device at /srv/reg/secret): set REGISTRY_DATA_DIR to a directory this user can write, or fix its permissions',
+    );
+  });
+
+  it('anything else is not dressed up as a configuration error (it keeps its stack trace)', () => {
+    expect(listenError(errno('EMFILE'), '127.0.0.1', 5000)).toBeUndefined();
+    expect(dataDirError(new TypeError('a bug'), '/srv/reg')).toBeUndefined();
   });
 });
