@@ -1,5 +1,6 @@
 // The local registry: node:http in front of the core, SQLite metadata and files for blobs.
-import { mkdir } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { access, mkdir } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { join } from 'node:path';
@@ -13,6 +14,7 @@ import { deriveKey, TokenSigner } from '../core/tokens.ts';
 import { FsBlobStore } from '../adapters/local/fs-blob-store.ts';
 import { SqliteMetadataStore } from '../adapters/local/sqlite-metadata.ts';
 import { BLOB_PATH_PREFIX, serveBlob } from './blob-route.ts';
+import { dataDirError, listenError } from './config.ts';
 import { log } from './log.ts';
 import { serverIsBusy } from './idle.ts';
 import { loadSecret } from './secret.ts';
@@ -38,8 +40,20 @@ export interface LocalConfig {
 export interface LocalRegistry {
   url: string;
   server: Server;
+  /**
+   * Graceful stop: stops listening at once, lets requests in flight finish for up to STOP_GRACE_MS,
+   * then cuts the connections still open (their uploads roll back), gives their requests up to
+   * UNWIND_MS to unwind and closes the database.
+   */
   close(): Promise<void>;
 }
+
+/** How long a graceful stop waits for requests in flight before it cuts their connections. */
+export const STOP_GRACE_MS = 8_000;
+/** How long requests whose connections were cut get to unwind (roll their upload back) before the database closes. */
+export const UNWIND_MS = 1_000;
+/** The process is gone this long after SIGTERM/SIGINT at the latest (inside `docker stop`'s default 10 s). */
+export const STOP_DEADLINE_MS = STOP_GRACE_MS + UNWIND_MS + 500;
 
 function toRegistryRequest(req: IncomingMessage): RegistryRequest {
   const raw = req.url ?? '/';
@@ -92,18 +106,33 @@ async function respond(registry: Registry, req: IncomingMessage, res: ServerResp
   return out.errorCode;
 }
 
-export async function startLocalRegistry(config: LocalConfig): Promise<LocalRegistry> {
-  await mkdir(config.dataDir, { recursive: true });
+/** Creates or opens the data dir: secret, database, blob folders, and clears what a crash left behind. */
+async function openDataDir(dataDir: string, secret: string | undefined): Promise<{ uploadTokens: TokenSigner; metadata: SqliteMetadataStore; blobs: FsBlobStore }> {
+  await mkdir(dataDir, { recursive: true });
+  // Refused here, the message names the data dir itself rather than whichever file came first.
+  await access(dataDir, constants.W_OK | constants.X_OK);
   // One secret, two keys: upload tokens and blob URLs never verify with each other's key.
-  const secret = await loadSecret(config.dataDir, config.secret);
-  const uploadTokens = new TokenSigner([{ id: 'u0', secret: deriveKey(secret, 'upload-token') }]);
-  const blobUrls = new TokenSigner([{ id: 'b0', secret: deriveKey(secret, 'blob-url') }]);
-  const metadata = new SqliteMetadataStore(join(config.dataDir, 'registry.db'));
-  const blobs = new FsBlobStore(config.dataDir, blobUrls);
-  await blobs.init();
-  // No request of this process holds a lease yet: one left by a killed process is void.
-  metadata.releaseAllLeases();
-  await sweepUploads(metadata, blobs, { orphans: true });
+  const master = await loadSecret(dataDir, secret);
+  const uploadTokens = new TokenSigner([{ id: 'u0', secret: deriveKey(master, 'upload-token') }]);
+  const blobUrls = new TokenSigner([{ id: 'b0', secret: deriveKey(master, 'blob-url') }]);
+  const metadata = new SqliteMetadataStore(join(dataDir, 'registry.db'));
+  try {
+    const blobs = new FsBlobStore(dataDir, blobUrls);
+    await blobs.init();
+    // No request of this process holds a lease yet: one left by a killed process is void.
+    metadata.releaseAllLeases();
+    await sweepUploads(metadata, blobs, { orphans: true });
+    return { uploadTokens, metadata, blobs };
+  } catch (e) {
+    metadata.close();
+    throw e;
+  }
+}
+
+export async function startLocalRegistry(config: LocalConfig): Promise<LocalRegistry> {
+  const { uploadTokens, metadata, blobs } = await openDataDir(config.dataDir, config.secret).catch((e: unknown) => {
+    throw dataDirError(e, config.dataDir) ?? e;
+  });
   const registry = createRegistry({
     metadata,
     blobs,
@@ -120,12 +149,19 @@ export async function startLocalRegistry(config: LocalConfig): Promise<LocalRegi
   // idle rule and for the clientError handler below: bytes after a pipelined request may be garbage,
   // and the request in flight on that socket is answered first.
   const lastExchange = new WeakMap<Socket, { req: IncomingMessage; res: ServerResponse; done: Promise<void> }>();
+  // Work not finished yet (requests, a sweep): the database stays open until it settles.
+  const inFlight = new Set<Promise<unknown>>();
+  const track = (work: Promise<unknown>): void => {
+    inFlight.add(work);
+    const settled = (): void => void inFlight.delete(work);
+    work.then(settled, settled);
+  };
   const server = createServer({ requestTimeout: 3600_000, headersTimeout: 60_000, keepAliveTimeout: 65_000 }, (req, res) => {
     const started = performance.now();
     lastExchange.set(req.socket, { req, res, done: new Promise<void>((resolve) => res.once('close', resolve)) });
     const path = (req.url ?? '/').split('?')[0] ?? '/';
     const work = path.startsWith(BLOB_PATH_PREFIX) ? serveBlob(blobs, new URL(req.url ?? '/', 'http://local'), req, res) : respond(registry, req, res);
-    work
+    const handled = work
       .catch((e: unknown) => {
         log('error', 'request failed', { method: req.method, path, error: e instanceof Error ? e.message : String(e) });
         if (!res.headersSent) res.writeHead(500, { 'content-type': 'application/json', connection: 'close' }).end('{"errors":[{"code":"UNKNOWN","message":"internal server error","detail":{}}]}');
@@ -135,6 +171,7 @@ export async function startLocalRegistry(config: LocalConfig): Promise<LocalRegi
       .then((error) => {
         log('info', 'request', { method: req.method, path, status: res.statusCode, ms: Math.round((performance.now() - started) * 10) / 10, error });
       });
+    track(handled);
   });
   // Idle connections: a stalled client is cut off; a server still working on the request is not.
   const idleMs = config.idleTimeoutSeconds * 1000;
@@ -163,14 +200,19 @@ export async function startLocalRegistry(config: LocalConfig): Promise<LocalRegi
     res.writeHead(417, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), 'docker-distribution-api-version': 'registry/2.0' }).end(body);
   });
 
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(config.port, config.host, () => resolve());
-  });
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(config.port, config.host, () => resolve());
+    });
+  } catch (e) {
+    metadata.close();
+    throw listenError(e, config.host, config.port) ?? e;
+  }
   const { port } = server.address() as AddressInfo;
   const host = config.host.includes(':') ? `[${config.host}]` : config.host;
   const sweeper = setInterval(() => {
-    sweepUploads(metadata, blobs, { orphans: false }).catch((e: unknown) => log('warn', 'upload sweep failed', { error: String(e) }));
+    track(sweepUploads(metadata, blobs, { orphans: false }).catch((e: unknown) => log('warn', 'upload sweep failed', { error: String(e) })));
   }, config.sweepIntervalSeconds * 1000);
   sweeper.unref();
 
@@ -181,9 +223,15 @@ export async function startLocalRegistry(config: LocalConfig): Promise<LocalRegi
       clearInterval(sweeper);
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();
-      const force = setTimeout(() => server.closeAllConnections(), 10_000);
+      const cut = setTimeout(() => {
+        log('warn', 'stop: cutting connections still open', { requests: inFlight.size });
+        server.closeAllConnections();
+      }, STOP_GRACE_MS);
       await closed;
-      clearTimeout(force);
+      clearTimeout(cut);
+      let unwound: NodeJS.Timeout | undefined;
+      await Promise.race([Promise.allSettled([...inFlight]), new Promise((r) => (unwound = setTimeout(r, UNWIND_MS)))]);
+      clearTimeout(unwound);
       metadata.close();
     },
   };
