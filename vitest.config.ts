@@ -17,6 +17,8 @@ export default defineConfig({
     // Test files and the code under test are loaded by Node itself (type stripping, as `npm start`
     // runs it), not through Vite's transforms; coverage then converts V8's offsets the same way for
     // the test workers and for the registry processes they start (test/support/coverage-provider.ts).
+    // Module mocking (vi.mock) needs Vite's runner and is not available: fake AWS faults with
+    // aws-sdk-client-mock, and single methods with vi.spyOn.
     experimental: { viteModuleRunner: false },
     // node:test had no default timeout; the slow tests set their own.
     testTimeout: 60_000,
