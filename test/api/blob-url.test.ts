@@ -1,7 +1,7 @@
 // The signed blob URL a blob GET redirects to (/_blobs/<digest>?token=<payload>.<exp>.<mac>): byte
 // ranges (RFC 9110 section 14), the token's lifetime and binding to one digest, and HEAD parity with
 // GET. Runs its own registry with a known REGISTRY_SECRET so that it can mint expired tokens.
-import { after, before, describe, it } from 'node:test';
+import { afterAll, beforeAll, describe, it } from 'vitest';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { deriveKey, TokenSigner } from '../../functions/core/tokens.ts';
@@ -20,7 +20,7 @@ let data: Buffer;
 let digest: string;
 let otherDigest: string;
 
-before(async () => {
+beforeAll(async () => {
   registry = await startRegistry({ env: { REGISTRY_SECRET: SECRET } });
   c = new Client(registry.url);
   repo = uniqueRepo('blob-url');
@@ -29,7 +29,7 @@ before(async () => {
   otherDigest = await c.uploadBlob(repo, bytes(SIZE));
 });
 
-after(async () => {
+afterAll(async () => {
   await registry?.stop();
 });
 

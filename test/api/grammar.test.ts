@@ -1,6 +1,6 @@
 // Name, tag and digest grammar on every route family: 400 NAME_INVALID / TAG_INVALID /
 // DIGEST_INVALID, and the borderline values that must be accepted.
-import { after, before, describe, it } from 'node:test';
+import { afterAll, beforeAll, describe, it } from 'vitest';
 import assert from 'node:assert/strict';
 import { startRegistry, type RunningRegistry } from '../support/registry.ts';
 import {
@@ -26,7 +26,7 @@ let repo: string;
 let manifestBody: Buffer;
 let blobDigest: string;
 
-before(async () => {
+beforeAll(async () => {
   registry = await startRegistry();
   c = new Client(registry.url);
   repo = uniqueRepo('grammar');
@@ -35,7 +35,7 @@ before(async () => {
   expectStatus(r, 201);
   blobDigest = await c.uploadBlob(repo, bytes(16));
 });
-after(async () => {
+afterAll(async () => {
   await registry?.stop();
 });
 

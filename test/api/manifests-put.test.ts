@@ -1,6 +1,6 @@
 // Manifest PUT (end-7): the four media types and artifacts read back with GET/HEAD, byte-exact
 // storage, validation of the document, its references and its digest, and the 4 MiB limit.
-import { describe, it } from 'node:test';
+import { describe, it } from 'vitest';
 import assert from 'node:assert/strict';
 import {
   registryPerFile,

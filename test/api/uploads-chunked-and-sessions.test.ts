@@ -1,7 +1,7 @@
 // Chunked and streamed blob uploads and the life of a session (end-5, end-6, end-13): PATCH with
 // and without Content-Range, streamed PATCH, out-of-order chunks, status, cancel, PUT completion
 // errors, and concurrent sessions.
-import { describe, it } from 'node:test';
+import { describe, it } from 'vitest';
 import assert from 'node:assert/strict';
 import { connect } from 'node:net';
 import {

@@ -1,6 +1,6 @@
 // FsBlobStore against a real data dir: one request at a time per upload, commits that refuse bytes
 // they did not verify, uploads whose file is gone, and a full disk (writes into /dev/full).
-import { describe, it, before, after } from 'node:test';
+import { describe, it, beforeAll, afterAll, vi } from 'vitest';
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
@@ -37,12 +37,12 @@ let store: FsBlobStore;
 let seq = 0;
 const newId = (): string => `00000000-0000-4000-8000-${String(++seq).padStart(12, '0')}`;
 
-before(async () => {
+beforeAll(async () => {
   root = await mkdtemp(join(tmpdir(), 'fs-blob-store-test-'));
   store = new FsBlobStore(root, new TokenSigner('fs-blob-store-test-secret'));
   await store.init();
 });
-after(async () => {
+afterAll(async () => {
   await rm(root, { recursive: true, force: true });
 });
 
@@ -150,13 +150,17 @@ describe('FsBlobStore: crash leftovers and durability', () => {
     const id = newId();
     const originalSync = proto.sync;
     const originalDatasync = proto.datasync;
-    t.mock.method(proto, 'sync', async function (this: FileHandle) {
+    const syncSpy = vi.spyOn(proto, 'sync').mockImplementation(async function (this: FileHandle) {
       synced.push({ ino: (await this.stat()).ino, uploadStillThere: existsSync(store.uploadPath(id)) });
       return originalSync.call(this);
     });
-    t.mock.method(proto, 'datasync', async function (this: FileHandle) {
+    const datasyncSpy = vi.spyOn(proto, 'datasync').mockImplementation(async function (this: FileHandle) {
       datasyncs++;
       return originalDatasync.call(this);
+    });
+    t.onTestFinished(() => {
+      syncSpy.mockRestore();
+      datasyncSpy.mockRestore();
     });
     await store.startUpload(id);
     const ino = (await stat(store.uploadPath(id))).ino;
@@ -181,12 +185,13 @@ describe('FsBlobStore: short writes', () => {
     await probe.close();
     const originalWritev = proto.writev;
     let calls = 0;
-    t.mock.method(proto, 'writev', async function (this: FileHandle, buffers: Uint8Array[], position?: number) {
+    const writevSpy = vi.spyOn(proto, 'writev').mockImplementation(async function (this: FileHandle, buffers: readonly NodeJS.ArrayBufferView[], position?: number) {
       calls++;
       if (calls !== 2) return originalWritev.call(this, buffers, position);
-      const all = Buffer.concat(buffers);
+      const all = Buffer.concat(buffers as readonly Uint8Array[]);
       return originalWritev.call(this, [all.subarray(0, Math.floor(all.length / 3))], position);
     });
+    t.onTestFinished(() => writevSpy.mockRestore());
     const id = newId();
     await store.startUpload(id);
     const body = randomBytes(10 * 1024 * 1024);
@@ -198,8 +203,9 @@ describe('FsBlobStore: short writes', () => {
   });
 });
 
-describe('FsBlobStore: a full disk', { skip: existsSync('/dev/full') ? false : 'no /dev/full on this machine' }, () => {
-  it('a write that fails mid-body rejects with StorageFullError (no unhandled rejection) and leaves the upload as it was', async () => {
+describe('FsBlobStore: a full disk', () => {
+  it('a write that fails mid-body rejects with StorageFullError (no unhandled rejection) and leaves the upload as it was', async (t) => {
+    t.skip(!existsSync('/dev/full'), 'no /dev/full on this machine');
     const unhandled: unknown[] = [];
     const onUnhandled = (e: unknown): void => {
       unhandled.push(e);

@@ -1,6 +1,6 @@
 // SqliteMetadataStore against real temp-file databases: every MetadataStore method, ordering,
 // pagination, transactions and persistence.
-import { describe, it, before, after, beforeEach, afterEach } from 'node:test';
+import { describe, it, beforeAll, afterAll, beforeEach, afterEach } from 'vitest';
 import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -13,10 +13,10 @@ import { OCI_INDEX, OCI_MANIFEST } from '../support/oci.ts';
 
 let dir: string;
 let seq = 0;
-before(async () => {
+beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'sqlite-metadata-test-'));
 });
-after(async () => {
+afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 

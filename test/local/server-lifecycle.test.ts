@@ -1,6 +1,6 @@
 // The local server's own promises: graceful shutdown lets a request in flight finish, one JSON log
 // line per request that never carries the signed query string, and bad configuration refused.
-import { describe, it } from 'node:test';
+import { describe, it } from 'vitest';
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { spawn } from 'node:child_process';

@@ -1,7 +1,7 @@
 // The local server under races and faults: a finalizing PUT while another request still writes to the
 // same upload, duplicate finalizing PUTs, a stalled reader, the sweeper meeting an upload in use, and
 // two instances creating the signing secret at the same moment.
-import { describe, it } from 'node:test';
+import { describe, it } from 'vitest';
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { spawn } from 'node:child_process';

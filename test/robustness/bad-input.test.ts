@@ -6,7 +6,7 @@
 // Reproduce a run with ROBUST_SEED=<seed> (printed at start); run one case with ROBUST_CASE=<n>.
 // The cases live in bad-input/ (one module per kind of input, registered in cases.ts); this file
 // holds the run and the assertions over what the runner recorded.
-import { describe, before, after, test } from 'node:test';
+import { describe, beforeAll, afterAll, test } from 'vitest';
 import assert from 'node:assert/strict';
 import net from 'node:net';
 import { startRegistry, type RunningRegistry } from '../support/registry.ts';
@@ -27,14 +27,14 @@ describe('bad input against one running registry', { timeout: 120_000 }, () => {
   let stderr = '';
   const stats = new Stats();
 
-  before(async () => {
+  beforeAll(async () => {
     reg = await startRegistry();
     reg.child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
     base = new URL(reg.url);
     ctx = await setup(base);
   });
 
-  after(async () => {
+  afterAll(async () => {
     if (stderr.trim()) console.log(`registry stderr:\n${stderr.slice(0, 5000)}`);
     await reg?.stop();
   });

@@ -1,6 +1,6 @@
 // Listings through the core on real adapters: tags and catalog in byte order with n/last paging
 // and Link headers, the page size cap, and referrers with their artifactType filter.
-import { describe, it } from 'node:test';
+import { describe, it } from 'vitest';
 import assert from 'node:assert/strict';
 import { OCI_INDEX, OCI_MANIFEST, artifact, assertError, putManifest, setup, sha256, utf8 } from './core-real-adapters.ts';
 

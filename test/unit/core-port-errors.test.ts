@@ -1,6 +1,6 @@
 // Unexpected errors from a storage port, through the core on real adapters: they become 500 UNKNOWN
 // (no body for HEAD, no internal text leaked) and reach onError; OCI errors do not.
-import { describe, it } from 'node:test';
+import { describe, it } from 'vitest';
 import assert from 'node:assert/strict';
 import { StorageFullError, UploadGoneError } from '../../functions/core/ports.ts';
 import { assertError, errorCodeOf, failingMethod, filesUnder, setup, sha256, startSession, utf8, withDigest } from './core-real-adapters.ts';

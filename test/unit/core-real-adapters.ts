@@ -3,7 +3,7 @@
 // Shared by the test/unit/core-*.test.ts files, which cover what is hard to provoke over a socket.
 // Expected behaviour comes from the OCI distribution spec, not from the implementation.
 import assert from 'node:assert/strict';
-import type { TestContext } from 'node:test';
+import type { TestContext } from 'vitest';
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdtemp, readdir, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -85,7 +85,7 @@ export interface SetupOptions {
 export async function setup(t: TestContext, opts: SetupOptions = {}): Promise<Fixture> {
   const dir = await mkdtemp(join(tmpdir(), 'core-real-adapters-'));
   const metadata = new SqliteMetadataStore(':memory:');
-  t.after(async () => {
+  t.onTestFinished(async () => {
     metadata.close();
     await rm(dir, { recursive: true, force: true });
   });

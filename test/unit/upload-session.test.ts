@@ -1,7 +1,7 @@
 // Upload session helpers (functions/core/upload-session.ts): Content-Range parsing, the announced
 // body length, the Range header, signed Locations and session loading. Expected behaviour from the
 // OCI distribution spec ("Pushing a blob in chunks") and the decisions documented in the README.
-import { describe, it } from 'node:test';
+import { describe, it } from 'vitest';
 import assert from 'node:assert/strict';
 import { allowAll } from '../../functions/core/access.ts';
 import { defaultSettings, type RegistryDeps } from '../../functions/core/context.ts';
