@@ -58,8 +58,6 @@ export class S3BlobStore implements BlobStore {
 
   async appendUpload(id: string, offset: number, stateText: string, body: AsyncIterable<Uint8Array>, expectedLength?: number) {
     const state = this.#stateAt(stateText, offset);
-    // The input state is the recorded one, so what it lists as junk is referenced by nothing.
-    const junk = deleteQuietly(this.#bucket, state.junk);
     const hash = await RunningHash.resume(state.hashes);
     const writer = new PartWriter(
       { bucket: this.#bucket, id, key: uploadBlobKey(id), partSize: this.#partSize, maxInFlightBytes: this.#maxInFlightBytes, maxSegments: this.#maxSegments },
@@ -76,11 +74,12 @@ export class S3BlobStore implements BlobStore {
       }
       if (expectedLength !== undefined && received !== expectedLength) throw new UploadSizeError(expectedLength, received);
       const written = await writer.end();
-      await junk;
+      // The input state is the recorded one, so what it lists as junk is referenced by nothing. Deleted
+      // after this request's own writes: s3rver removes a directory emptied by a delete, racing a put into it.
+      await deleteQuietly(this.#bucket, state.junk);
       return { offset: offset + received, state: serializeState({ hashes: hash.save(), ...written }) };
     } catch (e) {
       await writer.discard();
-      await junk;
       throw e;
     }
   }

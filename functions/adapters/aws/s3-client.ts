@@ -10,6 +10,10 @@ export interface S3ClientOptions {
   credentials?: S3ClientConfig['credentials'];
   /** SDK attempts per call (retries of throttling, 5xx and network errors included); SDK default 3. */
   maxAttempts?: number;
+  /** Milliseconds to open a connection before the attempt fails (retried). Default 5,000. */
+  connectionTimeoutMs?: number;
+  /** Milliseconds a socket may sit idle mid-request before the attempt fails (retried). Default 30,000. */
+  socketTimeoutMs?: number;
 }
 
 /**
@@ -23,6 +27,8 @@ export function makeS3Client(opts: S3ClientOptions): S3Client {
     region: opts.region,
     requestChecksumCalculation: 'WHEN_REQUIRED',
     responseChecksumValidation: 'WHEN_REQUIRED',
+    // The SDK waits forever on a stalled connection by default; a stuck request must fail and retry.
+    requestHandler: { connectionTimeout: opts.connectionTimeoutMs ?? 5_000, socketTimeout: opts.socketTimeoutMs ?? 30_000 },
   };
   if (opts.endpoint !== undefined) config.endpoint = opts.endpoint;
   if (opts.forcePathStyle !== undefined) config.forcePathStyle = opts.forcePathStyle;
