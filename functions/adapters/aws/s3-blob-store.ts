@@ -22,7 +22,7 @@ export interface S3BlobStoreOptions {
   sha512?: boolean;
   /** Size of streamed parts 1-1000 (then doubling, see partTarget). Default 8 MiB; at least 5 MiB. */
   partSize?: number;
-  /** Bytes of parts uploading at once per request. Default 32 MiB. */
+  /** Bytes of parts uploading at once per request. Default 16 MiB (two 8 MiB parts). */
   maxInFlightBytes?: number;
   /** Tail segments kept before merging them into one. Default 32. */
   maxSegments?: number;
@@ -44,7 +44,7 @@ export class S3BlobStore implements BlobStore {
     this.#bucket = { client: o.client, name: o.bucket };
     this.#sha512 = o.sha512 ?? false;
     this.#partSize = Math.max(o.partSize ?? 8 * MiB, 5 * MiB);
-    this.#maxInFlightBytes = o.maxInFlightBytes ?? 32 * MiB;
+    this.#maxInFlightBytes = o.maxInFlightBytes ?? 16 * MiB;
     this.#maxSegments = Math.max(o.maxSegments ?? 32, 1);
     this.#urls = o.urlSigner ?? new S3PresignedUrls(o.client, o.bucket);
   }
