@@ -87,6 +87,42 @@ describe('S3 blob store', { timeout: 120_000 }, () => {
     expect(sha256(await fetchBytes(store, blob))).toBe(sha256(bytes));
   });
 
+  it('sends no checksum S3 does not require, and a sha256 S3 verifies where the bytes are known', async () => {
+    const store = makeStore();
+    const bytes = randomBytes(6 * MiB + 1000);
+    const id = randomUUID();
+    let up = await store.appendUpload(id, 0, await store.startUpload(id), chunked(bytes.subarray(0, 6 * MiB)));
+    up = await store.appendUpload(id, up.offset, up.state, chunked(bytes.subarray(6 * MiB)));
+    await store.finishUpload(id, up.offset, up.state, sha256(bytes));
+    const small = randomBytes(10);
+    await store.putBlob(sha256(small), small);
+    const sent = s3.strict.calls.filter((c) => c.command === 'UploadPart' || c.command === 'PutObject');
+    expect(sent.map((c) => c.command)).toEqual(['UploadPart', 'PutObject', 'UploadPart', 'PutObject']);
+    for (const c of sent) {
+      expect(c.headers).toContain('content-length');
+      expect(c.headers).not.toContain('x-amz-sdk-checksum-algorithm');
+      expect(c.headers).not.toContain('x-amz-trailer');
+      expect(c.headers.filter((h) => h.startsWith('x-amz-checksum-') && h !== 'x-amz-checksum-sha256')).toEqual([]);
+    }
+    // Only the blob written whole (putBlob) carries a sha256: the tail segment's bytes have no digest yet.
+    expect(sent.map((c) => c.headers.includes('x-amz-checksum-sha256'))).toEqual([false, false, false, true]);
+    const url = new URL(await store.readUrl({ digest: sha256(small), size: 10, location: `blobs/sha256/${sha256(small).slice(7)}`, createdAt: 0 }, { expiresInSeconds: 60 }));
+    expect([...url.searchParams.keys()].filter((k) => /checksum/i.test(k))).toEqual([]);
+  });
+
+  it('a part overwritten by a writer whose lease had expired makes the upload gone, never a wrong blob', async () => {
+    const live = makeStore();
+    const stale = makeStore();
+    const first = randomBytes(6 * MiB);
+    const id = randomUUID();
+    const base = await live.appendUpload(id, 0, await live.startUpload(id), chunked(first));
+    const second = randomBytes(6 * MiB);
+    const recorded = await live.appendUpload(id, base.offset, base.state, chunked(second));
+    // The stale writer, late, sends other bytes as the same part 2 from the same base state.
+    await stale.appendUpload(id, base.offset, base.state, chunked(randomBytes(6 * MiB)));
+    await expect(live.finishUpload(id, recorded.offset, recorded.state, sha256(Buffer.concat([first, second])))).rejects.toBeInstanceOf(UploadGoneError);
+  });
+
   it('a small blob costs one segment write, then one read and one checksummed write at finish', async () => {
     const store = makeStore();
     const bytes = randomBytes(3000);

@@ -23,6 +23,8 @@ export interface WireCall {
   size?: number;
   partNumber?: number;
   uploadId?: string;
+  /** Request header names (lower case) as sent. */
+  headers: string[];
 }
 
 function s3Error(name: string, status: number, message: string): S3ServiceException {
@@ -92,7 +94,8 @@ export class S3Strictness {
     client.middlewareStack.add(
       (next, context) => async (args) => {
         const input = args.input as Record<string, unknown>;
-        const call: WireCall = { command: (context.commandName ?? '').replace(/Command$/, '') };
+        const request = args.request as { headers?: Record<string, string> } | undefined;
+        const call: WireCall = { command: (context.commandName ?? '').replace(/Command$/, ''), headers: Object.keys(request?.headers ?? {}).map((h) => h.toLowerCase()) };
         const size = bodyLength(input.Body);
         if (size !== undefined) call.size = size;
         if (typeof input.PartNumber === 'number') call.partNumber = input.PartNumber;

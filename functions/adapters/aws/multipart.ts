@@ -11,7 +11,7 @@ import {
   type S3Client,
 } from '@aws-sdk/client-s3';
 import { UploadGoneError } from '../../core/ports.ts';
-import { goneIfMissing, isMissing, isUnsupported } from './s3-errors.ts';
+import { goneIfMissing, isMissing, isUnsupported, s3ErrorName } from './s3-errors.ts';
 import type { Segment } from './upload-state.ts';
 
 export const MiB = 1024 * 1024;
@@ -62,7 +62,12 @@ export async function completeMultipart(b: Bucket, key: string, multipartId: str
         MultipartUpload: { Parts: etags.map((ETag, i) => ({ ETag, PartNumber: i + 1 })) },
       }),
     )
-    .catch(goneIfMissing);
+    .catch((e: unknown) => {
+      // A part no longer holds the bytes the state recorded (a writer whose lease had expired
+      // overwrote it): the upload cannot be completed as recorded, and nothing wrong is committed.
+      if (s3ErrorName(e) === 'InvalidPart') throw new UploadGoneError('an uploaded part no longer matches the upload state');
+      goneIfMissing(e);
+    });
 }
 
 /**
