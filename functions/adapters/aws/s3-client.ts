@@ -12,7 +12,7 @@ export interface S3ClientOptions {
   maxAttempts?: number;
   /** Milliseconds to open a connection before the attempt fails (retried). Default 5,000. */
   connectionTimeoutMs?: number;
-  /** Milliseconds a socket may sit idle mid-request before the attempt fails (retried). Default 30,000. */
+  /** Milliseconds a socket may sit idle mid-request before the attempt fails (retried). Default 120,000: s3rver answers a big CompleteMultipartUpload only after it has concatenated every part (real S3 keeps the connection alive meanwhile). */
   socketTimeoutMs?: number;
 }
 
@@ -28,7 +28,7 @@ export function makeS3Client(opts: S3ClientOptions): S3Client {
     requestChecksumCalculation: 'WHEN_REQUIRED',
     responseChecksumValidation: 'WHEN_REQUIRED',
     // The SDK waits forever on a stalled connection by default; a stuck request must fail and retry.
-    requestHandler: { connectionTimeout: opts.connectionTimeoutMs ?? 5_000, socketTimeout: opts.socketTimeoutMs ?? 30_000 },
+    requestHandler: { connectionTimeout: opts.connectionTimeoutMs ?? 5_000, socketTimeout: opts.socketTimeoutMs ?? 120_000 },
   };
   if (opts.endpoint !== undefined) config.endpoint = opts.endpoint;
   if (opts.forcePathStyle !== undefined) config.forcePathStyle = opts.forcePathStyle;
