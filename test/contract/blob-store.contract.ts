@@ -181,6 +181,23 @@ export function blobStoreContract(name: string, makeStore: () => BlobStore | Pro
       await expectServed(store, await finish(store, up, sha256(bytes)), bytes);
     });
 
+    for (const cut of [100, 11 * MiB]) {
+      it(`keeps the previous state usable when the body fails after ${cut} bytes (a client gone mid-request)`, async () => {
+        const store = await makeStore();
+        const first = randomBytes(3 * MiB);
+        const base = await send(store, await start(store), first);
+        const second = randomBytes(12 * MiB);
+        async function* broken(): AsyncGenerator<Uint8Array> {
+          yield* chunked(second.subarray(0, cut));
+          throw new Error('client went away');
+        }
+        await expect(store.appendUpload(base.id, base.offset, base.state, broken())).rejects.toThrow('client went away');
+        const up = await send(store, base, second);
+        const bytes = Buffer.concat([first, second]);
+        await expectServed(store, await finish(store, up, sha256(bytes)), bytes);
+      });
+    }
+
     it('refuses an append at another offset than the upload holds', async () => {
       const store = await makeStore();
       const up = await send(store, await start(store), randomBytes(10));
