@@ -12,7 +12,7 @@
 // completion, or aborted with the upload); segments written meanwhile expire with `uploads/`.
 import { StorageFullError } from '../../core/ports.ts';
 import { abortMultipart, createMultipart, deleteQuietly, MAX_PARTS, MIN_PART, partTarget, putObject, readSegments, uploadPart, type Bucket } from './multipart.ts';
-import { segmentKey } from './keys.ts';
+import { segmentKey } from './s3-keys.ts';
 import { tailSize, type Segment, type UploadState } from './upload-state.ts';
 
 export interface PartWriterOptions {

@@ -4,7 +4,7 @@
 // without reading the bytes back. See part-writer.ts for how chunks of any size become valid parts.
 import type { S3Client } from '@aws-sdk/client-s3';
 import { DigestMismatchError, UploadConflictError, UploadSizeError, type BlobRecord, type BlobStore } from '../../core/ports.ts';
-import { contentKey, uploadBlobKey } from './keys.ts';
+import { contentKey, uploadBlobKey } from './s3-keys.ts';
 import { abortMultipart, completeMultipart, deleteObject, deleteQuietly, MAX_PARTS, MiB, putObject, readSegments, uploadPart, type Bucket } from './multipart.ts';
 import { PartWriter } from './part-writer.ts';
 import { digestOf, RunningHash } from './running-hash.ts';
