@@ -7,7 +7,7 @@ const S = '/v2/team/app/blobs/uploads/0f3e-41aa';
 const big = String(MAX_API_BODY_BYTES + 1);
 
 describe('routeUpload', () => {
-  it.each([
+  const cases: [string, string, Record<string, string>, 'ingest' | 'api', string][] = [
     ['PATCH', S, { 'transfer-encoding': 'chunked' }, 'ingest', 'streamed PATCH (docker)'],
     ['PATCH', S, {}, 'ingest', 'PATCH without Content-Length (HTTP/2 stream of unknown length)'],
     ['PATCH', S, { 'content-length': big }, 'ingest', 'PATCH larger than a Lambda takes'],
@@ -27,7 +27,8 @@ describe('routeUpload', () => {
     ['PATCH', '/v2/team/app/blobs/sha256:00', { 'transfer-encoding': 'chunked' }, 'api', 'not an upload path'],
     ['PATCH', '/v2/blobs/uploads/x', { 'transfer-encoding': 'chunked' }, 'api', 'no repository name'],
     ['PATCH', '/v2/a/blobs/uploads/x/y', { 'transfer-encoding': 'chunked' }, 'api', 'extra segment'],
-  ] as const)('%s %s %j -> %s (%s)', (method, path, headers, expected) => {
+  ];
+  it.each(cases)('%s %s %j -> %s (%s)', (method, path, headers, expected) => {
     expect(routeUpload(method, path, headers)).toBe(expected);
   });
 
