@@ -29,7 +29,7 @@ export const defaultMetrics = (): Metrics =>
   new Metrics({ namespace: process.env.POWERTOOLS_METRICS_NAMESPACE ?? 'OciRegistry', serviceName: process.env.POWERTOOLS_SERVICE_NAME ?? 'registry-api' });
 
 /** What an unexpected error may say in a log: its name and message, never the request's query or headers. */
-function describe(error: unknown): Record<string, string | number | undefined> {
+function errorFields(error: unknown): Record<string, string | number | undefined> {
   if (!(error instanceof Error)) return { error: String(error).slice(0, 500) };
   const status = (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
   return { error: error.name, message: error.message.slice(0, 500), awsStatus: status, stack: error.stack?.split('\n').slice(0, 6).join('\n') };
@@ -43,7 +43,7 @@ export function apiRegistryHooks(logger: Logger, opts: { retryAfterSeconds?: num
   return {
     classifyError: (e) => classifyAwsError(e, opts),
     onError: (e: unknown, req: RegistryRequest) => {
-      const fields = { method: req.method, path: req.path, ...describe(e) };
+      const fields = { method: req.method, path: req.path, ...errorFields(e) };
       if (retryableReason(e) !== undefined) logger.warn('backend busy', fields);
       else logger.error('unexpected error', fields);
     },
@@ -97,6 +97,7 @@ export function createApiHandler(getRegistry: () => Promise<Registry> | Registry
   }
 
   return middy<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Error, Context>(handle)
-    .use(injectLambdaContext(logger, { resetKeys: true }))
+    // logEvent: false whatever POWERTOOLS_LOGGER_LOG_EVENT says: the event holds tokens and Authorization.
+    .use(injectLambdaContext(logger, { resetKeys: true, logEvent: false }))
     .use(logMetrics(metrics));
 }

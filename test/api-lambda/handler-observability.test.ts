@@ -53,6 +53,23 @@ describe('logs', () => {
   });
 });
 
+describe('logs with POWERTOOLS_LOGGER_LOG_EVENT=true', () => {
+  it('still never log the event (it carries the token and Authorization)', async () => {
+    const before = process.env.POWERTOOLS_LOGGER_LOG_EVENT;
+    process.env.POWERTOOLS_LOGGER_LOG_EVENT = 'true';
+    const g = await lambdaFixture();
+    try {
+      await g.invoke('GET', '/v2/r/x/blobs/uploads/abc?_state=tok-123', { headers: { authorization: 'Basic c2VjcmV0' } });
+      expect(g.lines().filter((l) => l.message === 'request')).toHaveLength(1);
+      for (const forbidden of ['_state', 'tok-123', 'c2VjcmV0', 'rawQueryString']) expect(g.stdout()).not.toContain(forbidden);
+    } finally {
+      await g.close();
+      if (before === undefined) delete process.env.POWERTOOLS_LOGGER_LOG_EVENT;
+      else process.env.POWERTOOLS_LOGGER_LOG_EVENT = before;
+    }
+  });
+});
+
 describe('metrics', () => {
   it('emits EMF per request: Requests, Latency, BytesIn, BytesOut by operation and status class', async () => {
     const blob = Buffer.alloc(1234, 9);
