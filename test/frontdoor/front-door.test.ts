@@ -148,6 +148,26 @@ describe('front door, API path', () => {
     expect(invocations).toEqual([]);
   });
 
+  it('takes a 4 MiB manifest PUT (5.6 MB of base64 in the event) and a small chunked PATCH, which arrives with its length', async () => {
+    await start(false);
+    await send(door.url, 'POST', `/v2/fd/big/blobs/uploads/?digest=${sha256('{}')}`, { body: Buffer.from('{}') });
+    const base = { schemaVersion: 2, mediaType: OCI_MANIFEST, artifactType: 'application/x.big', config: { mediaType: 'application/vnd.oci.empty.v1+json', digest: sha256('{}'), size: 2 }, layers: [], annotations: { pad: '' } };
+    const manifest = Buffer.from(JSON.stringify({ ...base, annotations: { pad: 'x'.repeat(4 * 1024 * 1024 - Buffer.byteLength(JSON.stringify(base))) } }));
+    expect(manifest.byteLength).toBe(4 * 1024 * 1024);
+    const put = await send(door.url, 'PUT', '/v2/fd/big/manifests/v1', { body: manifest, headers: { 'content-type': OCI_MANIFEST } });
+    expect(put.status, put.body.toString().slice(0, 300)).toBe(201);
+    const get = await send(door.url, 'GET', '/v2/fd/big/manifests/v1', { headers: { accept: OCI_MANIFEST } });
+    expect(get.status).toBe(200);
+    expect(get.body.equals(manifest)).toBe(true);
+
+    const post = await send(door.url, 'POST', '/v2/fd/big/blobs/uploads/');
+    const chunk = Buffer.alloc(100_000, 8);
+    const patch = await send(door.url, 'PATCH', post.headers.location!, { body: chunk, chunked: 16_384 });
+    expect(patch.status, patch.body.toString()).toBe(202);
+    expect(patch.headers.range).toBe(`0-${chunk.byteLength - 1}`);
+    expect(invocations.at(-1)).toEqual({ path: new URL(post.headers.location!, door.url).pathname, bodyBytes: chunk.byteLength });
+  });
+
   it('a handler that throws is API Gateway 500 Internal Server Error', async () => {
     ingest = undefined;
     door = await startFrontDoor({ host: '127.0.0.1', port: 0, handler: async () => { throw new Error('crash'); } });
