@@ -99,5 +99,5 @@ export function createApiHandler(getRegistry: () => Promise<Registry> | Registry
   return middy<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Error, Context>(handle)
     // logEvent: false whatever POWERTOOLS_LOGGER_LOG_EVENT says: the event holds tokens and Authorization.
     .use(injectLambdaContext(logger, { resetKeys: true, logEvent: false }))
-    .use(logMetrics(metrics));
+    .use(logMetrics(metrics, { captureColdStartMetric: true }));
 }

@@ -72,13 +72,23 @@ describe('logs with POWERTOOLS_LOGGER_LOG_EVENT=true', () => {
 
 describe('metrics', () => {
   it('emits EMF per request: Requests, Latency, BytesIn, BytesOut by operation and status class', async () => {
+    // Lambda sets this for on-demand execution environments; Powertools counts a cold start only then.
+    const before = process.env.AWS_LAMBDA_INITIALIZATION_TYPE;
+    process.env.AWS_LAMBDA_INITIALIZATION_TYPE = 'on-demand';
+    await f.close();
+    f = await lambdaFixture();
+    if (before === undefined) delete process.env.AWS_LAMBDA_INITIALIZATION_TYPE;
+    else process.env.AWS_LAMBDA_INITIALIZATION_TYPE = before;
     const blob = Buffer.alloc(1234, 9);
     const mono = await f.invoke('POST', `/v2/r/m/blobs/uploads/?digest=${sha256(blob)}`, { body: blob });
     expect(mono.statusCode).toBe(201);
     await f.invoke('GET', '/v2/r/none/tags/list');
     const emf = f.lines().filter((l): l is Emf => typeof l._aws === 'object');
-    expect(emf).toHaveLength(2);
-    const [upload, tags] = emf;
+    // The first invocation also reports a cold start, in a document of its own.
+    expect(emf.filter((d) => d.ColdStart === 1)).toHaveLength(1);
+    const perRequest = emf.filter((d) => d.operation !== undefined);
+    expect(perRequest).toHaveLength(2);
+    const [upload, tags] = perRequest;
     const cw = upload!._aws.CloudWatchMetrics[0]!;
     expect(cw.Namespace).toBe('OciRegistryTest');
     expect(cw.Dimensions[0]).toEqual(expect.arrayContaining(['operation', 'statusClass']));
