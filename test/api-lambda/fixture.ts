@@ -61,7 +61,7 @@ export async function lambdaFixture(opts: FixtureOptions = {}): Promise<LambdaFi
     metadata: opts.wrapMetadata ? opts.wrapMetadata(metadata) : metadata,
     blobs: opts.wrapBlobs ? opts.wrapBlobs(blobs) : blobs,
     authorizer: allowAll,
-    signer,
+    uploadTokens: signer,
     ...apiRegistryHooks(logger, opts),
   });
   const handler = createApiHandler(opts.getRegistry ? opts.getRegistry(registry) : () => registry, { ...opts, logger, metrics });

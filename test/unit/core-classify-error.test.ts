@@ -26,7 +26,7 @@ async function registryWith(classifyError: (e: unknown) => RegistryError | undef
     metadata: failingMethod(f.metadata, 'getTaggedManifest', new Throttled('slow down')),
     blobs: f.blobs,
     authorizer: allowAll,
-    signer: new TokenSigner(Buffer.alloc(32, 1)),
+    uploadTokens: new TokenSigner(Buffer.alloc(32, 1)),
     onError: (e) => seen.push(e),
     classifyError,
   });
