@@ -15,4 +15,14 @@ export default tseslint.config(
       '@typescript-eslint/consistent-type-imports': 'error',
     },
   },
+  {
+    // CloudFront Functions (cloudfront-js-2.0): CloudFront calls `handler`; the runtime's globals only.
+    files: ['functions/edge/*.js'],
+    languageOptions: { sourceType: 'module', globals: { Buffer: 'readonly', console: 'readonly', process: 'off', setTimeout: 'off', setInterval: 'off', URL: 'off' } },
+    rules: {
+      '@typescript-eslint/no-unused-vars': ['error', { varsIgnorePattern: '^handler$', caughtErrors: 'none' }],
+      'no-eval': 'error',
+      'no-new-func': 'error',
+    },
+  },
 );

@@ -1,6 +1,27 @@
-// Where an upload request goes: the streaming ingest service or the API Lambda. Written once and
-// free of Node APIs and of syntax the CloudFront Functions runtime (cloudfront-js-2.0) lacks, so the
-// edge's viewer-request function can use the same source (DESIGN.md §4).
+// Where an upload request goes: the streaming ingest service or the API Lambda (DESIGN.md §4). The
+// rule's code exists once, in the CloudFront viewer-request function (functions/edge/viewer-request.js,
+// between its BEGIN/END route-upload markers); the local front door evaluates that same block here, so
+// the front door and the edge cannot disagree.
+import { readFileSync } from 'node:fs';
+import { Script, createContext } from 'node:vm';
+
+export type Destination = 'ingest' | 'api';
+
+type Rule = (method: string, path: string, headers: Record<string, string | undefined>) => Destination;
+
+const RULE_BLOCK = /^\/\/ BEGIN route-upload[^\n]*\n([\s\S]*?)^\/\/ END route-upload$/m;
+
+/** The routing rule's code, as the viewer-request function holds it. */
+export function routeUploadSource(): string {
+  const source = readFileSync(new URL('../edge/viewer-request.js', import.meta.url), 'utf8');
+  const block = RULE_BLOCK.exec(source)?.[1];
+  if (block === undefined) throw new Error('functions/edge/viewer-request.js has no route-upload block');
+  return block;
+}
+
+const rule = new Script(`${routeUploadSource()}\n({ routeUpload: routeUpload, maxApiBodyBytes: MAX_API_BODY_BYTES })`, {
+  filename: 'functions/edge/viewer-request.js#route-upload',
+}).runInContext(createContext({}), { timeout: 1000 }) as { routeUpload: Rule; maxApiBodyBytes: number };
 
 /**
  * Largest raw body the API Lambda takes: Lambda accepts 6 MiB of event JSON, and API Gateway sends
@@ -8,13 +29,7 @@
  * rest of the event (headers, request context). Larger bodies, and bodies of unknown length, go to
  * the ingest service.
  */
-export const MAX_API_BODY_BYTES = 4.5 * 1024 * 1024 - 64 * 1024;
-
-const UPLOAD_SESSION = /^\/v2\/.+\/blobs\/uploads\/[^/]+$/;
-const UPLOAD_START = /^\/v2\/.+\/blobs\/uploads\/?$/;
-const DIGITS = /^[0-9]+$/;
-
-export type Destination = 'ingest' | 'api';
+export const MAX_API_BODY_BYTES: number = rule.maxApiBodyBytes;
 
 /**
  * `headers`: lower-cased names. Upload PATCH/PUT on a session whose body is streamed (chunked, or no
@@ -23,15 +38,5 @@ export type Destination = 'ingest' | 'api';
  * (including a malformed Content-Length, for the API to refuse) goes to the API.
  */
 export function routeUpload(method: string, path: string, headers: Record<string, string | undefined>): Destination {
-  const m = method.toUpperCase();
-  const session = (m === 'PATCH' || m === 'PUT') && UPLOAD_SESSION.test(path);
-  const start = m === 'POST' && UPLOAD_START.test(path);
-  if (!session && !start) return 'api';
-  const transferEncoding = headers['transfer-encoding'];
-  if (transferEncoding !== undefined && transferEncoding !== '') return 'ingest';
-  const length = headers['content-length'];
-  // A POST without Content-Length has no body (HTTP/1.1); a session PATCH/PUT may be streaming one.
-  if (length === undefined || length === '') return session ? 'ingest' : 'api';
-  if (!DIGITS.test(length)) return 'api';
-  return Number(length) > MAX_API_BODY_BYTES ? 'ingest' : 'api';
+  return rule.routeUpload(method, path, headers);
 }
