@@ -131,6 +131,8 @@ export interface EdgeFunctionOptions {
   kvs?: KeyValueStore;
   /** Called with what the function logs (console.log). */
   log?: (line: string) => void;
+  /** Code to run instead of the deployed file (tests of the harness itself). */
+  source?: string;
 }
 
 export interface EdgeFunction {
@@ -142,7 +144,7 @@ export interface EdgeFunction {
 
 /** Loads a function's deployed code into a fresh runtime-like context. */
 export function loadEdgeFunction(name: EdgeFunctionName, opts: EdgeFunctionOptions = {}): EdgeFunction {
-  const source = edgeFunctionSource(name, opts.config);
+  const source = opts.source ?? edgeFunctionSource(name, opts.config);
   const kvs = opts.kvs ?? new KeyValueStore();
   let origin: OriginChoice = { kind: 'default' };
   let phase: CfEvent['context']['eventType'] = 'viewer-request';
