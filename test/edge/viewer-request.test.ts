@@ -5,6 +5,9 @@ import { describe, expect, it } from 'vitest';
 import { loadEdgeFunction } from '../../functions/edge/harness.ts';
 import { uploadKeyName } from '../../functions/edge/source.ts';
 import { TokenSigner } from '../../functions/core/tokens.ts';
+import { defaultSettings } from '../../functions/core/context.ts';
+import { sessionHeaders } from '../../functions/core/upload-session.ts';
+import type { UploadSession } from '../../functions/core/ports.ts';
 import { MAX_API_BODY_BYTES } from '../../functions/frontdoor/route-upload.ts';
 import { CONFIG, edgeSetup, event, expectRefusal, expectRouted, expectS3, MAX_PUT, nowSeconds, put, session, sha256Hex } from './fixtures.ts';
 
@@ -202,5 +205,24 @@ describe('viewer request with ingest off', () => {
     const r = await plain.run(event('PATCH', s.location, { 'transfer-encoding': 'chunked' }));
     expect(r.kind).toBe('request');
     expect(r.origin).toEqual({ kind: 'id', id: 'ingest' });
+  });
+});
+
+describe("viewer request with the core's own Locations", () => {
+  const edge = edgeSetup();
+  const deps = { uploadTokens: edge.signer, settings: defaultSettings, now: Date.now };
+  const at = (offset: number): UploadSession => ({ id: randomUUID(), repo: 'team/app', offset, state: '', createdAt: 0, updatedAt: 0, expiresAt: Date.now() + 3600_000 });
+
+  it("a new session's Location (POST) takes the fast path: a TokenSigner token verifies at the edge", async () => {
+    const session = at(0);
+    expectS3(await edge.request.run(put(sessionHeaders(deps, session).location!, `sha256:${HELLO}`, LAYER)), session.repo, HELLO);
+  });
+
+  it('once the session holds bytes, its Location keeps a closing PUT with the last chunk off S3', async () => {
+    const session = at(5000);
+    const location = sessionHeaders(deps, session).location!;
+    expect(location).toMatch(/&_partial=1$/);
+    expectRouted(await edge.request.run(put(location, `sha256:${HELLO}`, 100)), CONFIG.apiOrigin);
+    expectRouted(await edge.request.run(put(location, `sha256:${HELLO}`, LAYER)), CONFIG.ingestOrigin);
   });
 });
