@@ -9,7 +9,8 @@
 import { createHash, createHmac, type BinaryToTextEncoding } from 'node:crypto';
 import type { IncomingHttpHeaders, ServerResponse } from 'node:http';
 import { Script, createContext } from 'node:vm';
-import { edgeFunctionSource, type EdgeConfig, type EdgeFunctionName } from './source.ts';
+import type { SigningKey } from '../core/tokens.ts';
+import { edgeFunctionSource, uploadKeyName, type EdgeConfig, type EdgeFunctionName } from './source.ts';
 
 export interface CfValue {
   value: string;
@@ -74,6 +75,12 @@ export class KeyValueStore {
       },
     });
   }
+}
+
+/** Publishes upload-token keys as the deployment does: `upload-key-<kid>` -> the secret as base64. */
+export function uploadKeysStore(keys: readonly SigningKey[], kvs: KeyValueStore = new KeyValueStore()): KeyValueStore {
+  for (const k of keys) kvs.set(uploadKeyName(k.id), Buffer.from(k.secret).toString('base64'));
+  return kvs;
 }
 
 const ENCODINGS = new Set(['hex', 'base64', 'base64url']);

@@ -34,6 +34,7 @@ var SESSION = /^\/v2\/(.+)\/blobs\/uploads\/([^/]+)$/;
 var UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 var SHA256 = /^sha256:([a-f0-9]{64})$/;
 var TOKEN = /^([A-Za-z0-9_-]{1,16})\.([A-Za-z0-9_-]*)\.([0-9]{1,12})\.([A-Za-z0-9_-]{43})$/;
+var KEEP = { host: 1, 'content-length': 1, 'transfer-encoding': 1, via: 1, 'user-agent': 1 };
 var kvs = cf.kvs();
 
 function flat(headers) {
@@ -138,7 +139,10 @@ async function handler(event) {
       req.uri = '/blobs/r/' + s[1] + '/sha256/' + hex;
       req.querystring = {};
       req.cookies = {};
-      for (var k in req.headers) if (k.indexOf('x-amz-') === 0 || k === 'authorization') delete req.headers[k];
+      // S3 sees only what we choose: no credentials, ACLs, conditions or a Content-Encoding it would
+      // store and serve back with the blob (read-only headers stay, as CloudFront requires).
+      for (var k in req.headers) if (!KEEP[k]) delete req.headers[k];
+      req.headers['content-type'] = { value: 'application/octet-stream' };
       req.headers['x-amz-checksum-sha256'] = { value: Buffer.from(hex, 'hex').toString('base64') };
       cf.selectRequestOriginById(CONFIG.s3Origin);
       return req;
