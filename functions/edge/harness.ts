@@ -6,6 +6,7 @@
 // Used by `npm run start:aws` and by the tests. CloudFront's checks on a function's result (read-only
 // and disallowed headers, an unchanged method) are applied too: a violation throws, where CloudFront
 // would answer 502.
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { createHash, createHmac, type BinaryToTextEncoding } from 'node:crypto';
 import type { IncomingHttpHeaders, ServerResponse } from 'node:http';
 import { Script, createContext } from 'node:vm';
@@ -153,11 +154,14 @@ export interface EdgeFunction {
 export function loadEdgeFunction(name: EdgeFunctionName, opts: EdgeFunctionOptions = {}): EdgeFunction {
   const source = opts.source ?? edgeFunctionSource(name, opts.config);
   const kvs = opts.kvs ?? new KeyValueStore();
-  let origin: OriginChoice = { kind: 'default' };
-  let phase: CfEvent['context']['eventType'] = 'viewer-request';
+  // Each run has its own clock and origin choice, also when runs overlap (start:aws serves requests
+  // concurrently and a run awaits the KeyValueStore).
+  const runs = new AsyncLocalStorage<{ phase: CfEvent['context']['eventType']; origin: OriginChoice; now: number }>();
   const choose = (choice: OriginChoice): void => {
-    if (phase !== 'viewer-request') throw new Error('origin modification is only available in viewer request functions');
-    origin = choice;
+    const run = runs.getStore();
+    if (!run) throw new Error('origin modification outside a run');
+    if (run.phase !== 'viewer-request') throw new Error('origin modification is only available in viewer request functions');
+    run.origin = choice;
   };
   const cloudfront = Object.freeze({
     kvs: () => kvs.handle(),
@@ -180,11 +184,11 @@ export function loadEdgeFunction(name: EdgeFunctionName, opts: EdgeFunctionOptio
   const log = opts.log ?? (() => undefined);
   const context = createContext({ Buffer, console: Object.freeze({ log: (...a: unknown[]) => log(a.map(String).join(' ')) }) }, { codeGeneration: { strings: false, wasm: false } });
   // Date returns the run's start time throughout the run, as in the runtime.
-  const setNow = new Script(
-    `(() => { const D = Date; let t = D.now();
-      globalThis.Date = class extends D { constructor(...a) { if (a.length === 0) super(t); else super(...a); } static now() { return t; } };
-      return (v) => { t = v; }; })()`,
-  ).runInContext(context) as (now: number) => void;
+  const freezeDate = new Script(
+    `((now) => { const D = Date;
+      globalThis.Date = class extends D { constructor(...a) { if (a.length === 0) super(now()); else super(...a); } static now() { return now(); } }; })`,
+  ).runInContext(context) as (now: () => number) => void;
+  freezeDate(() => runs.getStore()?.now ?? Date.now());
   const wrapped = `(function (${names.join(', ')}) { ${body}\n;return typeof handler === 'function' ? handler : undefined; })`;
   const factory = new Script(wrapped, { filename: `functions/edge/${name}.js` }).runInContext(context) as (...m: unknown[]) => ((e: unknown) => unknown) | undefined;
   const handler = factory(...specifiers.map((s) => modules[s]));
@@ -195,10 +199,10 @@ export function loadEdgeFunction(name: EdgeFunctionName, opts: EdgeFunctionOptio
     source,
     async run(event, runOpts = {}) {
       const input = structuredClone(event);
-      phase = input.context.eventType;
-      origin = { kind: 'default' };
-      setNow(runOpts.now ?? Date.now());
-      const result = (await handler(input)) as CfRequest | CfResponse | undefined;
+      const state = { phase: input.context.eventType, origin: { kind: 'default' } as OriginChoice, now: runOpts.now ?? Date.now() };
+      const phase = state.phase;
+      const result = (await runs.run(state, () => handler(input))) as CfRequest | CfResponse | undefined;
+      const origin = state.origin;
       if (!result || typeof result !== 'object') throw new Error(`${name}: the handler returned no request or response`);
       if (phase === 'viewer-response') {
         const response = result as CfResponse;

@@ -116,3 +116,18 @@ describe('the harness offers only the runtime', () => {
     expect(r.kind === 'response' && JSON.parse((r.response.body as { data: string }).data)).toEqual(['b', false, 'threw']);
   });
 });
+
+describe('the harness under concurrency', () => {
+  it('overlapping runs keep their own origin choice and clock', async () => {
+    const kvs = new KeyValueStore();
+    kvs.set('slow', 'x');
+    // Half the runs await the KeyValueStore before choosing; the others choose at once.
+    const source = `import cf from 'cloudfront';\nconst kv = cf.kvs();\nasync function handler(event) { const n = event.request.uri.slice(1); if (Number(n) % 2) await kv.get('slow'); cf.selectRequestOriginById('o' + n); event.request.headers['x-now'] = { value: String(Date.now()) }; return event.request; }`;
+    const fn = loadEdgeFunction('viewer-request', { source, kvs });
+    const results = await Promise.all(Array.from({ length: 20 }, (_, i) => fn.run(requestEvent({ method: 'GET', url: `/${i}`, headers: {} }), { now: 1000 * i })));
+    results.forEach((r, i) => {
+      expect(r.origin).toEqual({ kind: 'id', id: `o${i}` });
+      expect(r.kind === 'request' && r.request.headers['x-now']?.value).toBe(String(1000 * i));
+    });
+  });
+});
