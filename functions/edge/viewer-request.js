@@ -37,6 +37,15 @@ var TOKEN = /^([A-Za-z0-9_-]{1,16})\.([A-Za-z0-9_-]*)\.([0-9]{1,12})\.([A-Za-z0-
 var KEEP = { host: 1, 'content-length': 1, 'transfer-encoding': 1, via: 1, 'user-agent': 1 };
 var kvs = cf.kvs();
 
+/** The path percent-decoded, as the API reads it (malformed encoding: as sent). */
+function decoded(uri) {
+  try {
+    return decodeURIComponent(uri);
+  } catch (e) {
+    return uri;
+  }
+}
+
 function flat(headers) {
   var out = {};
   for (var k in headers) out[k] = headers[k].value;
@@ -66,16 +75,18 @@ function first(qs, name) {
   }
 }
 
-function refuse(status, code, message, detail) {
+function refuse(status, code, message, detail, extra) {
   var body = JSON.stringify({ errors: [{ code: code, message: message, detail: detail }] });
+  var headers = {
+    'content-type': { value: 'application/json' },
+    'docker-distribution-api-version': { value: 'registry/2.0' },
+    'cache-control': { value: 'no-store' },
+  };
+  for (var k in extra) headers[k] = extra[k];
   return {
     statusCode: status,
-    statusDescription: status === 400 ? 'Bad Request' : status === 404 ? 'Not Found' : 'Payload Too Large',
-    headers: {
-      'content-type': { value: 'application/json' },
-      'docker-distribution-api-version': { value: 'registry/2.0' },
-      'cache-control': { value: 'no-store' },
-    },
+    statusDescription: { 400: 'Bad Request', 404: 'Not Found', 413: 'Payload Too Large', 503: 'Service Unavailable' }[status],
+    headers: headers,
     body: { encoding: 'text', data: body },
   };
 }
@@ -131,7 +142,7 @@ function fastPathDigest(req, h) {
 async function handler(event) {
   var req = event.request;
   var h = flat(req.headers);
-  var s = req.method === 'PUT' ? SESSION.exec(req.uri) : null;
+  var s = req.method === 'PUT' ? SESSION.exec(decoded(req.uri)) : null;
   var hex = s ? fastPathDigest(req, h) : undefined;
   if (hex !== undefined) {
     var verdict = await checkToken(req.querystring, s[1], s[2]);
@@ -148,6 +159,9 @@ async function handler(event) {
       return req;
     }
     if (verdict !== 'route') return verdict;
+    if (!CONFIG.ingest && routeUpload(req.method, req.uri, h) === 'ingest') {
+      return refuse(503, 'UNAVAILABLE', 'service unavailable', { reason: 'the upload token key is not published at the edge yet; retry shortly' }, { 'retry-after': { value: '10' } });
+    }
   }
   var dest = routeUpload(req.method, req.uri, h);
   if (dest === 'ingest' && !CONFIG.ingest) {

@@ -64,6 +64,11 @@ describe('viewer request: the S3 fast path', () => {
     }
   });
 
+  it('reads the path percent-decoded, as the API does', async () => {
+    const s = session(edge.signer);
+    expectS3(await edge.request.run(put(s.location.replace('team/app', 'team%2Fapp'), `sha256:${HELLO}`, 11)), s.repo, HELLO);
+  });
+
   it('takes 1 byte and exactly 5 GiB', async () => {
     const s = session(edge.signer);
     expectS3(await edge.request.run(put(s.location, `sha256:${HELLO}`, 1)), s.repo, HELLO);
@@ -219,6 +224,14 @@ describe('viewer request with ingest off', () => {
     expectRouted(await edge.request.run(put(s.location, `sha256:${HELLO}`, 0)), CONFIG.apiOrigin);
     expectRefusal(await edge.request.run(put(s.location, `sha256:${HELLO}`, MAX_PUT + 1)), 413, 'SIZE_INVALID');
     expectRefusal(await edge.request.run(put(s.location, `sha512:${'ab'.repeat(64)}`, LAYER)), 413, 'SIZE_INVALID');
+  });
+
+  it('a fast-path PUT whose token key the edge does not know yet gets 503 with Retry-After (ingest cannot take it)', async () => {
+    const t = session(new TokenSigner([{ id: 'k9', secret: Buffer.alloc(32, 9) }]));
+    const r = await edge.request.run(put(t.location, `sha256:${HELLO}`, LAYER));
+    expectRefusal(r, 503, 'UNAVAILABLE');
+    if (r.kind === 'response') expect(r.response.headers['retry-after']).toEqual({ value: '10' });
+    expectRouted(await edge.request.run(put(t.location, `sha256:${HELLO}`, 1000)), CONFIG.apiOrigin);
   });
 
   it('the deployed default (no settings written) routes to ingest: the setting is read, not assumed', async () => {
