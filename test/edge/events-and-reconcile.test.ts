@@ -146,6 +146,21 @@ describe('manifest PUT racing the event', () => {
     expect(r.blobs.lookups).toBe(0);
   });
 
+  it("an index listing blobs (BuildKit's registry cache) is reconciled the same way", async () => {
+    const blob = randomBytes(900);
+    r.blobs.edgePut('tenant-a/cache', blob);
+    const index = Buffer.from(
+      JSON.stringify({
+        schemaVersion: 2,
+        mediaType: 'application/vnd.oci.image.index.v1+json',
+        manifests: [{ mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip', digest: sha256(blob), size: blob.length }],
+      }),
+    );
+    const res = await r.request('PUT', '/v2/tenant-a/cache/manifests/buildcache', { body: index, headers: { 'content-type': 'application/vnd.oci.image.index.v1+json' } });
+    expect(res.status).toBe(201);
+    expect(await r.metadata.getLinkedBlob('tenant-a/cache', sha256(blob))).toMatchObject({ size: 900 });
+  });
+
   it('a blob neither uploaded nor announced is still MANIFEST_BLOB_UNKNOWN; a size that disagrees is MANIFEST_INVALID', async () => {
     const config = randomBytes(20);
     const layer = randomBytes(30);
