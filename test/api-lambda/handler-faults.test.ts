@@ -50,7 +50,7 @@ function failOnce(error: () => unknown): (m: MetadataStore) => MetadataStore {
   return (m) =>
     new Proxy(m, {
       get(t, p) {
-        if (p === 'getTaggedManifest' && !failed) {
+        if ((p === 'getTaggedManifest' || p === 'headManifest') && !failed) {
           return async () => {
             failed = true;
             throw error();
