@@ -3,7 +3,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['node_modules/**', 'cdk.out/**', 'data/**', '.bench/**'] },
+  { ignores: ['node_modules/**', 'cdk.out/**', 'data/**', '.bench/**', 'dist/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
@@ -13,6 +13,16 @@ export default tseslint.config(
     rules: {
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
       '@typescript-eslint/consistent-type-imports': 'error',
+    },
+  },
+  {
+    // CloudFront Functions (cloudfront-js-2.0): CloudFront calls `handler`; the runtime's globals only.
+    files: ['functions/edge/*.js'],
+    languageOptions: { sourceType: 'module', globals: { Buffer: 'readonly', console: 'readonly', process: 'off', setTimeout: 'off', setInterval: 'off', URL: 'off' } },
+    rules: {
+      '@typescript-eslint/no-unused-vars': ['error', { varsIgnorePattern: '^handler$', caughtErrors: 'none' }],
+      'no-eval': 'error',
+      'no-new-func': 'error',
     },
   },
 );

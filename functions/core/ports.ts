@@ -236,4 +236,16 @@ export interface BlobStore {
   readUrl(blob: BlobRecord, opts: { expiresInSeconds: number }): Promise<string>;
   /** Deletes the bytes at a location (a duplicate upload, a collected blob). Idempotent. */
   deleteBlob(location: string): Promise<void>;
+
+  /**
+   * Optional: stores that take uploads out of band implement it. The blob uploaded for `repo`
+   * straight into storage, if it is there: the CloudFront edge PUTs a monolithic upload into S3 as
+   * object `blobs/r/<repo>/<alg>/<hex>` (edgeUploadKey), and S3 verified its digest on that PUT
+   * (x-amz-checksum-sha256). The storage event normally records it (functions/events); a manifest
+   * PUT that arrives first asks here for each digest it cannot find linked, and records what is
+   * found (one HeadObject per digest). Only the object under `repo`'s own prefix counts: another
+   * repository's upload of the same digest is never an answer, so referencing a digest grants
+   * nothing. Returns the location to record (the object key) and the stored size.
+   */
+  findRepoUpload?(repo: string, digest: string): Promise<{ location: string; size: number } | undefined>;
 }

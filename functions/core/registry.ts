@@ -11,8 +11,17 @@ export type Registry = (req: RegistryRequest) => Promise<RegistryResponse>;
 export interface RegistryOptions extends Omit<RegistryDeps, 'settings' | 'now'> {
   settings?: Partial<RegistrySettings>;
   now?: () => number;
-  /** Called with unexpected (non-OCI) errors before they become a 500. */
+  /**
+   * Called with unexpected (non-OCI) errors before they become a response: a 500, or what
+   * `classifyError` makes of them.
+   */
   onError?: (error: unknown, req: RegistryRequest) => void;
+  /**
+   * Maps an unexpected error to an OCI error before the catch-all 500, e.g. a backend's throttling
+   * to 503 TOOMANYREQUESTS. Entry points supply it (the core knows no backend's error shapes);
+   * undefined leaves the error a 500.
+   */
+  classifyError?: (error: unknown) => RegistryError | undefined;
 }
 
 const API_VERSION = { 'docker-distribution-api-version': 'registry/2.0' };
@@ -42,6 +51,14 @@ export function createRegistry(options: RegistryOptions): Registry {
     settings: { ...defaultSettings, ...options.settings },
     now: options.now ?? Date.now,
   };
+
+  function classify(e: unknown): RegistryError | undefined {
+    try {
+      return options.classifyError?.(e);
+    } catch {
+      return undefined;
+    }
+  }
 
   async function dispatch(req: RegistryRequest): Promise<RegistryResponse> {
     const match = matchRoute(decodePath(req.path));
@@ -75,7 +92,7 @@ export function createRegistry(options: RegistryOptions): Registry {
       else if (e instanceof BodyReadError) res = errorResponse(req, new RegistryError('BLOB_UPLOAD_INVALID', { reason: 'request body was cut short' }));
       else {
         options.onError?.(e, req);
-        res = errorResponse(req, new RegistryError('UNKNOWN', {}));
+        res = errorResponse(req, classify(e) ?? new RegistryError('UNKNOWN', {}));
       }
     }
     Object.assign(res.headers, API_VERSION);

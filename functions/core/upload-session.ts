@@ -12,15 +12,22 @@ export const newUploadId = (): string => randomUUID();
 /** The Range header value for a session holding `size` bytes (distribution's form: `0-0` when empty). */
 export const rangeHeader = (size: number): string => `0-${Math.max(size - 1, 0)}`;
 
-export function uploadLocation(deps: RegistryDeps, repo: string, id: string): string {
+type LocationDeps = Pick<RegistryDeps, 'uploadTokens' | 'settings' | 'now'>;
+
+export function uploadLocation(deps: LocationDeps, repo: string, id: string): string {
   // Rounded up: the token lives at least as long as the session it was handed out with.
   const exp = Math.ceil((deps.now() + deps.settings.uploadTtlSeconds * 1000) / 1000);
   return `/v2/${repo}/blobs/uploads/${id}?_state=${deps.uploadTokens.sign(`${repo}|${id}`, exp)}`;
 }
 
-export function sessionHeaders(deps: RegistryDeps, session: UploadSession): Record<string, string> {
+/**
+ * The Location of a session. Once it holds bytes, `_partial=1` tells the CloudFront edge (which sees no
+ * session state) that a closing PUT with a body carries only the last chunk, not a whole blob, so it
+ * must not go straight to S3 (docs/edge.md). Unsigned: dropping it only breaks the client's own upload.
+ */
+export function sessionHeaders(deps: LocationDeps, session: UploadSession): Record<string, string> {
   return {
-    location: uploadLocation(deps, session.repo, session.id),
+    location: uploadLocation(deps, session.repo, session.id) + (session.offset > 0 ? '&_partial=1' : ''),
     range: rangeHeader(session.offset),
     'docker-upload-uuid': session.id,
   };

@@ -75,6 +75,7 @@ async function checkReferences(deps: RegistryDeps, repo: string, parsed: ParsedM
     for (const [k, v] of part.blobs) found.blobs.set(k, v);
     for (const [k, v] of part.manifests) found.manifests.set(k, v);
   }
+  await reconcileEdgeUploads(deps, repo, parsed, found);
   const missing: string[] = [];
   const check = async (d: Descriptor, kind: 'blob' | 'manifest') => {
     if (kind === 'blob' && d.digest === EMPTY_BLOB.digest && d.size === EMPTY_BLOB.size && !found.blobs.has(d.digest)) return ensureEmptyBlob(deps, repo);
@@ -90,6 +91,36 @@ async function checkReferences(deps: RegistryDeps, repo: string, parsed: ParsedM
   for (const d of parsed.blobs) await check(d, 'blob');
   for (const d of parsed.manifests) await check(d, 'manifest');
   if (missing.length > 0) throw new RegistryError('MANIFEST_BLOB_UNKNOWN', { digest: missing[0], missing });
+}
+
+/** Edge uploads looked up at once by one manifest PUT. */
+const EDGE_LOOKUP_CONCURRENCY = 8;
+
+/**
+ * A blob the edge PUT straight into storage is recorded by its storage event, which may arrive after
+ * the manifest that references it (clients PUT the manifest right after the blob's 201). For each
+ * referenced blob not linked into `repo`, asks the blob store for `repo`'s own edge upload of it and
+ * records what it finds (first verified copy wins; linking is idempotent, so a late or repeated event
+ * changes nothing). Another repository's upload of the digest is never found here.
+ */
+async function reconcileEdgeUploads(deps: RegistryDeps, repo: string, parsed: ParsedManifest, found: References): Promise<void> {
+  const blobs = deps.blobs;
+  if (!blobs.findRepoUpload) return;
+  const candidates = new Set<string>();
+  for (const d of parsed.blobs) if (!found.blobs.has(d.digest) && d.digest !== EMPTY_BLOB.digest) candidates.add(d.digest);
+  for (const d of parsed.manifests) {
+    if (!MANIFEST_MEDIA_TYPES.includes(d.mediaType) && !found.manifests.has(d.digest) && !found.blobs.has(d.digest)) candidates.add(d.digest);
+  }
+  const digests = [...candidates];
+  for (let i = 0; i < digests.length; i += EDGE_LOOKUP_CONCURRENCY) {
+    await Promise.all(
+      digests.slice(i, i + EDGE_LOOKUP_CONCURRENCY).map(async (digest) => {
+        const upload = await blobs.findRepoUpload!(repo, digest);
+        if (!upload) return;
+        found.blobs.set(digest, await recordBlob(deps, repo, { digest, size: upload.size, location: upload.location, createdAt: deps.now() }));
+      }),
+    );
+  }
 }
 
 /** The empty descriptor never needs uploading: the registry stores and links `{}` itself. */

@@ -1,0 +1,77 @@
+// Which AWS failures are "try again later": throttling, SlowDown, 5xx and timeouts that outlasted
+// the SDK's own retries. They become 503 TOOMANYREQUESTS with Retry-After instead of a 500.
+// Classified by the error's name and SDK metadata shape only, so no AWS SDK type is imported.
+import { RegistryError } from '../core/errors.ts';
+
+/** Error names of AWS throttling, overload and transient service faults (DynamoDB, S3, STS, Secrets Manager...). */
+const RETRYABLE_NAMES = new Set([
+  'ProvisionedThroughputExceededException',
+  'ThrottlingException',
+  'Throttling',
+  'ThrottledException',
+  'TooManyRequestsException',
+  'RequestLimitExceeded',
+  'RequestThrottled',
+  'RequestThrottledException',
+  'SlowDown',
+  'ServiceUnavailable',
+  'ServiceUnavailableException',
+  'InternalServerError',
+  'InternalError',
+  'InternalFailure',
+  'RequestTimeout',
+  'RequestTimeoutException',
+  'TimeoutError',
+  // DynamoDB: another transaction holds the item; retrying later succeeds.
+  'TransactionConflictException',
+  'TransactionInProgressException',
+]);
+
+/** Cancellation reasons of a DynamoDB transaction that mean "busy", not "your condition failed". */
+const RETRYABLE_CANCELLATIONS = new Set(['TransactionConflict', 'ThrottlingError', 'ProvisionedThroughputExceeded', 'RequestLimitExceeded']);
+
+/** Node socket errors the SDK surfaces when retries ran out on a flaky connection. */
+const NETWORK_CODES = new Set(['ECONNRESET', 'ECONNREFUSED', 'ETIMEDOUT', 'EPIPE', 'EAI_AGAIN', 'ENOTFOUND', 'ECONNABORTED']);
+
+interface SdkErrorShape {
+  name?: unknown;
+  code?: unknown;
+  $retryable?: unknown;
+  $fault?: unknown;
+  $metadata?: { httpStatusCode?: unknown };
+  CancellationReasons?: { Code?: unknown }[];
+}
+
+export interface ClassifyOptions {
+  /** Seconds clients are asked to wait (Retry-After). */
+  retryAfterSeconds?: number;
+}
+
+/** The reason an error is retryable, or undefined when it is not a transient AWS failure. */
+export function retryableReason(error: unknown): string | undefined {
+  if (typeof error !== 'object' || error === null) return undefined;
+  const e = error as SdkErrorShape;
+  const name = typeof e.name === 'string' ? e.name : '';
+  if (name === 'TransactionCanceledException') {
+    const codes = (e.CancellationReasons ?? []).map((r) => r?.Code).filter((c): c is string => typeof c === 'string' && c !== 'None');
+    // A failed condition is a real outcome for the adapter to handle, never "try again".
+    return codes.length > 0 && codes.every((c) => RETRYABLE_CANCELLATIONS.has(c)) ? `${name}: ${codes.join(',')}` : undefined;
+  }
+  if (RETRYABLE_NAMES.has(name)) return name;
+  if (e.$retryable !== undefined && e.$retryable !== null && e.$retryable !== false) return name || 'retryable';
+  const status = e.$metadata?.httpStatusCode;
+  if (typeof status === 'number' && (status >= 500 || status === 429)) return `${name || 'AWS error'} (HTTP ${status})`;
+  if (typeof e.code === 'string' && NETWORK_CODES.has(e.code)) return e.code;
+  return undefined;
+}
+
+/** For createRegistry's `classifyError`: transient AWS failures -> 503 TOOMANYREQUESTS + Retry-After. */
+export function classifyAwsError(error: unknown, opts: ClassifyOptions = {}): RegistryError | undefined {
+  const reason = retryableReason(error);
+  if (reason === undefined) return undefined;
+  return new RegistryError('TOOMANYREQUESTS', { reason: 'backend busy, retry later', cause: reason }, {
+    status: 503,
+    message: 'service temporarily unavailable',
+    headers: { 'retry-after': String(opts.retryAfterSeconds ?? 1) },
+  });
+}

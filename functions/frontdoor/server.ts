@@ -1,0 +1,136 @@
+// The local front door of `npm run start:aws`: routes each request the way the CloudFront
+// distribution will. Upload bodies that are streamed or too big for a Lambda are proxied, as they
+// arrive, to the ingest service; every other request becomes an API Gateway v2 event for the API
+// Lambda handler (see apigw-http.ts for what is reproduced of API Gateway).
+import { createServer, request as httpRequest, type IncomingHttpHeaders, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { pipeline } from 'node:stream/promises';
+import { API_GATEWAY_BODY_LIMIT, INTEGRATION_TIMEOUT_MS, invoke, ociError, requestTooLarge, requestToEvent, writeAnswer, type LambdaHandler } from './apigw-http.ts';
+import { routeUpload, type Destination } from './route-upload.ts';
+
+export interface FrontDoorOptions {
+  host: string;
+  port: number;
+  /** The API Lambda's handler (e.g. createApiHandler's result). */
+  handler: LambdaHandler;
+  /** Origin of the ingest service, e.g. `http://127.0.0.1:5001`; without it everything goes to the API. */
+  ingestUrl?: string;
+  /** API Gateway's integration timeout (30 s). */
+  timeoutMs?: number;
+  /** Called once per request with where it went (for logs and tests). */
+  onRoute?: (destination: Destination, req: IncomingMessage) => void;
+}
+
+export interface FrontDoor {
+  url: string;
+  server: Server;
+  close(): Promise<void>;
+}
+
+const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'proxy-authenticate', 'proxy-authorization', 'te', 'trailer', 'transfer-encoding', 'upgrade']);
+
+function endToEnd(headers: IncomingHttpHeaders): Record<string, string | string[]> {
+  const out: Record<string, string | string[]> = {};
+  for (const [k, v] of Object.entries(headers)) if (v !== undefined && !HOP_BY_HOP.has(k)) out[k] = v;
+  return out;
+}
+
+/** Most bytes read and discarded after an early answer before the connection is cut. */
+const DRAIN_LIMIT = 64 * 1024 * 1024;
+
+/** After an early answer: reads what the client still sends (so it sees the answer), up to a limit. */
+function drain(req: IncomingMessage): void {
+  let drained = 0;
+  req.on('data', (chunk: Buffer) => {
+    drained += chunk.byteLength;
+    if (drained > DRAIN_LIMIT) req.socket.destroy();
+  });
+  req.resume();
+}
+
+/** The whole body, or undefined as soon as it passes `limit`. */
+async function readBody(req: IncomingMessage, limit: number): Promise<Buffer | undefined> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req.iterator({ destroyOnReturn: false })) {
+    size += (chunk as Buffer).byteLength;
+    if (size > limit) return undefined;
+    chunks.push(chunk as Buffer);
+  }
+  return Buffer.concat(chunks, size);
+}
+
+async function toApi(handler: LambdaHandler, req: IncomingMessage, res: ServerResponse, timeoutMs: number): Promise<void> {
+  const declared = Number(req.headers['content-length'] ?? 0);
+  if (declared > API_GATEWAY_BODY_LIMIT) {
+    writeAnswer(res, requestTooLarge(API_GATEWAY_BODY_LIMIT, 'the request body'), { connection: 'close' });
+    drain(req);
+    return;
+  }
+  const body = await readBody(req, API_GATEWAY_BODY_LIMIT);
+  if (body === undefined) {
+    writeAnswer(res, requestTooLarge(API_GATEWAY_BODY_LIMIT, 'the request body'), { connection: 'close' });
+    drain(req);
+    return;
+  }
+  writeAnswer(res, await invoke(handler, requestToEvent(req, body), timeoutMs));
+}
+
+async function toIngest(origin: URL, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  const headers = endToEnd(req.headers);
+  const sourceIp = req.socket.remoteAddress ?? '';
+  headers['x-forwarded-for'] = typeof headers['x-forwarded-for'] === 'string' ? `${headers['x-forwarded-for']}, ${sourceIp}` : sourceIp;
+  const upstream = httpRequest(new URL(req.url ?? '/', origin), { method: req.method, headers });
+  const answered = new Promise<IncomingMessage>((resolve, reject) => {
+    upstream.once('response', resolve);
+    upstream.once('error', reject);
+  });
+  // The body streams through as it arrives: nothing is buffered here.
+  const sent = pipeline(req, upstream).catch((e: unknown) => e);
+  let reply: IncomingMessage;
+  try {
+    reply = await answered;
+  } catch (e) {
+    await sent;
+    if (!res.headersSent) {
+      writeAnswer(res, ociError(502, 'UNAVAILABLE', 'ingest service unavailable', { reason: e instanceof Error ? e.message : String(e) }), { connection: 'close' });
+    }
+    if (!req.complete) drain(req);
+    return;
+  }
+  res.writeHead(reply.statusCode ?? 502, endToEnd(reply.headers));
+  await pipeline(reply, res);
+  if (!req.complete) drain(req);
+}
+
+export async function startFrontDoor(opts: FrontDoorOptions): Promise<FrontDoor> {
+  const ingest = opts.ingestUrl ? new URL(opts.ingestUrl) : undefined;
+  const timeoutMs = opts.timeoutMs ?? INTEGRATION_TIMEOUT_MS;
+  const server = createServer({ requestTimeout: 3600_000, headersTimeout: 60_000, keepAliveTimeout: 65_000 }, (req, res) => {
+    const path = (req.url ?? '/').split('?')[0] ?? '/';
+    const destination: Destination = ingest ? routeUpload(req.method ?? 'GET', path, req.headers as Record<string, string | undefined>) : 'api';
+    opts.onRoute?.(destination, req);
+    const work = destination === 'ingest' && ingest ? toIngest(ingest, req, res) : toApi(opts.handler, req, res, timeoutMs);
+    work.catch(() => {
+      if (!res.headersSent) writeAnswer(res, ociError(500, 'UNKNOWN', 'front door failure', {}), { connection: 'close' });
+      else res.destroy();
+    });
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(opts.port, opts.host, () => resolve());
+  });
+  const { port } = server.address() as AddressInfo;
+  const host = opts.host.includes(':') ? `[${opts.host}]` : opts.host;
+  return {
+    url: `http://${host}:${port}`,
+    server,
+    async close() {
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeIdleConnections();
+      const force = setTimeout(() => server.closeAllConnections(), 10_000);
+      await closed;
+      clearTimeout(force);
+    },
+  };
+}

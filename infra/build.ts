@@ -1,0 +1,88 @@
+// `npm run build`: one esbuild bundle per deployable entry point, as the CDK app deploys them:
+// dist/<name>/index.mjs (ESM, Node 24, minified, with a source map). The AWS SDK is bundled, not
+// taken from the runtime, so cold starts do not depend on the runtime's SDK version; pass
+// --external-aws-sdk to measure the other way. Entry points that do not exist yet are skipped.
+import { existsSync, statSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
+import { dirname, join, relative, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { build, type BuildResult } from 'esbuild';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+
+/** name -> entry file (relative to the repository root, or absolute). */
+export const ENTRY_POINTS: Readonly<Record<string, string>> = {
+  api: 'functions/api/index.ts',
+  events: 'functions/events/index.ts',
+  ingest: 'functions/ingest/index.ts',
+};
+
+// ESM output still meets CommonJS dependencies that call require() for Node built-ins.
+const BANNER = "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);";
+
+export interface BundleOptions {
+  outDir?: string;
+  /** Leave @aws-sdk/* to the Lambda runtime instead of bundling it. */
+  externalAwsSdk?: boolean;
+  entries?: Readonly<Record<string, string>>;
+}
+
+export interface Bundle {
+  name: string;
+  file: string;
+  bytes: number;
+}
+
+export async function bundleAll(opts: BundleOptions = {}): Promise<Bundle[]> {
+  const outDir = opts.outDir ?? join(root, 'dist');
+  const entries = Object.entries(opts.entries ?? ENTRY_POINTS).filter(([, entry]) => existsSync(resolve(root, entry)));
+  const bundles: Bundle[] = [];
+  for (const [name, entry] of entries) {
+    const dir = join(outDir, name);
+    await rm(dir, { recursive: true, force: true });
+    const file = join(dir, 'index.mjs');
+    const result: BuildResult = await build({
+      absWorkingDir: root,
+      entryPoints: [resolve(root, entry)],
+      outfile: file,
+      bundle: true,
+      format: 'esm',
+      platform: 'node',
+      target: 'node24',
+      // The SDK's `module` builds are ES modules that tree-shake far better than its CommonJS ones.
+      mainFields: ['module', 'main'],
+      minify: true,
+      sourcemap: true,
+      sourcesContent: false,
+      legalComments: 'external',
+      banner: { js: BANNER },
+      external: opts.externalAwsSdk ? ['@aws-sdk/*', '@smithy/*'] : [],
+      // esbuild prints errors (with file and line) and warnings itself; build() rejects on errors.
+      logLevel: 'warning',
+    });
+    if (result.errors.length > 0) throw new Error(`${name}: ${result.errors.length} esbuild errors`);
+    bundles.push({ name, file, bytes: statSync(file).size });
+  }
+  return bundles;
+}
+
+const kib = (n: number): string => `${(n / 1024).toFixed(1)} KiB`;
+
+async function main(): Promise<void> {
+  const externalAwsSdk = process.argv.includes('--external-aws-sdk');
+  const bundles = await bundleAll({ externalAwsSdk });
+  if (bundles.length === 0) {
+    process.stderr.write(`no entry point exists yet (looked for ${Object.values(ENTRY_POINTS).join(', ')})\n`);
+    process.exitCode = 1;
+    return;
+  }
+  for (const b of bundles) process.stdout.write(`${relative(root, b.file)}  ${kib(b.bytes)}${externalAwsSdk ? '  (@aws-sdk external)' : ''}\n`);
+}
+
+if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
+  main().catch((e: unknown) => {
+    // esbuild's own message lists every error with file and line.
+    process.stderr.write(`build failed: ${e instanceof Error ? e.message : String(e)}\n`);
+    process.exit(1);
+  });
+}
