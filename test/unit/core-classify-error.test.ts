@@ -23,7 +23,7 @@ async function registryWith(classifyError: (e: unknown) => RegistryError | undef
   const f = await setup(ctx);
   const seen: unknown[] = [];
   const registry = createRegistry({
-    metadata: failingMethod(f.metadata, 'getTaggedManifest', new Throttled('slow down')),
+    metadata: failingMethod(failingMethod(f.metadata, 'getTaggedManifest', new Throttled('slow down')), 'headManifest', new Throttled('slow down')),
     blobs: f.blobs,
     authorizer: allowAll,
     uploadTokens: new TokenSigner(Buffer.alloc(32, 1)),
