@@ -2,7 +2,7 @@
 // internal ALB that CloudFront reaches as a VPC origin, scaling on CPU and on requests per task.
 // No NAT gateway: tasks run in public subnets with a public IP (ingress only from the ALB), and
 // S3/DynamoDB traffic stays on gateway endpoints.
-import { Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import { Duration, Fn, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import type { StackProps } from 'aws-cdk-lib';
 import * as cloudfront from 'aws-cdk-lib/aws-cloudfront';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
@@ -35,17 +35,14 @@ export class IngestStack extends Stack {
   readonly vpcOrigin: cloudfront.VpcOrigin;
   readonly taskRole: iam.Role;
 
-  private readonly zones: string[];
-
   constructor(scope: Construct, id: string, props: IngestStackProps) {
     super(scope, id, props);
-    this.zones = ['a', 'b'].map((zone) => `${props.config.region}${zone}`);
     const { config } = props;
     const removalPolicy = config.retain ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY;
 
     const vpc = new ec2.Vpc(this, 'Vpc', {
       ipAddresses: ec2.IpAddresses.cidr(INGEST_VPC_CIDR),
-      availabilityZones: this.availabilityZones,
+      maxAzs: 2,
       natGateways: 0,
       subnetConfiguration: [
         { name: 'tasks', subnetType: ec2.SubnetType.PUBLIC, cidrMask: 24 },
@@ -161,9 +158,12 @@ export class IngestStack extends Stack {
     });
   }
 
-  /** Named, not looked up: synth needs no credentials even when the account is pinned. */
+  /**
+   * The first two zones as Fn::GetAZs resolves them at deploy time, as for an account-agnostic
+   * stack: with the account pinned CDK would otherwise look the zones up, which needs credentials.
+   */
   override get availabilityZones(): string[] {
-    return this.zones ?? ['a', 'b'].map((zone) => `${this.region}${zone}`);
+    return [0, 1].map((i) => Fn.select(i, Fn.getAzs()));
   }
 }
 
