@@ -15,11 +15,16 @@ export interface BuiltApp {
   readonly registries: RegistryStacks[];
 }
 
-export function buildApp(props: AppProps = {}, baseDir = process.cwd()): BuiltApp {
+export interface BuildOptions {
+  /** Where the CloudFront Functions are (viewer-request.js, viewer-response.js). */
+  readonly edgeFunctionsDir?: string;
+}
+
+export function buildApp(props: AppProps = {}, baseDir = process.cwd(), options: BuildOptions = {}): BuiltApp {
   const app = new App(props);
   const selected = app.node.tryGetContext('env') as string | undefined;
   const configs = parseEnvironments(app.node.tryGetContext(ENVIRONMENTS_CONTEXT_KEY), selected, baseDir);
-  const registries = configs.map((config) => addRegistry(app, config, { edgeFunctionsDir: EDGE_FUNCTIONS_DIR }));
+  const registries = configs.map((config) => addRegistry(app, config, { edgeFunctionsDir: options.edgeFunctionsDir ?? EDGE_FUNCTIONS_DIR }));
   Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
   return { app, registries };
 }
