@@ -6,10 +6,10 @@ import type { IConstruct } from 'constructs';
 import { flattenCfnReference } from 'cdk-nag/lib/utils/flatten-cfn-reference.js';
 import { KEY_PREFIXES } from '../names.ts';
 
-export const TABLE_READ = ['dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:Query', 'dynamodb:ConditionCheckItem'];
-export const TABLE_WRITE = ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:BatchWriteItem'];
-/** Transactions need the item actions above plus these, on the same table. */
-export const TABLE_TRANSACT = ['dynamodb:TransactGetItems', 'dynamodb:TransactWriteItems'];
+export const TABLE_READ = ['dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:Query'];
+export const TABLE_WRITE = ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:BatchWriteItem', 'dynamodb:ConditionCheckItem'];
+// Transactions (TransactWriteItems/TransactGetItems) are authorized per item action above;
+// IAM has no separate transaction actions.
 
 export const OBJECT_READ = ['s3:GetObject'];
 export const OBJECT_WRITE = ['s3:PutObject', 's3:DeleteObject'];
@@ -30,18 +30,18 @@ export function dataStatements(access: DataAccess, tableArn: string, bucketArn: 
   switch (access) {
     case 'read-write':
       return [
-        new iam.PolicyStatement({ sid: 'TableReadWrite', actions: [...TABLE_READ, ...TABLE_WRITE, ...TABLE_TRANSACT], resources: [tableArn] }),
+        new iam.PolicyStatement({ sid: 'TableReadWrite', actions: [...TABLE_READ, ...TABLE_WRITE], resources: [tableArn] }),
         new iam.PolicyStatement({ sid: 'ObjectsReadWrite', actions: [...OBJECT_READ, ...OBJECT_WRITE], resources: objects(blobs, uploads, manifests) }),
         new iam.PolicyStatement({ sid: 'UploadsMultipart', actions: MULTIPART, resources: objects(uploads) }),
       ];
     case 'read-only':
       return [
-        new iam.PolicyStatement({ sid: 'TableRead', actions: [...TABLE_READ, 'dynamodb:TransactGetItems'], resources: [tableArn] }),
+        new iam.PolicyStatement({ sid: 'TableRead', actions: TABLE_READ, resources: [tableArn] }),
         new iam.PolicyStatement({ sid: 'ObjectsRead', actions: OBJECT_READ, resources: objects(blobs, manifests) }),
       ];
     case 'events':
       return [
-        new iam.PolicyStatement({ sid: 'TableReadWrite', actions: [...TABLE_READ, ...TABLE_WRITE, ...TABLE_TRANSACT], resources: [tableArn] }),
+        new iam.PolicyStatement({ sid: 'TableReadWrite', actions: [...TABLE_READ, ...TABLE_WRITE], resources: [tableArn] }),
         new iam.PolicyStatement({ sid: 'ObjectsRead', actions: OBJECT_READ, resources: objects(blobs, uploads) }),
       ];
   }
