@@ -4,13 +4,14 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ROOT, synthesizeAll } from './synth.ts';
+import { ROOT, SYNTH_TIMEOUT_MS, synthesizeAll } from './synth.ts';
 import type { Json, Synthesized } from './synth.ts';
 
 let s: Synthesized;
+// Synthesizing every environment takes ~10 s, most of it CDK's CloudFormation validation.
 beforeAll(() => {
   s = synthesizeAll();
-});
+}, SYNTH_TIMEOUT_MS);
 afterAll(() => s?.cleanup());
 
 const asText = (v: unknown) => JSON.stringify(v);

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Match } from 'aws-cdk-lib/assertions';
 import { readFileSync } from 'node:fs';
-import { ROOT, synthesizeAll } from './synth.ts';
+import { ROOT, SYNTH_TIMEOUT_MS, synthesizeAll } from './synth.ts';
 import type { Json, Synthesized } from './synth.ts';
 
 const CACHING_DISABLED = '4135ea2d-6df8-44a3-9df3-4b5a84be39ad';
@@ -16,9 +16,10 @@ const ALL_METHODS = ['GET', 'HEAD', 'OPTIONS', 'PUT', 'PATCH', 'POST', 'DELETE']
 const READ_ONLY_PATHS = ['/v2/*/tags/list', '/v2/*/referrers/sha256:*', '/v2/*/referrers/sha512:*', '/v2/_catalog', '/v2/'];
 
 let s: Synthesized;
+// Synthesizing every environment takes ~10 s, most of it CDK's CloudFormation validation.
 beforeAll(() => {
   s = synthesizeAll();
-});
+}, SYNTH_TIMEOUT_MS);
 afterAll(() => s?.cleanup());
 
 const asText = (v: unknown) => JSON.stringify(v);
@@ -210,7 +211,7 @@ describe('upload functions from functions/edge', () => {
     writeFileSync(join(dir, 'viewer-request.js'), 'async function handler(event) { return event.request; }\n');
     writeFileSync(join(dir, 'viewer-response.js'), 'async function handler(event) { return event.response; }\n');
     withFunctions = synthesizeAll({ env: 'dev' }, { edgeFunctionsDir: dir });
-  });
+  }, SYNTH_TIMEOUT_MS);
   afterAll(() => {
     withFunctions?.cleanup();
     rmSync(dir, { recursive: true, force: true });

@@ -3,13 +3,14 @@
 // events notification.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Match } from 'aws-cdk-lib/assertions';
-import { synthesizeAll } from './synth.ts';
+import { SYNTH_TIMEOUT_MS, synthesizeAll } from './synth.ts';
 import type { Json, Synthesized } from './synth.ts';
 
 let s: Synthesized;
+// Synthesizing every environment takes ~10 s, most of it CDK's CloudFormation validation.
 beforeAll(() => {
   s = synthesizeAll();
-});
+}, SYNTH_TIMEOUT_MS);
 afterAll(() => s?.cleanup());
 
 type Statement = { Effect: string; Principal?: unknown; Action: string | string[]; Resource: unknown; Condition?: Record<string, Record<string, unknown>> };

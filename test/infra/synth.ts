@@ -116,3 +116,6 @@ export function synthesizeAll(extraContext: Record<string, unknown> = {}, option
 /** A CloudFormation template fragment, read by the assertions below it. */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export type Json = any;
+
+/** For the beforeAll that synthesizes (2 cores shared with other test files). */
+export const SYNTH_TIMEOUT_MS = 180_000;
