@@ -29,7 +29,12 @@ function newestMtime(dir: string): number {
 }
 
 function bundlesFresh(): boolean {
-  const sources = Math.max(newestMtime(join(ROOT, 'functions')), statSync(join(ROOT, 'package-lock.json')).mtimeMs);
+  const build = join(ROOT, 'infra', 'build.ts');
+  const sources = Math.max(
+    newestMtime(join(ROOT, 'functions')),
+    statSync(join(ROOT, 'package-lock.json')).mtimeMs,
+    existsSync(build) ? statSync(build).mtimeMs : 0,
+  );
   return BUNDLES.every((b) => {
     const file = join(ROOT, 'dist', b, 'index.mjs');
     return existsSync(file) && statSync(file).mtimeMs >= sources;
