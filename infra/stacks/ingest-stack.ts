@@ -48,9 +48,10 @@ export class IngestStack extends Stack {
         { name: 'tasks', subnetType: ec2.SubnetType.PUBLIC, cidrMask: 24 },
         { name: 'alb', subnetType: ec2.SubnetType.PRIVATE_ISOLATED, cidrMask: 24 },
       ],
+      // The tasks' subnets: table and bucket traffic never leaves the AWS network.
       gatewayEndpoints: {
-        S3: { service: ec2.GatewayVpcEndpointAwsService.S3 },
-        DynamoDB: { service: ec2.GatewayVpcEndpointAwsService.DYNAMODB },
+        S3: { service: ec2.GatewayVpcEndpointAwsService.S3, subnets: [{ subnetType: ec2.SubnetType.PUBLIC }] },
+        DynamoDB: { service: ec2.GatewayVpcEndpointAwsService.DYNAMODB, subnets: [{ subnetType: ec2.SubnetType.PUBLIC }] },
       },
     });
     vpc.addFlowLog('RejectedFlows', {

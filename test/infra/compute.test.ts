@@ -204,6 +204,14 @@ describe('ingest', () => {
       const sgs = all(stack, 'AWS::EC2::SecurityGroup');
       const ingress = sgs.flatMap((g) => g.SecurityGroupIngress ?? []);
       expect(ingress.every((r: Json) => r.CidrIp !== '0.0.0.0/0' && r.CidrIpv6 !== '::/0')).toBe(true);
+      // S3 and DynamoDB through gateway endpoints on the tasks' (public) route tables.
+      const endpoints = all(stack, 'AWS::EC2::VPCEndpoint');
+      expect(endpoints.map((e) => asText(e.ServiceName).match(/\.(s3|dynamodb)"/)![1]).sort()).toEqual(['dynamodb', 's3']);
+      for (const e of endpoints) {
+        expect(e.VpcEndpointType).toBe('Gateway');
+        expect(e.RouteTableIds).toHaveLength(2);
+        for (const rt of e.RouteTableIds) expect(rt.Ref).toMatch(/^VpctasksSubnet/);
+      }
       const service = only(stack, 'AWS::ECS::Service');
       expect(service.NetworkConfiguration.AwsvpcConfiguration.AssignPublicIp).toBe('ENABLED');
       expect(service.DesiredCount).toBe(min);
