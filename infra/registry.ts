@@ -39,61 +39,44 @@ export interface RegistryOptions {
 }
 
 export function addRegistry(app: App, config: EnvironmentConfig, options: RegistryOptions = {}): RegistryStacks {
-  const env = (region: string): Environment => ({ region, ...(config.account ? { account: config.account } : {}) });
-  const common = (region: string) => ({
-    env: env(region),
-    crossRegionReferences: true,
-    terminationProtection: config.retain,
-    tags: { 'oci-registry:environment': config.name },
-  });
-  const make = <T extends Stack>(part: string, region: string | undefined, build: (id: string, props: ReturnType<typeof common> & { stackName: string }) => T): T => {
-    const id = stackName(config, part, region);
-    return build(id, { ...common(region ?? config.region), stackName: id });
+  /** Stack id and props: `part` in `region`, its name suffixed with the region where needed. */
+  const place = (part: string, region: string, suffix?: string) => {
+    const id = stackName(config, part, suffix);
+    const env: Environment = { region, ...(config.account ? { account: config.account } : {}) };
+    // crossRegionReferences: CDK renders references between regions as Fn::GetStackOutput.
+    return [id, { env, stackName: id, crossRegionReferences: true, terminationProtection: config.retain, tags: { 'oci-registry:environment': config.name } }] as const;
   };
+  const regional = (part: string, region: string) => place(part, region, region === config.region ? undefined : region);
 
-  const keys = make('Keys', undefined, (id, p) => new KeysStack(app, id, { ...p, config }));
-  const events = make('Events', undefined, (id, p) => new EventsStack(app, id, { ...p, config }));
+  const keys = new KeysStack(app, ...withProps(place('Keys', config.region), { config }));
+  const events = new EventsStack(app, ...withProps(place('Events', config.region), { config }));
 
-  const apis: ApiStack[] = [config.region, ...config.replicaRegions].map((region) => {
-    const replica = region !== config.region;
-    const id = stackName(config, 'Api', replica ? region : undefined);
-    const stack = new ApiStack(app, id, {
-      ...common(region),
-      stackName: id,
-      config,
-      region,
-      // The primary's ARNs; a replica rewrites them to its own region (Secrets Manager replicas).
-      signingKeysSecretArn: keys.signingKeys.secretArn,
-      cdnPrivateKeySecretArn: keys.cdnPrivateKey.secretArn,
-      cdnKeyPairId: keys.publicKey.publicKeyId,
-    });
-    return stack;
-  });
+  const apis = [config.region, ...config.replicaRegions].map((region) => new ApiStack(app, ...withProps(regional('Api', region), {
+    config,
+    region,
+    // The primary's ARNs; a replica rewrites them to its own region (Secrets Manager replicas).
+    signingKeysSecretArn: keys.signingKeys.secretArn,
+    cdnPrivateKeySecretArn: keys.cdnPrivateKey.secretArn,
+    cdnKeyPairId: keys.publicKey.publicKeyId,
+  })));
   const primaryApi = apis[0]!;
 
   const ingest = config.ingest
-    ? make('Ingest', undefined, (id, p) => new IngestStack(app, id, { ...p, config, signingKeysSecretArn: keys.signingKeys.secretArn }))
+    ? new IngestStack(app, ...withProps(place('Ingest', config.region), { config, signingKeysSecretArn: keys.signingKeys.secretArn }))
     : undefined;
 
-  const edgeId = stackName(config, 'Edge');
-  const edge = new EdgeStack(app, edgeId, {
-    ...common(EDGE_REGION),
-    stackName: edgeId,
+  const edge = new EdgeStack(app, ...withProps(place('Edge', EDGE_REGION), {
     config,
     primaryApi: { region: config.region, domainName: primaryApi.originDomainName },
     replicaApis: apis.slice(1).map((a) => ({ region: a.region, domainName: a.originDomainName })),
     keyGroupId: keys.keyGroup.keyGroupId,
     ...(ingest ? { ingest: { vpcOrigin: ingest.vpcOrigin, domainName: ingest.loadBalancer.loadBalancerDnsName } } : {}),
     ...(options.edgeFunctionsDir ? { edgeFunctionsDir: options.edgeFunctionsDir } : {}),
-  });
+  }));
   const distributionArn = edge.distribution.distributionArn;
 
-  const replicaStorage = config.replicaRegions.map((region) => {
-    const id = stackName(config, 'Storage', region);
-    return new ReplicaStorageStack(app, id, { ...common(region), stackName: id, config, region, distributionArn });
-  });
-  const storageId = stackName(config, 'Storage');
-  const storage = new StorageStack(app, storageId, { ...common(config.region), stackName: storageId, config, distributionArn });
+  const replicaStorage = config.replicaRegions.map((region) => new ReplicaStorageStack(app, ...withProps(regional('Storage', region), { config, region, distributionArn })));
+  const storage = new StorageStack(app, ...withProps(place('Storage', config.region), { config, distributionArn }));
   // S3 checks the notification target and the replication destinations when the bucket is created.
   storage.addStackDependency(events, 'the bucket notifies the events function');
   for (const r of replicaStorage) storage.addStackDependency(r, 'replication needs the destination bucket');
@@ -103,8 +86,7 @@ export function addRegistry(app: App, config: EnvironmentConfig, options: Regist
   const monitoringIn = (region: string) => {
     let stack = monitoringByRegion.get(region);
     if (!stack) {
-      const id = stackName(config, 'Monitoring', region === config.region ? undefined : region);
-      stack = new MonitoringStack(app, id, { ...common(region), stackName: id, config, region });
+      stack = new MonitoringStack(app, ...withProps(regional('Monitoring', region), { config, region }));
       monitoringByRegion.set(region, stack);
     }
     return stack;
@@ -139,4 +121,8 @@ export function addRegistry(app: App, config: EnvironmentConfig, options: Regist
 
   const all: Stack[] = [keys, events, ...apis, ...(ingest ? [ingest] : []), edge, ...replicaStorage, storage, ...monitoring];
   return { config, keys, events, apis, ...(ingest ? { ingest } : {}), edge, storage, replicaStorage, monitoring, all };
+}
+
+function withProps<P extends object, Q extends object>(placed: readonly [string, P], props: Q): [string, P & Q] {
+  return [placed[0], { ...placed[1], ...props }];
 }
