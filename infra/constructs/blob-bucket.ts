@@ -1,0 +1,54 @@
+// The blob bucket of one region: private, TLS-only, encrypted, versioned, with the upload
+// lifecycle, and readable by exactly one CloudFront distribution through Origin Access Control.
+import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as s3 from 'aws-cdk-lib/aws-s3';
+import { Construct } from 'constructs';
+import type { EnvironmentConfig } from '../config.ts';
+import { bucketName, KEY_PREFIXES } from '../names.ts';
+
+export interface BlobBucketProps {
+  readonly env: EnvironmentConfig;
+  readonly region: string;
+  /** ARN of the distribution allowed to read `blobs/*` (the OAC principal's SourceArn). */
+  readonly distributionArn: string;
+  readonly replicationRules?: s3.ReplicationRule[];
+}
+
+export class BlobBucket extends Construct {
+  readonly bucket: s3.Bucket;
+
+  constructor(scope: Construct, id: string, props: BlobBucketProps) {
+    super(scope, id);
+    const { env } = props;
+    this.bucket = new s3.Bucket(this, 'Bucket', {
+      bucketName: bucketName(env, props.region),
+      blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
+      objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+      encryption: s3.BucketEncryption.S3_MANAGED,
+      enforceSSL: true,
+      minimumTLSVersion: 1.2,
+      versioned: true,
+      removalPolicy: env.retain ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
+      autoDeleteObjects: false,
+      ...(props.replicationRules?.length ? { replicationRules: props.replicationRules } : {}),
+      lifecycleRules: [
+        { id: 'abort-incomplete-multipart', abortIncompleteMultipartUploadAfter: Duration.days(1) },
+        { id: 'expire-stale-uploads', prefix: KEY_PREFIXES.uploads, expiration: Duration.days(2), noncurrentVersionExpiration: Duration.days(1) },
+        // Blobs and manifests deleted by GC stay restorable for a week, then go for good.
+        { id: 'expire-deleted-versions', noncurrentVersionExpiration: Duration.days(7), expiredObjectDeleteMarker: true },
+      ],
+    });
+    this.bucket.addToResourcePolicy(new iam.PolicyStatement({
+      sid: 'CloudFrontOacReadsBlobs',
+      principals: [new iam.ServicePrincipal('cloudfront.amazonaws.com')],
+      actions: ['s3:GetObject'],
+      resources: [this.bucket.arnForObjects(`${KEY_PREFIXES.blobs}*`)],
+      conditions: { StringEquals: { 'AWS:SourceArn': props.distributionArn } },
+    }));
+    Validations.of(this.bucket).acknowledge({
+      id: 'AwsSolutions-S1',
+      reason: 'Server access logs would need one more bucket per region; reads are logged by CloudFront and API Gateway access logs, writes by the registry itself.',
+    });
+  }
+}

@@ -1,0 +1,66 @@
+// Deterministic physical names. Stacks in different regions refer to each other's resources by
+// these names instead of by CloudFormation references, which keeps the stack graph acyclic
+// (storage -> events, api -> storage) and avoids cross-region exports where a name will do.
+import { ArnFormat, Aws } from 'aws-cdk-lib';
+import type { Stack } from 'aws-cdk-lib';
+import type { EnvironmentConfig } from './config.ts';
+
+export const PREFIX = 'oci-registry';
+
+/** Key prefixes in the blob bucket; IAM grants are scoped to them. */
+export const KEY_PREFIXES = { blobs: 'blobs/', uploads: 'uploads/', manifests: 'manifests/' } as const;
+
+export function stackName(env: EnvironmentConfig, part: string, region?: string): string {
+  const base = `OciRegistry-${env.name}-${part}`;
+  return region ? `${base}-${region}` : base;
+}
+
+export function tableName(env: EnvironmentConfig): string {
+  return `${PREFIX}-${env.name}`;
+}
+
+export function tableArn(env: EnvironmentConfig, region: string): string {
+  return `arn:${Aws.PARTITION}:dynamodb:${region}:${Aws.ACCOUNT_ID}:table/${tableName(env)}`;
+}
+
+/** Bucket names are global: account and region make them unique. */
+export function bucketName(env: EnvironmentConfig, region: string): string {
+  return `${PREFIX}-${env.name}-${Aws.ACCOUNT_ID}-${region}`;
+}
+
+export function bucketArn(env: EnvironmentConfig, region: string): string {
+  return `arn:${Aws.PARTITION}:s3:::${bucketName(env, region)}`;
+}
+
+export function bucketRegionalDomainName(env: EnvironmentConfig, region: string): string {
+  return `${bucketName(env, region)}.s3.${region}.${Aws.URL_SUFFIX}`;
+}
+
+export function eventsFunctionName(env: EnvironmentConfig): string {
+  return `${PREFIX}-${env.name}-events`;
+}
+
+export function eventsFunctionArn(env: EnvironmentConfig): string {
+  return `arn:${Aws.PARTITION}:lambda:${env.region}:${Aws.ACCOUNT_ID}:function:${eventsFunctionName(env)}`;
+}
+
+export function keysSecretName(env: EnvironmentConfig): string {
+  return `${PREFIX}/${env.name}/signing-keys`;
+}
+
+export function cdnPrivateKeySecretName(env: EnvironmentConfig): string {
+  return `${PREFIX}/${env.name}/cdn-private-key`;
+}
+
+/**
+ * A secret's ARN in a region it is replicated to: Secrets Manager keeps the name and the random
+ * suffix, only the region differs. `primaryArn` may be a token.
+ */
+export function replicaSecretArn(stack: Stack, primaryArn: string): string {
+  return stack.formatArn({
+    service: 'secretsmanager',
+    resource: 'secret',
+    resourceName: stack.splitArn(primaryArn, ArnFormat.COLON_RESOURCE_NAME).resourceName ?? '',
+    arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+  });
+}

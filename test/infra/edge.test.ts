@@ -1,0 +1,237 @@
+// The edge stack of every shipped environment: behaviours, origins and origin groups, the key
+// group, the KeyValueStore and (when functions/edge has them) the upload functions, HTTP/2+3,
+// price class, certificate and DNS.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Match } from 'aws-cdk-lib/assertions';
+import { readFileSync } from 'node:fs';
+import { ROOT, SYNTH_TIMEOUT_MS, synthesizeAll } from './synth.ts';
+import type { Json, Synthesized } from './synth.ts';
+
+const CACHING_DISABLED = '4135ea2d-6df8-44a3-9df3-4b5a84be39ad';
+const ALL_VIEWER_EXCEPT_HOST = 'b689b0a8-53d0-40ab-baf2-68738e2966ac';
+const ALL_METHODS = ['GET', 'HEAD', 'OPTIONS', 'PUT', 'PATCH', 'POST', 'DELETE'];
+const READ_ONLY_PATHS = ['/v2/*/tags/list', '/v2/*/referrers/sha256:*', '/v2/*/referrers/sha512:*', '/v2/_catalog', '/v2/'];
+
+let s: Synthesized;
+// Synthesizing every environment takes ~10 s, most of it CDK's CloudFormation validation.
+beforeAll(() => {
+  s = synthesizeAll();
+}, SYNTH_TIMEOUT_MS);
+afterAll(() => s?.cleanup());
+
+const asText = (v: unknown) => JSON.stringify(v);
+
+function distribution(env: string): Json {
+  const t = s.templateJson(`OciRegistry-${env}-Edge`);
+  const d = Object.values(t.Resources).filter((r) => r.Type === 'AWS::CloudFront::Distribution');
+  expect(d).toHaveLength(1);
+  return d[0]!.Properties!.DistributionConfig;
+}
+
+function origin(cfg: Json, id: string): Json {
+  return cfg.Origins.find((o: Json) => o.Id === id);
+}
+
+function group(cfg: Json, id: string): Json {
+  return cfg.OriginGroups?.Items.find((g: Json) => g.Id === id);
+}
+
+function behaviour(cfg: Json, path: string): Json {
+  const b = cfg.CacheBehaviors.find((x: Json) => x.PathPattern === path);
+  expect(b, path).toBeDefined();
+  return b;
+}
+
+const isApiOf = (o: Json, stack: string) => asText(o.DomainName).includes(`"StackName":"${stack}"`) && asText(o.DomainName).includes('.execute-api.');
+
+describe.each([
+  { env: 'dev', primary: 'us-east-1', replica: undefined, ingest: false, priceClass: 'PriceClass_100' },
+  { env: 'staging', primary: 'eu-west-1', replica: undefined, ingest: true, priceClass: 'PriceClass_100' },
+  { env: 'prod', primary: 'us-east-1', replica: 'eu-west-1', ingest: true, priceClass: 'PriceClass_All' },
+])('$env edge', ({ env, primary, replica, ingest, priceClass }) => {
+  it('lives in us-east-1, HTTP/2 and HTTP/3, IPv6, price class per environment', () => {
+    expect(s.assembly.getStackByName(`OciRegistry-${env}-Edge`).environment.region).toBe('us-east-1');
+    const cfg = distribution(env);
+    expect(cfg.HttpVersion).toBe('http2and3');
+    expect(cfg.IPV6Enabled).toBe(true);
+    expect(cfg.PriceClass).toBe(priceClass);
+    expect(cfg.Enabled).toBe(true);
+  });
+
+  it('default behaviour: the primary API, every method, nothing cached, all headers but Host and all query strings forwarded', () => {
+    const cfg = distribution(env);
+    const d = cfg.DefaultCacheBehavior;
+    expect(d.AllowedMethods).toEqual(ALL_METHODS);
+    expect(d.CachePolicyId).toBe(CACHING_DISABLED);
+    expect(d.OriginRequestPolicyId).toBe(ALL_VIEWER_EXCEPT_HOST);
+    expect(d.ViewerProtocolPolicy).toBe('https-only');
+    const o = origin(cfg, d.TargetOriginId);
+    expect(isApiOf(o, `OciRegistry-${env}-Api`)).toBe(true);
+    expect(asText(o.DomainName)).toContain(`.execute-api.${primary}.`);
+    expect(o.CustomOriginConfig).toMatchObject({ OriginProtocolPolicy: 'https-only', OriginSSLProtocols: ['TLSv1.2'] });
+  });
+
+  it(`upload behaviour goes to ${ingest ? 'the ingest VPC origin' : 'the primary API'}`, () => {
+    const cfg = distribution(env);
+    const b = behaviour(cfg, '/v2/*/blobs/uploads/*');
+    expect(b.AllowedMethods).toEqual(ALL_METHODS);
+    expect(b.CachePolicyId).toBe(CACHING_DISABLED);
+    expect(b.OriginRequestPolicyId).toBe(ALL_VIEWER_EXCEPT_HOST);
+    const o = origin(cfg, b.TargetOriginId);
+    if (ingest) {
+      expect(asText(o.VpcOriginConfig.VpcOriginId)).toContain(`"StackName":"OciRegistry-${env}-Ingest"`);
+      expect(asText(o.DomainName)).toContain('DNSName');
+    } else {
+      expect(isApiOf(o, `OciRegistry-${env}-Api`)).toBe(true);
+    }
+    // No functions in functions/edge yet: nothing associated (see the functions test below).
+    expect(b.FunctionAssociations).toBeUndefined();
+    s.template(`OciRegistry-${env}-Edge`).resourceCountIs('AWS::CloudFront::KeyValueStore', 1);
+  });
+
+  it('blob behaviour: S3 through OAC, signed URLs checked against the key group, signature out of the cache key', () => {
+    const cfg = distribution(env);
+    const b = behaviour(cfg, '/blobs/*');
+    expect(b.AllowedMethods).toEqual(['GET', 'HEAD']);
+    expect(asText(b.TrustedKeyGroups)).toContain(`"StackName":"OciRegistry-${env}-Keys"`);
+    expect(b.TrustedKeyGroups).toHaveLength(1);
+    const t = s.template(`OciRegistry-${env}-Edge`);
+    t.hasResourceProperties('AWS::CloudFront::CachePolicy', {
+      CachePolicyConfig: Match.objectLike({
+        DefaultTTL: 604800,
+        ParametersInCacheKeyAndForwardedToOrigin: Match.objectLike({
+          QueryStringsConfig: { QueryStringBehavior: 'none' },
+          HeadersConfig: { HeaderBehavior: 'none' },
+          CookiesConfig: { CookieBehavior: 'none' },
+        }),
+      }),
+    });
+    t.hasResourceProperties('AWS::CloudFront::OriginAccessControl', {
+      OriginAccessControlConfig: Match.objectLike({ OriginAccessControlOriginType: 's3', SigningBehavior: 'always', SigningProtocol: 'sigv4' }),
+    });
+    const bucketOrigin = (id: string, region: string) => {
+      const o = origin(cfg, id);
+      expect(asText(o.DomainName)).toContain(`-${region}.s3.${region}.`);
+      expect(o.OriginAccessControlId).toBeDefined();
+      expect(o.S3OriginConfig).toEqual({ OriginAccessIdentity: '' });
+    };
+    if (replica) {
+      const g = group(cfg, b.TargetOriginId);
+      expect(g.FailoverCriteria.StatusCodes.Items).toEqual([500, 502, 503, 504]);
+      bucketOrigin(g.Members.Items[0].OriginId, primary);
+      bucketOrigin(g.Members.Items[1].OriginId, replica);
+    } else {
+      bucketOrigin(b.TargetOriginId, primary);
+    }
+    // The key group holds the public key of the environment's configuration.
+    const pem = readFileSync(join(ROOT, 'infra/keys/example-cdn-public.pem'), 'utf8');
+    const keys = s.template(`OciRegistry-${env}-Keys`);
+    keys.hasResourceProperties('AWS::CloudFront::PublicKey', { PublicKeyConfig: Match.objectLike({ EncodedKey: pem }) });
+    keys.hasResourceProperties('AWS::CloudFront::KeyGroup', { KeyGroupConfig: Match.objectLike({ Items: [Match.objectLike({ Ref: Match.anyValue() })] }) });
+  });
+
+  it(`read-only API paths: GET/HEAD only, ${replica ? `failing over to the ${replica} API` : 'the primary API (no replica)'}`, () => {
+    const cfg = distribution(env);
+    for (const path of READ_ONLY_PATHS) {
+      const b = behaviour(cfg, path);
+      expect(b.AllowedMethods).toEqual(['GET', 'HEAD']);
+      expect(b.CachePolicyId).toBe(CACHING_DISABLED);
+      expect(b.OriginRequestPolicyId).toBe(ALL_VIEWER_EXCEPT_HOST);
+      if (replica) {
+        const g = group(cfg, b.TargetOriginId);
+        expect(g.FailoverCriteria.StatusCodes.Items).toEqual([500, 502, 503, 504]);
+        expect(isApiOf(origin(cfg, g.Members.Items[0].OriginId), `OciRegistry-${env}-Api`)).toBe(true);
+        expect(isApiOf(origin(cfg, g.Members.Items[1].OriginId), `OciRegistry-${env}-Api-${replica}`)).toBe(true);
+      } else {
+        expect(isApiOf(origin(cfg, b.TargetOriginId), `OciRegistry-${env}-Api`)).toBe(true);
+      }
+    }
+  });
+
+  it('CloudFront refuses origin groups on behaviours that allow writes: none here does', () => {
+    const cfg = distribution(env);
+    const groups = new Set((cfg.OriginGroups?.Items ?? []).map((g: Json) => g.Id));
+    expect(groups.size).toBe(replica ? 2 : 0);
+    for (const b of [cfg.DefaultCacheBehavior, ...cfg.CacheBehaviors]) {
+      if (groups.has(b.TargetOriginId)) expect(b.AllowedMethods.every((m: string) => ['GET', 'HEAD', 'OPTIONS'].includes(m))).toBe(true);
+    }
+    // Behaviour order: the blob and upload paths come before the read-only API paths.
+    expect(cfg.CacheBehaviors.map((b: Json) => b.PathPattern)).toEqual(['/blobs/*', '/v2/*/blobs/uploads/*', ...READ_ONLY_PATHS]);
+  });
+});
+
+describe('certificate and DNS', () => {
+  it('dev: no custom domain, the CloudFront certificate', () => {
+    const cfg = distribution('dev');
+    expect(cfg.Aliases).toBeUndefined();
+    expect(cfg.ViewerCertificate).toBeUndefined();
+    s.template('OciRegistry-dev-Edge').resourceCountIs('AWS::CertificateManager::Certificate', 0);
+  });
+
+  it('staging: the imported us-east-1 certificate, TLS 1.2, SNI, no DNS records', () => {
+    const cfg = distribution('staging');
+    expect(cfg.Aliases).toEqual(['registry.staging.example.com']);
+    expect(cfg.ViewerCertificate).toEqual({
+      AcmCertificateArn: 'arn:aws:acm:us-east-1:111122223333:certificate/00000000-0000-0000-0000-000000000000',
+      MinimumProtocolVersion: 'TLSv1.2_2021',
+      SslSupportMethod: 'sni-only',
+    });
+    const t = s.template('OciRegistry-staging-Edge');
+    t.resourceCountIs('AWS::CertificateManager::Certificate', 0);
+    t.resourceCountIs('AWS::Route53::RecordSet', 0);
+  });
+
+  it('prod: a DNS-validated certificate in the hosted zone and A/AAAA aliases to the distribution', () => {
+    const t = s.template('OciRegistry-prod-Edge');
+    t.hasResourceProperties('AWS::CertificateManager::Certificate', {
+      DomainName: 'registry.example.com',
+      ValidationMethod: 'DNS',
+      DomainValidationOptions: [{ DomainName: 'registry.example.com', HostedZoneId: 'Z0123456789ABCDEFGHIJ' }],
+    });
+    for (const type of ['A', 'AAAA']) {
+      t.hasResourceProperties('AWS::Route53::RecordSet', {
+        Name: 'registry.example.com.',
+        Type: type,
+        HostedZoneId: 'Z0123456789ABCDEFGHIJ',
+        AliasTarget: Match.objectLike({ DNSName: { 'Fn::GetAtt': [Match.stringLikeRegexp('^Distribution'), 'DomainName'] } }),
+      });
+    }
+    expect(distribution('prod').ViewerCertificate).toMatchObject({ MinimumProtocolVersion: 'TLSv1.2_2021', SslSupportMethod: 'sni-only' });
+  });
+});
+
+describe('upload functions from functions/edge', () => {
+  let withFunctions: Synthesized;
+  let dir: string;
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), 'edge-fns-'));
+    writeFileSync(join(dir, 'viewer-request.js'), 'async function handler(event) { return event.request; }\n');
+    writeFileSync(join(dir, 'viewer-response.js'), 'async function handler(event) { return event.response; }\n');
+    withFunctions = synthesizeAll({ env: 'dev' }, { edgeFunctionsDir: dir });
+  }, SYNTH_TIMEOUT_MS);
+  afterAll(() => {
+    withFunctions?.cleanup();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('are cloudfront-js-2.0 functions with the KeyValueStore, on the upload behaviour only', () => {
+    const t = withFunctions.template('OciRegistry-dev-Edge');
+    const fns = withFunctions.templateJson('OciRegistry-dev-Edge').Resources;
+    const functions = Object.entries(fns).filter(([, r]) => r.Type === 'AWS::CloudFront::Function');
+    expect(functions).toHaveLength(2);
+    const kvs = Object.entries(fns).find(([, r]) => r.Type === 'AWS::CloudFront::KeyValueStore')![0];
+    for (const [, f] of functions) {
+      const config = (f.Properties as Json).FunctionConfig;
+      expect(config.Runtime).toBe('cloudfront-js-2.0');
+      expect(config.KeyValueStoreAssociations).toEqual([{ KeyValueStoreARN: { 'Fn::GetAtt': [kvs, 'Arn'] } }]);
+    }
+    t.resourceCountIs('AWS::CloudFront::KeyValueStore', 1);
+    const cfg = Object.values(fns).find((r) => r.Type === 'AWS::CloudFront::Distribution')!.Properties!.DistributionConfig as Json;
+    const upload = cfg.CacheBehaviors.find((b: Json) => b.PathPattern === '/v2/*/blobs/uploads/*');
+    expect(upload.FunctionAssociations.map((a: Json) => a.EventType).sort()).toEqual(['viewer-request', 'viewer-response']);
+    for (const b of [cfg.DefaultCacheBehavior, ...cfg.CacheBehaviors.filter((x: Json) => x !== upload)]) expect(b.FunctionAssociations).toBeUndefined();
+  });
+});

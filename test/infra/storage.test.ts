@@ -1,0 +1,137 @@
+// Storage stacks in an environment without replicas (staging) and one with two (prod): table
+// replicas and PITR, bucket policy (TLS only, OAC principal only), replication, lifecycle and the
+// events notification.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Match } from 'aws-cdk-lib/assertions';
+import { SYNTH_TIMEOUT_MS, synthesizeAll } from './synth.ts';
+import type { Json, Synthesized } from './synth.ts';
+
+let s: Synthesized;
+// Synthesizing every environment takes ~10 s, most of it CDK's CloudFormation validation.
+beforeAll(() => {
+  s = synthesizeAll();
+}, SYNTH_TIMEOUT_MS);
+afterAll(() => s?.cleanup());
+
+type Statement = { Effect: string; Principal?: unknown; Action: string | string[]; Resource: unknown; Condition?: Record<string, Record<string, unknown>> };
+
+function bucketPolicy(stack: string): Statement[] {
+  const policies = Object.values(s.templateJson(stack).Resources).filter((r) => r.Type === 'AWS::S3::BucketPolicy');
+  expect(policies).toHaveLength(1);
+  return (policies[0]!.Properties!.PolicyDocument as { Statement: Statement[] }).Statement;
+}
+
+function bucket(stack: string) {
+  const buckets = Object.values(s.templateJson(stack).Resources).filter((r) => r.Type === 'AWS::S3::Bucket');
+  expect(buckets).toHaveLength(1);
+  return buckets[0]!.Properties as Record<string, Json>;
+}
+
+const asText = (v: unknown) => JSON.stringify(v);
+
+describe.each([
+  ['staging', 'eu-west-1', [] as string[]],
+  ['prod', 'us-east-1', ['eu-west-1', 'ap-southeast-2']],
+])('%s storage', (env, primary, replicas) => {
+  it('table: pk/sk strings, ttl, on-demand, PITR, a replica per replica region', () => {
+    const t = s.template(`OciRegistry-${env}-Storage`);
+    t.resourceCountIs('AWS::DynamoDB::GlobalTable', 1);
+    const table = t.findResources('AWS::DynamoDB::GlobalTable');
+    const props = Object.values(table)[0]!.Properties as Record<string, Json>;
+    expect(props.TableName).toBe(`oci-registry-${env}`);
+    expect(props.KeySchema).toEqual([{ AttributeName: 'pk', KeyType: 'HASH' }, { AttributeName: 'sk', KeyType: 'RANGE' }]);
+    expect(props.AttributeDefinitions).toEqual([{ AttributeName: 'pk', AttributeType: 'S' }, { AttributeName: 'sk', AttributeType: 'S' }]);
+    expect(props.BillingMode).toBe('PAY_PER_REQUEST');
+    expect(props.TimeToLiveSpecification).toEqual({ AttributeName: 'ttl', Enabled: true });
+    expect(props.GlobalSecondaryIndexes).toBeUndefined();
+    const regions = props.Replicas.map((r: { Region: string }) => r.Region).sort();
+    expect(regions).toEqual([primary, ...replicas].sort());
+    for (const replica of props.Replicas) {
+      expect(replica.PointInTimeRecoverySpecification).toEqual({ PointInTimeRecoveryEnabled: true });
+      expect(replica.DeletionProtectionEnabled ?? false).toBe(env === 'prod');
+    }
+    expect(Object.values(table)[0]!.DeletionPolicy).toBe(env === 'prod' ? 'Retain' : 'Delete');
+  });
+
+  const bucketStacks = [[`OciRegistry-${env}-Storage`, primary], ...replicas.map((r) => [`OciRegistry-${env}-Storage-${r}`, r])];
+
+  it.each(bucketStacks)('bucket of %s: private, encrypted, versioned, named for its region', (stack, region) => {
+    const b = bucket(stack!);
+    expect(asText(b.BucketName)).toContain(`oci-registry-${env}-`);
+    expect(asText(b.BucketName)).toContain(`-${region}`);
+    expect(b.PublicAccessBlockConfiguration).toEqual({ BlockPublicAcls: true, BlockPublicPolicy: true, IgnorePublicAcls: true, RestrictPublicBuckets: true });
+    expect(b.BucketEncryption.ServerSideEncryptionConfiguration[0].ServerSideEncryptionByDefault.SSEAlgorithm).toBe('AES256');
+    expect(b.VersioningConfiguration).toEqual({ Status: 'Enabled' });
+    expect(b.OwnershipControls.Rules).toEqual([{ ObjectOwnership: 'BucketOwnerEnforced' }]);
+  });
+
+  it.each(bucketStacks)('bucket policy of %s: TLS only, and only the distribution through OAC may read blobs/*', (stack) => {
+    const statements = bucketPolicy(stack!);
+    const denies = statements.filter((st) => st.Effect === 'Deny');
+    expect(denies.some((d) => asText(d.Condition) === asText({ Bool: { 'aws:SecureTransport': 'false' } }) && d.Action === 's3:*')).toBe(true);
+    expect(denies.some((d) => asText(d.Condition).includes('s3:TlsVersion'))).toBe(true);
+    const allows = statements.filter((st) => st.Effect === 'Allow');
+    expect(allows).toHaveLength(1);
+    const allow = allows[0]!;
+    expect(allow.Principal).toEqual({ Service: 'cloudfront.amazonaws.com' });
+    expect(allow.Action).toBe('s3:GetObject');
+    expect(asText(allow.Resource)).toMatch(/\/blobs\/\*"/);
+    const sourceArn = asText(allow.Condition?.StringEquals?.['AWS:SourceArn']);
+    // The ARN of this environment's distribution, read from the edge stack's output.
+    expect(sourceArn).toContain('Fn::GetStackOutput');
+    expect(sourceArn).toContain(`OciRegistry-${env}-Edge`);
+    expect(sourceArn).toContain('us-east-1');
+  });
+
+  it.each(bucketStacks)('lifecycle of %s: incomplete multipart aborted after 1 day, uploads/ expire after 2', (stack) => {
+    const rules = bucket(stack!).LifecycleConfiguration.Rules as Array<Record<string, Json>>;
+    expect(rules).toContainEqual(expect.objectContaining({ AbortIncompleteMultipartUpload: { DaysAfterInitiation: 1 }, Status: 'Enabled' }));
+    expect(rules).toContainEqual(expect.objectContaining({ Prefix: 'uploads/', ExpirationInDays: 2, Status: 'Enabled' }));
+    expect(rules).toContainEqual(expect.objectContaining({ NoncurrentVersionExpiration: { NoncurrentDays: 7 }, Status: 'Enabled' }));
+  });
+
+  it('primary bucket notifies the events function of objects created under blobs/ and uploads/', () => {
+    const n = bucket(`OciRegistry-${env}-Storage`).NotificationConfiguration.LambdaConfigurations as Array<Record<string, Json>>;
+    expect(n.map((c) => c.Filter.S3Key.Rules[0].Value).sort()).toEqual(['blobs/', 'uploads/']);
+    for (const c of n) {
+      expect(c.Event).toBe('s3:ObjectCreated:*');
+      expect(asText(c.Function)).toContain(`:function:oci-registry-${env}-events`);
+    }
+    const e = s.template(`OciRegistry-${env}-Events`);
+    e.hasResourceProperties('AWS::Lambda::Permission', {
+      Action: 'lambda:InvokeFunction',
+      Principal: 's3.amazonaws.com',
+      SourceArn: Match.objectLike({ 'Fn::Join': Match.anyValue() }),
+    });
+    e.hasResourceProperties('AWS::Lambda::Function', { FunctionName: `oci-registry-${env}-events` });
+    // The bucket can only be created once the invoke permission exists.
+    const deps = s.assembly.getStackByName(`OciRegistry-${env}-Storage`).dependencies.map((d) => d.id);
+    expect(deps).toContain(`OciRegistry-${env}-Events`);
+  });
+
+  it('replication: blobs/ and manifests/ to every replica bucket, delete markers too, with metrics', () => {
+    const b = bucket(`OciRegistry-${env}-Storage`);
+    if (replicas.length === 0) {
+      expect(b.ReplicationConfiguration).toBeUndefined();
+      return;
+    }
+    const rules = b.ReplicationConfiguration.Rules as Array<Record<string, Json>>;
+    expect(rules).toHaveLength(replicas.length * 2);
+    for (const region of replicas) {
+      for (const prefix of ['blobs/', 'manifests/']) {
+        const rule = rules.find((r) => r.Id === `${prefix.slice(0, -1)}-to-${region}`);
+        expect(rule, `${prefix} to ${region}`).toBeDefined();
+        expect(rule!.Filter).toEqual({ Prefix: prefix });
+        expect(rule!.Status).toBe('Enabled');
+        expect(rule!.DeleteMarkerReplication).toEqual({ Status: 'Enabled' });
+        // ReplicationLatency (alarmed) is published only with replication metrics on.
+        expect(rule!.Destination.Metrics).toMatchObject({ Status: 'Enabled' });
+        expect(asText(rule!.Destination.Bucket)).toContain(`-${region}`);
+      }
+    }
+    expect(new Set(rules.map((r) => r.Priority)).size).toBe(rules.length);
+    // The replica buckets exist before the primary bucket names them as destinations.
+    const deps = s.assembly.getStackByName(`OciRegistry-${env}-Storage`).dependencies.map((d) => d.id);
+    for (const region of replicas) expect(deps).toContain(`OciRegistry-${env}-Storage-${region}`);
+  });
+});
