@@ -9,7 +9,7 @@ import { S3ManifestBodyStore } from '../../functions/adapters/aws/manifest-bodie
 import { countCalls } from '../../functions/adapters/aws/call-counter.ts';
 import { tableDefinition } from '../../functions/adapters/aws/table.ts';
 import { metadataStoreContract } from '../contract/metadata-store.contract.ts';
-import { manifest, session } from '../contract/fixtures.ts';
+import { blob, manifest, session } from '../contract/fixtures.ts';
 import { startDynamoLocal, startS3rver, type DynamoLocal, type S3Local } from '../support/aws-local.ts';
 
 let dynamo: DynamoLocal;
@@ -80,6 +80,34 @@ describe('DynamoDB adapter specifics', () => {
     expect((await tagItem('small'))?.body?.B?.byteLength).toBe(small.size);
     expect((await tagItem('middle'))?.body).toBeUndefined();
     expect((await tagItem('middle'))?.digest?.S).toBe(middle.digest);
+  });
+
+  it('writes a repository\'s catalog entry once: later links and puts from any process leave it untouched', async () => {
+    const { client, tableName } = await openStore();
+    const at = (now: number) => new DynamoMetadataStore({ client, tableName, now: () => now });
+    await at(1000).linkBlob('team/app', blob());
+    const entry = async () => (await client.send(new GetItemCommand({ TableName: tableName, Key: { pk: { S: 'REPOS' }, sk: { S: 'team/app' } } }))).Item;
+    expect((await entry())?.created?.N).toBe('1000');
+    const later = at(2000);
+    await later.linkBlob('team/app', blob());
+    await later.putManifest('team/app', manifest(), ['v1']);
+    await at(3000).putManifest('team/app', manifest(), ['v2']);
+    expect((await entry())?.created?.N).toBe('1000');
+    await at(4000).putManifest('team/new', manifest(), []);
+    expect(await at(5000).listRepositories(10)).toEqual({ items: ['team/app', 'team/new'], more: false });
+  });
+
+  it('pages correctly when DynamoDB\'s 1 MB response limit cuts a query short (tag items carrying ~90 KiB bodies)', async () => {
+    const { store, client } = await openStore();
+    const queries = countCalls(client);
+    const tags = Array.from({ length: 14 }, (_, i) => `t${String(i).padStart(2, '0')}`);
+    for (const tag of tags) await store.putManifest('heavy', manifest({ bodySize: 90 * 1024 }), [tag]);
+    queries.reset();
+    expect(await store.listTags('heavy', 100)).toEqual({ items: tags, more: false });
+    expect(queries.calls.Query).toBe(2);
+    expect(await store.listTags('heavy', 12)).toEqual({ items: tags.slice(0, 12), more: true });
+    expect(await store.listTags('heavy', 13, 't00')).toEqual({ items: tags.slice(1), more: false });
+    expect(await store.listTags('heavy', 12, 't00')).toEqual({ items: tags.slice(1, 13), more: true });
   });
 
   it('writes upload sessions with a ttl in epoch seconds, and an expired item still in the table reads as absent', async () => {
