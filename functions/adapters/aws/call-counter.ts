@@ -23,10 +23,10 @@ type Middleware = (next: Handler, context: { commandName?: string }) => Handler;
 /** Any SDK v3 client (DynamoDB, S3, a DynamoDBDocumentClient sharing its client's stack). */
 export interface CountableClient {
   middlewareStack: {
-    // The SDK's own signature is generic over its input and output types; a middleware that only
-    // passes them on fits any of them.
+    // The SDK declares one overload per step, generic over each client's input and output types; a
+    // middleware that only passes them on fits all of them.
     // eslint-disable-next-line @typescript-eslint/no-explicit-any
-    add(middleware: any, options: { step: 'initialize' | 'finalizeRequest'; name: string; priority: 'high' | 'low' }): void;
+    add(middleware: any, options: any): void;
     remove(toRemove: string): boolean;
   };
 }
