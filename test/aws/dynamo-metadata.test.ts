@@ -110,6 +110,17 @@ describe('DynamoDB adapter specifics', () => {
     expect(await store.listTags('heavy', 12, 't00')).toEqual({ items: tags.slice(1, 13), more: true });
   });
 
+  it('accepts any `last`: empty, or longer than a sort key may be', async () => {
+    const { store } = await openStore();
+    await store.putManifest('r', manifest(), ['a', 'b']);
+    expect(await store.listTags('r', 10, '')).toEqual({ items: ['a', 'b'], more: false });
+    expect(await store.listTags('r', 10, 'a'.repeat(3000))).toEqual({ items: ['b'], more: false });
+    expect(await store.listTags('r', 10, 'é'.repeat(1500))).toEqual({ items: [], more: false });
+    expect(await store.listRepositories(10, '')).toEqual({ items: ['r'], more: false });
+    expect(await store.listRepositories(10, 'q'.repeat(2000))).toEqual({ items: ['r'], more: false });
+    expect(await store.listReferrers('r', manifest().digest, 10, 'x'.repeat(2000))).toEqual({ items: [], more: false });
+  });
+
   it('writes upload sessions with a ttl in epoch seconds, and an expired item still in the table reads as absent', async () => {
     let now = Date.now();
     const { client, tableName } = await openStore();

@@ -27,6 +27,26 @@ export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve
 /** Full-jitter exponential backoff: 0..min(cap, base * 2^attempt) ms. */
 export const backoff = (attempt: number, base = 10, cap = 500) => sleep(Math.random() * Math.min(cap, base * 2 ** attempt));
 
+/** DynamoDB refuses sort key values longer than 1024 bytes (and empty ones). */
+const SORT_KEY_MAX_BYTES = 1024;
+
+/**
+ * The ExclusiveStartKey for "strictly after `prefix + after`". A position longer than a sort key may
+ * be is cut (at a character boundary) to fit: stored keys (tags, names, digests) are far shorter than
+ * the cut, so none lies between the cut and the full value and the page is the same.
+ */
+function startKey(pk: string, prefix: string, after: string | undefined): Key | undefined {
+  if (after === undefined || prefix + after === '') return undefined;
+  let sk = '';
+  let bytes = 0;
+  for (const ch of prefix + after) {
+    bytes += Buffer.byteLength(ch);
+    if (bytes > SORT_KEY_MAX_BYTES) break;
+    sk += ch;
+  }
+  return { pk, sk };
+}
+
 export class DynamoOps {
   readonly doc: DynamoDBDocumentClient;
   readonly table: string;
@@ -80,7 +100,7 @@ export class DynamoOps {
   async queryPage(pk: string, prefix: string, limit: number, after: string | undefined, projection: string[]): Promise<Page<Item>> {
     const want = Math.max(0, Math.floor(limit)) + 1;
     const items: Item[] = [];
-    let start: Key | undefined = after === undefined ? undefined : { pk, sk: prefix + after };
+    let start = startKey(pk, prefix, after);
     const names: Record<string, string> = { '#pk': 'pk', '#sk': 'sk' };
     const fields = projection.map((attr, i) => {
       names[`#p${i}`] = attr;
