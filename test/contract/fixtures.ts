@@ -19,11 +19,13 @@ export interface ManifestOptions {
   bodySize?: number;
   /** An index (children) instead of an image manifest (blobs). */
   index?: boolean;
+  /** Number of children of an index (default 2). */
+  children?: number;
 }
 
 export function manifest(opts: ManifestOptions = {}): ManifestRecord {
   const blobs = opts.index ? [] : [randomDigest(), randomDigest(), randomDigest()];
-  const children = opts.index ? [randomDigest(), randomDigest()] : [];
+  const children = opts.index ? Array.from({ length: opts.children ?? 2 }, () => randomDigest()) : [];
   const doc: Record<string, unknown> = opts.index
     ? { schemaVersion: 2, mediaType: OCI_INDEX, manifests: children.map((digest) => ({ mediaType: OCI_MANIFEST, digest, size: 500 })) }
     : {

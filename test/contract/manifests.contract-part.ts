@@ -52,6 +52,23 @@ export function manifestsContract(s: StoreFixture): void {
       }
     });
 
+    it('a 4 MiB index with 20,000 children and 1 MB of annotations round-trips, also as a referrer', async () => {
+      const store = s.current();
+      const subject = manifest();
+      await store.putManifest('r', subject, []);
+      const big = manifest({ index: true, children: 20_000, subject: subject.digest, artifactType: 'application/vnd.big', annotations: { huge: 'a'.repeat(1_000_000) } });
+      expect(big.size).toBeLessThanOrEqual(4 * 1024 * 1024);
+      await store.putManifest('r', big, ['big']);
+      await expectStored(store, 'r', big, 'big');
+      expect(await store.listReferrers('r', subject.digest, 10)).toEqual({
+        items: [{ mediaType: big.mediaType, digest: big.digest, size: big.size, artifactType: 'application/vnd.big', annotations: big.annotations }],
+        more: false,
+      });
+      expect((await store.getReferences('r', [big.digest])).manifests.get(big.digest)).toEqual(head(big));
+      expect(await store.deleteManifest('r', big.digest)).toBe(true);
+      expect(await store.getTaggedManifest('r', 'big')).toBeUndefined();
+    });
+
     it('points several tags at a manifest in one put; a repeated put is idempotent and adds tags', async () => {
       const store = s.current();
       const m = manifest();

@@ -4,9 +4,9 @@
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import type { ManifestRecord } from '../../core/ports.ts';
 import { MetadataContentionError, RACE_ATTEMPTS, backoff, type DynamoOps, type TransactItem } from './dynamo-ops.ts';
-import { inlineInManifest, manifestItem, referrerItem, repoEntryItem, tagItem, type Item } from './items.ts';
+import { fieldsInline, fieldsOf, inlineInManifest, manifestItem, referrerItem, repoEntryItem, tagItem, type Item } from './items.ts';
 import {
-  MANIFEST, REPOS_PK, TAG, manifestBodyKey, manifestKey, referrerKey, repoEntryKey, repoPk, reverseKey, reversePrefix, tagKey, type Key,
+  MANIFEST, REPOS_PK, TAG, manifestBodyKey, manifestFieldsKey, manifestKey, referrerKey, repoEntryKey, repoPk, reverseKey, reversePrefix, tagKey, type Key,
 } from './keys.ts';
 import type { ManifestBodyStore } from './manifest-bodies.ts';
 
@@ -54,6 +54,16 @@ export class DynamoManifests {
     };
   }
 
+  /** Writes a large body (and references too many for the item) to S3, before any item names them. */
+  private async placeBody(m: ManifestRecord, bodyKey: string, fieldsKey: string | undefined): Promise<void> {
+    const bodies = this.bodies;
+    if (bodies === undefined) throw new Error(`manifest ${m.digest} is too large for an item and no manifest body store is configured`);
+    await Promise.all([
+      bodies.put(bodyKey, m.body),
+      fieldsKey === undefined ? undefined : bodies.put(fieldsKey, new TextEncoder().encode(JSON.stringify(fieldsOf(m)))),
+    ]);
+  }
+
   /**
    * 1 BatchGetItem (manifest, tags, catalog entry unless known) + 1 TransactWriteItems (none when
    * nothing changes). A body too large for an item is written to S3 first (1 PutObject).
@@ -62,6 +72,7 @@ export class DynamoManifests {
     const unique = [...new Set(tags)];
     if (unique.length > MAX_TAGS_PER_PUT) throw new RangeError(`at most ${MAX_TAGS_PER_PUT} tags per manifest put`);
     const bodyKey = inlineInManifest(m) ? undefined : manifestBodyKey(repo, m.digest);
+    const fieldsKey = fieldsInline(m) ? undefined : manifestFieldsKey(repo, m.digest);
     let bodyPlaced = bodyKey === undefined;
     const notExists = 'attribute_not_exists(#pk)';
     const pkName = { '#pk': 'pk' };
@@ -100,12 +111,11 @@ export class DynamoManifests {
       }
       if (stored === undefined) {
         if (!bodyPlaced && bodyKey !== undefined) {
-          if (this.bodies === undefined) throw new Error(`manifest ${m.digest} is too large for an item and no manifest body store is configured`);
-          await this.bodies.put(bodyKey, m.body);
+          await this.placeBody(m, bodyKey, fieldsKey);
           bodyPlaced = true;
         }
-        writes.push(this.put(manifestItem(repo, m, bodyKey), notExists, pkName));
-        if (m.subject !== undefined) writes.push(this.put(referrerItem(repo, m.subject, m)));
+        writes.push(this.put(manifestItem(repo, m, bodyKey, fieldsKey), notExists, pkName));
+        if (m.subject !== undefined) writes.push(this.put(referrerItem(repo, m.subject, m, fieldsKey)));
       } else if (writes.length > 0) {
         // New tags on a stored manifest bump its revision, which a concurrent deleteManifest conditions on.
         writes.push({

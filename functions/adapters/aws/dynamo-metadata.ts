@@ -9,7 +9,7 @@ import type {
 import { DynamoManifests, type KnownRepos } from './dynamo-manifests.ts';
 import { DynamoOps } from './dynamo-ops.ts';
 import { DynamoUploads } from './dynamo-uploads.ts';
-import { globalBlobItem, linkItem, repoEntryItem, toBlob, toBlobFromWire, toDescriptor, toHead, toManifest, type Item } from './items.ts';
+import { globalBlobItem, linkItem, repoEntryItem, toBlob, toBlobFromWire, toDescriptor, toHead, toManifest, type Item, type ManifestFields } from './items.ts';
 import {
   LINK, MANIFEST, REPOS_PK, TAG, blobKey, linkKey, manifestKey, referrerPrefix, repoEntryKey, repoPk, tagKey, type Key,
 } from './keys.ts';
@@ -111,17 +111,19 @@ export class DynamoMetadataStore implements MetadataStore {
    * catalog entry) for a new repository. The catalog entry is never rewritten.
    */
   async linkBlob(repo: string, blob: BlobRecord): Promise<void> {
-    const putLink = () => this.ops.doc.send(new PutCommand({ TableName: this.ops.table, Item: linkItem(repo, blob) }));
-    if (!this.repos.has(repo) && (await this.get(repoEntryKey(repo))) === undefined) {
+    await this.ops.retrying('blob link', async () => {
+      if (this.repos.has(repo) || (await this.get(repoEntryKey(repo))) !== undefined) {
+        await this.ops.doc.send(new PutCommand({ TableName: this.ops.table, Item: linkItem(repo, blob) }));
+        return true;
+      }
+      // A new repository: link and catalog entry together. Cancelled when a concurrent request
+      // registered it first (or both collided): read again and take the other branch.
       const registered = await this.ops.transact([
         { Put: { TableName: this.ops.table, Item: linkItem(repo, blob) } },
         { Put: { TableName: this.ops.table, Item: repoEntryItem(repo, this.now()), ConditionExpression: 'attribute_not_exists(#pk)', ExpressionAttributeNames: { '#pk': 'pk' } } },
       ]);
-      // Lost to a concurrent registration: the entry exists now, so the link alone remains to write.
-      if (!registered) await putLink();
-    } else {
-      await putLink();
-    }
+      return registered ? true : undefined;
+    });
     this.repos.add(repo);
   }
 
@@ -139,16 +141,24 @@ export class DynamoMetadataStore implements MetadataStore {
 
   // Manifests and tags.
 
-  private async body(item: Item): Promise<Uint8Array> {
-    if (item.body !== undefined) return item.body as Uint8Array;
+  private s3(item: Item): ManifestBodyStore {
     if (this.bodies === undefined) throw new Error(`manifest ${String(item.digest)} is stored in S3 and no manifest body store is configured`);
-    return this.bodies.get(item.bodyKey as string);
+    return this.bodies;
   }
 
-  /** 1 GetItem (+ 1 GetObject when the body lives in S3). */
+  private async fields(item: Item, key: string): Promise<ManifestFields> {
+    return JSON.parse(new TextDecoder().decode(await this.s3(item).get(key))) as ManifestFields;
+  }
+
+  /** 1 GetItem (+ 1 GetObject when the body lives in S3, + 1 in parallel for references that did not fit). */
   async getManifest(repo: string, digest: string): Promise<ManifestRecord | undefined> {
     const item = await this.get(manifestKey(repo, digest));
-    return item && toManifest(item, await this.body(item));
+    if (item === undefined) return undefined;
+    const [body, fields] = await Promise.all([
+      item.body !== undefined ? (item.body as Uint8Array) : this.s3(item).get(item.bodyKey as string),
+      item.fieldsKey === undefined ? undefined : this.fields(item, item.fieldsKey as string),
+    ]);
+    return toManifest(item, body, fields);
   }
 
   /** 1 GetItem when the body fits the tag item (<= 100 KiB); else + getManifest. */
@@ -196,10 +206,13 @@ export class DynamoMetadataStore implements MetadataStore {
     return { items: page.items.map((item) => (item.sk as string).slice(TAG.length)), more: page.more };
   }
 
-  /** 1 Query. */
+  /** 1 Query (+ 1 GetObject per referrer whose annotations exceed 300 KB). */
   async listReferrers(repo: string, subject: string, limit: number, last?: string): Promise<Page<Descriptor>> {
-    const page = await this.ops.queryPage(repoPk(repo), referrerPrefix(subject), limit, last, ['digest', 'mt', 'size', 'at', 'ann']);
-    return { items: page.items.map(toDescriptor), more: page.more };
+    const page = await this.ops.queryPage(repoPk(repo), referrerPrefix(subject), limit, last, ['digest', 'mt', 'size', 'at', 'ann', 'annKey']);
+    // Annotations too large for the referrer item (rare) are read from S3, in parallel.
+    const items = await Promise.all(page.items.map(async (item) =>
+      toDescriptor(item, item.annKey === undefined ? undefined : await this.fields(item, item.annKey as string))));
+    return { items, more: page.more };
   }
 
   // Repositories.

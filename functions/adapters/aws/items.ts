@@ -38,14 +38,31 @@ export const repoEntryItem = (repo: string, now: number): Item => ({ ...repoEntr
 
 // ---- manifests, tags, referrers
 
+/**
+ * Above this estimated size, a manifest's references and annotations (a 4 MiB index may list tens of
+ * thousands of children) leave the item for an S3 object next to the body (`fieldsKey`).
+ */
+export const FIELDS_INLINE_MAX = 300_000;
+
+/** What moves to S3 with a manifest whose references or annotations do not fit its item. */
+export interface ManifestFields {
+  blobs: string[];
+  manifests: string[];
+  annotations?: Record<string, string>;
+}
+
 /** Rough item size of a manifest record without its body: references, annotations, names. */
 function overhead(m: ManifestRecord): number {
   let n = 512 + m.digest.length + m.mediaType.length + (m.subject?.length ?? 0) + (m.artifactType?.length ?? 0);
   for (const d of m.blobs) n += d.length + 3;
   for (const d of m.manifests) n += d.length + 3;
-  if (m.annotations !== undefined) n += JSON.stringify(m.annotations).length;
+  if (m.annotations !== undefined) n += annotationsSize(m);
   return n;
 }
+
+const annotationsSize = (m: ManifestRecord) => (m.annotations === undefined ? 0 : Buffer.byteLength(JSON.stringify(m.annotations)));
+
+export const fieldsInline = (m: ManifestRecord): boolean => overhead(m) <= FIELDS_INLINE_MAX;
 
 export function inlineInManifest(m: ManifestRecord): boolean {
   return m.body.byteLength <= MANIFEST_INLINE_MAX && m.body.byteLength + overhead(m) <= ITEM_BUDGET;
@@ -55,34 +72,55 @@ export function inlineInTag(m: ManifestRecord): boolean {
   return m.body.byteLength <= TAG_INLINE_MAX && m.body.byteLength + overhead(m) <= ITEM_BUDGET;
 }
 
+export function fieldsOf(m: ManifestRecord): ManifestFields {
+  return { blobs: m.blobs, manifests: m.manifests, ...(m.annotations === undefined ? {} : { annotations: m.annotations }) };
+}
+
+const headFields = (m: ManifestRecord): Item => ({ digest: m.digest, mt: m.mediaType, size: m.size, created: m.createdAt });
+
 /** Everything of a manifest record but its body, as item attributes. */
 function manifestFields(m: ManifestRecord): Item {
-  const item: Item = { digest: m.digest, mt: m.mediaType, size: m.size, blobs: m.blobs, kids: m.manifests, created: m.createdAt };
+  const item: Item = { ...headFields(m), blobs: m.blobs, kids: m.manifests };
   if (m.subject !== undefined) item.subj = m.subject;
   if (m.artifactType !== undefined) item.at = m.artifactType;
   if (m.annotations !== undefined) item.ann = JSON.stringify(m.annotations);
   return item;
 }
 
-/** The manifest item: body inline, or `bodyKey` naming the S3 object. `rev` counts tag changes. */
-export function manifestItem(repo: string, m: ManifestRecord, bodyKey: string | undefined): Item {
+/**
+ * The manifest item: body inline, or `bodyKey` naming its S3 object; references and annotations
+ * inline, or `fieldsKey` naming theirs. `rev` counts tag changes.
+ */
+export function manifestItem(repo: string, m: ManifestRecord, bodyKey: string | undefined, fieldsKey: string | undefined): Item {
   const item: Item = { ...manifestKey(repo, m.digest), ...manifestFields(m), rev: 1 };
+  if (fieldsKey !== undefined) {
+    delete item.blobs;
+    delete item.kids;
+    delete item.ann;
+    item.fieldsKey = fieldsKey;
+  }
   if (bodyKey === undefined) item.body = m.body;
   else item.bodyKey = bodyKey;
   return item;
 }
 
-/** The tag item: a copy of the manifest's fields, and of its body when small. */
+/**
+ * The tag item: when the body is small, a full copy of the manifest (one read serves GET by tag);
+ * else only digest, media type and size (HEAD by tag), and GET reads the manifest item.
+ */
 export function tagItem(repo: string, tag: string, m: ManifestRecord): Item {
-  const item: Item = { ...tagKey(repo, tag), ...manifestFields(m) };
-  if (inlineInTag(m)) item.body = m.body;
-  return item;
+  if (!inlineInTag(m)) return { ...tagKey(repo, tag), ...headFields(m) };
+  return { ...tagKey(repo, tag), ...manifestFields(m), body: m.body };
 }
 
-export function referrerItem(repo: string, subject: string, m: ManifestRecord): Item {
+/** The referrer descriptor; annotations too large for it stay in the manifest's fields object. */
+export function referrerItem(repo: string, subject: string, m: ManifestRecord, fieldsKey: string | undefined): Item {
   const item: Item = { ...referrerKey(repo, subject, m.digest), digest: m.digest, mt: m.mediaType, size: m.size };
   if (m.artifactType !== undefined) item.at = m.artifactType;
-  if (m.annotations !== undefined) item.ann = JSON.stringify(m.annotations);
+  if (m.annotations !== undefined) {
+    if (fieldsKey !== undefined && annotationsSize(m) > FIELDS_INLINE_MAX) item.annKey = fieldsKey;
+    else item.ann = JSON.stringify(m.annotations);
+  }
   return item;
 }
 
@@ -90,25 +128,27 @@ export function toHead(item: Item): ManifestHead {
   return { digest: item.digest as string, mediaType: item.mt as string, size: item.size as number };
 }
 
-/** A manifest record from a manifest or tag item and the body (read inline or from S3). */
-export function toManifest(item: Item, body: Uint8Array): ManifestRecord {
+/** A manifest record from a manifest or tag item, its body and (when kept in S3) its fields. */
+export function toManifest(item: Item, body: Uint8Array, fields?: ManifestFields): ManifestRecord {
   const record: ManifestRecord = {
     ...toHead(item),
     body,
-    blobs: (item.blobs as string[] | undefined) ?? [],
-    manifests: (item.kids as string[] | undefined) ?? [],
+    blobs: fields?.blobs ?? (item.blobs as string[] | undefined) ?? [],
+    manifests: fields?.manifests ?? (item.kids as string[] | undefined) ?? [],
     createdAt: item.created as number,
   };
   if (item.subj !== undefined) record.subject = item.subj as string;
   if (item.at !== undefined) record.artifactType = item.at as string;
-  if (item.ann !== undefined) record.annotations = JSON.parse(item.ann as string) as Record<string, string>;
+  if (fields?.annotations !== undefined) record.annotations = fields.annotations;
+  else if (item.ann !== undefined) record.annotations = JSON.parse(item.ann as string) as Record<string, string>;
   return record;
 }
 
-export function toDescriptor(item: Item): Descriptor {
+export function toDescriptor(item: Item, fields?: ManifestFields): Descriptor {
   const descriptor: Descriptor = { mediaType: item.mt as string, digest: item.digest as string, size: item.size as number };
   if (item.at !== undefined) descriptor.artifactType = item.at as string;
-  if (item.ann !== undefined) descriptor.annotations = JSON.parse(item.ann as string) as Record<string, string>;
+  if (fields?.annotations !== undefined) descriptor.annotations = fields.annotations;
+  else if (item.ann !== undefined) descriptor.annotations = JSON.parse(item.ann as string) as Record<string, string>;
   return descriptor;
 }
 

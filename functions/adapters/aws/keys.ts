@@ -38,3 +38,5 @@ export const uploadKey = (id: string): Key => ({ pk: `U#${id}`, sk: 'U' });
 
 /** S3 key of a manifest body too large for its item. */
 export const manifestBodyKey = (repo: string, digest: string): string => `manifests/${repo}/${digest}`;
+/** S3 key of a manifest's references and annotations when they do not fit its item (JSON). */
+export const manifestFieldsKey = (repo: string, digest: string): string => `manifests/${repo}/${digest}.fields.json`;
