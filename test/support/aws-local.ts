@@ -89,6 +89,9 @@ export async function startDynamoLocal(): Promise<DynamoLocal> {
       throw new Error(`${(err as Error).message}\n${stderr}`, { cause: err });
     }
     const clients: DynamoDBClient[] = [];
+    // A test process that dies without stop() must not leave Java running.
+    const killOnExit = () => child.kill('SIGKILL');
+    process.once('exit', killOnExit);
     return {
       endpoint,
       client() {
@@ -107,6 +110,7 @@ export async function startDynamoLocal(): Promise<DynamoLocal> {
         return name;
       },
       async stop() {
+        process.removeListener('exit', killOnExit);
         for (const c of clients) c.destroy();
         if (child.exitCode !== null) return;
         const exited = new Promise((resolve) => child.once('exit', resolve));
