@@ -2,7 +2,7 @@
 // repository, linking registers the repository.
 import { describe, expect, it } from 'vitest';
 import type { StoreFixture } from './metadata-store.contract.ts';
-import { blob, randomDigest } from './fixtures.ts';
+import { blob, linked, randomDigest } from './fixtures.ts';
 
 export function blobsContract(s: StoreFixture): void {
   describe('blobs', () => {
@@ -31,6 +31,7 @@ export function blobsContract(s: StoreFixture): void {
       const store = s.current();
       const b = blob();
       expect(await store.repositoryExists('team/app')).toBe(false);
+      await store.putBlob(b);
       await store.linkBlob('team/app', b);
       await store.linkBlob('team/app', b);
       expect(await store.getLinkedBlob('team/app', b.digest)).toEqual(b);
@@ -46,8 +47,8 @@ export function blobsContract(s: StoreFixture): void {
 
     it('registers a repository once however many links arrive, concurrently too', async () => {
       const store = s.current();
-      await Promise.all(Array.from({ length: 8 }, () => store.linkBlob('busy', blob())));
-      await store.linkBlob('busy', blob());
+      await Promise.all(Array.from({ length: 8 }, () => linked(store, 'busy')));
+      await linked(store, 'busy');
       expect(await store.listRepositories(10)).toEqual({ items: ['busy'], more: false });
     });
   });

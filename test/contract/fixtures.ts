@@ -1,7 +1,7 @@
 // Records for the MetadataStore contract: manifests whose digest really is the sha256 of their body,
 // blobs with made-up locations, upload sessions.
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
-import type { BlobRecord, ManifestRecord, UploadSession } from '../../functions/core/ports.ts';
+import type { BlobRecord, ManifestRecord, MetadataStore, UploadSession } from '../../functions/core/ports.ts';
 import { OCI_CONFIG, OCI_INDEX, OCI_LAYER_GZIP, OCI_MANIFEST } from '../support/oci.ts';
 
 export const sha256 = (bytes: Uint8Array | string): string => `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
@@ -9,6 +9,13 @@ export const randomDigest = (): string => sha256(randomBytes(32));
 
 export function blob(digest = randomDigest(), location = `blobs/${randomUUID()}`): BlobRecord {
   return { digest, size: 1 + Math.floor(Math.random() * 1_000_000), location, createdAt: Date.now() };
+}
+
+/** Records a blob and links it, as the core does after an upload (the record first). */
+export async function linked(store: MetadataStore, repo: string, b: BlobRecord = blob()): Promise<BlobRecord> {
+  const stored = await store.putBlob(b);
+  await store.linkBlob(repo, stored);
+  return stored;
 }
 
 export interface ManifestOptions {

@@ -3,7 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Page } from '../../functions/core/ports.ts';
 import type { StoreFixture } from './metadata-store.contract.ts';
-import { blob, byteOrder, manifest } from './fixtures.ts';
+import { byteOrder, linked, manifest } from './fixtures.ts';
 
 async function pages<T>(size: number, key: (item: T) => string, fetch: (limit: number, last?: string) => Promise<Page<T>>): Promise<{ items: T[]; pageCount: number }> {
   const items: T[] = [];
@@ -74,7 +74,7 @@ export function listingsContract(s: StoreFixture): void {
       const names = ['b', 'a/b', 'a', 'a-b', 'a/b/c', 'ab', 'z/y', 'lib/x', 'lib.x', 'm'];
       for (const [i, name] of names.entries()) {
         if (i % 2 === 0) await store.putManifest(name, manifest(), ['v1']);
-        else await store.linkBlob(name, blob());
+        else await linked(store, name);
         await store.putManifest(name, manifest(), ['v2']);
       }
       const sorted = [...names].sort(byteOrder);

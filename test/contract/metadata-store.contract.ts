@@ -20,8 +20,11 @@ export interface StoreFixture {
   current(): MetadataStore;
 }
 
+/** Each test makes dozens of store calls (races loop); over the wire that takes seconds, not ms. */
+const TEST_TIMEOUT_MS = 60_000;
+
 export function metadataStoreContract(name: string, open: OpenStore): void {
-  describe(`MetadataStore contract: ${name}`, () => {
+  describe(`MetadataStore contract: ${name}`, { timeout: TEST_TIMEOUT_MS }, () => {
     let opened: OpenedStore | undefined;
     beforeEach(async () => {
       opened = await open();
