@@ -124,7 +124,7 @@ export function manifestsContract(s: StoreFixture): void {
 
     it('concurrent delete and re-tag of one manifest never leave a tag pointing at a missing manifest', async () => {
       const store = s.current();
-      for (let round = 0; round < 10; round++) {
+      for (let round = 0; round < 25; round++) {
         const m = manifest();
         await store.putManifest('r', m, [`old${round}`]);
         const [deleted] = await Promise.all([store.deleteManifest('r', m.digest), store.putManifest('r', m, [`new${round}`])]);

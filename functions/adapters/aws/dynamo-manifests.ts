@@ -135,21 +135,22 @@ export class DynamoManifests {
   }
 
   /**
-   * 1 GetItem + 1 Query (in parallel) + 1 TransactWriteItems while at most 48 tags point at the
+   * 1 GetItem, then 1 Query, then 1 TransactWriteItems while at most 48 tags point at the
    * digest; each further 48 tags cost one more Query and TransactWriteItems. The S3 copy of a large
    * body is left to garbage collection (a concurrent re-push may already be using the same key).
    */
   async deleteManifest(repo: string, digest: string): Promise<boolean> {
     const prefix = reversePrefix(digest);
     for (let failures = 0; ;) {
-      const [head, reverse] = await Promise.all([
-        this.ops.doc.send(new GetCommand({
-          TableName: this.ops.table, Key: manifestKey(repo, digest), ConsistentRead: true,
-          ProjectionExpression: '#rev, #subj', ExpressionAttributeNames: { '#rev': 'rev', '#subj': 'subj' },
-        })),
-        this.ops.queryPage(repoPk(repo), prefix, TAGS_PER_DELETE, undefined, []),
-      ]);
+      // The revision first, then the reverse index: a put that adds a tag after the revision was read
+      // bumps it, so the final delete fails and re-reads. (Read in parallel, the query could miss a
+      // tag whose put the revision read already reflects.)
+      const head = await this.ops.doc.send(new GetCommand({
+        TableName: this.ops.table, Key: manifestKey(repo, digest), ConsistentRead: true,
+        ProjectionExpression: '#rev, #subj', ExpressionAttributeNames: { '#rev': 'rev', '#subj': 'subj' },
+      }));
       if (head.Item === undefined) return false;
+      const reverse = await this.ops.queryPage(repoPk(repo), prefix, TAGS_PER_DELETE, undefined, []);
       const items = reverse.items.flatMap((item) => {
         const tag = (item.sk as string).slice(prefix.length);
         return [this.del(tagKey(repo, tag), digest), this.del(reverseKey(repo, digest, tag))];
