@@ -10,7 +10,7 @@ import type { Key } from './keys.ts';
 const BATCH_GET_MAX = 100;
 const UNPROCESSED_ATTEMPTS = 8;
 /** How often a store operation re-reads and retries after losing a race before giving up. */
-export const RACE_ATTEMPTS = 12;
+export const RACE_ATTEMPTS = 16;
 
 /** A write kept losing races with other writers (or DynamoDB kept refusing it); retrying later may work. */
 export class MetadataContentionError extends Error {
@@ -25,7 +25,7 @@ export type TransactItem = NonNullable<ConstructorParameters<typeof TransactWrit
 export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Full-jitter exponential backoff: 0..min(cap, base * 2^attempt) ms. */
-export const backoff = (attempt: number, base = 10, cap = 500) => sleep(Math.random() * Math.min(cap, base * 2 ** attempt));
+export const backoff = (attempt: number, base = 10, cap = 1000) => sleep(Math.random() * Math.min(cap, base * 2 ** attempt));
 
 /** DynamoDB refuses sort key values longer than 1024 bytes (and empty ones). */
 const SORT_KEY_MAX_BYTES = 1024;
