@@ -35,6 +35,12 @@ function jarDir(): string {
   return join(lib, version);
 }
 
+/**
+ * Runs "$@" in the background; kills it when stdin reaches EOF; exits when it exits. (A background
+ * job's stdin is /dev/null unless redirected, hence the copy on fd 3.)
+ */
+const WATCHDOG = 'exec 3<&0; "$@" </dev/null & pid=$!; (cat <&3 >/dev/null; kill $pid 2>/dev/null) & wait $pid';
+
 export interface DynamoLocal {
   endpoint: string;
   /** A new client for this instance (dummy credentials, no retries beyond the SDK default). */
@@ -71,10 +77,12 @@ export async function startDynamoLocal(): Promise<DynamoLocal> {
   const dir = jarDir();
   for (let attempt = 0; ; attempt++) {
     const port = await freePort();
-    const child = spawn('java', [
+    // Java runs under a small shell that kills it as soon as our end of its stdin closes: on stop(),
+    // and also when this process dies without running any cleanup (a killed test worker).
+    const child = spawn('sh', ['-c', WATCHDOG, 'sh', 'java',
       `-Djava.library.path=${join(dir, 'DynamoDBLocal_lib')}`, '-jar', join(dir, 'DynamoDBLocal.jar'),
       '-inMemory', '-sharedDb', '-disableTelemetry', '-port', String(port),
-    ], { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] });
+    ], { cwd: dir, stdio: ['pipe', 'ignore', 'pipe'] });
     let stderr = '';
     child.stderr?.on('data', (chunk: Buffer) => {
       if (stderr.length < 4096) stderr += chunk.toString();
@@ -83,15 +91,12 @@ export async function startDynamoLocal(): Promise<DynamoLocal> {
     try {
       await answers(endpoint, child, Date.now() + 60_000);
     } catch (err) {
-      child.kill('SIGKILL');
+      child.stdin?.end();
       // Another process may have taken the port between the probe and Java's bind.
       if (attempt < 2) continue;
       throw new Error(`${(err as Error).message}\n${stderr}`, { cause: err });
     }
     const clients: DynamoDBClient[] = [];
-    // A test process that dies without stop() must not leave Java running.
-    const killOnExit = () => child.kill('SIGKILL');
-    process.once('exit', killOnExit);
     return {
       endpoint,
       client() {
@@ -110,13 +115,11 @@ export async function startDynamoLocal(): Promise<DynamoLocal> {
         return name;
       },
       async stop() {
-        process.removeListener('exit', killOnExit);
         for (const c of clients) c.destroy();
         if (child.exitCode !== null) return;
         const exited = new Promise((resolve) => child.once('exit', resolve));
-        child.kill('SIGTERM');
-        await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 5000))]);
-        if (child.exitCode === null) child.kill('SIGKILL');
+        child.stdin?.end();
+        await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 10_000))]);
       },
     };
   }
