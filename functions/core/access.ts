@@ -32,3 +32,20 @@ export const allowAll: Authorizer = {
 };
 
 export const repoAccess = (name: string, ...actions: Action[]): Access => ({ type: 'repository', name, actions });
+
+/**
+ * Refuses everything with 401: a deployed registry is closed until authentication is configured, so it
+ * can never be an open push target by accident.
+ */
+export const closedRegistry: Authorizer = {
+  async authorize() {
+    return {
+      allowed: false,
+      status: 401,
+      detail: { reason: 'this registry is closed: its deployment sets access "closed" (the default) and no authentication is configured yet' },
+    };
+  },
+  async can() {
+    return false;
+  },
+};

@@ -1,5 +1,5 @@
 // What every handler receives: the request, its route parameters, the authorized principal and the
-// registry's dependencies (ports, authorizer, signer, settings).
+// registry's dependencies (ports, authorizer, upload token signer, settings).
 import type { Access, Authorizer, Principal } from './access.ts';
 import type { RegistryRequest, RegistryResponse } from './http.ts';
 import type { BlobStore, MetadataStore } from './ports.ts';
@@ -12,19 +12,26 @@ export interface RegistrySettings {
   blobUrlTtlSeconds: number;
   /** Largest page a list endpoint returns. */
   maxPageSize: number;
+  /**
+   * Lifetime of an upload's write lease. The request holding it renews it every third of this while it
+   * works, so a long upload keeps it; a crashed holder blocks the session for at most this long.
+   */
+  uploadLeaseSeconds: number;
 }
 
 export const defaultSettings: RegistrySettings = {
   uploadTtlSeconds: 24 * 3600,
   blobUrlTtlSeconds: 15 * 60,
   maxPageSize: 1000,
+  uploadLeaseSeconds: 60,
 };
 
 export interface RegistryDeps {
   metadata: MetadataStore;
   blobs: BlobStore;
   authorizer: Authorizer;
-  signer: TokenSigner;
+  /** Signs and verifies the upload tokens in Location headers (its own keys, never the blob URL keys). */
+  uploadTokens: TokenSigner;
   settings: RegistrySettings;
   now: () => number;
 }

@@ -90,8 +90,9 @@ export interface MetadataStore {
   createUpload(session: UploadSession): Promise<void>;
   getUpload(id: string): Promise<UploadSession | undefined>;
   /**
-   * Takes the session's write lease before any byte is written: applies only if the session exists,
-   * its stored offset equals `expectedOffset` and no unexpired lease is held (`lease.until` > now).
+   * Takes the session's write lease before any byte is written: applies only if the session exists
+   * and is unexpired, its stored offset equals `expectedOffset`, and no unexpired lease
+   * (`until` > now) is held by another holder. The same holder calling again renews its lease.
    * One conditional write. False when another request holds it or the session moved on or is gone.
    */
   leaseUpload(id: string, expectedOffset: number, lease: UploadLease, now: number): Promise<boolean>;

@@ -13,8 +13,9 @@ export const newUploadId = (): string => randomUUID();
 export const rangeHeader = (size: number): string => `0-${Math.max(size - 1, 0)}`;
 
 export function uploadLocation(deps: RegistryDeps, repo: string, id: string): string {
-  const exp = Math.floor(deps.now() / 1000) + deps.settings.uploadTtlSeconds;
-  return `/v2/${repo}/blobs/uploads/${id}?_state=${deps.signer.sign(`${repo}|${id}`, exp)}`;
+  // Rounded up: the token lives at least as long as the session it was handed out with.
+  const exp = Math.ceil((deps.now() + deps.settings.uploadTtlSeconds * 1000) / 1000);
+  return `/v2/${repo}/blobs/uploads/${id}?_state=${deps.uploadTokens.sign(`${repo}|${id}`, exp)}`;
 }
 
 export function sessionHeaders(deps: RegistryDeps, session: UploadSession): Record<string, string> {
@@ -26,20 +27,21 @@ export function sessionHeaders(deps: RegistryDeps, session: UploadSession): Reco
 }
 
 /**
- * Loads the session named by the route, checking the `_state` token when the client sent one. A token
- * that is authentic but past its own expiry is not an error by itself: the Location of any earlier
- * POST or PATCH stays valid while the session lives, and the session's own (sliding) expiry decides.
+ * Loads the session named by the route. The `_state` token of the Location is required: it must be
+ * authentic (signed by an upload key), unexpired, and name this repository and session. Every response
+ * on a session hands out a fresh token, so a client following the latest Location never meets an
+ * expired one; an edge that sees no session state can check the same token alone.
  */
 export async function loadSession(deps: RegistryDeps, req: RegistryRequest, repo: string, id: string): Promise<UploadSession> {
-  const unknown = () => new RegistryError('BLOB_UPLOAD_UNKNOWN', { session: id.slice(0, 100) });
+  const unknown = (reason?: string) => new RegistryError('BLOB_UPLOAD_UNKNOWN', reason ? { session: id.slice(0, 100), reason } : { session: id.slice(0, 100) });
   if (!UUID_RE.test(id)) throw unknown();
   const state = req.query.get('_state');
-  if (state !== null) {
-    const token = deps.signer.open(state);
-    if (token === undefined) throw new RegistryError('BLOB_UPLOAD_INVALID', { reason: 'upload state token is not authentic' });
-    // An authentic token for another repository or session: that upload does not exist here.
-    if (token.payload !== `${repo}|${id}`) throw unknown();
-  }
+  if (state === null) throw unknown('the upload URL has no _state token: use the Location the registry returned');
+  const token = deps.uploadTokens.open(state);
+  if (token === undefined) throw new RegistryError('BLOB_UPLOAD_INVALID', { reason: 'upload state token is not authentic' });
+  // An authentic token for another repository or session: that upload does not exist here.
+  if (token.payload !== `${repo}|${id}`) throw unknown();
+  if (token.expiresAtSeconds * 1000 < deps.now()) throw unknown('the upload token has expired');
   const session = await deps.metadata.getUpload(id);
   if (!session || session.repo !== repo || session.expiresAt < deps.now()) throw unknown();
   return session;

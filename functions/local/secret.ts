@@ -2,6 +2,7 @@
 import { randomBytes } from 'node:crypto';
 import { link, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { ConfigError, MIN_SECRET_BYTES } from './config.ts';
 
 const NO_HARD_LINKS = new Set(['EPERM', 'ENOTSUP', 'EOPNOTSUPP', 'ENOSYS']);
 
@@ -49,8 +50,8 @@ async function readSecret(file: string): Promise<string | undefined> {
       throw e;
     }
     const secret = text.trim();
-    if (secret.length >= 16) return secret;
-    if (attempt >= 20) throw new Error(`${file} holds no valid secret (under 16 characters); delete it to generate a new one`);
+    if (secret.length >= MIN_SECRET_BYTES) return secret;
+    if (attempt >= 20) throw new ConfigError(`${file} holds no valid secret (under ${MIN_SECRET_BYTES} characters): delete it to generate a new one`);
     await new Promise((r) => setTimeout(r, 50));
   }
 }

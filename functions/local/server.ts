@@ -1,22 +1,22 @@
 // The local registry: node:http in front of the core, SQLite metadata and files for blobs.
-import { mkdir } from 'node:fs/promises';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
+import { constants } from 'node:fs';
+import { access, mkdir } from 'node:fs/promises';
+import type { Server } from 'node:http';
 import { join } from 'node:path';
-import { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import { allowAll } from '../core/access.ts';
-import { BodyReadError, type RegistryRequest } from '../core/http.ts';
 import { StorageFullError } from '../core/ports.ts';
-import { createRegistry, type Registry } from '../core/registry.ts';
-import { TokenSigner } from '../core/tokens.ts';
+import { createRegistry } from '../core/registry.ts';
+import { deriveKey, TokenSigner } from '../core/tokens.ts';
 import { FsBlobStore } from '../adapters/local/fs-blob-store.ts';
 import { SqliteMetadataStore } from '../adapters/local/sqlite-metadata.ts';
 import { BLOB_PATH_PREFIX, serveBlob } from './blob-route.ts';
+import { dataDirError } from './config.ts';
+import { startRegistryHttpServer, type RegistryHttpServer } from './http-server.ts';
 import { log } from './log.ts';
-import { serverIsBusy } from './idle.ts';
 import { loadSecret } from './secret.ts';
 import { sweepUploads } from './sweeper.ts';
+
+export { STOP_DEADLINE_MS, STOP_GRACE_MS, UNWIND_MS } from './http-server.ts';
 
 export interface LocalConfig {
   host: string;
@@ -38,72 +38,42 @@ export interface LocalConfig {
 export interface LocalRegistry {
   url: string;
   server: Server;
+  /** Graceful stop (see RegistryHttpServer.close), then the database closes. */
   close(): Promise<void>;
 }
 
-function toRegistryRequest(req: IncomingMessage): RegistryRequest {
-  const raw = req.url ?? '/';
-  const q = raw.indexOf('?');
-  const headers: Record<string, string | undefined> = {};
-  for (const [k, v] of Object.entries(req.headers)) headers[k] = Array.isArray(v) ? v.join(', ') : v;
-  const hasBody = req.headers['transfer-encoding'] !== undefined || Number(req.headers['content-length'] ?? 0) > 0;
-  return {
-    method: req.method ?? 'GET',
-    path: q < 0 ? raw : raw.slice(0, q),
-    query: new URLSearchParams(q < 0 ? '' : raw.slice(q + 1)),
-    headers,
-    body: hasBody ? readBody(req) : undefined,
-  };
-}
-
-async function* readBody(req: IncomingMessage): AsyncIterable<Uint8Array> {
+/** Creates or opens the data dir: secret, database, blob folders, and clears what a crash left behind. */
+async function openDataDir(dataDir: string, secret: string | undefined): Promise<{ uploadTokens: TokenSigner; metadata: SqliteMetadataStore; blobs: FsBlobStore }> {
+  await mkdir(dataDir, { recursive: true });
+  // Refused here, the message names the data dir itself rather than whichever file came first.
+  await access(dataDir, constants.W_OK | constants.X_OK);
+  // One secret, two keys: upload tokens and blob URLs never verify with each other's key.
+  const master = await loadSecret(dataDir, secret);
+  const uploadTokens = new TokenSigner([{ id: 'u0', secret: deriveKey(master, 'upload-token') }]);
+  const blobUrls = new TokenSigner([{ id: 'b0', secret: deriveKey(master, 'blob-url') }]);
+  const metadata = new SqliteMetadataStore(join(dataDir, 'registry.db'));
   try {
-    // Stopping early (e.g. an oversized manifest) must not destroy the socket: the rest is drained.
-    for await (const chunk of req.iterator({ destroyOnReturn: false })) yield chunk as Buffer;
+    const blobs = new FsBlobStore(dataDir, blobUrls);
+    await blobs.init();
+    // No request of this process holds a lease yet: one left by a killed process is void.
+    metadata.releaseAllLeases();
+    await sweepUploads(metadata, blobs, { orphans: true });
+    return { uploadTokens, metadata, blobs };
   } catch (e) {
-    throw new BodyReadError(e);
+    metadata.close();
+    throw e;
   }
-  if (!req.complete) throw new BodyReadError(new Error('request body ended early'));
-}
-
-/** Most request bytes read and discarded after an early answer before the connection is cut. */
-const DRAIN_LIMIT = 64 * 1024 * 1024;
-
-/**
- * Reads and discards what the client still sends after an early answer (e.g. 413), so the client
- * sees the answer instead of a reset; a client that sends more than DRAIN_LIMIT is cut off.
- */
-function drainUnread(req: IncomingMessage): void {
-  let drained = 0;
-  req.on('data', (chunk: Buffer) => {
-    drained += chunk.byteLength;
-    if (drained > DRAIN_LIMIT) req.socket.destroy();
-  });
-  req.resume();
-}
-
-async function respond(registry: Registry, req: IncomingMessage, res: ServerResponse): Promise<string | undefined> {
-  const out = await registry(toRegistryRequest(req));
-  if (!req.complete) drainUnread(req);
-  res.writeHead(out.status, out.headers);
-  const body = req.method === 'HEAD' ? undefined : out.body;
-  if (body === undefined || typeof body === 'string' || body instanceof Uint8Array) res.end(body);
-  else await pipeline(Readable.from(body), res);
-  return out.errorCode;
 }
 
 export async function startLocalRegistry(config: LocalConfig): Promise<LocalRegistry> {
-  await mkdir(config.dataDir, { recursive: true });
-  const signer = new TokenSigner(await loadSecret(config.dataDir, config.secret));
-  const metadata = new SqliteMetadataStore(join(config.dataDir, 'registry.db'));
-  const blobs = new FsBlobStore(config.dataDir, signer);
-  await blobs.init();
-  await sweepUploads(metadata, blobs, { orphans: true });
+  const { uploadTokens, metadata, blobs } = await openDataDir(config.dataDir, config.secret).catch((e: unknown) => {
+    throw dataDirError(e, config.dataDir) ?? e;
+  });
   const registry = createRegistry({
     metadata,
     blobs,
     authorizer: allowAll,
-    signer,
+    uploadTokens,
     settings: { uploadTtlSeconds: config.uploadTtlSeconds },
     onError: (e, req) =>
       e instanceof StorageFullError
@@ -111,74 +81,30 @@ export async function startLocalRegistry(config: LocalConfig): Promise<LocalRegi
         : log('error', 'unexpected error', { method: req.method, path: req.path, error: e instanceof Error ? (e.stack ?? e.message) : String(e) }),
   });
 
-  // The latest exchange on each connection (a pipelined request replaces the one before), for the
-  // idle rule and for the clientError handler below: bytes after a pipelined request may be garbage,
-  // and the request in flight on that socket is answered first.
-  const lastExchange = new WeakMap<Socket, { req: IncomingMessage; res: ServerResponse; done: Promise<void> }>();
-  const server = createServer({ requestTimeout: 3600_000, headersTimeout: 60_000, keepAliveTimeout: 65_000 }, (req, res) => {
-    const started = performance.now();
-    lastExchange.set(req.socket, { req, res, done: new Promise<void>((resolve) => res.once('close', resolve)) });
-    const path = (req.url ?? '/').split('?')[0] ?? '/';
-    const work = path.startsWith(BLOB_PATH_PREFIX) ? serveBlob(blobs, new URL(req.url ?? '/', 'http://local'), req, res) : respond(registry, req, res);
-    work
-      .catch((e: unknown) => {
-        log('error', 'request failed', { method: req.method, path, error: e instanceof Error ? e.message : String(e) });
-        if (!res.headersSent) res.writeHead(500, { 'content-type': 'application/json', connection: 'close' }).end('{"errors":[{"code":"UNKNOWN","message":"internal server error","detail":{}}]}');
-        else res.destroy();
-        return 'UNKNOWN';
-      })
-      .then((error) => {
-        log('info', 'request', { method: req.method, path, status: res.statusCode, ms: Math.round((performance.now() - started) * 10) / 10, error });
-      });
-  });
-  // Idle connections: a stalled client is cut off; a server still working on the request is not.
-  const idleMs = config.idleTimeoutSeconds * 1000;
-  server.setTimeout(idleMs);
-  server.on('timeout', (socket: Socket) => {
-    const exchange = lastExchange.get(socket);
-    if (exchange && serverIsBusy({ socket, req: exchange.req, res: exchange.res })) socket.setTimeout(idleMs);
-    else socket.destroy();
-  });
-  // A TLS ClientHello (or any non-HTTP bytes) on this plain-HTTP port: answer at once so clients that
-  // probe for TLS first (skopeo, podman, docker) fall back to HTTP without waiting.
-  server.on('clientError', (_err, socket: Socket) => {
-    const refuse = () => {
-      // No body: the parser cannot tell whether the request was a HEAD.
-      if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
-      else socket.destroy();
-    };
-    const pending = lastExchange.get(socket);
-    // A request whose own body was malformed can never finish: cut it off (its upload rolls back).
-    if (pending && pending.req.complete) void pending.done.then(refuse);
-    else if (pending) socket.destroy();
-    else refuse();
-  });
-  server.on('checkExpectation', (_req: IncomingMessage, res: ServerResponse) => {
-    const body = JSON.stringify({ errors: [{ code: 'UNSUPPORTED', message: 'only "Expect: 100-continue" is supported', detail: {} }] });
-    res.writeHead(417, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), 'docker-distribution-api-version': 'registry/2.0' }).end(body);
-  });
-
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(config.port, config.host, () => resolve());
-  });
-  const { port } = server.address() as AddressInfo;
-  const host = config.host.includes(':') ? `[${config.host}]` : config.host;
+  let http: RegistryHttpServer;
+  try {
+    http = await startRegistryHttpServer({
+      host: config.host,
+      port: config.port,
+      idleTimeoutSeconds: config.idleTimeoutSeconds,
+      registry,
+      extraRoute: { prefix: BLOB_PATH_PREFIX, serve: (url, req, res) => serveBlob(blobs, url, req, res) },
+    });
+  } catch (e) {
+    metadata.close();
+    throw e;
+  }
   const sweeper = setInterval(() => {
-    sweepUploads(metadata, blobs, { orphans: false }).catch((e: unknown) => log('warn', 'upload sweep failed', { error: String(e) }));
+    http.track(sweepUploads(metadata, blobs, { orphans: false }).catch((e: unknown) => log('warn', 'upload sweep failed', { error: String(e) })));
   }, config.sweepIntervalSeconds * 1000);
   sweeper.unref();
 
   return {
-    url: `http://${host}:${port}`,
-    server,
+    url: http.url,
+    server: http.server,
     async close() {
       clearInterval(sweeper);
-      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-      server.closeIdleConnections();
-      const force = setTimeout(() => server.closeAllConnections(), 10_000);
-      await closed;
-      clearTimeout(force);
+      await http.close();
       metadata.close();
     },
   };

@@ -1,10 +1,10 @@
 // Purges expired upload sessions, and (at start-up) upload files that no session owns any more:
 // what an upload killed mid-way leaves behind.
 import type { FsBlobStore } from '../adapters/local/fs-blob-store.ts';
-import type { MetadataStore } from '../core/ports.ts';
+import type { SqliteMetadataStore } from '../adapters/local/sqlite-metadata.ts';
 import { log } from './log.ts';
 
-export async function sweepUploads(metadata: MetadataStore, blobs: FsBlobStore, opts: { orphans: boolean }): Promise<void> {
+export async function sweepUploads(metadata: SqliteMetadataStore, blobs: FsBlobStore, opts: { orphans: boolean }): Promise<void> {
   let expired = 0;
   for (;;) {
     const batch = await metadata.listExpiredUploads(Date.now(), 100);

@@ -1,5 +1,5 @@
 // API version check (end-1), unknown routes and wrong methods.
-import { describe, it } from 'node:test';
+import { describe, it } from 'vitest';
 import assert from 'node:assert/strict';
 import type { Client} from './client.ts';
 import { registryPerFile, bodyJson, expectError, expectHeadError, expectStatus, randomDigest } from './client.ts';

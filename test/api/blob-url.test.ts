@@ -1,10 +1,10 @@
 // The signed blob URL a blob GET redirects to (/_blobs/<digest>?token=<payload>.<exp>.<mac>): byte
 // ranges (RFC 9110 section 14), the token's lifetime and binding to one digest, and HEAD parity with
 // GET. Runs its own registry with a known REGISTRY_SECRET so that it can mint expired tokens.
-import { after, before, describe, it } from 'node:test';
+import { afterAll, beforeAll, describe, it } from 'vitest';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { TokenSigner } from '../../functions/core/tokens.ts';
+import { deriveKey, TokenSigner } from '../../functions/core/tokens.ts';
 import { startRegistry, type RunningRegistry } from '../support/registry.ts';
 import { API_VERSION, Client, bytes, expectErrorBody, expectStatus, uniqueRepo, type Reply } from './client.ts';
 
@@ -20,7 +20,7 @@ let data: Buffer;
 let digest: string;
 let otherDigest: string;
 
-before(async () => {
+beforeAll(async () => {
   registry = await startRegistry({ env: { REGISTRY_SECRET: SECRET } });
   c = new Client(registry.url);
   repo = uniqueRepo('blob-url');
@@ -29,7 +29,7 @@ before(async () => {
   otherDigest = await c.uploadBlob(repo, bytes(SIZE));
 });
 
-after(async () => {
+afterAll(async () => {
   await registry?.stop();
 });
 
@@ -49,15 +49,20 @@ async function signedUrl(d = digest): Promise<string> {
   return `${u.pathname}${u.search}`;
 }
 
-/** The token of a signed URL, split into its three parts. */
-function tokenOf(url: string): { token: string; payload: string; exp: number; mac: string; p64: string } {
+/** The token of a signed URL, split into its four parts. */
+function tokenOf(url: string): { token: string; kid: string; payload: string; exp: number; mac: string; p64: string } {
   const token = new URL(url, `${c.base}/`).searchParams.get('token');
   assert.ok(token, `no token in ${url}`);
   const parts = token.split('.');
-  assert.equal(parts.length, 3, `token is not <payload>.<exp>.<mac>: ${token}`);
-  const [p64, exp, mac] = parts as [string, string, string];
+  assert.equal(parts.length, 4, `token is not <kid>.<payload>.<exp>.<mac>: ${token}`);
+  const [kid, p64, exp, mac] = parts as [string, string, string, string];
   assert.match(exp, /^\d+$/, `exp is not a number of seconds: ${token}`);
-  return { token, p64, payload: Buffer.from(p64, 'base64url').toString(), exp: Number(exp), mac };
+  return { token, kid, p64, payload: Buffer.from(p64, 'base64url').toString(), exp: Number(exp), mac };
+}
+
+/** The local server's blob-URL key: derived from REGISTRY_SECRET for this one purpose. */
+function blobUrlSigner(): TokenSigner {
+  return new TokenSigner([{ id: 'b0', secret: deriveKey(SECRET, 'blob-url') }]);
 }
 
 /** Response headers without the per-connection ones. */
@@ -185,7 +190,7 @@ describe('signed blob URL: token lifetime and binding', () => {
     const t = tokenOf(url);
     assert.equal(t.payload, `blob|${digest}`);
     assert.ok(t.exp >= t0 + TTL_SECONDS - 1 && t.exp <= t1 + TTL_SECONDS + 1, `exp ${t.exp} is not about now+${TTL_SECONDS} (now=${t0}..${t1})`);
-    assert.equal(new TokenSigner(SECRET).sign(t.payload, t.exp), t.token, 'the token is not signed with REGISTRY_SECRET');
+    assert.equal(blobUrlSigner().sign(t.payload, t.exp), t.token, 'the token is not signed with the blob-URL key derived from REGISTRY_SECRET');
   });
 
   it("a token for another digest -> 403 DENIED, on either blob's path", async () => {
@@ -193,7 +198,7 @@ describe('signed blob URL: token lifetime and binding', () => {
     const theirs = tokenOf(await signedUrl(otherDigest)).token;
     await expectDenied(blobPath(digest, theirs));
     await expectDenied(blobPath(otherDigest, mine));
-    const forged = new TokenSigner(SECRET).sign(`blob|${otherDigest}`, nowSeconds() + 600);
+    const forged = blobUrlSigner().sign(`blob|${otherDigest}`, nowSeconds() + 600);
     await expectDenied(blobPath(digest, forged));
     await expectWholeBlob(blobPath(digest, mine));
   });
@@ -202,13 +207,13 @@ describe('signed blob URL: token lifetime and binding', () => {
     const url = await signedUrl();
     const t = tokenOf(url);
     for (const exp of [t.exp + 1, t.exp - 1, t.exp + 10 * 365 * 86400]) {
-      await expectDenied(blobPath(digest, `${t.p64}.${exp}.${t.mac}`));
+      await expectDenied(blobPath(digest, `${t.kid}.${t.p64}.${exp}.${t.mac}`));
     }
     await expectWholeBlob(url);
   });
 
   it('an expired but authentic token -> 403 DENIED; an unexpired one minted the same way -> 200', async () => {
-    const signer = new TokenSigner(SECRET);
+    const signer = blobUrlSigner();
     await expectDenied(blobPath(digest, signer.sign(`blob|${digest}`, nowSeconds() - 1)));
     await expectDenied(blobPath(digest, signer.sign(`blob|${digest}`, nowSeconds() - 3600)));
     await expectWholeBlob(blobPath(digest, signer.sign(`blob|${digest}`, nowSeconds() + 60)));

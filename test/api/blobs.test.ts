@@ -1,5 +1,5 @@
 // Blob HEAD / GET (307 to a signed URL, Range) / DELETE (end-2, end-10) and repository isolation.
-import { describe, it } from 'node:test';
+import { describe, it } from 'vitest';
 import assert from 'node:assert/strict';
 import type { Client} from './client.ts';
 import { registryPerFile, bytes, flipMiddle, expectError, expectErrorBody, expectHeadError, expectStatus, randomDigest, sha256, sha512, uniqueRepo, withQuery, type Reply } from './client.ts';

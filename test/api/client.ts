@@ -2,7 +2,7 @@
 // whole reply eagerly (so assertion messages can show it), blob/manifest push helpers and
 // assertions for the OCI error body. Written from the OCI Distribution Spec v1.1, not the server.
 import assert from 'node:assert/strict';
-import { after, before } from 'node:test';
+import { afterAll, beforeAll } from 'vitest';
 import { startRegistry, type RunningRegistry } from '../support/registry.ts';
 import { createHash, randomBytes } from 'node:crypto';
 
@@ -258,11 +258,11 @@ export function flipMiddle(s: string): string {
 /** Starts one registry for the whole test file and stops it afterwards; hands a Client to `use`. */
 export function registryPerFile(use: (c: Client, registry: RunningRegistry) => void): void {
   let registry: RunningRegistry | undefined;
-  before(async () => {
+  beforeAll(async () => {
     registry = await startRegistry();
     use(new Client(registry.url), registry);
   });
-  after(async () => {
+  afterAll(async () => {
     await registry?.stop();
   });
 }

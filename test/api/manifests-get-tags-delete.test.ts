@@ -1,6 +1,6 @@
 // Manifest GET/HEAD and DELETE (end-3, end-9): Accept negotiation, unknown manifests, tags
 // (overwriting, several per manifest) and deletion by tag or by digest.
-import { describe, it } from 'node:test';
+import { describe, it } from 'vitest';
 import assert from 'node:assert/strict';
 import {
   registryPerFile,

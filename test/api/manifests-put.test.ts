@@ -1,6 +1,6 @@
 // Manifest PUT (end-7): the four media types and artifacts read back with GET/HEAD, byte-exact
 // storage, validation of the document, its references and its digest, and the 4 MiB limit.
-import { describe, it } from 'node:test';
+import { describe, it } from 'vitest';
 import assert from 'node:assert/strict';
 import {
   registryPerFile,
@@ -304,5 +304,44 @@ describe('4 MiB limit', () => {
     const body = paddedManifest(await c.imageManifest(repo), MAX_MANIFEST + 1);
     expectError(await c.putManifest(repo, 'big', body, OCI_MANIFEST), 413, 'MANIFEST_INVALID');
     expectError(await c.get(`/v2/${repo}/manifests/big`), 404, 'MANIFEST_UNKNOWN');
+  });
+});
+
+describe('PUT by digest with tag parameters', () => {
+  it('tags the manifest with every `tag` parameter in the same request, and answers OCI-Tag', async () => {
+    const repo = uniqueRepo('man');
+    const body = json(await c.imageManifest(repo));
+    const digest = sha256(body);
+    const r = await c.req('PUT', `/v2/${repo}/manifests/${digest}?tag=v1&tag=latest&tag=v1`, { headers: { 'content-type': OCI_MANIFEST }, body });
+    expectStatus(r, 201);
+    assert.equal(r.headers.get('docker-content-digest'), digest, r.where);
+    assert.equal(r.headers.get('oci-tag'), 'v1, latest', r.where);
+    for (const tag of ['v1', 'latest']) assert.equal((await c.head(`/v2/${repo}/manifests/${tag}`)).headers.get('docker-content-digest'), digest);
+    const tags = JSON.parse((await c.get(`/v2/${repo}/tags/list`)).text) as { tags: string[] };
+    assert.deepEqual(tags.tags, ['latest', 'v1']);
+  });
+
+  it('one invalid tag refuses the whole request: no tag and no manifest is stored', async () => {
+    const repo = uniqueRepo('man');
+    const body = json(await c.imageManifest(repo));
+    const digest = sha256(body);
+    const r = await c.req('PUT', `/v2/${repo}/manifests/${digest}?tag=good&tag=-bad`, { headers: { 'content-type': OCI_MANIFEST }, body });
+    expectError(r, 400, 'TAG_INVALID');
+    expectError(await c.get(`/v2/${repo}/manifests/good`), 404, 'MANIFEST_UNKNOWN');
+    expectError(await c.get(`/v2/${repo}/manifests/${digest}`), 404, 'MANIFEST_UNKNOWN');
+  });
+
+  it('more than 10 tags in one request is refused', async () => {
+    const repo = uniqueRepo('man');
+    const body = json(await c.imageManifest(repo));
+    const query = Array.from({ length: 11 }, (_, i) => `tag=t${i}`).join('&');
+    expectError(await c.req('PUT', `/v2/${repo}/manifests/${sha256(body)}?${query}`, { headers: { 'content-type': OCI_MANIFEST }, body }), 400, 'MANIFEST_INVALID');
+  });
+
+  it('tag parameters on a PUT by tag are ignored: only the reference is tagged', async () => {
+    const repo = uniqueRepo('man');
+    const body = json(await c.imageManifest(repo));
+    expectStatus(await c.req('PUT', `/v2/${repo}/manifests/v9?tag=other`, { headers: { 'content-type': OCI_MANIFEST }, body }), 201);
+    expectError(await c.get(`/v2/${repo}/manifests/other`), 404, 'MANIFEST_UNKNOWN');
   });
 });

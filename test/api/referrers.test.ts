@@ -1,5 +1,5 @@
 // Referrers API (end-12a/12b) and the subject field on manifest PUT (OCI-Subject).
-import { describe, it } from 'node:test';
+import { describe, it } from 'vitest';
 import assert from 'node:assert/strict';
 import type {
   Client} from './client.ts';

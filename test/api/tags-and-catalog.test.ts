@@ -1,5 +1,5 @@
 // Tag listing (end-8a/8b) and the catalog: ordering, n/last paging, Link headers.
-import { describe, it } from 'node:test';
+import { describe, it } from 'vitest';
 import assert from 'node:assert/strict';
 import type { Client} from './client.ts';
 import { registryPerFile, OCI_MANIFEST, bodyJson, expectError, expectStatus, json, uniqueRepo, type Reply } from './client.ts';

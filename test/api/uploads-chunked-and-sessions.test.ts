@@ -1,7 +1,7 @@
 // Chunked and streamed blob uploads and the life of a session (end-5, end-6, end-13): PATCH with
 // and without Content-Range, streamed PATCH, out-of-order chunks, status, cancel, PUT completion
 // errors, and concurrent sessions.
-import { describe, it } from 'node:test';
+import { describe, it } from 'vitest';
 import assert from 'node:assert/strict';
 import { connect } from 'node:net';
 import {
@@ -146,7 +146,7 @@ describe('PATCH (chunked and streamed uploads)', () => {
     const { location, uuid } = await c.startUpload(repo);
     const loc = expectProgress(await patch(location, bytes(10), '0-9'), 202, repo, uuid, 10);
     const r = await patch(loc, bytes(5), '10-19');
-    // behaviour.md: "else 400 SIZE_INVALID / 416"
+    // A chunk that does not start at the upload's size: 400 SIZE_INVALID or 416
     if (r.status === 400) expectError(r, 400, 'SIZE_INVALID');
     else expectError(r, 416, 'BLOB_UPLOAD_INVALID');
     expectProgress(await c.get(loc), 204, repo, uuid, 10);

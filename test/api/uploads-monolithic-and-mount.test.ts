@@ -1,6 +1,6 @@
 // Blob uploads that finish in one request or none (end-4a/4b, end-6, end-11): opening a session,
 // monolithic POST ?digest=, POST + one PUT with the whole body, and cross-repository mounts.
-import { describe, it } from 'node:test';
+import { describe, it } from 'vitest';
 import assert from 'node:assert/strict';
 import {
   registryPerFile,

@@ -2,7 +2,7 @@
 // (HEAD blob -> POST -> one monolithic PUT per blob with the whole body, layers in parallel), then
 // a pull into an empty content store. Digests of what went up are compared with what came back,
 // and every blob is fetched again through the registry API and hashed.
-import { test } from 'node:test';
+import { test } from 'vitest';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { startContainerd, startOrSkip, toolGate } from '../support/clients.ts';
@@ -42,13 +42,13 @@ function contentLabels(ls: string): Map<string, Record<string, string>> {
   return out;
 }
 
-test('ctr: import, push (monolithic PUT), remove, pull back, compare digests', { skip: gate.skip, timeout: 50_000 }, async (t) => {
-  gate.check();
+test('ctr: import, push (monolithic PUT), remove, pull back, compare digests', { timeout: 50_000 }, async (t) => {
+  gate.check(t);
   const target = await startTarget(t);
   const work = await tempDir(t, 'ctr');
   const ctrd = await startOrSkip(t, () => startContainerd({ namespace: 'e2e' }));
   if (!ctrd) return;
-  t.after(() => ctrd.stop());
+  t.onTestFinished(() => ctrd.stop());
 
   await withRegistryLogs(target, async () => {
     const img = await makeOciImage(join(work, 'layout'), { layerSizes: [1 * MiB, 3 * MiB, 512 * 1024], gzip: true });

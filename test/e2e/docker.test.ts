@@ -4,7 +4,7 @@
 // Docker stores layers uncompressed and gzips them again on push, so layer blob digests are new;
 // what must survive is the image ID (config digest), the diff IDs, and the manifest digest the
 // registry reports, which must equal what docker push printed and what docker pull recorded.
-import { test } from 'node:test';
+import { test } from 'vitest';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { startDockerd, startOrSkip, toolGate } from '../support/clients.ts';
@@ -21,13 +21,13 @@ interface Inspect {
   RootFS: { Layers: string[] };
 }
 
-test('docker: load, push (chunked PATCH), rmi, pull, compare image ID and digests', { skip: gate.skip, timeout: 75_000 }, async (t) => {
-  gate.check();
+test('docker: load, push (chunked PATCH), rmi, pull, compare image ID and digests', { timeout: 75_000 }, async (t) => {
+  gate.check(t);
   const target = await startTarget(t);
   const work = await tempDir(t, 'docker');
   const dockerd = await startOrSkip(t, () => startDockerd());
   if (!dockerd) return;
-  t.after(() => dockerd.stop());
+  t.onTestFinished(() => dockerd.stop());
 
   await withRegistryLogs(target, async () => {
     const img = await makeOciImage(join(work, 'layout'), { layerSizes: [512 * KiB, 12 * MiB, 2 * MiB] });

@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
-import type { TestContext } from 'node:test';
+import type { TestContext } from 'vitest';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import { startRegistry } from '../support/registry.ts';
 import { findTool } from '../support/clients.ts';
@@ -36,7 +36,7 @@ export interface Target {
 /** Starts the registry under test and stops it when the test ends (pass, fail or timeout). */
 export async function startTarget(t: TestContext): Promise<Target> {
   const target = process.env.E2E_TARGET === 'distribution' ? await startDistribution() : await startLocal();
-  t.after(() => target.stop());
+  t.onTestFinished(() => target.stop());
   return target;
 }
 
@@ -133,7 +133,7 @@ export async function withRegistryLogs<T>(target: Target, body: () => Promise<T>
 /** A temp dir removed when the test ends. */
 export async function tempDir(t: TestContext, prefix: string): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), `e2e-${prefix}-`));
-  t.after(() => rm(dir, { recursive: true, force: true }));
+  t.onTestFinished(() => rm(dir, { recursive: true, force: true }));
   return dir;
 }
 

@@ -2,7 +2,7 @@
 // list-tags, pull back, multi-arch index with --all, cross-repo mount, delete. Every transfer is
 // checked by digest: what went up must come back byte-identical. --preserve-digests keeps skopeo
 // from recompressing, so the digests of the generated images are the ones the registry must serve.
-import { test, type TestContext } from 'node:test';
+import { test, type TestContext } from 'vitest';
 import assert from 'node:assert/strict';
 import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -22,15 +22,15 @@ interface Ctx {
 
 /** Fresh registry, fresh skopeo (own blob-info cache), fresh work dir; all cleaned up after. */
 async function setup(t: TestContext): Promise<Ctx> {
-  gate.check();
+  gate.check(t);
   const target = await startTarget(t);
   const skopeo = await createSkopeo();
-  t.after(() => skopeo.close());
+  t.onTestFinished(() => skopeo.close());
   const work = await tempDir(t, 'skopeo');
   return { target, skopeo, work };
 }
 
-test('skopeo: push, inspect, list-tags and pull back a multi-layer image', { skip: gate.skip, timeout: 30_000 }, async (t) => {
+test('skopeo: push, inspect, list-tags and pull back a multi-layer image', { timeout: 30_000 }, async (t) => {
   const { target, skopeo, work } = await setup(t);
   await withRegistryLogs(target, async () => {
     const img = await makeOciImage(join(work, 'src'), { layerSizes: [256 * KiB, 1 * MiB, 2 * MiB], gzip: true });
@@ -77,7 +77,7 @@ test('skopeo: push, inspect, list-tags and pull back a multi-layer image', { ski
   });
 });
 
-test('skopeo: multi-arch index with --all round-trips index and child digests', { skip: gate.skip, timeout: 30_000 }, async (t) => {
+test('skopeo: multi-arch index with --all round-trips index and child digests', { timeout: 30_000 }, async (t) => {
   const { target, skopeo, work } = await setup(t);
   await withRegistryLogs(target, async () => {
     const platforms = [
@@ -115,7 +115,7 @@ test('skopeo: multi-arch index with --all round-trips index and child digests', 
   });
 });
 
-test('skopeo: copy between two repositories mounts the blobs and the target is pullable', { skip: gate.skip, timeout: 30_000 }, async (t) => {
+test('skopeo: copy between two repositories mounts the blobs and the target is pullable', { timeout: 30_000 }, async (t) => {
   const { target, skopeo, work } = await setup(t);
   await withRegistryLogs(target, async () => {
     const img = await makeOciImage(join(work, 'src'), { layerSizes: [512 * KiB, 1 * MiB], gzip: true });
@@ -153,7 +153,7 @@ test('skopeo: copy between two repositories mounts the blobs and the target is p
   });
 });
 
-test('skopeo: delete by digest, then the manifest is gone', { skip: gate.skip, timeout: 30_000 }, async (t) => {
+test('skopeo: delete by digest, then the manifest is gone', { timeout: 30_000 }, async (t) => {
   const { target, skopeo, work } = await setup(t);
   await withRegistryLogs(target, async () => {
     const img = await makeOciImage(join(work, 'src'), { layerSizes: [256 * KiB], gzip: true });

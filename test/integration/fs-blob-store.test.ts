@@ -1,6 +1,6 @@
 // FsBlobStore against a real data dir: one request at a time per upload, commits that refuse bytes
 // they did not verify, uploads whose file is gone, and a full disk (writes into /dev/full).
-import { describe, it, before, after } from 'node:test';
+import { describe, it, beforeAll, afterAll, vi } from 'vitest';
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
@@ -8,7 +8,7 @@ import { appendFile, mkdtemp, open, readFile, rm, stat, symlink, type FileHandle
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FsBlobStore } from '../../functions/adapters/local/fs-blob-store.ts';
-import { StorageFullError, UploadConflictError, UploadGoneError } from '../../functions/core/ports.ts';
+import { DigestMismatchError, StorageFullError, UploadConflictError, UploadGoneError } from '../../functions/core/ports.ts';
 import { TokenSigner } from '../../functions/core/tokens.ts';
 
 const sha256 = (b: Uint8Array): string => `sha256:${createHash('sha256').update(b).digest('hex')}`;
@@ -37,12 +37,12 @@ let store: FsBlobStore;
 let seq = 0;
 const newId = (): string => `00000000-0000-4000-8000-${String(++seq).padStart(12, '0')}`;
 
-before(async () => {
+beforeAll(async () => {
   root = await mkdtemp(join(tmpdir(), 'fs-blob-store-test-'));
   store = new FsBlobStore(root, new TokenSigner('fs-blob-store-test-secret'));
   await store.init();
 });
-after(async () => {
+afterAll(async () => {
   await rm(root, { recursive: true, force: true });
 });
 
@@ -56,8 +56,7 @@ describe('FsBlobStore: one request at a time per upload', () => {
     const appending = store.appendUpload(id, a.length, '', held.body);
     await held.started;
     assert.equal(store.isBusy(id), true);
-    await assert.rejects(store.digestUpload(id, a.length, '', 'sha256'), UploadConflictError);
-    await assert.rejects(store.commitUpload(id, sha256(a), a.length), UploadConflictError);
+    await assert.rejects(store.finishUpload(id, a.length, '', sha256(a)), UploadConflictError);
     await assert.rejects(store.appendUpload(id, a.length, '', chunks(randomBytes(5))), UploadConflictError);
     held.release();
     assert.deepEqual(await appending, { offset: a.length + 20, state: '' });
@@ -65,19 +64,38 @@ describe('FsBlobStore: one request at a time per upload', () => {
     assert.equal(existsSync(store.blobPath(sha256(a))), false, 'no blob from the refused commit');
   });
 
-  it('a commit refuses an upload whose size moved on since its digest was taken', async () => {
+  it('finishing from a size the upload has moved on from is refused, and the bytes stay', async () => {
     const id = newId();
     await store.startUpload(id);
     const a = randomBytes(300);
     await store.appendUpload(id, 0, '', chunks(a));
-    const digest = await store.digestUpload(id, a.length, '', 'sha256');
-    assert.equal(digest, sha256(a));
     await store.appendUpload(id, a.length, '', chunks(randomBytes(7)));
-    await assert.rejects(store.commitUpload(id, digest, a.length), UploadConflictError);
-    assert.equal(existsSync(store.blobPath(digest)), false);
+    await assert.rejects(store.finishUpload(id, a.length, '', sha256(a)), UploadConflictError);
+    assert.equal(existsSync(store.blobPath(sha256(a))), false);
     const all = await readFile(store.uploadPath(id));
-    await store.commitUpload(id, sha256(all), all.length);
+    assert.deepEqual(await store.finishUpload(id, all.length, '', sha256(all)), { location: store.blobLocation(sha256(all)) });
     assert.deepEqual(await readFile(store.blobPath(sha256(all))), all);
+  });
+
+  it('a digest mismatch discards the bytes; a second copy of a stored blob keeps the first', async () => {
+    const a = randomBytes(64);
+    const id = newId();
+    await store.startUpload(id);
+    await store.appendUpload(id, 0, '', chunks(a));
+    await assert.rejects(store.finishUpload(id, a.length, '', sha256(randomBytes(64))), DigestMismatchError);
+    assert.equal(existsSync(store.uploadPath(id)), false);
+    const first = newId();
+    const second = newId();
+    for (const u of [first, second]) {
+      await store.startUpload(u);
+      await store.appendUpload(u, 0, '', chunks(a));
+    }
+    const { location } = await store.finishUpload(first, a.length, '', sha256(a));
+    assert.deepEqual(await store.finishUpload(second, a.length, '', sha256(a)), { location });
+    assert.equal(existsSync(store.uploadPath(second)), false);
+    await store.deleteBlob(location);
+    assert.equal(existsSync(store.blobPath(sha256(a))), false);
+    await assert.rejects(store.deleteBlob('../secret'), /not a blob location/);
   });
 
   it('an upload whose file is gone (completed or cancelled meanwhile) is UploadGoneError, not a crash', async () => {
@@ -86,14 +104,14 @@ describe('FsBlobStore: one request at a time per upload', () => {
     const a = randomBytes(100);
     await store.appendUpload(id, 0, '', chunks(a));
     await store.abortUpload(id);
-    await assert.rejects(store.commitUpload(id, sha256(a), a.length), UploadGoneError);
+    await assert.rejects(store.finishUpload(id, a.length, '', sha256(a)), UploadGoneError);
     await assert.rejects(store.appendUpload(id, a.length, '', chunks(randomBytes(3))), UploadGoneError);
-    await assert.rejects(store.digestUpload(id, a.length, '', 'sha256'), UploadGoneError);
+    await assert.rejects(store.finishUpload(id, a.length, '', `sha512:${createHash('sha512').update(a).digest('hex')}`), UploadGoneError);
     const other = newId();
     await store.startUpload(other);
     await store.appendUpload(other, 0, '', chunks(a));
-    await store.commitUpload(other, sha256(a), a.length);
-    await assert.rejects(store.commitUpload(other, sha256(a), a.length), UploadGoneError, 'a second commit of the same upload');
+    await store.finishUpload(other, a.length, '', sha256(a));
+    await assert.rejects(store.finishUpload(other, a.length, '', sha256(a)), UploadGoneError, 'a second finish of the same upload');
   });
 });
 
@@ -109,8 +127,7 @@ describe('FsBlobStore: crash leftovers and durability', () => {
     const b = randomBytes(5);
     await restarted.appendUpload(id, a.length, '', chunks(b));
     const all = Buffer.concat([a, b]);
-    assert.equal(await restarted.digestUpload(id, all.length, '', 'sha256'), sha256(all));
-    await restarted.commitUpload(id, sha256(all), all.length);
+    await restarted.finishUpload(id, all.length, '', sha256(all));
     assert.deepEqual(await readFile(restarted.blobPath(sha256(all))), all);
 
     // The same when the upload is completed right away (a PUT without a body), for sha512 too.
@@ -120,8 +137,7 @@ describe('FsBlobStore: crash leftovers and durability', () => {
     await appendFile(store.uploadPath(other), randomBytes(100));
     const again = new FsBlobStore(root, new TokenSigner('fs-blob-store-test-secret'));
     const d512 = `sha512:${createHash('sha512').update(a).digest('hex')}`;
-    assert.equal(await again.digestUpload(other, a.length, '', 'sha512'), d512);
-    await again.commitUpload(other, d512, a.length);
+    await again.finishUpload(other, a.length, '', d512);
     assert.deepEqual(await readFile(again.blobPath(d512)), a);
   });
 
@@ -134,13 +150,17 @@ describe('FsBlobStore: crash leftovers and durability', () => {
     const id = newId();
     const originalSync = proto.sync;
     const originalDatasync = proto.datasync;
-    t.mock.method(proto, 'sync', async function (this: FileHandle) {
+    const syncSpy = vi.spyOn(proto, 'sync').mockImplementation(async function (this: FileHandle) {
       synced.push({ ino: (await this.stat()).ino, uploadStillThere: existsSync(store.uploadPath(id)) });
       return originalSync.call(this);
     });
-    t.mock.method(proto, 'datasync', async function (this: FileHandle) {
+    const datasyncSpy = vi.spyOn(proto, 'datasync').mockImplementation(async function (this: FileHandle) {
       datasyncs++;
       return originalDatasync.call(this);
+    });
+    t.onTestFinished(() => {
+      syncSpy.mockRestore();
+      datasyncSpy.mockRestore();
     });
     await store.startUpload(id);
     const ino = (await stat(store.uploadPath(id))).ino;
@@ -150,8 +170,7 @@ describe('FsBlobStore: crash leftovers and durability', () => {
     assert.ok(datasyncs >= 1, 'writeback starts while a large body streams in');
     synced.length = 0;
     const digest = sha256(big);
-    await store.digestUpload(id, big.length, '', 'sha256');
-    await store.commitUpload(id, digest, big.length);
+    await store.finishUpload(id, big.length, '', digest);
     const blobIno = (await stat(store.blobPath(digest))).ino;
     const dirIno = (await stat(join(store.blobPath(digest), '..'))).ino;
     assert.ok(synced.some((s) => s.ino === blobIno && s.uploadStillThere), 'the blob file is fsynced before it is renamed into place');
@@ -166,12 +185,13 @@ describe('FsBlobStore: short writes', () => {
     await probe.close();
     const originalWritev = proto.writev;
     let calls = 0;
-    t.mock.method(proto, 'writev', async function (this: FileHandle, buffers: Uint8Array[], position?: number) {
+    const writevSpy = vi.spyOn(proto, 'writev').mockImplementation(async function (this: FileHandle, buffers: readonly NodeJS.ArrayBufferView[], position?: number) {
       calls++;
       if (calls !== 2) return originalWritev.call(this, buffers, position);
-      const all = Buffer.concat(buffers);
+      const all = Buffer.concat(buffers as readonly Uint8Array[]);
       return originalWritev.call(this, [all.subarray(0, Math.floor(all.length / 3))], position);
     });
+    t.onTestFinished(() => writevSpy.mockRestore());
     const id = newId();
     await store.startUpload(id);
     const body = randomBytes(10 * 1024 * 1024);
@@ -179,12 +199,13 @@ describe('FsBlobStore: short writes', () => {
     assert.deepEqual(await store.appendUpload(id, 0, '', chunks(...parts)), { offset: body.length, state: '' });
     assert.ok(calls >= 2, 'the short write happened');
     assert.deepEqual(await readFile(store.uploadPath(id)), body);
-    assert.equal(await store.digestUpload(id, body.length, '', 'sha256'), sha256(body));
+    assert.equal((await store.finishUpload(id, body.length, '', sha256(body))).location, store.blobLocation(sha256(body)));
   });
 });
 
-describe('FsBlobStore: a full disk', { skip: existsSync('/dev/full') ? false : 'no /dev/full on this machine' }, () => {
-  it('a write that fails mid-body rejects with StorageFullError (no unhandled rejection) and leaves the upload as it was', async () => {
+describe('FsBlobStore: a full disk', () => {
+  it('a write that fails mid-body rejects with StorageFullError (no unhandled rejection) and leaves the upload as it was', async (t) => {
+    t.skip(!existsSync('/dev/full'), 'no /dev/full on this machine');
     const unhandled: unknown[] = [];
     const onUnhandled = (e: unknown): void => {
       unhandled.push(e);

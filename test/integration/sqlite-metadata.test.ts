@@ -1,6 +1,6 @@
 // SqliteMetadataStore against real temp-file databases: every MetadataStore method, ordering,
 // pagination, transactions and persistence.
-import { describe, it, before, after, beforeEach, afterEach } from 'node:test';
+import { describe, it, beforeAll, afterAll, beforeEach, afterEach } from 'vitest';
 import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -13,10 +13,10 @@ import { OCI_INDEX, OCI_MANIFEST } from '../support/oci.ts';
 
 let dir: string;
 let seq = 0;
-before(async () => {
+beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'sqlite-metadata-test-'));
 });
-after(async () => {
+afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
@@ -66,7 +66,7 @@ describe('SqliteMetadataStore', () => {
     const db = new DatabaseSync(file);
     try {
       assert.deepEqual({ ...db.prepare('PRAGMA journal_mode').get() }, { journal_mode: 'wal' });
-      assert.deepEqual({ ...db.prepare('PRAGMA user_version').get() }, { user_version: 1 });
+      assert.deepEqual({ ...db.prepare('PRAGMA user_version').get() }, { user_version: 2 });
     } finally {
       db.close();
     }
@@ -98,25 +98,56 @@ describe('SqliteMetadataStore', () => {
       await assert.rejects(store.createUpload(upload('u1')));
     });
 
-    it('updates only when the stored offset matches', async () => {
+    it('a lease is taken only at the stored offset and while no live lease is held', async () => {
       await store.createUpload(upload('u1'));
       const next = { offset: 100, state: 's1', updatedAt: 20, expiresAt: 200 };
-      assert.equal(await store.updateUpload('u1', 0, next), true);
+      assert.equal(await store.leaseUpload('u1', 0, { holder: 'a', until: 50 }, 10), true);
+      assert.deepEqual((await store.getUpload('u1'))?.lease, { holder: 'a', until: 50 });
+      // A second request meanwhile is refused, whatever offset it read.
+      assert.equal(await store.leaseUpload('u1', 0, { holder: 'b', until: 60 }, 11), false);
+      // The holder renews its own lease.
+      assert.equal(await store.leaseUpload('u1', 0, { holder: 'a', until: 50 }, 12), true);
+      // Only the holder records bytes; recording releases the lease.
+      assert.equal(await store.updateUpload('u1', 'b', { offset: 50, state: 'stale', updatedAt: 21, expiresAt: 201 }), false);
+      assert.equal(await store.updateUpload('u1', 'a', next), true);
       assert.deepEqual(await store.getUpload('u1'), { ...upload('u1'), ...next });
-      // A second writer that read offset 0 loses.
-      assert.equal(await store.updateUpload('u1', 0, { offset: 50, state: 'stale', updatedAt: 21, expiresAt: 201 }), false);
-      assert.deepEqual(await store.getUpload('u1'), { ...upload('u1'), ...next });
-      assert.equal(await store.updateUpload('u1', 100, { offset: 150, state: 's2', updatedAt: 22, expiresAt: 202 }), true);
-      assert.equal((await store.getUpload('u1'))?.offset, 150);
-      assert.equal(await store.updateUpload('missing', 0, next), false);
+      assert.equal(await store.updateUpload('u1', 'a', next), false, 'a released lease records nothing');
+      // A stale offset cannot take the lease; the current one can.
+      assert.equal(await store.leaseUpload('u1', 0, { holder: 'c', until: 70 }, 30), false);
+      assert.equal(await store.leaseUpload('u1', 100, { holder: 'c', until: 70 }, 30), true);
+      // A lease past its time is void: a crashed holder cannot wedge the session.
+      assert.equal(await store.leaseUpload('u1', 100, { holder: 'd', until: 90 }, 69), false);
+      assert.equal(await store.leaseUpload('u1', 100, { holder: 'd', until: 90 }, 70), true);
+      assert.equal(await store.updateUpload('u1', 'c', { offset: 150, state: 's2', updatedAt: 22, expiresAt: 202 }), false);
+      await store.releaseUpload('u1', 'd');
+      assert.equal((await store.getUpload('u1'))?.lease, undefined);
+      assert.equal((await store.getUpload('u1'))?.offset, 100);
+      assert.equal(await store.leaseUpload('missing', 0, { holder: 'e', until: 90 }, 1), false);
+      assert.equal(await store.updateUpload('missing', 'e', next), false);
     });
 
-    it('conditional update holds across two connections to the same file', async () => {
+    it('releaseAllLeases voids every lease (start-up after a crash)', async () => {
+      await store.createUpload(upload('u1'));
+      await store.createUpload(upload('u2'));
+      assert.equal(await store.leaseUpload('u1', 0, { holder: 'dead', until: 10_000 }, 1), true);
+      assert.equal(store.releaseAllLeases(), 1);
+      assert.equal((await store.getUpload('u1'))?.lease, undefined);
+      assert.equal(await store.leaseUpload('u1', 0, { holder: 'new', until: 10_000 }, 2), true);
+    });
+
+    it('an expired session cannot be leased', async () => {
+      await store.createUpload(upload('u1', { expiresAt: 100 }));
+      assert.equal(await store.leaseUpload('u1', 0, { holder: 'a', until: 500 }, 101), false);
+      assert.equal(await store.leaseUpload('u1', 0, { holder: 'a', until: 500 }, 100), true);
+    });
+
+    it('the lease holds across two connections to the same file', async () => {
       const other = new SqliteMetadataStore(file);
       try {
         await store.createUpload(upload('u1'));
-        assert.equal(await other.updateUpload('u1', 0, { offset: 7, state: 'b', updatedAt: 11, expiresAt: 101 }), true);
-        assert.equal(await store.updateUpload('u1', 0, { offset: 9, state: 'a', updatedAt: 11, expiresAt: 101 }), false);
+        assert.equal(await other.leaseUpload('u1', 0, { holder: 'b', until: 100 }, 1), true);
+        assert.equal(await store.leaseUpload('u1', 0, { holder: 'a', until: 100 }, 1), false);
+        assert.equal(await other.updateUpload('u1', 'b', { offset: 7, state: 'b', updatedAt: 11, expiresAt: 101 }), true);
         assert.equal((await store.getUpload('u1'))?.state, 'b');
       } finally {
         other.close();
@@ -141,27 +172,29 @@ describe('SqliteMetadataStore', () => {
 
   describe('blobs', () => {
     it('first writer wins', async () => {
-      assert.equal(await store.putBlob({ digest: digestOf(1), size: 10, createdAt: 5 }), true);
-      assert.equal(await store.putBlob({ digest: digestOf(1), size: 99, createdAt: 6 }), false);
-      assert.deepEqual(await store.getBlob(digestOf(1)), { digest: digestOf(1), size: 10, createdAt: 5 });
+      const first = { digest: digestOf(1), size: 10, location: 'blobs/first', createdAt: 5 };
+      assert.deepEqual(await store.putBlob(first), first);
+      // A later verified copy is told where the first one lives (and deletes its own bytes).
+      assert.deepEqual(await store.putBlob({ digest: digestOf(1), size: 10, location: 'blobs/second', createdAt: 6 }), first);
+      assert.deepEqual(await store.getBlob(digestOf(1)), { digest: digestOf(1), size: 10, location: 'blobs/first', createdAt: 5 });
       assert.equal(await store.getBlob(digestOf(2)), undefined);
     });
 
     it('a blob is visible from a repository only through a link', async () => {
       const d = digestOf(1);
-      await store.linkBlob('r/x', d, 10);
+      await store.linkBlob('r/x', { digest: d, size: 10, location: `blobs/${d}`, createdAt: 0 });
       assert.equal(await store.getLinkedBlob('r/x', d), undefined, 'link without blob record');
       assert.equal(await store.repositoryExists('r/x'), true, 'linkBlob creates the repository');
-      await store.putBlob({ digest: d, size: 10, createdAt: 5 });
-      assert.deepEqual(await store.getLinkedBlob('r/x', d), { digest: d, size: 10, createdAt: 5 });
+      await store.putBlob({ digest: d, size: 10, location: `blobs/${d}`, createdAt: 5 });
+      assert.deepEqual(await store.getLinkedBlob('r/x', d), { digest: d, size: 10, location: `blobs/${d}`, createdAt: 5 });
       assert.equal(await store.getLinkedBlob('r/y', d), undefined, 'blob without link');
-      await store.linkBlob('r/x', d, 10); // idempotent
-      await store.linkBlob('r/y', d, 10);
+      await store.linkBlob('r/x', { digest: d, size: 10, location: `blobs/${d}`, createdAt: 0 }); // idempotent
+      await store.linkBlob('r/y', { digest: d, size: 10, location: `blobs/${d}`, createdAt: 0 });
       assert.equal(await store.unlinkBlob('r/x', d), true);
       assert.equal(await store.unlinkBlob('r/x', d), false);
       assert.equal(await store.getLinkedBlob('r/x', d), undefined);
-      assert.deepEqual(await store.getLinkedBlob('r/y', d), { digest: d, size: 10, createdAt: 5 });
-      assert.deepEqual(await store.getBlob(d), { digest: d, size: 10, createdAt: 5 }, 'unlink keeps the global record');
+      assert.deepEqual(await store.getLinkedBlob('r/y', d), { digest: d, size: 10, location: `blobs/${d}`, createdAt: 5 });
+      assert.deepEqual(await store.getBlob(d), { digest: d, size: 10, location: `blobs/${d}`, createdAt: 5 }, 'unlink keeps the global record');
     });
   });
 
@@ -173,7 +206,7 @@ describe('SqliteMetadataStore', () => {
         annotations: { 'org.opencontainers.image.created': '2024-01-01T00:00:00Z', a: 'b' },
         blobs: [digestOf('c'), digestOf('l1'), digestOf('l2')], createdAt: 1234,
       });
-      await store.putManifest('r/x', m);
+      await store.putManifest('r/x', m, []);
       const got = await store.getManifest('r/x', m.digest);
       assert.ok(got);
       assert.ok(got.body instanceof Uint8Array);
@@ -185,7 +218,7 @@ describe('SqliteMetadataStore', () => {
 
     it('leaves optional fields absent rather than null', async () => {
       const idx = manifest(2, { mediaType: OCI_INDEX, blobs: [], manifests: [digestOf(3), digestOf(4)] });
-      await store.putManifest('r/x', idx, 'v1');
+      await store.putManifest('r/x', idx, ['v1']);
       for (const got of [await store.getManifest('r/x', idx.digest), await store.getTaggedManifest('r/x', 'v1')]) {
         assert.ok(got);
         assert.equal('subject' in got, false);
@@ -198,9 +231,9 @@ describe('SqliteMetadataStore', () => {
     });
 
     it('resolves tags, overwrites them, deletes them', async () => {
-      await store.putManifest('r/x', manifest(1), 'latest');
+      await store.putManifest('r/x', manifest(1), ['latest']);
       assert.equal((await store.getTaggedManifest('r/x', 'latest'))?.digest, digestOf(1));
-      await store.putManifest('r/x', manifest(2), 'latest');
+      await store.putManifest('r/x', manifest(2), ['latest']);
       assert.equal((await store.getTaggedManifest('r/x', 'latest'))?.digest, digestOf(2));
       assert.ok(await store.getManifest('r/x', digestOf(1)), 'old manifest stays when its tag moves');
       assert.equal(await store.getTaggedManifest('r/y', 'latest'), undefined);
@@ -212,9 +245,9 @@ describe('SqliteMetadataStore', () => {
     });
 
     it('putManifest is idempotent and never overwrites a stored manifest', async () => {
-      await store.putManifest('r/x', manifest(1, { createdAt: 1 }));
-      await store.putManifest('r/x', manifest(1, { createdAt: 2, annotations: { x: 'y' } }), 'v1');
-      await store.putManifest('r/x', manifest(1, { createdAt: 3 }), 'v2');
+      await store.putManifest('r/x', manifest(1, { createdAt: 1 }), []);
+      await store.putManifest('r/x', manifest(1, { createdAt: 2, annotations: { x: 'y' } }), ['v1']);
+      await store.putManifest('r/x', manifest(1, { createdAt: 3 }), ['v2']);
       const got = await store.getManifest('r/x', digestOf(1));
       assert.equal(got?.createdAt, 1);
       assert.equal(got && 'annotations' in got, false);
@@ -226,29 +259,29 @@ describe('SqliteMetadataStore', () => {
       const subject = manifest(1);
       const sig = manifest(2, { subject: subject.digest, artifactType: 'application/x.sig' });
       for (const repo of ['r/x', 'r/y']) {
-        await store.putManifest(repo, subject, 'v1');
-        await store.putManifest(repo, sig, 'sig-a');
-        await store.putManifest(repo, sig, 'sig-b');
-        await store.putManifest(repo, manifest(3), 'other');
-        await store.linkBlob(repo, digestOf('l2'), 1);
+        await store.putManifest(repo, subject, ['v1']);
+        await store.putManifest(repo, sig, ['sig-a']);
+        await store.putManifest(repo, sig, ['sig-b']);
+        await store.putManifest(repo, manifest(3), ['other']);
+        await store.linkBlob(repo, { digest: digestOf('l2'), size: 1, location: `blobs/${digestOf('l2')}`, createdAt: 0 });
       }
       assert.equal(await store.deleteManifest('r/x', sig.digest), true);
       assert.equal(await store.deleteManifest('r/x', sig.digest), false);
       assert.equal(await store.getManifest('r/x', sig.digest), undefined);
       assert.equal(await store.getTaggedManifest('r/x', 'sig-a'), undefined);
       assert.deepEqual(await store.listTags('r/x', 10), { items: ['other', 'v1'], more: false });
-      assert.deepEqual(await store.listReferrers('r/x', subject.digest), []);
+      assert.deepEqual((await store.listReferrers('r/x', subject.digest, 1000)).items, []);
       // The other repository is untouched.
       assert.deepEqual(await store.listTags('r/y', 10), { items: ['other', 'sig-a', 'sig-b', 'v1'], more: false });
-      assert.equal((await store.listReferrers('r/y', subject.digest)).length, 1);
+      assert.equal((await store.listReferrers('r/y', subject.digest, 1000)).items.length, 1);
       assert.equal((await store.getTaggedManifest('r/y', 'sig-b'))?.digest, sig.digest);
       // Blob links are not the manifest's to delete.
-      await store.putBlob({ digest: digestOf('l2'), size: 1, createdAt: 1 });
+      await store.putBlob({ digest: digestOf('l2'), size: 1, location: `blobs/${digestOf('l2')}`, createdAt: 1 });
       assert.ok(await store.getLinkedBlob('r/x', digestOf('l2')));
     });
 
     it('repositories stay listed after their content is deleted', async () => {
-      await store.putManifest('r/x', manifest(1), 'v1');
+      await store.putManifest('r/x', manifest(1), ['v1']);
       await store.deleteManifest('r/x', digestOf(1));
       assert.equal(await store.repositoryExists('r/x'), true);
       assert.deepEqual(await store.listRepositories(10), { items: ['r/x'], more: false });
@@ -266,12 +299,12 @@ describe('SqliteMetadataStore', () => {
       } finally {
         saboteur.close();
       }
-      await assert.rejects(store.putManifest('r/new', manifest(1), 'boom'), /injected failure/);
+      await assert.rejects(store.putManifest('r/new', manifest(1), ['boom']), /injected failure/);
       assert.equal(await store.repositoryExists('r/new'), false);
       assert.equal(await store.getManifest('r/new', digestOf(1)), undefined);
       assert.deepEqual(await store.listRepositories(10), { items: [], more: false });
       // The connection is usable afterwards, and the same call without the failing tag succeeds.
-      await store.putManifest('r/new', manifest(1), 'ok');
+      await store.putManifest('r/new', manifest(1), ['ok']);
       assert.equal((await store.getTaggedManifest('r/new', 'ok'))?.digest, digestOf(1));
     });
   });
@@ -279,20 +312,20 @@ describe('SqliteMetadataStore', () => {
   describe('referrers', () => {
     it('lists descriptors of manifests with that subject in the repo, by digest', async () => {
       const subject = digestOf('s');
-      await store.putManifest('r/x', manifest('f', { subject, artifactType: 'application/x.sbom', annotations: { k: 'v' } }));
-      await store.putManifest('r/x', manifest('a', { subject }));
-      await store.putManifest('r/x', manifest('c', { subject: digestOf('other') }));
-      await store.putManifest('r/x', manifest('d'));
-      await store.putManifest('r/y', manifest('b', { subject }));
+      await store.putManifest('r/x', manifest('f', { subject, artifactType: 'application/x.sbom', annotations: { k: 'v' } }), []);
+      await store.putManifest('r/x', manifest('a', { subject }), []);
+      await store.putManifest('r/x', manifest('c', { subject: digestOf('other') }), []);
+      await store.putManifest('r/x', manifest('d'), []);
+      await store.putManifest('r/y', manifest('b', { subject }), []);
       const m = manifest('a');
-      assert.deepEqual(await store.listReferrers('r/x', subject), [
+      assert.deepEqual((await store.listReferrers('r/x', subject, 1000)).items, [
         { mediaType: OCI_MANIFEST, digest: digestOf('a'), size: m.size },
         { mediaType: OCI_MANIFEST, digest: digestOf('f'), size: manifest('f').size, artifactType: 'application/x.sbom', annotations: { k: 'v' } },
       ]);
-      const [first] = await store.listReferrers('r/x', subject);
+      const [first] = (await store.listReferrers('r/x', subject, 1000)).items;
       assert.ok(first);
       assert.deepEqual(Object.keys(first).sort(), ['digest', 'mediaType', 'size']);
-      assert.deepEqual(await store.listReferrers('r/z', subject), []);
+      assert.deepEqual((await store.listReferrers('r/z', subject, 1000)).items, []);
     });
   });
 
@@ -316,8 +349,8 @@ describe('SqliteMetadataStore', () => {
 
     it('lists tags in byte order with limit, last and more', async () => {
       assert.deepEqual(byteSorted(names), expected);
-      for (const [i, tag] of names.entries()) await store.putManifest('r/x', manifest(i), tag);
-      await store.putManifest('r/other', manifest(99), 'zz');
+      for (const [i, tag] of names.entries()) await store.putManifest('r/x', manifest(i), [tag]);
+      await store.putManifest('r/other', manifest(99), ['zz']);
       const list = (limit: number, last?: string) => store.listTags('r/x', limit, last);
       assert.deepEqual(await list(100), { items: expected, more: false });
       assert.deepEqual(await list(7), { items: expected, more: false });
@@ -338,10 +371,10 @@ describe('SqliteMetadataStore', () => {
       const order = byteSorted(repos);
       assert.deepEqual(order, ['Library', 'a', 'a-b', 'a/b/c', 'a0', 'library', 'library-x/a', 'library/a/b', 'library/ubuntu']);
       for (const [i, repo] of repos.entries()) {
-        if (i % 2 === 0) await store.putManifest(repo, manifest(i));
-        else await store.linkBlob(repo, digestOf(i), 1);
+        if (i % 2 === 0) await store.putManifest(repo, manifest(i), []);
+        else await store.linkBlob(repo, { digest: digestOf(i), size: 1, location: `blobs/${digestOf(i)}`, createdAt: 0 });
       }
-      await store.putManifest('a', manifest(100)); // an existing repository is not listed twice
+      await store.putManifest('a', manifest(100), []); // an existing repository is not listed twice
       assert.deepEqual(await store.listRepositories(100), { items: order, more: false });
       assert.deepEqual(await store.listRepositories(3, 'a'), { items: ['a-b', 'a/b/c', 'a0'], more: true });
       assert.deepEqual(await store.listRepositories(2, 'library/a/b'), { items: ['library/ubuntu'], more: false });
@@ -353,7 +386,7 @@ describe('SqliteMetadataStore', () => {
     it('orders by UTF-8 bytes, not UTF-16 code units', async () => {
       // U+FFFD is EF BF BD in UTF-8, U+1F600 is F0 9F 98 80; in UTF-16 the surrogate D83D sorts first.
       const tags = ['\u{1F600}', '\uFFFD', 'z'];
-      for (const [i, tag] of tags.entries()) await store.putManifest('r/x', manifest(i), tag);
+      for (const [i, tag] of tags.entries()) await store.putManifest('r/x', manifest(i), [tag]);
       assert.deepEqual((await store.listTags('r/x', 10)).items, ['z', '\uFFFD', '\u{1F600}']);
       assert.deepEqual((await store.listTags('r/x', 10, '\uFFFD')).items, ['\u{1F600}']);
     });
@@ -361,16 +394,16 @@ describe('SqliteMetadataStore', () => {
 
   it('persists across close and reopen', async () => {
     await store.createUpload(upload('u1', { offset: 3 }));
-    await store.putBlob({ digest: digestOf(1), size: 10, createdAt: 5 });
-    await store.linkBlob('r/x', digestOf(1), 10);
-    await store.putManifest('r/x', manifest(2, { subject: digestOf(3), annotations: { a: 'b' } }), 'v1');
+    await store.putBlob({ digest: digestOf(1), size: 10, location: `blobs/${digestOf(1)}`, createdAt: 5 });
+    await store.linkBlob('r/x', { digest: digestOf(1), size: 10, location: `blobs/${digestOf(1)}`, createdAt: 0 });
+    await store.putManifest('r/x', manifest(2, { subject: digestOf(3), annotations: { a: 'b' } }), ['v1']);
     store.close();
     store = new SqliteMetadataStore(file);
     assert.deepEqual(await store.getUpload('u1'), upload('u1', { offset: 3 }));
-    assert.deepEqual(await store.getLinkedBlob('r/x', digestOf(1)), { digest: digestOf(1), size: 10, createdAt: 5 });
+    assert.deepEqual(await store.getLinkedBlob('r/x', digestOf(1)), { digest: digestOf(1), size: 10, location: `blobs/${digestOf(1)}`, createdAt: 5 });
     const got = await store.getTaggedManifest('r/x', 'v1');
     assert.deepEqual(got && { ...got, body: [...got.body] }, { ...manifest(2, { subject: digestOf(3), annotations: { a: 'b' } }), body: [...manifest(2).body] });
-    assert.deepEqual((await store.listReferrers('r/x', digestOf(3))).map((d) => d.digest), [digestOf(2)]);
+    assert.deepEqual((await store.listReferrers('r/x', digestOf(3), 1000)).items.map((d) => d.digest), [digestOf(2)]);
     assert.deepEqual(await store.listRepositories(10), { items: ['r/x'], more: false });
   });
 
@@ -383,7 +416,7 @@ describe('SqliteMetadataStore', () => {
     let failure: unknown;
     for (let i = 0; i < 200 && failure === undefined; i++) await store.createUpload(big(i)).catch((e: unknown) => (failure = e));
     assert.ok(failure instanceof StorageFullError, `got ${String(failure)}`);
-    await assert.rejects(store.putManifest('r/full', manifest('full', { body: new Uint8Array(50_000) }), 'v1'), StorageFullError);
+    await assert.rejects(store.putManifest('r/full', manifest('full', { body: new Uint8Array(50_000) }), ['v1']), StorageFullError);
     assert.equal(await store.getTaggedManifest('r/full', 'v1'), undefined, 'the failed transaction left nothing');
     assert.equal(await store.repositoryExists('r/full'), false);
   });
@@ -391,7 +424,7 @@ describe('SqliteMetadataStore', () => {
   it('works in memory', async () => {
     const mem = new SqliteMetadataStore(':memory:');
     try {
-      await mem.putManifest('r/x', manifest(1), 'v1');
+      await mem.putManifest('r/x', manifest(1), ['v1']);
       assert.equal((await mem.getTaggedManifest('r/x', 'v1'))?.digest, digestOf(1));
     } finally {
       mem.close();

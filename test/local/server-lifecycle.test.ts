@@ -1,6 +1,6 @@
 // The local server's own promises: graceful shutdown lets a request in flight finish, one JSON log
 // line per request that never carries the signed query string, and bad configuration refused.
-import { describe, it } from 'node:test';
+import { describe, it } from 'vitest';
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { spawn } from 'node:child_process';
@@ -81,9 +81,10 @@ describe('local server lifecycle', () => {
     }
   });
 
-  it('REGISTRY_UPLOAD_TTL_SECONDS: a PATCH keeps the session (and every Location it handed out) alive; idle, it is 404', async () => {
+  it('REGISTRY_UPLOAD_TTL_SECONDS: a PATCH keeps the session alive through its fresh Location; an expired token is refused; idle, it is 404', async () => {
     const reg = await startRegistry({ env: { REGISTRY_UPLOAD_TTL_SECONDS: '3' } });
     const sleepUntil = (ms: number) => new Promise((r) => setTimeout(r, Math.max(0, ms - performance.now())));
+    const codeOf = async (r: Response) => ((await r.json()) as { errors: { code: string }[] }).errors[0]?.code;
     try {
       const t0 = performance.now();
       const post = await fetch(`${reg.url}/v2/life/ttl/blobs/uploads/`, { method: 'POST' });
@@ -92,15 +93,19 @@ describe('local server lifecycle', () => {
       await sleepUntil(t0 + 2000);
       const patch = await fetch(first, { method: 'PATCH', body: 'abc', headers: { 'content-type': 'application/octet-stream' } });
       assert.equal(patch.status, 202);
-      // 4.2 s after the POST its token has expired, but the PATCH at 2 s moved the session's expiry to 5 s.
+      const second = new URL(patch.headers.get('location') ?? '', reg.url).href;
+      // 4.2 s after the POST its token has expired; the PATCH at 2 s moved the session's expiry to 5 s.
       await sleepUntil(t0 + 4200);
-      const alive = await fetch(first);
-      assert.equal(alive.status, 204, 'the POST\'s Location still addresses the live session');
+      const expired = await fetch(first);
+      assert.equal(expired.status, 404, 'the POST\'s token is past its expiry');
+      assert.equal(await codeOf(expired), 'BLOB_UPLOAD_UNKNOWN');
+      const alive = await fetch(second);
+      assert.equal(alive.status, 204, 'the PATCH\'s Location addresses the live session');
       assert.equal(alive.headers.get('range'), '0-2');
       await sleepUntil(t0 + 5800);
-      const gone = await fetch(first);
+      const gone = await fetch(second);
       assert.equal(gone.status, 404);
-      assert.equal(((await gone.json()) as { errors: { code: string }[] }).errors[0]?.code, 'BLOB_UPLOAD_UNKNOWN');
+      assert.equal(await codeOf(gone), 'BLOB_UPLOAD_UNKNOWN');
     } finally {
       await reg.stop();
     }

@@ -1,7 +1,7 @@
 // The local server under races and faults: a finalizing PUT while another request still writes to the
 // same upload, duplicate finalizing PUTs, a stalled reader, the sweeper meeting an upload in use, and
 // two instances creating the signing secret at the same moment.
-import { describe, it } from 'node:test';
+import { describe, it } from 'vitest';
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { spawn } from 'node:child_process';
@@ -153,10 +153,10 @@ describe('local server: races and faults', { timeout: 120_000 }, () => {
     try {
       const loc = await startSession(reg, 'sweep/busy');
       const total = 8 * 1024;
-      const status = new Promise<number>((resolve, reject) => {
+      const status = new Promise<{ status: number; location: string }>((resolve, reject) => {
         const req = http.request(loc, { method: 'PATCH', headers: { 'content-type': 'application/octet-stream' } }, (res) => {
           res.resume();
-          res.on('end', () => resolve(res.statusCode ?? 0));
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, location: String(res.headers.location) }));
         });
         req.on('error', reject);
         let sent = 0;
@@ -169,8 +169,10 @@ describe('local server: races and faults', { timeout: 120_000 }, () => {
           }
         }, 400);
       });
-      assert.equal(await status, 202, 'a PATCH lasting longer than the TTL, across sweeps');
-      const after = await fetch(loc);
+      const patched = await status;
+      assert.equal(patched.status, 202, 'a PATCH lasting longer than the TTL, across sweeps');
+      // The POST's token expired with the TTL; the PATCH's fresh Location addresses the session.
+      const after = await fetch(new URL(patched.location, loc));
       assert.equal(after.status, 204);
       assert.equal(after.headers.get('range'), `0-${total - 1}`);
     } finally {

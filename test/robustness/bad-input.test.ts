@@ -6,7 +6,7 @@
 // Reproduce a run with ROBUST_SEED=<seed> (printed at start); run one case with ROBUST_CASE=<n>.
 // The cases live in bad-input/ (one module per kind of input, registered in cases.ts); this file
 // holds the run and the assertions over what the runner recorded.
-import { describe, before, after, test } from 'node:test';
+import { describe, beforeAll, afterAll, test } from 'vitest';
 import assert from 'node:assert/strict';
 import net from 'node:net';
 import { startRegistry, type RunningRegistry } from '../support/registry.ts';
@@ -27,14 +27,14 @@ describe('bad input against one running registry', { timeout: 120_000 }, () => {
   let stderr = '';
   const stats = new Stats();
 
-  before(async () => {
+  beforeAll(async () => {
     reg = await startRegistry();
     reg.child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
     base = new URL(reg.url);
     ctx = await setup(base);
   });
 
-  after(async () => {
+  afterAll(async () => {
     if (stderr.trim()) console.log(`registry stderr:\n${stderr.slice(0, 5000)}`);
     await reg?.stop();
   });
@@ -64,7 +64,7 @@ describe('bad input against one running registry', { timeout: 120_000 }, () => {
     assert.equal(f.length, 0, report(stats, f, 10));
   });
 
-  test('statuses and codes follow the contract (behaviour.md)', () => {
+  test('statuses and codes follow the contract (bad-input/contract.ts)', () => {
     const f = stats.byKind((k) => k.startsWith('status differs') || k.startsWith('error code differs') || k.startsWith('405') || k.startsWith('tampered') || k.startsWith('416') || k.includes('Link') || k.startsWith('list page') || k.startsWith('n=0') || k.startsWith('manifest with subject') || k.startsWith('PUT 201') || k.startsWith('PATCH reply') || k.startsWith('success response') || k.startsWith('upload Location'));
     assert.equal(f.length, 0, report(stats, f, 25));
   });

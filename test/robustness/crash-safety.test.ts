@@ -7,7 +7,7 @@
 //
 // Reproduce with CRASH_SEED=<seed> (printed at start).
 // The workload is in crash-safety/workload.ts, the checks after the restart in crash-safety/recovery.ts.
-import { describe, before, after, test } from 'node:test';
+import { describe, beforeAll, afterAll, test } from 'vitest';
 import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -22,17 +22,21 @@ describe('crash safety: SIGKILL during uploads, restart on the same data dir', {
   const w = new CrashWorld();
   const rng = prng(SEED);
 
-  before(async () => {
+  beforeAll(async () => {
     w.dataDir = await mkdtemp(join(tmpdir(), 'registry-crash-'));
     await w.start();
   });
 
-  after(async () => {
+  afterAll(async () => {
     await w.reg?.stop();
     if (w.dataDir) await rm(w.dataDir, { recursive: true, force: true });
   });
 
-  test('committed images survive SIGKILL; interrupted uploads leave nothing visible', async (t) => {
+  // Was one node:test test with a subtest per cycle; now the same steps as consecutive tests of this
+  // suite (vitest runs them in order): the images, each cycle, then the final check.
+  let img0: (typeof w.committedManifests)[number] | undefined;
+
+  test('committed images survive SIGKILL; interrupted uploads leave nothing visible: push complete images', async () => {
     // Complete images, pushed three different ways.
     for (let i = 0; i < 3; i++) {
       const repo = `crash/img-${i}`;
@@ -43,35 +47,39 @@ describe('crash safety: SIGKILL during uploads, restart on the same data dir', {
       await w.putManifest(repo, 'v1', manifest);
       if (i === 1) await w.putManifest(repo, sha256(manifest), manifest);
     }
-    const img0 = w.committedManifests[0];
+    img0 = w.committedManifests[0];
     assert.ok(img0);
+  });
 
-    for (let cycle = 0; cycle < CYCLES; cycle++) {
-      await t.test(`cycle ${cycle + 1}`, async () => {
-        const problems: string[] = [];
-        const lastCycle = cycle === CYCLES - 1;
-        const run = await crashDuringUploads(w, rng.fork(cycle), cycle, img0);
-        if (run.heldOutcome.acked) problems.push(`the held manifest PUT (half a body) was acknowledged: ${run.heldOutcome.error}`);
+  for (let cycle = 0; cycle < CYCLES; cycle++) {
+    test(`cycle ${cycle + 1}`, async () => {
+      assert.ok(img0, 'the complete images were pushed');
+      const problems: string[] = [];
+      const lastCycle = cycle === CYCLES - 1;
+      const run = await crashDuringUploads(w, rng.fork(cycle), cycle, img0);
+      if (run.heldOutcome.acked) problems.push(`the held manifest PUT (half a body) was acknowledged: ${run.heldOutcome.error}`);
 
-        // --- the data dir right after the crash ---
-        const uploadsAfterKill = await inspectAfterKill(w, cycle, problems);
+      // --- the data dir right after the crash ---
+      const uploadsAfterKill = await inspectAfterKill(w, cycle, problems);
 
-        // --- restart ---
-        // The last cycle's server already runs with a short upload TTL (set at the previous restart).
-        const env = cycle >= CYCLES - 2 ? { REGISTRY_UPLOAD_TTL_SECONDS: String(SHORT_TTL_SECONDS), REGISTRY_SWEEP_INTERVAL_SECONDS: '1' } : undefined;
-        await w.start(env);
+      // --- restart ---
+      // The last cycle's server already runs with a short upload TTL (set at the previous restart).
+      const env = cycle >= CYCLES - 2 ? { REGISTRY_UPLOAD_TTL_SECONDS: String(SHORT_TTL_SECONDS), REGISTRY_SWEEP_INTERVAL_SECONDS: '1' } : undefined;
+      await w.start(env);
 
-        await settleOutcomes(w, run, problems);
-        await verifyCommitted(w, problems);
-        await checkInterrupted(w, run, problems);
-        const live = await checkSessions(w, run, lastCycle, problems);
-        await checkUploadFiles(w, run, live, uploadsAfterKill, lastCycle, problems);
-        await verifyBlobArea(w, problems, 'after restart');
-        await pushAgain(w, run, live, problems);
-        console.log(`cycle ${cycle + 1} done at ${((performance.now() - w.started) / 1000).toFixed(1)} s; ${problems.length} problem(s)`);
-        assert.deepEqual(problems, [], `seed ${SEED}, cycle ${cycle + 1}:\n${problems.join('\n')}`);
-      });
-    }
+      await settleOutcomes(w, run, problems);
+      await verifyCommitted(w, problems);
+      await checkInterrupted(w, run, problems);
+      const live = await checkSessions(w, run, lastCycle, problems);
+      await checkUploadFiles(w, run, live, uploadsAfterKill, lastCycle, problems);
+      await verifyBlobArea(w, problems, 'after restart');
+      await pushAgain(w, run, live, problems);
+      console.log(`cycle ${cycle + 1} done at ${((performance.now() - w.started) / 1000).toFixed(1)} s; ${problems.length} problem(s)`);
+      assert.deepEqual(problems, [], `seed ${SEED}, cycle ${cycle + 1}:\n${problems.join('\n')}`);
+    });
+  }
+
+  test('committed images survive SIGKILL; interrupted uploads leave nothing visible: final check', async () => {
     // One last look: everything committed over all cycles is still intact, then a clean stop.
     const problems: string[] = [];
     await verifyCommitted(w, problems);

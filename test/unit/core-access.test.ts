@@ -2,7 +2,7 @@
 // token scopes: `pull` for reads, `pull,push` for writes and every step of an upload, `delete` for
 // deletes, `registry:catalog:*` for the catalog, nothing for the version check. A refusal must stop
 // the request before its handler runs; a mount links a blob only if `from` may be pulled.
-import { describe, it, type TestContext } from 'node:test';
+import { describe, it, type TestContext } from 'vitest';
 import assert from 'node:assert/strict';
 import type { Access, Action, Authorizer, Decision, Principal } from '../../functions/core/access.ts';
 import { randomUUID } from 'node:crypto';

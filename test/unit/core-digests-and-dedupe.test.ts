@@ -2,7 +2,7 @@
 // (sha256 and sha512) store nothing and end the session, sha512 blobs and manifests, one file per
 // digest however often and wherever it is uploaded, the empty descriptor stored by the registry
 // itself, and manifest references to missing or wrongly sized blobs.
-import { describe, it } from 'node:test';
+import { describe, it } from 'vitest';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';

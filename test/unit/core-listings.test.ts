@@ -1,6 +1,6 @@
 // Listings through the core on real adapters: tags and catalog in byte order with n/last paging
 // and Link headers, the page size cap, and referrers with their artifactType filter.
-import { describe, it } from 'node:test';
+import { describe, it } from 'vitest';
 import assert from 'node:assert/strict';
 import { OCI_INDEX, OCI_MANIFEST, artifact, assertError, putManifest, setup, sha256, utf8 } from './core-real-adapters.ts';
 
@@ -136,5 +136,42 @@ describe('listings through the core', () => {
     // Other repositories do not see them; malformed digests are refused.
     assert.deepEqual((await f.call('GET', `/v2/r/other/referrers/${subjectDigest}`)).json(), { schemaVersion: 2, mediaType: OCI_INDEX, manifests: [] });
     assertError(await f.call('GET', '/v2/r/ref/referrers/sha256:abc'), 400, 'DIGEST_INVALID');
+  });
+
+  it('referrers: long lists come in pages of maxPageSize with a Link (last = digest), also when filtered', async (t) => {
+    const f = await setup(t, { settings: { maxPageSize: 2 } });
+    const subjectBody = artifact('paged-subject');
+    const subjectDigest = sha256(subjectBody);
+    assert.equal((await putManifest(f, 'r/pg', 'v1', subjectBody)).status, 201);
+    const subject = { mediaType: OCI_MANIFEST, digest: subjectDigest, size: subjectBody.byteLength };
+    const digests: string[] = [];
+    const sboms: string[] = [];
+    for (let i = 0; i < 5; i++) {
+      const type = i % 2 === 0 ? 'application/vnd.example.sbom' : 'application/vnd.example.sig';
+      const b = artifact(`paged-${i}`, { artifactType: type, subject });
+      assert.equal((await putManifest(f, 'r/pg', sha256(b), b)).status, 201);
+      digests.push(sha256(b));
+      if (i % 2 === 0) sboms.push(sha256(b));
+    }
+    const walk = async (first: string): Promise<{ pages: string[][] }> => {
+      const pages: string[][] = [];
+      let next: string | undefined = first;
+      while (next) {
+        const r = await f.call('GET', next);
+        assert.equal(r.status, 200, r.where);
+        pages.push((r.json() as { manifests: { digest: string }[] }).manifests.map((m) => m.digest));
+        const m = r.headers.link ? /^<([^>]+)>; rel="next"$/.exec(r.headers.link) : null;
+        next = m?.[1];
+        assert.ok(pages.length <= 5, 'paging ends');
+      }
+      return { pages };
+    };
+    const all = await walk(`/v2/r/pg/referrers/${subjectDigest}`);
+    assert.deepEqual(all.pages.map((p) => p.length), [2, 2, 1]);
+    assert.deepEqual(all.pages.flat(), [...digests].sort());
+    const filtered = await walk(`/v2/r/pg/referrers/${subjectDigest}?artifactType=${encodeURIComponent('application/vnd.example.sbom')}`);
+    assert.deepEqual(filtered.pages.flat(), [...sboms].sort());
+    assert.ok(filtered.pages.every((p) => p.length <= 2));
+    assertError(await f.call('GET', `/v2/r/pg/referrers/${subjectDigest}?last=nonsense`), 400, 'DIGEST_INVALID');
   });
 });

@@ -1,6 +1,6 @@
 // Unexpected errors from a storage port, through the core on real adapters: they become 500 UNKNOWN
 // (no body for HEAD, no internal text leaked) and reach onError; OCI errors do not.
-import { describe, it } from 'node:test';
+import { describe, it } from 'vitest';
 import assert from 'node:assert/strict';
 import { StorageFullError, UploadGoneError } from '../../functions/core/ports.ts';
 import { assertError, errorCodeOf, failingMethod, filesUnder, setup, sha256, startSession, utf8, withDigest } from './core-real-adapters.ts';
@@ -24,7 +24,7 @@ describe('unexpected errors from a port', () => {
   });
 
   it('a HEAD that fails unexpectedly is a 500 without a body', async (t) => {
-    const f = await setup(t, { wrapMetadata: (m) => failingMethod(m, 'getTaggedManifest', new Error('boom')) });
+    const f = await setup(t, { wrapMetadata: (m) => failingMethod(m, 'headManifest', new Error('boom')) });
     const r = await f.call('HEAD', '/v2/r/x/manifests/latest');
     assert.equal(r.status, 500, r.where);
     assert.equal(r.errorCode, 'UNKNOWN');
@@ -34,7 +34,7 @@ describe('unexpected errors from a port', () => {
 
   it('a blob store error during commit becomes 500 UNKNOWN with onError, not an OCI error', async (t) => {
     const boom = new Error('disk on fire');
-    const f = await setup(t, { wrapBlobs: (b) => failingMethod(b, 'commitUpload', boom) });
+    const f = await setup(t, { wrapBlobs: (b) => failingMethod(b, 'finishUpload', boom) });
     const bytes = utf8('hello');
     const r = await f.call('POST', `/v2/r/x/blobs/uploads/?digest=${sha256(bytes)}`, { body: bytes });
     assert.equal(r.status, 500, r.where);
@@ -54,7 +54,7 @@ describe('unexpected errors from a port', () => {
     assert.equal(r.status, 507, r.where);
     assert.equal(r.errorCode, 'UNKNOWN');
     assert.deepEqual(f.errors.map((e) => e.error), [full]);
-    const g = await setup(t, { wrapBlobs: (b) => failingMethod(b, 'commitUpload', new UploadGoneError()) });
+    const g = await setup(t, { wrapBlobs: (b) => failingMethod(b, 'finishUpload', new UploadGoneError()) });
     const gone = await g.call('POST', `/v2/r/x/blobs/uploads/?digest=${sha256(bytes)}`, { body: bytes });
     assert.equal(gone.status, 404, gone.where);
     assert.equal(gone.errorCode, 'BLOB_UPLOAD_UNKNOWN');
@@ -93,7 +93,7 @@ describe('unexpected errors from a port', () => {
   it('OCI errors are not reported to onError', async (t) => {
     const f = await setup(t);
     assert.equal((await f.call('GET', `/v2/r/x/blobs/${sha256('absent')}`)).status, 404);
-    assert.equal((await f.call('GET', '/v2/r/x/manifests/BAD:REF')).status, 400);
+    assert.equal((await f.call('GET', '/v2/r/x/manifests/BAD:REF')).status, 404);
     assert.equal((await f.call('GET', '/v2/NOPE/tags/list')).status, 400);
     assert.deepEqual(f.errors, []);
   });

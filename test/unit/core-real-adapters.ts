@@ -1,10 +1,9 @@
 // The registry core (createRegistry) wired to the real local adapters, without HTTP: an in-memory
 // SqliteMetadataStore and an FsBlobStore in a temp dir, driven by plain RegistryRequest objects.
 // Shared by the test/unit/core-*.test.ts files, which cover what is hard to provoke over a socket.
-// Expected behaviour comes from the OCI distribution spec and /tmp/behaviour.md, not from the
-// implementation.
+// Expected behaviour comes from the OCI distribution spec, not from the implementation.
 import assert from 'node:assert/strict';
-import type { TestContext } from 'node:test';
+import type { TestContext } from 'vitest';
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdtemp, readdir, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -86,7 +85,7 @@ export interface SetupOptions {
 export async function setup(t: TestContext, opts: SetupOptions = {}): Promise<Fixture> {
   const dir = await mkdtemp(join(tmpdir(), 'core-real-adapters-'));
   const metadata = new SqliteMetadataStore(':memory:');
-  t.after(async () => {
+  t.onTestFinished(async () => {
     metadata.close();
     await rm(dir, { recursive: true, force: true });
   });
@@ -98,7 +97,7 @@ export async function setup(t: TestContext, opts: SetupOptions = {}): Promise<Fi
     metadata: opts.wrapMetadata ? opts.wrapMetadata(metadata) : metadata,
     blobs: opts.wrapBlobs ? opts.wrapBlobs(blobs) : blobs,
     authorizer: opts.authorizer ?? allowAll,
-    signer,
+    uploadTokens: signer,
     ...(opts.settings ? { settings: opts.settings } : {}),
     onError: (error, req) => errors.push({ error, req }),
   });

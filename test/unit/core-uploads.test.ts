@@ -2,7 +2,7 @@
 // in the final PUT, monolithic) roll back to the previous state, wrong Content-Length and
 // Content-Range change nothing, overlapping appends to one session cannot corrupt it, and a
 // session's Location works only under its own repository and with its genuine _state.
-import { describe, it } from 'node:test';
+import { describe, it } from 'vitest';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { readFile, stat } from 'node:fs/promises';

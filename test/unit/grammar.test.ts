@@ -1,6 +1,6 @@
 // Repository name, tag and digest grammar (OCI distribution spec "Pulling manifests" and the image
 // spec's digest grammar), checked against the pure functions in functions/core/grammar.ts.
-import { describe, it } from 'node:test';
+import { describe, it } from 'vitest';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { RegistryError } from '../../functions/core/errors.ts';

@@ -1,6 +1,6 @@
 // acceptable() (functions/core/manifest.ts): Accept negotiation for manifest GET/HEAD, with RFC 9110
 // semantics (lists, wildcards, case, parameters, q=0 and its precedence over wildcards).
-import { describe, it } from 'node:test';
+import { describe, it } from 'vitest';
 import assert from 'node:assert/strict';
 import { acceptable } from '../../functions/core/manifest.ts';
 import { OCI_MANIFEST, OCI_INDEX, DOCKER_MANIFEST, DOCKER_LIST } from './manifest-fixtures.ts';

@@ -1,7 +1,7 @@
 // OCI 1.1 artifacts in parseManifest (functions/core/manifest.ts): subject, artifactType (explicit
 // or from the config) and annotations on manifests and indexes; plus EMPTY_BLOB, the image spec's
 // empty descriptor, and digestOf over the exact manifest bytes.
-import { describe, it } from 'node:test';
+import { describe, it } from 'vitest';
 import assert from 'node:assert/strict';
 import { digestOf, EMPTY_BLOB, parseManifest } from '../../functions/core/manifest.ts';
 import {

@@ -2,7 +2,7 @@
 // every way a layer, config, index child or subject descriptor can be malformed, and
 // non-distributable layers, which are not required to exist in the registry. From the OCI image
 // spec v1.1 (descriptor, image layer) and the Docker foreign layer types.
-import { describe, it } from 'node:test';
+import { describe, it } from 'vitest';
 import assert from 'node:assert/strict';
 import { parseManifest } from '../../functions/core/manifest.ts';
 import {

@@ -3,7 +3,7 @@
 // the body mediaType decide the type, and the document structure each type needs. From the OCI
 // image spec v1.1, the Docker image manifest v2 schema 2 / manifest list and the distribution
 // spec's PUT rules.
-import { describe, it } from 'node:test';
+import { describe, it } from 'vitest';
 import assert from 'node:assert/strict';
 import { MANIFEST_MEDIA_TYPES, MediaTypes, parseManifest } from '../../functions/core/manifest.ts';
 import {

@@ -1,5 +1,5 @@
 // TokenSigner: HMAC-signed, expiring tokens used for upload `_state` and signed blob URLs.
-import { describe, it } from 'node:test';
+import { describe, it } from 'vitest';
 import assert from 'node:assert/strict';
 import { TokenSigner } from '../../functions/core/tokens.ts';
 

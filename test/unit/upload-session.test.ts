@@ -1,7 +1,7 @@
 // Upload session helpers (functions/core/upload-session.ts): Content-Range parsing, the announced
 // body length, the Range header, signed Locations and session loading. Expected behaviour from the
-// OCI distribution spec ("Pushing a blob in chunks") and the project's decisions (/tmp/behaviour.md).
-import { describe, it } from 'node:test';
+// OCI distribution spec ("Pushing a blob in chunks") and the decisions documented in the README.
+import { describe, it } from 'vitest';
 import assert from 'node:assert/strict';
 import { allowAll } from '../../functions/core/access.ts';
 import { defaultSettings, type RegistryDeps } from '../../functions/core/context.ts';
@@ -149,7 +149,7 @@ describe('upload ids, Locations and loadSession', () => {
     metadata,
     blobs: {} as BlobStore,
     authorizer: allowAll,
-    signer,
+    uploadTokens: signer,
     settings: { ...defaultSettings, uploadTtlSeconds: 600 },
     now: () => NOW_MS,
   };
@@ -179,11 +179,11 @@ describe('upload ids, Locations and loadSession', () => {
     assert.equal(sessionHeaders(deps, session(0)).range, '0-0');
   });
 
-  it('loadSession returns the stored session with or without a valid _state', async () => {
+  it('loadSession returns the stored session with a valid _state, and a Location without one is 404', async () => {
     stored.set(ID, session(5));
     const state = new URL(uploadLocation(deps, 'r/x', ID), 'http://h').searchParams.get('_state') ?? '';
     assert.equal((await loadSession(deps, request({}, `_state=${state}`), 'r/x', ID)).offset, 5);
-    assert.equal((await loadSession(deps, request(), 'r/x', ID)).offset, 5);
+    await expectRejection(loadSession(deps, request(), 'r/x', ID), 'BLOB_UPLOAD_UNKNOWN', 404);
   });
 
   it('a tampered _state is 400 BLOB_UPLOAD_INVALID', async () => {
@@ -193,17 +193,28 @@ describe('upload ids, Locations and loadSession', () => {
     await expectRejection(loadSession(deps, request({}, '_state=garbage'), 'r/x', ID), 'BLOB_UPLOAD_INVALID', 400);
   });
 
-  it('the Location of an earlier POST or PATCH stays valid while the session lives, even past its own expiry', async () => {
-    // Sessions slide forward on every PATCH; a token signed at the POST may expire before the session does.
+  it('a token past its expiry is refused (404) even while the session lives; every response hands out a fresh one', async () => {
     const oldState = new URL(uploadLocation({ ...deps, now: () => NOW_MS - 3600_000 }, 'r/x', ID), 'http://h').searchParams.get('_state') ?? '';
     assert.equal(signer.verify(oldState, NOW_MS / 1000), undefined, 'the old token is past its expiry');
     stored.set(ID, session(5));
-    assert.equal((await loadSession(deps, request({}, `_state=${oldState}`), 'r/x', ID)).offset, 5);
-    // Once the session itself has expired, the same Location is an unknown upload (404), never a 400.
+    await expectRejection(loadSession(deps, request({}, `_state=${oldState}`), 'r/x', ID), 'BLOB_UPLOAD_UNKNOWN', 404);
+    const fresh = new URL(uploadLocation(deps, 'r/x', ID), 'http://h').searchParams.get('_state') ?? '';
+    assert.equal((await loadSession(deps, request({}, `_state=${fresh}`), 'r/x', ID)).offset, 5);
+    // Once the session itself has expired, even a fresh token's Location is an unknown upload.
     stored.set(ID, session(5, { expiresAt: NOW_MS - 1 }));
-    await expectRejection(loadSession(deps, request({}, `_state=${oldState}`), 'r/x', ID), 'BLOB_UPLOAD_UNKNOWN', 404);
+    await expectRejection(loadSession(deps, request({}, `_state=${fresh}`), 'r/x', ID), 'BLOB_UPLOAD_UNKNOWN', 404);
     stored.delete(ID);
-    await expectRejection(loadSession(deps, request({}, `_state=${oldState}`), 'r/x', ID), 'BLOB_UPLOAD_UNKNOWN', 404);
+    await expectRejection(loadSession(deps, request({}, `_state=${fresh}`), 'r/x', ID), 'BLOB_UPLOAD_UNKNOWN', 404);
+  });
+
+  it('a token signed by an upload key that is no longer listed is refused; one signed by an older listed key is accepted', async () => {
+    stored.set(ID, session(5));
+    const rotated = new TokenSigner([{ id: 'new', secret: 'a-brand-new-upload-key-0123' }, { id: 'k0', secret: 'unit-test-secret-0123456789' }]);
+    const oldKeyToken = new URL(uploadLocation(deps, 'r/x', ID), 'http://h').searchParams.get('_state') ?? '';
+    assert.equal((await loadSession({ ...deps, uploadTokens: rotated }, request({}, `_state=${oldKeyToken}`), 'r/x', ID)).offset, 5);
+    const retired = new TokenSigner([{ id: 'new', secret: 'a-brand-new-upload-key-0123' }]);
+    await expectRejection(loadSession({ ...deps, uploadTokens: retired }, request({}, `_state=${oldKeyToken}`), 'r/x', ID), 'BLOB_UPLOAD_INVALID', 400);
+    assert.match(new URL(uploadLocation({ ...deps, uploadTokens: rotated }, 'r/x', ID), 'http://h').searchParams.get('_state') ?? '', /^new\./, 'the newest key signs');
   });
 
   it('unknown, malformed or expired sessions are 404 BLOB_UPLOAD_UNKNOWN', async () => {

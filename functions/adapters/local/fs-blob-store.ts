@@ -5,7 +5,8 @@ import { createHash, type Hash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { mkdir, open, readdir, rename, rm, stat, truncate, writeFile, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
-import { StorageFullError, UploadConflictError, UploadGoneError, UploadSizeError, type BlobStore } from '../../core/ports.ts';
+import { digestAlgorithm } from '../../core/grammar.ts';
+import { DigestMismatchError, StorageFullError, UploadConflictError, UploadGoneError, UploadSizeError, type BlobRecord, type BlobStore } from '../../core/ports.ts';
 import type { TokenSigner } from '../../core/tokens.ts';
 
 const WRITE_CHUNK = 4 * 1024 * 1024;
@@ -36,9 +37,14 @@ export class FsBlobStore implements BlobStore {
     await mkdir(join(this.root, 'blobs'), { recursive: true });
   }
 
-  blobPath(digest: string): string {
+  /** Where a blob's bytes live, relative to the root: `blobs/<alg>/<first two hex>/<hex>`. */
+  blobLocation(digest: string): string {
     const [alg = '', hex = ''] = digest.split(':');
-    return join(this.root, 'blobs', alg, hex.slice(0, 2), hex);
+    return `blobs/${alg}/${hex.slice(0, 2)}/${hex}`;
+  }
+
+  blobPath(digest: string): string {
+    return join(this.root, this.blobLocation(digest));
   }
 
   uploadPath(id: string): string {
@@ -100,29 +106,38 @@ export class FsBlobStore implements BlobStore {
     });
   }
 
-  async digestUpload(id: string, size: number, _state: string, algorithm: string): Promise<string> {
+  /**
+   * Verifies the digest from the running hash (sha256; sha512 re-reads the file once), then fsyncs
+   * and renames the file into the content-addressed area. A second copy of an existing blob is
+   * discarded and the existing location returned.
+   */
+  async finishUpload(id: string, size: number, _state: string, digest: string): Promise<{ location: string }> {
     return this.#exclusive(id, async () => {
+      const path = this.uploadPath(id);
       // Also brings the file back to `size` bytes when a crash left more behind.
       const cached = await this.#hashAt(id, size);
-      if (algorithm === 'sha256') return `sha256:${cached.hash.copy().digest('hex')}`;
-      const hash = await hashPrefix(this.uploadPath(id), algorithm, size).catch(goneIfMissing);
-      return `${algorithm}:${hash.digest('hex')}`;
-    });
-  }
-
-  async commitUpload(id: string, digest: string, size: number): Promise<void> {
-    return this.#exclusive(id, async () => {
+      const algorithm = digestAlgorithm(digest);
+      const actual =
+        algorithm === 'sha256'
+          ? `sha256:${cached.hash.copy().digest('hex')}`
+          : `${algorithm}:${(await hashPrefix(path, algorithm, size).catch(goneIfMissing)).digest('hex')}`;
+      if (actual !== digest) {
+        this.#hashes.delete(id);
+        await rm(path, { force: true });
+        throw new DigestMismatchError(digest, actual);
+      }
       // Bytes below an upload's size never change, so the same size means the same (verified) bytes;
       // another size means a request appended after the digest was taken.
-      const path = this.uploadPath(id);
       if ((await sizeOf(path)) !== size) throw new UploadConflictError('upload changed since its digest was taken');
       this.#hashes.delete(id);
-      const target = this.blobPath(digest);
+      const location = this.blobLocation(digest);
+      const target = join(this.root, location);
       if (await exists(target)) {
         await rm(path, { force: true });
-        return;
+        return { location };
       }
       await this.#install(path, target).catch(goneIfMissing);
+      return { location };
     });
   }
 
@@ -131,9 +146,10 @@ export class FsBlobStore implements BlobStore {
     await rm(this.uploadPath(id), { force: true });
   }
 
-  async putBlob(digest: string, bytes: Uint8Array): Promise<void> {
-    const target = this.blobPath(digest);
-    if (await exists(target)) return;
+  async putBlob(digest: string, bytes: Uint8Array): Promise<string> {
+    const location = this.blobLocation(digest);
+    const target = join(this.root, location);
+    if (await exists(target)) return location;
     const tmp = join(this.root, 'uploads', `.put-${process.pid}-${Math.random().toString(36).slice(2)}`);
     try {
       await writeFile(tmp, bytes);
@@ -142,11 +158,13 @@ export class FsBlobStore implements BlobStore {
       await rm(tmp, { force: true });
       throw storageError(e);
     }
+    return location;
   }
 
-  async readUrl(digest: string, opts: { expiresInSeconds: number }): Promise<string> {
+  /** The local server's own signed path; blob-route.ts serves it. Signed with the blob URL keys only. */
+  async readUrl(blob: BlobRecord, opts: { expiresInSeconds: number }): Promise<string> {
     const exp = Math.floor(Date.now() / 1000) + opts.expiresInSeconds;
-    return `/_blobs/${digest}?token=${this.#signer.sign(`blob|${digest}`, exp)}`;
+    return `/_blobs/${blob.digest}?token=${this.#signer.sign(`blob|${blob.digest}`, exp)}`;
   }
 
   /** Whether `token` grants reading `digest` (the check behind the signed URL). */
@@ -154,8 +172,10 @@ export class FsBlobStore implements BlobStore {
     return token !== null && this.#signer.verify(token) === `blob|${digest}`;
   }
 
-  async deleteBlob(digest: string): Promise<void> {
-    await rm(this.blobPath(digest), { force: true });
+  async deleteBlob(location: string): Promise<void> {
+    // Only ever a path this store handed out: inside blobs/, no way up.
+    if (!/^blobs\/[a-z0-9]+\/[0-9a-f]{2}\/[0-9a-f]+$/.test(location)) throw new Error(`not a blob location of this store: ${location.slice(0, 100)}`);
+    await rm(join(this.root, location), { force: true });
   }
 
   /** Moves a complete, fsynced file into the content-addressed area atomically. */

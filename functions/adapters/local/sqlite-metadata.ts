@@ -2,13 +2,16 @@
 // constructor. Text keys use SQLite's default BINARY collation, i.e. byte order of the UTF-8
 // encoding, the same order DynamoDB uses for sort keys, so pagination behaves alike in both adapters.
 import { DatabaseSync, type SQLInputValue, type StatementResultingChanges, type StatementSync } from 'node:sqlite';
-import { StorageFullError, type BlobRecord, type Descriptor, type ManifestRecord, type MetadataStore, type Page, type UploadSession } from '../../core/ports.ts';
+import {
+  StorageFullError, type BlobRecord, type Descriptor, type ManifestHead, type ManifestRecord, type MetadataStore, type Page, type References,
+  type UploadLease, type UploadSession,
+} from '../../core/ports.ts';
 
 /** SQLite's primary result code for a full disk or database. */
 const SQLITE_FULL = 13;
 
 /** Bump when the schema changes, and add a migration step in `migrate`. */
-const SCHEMA_VERSION = 1;
+const SCHEMA_VERSION = 2;
 
 const SCHEMA_V1 = `
 CREATE TABLE IF NOT EXISTS repositories (
@@ -59,8 +62,24 @@ CREATE TABLE IF NOT EXISTS uploads (
 CREATE INDEX IF NOT EXISTS uploads_by_expiry ON uploads (expires_at);
 `;
 
-interface UploadRow { id: string; repo: string; offset: number; state: string; created_at: number; updated_at: number; expires_at: number }
-interface BlobRow { digest: string; size: number; created_at: number }
+/**
+ * v2: blobs name where their bytes live (earlier data: the file store's content-addressed path,
+ * `blobs/<alg>/<first two hex>/<hex>`), and upload sessions carry a write lease.
+ */
+const SCHEMA_V2 = `
+ALTER TABLE blobs ADD COLUMN location TEXT NOT NULL DEFAULT '';
+UPDATE blobs SET location = 'blobs/' || substr(digest, 1, instr(digest, ':') - 1) || '/' ||
+  substr(digest, instr(digest, ':') + 1, 2) || '/' || substr(digest, instr(digest, ':') + 1) WHERE location = '';
+ALTER TABLE uploads ADD COLUMN lease_holder TEXT;
+ALTER TABLE uploads ADD COLUMN lease_until INTEGER;
+`;
+
+interface UploadRow {
+  id: string; repo: string; offset: number; state: string; created_at: number; updated_at: number; expires_at: number;
+  lease_holder: string | null; lease_until: number | null;
+}
+interface BlobRow { digest: string; size: number; location: string; created_at: number }
+interface HeadRow { digest: string; media_type: string; size: number }
 interface ManifestRow {
   digest: string; media_type: string; size: number; body: Uint8Array; subject: string | null; artifact_type: string | null;
   annotations: string | null; blobs: string; manifests: string; created_at: number;
@@ -91,14 +110,19 @@ function prepareAll(db: DatabaseSync) {
 
     insertUpload: p('INSERT INTO uploads (id, repo, offset, state, created_at, updated_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?)'),
     getUpload: p('SELECT * FROM uploads WHERE id = ?'),
-    updateUpload: p('UPDATE uploads SET offset = ?, state = ?, updated_at = ?, expires_at = ? WHERE id = ? AND offset = ?'),
+    leaseUpload: p(`UPDATE uploads SET lease_holder = ?, lease_until = ?
+      WHERE id = ? AND offset = ? AND expires_at >= ? AND (lease_holder IS NULL OR lease_until <= ? OR lease_holder = ?)`),
+    releaseAllLeases: p('UPDATE uploads SET lease_holder = NULL, lease_until = NULL WHERE lease_holder IS NOT NULL'),
+    updateUpload: p(`UPDATE uploads SET offset = ?, state = ?, updated_at = ?, expires_at = ?, lease_holder = NULL, lease_until = NULL
+      WHERE id = ? AND lease_holder = ?`),
+    releaseUpload: p('UPDATE uploads SET lease_holder = NULL, lease_until = NULL WHERE id = ? AND lease_holder = ?'),
     deleteUpload: p('DELETE FROM uploads WHERE id = ?'),
     expiredUploads: p('SELECT * FROM uploads WHERE expires_at < ? ORDER BY expires_at, id LIMIT ?'),
 
-    insertBlob: p('INSERT INTO blobs (digest, size, created_at) VALUES (?, ?, ?) ON CONFLICT (digest) DO NOTHING'),
-    getBlob: p('SELECT digest, size, created_at FROM blobs WHERE digest = ?'),
+    insertBlob: p('INSERT INTO blobs (digest, size, location, created_at) VALUES (?, ?, ?, ?) ON CONFLICT (digest) DO NOTHING'),
+    getBlob: p('SELECT digest, size, location, created_at FROM blobs WHERE digest = ?'),
     insertLink: p('INSERT INTO blob_links (repo, digest) VALUES (?, ?) ON CONFLICT DO NOTHING'),
-    getLinkedBlob: p('SELECT b.digest, b.size, b.created_at FROM blob_links l JOIN blobs b ON b.digest = l.digest WHERE l.repo = ? AND l.digest = ?'),
+    getLinkedBlob: p('SELECT b.digest, b.size, b.location, b.created_at FROM blob_links l JOIN blobs b ON b.digest = l.digest WHERE l.repo = ? AND l.digest = ?'),
     deleteLink: p('DELETE FROM blob_links WHERE repo = ? AND digest = ?'),
 
     insertRepo: p('INSERT INTO repositories (name) VALUES (?) ON CONFLICT DO NOTHING'),
@@ -110,9 +134,13 @@ function prepareAll(db: DatabaseSync) {
       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (repo, digest) DO NOTHING`),
     getManifest: p(`SELECT ${MANIFEST_COLUMNS} FROM manifests m WHERE m.repo = ? AND m.digest = ?`),
     getTaggedManifest: p(`SELECT ${MANIFEST_COLUMNS} FROM tags t JOIN manifests m ON m.repo = t.repo AND m.digest = t.digest WHERE t.repo = ? AND t.tag = ?`),
+    headManifest: p('SELECT digest, media_type, size FROM manifests WHERE repo = ? AND digest = ?'),
+    headTaggedManifest: p('SELECT m.digest, m.media_type, m.size FROM tags t JOIN manifests m ON m.repo = t.repo AND m.digest = t.digest WHERE t.repo = ? AND t.tag = ?'),
     deleteManifest: p('DELETE FROM manifests WHERE repo = ? AND digest = ?'),
-    referrers: p(`SELECT digest, media_type, size, artifact_type, annotations FROM manifests
-      WHERE repo = ? AND subject = ? ORDER BY digest`),
+    referrersFirst: p(`SELECT digest, media_type, size, artifact_type, annotations FROM manifests
+      WHERE repo = ? AND subject = ? ORDER BY digest LIMIT ?`),
+    referrersAfter: p(`SELECT digest, media_type, size, artifact_type, annotations FROM manifests
+      WHERE repo = ? AND subject = ? AND digest > ? ORDER BY digest LIMIT ?`),
 
     upsertTag: p('INSERT INTO tags (repo, tag, digest) VALUES (?, ?, ?) ON CONFLICT (repo, tag) DO UPDATE SET digest = excluded.digest'),
     deleteTag: p('DELETE FROM tags WHERE repo = ? AND tag = ?'),
@@ -126,11 +154,12 @@ function toUpload(row: UploadRow): UploadSession {
   return {
     id: row.id, repo: row.repo, offset: row.offset, state: row.state,
     createdAt: row.created_at, updatedAt: row.updated_at, expiresAt: row.expires_at,
+    ...(row.lease_holder !== null && row.lease_until !== null ? { lease: { holder: row.lease_holder, until: row.lease_until } } : {}),
   };
 }
 
 function toBlob(row: BlobRow): BlobRecord {
-  return { digest: row.digest, size: row.size, createdAt: row.created_at };
+  return { digest: row.digest, size: row.size, location: row.location, createdAt: row.created_at };
 }
 
 function toManifest(row: ManifestRow): ManifestRecord {
@@ -194,7 +223,7 @@ export class SqliteMetadataStore implements MetadataStore {
       const { user_version: version } = this.db.prepare('PRAGMA user_version').get() as { user_version: number };
       if (version > SCHEMA_VERSION) throw new Error(`metadata schema version ${version} is newer than this code supports (${SCHEMA_VERSION})`);
       if (version < 1) this.db.exec(SCHEMA_V1);
-      // Future migrations: if (version < 2) { ... }
+      if (version < 2) this.db.exec(SCHEMA_V2);
       this.db.exec(`PRAGMA user_version = ${SCHEMA_VERSION}`);
       this.db.exec('COMMIT');
     } catch (err) {
@@ -227,15 +256,32 @@ export class SqliteMetadataStore implements MetadataStore {
     return row && toUpload(row);
   }
 
-  async updateUpload(id: string, expectedOffset: number, next: Pick<UploadSession, 'offset' | 'state' | 'updatedAt' | 'expiresAt'>): Promise<boolean> {
-    const { changes } = this.q.updateUpload.run(next.offset, next.state, next.updatedAt, next.expiresAt, id, expectedOffset);
+  async leaseUpload(id: string, expectedOffset: number, lease: UploadLease, now: number): Promise<boolean> {
+    return Number(this.q.leaseUpload.run(lease.holder, lease.until, id, expectedOffset, now, now, lease.holder).changes) > 0;
+  }
+
+  /**
+   * Voids every lease: at start-up, when no request of this process can be holding one. A process
+   * killed mid-request would otherwise block its sessions until the lease ran out.
+   */
+  releaseAllLeases(): number {
+    return Number(this.q.releaseAllLeases.run().changes);
+  }
+
+  async updateUpload(id: string, holder: string, next: Pick<UploadSession, 'offset' | 'state' | 'updatedAt' | 'expiresAt'>): Promise<boolean> {
+    const { changes } = this.q.updateUpload.run(next.offset, next.state, next.updatedAt, next.expiresAt, id, holder);
     return Number(changes) > 0;
+  }
+
+  async releaseUpload(id: string, holder: string): Promise<void> {
+    this.q.releaseUpload.run(id, holder);
   }
 
   async deleteUpload(id: string): Promise<boolean> {
     return Number(this.q.deleteUpload.run(id).changes) > 0;
   }
 
+  /** Sessions past their expiry, oldest first (the local sweeper; DynamoDB uses TTL instead). */
   async listExpiredUploads(now: number, limit: number): Promise<UploadSession[]> {
     const rows = this.q.expiredUploads.all(now, Math.max(0, Math.floor(limit))) as unknown as UploadRow[];
     return rows.map(toUpload);
@@ -243,8 +289,9 @@ export class SqliteMetadataStore implements MetadataStore {
 
   // Blobs.
 
-  async putBlob(blob: BlobRecord): Promise<boolean> {
-    return Number(this.q.insertBlob.run(blob.digest, blob.size, blob.createdAt).changes) > 0;
+  async putBlob(blob: BlobRecord): Promise<BlobRecord> {
+    if (Number(this.q.insertBlob.run(blob.digest, blob.size, blob.location, blob.createdAt).changes) > 0) return blob;
+    return toBlob(this.q.getBlob.get(blob.digest) as unknown as BlobRow);
   }
 
   async getBlob(digest: string): Promise<BlobRecord | undefined> {
@@ -252,11 +299,11 @@ export class SqliteMetadataStore implements MetadataStore {
     return row && toBlob(row);
   }
 
-  /** The size lives on the global blob record; the link only records visibility. */
-  async linkBlob(repo: string, digest: string, _size: number): Promise<void> {
+  /** Size and location live on the global blob record (joined on read); the link only records visibility. */
+  async linkBlob(repo: string, blob: BlobRecord): Promise<void> {
     this.transaction(() => {
       this.q.insertRepo.run(repo);
-      this.q.insertLink.run(repo, digest);
+      this.q.insertLink.run(repo, blob.digest);
     });
   }
 
@@ -281,7 +328,23 @@ export class SqliteMetadataStore implements MetadataStore {
     return row && toManifest(row);
   }
 
-  async putManifest(repo: string, m: ManifestRecord, tag?: string): Promise<void> {
+  async headManifest(repo: string, ref: { tag: string } | { digest: string }): Promise<ManifestHead | undefined> {
+    const row = ('digest' in ref ? this.q.headManifest.get(repo, ref.digest) : this.q.headTaggedManifest.get(repo, ref.tag)) as HeadRow | undefined;
+    return row && { digest: row.digest, mediaType: row.media_type, size: row.size };
+  }
+
+  async getReferences(repo: string, digests: string[]): Promise<References> {
+    const found: References = { blobs: new Map(), manifests: new Map() };
+    for (const digest of digests) {
+      const blob = this.q.getLinkedBlob.get(repo, digest) as BlobRow | undefined;
+      if (blob) found.blobs.set(digest, toBlob(blob));
+      const head = this.q.headManifest.get(repo, digest) as HeadRow | undefined;
+      if (head) found.manifests.set(digest, { digest: head.digest, mediaType: head.media_type, size: head.size });
+    }
+    return found;
+  }
+
+  async putManifest(repo: string, m: ManifestRecord, tags: string[]): Promise<void> {
     // Serialise before BEGIN so a bad value cannot fail mid-transaction.
     const annotations = m.annotations === undefined ? null : JSON.stringify(m.annotations);
     const blobs = JSON.stringify(m.blobs);
@@ -290,7 +353,7 @@ export class SqliteMetadataStore implements MetadataStore {
       this.q.insertRepo.run(repo);
       this.q.insertManifest.run(repo, m.digest, m.mediaType, m.size, m.body, m.subject ?? null, m.artifactType ?? null,
         annotations, blobs, manifests, m.createdAt);
-      if (tag !== undefined) this.q.upsertTag.run(repo, tag, m.digest);
+      for (const tag of tags) this.q.upsertTag.run(repo, tag, m.digest);
     });
   }
 
@@ -309,9 +372,10 @@ export class SqliteMetadataStore implements MetadataStore {
     return page(limit, (n) => (last === undefined ? this.q.tagsFirst.all(repo, n) : this.q.tagsAfter.all(repo, last, n)));
   }
 
-  async listReferrers(repo: string, subject: string): Promise<Descriptor[]> {
-    const rows = this.q.referrers.all(repo, subject) as unknown as ReferrerRow[];
-    return rows.map(toDescriptor);
+  async listReferrers(repo: string, subject: string, limit: number, last?: string): Promise<Page<Descriptor>> {
+    const n = Math.max(0, Math.floor(limit));
+    const rows = (last === undefined ? this.q.referrersFirst.all(repo, subject, n + 1) : this.q.referrersAfter.all(repo, subject, last, n + 1)) as unknown as ReferrerRow[];
+    return { items: rows.slice(0, n).map(toDescriptor), more: rows.length > n };
   }
 
   // Repositories.

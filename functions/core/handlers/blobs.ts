@@ -32,7 +32,7 @@ export const getBlob: Operation = {
   access: (p) => [repoAccess(p.name, 'pull')],
   async handle(ctx) {
     const blob = await linkedBlob(ctx);
-    const url = await ctx.deps.blobs.readUrl(blob.digest, { expiresInSeconds: ctx.deps.settings.blobUrlTtlSeconds });
+    const url = await ctx.deps.blobs.readUrl(blob, { expiresInSeconds: ctx.deps.settings.blobUrlTtlSeconds });
     return emptyResponse(307, { location: url, 'docker-content-digest': blob.digest, 'cache-control': 'no-store' });
   },
 };

@@ -5,7 +5,7 @@ import { requireDigest } from '../grammar.ts';
 import { jsonResponse, type RegistryRequest } from '../http.ts';
 import { MediaTypes } from '../manifest.ts';
 import type { Operation, RegistryDeps } from '../context.ts';
-import type { Page } from '../ports.ts';
+import type { Descriptor, Page } from '../ports.ts';
 
 interface PageRequest {
   /** Requested page size, capped at the registry's maximum; undefined when the client sent no `n`. */
@@ -63,16 +63,37 @@ export const listCatalog: Operation = {
   },
 };
 
+/**
+ * Referrers in digest order, one page of at most `maxPageSize` (after the artifactType filter), with
+ * a Link to the next page (`last` = the last digest returned), as the spec allows for long lists.
+ */
 export const listReferrers: Operation = {
   access: (p) => [repoAccess(p.name, 'pull')],
   async handle({ params, deps, req }) {
     const digest = requireDigest(params.digest);
     const artifactType = req.query.get('artifactType');
-    let manifests = await deps.metadata.listReferrers(params.name, digest);
+    const rawLast = req.query.get('last');
+    let last = rawLast === null || rawLast === '' ? undefined : requireDigest(rawLast);
+    const max = deps.settings.maxPageSize;
+    const manifests: Descriptor[] = [];
+    let more: boolean;
+    // Filtered pages may come back short: keep reading until the page is full or the list ends.
+    for (;;) {
+      const page = await deps.metadata.listReferrers(params.name, digest, max, last);
+      let i = 0;
+      for (; i < page.items.length && manifests.length < max; i++) {
+        const d = page.items[i]!;
+        last = d.digest;
+        if (artifactType === null || d.artifactType === artifactType) manifests.push(d);
+      }
+      more = page.items.length > 0 && (i < page.items.length || page.more);
+      if (!more || manifests.length >= max) break;
+    }
     const headers: Record<string, string> = { 'content-type': MediaTypes.ociIndex };
-    if (artifactType !== null) {
-      manifests = manifests.filter((d) => d.artifactType === artifactType);
-      headers['oci-filters-applied'] = 'artifactType';
+    if (artifactType !== null) headers['oci-filters-applied'] = 'artifactType';
+    if (more && last !== undefined) {
+      const filter = artifactType === null ? '' : `&artifactType=${encodeURIComponent(artifactType)}`;
+      headers.link = `</v2/${params.name}/referrers/${digest}?last=${encodeURIComponent(last)}${filter}>; rel="next"`;
     }
     return jsonResponse(200, { schemaVersion: 2, mediaType: MediaTypes.ociIndex, manifests }, headers);
   },

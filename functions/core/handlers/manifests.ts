@@ -1,84 +1,124 @@
 // GET / HEAD / PUT / DELETE /v2/<name>/manifests/<reference>
 import { repoAccess } from '../access.ts';
 import { RegistryError } from '../errors.ts';
-import { digestAlgorithm, parseReference } from '../grammar.ts';
+import { recordBlob } from '../blob-records.ts';
+import { digestAlgorithm, isValidTag, parseReference } from '../grammar.ts';
 import { emptyResponse, header, type RegistryResponse } from '../http.ts';
 import { acceptable, digestOf, EMPTY_BLOB, MANIFEST_MEDIA_TYPES, MAX_MANIFEST_BYTES, parseManifest, type ParsedManifest } from '../manifest.ts';
 import { readLimited } from '../read-body.ts';
-import type { Descriptor, ManifestRecord } from '../ports.ts';
+import type { Descriptor, ManifestHead, ManifestRecord, References } from '../ports.ts';
 import type { HandlerContext, Operation, RegistryDeps } from '../context.ts';
 
-async function findManifest({ params, deps, req }: HandlerContext): Promise<ManifestRecord> {
-  const ref = parseReference(params.reference);
-  const manifest =
-    ref.kind === 'digest' ? await deps.metadata.getManifest(params.name, ref.digest) : await deps.metadata.getTaggedManifest(params.name, ref.tag);
-  if (!manifest) throw new RegistryError('MANIFEST_UNKNOWN', { reference: params.reference });
-  if (!acceptable(header(req, 'accept'), manifest.mediaType)) {
-    throw new RegistryError('MANIFEST_UNKNOWN', {
-      reference: params.reference,
-      reason: `the manifest is ${manifest.mediaType}, which the Accept header does not allow`,
-      mediaType: manifest.mediaType,
-    });
+/**
+ * The reference of a GET or HEAD: a manifest that cannot exist (neither a valid tag nor a valid
+ * digest) is simply not found, which the spec says MUST be 404 MANIFEST_UNKNOWN.
+ */
+function readReference(reference: string): { tag: string } | { digest: string } {
+  try {
+    const ref = parseReference(reference);
+    return ref.kind === 'digest' ? { digest: ref.digest } : { tag: ref.tag };
+  } catch (e) {
+    if (e instanceof RegistryError) throw new RegistryError('MANIFEST_UNKNOWN', { reference: reference.slice(0, 300), reason: 'not a valid tag or digest' });
+    throw e;
   }
-  return manifest;
 }
 
-function manifestHeaders(m: ManifestRecord): Record<string, string> {
+function checkAccept(req: HandlerContext['req'], reference: string, m: ManifestHead): void {
+  if (!acceptable(header(req, 'accept'), m.mediaType)) {
+    throw new RegistryError('MANIFEST_UNKNOWN', {
+      reference,
+      reason: `the manifest is ${m.mediaType}, which the Accept header does not allow`,
+      mediaType: m.mediaType,
+    });
+  }
+}
+
+function manifestHeaders(m: ManifestHead): Record<string, string> {
   return { 'content-type': m.mediaType, 'content-length': String(m.size), 'docker-content-digest': m.digest, etag: `"${m.digest}"` };
 }
 
 export const headManifest: Operation = {
   access: (p) => [repoAccess(p.name, 'pull')],
-  async handle(ctx) {
-    return { status: 200, headers: manifestHeaders(await findManifest(ctx)) };
+  async handle({ params, deps, req }) {
+    const m = await deps.metadata.headManifest(params.name, readReference(params.reference));
+    if (!m) throw new RegistryError('MANIFEST_UNKNOWN', { reference: params.reference });
+    checkAccept(req, params.reference, m);
+    return { status: 200, headers: manifestHeaders(m) };
   },
 };
 
 export const getManifest: Operation = {
   access: (p) => [repoAccess(p.name, 'pull')],
-  async handle(ctx) {
-    const m = await findManifest(ctx);
+  async handle({ params, deps, req }) {
+    const ref = readReference(params.reference);
+    const m = 'digest' in ref ? await deps.metadata.getManifest(params.name, ref.digest) : await deps.metadata.getTaggedManifest(params.name, ref.tag);
+    if (!m) throw new RegistryError('MANIFEST_UNKNOWN', { reference: params.reference });
+    checkAccept(req, params.reference, m);
     return { status: 200, headers: manifestHeaders(m), body: m.body };
   },
 };
 
+/** Digests per batch read (DynamoDB's BatchGetItem takes 100 keys; each digest may be a blob and a manifest). */
+const REFERENCE_BATCH = 50;
+
 /**
- * Checks that every blob and child manifest the manifest references is in the repository. An index
- * entry whose media type is not a manifest type may also name a blob of the repository: BuildKit's
- * registry cache is an index of layer blobs and a cache-config blob, which distribution accepts too.
+ * Checks that every blob and child manifest the manifest references is in the repository, with one
+ * batch read per 50 digests. An index entry whose media type is not a manifest type may also name a
+ * blob of the repository: BuildKit's registry cache is an index of layer blobs and a cache-config
+ * blob, which distribution accepts too.
  */
 async function checkReferences(deps: RegistryDeps, repo: string, parsed: ParsedManifest): Promise<void> {
+  const digests = [...new Set([...parsed.blobs, ...parsed.manifests].map((d) => d.digest))];
+  const found: References = { blobs: new Map(), manifests: new Map() };
+  for (let i = 0; i < digests.length; i += REFERENCE_BATCH) {
+    const part = await deps.metadata.getReferences(repo, digests.slice(i, i + REFERENCE_BATCH));
+    for (const [k, v] of part.blobs) found.blobs.set(k, v);
+    for (const [k, v] of part.manifests) found.manifests.set(k, v);
+  }
   const missing: string[] = [];
   const check = async (d: Descriptor, kind: 'blob' | 'manifest') => {
-    if (kind === 'blob' && d.digest === EMPTY_BLOB.digest && d.size === EMPTY_BLOB.size) return ensureEmptyBlob(deps, repo);
-    const found =
+    if (kind === 'blob' && d.digest === EMPTY_BLOB.digest && d.size === EMPTY_BLOB.size && !found.blobs.has(d.digest)) return ensureEmptyBlob(deps, repo);
+    const hit =
       kind === 'blob'
-        ? await deps.metadata.getLinkedBlob(repo, d.digest)
-        : ((await deps.metadata.getManifest(repo, d.digest)) ??
-          (MANIFEST_MEDIA_TYPES.includes(d.mediaType) ? undefined : await deps.metadata.getLinkedBlob(repo, d.digest)));
-    if (!found) missing.push(d.digest);
-    else if (found.size !== d.size) {
-      throw new RegistryError('MANIFEST_INVALID', { reason: `descriptor size does not match the stored ${kind}`, digest: d.digest, size: d.size, actual: found.size });
+        ? found.blobs.get(d.digest)
+        : (found.manifests.get(d.digest) ?? (MANIFEST_MEDIA_TYPES.includes(d.mediaType) ? undefined : found.blobs.get(d.digest)));
+    if (!hit) missing.push(d.digest);
+    else if (hit.size !== d.size) {
+      throw new RegistryError('MANIFEST_INVALID', { reason: `descriptor size does not match the stored ${kind}`, digest: d.digest, size: d.size, actual: hit.size });
     }
   };
-  await Promise.all([...parsed.blobs.map((d) => check(d, 'blob')), ...parsed.manifests.map((d) => check(d, 'manifest'))]);
+  for (const d of parsed.blobs) await check(d, 'blob');
+  for (const d of parsed.manifests) await check(d, 'manifest');
   if (missing.length > 0) throw new RegistryError('MANIFEST_BLOB_UNKNOWN', { digest: missing[0], missing });
 }
 
 /** The empty descriptor never needs uploading: the registry stores and links `{}` itself. */
 async function ensureEmptyBlob(deps: RegistryDeps, repo: string): Promise<void> {
-  if (await deps.metadata.getLinkedBlob(repo, EMPTY_BLOB.digest)) return;
-  if (!(await deps.metadata.getBlob(EMPTY_BLOB.digest))) {
-    await deps.blobs.putBlob(EMPTY_BLOB.digest, EMPTY_BLOB.bytes);
-    await deps.metadata.putBlob({ digest: EMPTY_BLOB.digest, size: EMPTY_BLOB.size, createdAt: deps.now() });
+  const existing = await deps.metadata.getBlob(EMPTY_BLOB.digest);
+  if (existing) return deps.metadata.linkBlob(repo, existing);
+  const location = await deps.blobs.putBlob(EMPTY_BLOB.digest, EMPTY_BLOB.bytes);
+  await recordBlob(deps, repo, { digest: EMPTY_BLOB.digest, size: EMPTY_BLOB.size, location, createdAt: deps.now() });
+}
+
+/** Most tags one manifest PUT may set (`?tag=` parameters; the transaction stays small). */
+const MAX_TAGS_PER_PUT = 10;
+
+/** The tags a PUT sets: the reference when it is a tag, else every `tag` query parameter. */
+function tagsOf(ref: ReturnType<typeof parseReference>, query: URLSearchParams): string[] {
+  if (ref.kind === 'tag') return [ref.tag];
+  const tags = [...new Set(query.getAll('tag'))];
+  if (tags.length > MAX_TAGS_PER_PUT) throw new RegistryError('MANIFEST_INVALID', { reason: `at most ${MAX_TAGS_PER_PUT} tag parameters per request` });
+  for (const tag of tags) {
+    if (!isValidTag(tag)) throw new RegistryError('TAG_INVALID', { tag: tag.slice(0, 300) }, { message: 'invalid tag' });
   }
-  await deps.metadata.linkBlob(repo, EMPTY_BLOB.digest, EMPTY_BLOB.size);
+  return tags;
 }
 
 export const putManifest: Operation = {
   access: (p) => [repoAccess(p.name, 'pull', 'push')],
   async handle({ params, deps, req }): Promise<RegistryResponse> {
     const ref = parseReference(params.reference);
+    const tags = tagsOf(ref, req.query);
     const body = await readLimited(req.body, MAX_MANIFEST_BYTES, header(req, 'content-length'));
     if (body === undefined) {
       throw new RegistryError('MANIFEST_INVALID', { reason: `manifest exceeds ${MAX_MANIFEST_BYTES} bytes` }, { status: 413 });
@@ -99,8 +139,9 @@ export const putManifest: Operation = {
     if (parsed.subject) record.subject = parsed.subject.digest;
     if (parsed.artifactType) record.artifactType = parsed.artifactType;
     if (parsed.annotations) record.annotations = parsed.annotations;
-    await deps.metadata.putManifest(params.name, record, ref.kind === 'tag' ? ref.tag : undefined);
+    await deps.metadata.putManifest(params.name, record, tags);
     const headers: Record<string, string> = { location: `/v2/${params.name}/manifests/${digest}`, 'docker-content-digest': digest };
+    if (ref.kind === 'digest' && tags.length > 0) headers['oci-tag'] = tags.join(', ');
     if (parsed.subject) headers['oci-subject'] = parsed.subject.digest;
     return emptyResponse(201, headers);
   },

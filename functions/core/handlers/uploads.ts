@@ -1,9 +1,11 @@
 // Blob uploads: POST (session, monolithic, mount), PATCH, PUT, GET status, DELETE.
 import { repoAccess } from '../access.ts';
 import { RegistryError } from '../errors.ts';
-import { digestAlgorithm, isValidDigest, isValidName, requireDigest } from '../grammar.ts';
+import { isValidDigest, isValidName, requireDigest } from '../grammar.ts';
 import { emptyResponse, type RegistryResponse } from '../http.ts';
-import { UploadConflictError, UploadSizeError, type UploadSession } from '../ports.ts';
+import { randomUUID } from 'node:crypto';
+import { recordBlob } from '../blob-records.ts';
+import { DigestMismatchError, UploadConflictError, UploadSizeError, type UploadSession } from '../ports.ts';
 import { expectedLength, loadSession, newUploadId, parseContentRange, rangeHeader, sessionHeaders } from '../upload-session.ts';
 import type { HandlerContext, Operation, RegistryDeps } from '../context.ts';
 
@@ -11,8 +13,75 @@ function blobCreated(repo: string, digest: string): RegistryResponse {
   return emptyResponse(201, { location: `/v2/${repo}/blobs/${digest}`, 'docker-content-digest': digest });
 }
 
-/** Appends the request body to the session at its current offset; returns the updated session. */
-async function appendBody(ctx: HandlerContext, session: UploadSession, persist: boolean): Promise<UploadSession> {
+/** Another request holds the session's lease or moved it on: 416 with the size this request saw. */
+function busy(session: UploadSession, reason: string): RegistryError {
+  return new RegistryError('BLOB_UPLOAD_INVALID', { reason }, { status: 416, headers: { range: rangeHeader(session.offset), 'docker-upload-uuid': session.id } });
+}
+
+/**
+ * Runs `work` holding the session's write lease, taken in the metadata store before any byte is
+ * written: with many Lambdas and ingest tasks, only the holder may write. `work` returns the next
+ * session to record (which releases the lease) or undefined to release it unchanged.
+ */
+async function withLease<T>(
+  deps: RegistryDeps,
+  session: UploadSession,
+  work: (holder: string) => Promise<{ next?: UploadSession; result: T }>,
+): Promise<T> {
+  const holder = randomUUID();
+  const now = deps.now();
+  const taken = await deps.metadata.leaseUpload(session.id, session.offset, { holder, until: now + deps.settings.uploadLeaseSeconds * 1000 }, now);
+  if (!taken) {
+    if (!(await deps.metadata.getUpload(session.id))) throw new RegistryError('BLOB_UPLOAD_UNKNOWN', { session: session.id });
+    throw busy(session, 'another request is writing to this upload, or it changed since it was read');
+  }
+  // Renew while the work goes on (a PATCH of several GiB takes longer than one lease).
+  const leaseMs = deps.settings.uploadLeaseSeconds * 1000;
+  const renew = setInterval(() => {
+    const at = deps.now();
+    deps.metadata.leaseUpload(session.id, session.offset, { holder, until: at + leaseMs }, at).catch(() => undefined);
+  }, Math.max(1000, Math.floor(leaseMs / 3)));
+  renew.unref();
+  let outcome: { next?: UploadSession; result: T };
+  try {
+    outcome = await work(holder);
+  } catch (e) {
+    clearInterval(renew);
+    await deps.metadata.releaseUpload(session.id, holder).catch(() => undefined);
+    throw e;
+  } finally {
+    clearInterval(renew);
+  }
+  let recorded = true;
+  if (outcome.next) {
+    try {
+      recorded = await deps.metadata.updateUpload(session.id, holder, outcome.next);
+    } catch (e) {
+      // The store holds bytes the session could not record (e.g. a full disk): drop the session rather
+      // than leave the two disagreeing; the client starts the upload again. The bytes go first, which
+      // frees the space the session row's deletion may need.
+      await abortQuietly(deps, session.id, outcome.next.state);
+      await deps.metadata.deleteUpload(session.id).catch(() => undefined);
+      throw e;
+    }
+  }
+  if (outcome.next && !recorded) {
+    // Cancelled meanwhile: drop the bytes. Otherwise the lease ran out and another request took the
+    // session: this request's bytes are not recorded, and the store never wrote over the other's.
+    if (!(await deps.metadata.getUpload(session.id))) {
+      await deps.blobs.abortUpload(session.id, outcome.next.state).catch(() => undefined);
+      throw new RegistryError('BLOB_UPLOAD_UNKNOWN', { session: session.id, reason: 'upload was cancelled during this request' });
+    }
+    throw busy(session, 'the upload lease expired while this request was writing');
+  }
+  return outcome.result;
+}
+
+/**
+ * Appends the request body to the session at its current offset. Returns the session after the
+ * append (unchanged without a body). The caller holds the lease, or the session is not persisted.
+ */
+async function appendBody(ctx: HandlerContext, session: UploadSession): Promise<UploadSession> {
   const { deps, req } = ctx;
   const range = parseContentRange(req, session);
   const length = expectedLength(req, range);
@@ -28,28 +97,7 @@ async function appendBody(ctx: HandlerContext, session: UploadSession, persist: 
     throw conflictAsRange(e, session);
   }
   const now = deps.now();
-  const next = { ...session, ...appended, updatedAt: now, expiresAt: now + deps.settings.uploadTtlSeconds * 1000 };
-  let updated = true;
-  try {
-    if (persist) updated = await deps.metadata.updateUpload(session.id, session.offset, next);
-  } catch (e) {
-    // The store holds bytes the session could not record (e.g. a full disk): drop the session rather
-    // than leave the two disagreeing; the client starts the upload again. The bytes go first, which
-    // frees the space the session row's deletion may need.
-    await abortQuietly(deps, session.id, appended.state);
-    await deps.metadata.deleteUpload(session.id).catch(() => undefined);
-    throw e;
-  }
-  if (!updated) {
-    // Another request changed the session first. If it was cancelled, drop the bytes; if it moved
-    // on, the store already refused to write over it, so its bytes are untouched.
-    if (!(await deps.metadata.getUpload(session.id))) {
-      await deps.blobs.abortUpload(session.id, appended.state);
-      throw new RegistryError('BLOB_UPLOAD_UNKNOWN', { session: session.id, reason: 'upload was cancelled during this request' });
-    }
-    throw new RegistryError('BLOB_UPLOAD_INVALID', { reason: 'upload changed concurrently' }, { status: 416, headers: { range: rangeHeader(session.offset) } });
-  }
-  return next;
+  return { ...session, ...appended, updatedAt: now, expiresAt: now + deps.settings.uploadTtlSeconds * 1000 };
 }
 
 /** Another request is working on the upload, or moved it on: 416 with the size this request saw. */
@@ -63,21 +111,22 @@ async function abortQuietly(deps: RegistryDeps, id: string, state: string): Prom
   await deps.blobs.abortUpload(id, state).catch(() => undefined);
 }
 
-/** Verifies the uploaded bytes against `digest` and makes them a blob linked into the repository. */
+/**
+ * Verifies the uploaded bytes against `digest` (from the store's running hash: no re-read) and makes
+ * them a blob linked into the repository; the session, if persisted, is deleted.
+ */
 async function complete(deps: RegistryDeps, session: UploadSession, digest: string, persisted: boolean): Promise<RegistryResponse> {
-  let actual: string;
+  let location: string;
   try {
-    actual = await deps.blobs.digestUpload(session.id, session.offset, session.state, digestAlgorithm(digest));
-    if (actual === digest) await deps.blobs.commitUpload(session.id, digest, session.offset, session.state);
+    ({ location } = await deps.blobs.finishUpload(session.id, session.offset, session.state, digest));
   } catch (e) {
+    if (e instanceof DigestMismatchError) {
+      if (persisted) await deps.metadata.deleteUpload(session.id);
+      throw new RegistryError('DIGEST_INVALID', { digest, actual: e.actual, size: session.offset });
+    }
     throw conflictAsRange(e, session);
   }
-  if (actual !== digest) {
-    await discard(deps, session, persisted);
-    throw new RegistryError('DIGEST_INVALID', { digest, actual, size: session.offset });
-  }
-  await deps.metadata.putBlob({ digest, size: session.offset, createdAt: deps.now() });
-  await deps.metadata.linkBlob(session.repo, digest, session.offset);
+  await recordBlob(deps, session.repo, { digest, size: session.offset, location, createdAt: deps.now() });
   if (persisted) await deps.metadata.deleteUpload(session.id);
   return blobCreated(session.repo, digest);
 }
@@ -106,7 +155,7 @@ async function tryMount(ctx: HandlerContext, digest: string): Promise<RegistryRe
   if (!(await deps.authorizer.can(principal, repoAccess(from, 'pull')))) return undefined;
   const blob = await deps.metadata.getLinkedBlob(from, digest);
   if (!blob) return undefined;
-  await deps.metadata.linkBlob(params.name, digest, blob.size);
+  await deps.metadata.linkBlob(params.name, blob);
   return blobCreated(params.name, digest);
 }
 
@@ -124,7 +173,7 @@ export const startUpload: Operation = {
       const digest = requireDigest(digestParam);
       const session = await newSession(deps, params.name);
       try {
-        const filled = await appendBody(ctx, session, false);
+        const filled = await appendBody(ctx, session);
         return await complete(deps, filled, digest, false);
       } catch (e) {
         await abortQuietly(deps, session.id, session.state);
@@ -149,7 +198,10 @@ export const patchUpload: Operation = {
   access: (p) => [repoAccess(p.name, 'pull', 'push')],
   async handle(ctx) {
     const session = await loadSession(ctx.deps, ctx.req, ctx.params.name, ctx.params.session);
-    const next = await appendBody(ctx, session, true);
+    const next = await withLease(ctx.deps, session, async () => {
+      const appended = await appendBody(ctx, session);
+      return { next: appended === session ? undefined : appended, result: appended };
+    });
     return emptyResponse(202, sessionHeaders(ctx.deps, next));
   },
 };
@@ -160,8 +212,8 @@ export const putUpload: Operation = {
     const { deps, req, params } = ctx;
     const session = await loadSession(deps, req, params.name, params.session);
     const digest = requireDigest(req.query.get('digest'));
-    const filled = await appendBody(ctx, session, true);
-    return complete(deps, filled, digest, true);
+    // A failure after the append leaves the session as it was: the client may send the chunk again.
+    return withLease(deps, session, async () => ({ result: await complete(deps, await appendBody(ctx, session), digest, true) }));
   },
 };
 

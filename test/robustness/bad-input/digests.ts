@@ -66,7 +66,9 @@ export function addDigestCases(k: Kit): void {
           const method = rng.pick(['GET', 'HEAD', 'DELETE', 'PUT'] as const);
           const spec: RequestSpec = { method, path: `/v2/${MF}/manifests/${d}` };
           if (method === 'PUT') Object.assign(spec, { headers: { 'content-type': OCI_MANIFEST }, body: m.bytes });
-          return h.req(spec, literal ? strict : inPath);
+          // A GET or HEAD of a manifest that cannot exist is simply not found (the spec's MUST 404).
+          const read = method === 'GET' || method === 'HEAD';
+          return h.req(spec, literal ? (read ? E(404, 'MANIFEST_UNKNOWN') : strict) : inPath);
         });
       }
       await rng.pick(routes)();

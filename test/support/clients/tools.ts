@@ -1,12 +1,12 @@
 // Tool discovery and skipping for the real clients. Binaries are looked up in /usr/bin, /usr/sbin,
 // /bin, /sbin first (where Debian's packages put them) and then on PATH, so a newer client in
 // /usr/local/bin does not shadow the packaged one. When a tool or daemon is unavailable,
-// toolGate()/startOrSkip() turn that into a node:test skip with a reason, except under CI=true,
+// toolGate()/startOrSkip() turn that into a vitest skip with a reason (`ctx.skip(note)`), except under CI=true,
 // where it is an error (CI installs them). E2E_HIDE_TOOLS=skopeo,dockerd makes tools look missing
 // (to check those paths).
 import { accessSync, constants as fsConstants } from 'node:fs';
 import { delimiter, join } from 'node:path';
-import type { TestContext } from 'node:test';
+import type { TestContext } from 'vitest';
 
 export const isCI = process.env.CI === 'true';
 
@@ -44,10 +44,13 @@ export class Unavailable extends Error {
 }
 
 export interface ToolGate {
-  /** Reason to skip (tools missing, not CI), for node:test's `skip` option; undefined when all found. */
-  skip: string | undefined;
-  /** Throws under CI=true when a tool is missing; call first in the test body. */
-  check(): void;
+  /** Why the tools are unusable (names of the missing ones); undefined when all found. */
+  missing: string | undefined;
+  /**
+   * Call first in the test body: when a tool is missing, skips the test with the reason, or under
+   * CI=true throws (CI installs them).
+   */
+  check(t: TestContext): void;
 }
 
 /** Checks that all named executables exist. */
@@ -55,9 +58,11 @@ export function toolGate(names: string[]): ToolGate {
   const missing = names.filter((n) => findTool(n) === undefined);
   const reason = missing.length ? `not installed: ${missing.join(', ')}` : undefined;
   return {
-    skip: reason && !isCI ? reason : undefined,
-    check() {
-      if (reason) throw new Error(`CI=true but required e2e tools are missing (${reason}); CI must install them`);
+    missing: reason,
+    check(t) {
+      if (!reason) return;
+      if (isCI) throw new Error(`CI=true but required e2e tools are missing (${reason}); CI must install them`);
+      t.skip(reason);
     },
   };
 }

@@ -1,0 +1,112 @@
+// The S3 calls of an upload: multipart parts, tail segments, whole objects. Each maps "gone" errors to
+// the port's UploadGoneError; nothing else is interpreted here.
+import {
+  AbortMultipartUploadCommand,
+  CompleteMultipartUploadCommand,
+  CreateMultipartUploadCommand,
+  DeleteObjectCommand,
+  GetObjectCommand,
+  PutObjectCommand,
+  UploadPartCommand,
+  type S3Client,
+} from '@aws-sdk/client-s3';
+import { UploadGoneError } from '../../core/ports.ts';
+import { goneIfMissing, isMissing, isUnsupported, s3ErrorName } from './s3-errors.ts';
+import type { Segment } from './upload-state.ts';
+
+export const MiB = 1024 * 1024;
+/** S3's minimum size of every part but the last. */
+export const MIN_PART = 5 * MiB;
+/** S3's part-count limit. */
+export const MAX_PARTS = 10_000;
+const CONTENT_TYPE = 'application/octet-stream';
+
+export interface Bucket {
+  client: S3Client;
+  name: string;
+}
+
+/**
+ * The size a streamed part is cut at: `base` for parts 1-1000, then doubling at parts 1001, 2001 and
+ * 4001. With the default 8 MiB base that is 8 GiB in 8 MiB parts, and about 461 GiB in 10,000 parts,
+ * while a part in memory stays at most 64 MiB (plus the 5 MiB held back, see PartWriter).
+ */
+export function partTarget(partNumber: number, base: number): number {
+  if (partNumber <= 1000) return base;
+  if (partNumber <= 2000) return base * 2;
+  if (partNumber <= 4000) return base * 4;
+  return base * 8;
+}
+
+export async function createMultipart(b: Bucket, key: string): Promise<string> {
+  const res = await b.client.send(new CreateMultipartUploadCommand({ Bucket: b.name, Key: key, ContentType: CONTENT_TYPE }));
+  if (!res.UploadId) throw new Error('CreateMultipartUpload returned no UploadId');
+  return res.UploadId;
+}
+
+export async function uploadPart(b: Bucket, key: string, multipartId: string, partNumber: number, body: Uint8Array): Promise<string> {
+  const res = await b.client
+    .send(new UploadPartCommand({ Bucket: b.name, Key: key, UploadId: multipartId, PartNumber: partNumber, Body: body, ContentLength: body.length }))
+    .catch(goneIfMissing);
+  if (!res.ETag) throw new Error('UploadPart returned no ETag');
+  return res.ETag;
+}
+
+export async function completeMultipart(b: Bucket, key: string, multipartId: string, etags: string[]): Promise<void> {
+  await b.client
+    .send(
+      new CompleteMultipartUploadCommand({
+        Bucket: b.name,
+        Key: key,
+        UploadId: multipartId,
+        MultipartUpload: { Parts: etags.map((ETag, i) => ({ ETag, PartNumber: i + 1 })) },
+      }),
+    )
+    .catch((e: unknown) => {
+      // A part no longer holds the bytes the state recorded (a writer whose lease had expired
+      // overwrote it): the upload cannot be completed as recorded, and nothing wrong is committed.
+      if (s3ErrorName(e) === 'InvalidPart') throw new UploadGoneError('an uploaded part no longer matches the upload state');
+      goneIfMissing(e);
+    });
+}
+
+/**
+ * Aborts a multipart upload; a missing one is fine. An endpoint without Abort (s3rver answers 405)
+ * leaves it to the bucket lifecycle, which aborts incomplete uploads after a day.
+ */
+export async function abortMultipart(b: Bucket, key: string, multipartId: string): Promise<void> {
+  try {
+    await b.client.send(new AbortMultipartUploadCommand({ Bucket: b.name, Key: key, UploadId: multipartId }));
+  } catch (e) {
+    if (!isMissing(e) && !isUnsupported(e)) throw e;
+  }
+}
+
+/** Writes a whole object; with `sha256` (base64) S3 itself refuses bytes that do not match it. */
+export async function putObject(b: Bucket, key: string, body: Uint8Array, sha256?: string): Promise<void> {
+  await b.client.send(
+    new PutObjectCommand({ Bucket: b.name, Key: key, Body: body, ContentLength: body.length, ContentType: CONTENT_TYPE, ChecksumSHA256: sha256 }),
+  );
+}
+
+/** The bytes of the tail segments, in order (under 5 MiB by construction). */
+export async function readSegments(b: Bucket, segments: Segment[]): Promise<Buffer> {
+  const parts = await Promise.all(
+    segments.map(async (seg) => {
+      const res = await b.client.send(new GetObjectCommand({ Bucket: b.name, Key: seg.key })).catch(goneIfMissing);
+      const bytes = res.Body ? await res.Body.transformToByteArray() : new Uint8Array(0);
+      if (bytes.length !== seg.size) throw new UploadGoneError(`upload segment ${seg.key} holds ${bytes.length} bytes, not ${seg.size}`);
+      return bytes;
+    }),
+  );
+  return Buffer.concat(parts);
+}
+
+export async function deleteObject(b: Bucket, key: string): Promise<void> {
+  await b.client.send(new DeleteObjectCommand({ Bucket: b.name, Key: key }));
+}
+
+/** Deletes objects nothing refers to any more; failures are left to the lifecycle expiry of `uploads/`. */
+export async function deleteQuietly(b: Bucket, keys: string[]): Promise<void> {
+  await Promise.allSettled(keys.map((key) => deleteObject(b, key)));
+}
