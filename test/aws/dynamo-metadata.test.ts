@@ -10,13 +10,14 @@ import { countCalls } from '../../functions/adapters/aws/call-counter.ts';
 import { tableDefinition } from '../../functions/adapters/aws/table.ts';
 import { metadataStoreContract } from '../contract/metadata-store.contract.ts';
 import { blob, manifest, session } from '../contract/fixtures.ts';
-import { startDynamoLocal, startS3rver, type DynamoLocal, type S3Local } from '../support/aws-local.ts';
+import { startDynamoLocal, type DynamoLocal } from '../support/aws-local.ts';
+import { startLocalS3, type LocalS3 } from '../support/s3-local.ts';
 
 let dynamo: DynamoLocal;
-let s3: S3Local;
+let s3: LocalS3;
 
 beforeAll(async () => {
-  [dynamo, s3] = await Promise.all([startDynamoLocal(), startS3rver('manifests')]);
+  [dynamo, s3] = await Promise.all([startDynamoLocal(), startLocalS3('manifests')]);
 }, 90_000);
 
 afterAll(async () => {

@@ -7,10 +7,11 @@ import { DynamoMetadataStore } from '../../functions/adapters/aws/dynamo-metadat
 import { S3ManifestBodyStore } from '../../functions/adapters/aws/manifest-bodies.ts';
 import { countCalls, type CallCounts } from '../../functions/adapters/aws/call-counter.ts';
 import { blob, manifest, randomDigest, session } from '../contract/fixtures.ts';
-import { startDynamoLocal, startS3rver, type DynamoLocal, type S3Local } from '../support/aws-local.ts';
+import { startDynamoLocal, type DynamoLocal } from '../support/aws-local.ts';
+import { startLocalS3, type LocalS3 } from '../support/s3-local.ts';
 
 let dynamo: DynamoLocal;
-let s3: S3Local;
+let s3: LocalS3;
 let client: DynamoDBClient;
 let s3client: S3Client;
 let tableName: string;
@@ -18,7 +19,7 @@ let ddb: CallCounts;
 let s3calls: CallCounts;
 
 beforeAll(async () => {
-  [dynamo, s3] = await Promise.all([startDynamoLocal(), startS3rver('manifests')]);
+  [dynamo, s3] = await Promise.all([startDynamoLocal(), startLocalS3('manifests')]);
   client = dynamo.client();
   s3client = s3.client();
   ddb = countCalls(client);

