@@ -83,6 +83,18 @@ describe('DynamoDB adapter specifics', () => {
     expect((await tagItem('middle'))?.digest?.S).toBe(middle.digest);
   });
 
+  it('puts a manifest just under the tag-copy limit with 10 tags in one transaction (under 4 MB)', async () => {
+    const { store, client } = await openStore();
+    const m = manifest({ bodySize: 100 * 1024 - 64 });
+    const tags = Array.from({ length: 10 }, (_, i) => `t${i}`);
+    const calls = countCalls(client);
+    await store.putManifest('r', m, tags);
+    expect(calls.snapshot()).toEqual({ BatchGetItem: 1, TransactWriteItems: 1 });
+    calls.reset();
+    for (const tag of tags) expect((await store.getTaggedManifest('r', tag))?.size).toBe(m.size);
+    expect(calls.snapshot()).toEqual({ GetItem: 10 });
+  });
+
   it('writes a repository\'s catalog entry once: later links and puts from any process leave it untouched', async () => {
     const { client, tableName } = await openStore();
     const at = (now: number) => new DynamoMetadataStore({ client, tableName, now: () => now });

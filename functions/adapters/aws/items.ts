@@ -68,8 +68,14 @@ export function inlineInManifest(m: ManifestRecord): boolean {
   return m.body.byteLength <= MANIFEST_INLINE_MAX && m.body.byteLength + overhead(m) <= ITEM_BUDGET;
 }
 
+/**
+ * A full tag copy stays under 250 KB, so a put with 10 tags (10 copies + a <= 400 KB manifest item)
+ * keeps within TransactWriteItems' 4 MB.
+ */
+const TAG_ITEM_BUDGET = 250_000;
+
 export function inlineInTag(m: ManifestRecord): boolean {
-  return m.body.byteLength <= TAG_INLINE_MAX && m.body.byteLength + overhead(m) <= ITEM_BUDGET;
+  return m.body.byteLength <= TAG_INLINE_MAX && m.body.byteLength + overhead(m) <= TAG_ITEM_BUDGET;
 }
 
 export function fieldsOf(m: ManifestRecord): ManifestFields {
