@@ -1,0 +1,42 @@
+// Key layout of the single table. Sort keys order by the UTF-8 bytes of the string, so a prefix plus a
+// name lists names in byte order, the order the OCI listing endpoints promise.
+//
+//   pk              sk                          item
+//   R#<repo>        T#<tag>                     tag: manifest digest, media type, size, small body copy
+//   R#<repo>        M#<digest>                  manifest: body inline or S3 key, subject, references
+//   R#<repo>        B#<digest>                  blob link: size, location
+//   R#<repo>        F#<subject>#<digest>        referrer descriptor
+//   R#<repo>        D#<digest>#<tag>            reverse tag index (which tags point at a digest)
+//   REPOS           <repo>                      catalog entry, written once per repository
+//   BLOB#<digest>   BLOB                        global blob record (first verified upload wins)
+//   U#<id>          U                           upload session (TTL)
+
+export interface Key {
+  pk: string;
+  sk: string;
+}
+
+export const TAG = 'T#';
+export const MANIFEST = 'M#';
+export const LINK = 'B#';
+export const REFERRER = 'F#';
+export const REVERSE = 'D#';
+export const REPOS_PK = 'REPOS';
+
+export const repoPk = (repo: string): string => `R#${repo}`;
+
+export const tagKey = (repo: string, tag: string): Key => ({ pk: repoPk(repo), sk: TAG + tag });
+export const manifestKey = (repo: string, digest: string): Key => ({ pk: repoPk(repo), sk: MANIFEST + digest });
+export const linkKey = (repo: string, digest: string): Key => ({ pk: repoPk(repo), sk: LINK + digest });
+export const referrerPrefix = (subject: string): string => `${REFERRER}${subject}#`;
+export const referrerKey = (repo: string, subject: string, digest: string): Key => ({ pk: repoPk(repo), sk: referrerPrefix(subject) + digest });
+export const reversePrefix = (digest: string): string => `${REVERSE}${digest}#`;
+export const reverseKey = (repo: string, digest: string, tag: string): Key => ({ pk: repoPk(repo), sk: reversePrefix(digest) + tag });
+export const repoEntryKey = (repo: string): Key => ({ pk: REPOS_PK, sk: repo });
+export const blobKey = (digest: string): Key => ({ pk: `BLOB#${digest}`, sk: 'BLOB' });
+export const uploadKey = (id: string): Key => ({ pk: `U#${id}`, sk: 'U' });
+
+/** S3 key of a manifest body too large for its item. */
+export const manifestBodyKey = (repo: string, digest: string): string => `manifests/${repo}/${digest}`;
+/** S3 key of a manifest's references and annotations when they do not fit its item (JSON). */
+export const manifestFieldsKey = (repo: string, digest: string): string => `manifests/${repo}/${digest}.fields.json`;

@@ -1,0 +1,52 @@
+// Where manifest bodies too large for a DynamoDB item live (items hold at most 400 KB; OCI allows
+// 4 MiB manifests). A tiny port so the metadata store does not depend on S3's client directly.
+import { GetObjectCommand, NoSuchKey, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+
+export interface ManifestBodyStore {
+  put(key: string, bytes: Uint8Array): Promise<void>;
+  /** The bytes stored under `key`; throws if they are missing. */
+  get(key: string): Promise<Uint8Array>;
+}
+
+/** Thrown when a manifest item names a body object that is not there. */
+export class ManifestBodyMissingError extends Error {
+  constructor(key: string) {
+    super(`manifest body ${key} is missing`);
+    this.name = 'ManifestBodyMissingError';
+  }
+}
+
+/**
+ * Manifest bodies as S3 objects in `bucket`. The client should be built with
+ * requestChecksumCalculation/responseChecksumValidation 'WHEN_REQUIRED' (DESIGN.md §7).
+ */
+export class S3ManifestBodyStore implements ManifestBodyStore {
+  private readonly client: S3Client;
+  private readonly bucket: string;
+
+  constructor(client: S3Client, bucket: string) {
+    this.client = client;
+    this.bucket = bucket;
+  }
+
+  async put(key: string, bytes: Uint8Array): Promise<void> {
+    await this.client.send(new PutObjectCommand({
+      Bucket: this.bucket,
+      Key: key,
+      Body: bytes,
+      ContentLength: bytes.byteLength,
+      ContentType: 'application/octet-stream',
+    }));
+  }
+
+  async get(key: string): Promise<Uint8Array> {
+    try {
+      const out = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: key }));
+      if (out.Body === undefined) throw new ManifestBodyMissingError(key);
+      return await out.Body.transformToByteArray();
+    } catch (err) {
+      if (err instanceof NoSuchKey || (err as { name?: string }).name === 'NoSuchKey') throw new ManifestBodyMissingError(key);
+      throw err;
+    }
+  }
+}
