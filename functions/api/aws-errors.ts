@@ -7,6 +7,8 @@ import { RegistryError } from '../core/errors.ts';
 const RETRYABLE_NAMES = new Set([
   'ProvisionedThroughputExceededException',
   'ThrottlingException',
+  // The DynamoDB adapter's own: a race it kept losing after its retries (high contention on one key).
+  'MetadataContentionError',
   'Throttling',
   'ThrottledException',
   'TooManyRequestsException',

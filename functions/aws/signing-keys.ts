@@ -1,27 +1,23 @@
-// The registry's HMAC keys in AWS: one Secrets Manager secret holds both key lists, so keys rotate by
-// updating the secret (the newest key first signs; older keys still listed keep verifying tokens
-// already handed out). Read once per container and cached; never from an environment variable.
+// The registry's HMAC keys in AWS: one Secrets Manager secret (the CDK app generates it), read once
+// per container and cached, never from an environment variable. Keys rotate by updating the secret:
+// the new key becomes `kid`/`key` and the old one moves to `previous`, so tokens already handed out
+// keep verifying until they expire.
 import { GetSecretValueCommand, type SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { SigningKey } from '../core/tokens.ts';
 
 export interface SigningKeys {
-  /** Upload tokens in Location headers (the edge verifies these with the same keys, from its KeyValueStore). */
+  /** Upload tokens in Location headers, newest first (the edge verifies them with the same keys from its KeyValueStore). */
   upload: SigningKey[];
-  /** Reserved for blob URLs signed by the registry itself (S3 presigning and CloudFront use their own keys). */
-  blobUrl: SigningKey[];
 }
 
-function keyList(value: unknown, field: string): SigningKey[] {
-  if (!Array.isArray(value) || value.length === 0) throw new Error(`signing keys secret: "${field}" must be a non-empty array of { id, secret }`);
-  return value.map((k, i) => {
-    const key = k as { id?: unknown; secret?: unknown };
-    if (typeof key.id !== 'string' || typeof key.secret !== 'string') throw new Error(`signing keys secret: ${field}[${i}] needs string "id" and "secret"`);
-    if (Buffer.byteLength(key.secret) < 32) throw new Error(`signing keys secret: ${field}[${i}].secret must be at least 32 bytes`);
-    return { id: key.id, secret: key.secret };
-  });
+function key(value: unknown, where: string): SigningKey {
+  const k = value as { kid?: unknown; key?: unknown } | null;
+  if (typeof k?.kid !== 'string' || typeof k.key !== 'string') throw new Error(`signing keys secret: ${where} needs string "kid" and "key"`);
+  if (Buffer.byteLength(k.key) < 32) throw new Error(`signing keys secret: ${where}.key must be at least 32 bytes`);
+  return { id: k.kid, secret: k.key };
 }
 
-/** Parses the secret's JSON: `{ "upload": [{ "id": "u1", "secret": "..." }], "blobUrl": [...] }`. */
+/** Parses the secret's JSON: `{ "kid": "k2", "key": "...", "previous": [{ "kid": "k1", "key": "..." }] }`. */
 export function parseSigningKeys(json: string): SigningKeys {
   let value: unknown;
   try {
@@ -29,8 +25,9 @@ export function parseSigningKeys(json: string): SigningKeys {
   } catch {
     throw new Error('signing keys secret is not JSON');
   }
-  const v = value as { upload?: unknown; blobUrl?: unknown };
-  return { upload: keyList(v.upload, 'upload'), blobUrl: keyList(v.blobUrl, 'blobUrl') };
+  const previous = (value as { previous?: unknown }).previous ?? [];
+  if (!Array.isArray(previous)) throw new Error('signing keys secret: "previous" must be an array');
+  return { upload: [key(value, 'the secret'), ...previous.map((p, i) => key(p, `previous[${i}]`))] };
 }
 
 /** Reads the keys from Secrets Manager (one GetSecretValue per container). */

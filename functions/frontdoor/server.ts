@@ -7,6 +7,7 @@ import type { AddressInfo } from 'node:net';
 import { pipeline } from 'node:stream/promises';
 import { API_GATEWAY_BODY_LIMIT, INTEGRATION_TIMEOUT_MS, invoke, ociError, requestTooLarge, requestToEvent, writeAnswer, type LambdaHandler } from './apigw-http.ts';
 import { routeUpload, type Destination } from './route-upload.ts';
+import { isUploadPath, toS3, viewerRequest, type EdgeDestination, type EdgeRouting } from './edge-origin.ts';
 
 export interface FrontDoorOptions {
   host: string;
@@ -18,12 +19,24 @@ export interface FrontDoorOptions {
   /** API Gateway's integration timeout (30 s). */
   timeoutMs?: number;
   /** Called once per request with where it went (for logs and tests). */
-  onRoute?: (destination: Destination, req: IncomingMessage) => void;
+  onRoute?: (destination: Destination | EdgeDestination, req: IncomingMessage) => void;
+  /**
+   * The CloudFront upload behaviour: upload paths go through the real viewer-request function, which
+   * picks S3, ingest or the API (or answers itself); without it, routeUpload decides.
+   */
+  edge?: EdgeRouting;
+}
+
+/** Request body bytes each origin received (0 for the API and ingest is the point of the edge path). */
+export interface FrontDoorStats {
+  bytes: Record<'api' | 'ingest' | 's3', number>;
+  requests: Record<Destination | EdgeDestination, number>;
 }
 
 export interface FrontDoor {
   url: string;
   server: Server;
+  stats: FrontDoorStats;
   close(): Promise<void>;
 }
 
@@ -60,7 +73,7 @@ async function readBody(req: IncomingMessage, limit: number): Promise<Buffer | u
   return Buffer.concat(chunks, size);
 }
 
-async function toApi(handler: LambdaHandler, req: IncomingMessage, res: ServerResponse, timeoutMs: number): Promise<void> {
+async function toApi(handler: LambdaHandler, req: IncomingMessage, res: ServerResponse, timeoutMs: number, stats?: FrontDoorStats): Promise<void> {
   const declared = Number(req.headers['content-length'] ?? 0);
   if (declared > API_GATEWAY_BODY_LIMIT) {
     writeAnswer(res, requestTooLarge(API_GATEWAY_BODY_LIMIT, 'the request body'), { connection: 'close' });
@@ -73,10 +86,12 @@ async function toApi(handler: LambdaHandler, req: IncomingMessage, res: ServerRe
     drain(req);
     return;
   }
+  if (stats) stats.bytes.api += body.byteLength;
   writeAnswer(res, await invoke(handler, requestToEvent(req, body), timeoutMs));
 }
 
-async function toIngest(origin: URL, req: IncomingMessage, res: ServerResponse): Promise<void> {
+async function toIngest(origin: URL, req: IncomingMessage, res: ServerResponse, stats?: FrontDoorStats): Promise<void> {
+  if (stats) req.on('data', (chunk: Buffer) => (stats.bytes.ingest += chunk.byteLength));
   const headers = endToEnd(req.headers);
   const sourceIp = req.socket.remoteAddress ?? '';
   headers['x-forwarded-for'] = typeof headers['x-forwarded-for'] === 'string' ? `${headers['x-forwarded-for']}, ${sourceIp}` : sourceIp;
@@ -106,12 +121,34 @@ async function toIngest(origin: URL, req: IncomingMessage, res: ServerResponse):
 export async function startFrontDoor(opts: FrontDoorOptions): Promise<FrontDoor> {
   const ingest = opts.ingestUrl ? new URL(opts.ingestUrl) : undefined;
   const timeoutMs = opts.timeoutMs ?? INTEGRATION_TIMEOUT_MS;
-  const server = createServer({ requestTimeout: 3600_000, headersTimeout: 60_000, keepAliveTimeout: 65_000 }, (req, res) => {
-    const path = (req.url ?? '/').split('?')[0] ?? '/';
-    const destination: Destination = ingest ? routeUpload(req.method ?? 'GET', path, req.headers as Record<string, string | undefined>) : 'api';
+  const stats: FrontDoorStats = {
+    bytes: { api: 0, ingest: 0, s3: 0 },
+    requests: { api: 0, ingest: 0, s3: 0, 'edge-refused': 0 },
+  };
+  const route = (destination: Destination | EdgeDestination, req: IncomingMessage): void => {
+    stats.requests[destination] += 1;
     opts.onRoute?.(destination, req);
-    const work = destination === 'ingest' && ingest ? toIngest(ingest, req, res) : toApi(opts.handler, req, res, timeoutMs);
-    work.catch(() => {
+  };
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const path = (req.url ?? '/').split('?')[0] ?? '/';
+    if (opts.edge && isUploadPath(path)) {
+      const decision = await viewerRequest(opts.edge, req, res);
+      route(decision.destination, req);
+      if (decision.destination === 'edge-refused') return drain(req);
+      if (decision.destination === 's3' && decision.request) {
+        stats.bytes.s3 += await toS3(opts.edge, decision.request, req, res);
+        if (!req.complete) drain(req);
+        return;
+      }
+      if (decision.destination === 'ingest' && ingest) return toIngest(ingest, req, res, stats);
+      return toApi(opts.handler, req, res, timeoutMs, stats);
+    }
+    const destination: Destination = ingest ? routeUpload(req.method ?? 'GET', path, req.headers as Record<string, string | undefined>) : 'api';
+    route(destination, req);
+    return destination === 'ingest' && ingest ? toIngest(ingest, req, res, stats) : toApi(opts.handler, req, res, timeoutMs, stats);
+  }
+  const server = createServer({ requestTimeout: 3600_000, headersTimeout: 60_000, keepAliveTimeout: 65_000 }, (req, res) => {
+    handle(req, res).catch(() => {
       if (!res.headersSent) writeAnswer(res, ociError(500, 'UNKNOWN', 'front door failure', {}), { connection: 'close' });
       else res.destroy();
     });
@@ -125,6 +162,7 @@ export async function startFrontDoor(opts: FrontDoorOptions): Promise<FrontDoor>
   return {
     url: `http://${host}:${port}`,
     server,
+    stats,
     async close() {
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();

@@ -12,7 +12,7 @@ export async function sweepUploads(metadata: SqliteMetadataStore, blobs: FsBlobS
     const idle = batch.filter((session) => !blobs.isBusy(session.id));
     for (const session of idle) {
       await blobs.abortUpload(session.id);
-      await metadata.deleteUpload(session.id);
+      metadata.purgeUpload(session.id);
     }
     expired += idle.length;
     if (batch.length < 100 || idle.length === 0) break;

@@ -52,7 +52,7 @@ describe('SqliteMetadataStore', () => {
   let store: SqliteMetadataStore;
   beforeEach(() => {
     file = newFile();
-    store = new SqliteMetadataStore(file);
+    store = new SqliteMetadataStore(file, { now: () => 0 });
   });
   afterEach(() => {
     store.close();
@@ -70,7 +70,7 @@ describe('SqliteMetadataStore', () => {
     } finally {
       db.close();
     }
-    store = new SqliteMetadataStore(file); // reopening an existing schema works
+    store = new SqliteMetadataStore(file, { now: () => 0 }); // reopening an existing schema works
   });
 
   it('refuses a database written by a newer schema version', () => {
@@ -78,8 +78,8 @@ describe('SqliteMetadataStore', () => {
     const db = new DatabaseSync(file);
     db.exec('PRAGMA user_version = 99');
     db.close();
-    assert.throws(() => new SqliteMetadataStore(file), /schema version 99/);
-    store = new SqliteMetadataStore(':memory:');
+    assert.throws(() => new SqliteMetadataStore(file, { now: () => 0 }), /schema version 99/);
+    store = new SqliteMetadataStore(':memory:', { now: () => 0 });
   });
 
   describe('uploads', () => {
@@ -137,12 +137,12 @@ describe('SqliteMetadataStore', () => {
 
     it('an expired session cannot be leased', async () => {
       await store.createUpload(upload('u1', { expiresAt: 100 }));
-      assert.equal(await store.leaseUpload('u1', 0, { holder: 'a', until: 500 }, 101), false);
-      assert.equal(await store.leaseUpload('u1', 0, { holder: 'a', until: 500 }, 100), true);
+      assert.equal(await store.leaseUpload('u1', 0, { holder: 'a', until: 500 }, 100), false);
+      assert.equal(await store.leaseUpload('u1', 0, { holder: 'a', until: 500 }, 99), true);
     });
 
     it('the lease holds across two connections to the same file', async () => {
-      const other = new SqliteMetadataStore(file);
+      const other = new SqliteMetadataStore(file, { now: () => 0 });
       try {
         await store.createUpload(upload('u1'));
         assert.equal(await other.leaseUpload('u1', 0, { holder: 'b', until: 100 }, 1), true);
@@ -398,7 +398,7 @@ describe('SqliteMetadataStore', () => {
     await store.linkBlob('r/x', { digest: digestOf(1), size: 10, location: `blobs/${digestOf(1)}`, createdAt: 0 });
     await store.putManifest('r/x', manifest(2, { subject: digestOf(3), annotations: { a: 'b' } }), ['v1']);
     store.close();
-    store = new SqliteMetadataStore(file);
+    store = new SqliteMetadataStore(file, { now: () => 0 });
     assert.deepEqual(await store.getUpload('u1'), upload('u1', { offset: 3 }));
     assert.deepEqual(await store.getLinkedBlob('r/x', digestOf(1)), { digest: digestOf(1), size: 10, location: `blobs/${digestOf(1)}`, createdAt: 5 });
     const got = await store.getTaggedManifest('r/x', 'v1');
@@ -422,7 +422,7 @@ describe('SqliteMetadataStore', () => {
   });
 
   it('works in memory', async () => {
-    const mem = new SqliteMetadataStore(':memory:');
+    const mem = new SqliteMetadataStore(':memory:', { now: () => 0 });
     try {
       await mem.putManifest('r/x', manifest(1), ['v1']);
       assert.equal((await mem.getTaggedManifest('r/x', 'v1'))?.digest, digestOf(1));

@@ -9,6 +9,14 @@ import { createInterface } from 'node:readline';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const mainScript = join(root, 'functions', 'local', 'main.ts');
+/** `npm run start:aws`: the AWS shape on one machine (DynamoDB Local, s3rver, the API Lambda, ingest, the edge functions). */
+export const awsMainScript = join(root, 'functions', 'aws-local', 'main.ts');
+
+/**
+ * Which registry the shared tests run against: `local` (`npm start`, the default) or `aws`
+ * (`npm run start:aws`), from REGISTRY_BACKEND; the vitest config runs test/api and test/e2e once per backend.
+ */
+export const backend = (): 'local' | 'aws' => (process.env.REGISTRY_BACKEND === 'aws' ? 'aws' : 'local');
 
 export interface RunningRegistry {
   /** e.g. `http://127.0.0.1:41234` */
@@ -35,7 +43,7 @@ export interface StartOptions {
 export async function startRegistry(opts: StartOptions = {}): Promise<RunningRegistry> {
   const ownDir = opts.dataDir === undefined;
   const dataDir = opts.dataDir ?? (await mkdtemp(join(tmpdir(), 'registry-test-')));
-  const child = spawn(process.execPath, [mainScript], {
+  const child = spawn(process.execPath, [backend() === 'aws' ? awsMainScript : mainScript], {
     env: { ...process.env, HOST: '127.0.0.1', PORT: String(opts.port ?? 0), REGISTRY_DATA_DIR: dataDir, ...opts.env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -44,7 +52,7 @@ export async function startRegistry(opts: StartOptions = {}): Promise<RunningReg
   child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`registry did not start in 20s; stderr: ${stderr}`)), 20_000);
+    const timer = setTimeout(() => reject(new Error(`registry did not start in 60s; stderr: ${stderr}`)), 60_000);
     child.once('exit', (code) => {
       clearTimeout(timer);
       reject(new Error(`registry exited with ${code} before listening; stderr: ${stderr}`));

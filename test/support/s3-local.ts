@@ -4,7 +4,8 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import S3rver from 's3rver';
-import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import type { S3Client } from '@aws-sdk/client-s3';
+import { keepS3rverDirectories } from '../../functions/aws-local/s3-local.ts';
 import { makeS3Client } from '../../functions/adapters/aws/s3-client.ts';
 import { S3Strictness } from './s3-strict.ts';
 
@@ -45,19 +46,4 @@ export async function startLocalS3(bucket = 'registry-test'): Promise<LocalS3> {
   };
 }
 
-/**
- * s3rver stores keys as files and, after a delete, removes every directory the delete left empty,
- * racing a concurrent put into one of them (the put then fails with ENOENT and its request hangs).
- * Real S3 has no directories. A placeholder object in each shared prefix keeps those directories
- * from ever being empty; per-upload prefixes see one request at a time (the session lease).
- */
-export async function keepS3rverDirectories(endpoint: string, bucket: string): Promise<void> {
-  const c = makeS3Client({ region: 'us-east-1', endpoint, forcePathStyle: true, credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' } });
-  try {
-    for (const prefix of ['uploads/', 'blobs/by-upload/', 'blobs/sha256/', 'blobs/sha512/']) {
-      await c.send(new PutObjectCommand({ Bucket: bucket, Key: `${prefix}.keep`, Body: new Uint8Array(0) }));
-    }
-  } finally {
-    c.destroy();
-  }
-}
+export { keepS3rverDirectories } from '../../functions/aws-local/s3-local.ts';

@@ -47,9 +47,9 @@ export class DynamoUploads {
     return item === undefined || this.expired(item) ? undefined : toUpload(item);
   }
 
-  /** 1 conditional UpdateItem. */
+  /** 1 conditional UpdateItem; the holder of a live lease renews it. */
   async leaseUpload(id: string, expectedOffset: number, lease: UploadLease, now: number): Promise<boolean> {
-    const condition = 'attribute_exists(#pk) AND #off = :off AND #expires > :now AND (attribute_not_exists(#lu) OR #lu <= :now)';
+    const condition = 'attribute_exists(#pk) AND #off = :off AND #expires > :now AND (attribute_not_exists(#lu) OR #lu <= :now OR #lh = :h)';
     const update = 'SET #lh = :h, #lu = :u';
     return this.conditional(new UpdateCommand({
       TableName: this.ops.table,

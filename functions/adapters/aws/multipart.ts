@@ -6,6 +6,7 @@ import {
   CreateMultipartUploadCommand,
   DeleteObjectCommand,
   GetObjectCommand,
+  HeadObjectCommand,
   PutObjectCommand,
   UploadPartCommand,
   type S3Client,
@@ -109,4 +110,15 @@ export async function deleteObject(b: Bucket, key: string): Promise<void> {
 /** Deletes objects nothing refers to any more; failures are left to the lifecycle expiry of `uploads/`. */
 export async function deleteQuietly(b: Bucket, keys: string[]): Promise<void> {
   await Promise.allSettled(keys.map((key) => deleteObject(b, key)));
+}
+
+/** Size of the object at `key`, or undefined when there is none (one HeadObject). */
+export async function objectSize(b: Bucket, key: string): Promise<number | undefined> {
+  try {
+    const out = await b.client.send(new HeadObjectCommand({ Bucket: b.name, Key: key }));
+    return out.ContentLength;
+  } catch (e) {
+    if (isMissing(e)) return undefined;
+    throw e;
+  }
 }

@@ -5,7 +5,8 @@
 import type { S3Client } from '@aws-sdk/client-s3';
 import { DigestMismatchError, UploadConflictError, UploadSizeError, type BlobRecord, type BlobStore } from '../../core/ports.ts';
 import { contentKey, uploadBlobKey } from './s3-keys.ts';
-import { abortMultipart, completeMultipart, deleteObject, deleteQuietly, MAX_PARTS, MiB, putObject, readSegments, uploadPart, type Bucket } from './multipart.ts';
+import { abortMultipart, completeMultipart, deleteObject, deleteQuietly, MAX_PARTS, MiB, objectSize, putObject, readSegments, uploadPart, type Bucket } from './multipart.ts';
+import { edgeUploadKey, EDGE_VERIFIED_ALGORITHMS } from '../../core/edge-uploads.ts';
 import { PartWriter } from './part-writer.ts';
 import { digestOf, RunningHash } from './running-hash.ts';
 import { parseState, serializeState, stateSize, type UploadState } from './upload-state.ts';
@@ -134,6 +135,14 @@ export class S3BlobStore implements BlobStore {
 
   async deleteBlob(location: string): Promise<void> {
     await deleteObject(this.#bucket, location);
+  }
+
+  /** One HeadObject on the repository's edge-upload key (the edge wrote it; S3 verified its sha256). */
+  async findRepoUpload(repo: string, digest: string): Promise<{ location: string; size: number } | undefined> {
+    if (!EDGE_VERIFIED_ALGORITHMS.includes(digest.slice(0, digest.indexOf(':')))) return undefined;
+    const location = edgeUploadKey(repo, digest);
+    const size = await objectSize(this.#bucket, location);
+    return size === undefined ? undefined : { location, size };
   }
 
   #stateAt(stateText: string, size: number): UploadState {

@@ -79,12 +79,13 @@ export class FsBlobStore implements BlobStore {
       throw storageError(e);
     });
     this.#hashes.set(id, { hash: createHash('sha256'), size: 0 });
-    return '';
+    return stateOf(0);
   }
 
   async appendUpload(id: string, offset: number, state: string, body: AsyncIterable<Uint8Array>, expectedLength?: number) {
     return this.#exclusive(id, async () => {
-      const cached = await this.#hashAt(id, offset);
+      const recorded = checkState(state, offset);
+      const cached = await this.#hashAt(id, offset, recorded);
       const before = cached.hash.copy();
       let received: number;
       const file = await open(this.uploadPath(id), 'r+').catch(goneIfMissing);
@@ -102,7 +103,7 @@ export class FsBlobStore implements BlobStore {
         await file.close();
       }
       cached.size = offset + received;
-      return { offset: cached.size, state };
+      return { offset: cached.size, state: recorded ? stateOf(cached.size) : state };
     });
   }
 
@@ -111,11 +112,11 @@ export class FsBlobStore implements BlobStore {
    * and renames the file into the content-addressed area. A second copy of an existing blob is
    * discarded and the existing location returned.
    */
-  async finishUpload(id: string, size: number, _state: string, digest: string): Promise<{ location: string }> {
+  async finishUpload(id: string, size: number, state: string, digest: string): Promise<{ location: string }> {
     return this.#exclusive(id, async () => {
       const path = this.uploadPath(id);
       // Also brings the file back to `size` bytes when a crash left more behind.
-      const cached = await this.#hashAt(id, size);
+      const cached = await this.#hashAt(id, size, checkState(state, size));
       const algorithm = digestAlgorithm(digest);
       const actual =
         algorithm === 'sha256'
@@ -198,11 +199,16 @@ export class FsBlobStore implements BlobStore {
   }
 
   /** The running hash of the first `offset` bytes, rebuilt from disk when not cached (e.g. after a restart). */
-  async #hashAt(id: string, offset: number): Promise<CachedHash> {
+  /**
+   * The running hash of the first `offset` bytes. `recorded` says the caller works from a state that
+   * names this size (the session's recorded state, under its lease): bytes beyond it were never
+   * recorded (a request whose session update failed, a crash) and are cut off. Without it a request
+   * from an older size must not cut off bytes another request added.
+   */
+  async #hashAt(id: string, offset: number, recorded = false): Promise<CachedHash> {
     const cached = this.#hashes.get(id);
     if (cached && cached.size === offset) return cached;
-    // A request working from an older size must not cut off bytes another request already added.
-    if (cached && cached.size > offset) throw new UploadConflictError('upload has moved on since this request read it');
+    if (cached && cached.size > offset && !recorded) throw new UploadConflictError('upload has moved on since this request read it');
     const path = this.uploadPath(id);
     const size = await sizeOf(path);
     // Fewer bytes than the session acknowledged can never be completed: the client must start over.
@@ -212,6 +218,19 @@ export class FsBlobStore implements BlobStore {
     this.#hashes.set(id, rebuilt);
     return rebuilt;
   }
+}
+
+/**
+ * The state of a file upload: the size it holds, as recorded with the session. Sessions from before
+ * states were kept (state '') are still accepted, without the check.
+ */
+const stateOf = (size: number): string => `size:${size}`;
+
+/** True when `state` names a size (which must be `size`); false for the legacy empty state. */
+function checkState(state: string, size: number): boolean {
+  if (state === '') return false;
+  if (state !== stateOf(size)) throw new UploadConflictError(`upload state is ${JSON.stringify(state.slice(0, 40))}, not ${stateOf(size)}`);
+  return true;
 }
 
 /**

@@ -109,14 +109,15 @@ function prepareAll(db: DatabaseSync) {
     rollback: p('ROLLBACK'),
 
     insertUpload: p('INSERT INTO uploads (id, repo, offset, state, created_at, updated_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?)'),
-    getUpload: p('SELECT * FROM uploads WHERE id = ?'),
+    getUpload: p('SELECT * FROM uploads WHERE id = ? AND expires_at > ?'),
     leaseUpload: p(`UPDATE uploads SET lease_holder = ?, lease_until = ?
-      WHERE id = ? AND offset = ? AND expires_at >= ? AND (lease_holder IS NULL OR lease_until <= ? OR lease_holder = ?)`),
+      WHERE id = ? AND offset = ? AND expires_at > ? AND (lease_holder IS NULL OR lease_until <= ? OR lease_holder = ?)`),
     releaseAllLeases: p('UPDATE uploads SET lease_holder = NULL, lease_until = NULL WHERE lease_holder IS NOT NULL'),
     updateUpload: p(`UPDATE uploads SET offset = ?, state = ?, updated_at = ?, expires_at = ?, lease_holder = NULL, lease_until = NULL
       WHERE id = ? AND lease_holder = ?`),
     releaseUpload: p('UPDATE uploads SET lease_holder = NULL, lease_until = NULL WHERE id = ? AND lease_holder = ?'),
-    deleteUpload: p('DELETE FROM uploads WHERE id = ?'),
+    deleteUpload: p('DELETE FROM uploads WHERE id = ? AND expires_at > ?'),
+    purgeUpload: p('DELETE FROM uploads WHERE id = ?'),
     expiredUploads: p('SELECT * FROM uploads WHERE expires_at < ? ORDER BY expires_at, id LIMIT ?'),
 
     insertBlob: p('INSERT INTO blobs (digest, size, location, created_at) VALUES (?, ?, ?, ?) ON CONFLICT (digest) DO NOTHING'),
@@ -196,8 +197,11 @@ export class SqliteMetadataStore implements MetadataStore {
   private readonly db: DatabaseSync;
   private readonly q: ReturnType<typeof prepareAll>;
 
+  private readonly now: () => number;
+
   /** Opens (creating if needed) the database at `file`, or an in-memory one for ':memory:'. */
-  constructor(file: string) {
+  constructor(file: string, options: { now?: () => number } = {}) {
+    this.now = options.now ?? Date.now;
     this.db = new DatabaseSync(file);
     try {
       // busy_timeout first: switching a new database to WAL needs a lock another process may hold.
@@ -251,8 +255,9 @@ export class SqliteMetadataStore implements MetadataStore {
     this.q.insertUpload.run(s.id, s.repo, s.offset, s.state, s.createdAt, s.updatedAt, s.expiresAt);
   }
 
+  /** A session past its expiry is absent (the sweeper purges it later), as DynamoDB's TTL makes it there. */
   async getUpload(id: string): Promise<UploadSession | undefined> {
-    const row = this.q.getUpload.get(id) as UploadRow | undefined;
+    const row = this.q.getUpload.get(id, this.now()) as UploadRow | undefined;
     return row && toUpload(row);
   }
 
@@ -278,7 +283,12 @@ export class SqliteMetadataStore implements MetadataStore {
   }
 
   async deleteUpload(id: string): Promise<boolean> {
-    return Number(this.q.deleteUpload.run(id).changes) > 0;
+    return Number(this.q.deleteUpload.run(id, this.now()).changes) > 0;
+  }
+
+  /** Deletes the session whether or not it has expired (the local sweeper). */
+  purgeUpload(id: string): boolean {
+    return Number(this.q.purgeUpload.run(id).changes) > 0;
   }
 
   /** Sessions past their expiry, oldest first (the local sweeper; DynamoDB uses TTL instead). */

@@ -1,0 +1,50 @@
+// The registry wired to AWS: DynamoDB metadata, S3 blobs, keys from Secrets Manager. Built once per
+// Lambda container or ingest task and reused across requests.
+import { readFile } from 'node:fs/promises';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import type { S3Client } from '@aws-sdk/client-s3';
+import { allowAll, closedRegistry } from '../core/access.ts';
+import type { BlobStore, MetadataStore } from '../core/ports.ts';
+import { createRegistry, type Registry, type RegistryOptions } from '../core/registry.ts';
+import { TokenSigner } from '../core/tokens.ts';
+import { DynamoMetadataStore } from '../adapters/aws/dynamo-metadata.ts';
+import { S3ManifestBodyStore } from '../adapters/aws/manifest-bodies.ts';
+import { S3BlobStore } from '../adapters/aws/s3-blob-store.ts';
+import { makeS3Client } from '../adapters/aws/s3-client.ts';
+import type { AwsConfig } from './config.ts';
+import { loadSigningKeys, parseSigningKeys, type SigningKeys } from './signing-keys.ts';
+
+export interface AwsDeps {
+  config: AwsConfig;
+  dynamo: DynamoDBClient;
+  s3: S3Client;
+  metadata: MetadataStore;
+  blobs: BlobStore;
+  keys: SigningKeys;
+}
+
+async function readKeys(config: AwsConfig): Promise<SigningKeys> {
+  if ('file' in config.keys) return parseSigningKeys(await readFile(config.keys.file, 'utf8'));
+  return loadSigningKeys(new SecretsManagerClient({ region: config.region }), config.keys.secretArn);
+}
+
+export async function createAwsDeps(config: AwsConfig): Promise<AwsDeps> {
+  const dynamo = new DynamoDBClient({ region: config.region, maxAttempts: 4 });
+  const s3 = makeS3Client({ region: config.region, ...(config.s3Endpoint ? { endpoint: config.s3Endpoint } : {}), forcePathStyle: config.s3ForcePathStyle, maxAttempts: 4 });
+  const metadata = new DynamoMetadataStore({ client: dynamo, tableName: config.tableName, bodies: new S3ManifestBodyStore(s3, config.bucketName) });
+  const blobs = new S3BlobStore({ client: s3, bucket: config.bucketName, sha512: config.sha512 });
+  return { config, dynamo, s3, metadata, blobs, keys: await readKeys(config) };
+}
+
+/** The core registry over AWS deps; `hooks` adds the entry point's error classification and logging. */
+export function createAwsRegistry(deps: AwsDeps, hooks: Pick<RegistryOptions, 'classifyError' | 'onError'> = {}): Registry {
+  return createRegistry({
+    metadata: deps.metadata,
+    blobs: deps.blobs,
+    authorizer: deps.config.access === 'open' ? allowAll : closedRegistry,
+    uploadTokens: new TokenSigner(deps.keys.upload),
+    settings: { uploadTtlSeconds: deps.config.uploadTtlSeconds },
+    ...hooks,
+  });
+}
