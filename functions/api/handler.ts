@@ -88,6 +88,10 @@ export function createApiHandler(getRegistry: () => Promise<Registry> | Registry
     const ms = Math.round((performance.now() - started) * 10) / 10;
     // The one line per request: no query string (it carries `_state` tokens), no headers, no body.
     logger.info('request', { method: request.method, path: request.path, operation, status, ms, bytesIn, bytesOut: out.bodyBytes, error: out.errorCode });
+    // Pushes and pulls (manifest PUTs and GETs that succeeded) for the dashboard, by service alone.
+    if ((operation === 'manifest.put' && status === 201) || (operation === 'manifest.get' && status === 200)) {
+      metrics.singleMetric().addMetric(operation === 'manifest.put' ? 'Pushes' : 'Pulls', MetricUnit.Count, 1);
+    }
     metrics.addDimensions({ operation, statusClass: `${Math.floor(status / 100)}xx` });
     metrics.addMetric('Requests', MetricUnit.Count, 1);
     metrics.addMetric('Latency', MetricUnit.Milliseconds, ms);

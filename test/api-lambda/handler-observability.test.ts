@@ -99,6 +99,31 @@ describe('metrics', () => {
   });
 });
 
+describe('push and pull counts', () => {
+  it('a manifest PUT that succeeds emits Pushes, a manifest GET that succeeds Pulls, each with the service dimension alone', async () => {
+    const g = await lambdaFixture();
+    try {
+      const manifest = Buffer.from(JSON.stringify({
+        schemaVersion: 2,
+        mediaType: 'application/vnd.oci.image.manifest.v1+json',
+        artifactType: 'application/vnd.example.count',
+        config: { mediaType: 'application/vnd.oci.empty.v1+json', digest: 'sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a', size: 2 },
+        layers: [],
+      }));
+      const put = await g.invoke('PUT', '/v2/r/count/manifests/v1', { body: manifest, headers: { 'content-type': 'application/vnd.oci.image.manifest.v1+json' } });
+      expect(put.statusCode).toBe(201);
+      expect((await g.invoke('GET', '/v2/r/count/manifests/v1', { headers: { accept: 'application/vnd.oci.image.manifest.v1+json' } })).statusCode).toBe(200);
+      expect((await g.invoke('GET', '/v2/r/count/manifests/nope')).statusCode).toBe(404);
+      const emf = g.lines().filter((l): l is Emf => typeof l._aws === 'object');
+      const counts = emf.filter((d) => d.Pushes !== undefined || d.Pulls !== undefined);
+      expect(counts.map((d) => (d.Pushes !== undefined ? 'push' : 'pull'))).toEqual(['push', 'pull']);
+      for (const d of counts) expect(d._aws.CloudWatchMetrics[0]!.Dimensions).toEqual([['service']]);
+    } finally {
+      await g.close();
+    }
+  });
+});
+
 describe('operationOf', () => {
   it.each([
     ['GET', '/v2/', 'base.get'],
