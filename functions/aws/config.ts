@@ -13,6 +13,8 @@ export interface AwsConfig {
   /** Keep a running sha512 beside sha256 so sha512 digests verify (a second hash pass per byte). */
   sha512: boolean;
   uploadTtlSeconds: number;
+  /** Blob GETs redirect to CloudFront signed URLs when set (else to S3 presigned GETs). */
+  cdn?: { url: string; keyPairId: string; privateKeySecretArn: string };
 }
 
 export class ConfigError extends Error {
@@ -54,6 +56,11 @@ export function readAwsConfig(env: NodeJS.ProcessEnv = process.env): AwsConfig {
     sha512: flag(env, 'REGISTRY_SHA512', true),
     uploadTtlSeconds: ttl,
   };
+  const { CDN_URL: url, CDN_KEY_PAIR_ID: keyPairId, CDN_PRIVATE_KEY_SECRET_ARN: privateKeySecretArn } = env;
+  if (url && keyPairId && privateKeySecretArn) config.cdn = { url, keyPairId, privateKeySecretArn };
+  else if (keyPairId || privateKeySecretArn) {
+    throw new ConfigError('CDN_URL, CDN_KEY_PAIR_ID and CDN_PRIVATE_KEY_SECRET_ARN go together: set all three for CloudFront signed URLs');
+  }
   const endpoint = env.AWS_ENDPOINT_URL_S3 ?? env.AWS_ENDPOINT_URL;
   if (endpoint) config.s3Endpoint = endpoint;
   return config;

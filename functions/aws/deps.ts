@@ -2,7 +2,7 @@
 // Lambda container or ingest task and reused across requests.
 import { readFile } from 'node:fs/promises';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { allowAll, closedRegistry } from '../core/access.ts';
 import type { BlobStore, MetadataStore } from '../core/ports.ts';
@@ -12,6 +12,11 @@ import { DynamoMetadataStore } from '../adapters/aws/dynamo-metadata.ts';
 import { S3ManifestBodyStore } from '../adapters/aws/manifest-bodies.ts';
 import { S3BlobStore } from '../adapters/aws/s3-blob-store.ts';
 import { makeS3Client } from '../adapters/aws/s3-client.ts';
+import { CloudFrontUrls } from '../adapters/aws/cloudfront-urls.ts';
+import type { UrlSigner } from '../adapters/aws/url-signer.ts';
+
+let secrets: SecretsManagerClient | undefined;
+const secretsClient = (config: AwsConfig): SecretsManagerClient => (secrets ??= new SecretsManagerClient({ region: config.region }));
 import type { AwsConfig } from './config.ts';
 import { loadSigningKeys, parseSigningKeys, type SigningKeys } from './signing-keys.ts';
 
@@ -24,17 +29,28 @@ export interface AwsDeps {
   keys: SigningKeys;
 }
 
+/** The CloudFront signer when the CDN is configured (its private key from Secrets Manager). */
+async function cdnUrls(config: AwsConfig, secrets: SecretsManagerClient): Promise<UrlSigner | undefined> {
+  if (!config.cdn) return undefined;
+  const out = await secrets.send(new GetSecretValueCommand({ SecretId: config.cdn.privateKeySecretArn }));
+  const pem = out.SecretString ?? '';
+  // The deployment creates the secret with a placeholder until the operator stores the real key.
+  if (!pem.includes('PRIVATE KEY')) return undefined;
+  return new CloudFrontUrls({ baseUrl: config.cdn.url, keyPairId: config.cdn.keyPairId, privateKey: pem });
+}
+
 async function readKeys(config: AwsConfig): Promise<SigningKeys> {
   if ('file' in config.keys) return parseSigningKeys(await readFile(config.keys.file, 'utf8'));
-  return loadSigningKeys(new SecretsManagerClient({ region: config.region }), config.keys.secretArn);
+  return loadSigningKeys(secretsClient(config), config.keys.secretArn);
 }
 
 export async function createAwsDeps(config: AwsConfig): Promise<AwsDeps> {
   const dynamo = new DynamoDBClient({ region: config.region, maxAttempts: 4 });
   const s3 = makeS3Client({ region: config.region, ...(config.s3Endpoint ? { endpoint: config.s3Endpoint } : {}), forcePathStyle: config.s3ForcePathStyle, maxAttempts: 4 });
   const metadata = new DynamoMetadataStore({ client: dynamo, tableName: config.tableName, bodies: new S3ManifestBodyStore(s3, config.bucketName) });
-  const blobs = new S3BlobStore({ client: s3, bucket: config.bucketName, sha512: config.sha512 });
-  return { config, dynamo, s3, metadata, blobs, keys: await readKeys(config) };
+  const [keys, urlSigner] = await Promise.all([readKeys(config), config.cdn ? cdnUrls(config, secretsClient(config)) : undefined]);
+  const blobs = new S3BlobStore({ client: s3, bucket: config.bucketName, sha512: config.sha512, ...(urlSigner ? { urlSigner } : {}) });
+  return { config, dynamo, s3, metadata, blobs, keys };
 }
 
 /** The core registry over AWS deps; `hooks` adds the entry point's error classification and logging. */
