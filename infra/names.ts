@@ -10,6 +10,13 @@ export const PREFIX = 'oci-registry';
 /** Key prefixes in the blob bucket; IAM grants are scoped to them. */
 export const KEY_PREFIXES = { blobs: 'blobs/', uploads: 'uploads/', manifests: 'manifests/' } as const;
 
+/**
+ * Where the CloudFront edge writes whole blobs (`blobs/r/<repo>/sha256/<hex>`, checksum verified by
+ * S3): only the distribution may write there, and only objects created there go to the events
+ * Lambda. The runtime's own constant, so the two cannot drift apart.
+ */
+export { EDGE_UPLOAD_PREFIX } from '../functions/core/edge-uploads.ts';
+
 export function stackName(env: EnvironmentConfig, part: string, region?: string): string {
   const base = `OciRegistry-${env.name}-${part}`;
   return region ? `${base}-${region}` : base;

@@ -143,18 +143,25 @@ describe.each(['dev', 'staging', 'prod'])('%s events Lambda', (env) => {
     const fn = only(stack, 'AWS::Lambda::Function');
     expect(fn).toMatchObject({ Runtime: 'nodejs24.x', Architectures: ['arm64'], Handler: 'index.handler', FunctionName: `oci-registry-${env}-events` });
     expect(files(join(s.outdir, `asset.${fn.Code.S3Key.replace(/\.zip$/, '')}`))).toEqual(files(join(ROOT, 'dist', 'events')));
-    expect(fn.Environment.Variables).toMatchObject({ TABLE_NAME: `oci-registry-${env}`, POWERTOOLS_SERVICE_NAME: 'oci-registry-events' });
+    const vars = fn.Environment.Variables;
+    expect(vars).toMatchObject({ TABLE_NAME: `oci-registry-${env}`, POWERTOOLS_SERVICE_NAME: 'oci-registry-events', REGISTRY_ACCESS: env === 'dev' ? 'open' : 'closed' });
+    expect(asText(vars.BUCKET_NAME)).toMatch(new RegExp(`-${env === 'staging' ? 'eu-west-1' : 'us-east-1'}"`));
+    // functions/aws/config.ts refuses to start without KEYS_SECRET_ARN.
+    expect(asText(vars.KEYS_SECRET_ARN)).toContain(`"StackName":"OciRegistry-${env}-Keys"`);
   });
 
-  it('IAM: table read/write, GetObject (and so HEAD) on blobs/ and uploads/ only', () => {
+  it('IAM: table read/write; GetObject (HEAD) and DeleteObject (duplicate copies) on blobs/ only; the signing keys secret', () => {
     const st = statementsOf(stack, 'EventsFunctionRole');
     const s3 = st.filter((x) => actions(x).some((a) => a.startsWith('s3:')));
-    expect(s3.flatMap(actions)).toEqual(['s3:GetObject']);
-    expect(s3.flatMap(resources).map((r) => r.match(/\/([a-z]+\/)\*"/)![1]).sort()).toEqual(['blobs/', 'uploads/']);
+    expect(s3.flatMap(actions).sort()).toEqual(['s3:DeleteObject', 's3:GetObject']);
+    expect(s3.flatMap(resources).map((r) => r.match(/\/([a-z]+\/)\*"/)![1])).toEqual(['blobs/']);
     const table = st.filter((x) => actions(x).some((a) => a.startsWith('dynamodb:')));
     expect(table.flatMap(resources).join()).toMatch(new RegExp(`:table/oci-registry-${env}"`));
-    expect(table.flatMap(actions)).toEqual(expect.arrayContaining(['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem']));
-    expect(st.flatMap(actions).some((a) => a.startsWith('secretsmanager:'))).toBe(false);
+    expect(table.flatMap(actions)).toEqual(expect.arrayContaining(['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:Query']));
+    const secrets = st.filter((x) => actions(x).some((a) => a.startsWith('secretsmanager:')));
+    expect(secrets.flatMap(actions)).toEqual(['secretsmanager:GetSecretValue']);
+    expect(secrets.flatMap(resources)).toHaveLength(1);
+    expect(secrets.flatMap(resources)[0]).toContain(`"StackName":"OciRegistry-${env}-Keys"`);
   });
 });
 

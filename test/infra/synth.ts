@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { Template } from 'aws-cdk-lib/assertions';
 import type { CloudAssembly } from 'aws-cdk-lib/cx-api';
 import { buildApp } from '../../infra/build-app.ts';
-import type { BuildOptions, BuiltApp } from '../../infra/build-app.ts';
+import type { BuiltApp } from '../../infra/build-app.ts';
 import type { RegistryStacks } from '../../infra/registry.ts';
 
 export const ROOT = join(import.meta.dirname, '..', '..');
@@ -83,14 +83,14 @@ export interface Synthesized {
 }
 
 /** Synthesize every environment of cdk.json (plus `extraContext`) into a fresh directory. */
-export function synthesizeAll(extraContext: Record<string, unknown> = {}, options: BuildOptions = {}): Synthesized {
+export function synthesizeAll(extraContext: Record<string, unknown> = {}): Synthesized {
   ensureBundles();
   const outdir = mkdtempSync(join(tmpdir(), 'cdk-test-'));
   // Asset paths in the app are relative to the project root, as under `cdk synth`.
   const cwd = process.cwd();
   if (cwd !== ROOT) process.chdir(ROOT);
   try {
-    const built = buildApp({ outdir, context: { ...cdkJson().context, ...extraContext } }, ROOT, options);
+    const built = buildApp({ outdir, context: { ...cdkJson().context, ...extraContext } }, ROOT);
     const assembly = built.app.synth();
     const templates = new Map<string, Template>();
     const json = (name: string) => assembly.getStackByName(name).template;
