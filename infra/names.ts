@@ -51,6 +51,11 @@ export function eventsFunctionArn(env: EnvironmentConfig): string {
   return `arn:${Aws.PARTITION}:lambda:${env.region}:${Aws.ACCOUNT_ID}:function:${eventsFunctionName(env)}`;
 }
 
+/** The upload-keys publisher (edge stack, us-east-1): invoke it after rotating the signing keys. */
+export function uploadKeysFunctionName(env: EnvironmentConfig): string {
+  return `${PREFIX}-${env.name}-upload-keys`;
+}
+
 export function keysSecretName(env: EnvironmentConfig): string {
   return `${PREFIX}/${env.name}/signing-keys`;
 }

@@ -65,6 +65,7 @@ export function addRegistry(app: App, config: EnvironmentConfig): RegistryStacks
     primaryApi: { region: config.region, domainName: primaryApi.originDomainName },
     replicaApis: apis.slice(1).map((a) => ({ region: a.region, domainName: a.originDomainName })),
     keyGroupId: keys.keyGroup.keyGroupId,
+    signingKeysSecretArn: keys.signingKeys.secretArn,
     ...(ingest ? { ingest: { vpcOrigin: ingest.vpcOrigin, domainName: ingest.loadBalancer.loadBalancerDnsName } } : {}),
   }));
   const distributionArn = edge.distribution.distributionArn;

@@ -12,7 +12,7 @@
 //   * (default)                the primary API, every method, nothing cached
 // CloudFront refuses an origin group on a behaviour that allows POST/PUT/PATCH/DELETE, and
 // manifests and blobs share their paths with PUT and DELETE: see docs/deploy.md.
-import { Duration, Stack, Validations } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import type { StackProps } from 'aws-cdk-lib';
 import * as acm from 'aws-cdk-lib/aws-certificatemanager';
 import * as cloudfront from 'aws-cdk-lib/aws-cloudfront';
@@ -24,7 +24,8 @@ import type { Construct } from 'constructs';
 import { edgeFunctionSource } from '../../functions/edge/source.ts';
 import type { EdgeConfig } from '../../functions/edge/source.ts';
 import type { EnvironmentConfig } from '../config.ts';
-import { bucketName, bucketRegionalDomainName, KEY_PREFIXES } from '../names.ts';
+import { UploadKeysPublisher } from '../constructs/upload-keys-publisher.ts';
+import { bucketName, bucketRegionalDomainName, KEY_PREFIXES, uploadKeysFunctionName } from '../names.ts';
 
 export interface ApiOrigin {
   readonly region: string;
@@ -42,6 +43,8 @@ export interface EdgeStackProps extends StackProps {
   readonly replicaApis: readonly ApiOrigin[];
   readonly keyGroupId: string;
   readonly ingest?: IngestOrigin;
+  /** The signing keys secret (primary region) whose upload keys the KeyValueStore must hold. */
+  readonly signingKeysSecretArn: string;
 }
 
 /**
@@ -70,6 +73,7 @@ export const READ_ONLY_PATHS = ['/v2/*/tags/list', '/v2/*/referrers/sha256:*', '
 export class EdgeStack extends Stack {
   readonly distribution: cloudfront.Distribution;
   readonly uploadKeys: cloudfront.KeyValueStore;
+  readonly uploadKeysPublisher: UploadKeysPublisher;
   readonly viewerRequest: cloudfront.Function;
   readonly viewerResponse: cloudfront.Function;
   /** The settings written into the deployed viewer-request function. */
@@ -144,6 +148,12 @@ export class EdgeStack extends Stack {
     this.uploadKeys = new cloudfront.KeyValueStore(this, 'UploadKeys', {
       comment: `Registry ${config.name}: keys the upload functions verify tokens with`,
     });
+    this.uploadKeysPublisher = new UploadKeysPublisher(this, 'UploadKeysPublisher', {
+      keyValueStore: this.uploadKeys,
+      signingKeysSecretArn: props.signingKeysSecretArn,
+      functionName: uploadKeysFunctionName(config),
+      removalPolicy: config.retain ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
+    });
 
     // The upload behaviour's own origin is ingest when there is one (the origin a streamed body
     // belongs to), else the primary API; either way the viewer-request function selects the
@@ -217,6 +227,10 @@ export class EdgeStack extends Stack {
         ...readOnlyBehaviours,
       },
     });
+
+    // The fast path goes live with the keys in place (a token whose key the edge lacks would only be
+    // routed to the API/ingest, but there is no reason to start that way).
+    this.distribution.node.addDependency(this.uploadKeysPublisher.resource);
 
     if (config.domain?.hostedZone) {
       const zone = route53.HostedZone.fromHostedZoneAttributes(this, 'Zone', {

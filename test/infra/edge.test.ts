@@ -2,7 +2,7 @@
 // group, the KeyValueStore and the upload functions (the deployed code, its CONFIG naming the
 // distribution's real origin ids), HTTP/2+3, price class, certificate and DNS.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Match } from 'aws-cdk-lib/assertions';
 import { EDGE_FUNCTION_MAX_BYTES, edgeFunctionSource } from '../../functions/edge/source.ts';
@@ -155,6 +155,52 @@ describe.each([
     s.template(`OciRegistry-${env}-Edge`).hasResourceProperties('AWS::CloudFront::OriginAccessControl', {
       OriginAccessControlConfig: Match.objectLike({ OriginAccessControlOriginType: 's3', SigningBehavior: 'always', SigningProtocol: 'sigv4' }),
     });
+  });
+
+  it('upload keys reach the KeyValueStore at deploy time through a custom resource, never through the template', () => {
+    const t = s.templateJson(`OciRegistry-${env}-Edge`);
+    const res = Object.entries(t.Resources);
+    const kvs = res.find(([, r]) => r.Type === 'AWS::CloudFront::KeyValueStore')![0];
+    const crs = res.filter(([, r]) => r.Type === 'Custom::UploadKeys');
+    expect(crs).toHaveLength(1);
+    const [crId, cr] = crs[0]!;
+    const props = cr.Properties as Json;
+    expect(props.KvsArn).toEqual({ 'Fn::GetAtt': [kvs, 'Arn'] });
+    expect(asText(props.SecretArn)).toContain(`"StackName":"OciRegistry-${env}-Keys"`);
+    expect(Object.keys(props).sort()).toEqual(['KvsArn', 'SecretArn', 'ServiceToken']);
+    const fnId = props.ServiceToken['Fn::GetAtt'][0] as string;
+    const fn = t.Resources[fnId]!.Properties as Json;
+    expect(fn).toMatchObject({ Runtime: 'nodejs24.x', Architectures: ['arm64'], Handler: 'index.handler', FunctionName: `oci-registry-${env}-upload-keys` });
+    expect(fn.Environment.Variables.KVS_ARN).toEqual({ 'Fn::GetAtt': [kvs, 'Arn'] });
+    expect(fn.Environment.Variables.SECRET_ARN).toEqual(props.SecretArn);
+    // The deployed code is what `npm run build` wrote to dist/upload-keys.
+    expect(readdirSync(join(s.outdir, `asset.${fn.Code.S3Key.replace(/\.zip$/, '')}`)).sort()).toEqual(readdirSync(join(ROOT, 'dist', 'upload-keys')).sort());
+    expect(readFileSync(join(s.outdir, `asset.${fn.Code.S3Key.replace(/\.zip$/, '')}`, 'index.mjs'))).toEqual(readFileSync(join(ROOT, 'dist', 'upload-keys', 'index.mjs')));
+    // No key material anywhere in the template: only the secret's ARN.
+    expect(asText(t)).not.toMatch(/upload-key-k1|SecretString|resolve:secretsmanager/);
+    // Its role reads exactly that secret and writes exactly this store (and its own logs).
+    const roleId = fn.Role['Fn::GetAtt'][0] as string;
+    const statements = res
+      .filter(([, r]) => r.Type === 'AWS::IAM::Policy' && asText((r.Properties as Json).Roles).includes(`"${roleId}"`))
+      .flatMap(([, r]) => (r.Properties as Json).PolicyDocument.Statement as Json[]);
+    const byAction = Object.fromEntries(statements.flatMap((st) => [st.Action].flat().map((a: string) => [a, st.Resource])));
+    expect(Object.keys(byAction).sort()).toEqual([
+      'cloudfront-keyvaluestore:DescribeKeyValueStore',
+      'cloudfront-keyvaluestore:ListKeys',
+      'cloudfront-keyvaluestore:UpdateKeys',
+      'logs:CreateLogStream',
+      'logs:PutLogEvents',
+      'secretsmanager:GetSecretValue',
+    ]);
+    for (const a of ['DescribeKeyValueStore', 'ListKeys', 'UpdateKeys']) expect(byAction[`cloudfront-keyvaluestore:${a}`]).toEqual({ 'Fn::GetAtt': [kvs, 'Arn'] });
+    expect(byAction['secretsmanager:GetSecretValue']).toEqual(props.SecretArn);
+    expect(statements.every((st) => st.Effect === 'Allow')).toBe(true);
+    expect(asText(statements.map((st) => st.Resource))).not.toContain('"*"');
+    // CloudFormation calls it once its policy exists; the distribution goes live after the keys.
+    const policyIds = res.filter(([, r]) => r.Type === 'AWS::IAM::Policy' && asText((r.Properties as Json).Roles).includes(`"${roleId}"`)).map(([id]) => id);
+    expect([(cr as Json).DependsOn ?? []].flat().sort()).toEqual([...policyIds, roleId].sort());
+    const dist = res.find(([, r]) => r.Type === 'AWS::CloudFront::Distribution')![1] as Json;
+    expect([dist.DependsOn ?? []].flat()).toContain(crId);
   });
 
   it('blob behaviour: S3 through OAC, signed URLs checked against the key group, signature out of the cache key', () => {

@@ -12,7 +12,7 @@ import type { BuiltApp } from '../../infra/build-app.ts';
 import type { RegistryStacks } from '../../infra/registry.ts';
 
 export const ROOT = join(import.meta.dirname, '..', '..');
-export const BUNDLES = ['api', 'events', 'ingest'] as const;
+export const BUNDLES = ['api', 'events', 'ingest', 'upload-keys'] as const;
 
 export function cdkJson(): { app: string; context: Record<string, unknown> } {
   return JSON.parse(readFileSync(join(ROOT, 'cdk.json'), 'utf8'));
@@ -32,6 +32,7 @@ function bundlesFresh(): boolean {
   const build = join(ROOT, 'infra', 'build.ts');
   const sources = Math.max(
     newestMtime(join(ROOT, 'functions')),
+    newestMtime(join(ROOT, 'infra', 'upload-keys')),
     statSync(join(ROOT, 'package-lock.json')).mtimeMs,
     existsSync(build) ? statSync(build).mtimeMs : 0,
   );
