@@ -67,7 +67,7 @@ export class BlobBucket extends Construct {
       this.bucket.addToResourcePolicy(new iam.PolicyStatement({
         sid: 'OnlyTheEdgeWritesEdgeUploads',
         effect: iam.Effect.DENY,
-        principals: [new iam.AnyPrincipal()],
+        principals: [new iam.StarPrincipal()],
         actions: ['s3:PutObject'],
         resources: [edgeObjects],
         conditions: { StringNotEquals: { 'AWS:SourceArn': props.distributionArn } },

@@ -25,7 +25,7 @@ import { edgeFunctionSource } from '../../functions/edge/source.ts';
 import type { EdgeConfig } from '../../functions/edge/source.ts';
 import type { EnvironmentConfig } from '../config.ts';
 import { UploadKeysPublisher } from '../constructs/upload-keys-publisher.ts';
-import { bucketName, bucketRegionalDomainName, KEY_PREFIXES, uploadKeysFunctionName } from '../names.ts';
+import { bucketName, bucketRegionalDomainName, KEY_PREFIXES, PREFIX, uploadKeysFunctionName } from '../names.ts';
 
 export interface ApiOrigin {
   readonly region: string;
@@ -175,12 +175,14 @@ export class EdgeStack extends Stack {
       apiOrigin: ORIGIN_IDS.api,
     };
     this.viewerRequest = new cloudfront.Function(this, 'UploadViewerRequest', {
+      functionName: `${PREFIX}-${config.name}-upload-viewer-request`,
       code: cloudfront.FunctionCode.fromInline(edgeFunctionSource('viewer-request', this.edgeConfig)),
       runtime: cloudfront.FunctionRuntime.JS_2_0,
       keyValueStore: this.uploadKeys,
       comment: `Registry ${config.name}: upload token check, S3 fast path, origin choice`,
     });
     this.viewerResponse = new cloudfront.Function(this, 'UploadViewerResponse', {
+      functionName: `${PREFIX}-${config.name}-upload-viewer-response`,
       code: cloudfront.FunctionCode.fromInline(edgeFunctionSource('viewer-response')),
       runtime: cloudfront.FunctionRuntime.JS_2_0,
       comment: `Registry ${config.name}: S3's 200 to an edge upload becomes 201`,

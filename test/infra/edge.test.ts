@@ -36,12 +36,12 @@ function origin(cfg: Json, id: string): Json {
   return o;
 }
 
-function edgeFunction(env: string, logicalId: string): { config: Json; code: string } {
+function edgeFunction(env: string, logicalId: string): { name: string; config: Json; code: string } {
   const r = s.templateJson(`OciRegistry-${env}-Edge`).Resources[logicalId];
   expect(r?.Type).toBe('AWS::CloudFront::Function');
   const p = r!.Properties as Json;
   expect(p.AutoPublish).toBe(true);
-  return { config: p.FunctionConfig, code: p.FunctionCode };
+  return { name: p.Name, config: p.FunctionConfig, code: p.FunctionCode };
 }
 
 function group(cfg: Json, id: string): Json {
@@ -109,6 +109,9 @@ describe.each([
     const response = edgeFunction(env, byEvent['viewer-response'][0]);
     expect(request.config.Runtime).toBe('cloudfront-js-2.0');
     expect(response.config.Runtime).toBe('cloudfront-js-2.0');
+    // Function names are unique per account: named for the environment.
+    expect(request.name).toBe(`oci-registry-${env}-upload-viewer-request`);
+    expect(response.name).toBe(`oci-registry-${env}-upload-viewer-response`);
     // Only the viewer-request function reads upload keys: cf.kvs() needs exactly one store associated.
     const t = s.templateJson(`OciRegistry-${env}-Edge`);
     const kvs = Object.entries(t.Resources).filter(([, r]) => r.Type === 'AWS::CloudFront::KeyValueStore').map(([id]) => id);

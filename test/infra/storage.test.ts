@@ -100,7 +100,7 @@ describe.each([
 
     const deny = statements.filter((st) => st.Effect === 'Deny' && st.Action === 's3:PutObject');
     expect(deny).toHaveLength(1);
-    expect(deny[0]!.Principal).toEqual({ AWS: '*' });
+    expect(deny[0]!.Principal).toBe('*');
     expect(asText(deny[0]!.Resource)).toBe(asText(put.Resource));
     // Denied unless the request comes from this very distribution (a signed IAM request has no SourceArn).
     expect(Object.keys(deny[0]!.Condition!)).toEqual(['StringNotEquals']);
