@@ -242,3 +242,63 @@ describe('ingest', () => {
     });
   });
 });
+
+// The runtime contract end to end: the environment each deployed process gets (read back from the
+// templates) satisfies functions/aws/config.ts, and every variable the app sets is one the runtime
+// reads, or is listed here as not read yet.
+describe('runtime contract', () => {
+  /** Variables infra/runtime-env.ts sets for code the lead has not wired yet (CloudFront signed URLs). */
+  const NOT_READ_YET = ['CDN_KEY_PAIR_ID', 'CDN_PRIVATE_KEY_SECRET_ARN', 'CDN_URL', 'REGISTRY_PRIMARY_REGION'];
+
+  function runtimeSources(dir: string): string {
+    let text = '';
+    for (const e of readdirSync(dir, { recursive: true, withFileTypes: true })) {
+      if (e.isFile() && e.name.endsWith('.ts')) text += readFileSync(join(e.parentPath, e.name), 'utf8');
+    }
+    return text;
+  }
+
+  const processes = () => {
+    const out: Array<{ where: string; env: Record<string, unknown> }> = [];
+    for (const stack of s.assembly.stacks) {
+      for (const [id, r] of Object.entries(stack.template.Resources as Record<string, Json>)) {
+        if (r.Type === 'AWS::Lambda::Function' && r.Properties.Handler === 'index.handler' && /Api|Events/.test(stack.stackName)) {
+          out.push({ where: `${stack.stackName}/${id}`, env: r.Properties.Environment.Variables });
+        }
+        if (r.Type === 'AWS::ECS::TaskDefinition') {
+          out.push({ where: `${stack.stackName}/${id}`, env: Object.fromEntries(r.Properties.ContainerDefinitions[0].Environment.map((e: Json) => [e.Name, e.Value])) });
+        }
+      }
+    }
+    return out;
+  };
+
+  it('every API Lambda, events Lambda and ingest task gets an environment readAwsConfig accepts', async () => {
+    const { readAwsConfig } = await import('../../functions/aws/config.ts');
+    const found = processes();
+    // 5 APIs, 3 events functions, 2 ingest tasks.
+    expect(found).toHaveLength(10);
+    for (const p of found) {
+      // Tokens (Ref, GetAtt, GetStackOutput) resolve at deploy time; any non-empty string stands in.
+      const env = Object.fromEntries(Object.entries(p.env).map(([k, v]) => [k, typeof v === 'string' ? v : `resolved-${k}`]));
+      const config = readAwsConfig({ ...env, AWS_REGION: 'us-east-1' });
+      expect(config.keys, p.where).toEqual({ secretArn: `resolved-KEYS_SECRET_ARN` });
+      expect(config.access, p.where).toMatch(/^(open|closed)$/);
+      expect(config.tableName, p.where).toMatch(/^oci-registry-(dev|staging|prod)$/);
+    }
+  });
+
+  it('every variable the app sets is read by the runtime, except the ones listed as not read yet', () => {
+    const sources = runtimeSources(join(ROOT, 'functions'));
+    const set = new Set(processes().flatMap((p) => Object.keys(p.env)));
+    for (const name of set) {
+      if (NOT_READ_YET.includes(name)) {
+        // Once the runtime reads one, take it off the list.
+        expect(sources.includes(name), `${name} is read now`).toBe(false);
+      } else {
+        expect(sources.includes(name), `${name} is set but never read`).toBe(true);
+      }
+    }
+    expect(NOT_READ_YET.every((n) => set.has(n))).toBe(true);
+  });
+});
