@@ -8,23 +8,16 @@ import { ENVIRONMENTS_CONTEXT_KEY, parseEnvironments } from './config.ts';
 import { addRegistry } from './registry.ts';
 import type { RegistryStacks } from './registry.ts';
 
-export const EDGE_FUNCTIONS_DIR = 'functions/edge';
-
 export interface BuiltApp {
   readonly app: App;
   readonly registries: RegistryStacks[];
 }
 
-export interface BuildOptions {
-  /** Where the CloudFront Functions are (viewer-request.js, viewer-response.js). */
-  readonly edgeFunctionsDir?: string;
-}
-
-export function buildApp(props: AppProps = {}, baseDir = process.cwd(), options: BuildOptions = {}): BuiltApp {
+export function buildApp(props: AppProps = {}, baseDir = process.cwd()): BuiltApp {
   const app = new App(props);
   const selected = app.node.tryGetContext('env') as string | undefined;
   const configs = parseEnvironments(app.node.tryGetContext(ENVIRONMENTS_CONTEXT_KEY), selected, baseDir);
-  const registries = configs.map((config) => addRegistry(app, config, { edgeFunctionsDir: options.edgeFunctionsDir ?? EDGE_FUNCTIONS_DIR }));
+  const registries = configs.map((config) => addRegistry(app, config));
   Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
   return { app, registries };
 }

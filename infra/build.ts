@@ -15,6 +15,8 @@ export const ENTRY_POINTS: Readonly<Record<string, string>> = {
   api: 'functions/api/index.ts',
   events: 'functions/events/index.ts',
   ingest: 'functions/ingest/index.ts',
+  // Deploy-time: publishes the upload-token keys into the edge's KeyValueStore (edge stack).
+  'upload-keys': 'infra/upload-keys/index.ts',
 };
 
 // ESM output still meets CommonJS dependencies that call require() for Node built-ins.

@@ -10,6 +10,13 @@ export const PREFIX = 'oci-registry';
 /** Key prefixes in the blob bucket; IAM grants are scoped to them. */
 export const KEY_PREFIXES = { blobs: 'blobs/', uploads: 'uploads/', manifests: 'manifests/' } as const;
 
+/**
+ * Where the CloudFront edge writes whole blobs (`blobs/r/<repo>/sha256/<hex>`, checksum verified by
+ * S3): only the distribution may write there, and only objects created there go to the events
+ * Lambda. The runtime's own constant, so the two cannot drift apart.
+ */
+export { EDGE_UPLOAD_PREFIX } from '../functions/core/edge-uploads.ts';
+
 export function stackName(env: EnvironmentConfig, part: string, region?: string): string {
   const base = `OciRegistry-${env.name}-${part}`;
   return region ? `${base}-${region}` : base;
@@ -42,6 +49,11 @@ export function eventsFunctionName(env: EnvironmentConfig): string {
 
 export function eventsFunctionArn(env: EnvironmentConfig): string {
   return `arn:${Aws.PARTITION}:lambda:${env.region}:${Aws.ACCOUNT_ID}:function:${eventsFunctionName(env)}`;
+}
+
+/** The upload-keys publisher (edge stack, us-east-1): invoke it after rotating the signing keys. */
+export function uploadKeysFunctionName(env: EnvironmentConfig): string {
+  return `${PREFIX}-${env.name}-upload-keys`;
 }
 
 export function keysSecretName(env: EnvironmentConfig): string {

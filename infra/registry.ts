@@ -33,12 +33,7 @@ export interface RegistryStacks {
   readonly all: Stack[];
 }
 
-export interface RegistryOptions {
-  /** Directory of the CloudFront Functions, added to the upload behaviour when present. */
-  readonly edgeFunctionsDir?: string;
-}
-
-export function addRegistry(app: App, config: EnvironmentConfig, options: RegistryOptions = {}): RegistryStacks {
+export function addRegistry(app: App, config: EnvironmentConfig): RegistryStacks {
   /** Stack id and props: `part` in `region`, its name suffixed with the region where needed. */
   const place = (part: string, region: string, suffix?: string) => {
     const id = stackName(config, part, suffix);
@@ -49,7 +44,7 @@ export function addRegistry(app: App, config: EnvironmentConfig, options: Regist
   const regional = (part: string, region: string) => place(part, region, region === config.region ? undefined : region);
 
   const keys = new KeysStack(app, ...withProps(place('Keys', config.region), { config }));
-  const events = new EventsStack(app, ...withProps(place('Events', config.region), { config }));
+  const events = new EventsStack(app, ...withProps(place('Events', config.region), { config, signingKeysSecretArn: keys.signingKeys.secretArn }));
 
   const apis = [config.region, ...config.replicaRegions].map((region) => new ApiStack(app, ...withProps(regional('Api', region), {
     config,
@@ -70,8 +65,8 @@ export function addRegistry(app: App, config: EnvironmentConfig, options: Regist
     primaryApi: { region: config.region, domainName: primaryApi.originDomainName },
     replicaApis: apis.slice(1).map((a) => ({ region: a.region, domainName: a.originDomainName })),
     keyGroupId: keys.keyGroup.keyGroupId,
+    signingKeysSecretArn: keys.signingKeys.secretArn,
     ...(ingest ? { ingest: { vpcOrigin: ingest.vpcOrigin, domainName: ingest.loadBalancer.loadBalancerDnsName } } : {}),
-    ...(options.edgeFunctionsDir ? { edgeFunctionsDir: options.edgeFunctionsDir } : {}),
   }));
   const distributionArn = edge.distribution.distributionArn;
 

@@ -1,11 +1,14 @@
 // The blob bucket of one region: private, TLS-only, encrypted, versioned, with the upload
 // lifecycle, and readable by exactly one CloudFront distribution through Origin Access Control.
+// The primary bucket also takes the edge fast path's PUTs from that distribution under
+// blobs/r/, and from nobody else: a key there always means "written by the edge, checksum verified
+// by S3" (docs/edge.md), which is what the events Lambda and the manifest PUT rely on.
 import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
 import type { EnvironmentConfig } from '../config.ts';
-import { bucketName, KEY_PREFIXES } from '../names.ts';
+import { bucketName, EDGE_UPLOAD_PREFIX, KEY_PREFIXES } from '../names.ts';
 
 export interface BlobBucketProps {
   readonly env: EnvironmentConfig;
@@ -13,6 +16,8 @@ export interface BlobBucketProps {
   /** ARN of the distribution allowed to read `blobs/*` (the OAC principal's SourceArn). */
   readonly distributionArn: string;
   readonly replicationRules?: s3.ReplicationRule[];
+  /** Accept the edge fast path's PutObject under blobs/r/ from the distribution (primary bucket). */
+  readonly edgeUploads?: boolean;
 }
 
 export class BlobBucket extends Construct {
@@ -46,6 +51,28 @@ export class BlobBucket extends Construct {
       resources: [this.bucket.arnForObjects(`${KEY_PREFIXES.blobs}*`)],
       conditions: { StringEquals: { 'AWS:SourceArn': props.distributionArn } },
     }));
+    if (props.edgeUploads) {
+      const edgeObjects = this.bucket.arnForObjects(`${EDGE_UPLOAD_PREFIX}*`);
+      this.bucket.addToResourcePolicy(new iam.PolicyStatement({
+        sid: 'CloudFrontOacWritesEdgeUploads',
+        principals: [new iam.ServicePrincipal('cloudfront.amazonaws.com')],
+        actions: ['s3:PutObject'],
+        resources: [edgeObjects],
+        conditions: { StringEquals: { 'AWS:SourceArn': props.distributionArn } },
+      }));
+      // Everyone else, the registry's own roles and administrators included, is refused: requests
+      // signed by a principal carry no aws:SourceArn, so StringNotEquals holds for them. PutObject
+      // also authorizes multipart uploads and copies into the prefix. Replication writes with
+      // s3:ReplicateObject into the replica buckets, which have no such statement.
+      this.bucket.addToResourcePolicy(new iam.PolicyStatement({
+        sid: 'OnlyTheEdgeWritesEdgeUploads',
+        effect: iam.Effect.DENY,
+        principals: [new iam.StarPrincipal()],
+        actions: ['s3:PutObject'],
+        resources: [edgeObjects],
+        conditions: { StringNotEquals: { 'AWS:SourceArn': props.distributionArn } },
+      }));
+    }
     Validations.of(this.bucket).acknowledge({
       id: 'AwsSolutions-S1',
       reason: 'Server access logs would need one more bucket per region; reads are logged by CloudFront and API Gateway access logs, writes by the registry itself.',

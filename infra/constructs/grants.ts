@@ -40,9 +40,11 @@ export function dataStatements(access: DataAccess, tableArn: string, bucketArn: 
         new iam.PolicyStatement({ sid: 'ObjectsRead', actions: OBJECT_READ, resources: objects(blobs, manifests) }),
       ];
     case 'events':
+      // recordBlob: HeadObject (authorized as s3:GetObject) of the new copy, and DeleteObject of a
+      // copy that duplicates a digest already stored (the first verified copy wins).
       return [
         new iam.PolicyStatement({ sid: 'TableReadWrite', actions: [...TABLE_READ, ...TABLE_WRITE], resources: [tableArn] }),
-        new iam.PolicyStatement({ sid: 'ObjectsRead', actions: OBJECT_READ, resources: objects(blobs, uploads) }),
+        new iam.PolicyStatement({ sid: 'BlobsReadDelete', actions: [...OBJECT_READ, 's3:DeleteObject'], resources: objects(blobs) }),
       ];
   }
 }

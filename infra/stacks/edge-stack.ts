@@ -4,14 +4,15 @@
 // Behaviours (first match wins, most specific first):
 //   /blobs/*                   S3 through OAC, signed URLs (trusted key group), cached; origin
 //                              group primary bucket -> replica bucket
-//   /v2/*/blobs/uploads/*      ingest (VPC origin, ALB) when ingest is on, else the primary API;
-//                              the upload CloudFront Functions and their KeyValueStore
+//   /v2/*/blobs/uploads/*      the upload CloudFront Functions (functions/edge) and their
+//                              KeyValueStore: the viewer-request function picks the origin of each
+//                              request by id (S3 fast path, ingest, or the primary API)
 //   /v2/*/tags/list, /v2/*/referrers/<digest>, /v2/_catalog, /v2/
 //                              GET/HEAD only: origin group primary API -> replica API
 //   * (default)                the primary API, every method, nothing cached
 // CloudFront refuses an origin group on a behaviour that allows POST/PUT/PATCH/DELETE, and
 // manifests and blobs share their paths with PUT and DELETE: see docs/deploy.md.
-import { Duration, Stack, Validations } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import type { StackProps } from 'aws-cdk-lib';
 import * as acm from 'aws-cdk-lib/aws-certificatemanager';
 import * as cloudfront from 'aws-cdk-lib/aws-cloudfront';
@@ -20,10 +21,11 @@ import * as route53 from 'aws-cdk-lib/aws-route53';
 import * as targets from 'aws-cdk-lib/aws-route53-targets';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import type { Construct } from 'constructs';
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
+import { edgeFunctionSource } from '../../functions/edge/source.ts';
+import type { EdgeConfig } from '../../functions/edge/source.ts';
 import type { EnvironmentConfig } from '../config.ts';
-import { bucketName, bucketRegionalDomainName, KEY_PREFIXES } from '../names.ts';
+import { UploadKeysPublisher } from '../constructs/upload-keys-publisher.ts';
+import { bucketName, bucketRegionalDomainName, KEY_PREFIXES, PREFIX, uploadKeysFunctionName } from '../names.ts';
 
 export interface ApiOrigin {
   readonly region: string;
@@ -41,9 +43,24 @@ export interface EdgeStackProps extends StackProps {
   readonly replicaApis: readonly ApiOrigin[];
   readonly keyGroupId: string;
   readonly ingest?: IngestOrigin;
-  /** Directory of the edge functions (viewer-request.js, viewer-response.js); added when present. */
-  readonly edgeFunctionsDir?: string;
+  /** The signing keys secret (primary region) whose upload keys the KeyValueStore must hold. */
+  readonly signingKeysSecretArn: string;
 }
+
+/**
+ * Origin ids on the distribution, set explicitly so that the viewer-request function's CONFIG names
+ * them (cf.selectRequestOriginById). Each id must be unique in the distribution: an origin that is
+ * also a member of an origin group appears twice, under two ids.
+ */
+export const ORIGIN_IDS = {
+  /** The primary API for every method (default and upload behaviours). */
+  api: 'api',
+  /** Members of the GET/HEAD failover group of the read-only API paths. */
+  readApi: (region: string) => `api-read-${region}`,
+  ingest: 'ingest',
+  /** The blob bucket of a region through OAC; the primary's is also the edge fast path's target. */
+  bucket: (region: string) => `blobs-${region}`,
+} as const;
 
 export const FAILOVER_STATUS_CODES = [500, 502, 503, 504];
 export const UPLOAD_PATH = '/v2/*/blobs/uploads/*';
@@ -56,7 +73,11 @@ export const READ_ONLY_PATHS = ['/v2/*/tags/list', '/v2/*/referrers/sha256:*', '
 export class EdgeStack extends Stack {
   readonly distribution: cloudfront.Distribution;
   readonly uploadKeys: cloudfront.KeyValueStore;
-  readonly uploadFunctions: cloudfront.Function[] = [];
+  readonly uploadKeysPublisher: UploadKeysPublisher;
+  readonly viewerRequest: cloudfront.Function;
+  readonly viewerResponse: cloudfront.Function;
+  /** The settings written into the deployed viewer-request function. */
+  readonly edgeConfig: EdgeConfig;
 
   constructor(scope: Construct, id: string, props: EdgeStackProps) {
     super(scope, id, props);
@@ -64,19 +85,24 @@ export class EdgeStack extends Stack {
 
     const certificate = this.certificate(config);
 
-    const api = (o: ApiOrigin) => new origins.HttpOrigin(o.domainName, {
+    const api = (o: ApiOrigin, originId: string) => new origins.HttpOrigin(o.domainName, {
+      originId,
       protocolPolicy: cloudfront.OriginProtocolPolicy.HTTPS_ONLY,
       originSslProtocols: [cloudfront.OriginSslPolicy.TLS_V1_2],
       readTimeout: Duration.seconds(30),
     });
-    const primaryApi = api(props.primaryApi);
-    const replicaApi = props.replicaApis[0] ? api(props.replicaApis[0]) : undefined;
+    const primaryApi = api(props.primaryApi, ORIGIN_IDS.api);
+    const replicaApi = props.replicaApis[0];
     const readApi = replicaApi
-      ? new origins.OriginGroup({ primaryOrigin: primaryApi, fallbackOrigin: replicaApi, fallbackStatusCodes: FAILOVER_STATUS_CODES })
+      ? new origins.OriginGroup({
+        primaryOrigin: api(props.primaryApi, ORIGIN_IDS.readApi(props.primaryApi.region)),
+        fallbackOrigin: api(replicaApi, ORIGIN_IDS.readApi(replicaApi.region)),
+        fallbackStatusCodes: FAILOVER_STATUS_CODES,
+      })
       : primaryApi;
 
     const oac = new cloudfront.S3OriginAccessControl(this, 'BlobsOac', {
-      description: `Registry ${config.name} blob reads`,
+      description: `Registry ${config.name}: blob reads and edge uploads`,
       signing: cloudfront.Signing.SIGV4_ALWAYS,
     });
     const bucketOrigin = (region: string) => origins.S3BucketOrigin.withOriginAccessControl(
@@ -85,12 +111,15 @@ export class EdgeStack extends Stack {
         region,
         bucketRegionalDomainName: bucketRegionalDomainName(config, region),
       }),
-      { originAccessControl: oac },
+      { originAccessControl: oac, originId: ORIGIN_IDS.bucket(region) },
     );
+    // The primary bucket's origin is the fast path's target too: selected by id, whether it stands
+    // alone or is the primary member of the blob failover group.
+    const primaryBucket = bucketOrigin(config.region);
     const firstReplica = config.replicaRegions[0];
     const blobs = firstReplica
-      ? new origins.OriginGroup({ primaryOrigin: bucketOrigin(config.region), fallbackOrigin: bucketOrigin(firstReplica), fallbackStatusCodes: FAILOVER_STATUS_CODES })
-      : bucketOrigin(config.region);
+      ? new origins.OriginGroup({ primaryOrigin: primaryBucket, fallbackOrigin: bucketOrigin(firstReplica), fallbackStatusCodes: FAILOVER_STATUS_CODES })
+      : primaryBucket;
 
     const keyGroup = cloudfront.KeyGroup.fromKeyGroupId(this, 'KeyGroup', props.keyGroupId);
     // Content-addressed and immutable: one cached copy per edge serves every puller. The signature
@@ -119,15 +148,49 @@ export class EdgeStack extends Stack {
     this.uploadKeys = new cloudfront.KeyValueStore(this, 'UploadKeys', {
       comment: `Registry ${config.name}: keys the upload functions verify tokens with`,
     });
-    const functionAssociations = this.edgeFunctions(props.edgeFunctionsDir);
+    this.uploadKeysPublisher = new UploadKeysPublisher(this, 'UploadKeysPublisher', {
+      keyValueStore: this.uploadKeys,
+      signingKeysSecretArn: props.signingKeysSecretArn,
+      functionName: uploadKeysFunctionName(config),
+      removalPolicy: config.retain ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
+    });
 
+    // The upload behaviour's own origin is ingest when there is one (the origin a streamed body
+    // belongs to), else the primary API; either way the viewer-request function selects the
+    // origin of every request it lets through, among origins attached to this distribution.
     const uploadOrigin = props.ingest
       ? origins.VpcOrigin.withVpcOrigin(props.ingest.vpcOrigin, {
+        originId: ORIGIN_IDS.ingest,
         domainName: props.ingest.domainName,
         readTimeout: Duration.seconds(60),
         keepaliveTimeout: Duration.seconds(60),
       })
       : primaryApi;
+    this.edgeConfig = {
+      ingest: props.ingest !== undefined,
+      s3Origin: ORIGIN_IDS.bucket(config.region),
+      // With ingest off the function never selects it (it refuses those bodies); naming the API
+      // keeps the id one that exists.
+      ingestOrigin: props.ingest ? ORIGIN_IDS.ingest : ORIGIN_IDS.api,
+      apiOrigin: ORIGIN_IDS.api,
+    };
+    this.viewerRequest = new cloudfront.Function(this, 'UploadViewerRequest', {
+      functionName: `${PREFIX}-${config.name}-upload-viewer-request`,
+      code: cloudfront.FunctionCode.fromInline(edgeFunctionSource('viewer-request', this.edgeConfig)),
+      runtime: cloudfront.FunctionRuntime.JS_2_0,
+      keyValueStore: this.uploadKeys,
+      comment: `Registry ${config.name}: upload token check, S3 fast path, origin choice`,
+    });
+    this.viewerResponse = new cloudfront.Function(this, 'UploadViewerResponse', {
+      functionName: `${PREFIX}-${config.name}-upload-viewer-response`,
+      code: cloudfront.FunctionCode.fromInline(edgeFunctionSource('viewer-response')),
+      runtime: cloudfront.FunctionRuntime.JS_2_0,
+      comment: `Registry ${config.name}: S3's 200 to an edge upload becomes 201`,
+    });
+    const functionAssociations: cloudfront.FunctionAssociation[] = [
+      { function: this.viewerRequest, eventType: cloudfront.FunctionEventType.VIEWER_REQUEST },
+      { function: this.viewerResponse, eventType: cloudfront.FunctionEventType.VIEWER_RESPONSE },
+    ];
 
     const readOnlyBehaviours = Object.fromEntries(READ_ONLY_PATHS.map((path) => [path, {
       ...passThrough,
@@ -157,12 +220,19 @@ export class EdgeStack extends Stack {
         [UPLOAD_PATH]: {
           ...passThrough,
           origin: uploadOrigin,
+          // Every method; nothing cached; every viewer header (Content-Length, Content-Type, and the
+          // x-amz-checksum-sha256 the function sets count as viewer headers) and every query
+          // string (API, ingest) forwarded; Host stays the origin's own (S3, API Gateway, ALB).
           allowedMethods: cloudfront.AllowedMethods.ALLOW_ALL,
-          ...(functionAssociations.length ? { functionAssociations } : {}),
+          functionAssociations,
         },
         ...readOnlyBehaviours,
       },
     });
+
+    // The fast path goes live with the keys in place (a token whose key the edge lacks would only be
+    // routed to the API/ingest, but there is no reason to start that way).
+    this.distribution.node.addDependency(this.uploadKeysPublisher.resource);
 
     if (config.domain?.hostedZone) {
       const zone = route53.HostedZone.fromHostedZoneAttributes(this, 'Zone', {
@@ -208,25 +278,6 @@ export class EdgeStack extends Stack {
       });
     }
     return acm.Certificate.fromCertificateArn(this, 'Certificate', domain.certificateArn ?? '');
-  }
-
-  /** The upload functions of functions/edge, once the edge issue lands them. */
-  private edgeFunctions(dir: string | undefined): cloudfront.FunctionAssociation[] {
-    if (!dir) return [];
-    const files = [
-      { file: 'viewer-request.js', eventType: cloudfront.FunctionEventType.VIEWER_REQUEST },
-      { file: 'viewer-response.js', eventType: cloudfront.FunctionEventType.VIEWER_RESPONSE },
-    ].filter(({ file }) => existsSync(join(dir, file)));
-    return files.map(({ file, eventType }) => {
-      const fn = new cloudfront.Function(this, `Upload-${eventType}`, {
-        code: cloudfront.FunctionCode.fromFile({ filePath: join(dir, file) }),
-        runtime: cloudfront.FunctionRuntime.JS_2_0,
-        keyValueStore: this.uploadKeys,
-        comment: `Registry upload ${eventType}`,
-      });
-      this.uploadFunctions.push(fn);
-      return { function: fn, eventType };
-    });
   }
 }
 

@@ -1,8 +1,9 @@
-// Events: the Lambda that records objects created in the primary bucket (blobs written at the
-// edge, finished uploads). The bucket's notification configuration (storage stack) names this
+// Events: the Lambda that records blobs the CloudFront edge wrote into the primary bucket
+// (blobs/r/<repo>/sha256/<hex>). The bucket's notification configuration (storage stack) names this
 // function by its fixed name, so this stack deploys first and owns the invoke permission.
 import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import type { StackProps } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import type { Construct } from 'constructs';
 import type { EnvironmentConfig } from '../config.ts';
@@ -13,6 +14,11 @@ import { registryEnvironment } from '../runtime-env.ts';
 
 export interface EventsStackProps extends StackProps {
   readonly config: EnvironmentConfig;
+  /**
+   * The signing keys secret: the runtime's config (functions/aws/config.ts) requires KEYS_SECRET_ARN
+   * and createAwsDeps reads it at start, although recording a blob signs nothing.
+   */
+  readonly signingKeysSecretArn: string;
 }
 
 export class EventsStack extends Stack {
@@ -31,9 +37,13 @@ export class EventsStack extends Stack {
         service: 'oci-registry-events',
         tableName: tableName(config),
         bucketName: bucketName(config, config.region),
+        signingKeysSecretArn: props.signingKeysSecretArn,
       }),
     });
-    const statements = dataStatements('events', tableArn(config, config.region), bucketArn(config, config.region));
+    const statements = [
+      ...dataStatements('events', tableArn(config, config.region), bucketArn(config, config.region)),
+      new iam.PolicyStatement({ sid: 'ReadSigningKeys', actions: ['secretsmanager:GetSecretValue'], resources: [props.signingKeysSecretArn] }),
+    ];
     for (const s of statements) this.function.role.addToPolicy(s);
     acknowledgePrefixWildcards(this.function.role, statements.flatMap((s) => s.resources).filter((r) => r.endsWith('/*')));
 

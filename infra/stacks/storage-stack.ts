@@ -9,7 +9,7 @@ import type { CfnBucket } from 'aws-cdk-lib/aws-s3';
 import type { Construct } from 'constructs';
 import type { EnvironmentConfig } from '../config.ts';
 import { BlobBucket } from '../constructs/blob-bucket.ts';
-import { bucketName, eventsFunctionArn, KEY_PREFIXES, tableName } from '../names.ts';
+import { bucketName, EDGE_UPLOAD_PREFIX, eventsFunctionArn, KEY_PREFIXES, tableName } from '../names.ts';
 import { flattenCfnReference } from 'cdk-nag/lib/utils/flatten-cfn-reference.js';
 
 export interface StorageStackProps extends StackProps {
@@ -19,8 +19,8 @@ export interface StorageStackProps extends StackProps {
 
 /** Prefixes copied to the replica buckets; uploads in progress stay in the primary. */
 export const REPLICATED_PREFIXES = [KEY_PREFIXES.blobs, KEY_PREFIXES.manifests] as const;
-/** Prefixes whose new objects go to the events Lambda. */
-export const EVENT_PREFIXES = [KEY_PREFIXES.blobs, KEY_PREFIXES.uploads] as const;
+/** Prefixes whose new objects go to the events Lambda: the edge's uploads only (the API and ingest record their own). */
+export const EVENT_PREFIXES = [EDGE_UPLOAD_PREFIX] as const;
 
 export function replicationRuleId(prefix: string, region: string): string {
   return `${prefix.replace('/', '')}-to-${region}`;
@@ -69,6 +69,7 @@ export class StorageStack extends Stack {
       region: config.region,
       distributionArn: props.distributionArn,
       replicationRules,
+      edgeUploads: true,
     }).bucket;
 
     const replicationRole = this.bucket.node.tryFindChild('ReplicationRole');

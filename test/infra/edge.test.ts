@@ -1,12 +1,11 @@
 // The edge stack of every shipped environment: behaviours, origins and origin groups, the key
-// group, the KeyValueStore and (when functions/edge has them) the upload functions, HTTP/2+3,
-// price class, certificate and DNS.
+// group, the KeyValueStore and the upload functions (the deployed code, its CONFIG naming the
+// distribution's real origin ids), HTTP/2+3, price class, certificate and DNS.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Match } from 'aws-cdk-lib/assertions';
-import { readFileSync } from 'node:fs';
+import { EDGE_FUNCTION_MAX_BYTES, edgeFunctionSource } from '../../functions/edge/source.ts';
 import { ROOT, SYNTH_TIMEOUT_MS, synthesizeAll } from './synth.ts';
 import type { Json, Synthesized } from './synth.ts';
 
@@ -32,7 +31,17 @@ function distribution(env: string): Json {
 }
 
 function origin(cfg: Json, id: string): Json {
-  return cfg.Origins.find((o: Json) => o.Id === id);
+  const o = cfg.Origins.find((x: Json) => x.Id === id);
+  expect(o, `origin ${id}`).toBeDefined();
+  return o;
+}
+
+function edgeFunction(env: string, logicalId: string): { name: string; config: Json; code: string } {
+  const r = s.templateJson(`OciRegistry-${env}-Edge`).Resources[logicalId];
+  expect(r?.Type).toBe('AWS::CloudFront::Function');
+  const p = r!.Properties as Json;
+  expect(p.AutoPublish).toBe(true);
+  return { name: p.Name, config: p.FunctionConfig, code: p.FunctionCode };
 }
 
 function group(cfg: Json, id: string): Json {
@@ -74,12 +83,13 @@ describe.each([
     expect(o.CustomOriginConfig).toMatchObject({ OriginProtocolPolicy: 'https-only', OriginSSLProtocols: ['TLSv1.2'] });
   });
 
-  it(`upload behaviour goes to ${ingest ? 'the ingest VPC origin' : 'the primary API'}`, () => {
+  it(`upload behaviour: every method, nothing cached, every viewer header and query string; its own origin ${ingest ? 'the ingest VPC origin' : 'the primary API'}`, () => {
     const cfg = distribution(env);
     const b = behaviour(cfg, '/v2/*/blobs/uploads/*');
     expect(b.AllowedMethods).toEqual(ALL_METHODS);
     expect(b.CachePolicyId).toBe(CACHING_DISABLED);
     expect(b.OriginRequestPolicyId).toBe(ALL_VIEWER_EXCEPT_HOST);
+    expect(b.ViewerProtocolPolicy).toBe('https-only');
     const o = origin(cfg, b.TargetOriginId);
     if (ingest) {
       expect(asText(o.VpcOriginConfig.VpcOriginId)).toContain(`"StackName":"OciRegistry-${env}-Ingest"`);
@@ -87,9 +97,113 @@ describe.each([
     } else {
       expect(isApiOf(o, `OciRegistry-${env}-Api`)).toBe(true);
     }
-    // No functions in functions/edge yet: nothing associated (see the functions test below).
-    expect(b.FunctionAssociations).toBeUndefined();
-    s.template(`OciRegistry-${env}-Edge`).resourceCountIs('AWS::CloudFront::KeyValueStore', 1);
+  });
+
+  it('upload behaviour runs the viewer-request function (with the KeyValueStore) and the viewer-response function; no other behaviour runs functions', () => {
+    const cfg = distribution(env);
+    const b = behaviour(cfg, '/v2/*/blobs/uploads/*');
+    const byEvent = Object.fromEntries(b.FunctionAssociations.map((a: Json) => [a.EventType, a.FunctionARN['Fn::GetAtt']]));
+    expect(Object.keys(byEvent).sort()).toEqual(['viewer-request', 'viewer-response']);
+    for (const [, attr] of Object.entries(byEvent) as Array<[string, string[]]>) expect(attr[1]).toBe('FunctionARN');
+    const request = edgeFunction(env, byEvent['viewer-request'][0]);
+    const response = edgeFunction(env, byEvent['viewer-response'][0]);
+    expect(request.config.Runtime).toBe('cloudfront-js-2.0');
+    expect(response.config.Runtime).toBe('cloudfront-js-2.0');
+    // Function names are unique per account: named for the environment.
+    expect(request.name).toBe(`oci-registry-${env}-upload-viewer-request`);
+    expect(response.name).toBe(`oci-registry-${env}-upload-viewer-response`);
+    // Only the viewer-request function reads upload keys: cf.kvs() needs exactly one store associated.
+    const t = s.templateJson(`OciRegistry-${env}-Edge`);
+    const kvs = Object.entries(t.Resources).filter(([, r]) => r.Type === 'AWS::CloudFront::KeyValueStore').map(([id]) => id);
+    expect(kvs).toHaveLength(1);
+    expect(request.config.KeyValueStoreAssociations).toEqual([{ KeyValueStoreARN: { 'Fn::GetAtt': [kvs[0], 'Arn'] } }]);
+    expect(response.config.KeyValueStoreAssociations).toBeUndefined();
+    expect(response.code).toBe(edgeFunctionSource('viewer-response'));
+    for (const x of [cfg.DefaultCacheBehavior, ...cfg.CacheBehaviors.filter((x: Json) => x !== b)]) expect(x.FunctionAssociations, x.PathPattern).toBeUndefined();
+  });
+
+  it(`viewer-request CONFIG names the distribution's actual origins: primary bucket through OAC, ${ingest ? 'the ingest VPC origin' : 'no ingest (refused at the edge)'}, the primary API`, () => {
+    const cfg = distribution(env);
+    const b = behaviour(cfg, '/v2/*/blobs/uploads/*');
+    const assoc = b.FunctionAssociations.find((a: Json) => a.EventType === 'viewer-request');
+    const fn = edgeFunction(env, assoc.FunctionARN['Fn::GetAtt'][0]);
+    // The CONFIG line as deployed, read back from the template.
+    const line = fn.code.match(/^var CONFIG = (\{[^\n]*\});$/m);
+    expect(line).not.toBeNull();
+    const config = JSON.parse(line![1]!) as { ingest: boolean; s3Origin: string; ingestOrigin: string; apiOrigin: string };
+    expect(config.ingest).toBe(ingest);
+    // Every id the function may select is an origin of this distribution.
+    const ids = cfg.Origins.map((o: Json) => o.Id);
+    for (const id of [config.s3Origin, config.apiOrigin, config.ingestOrigin]) expect(ids).toContain(id);
+    const s3 = origin(cfg, config.s3Origin);
+    expect(asText(s3.DomainName)).toContain(`-${primary}.s3.${primary}.`);
+    expect(s3.OriginAccessControlId).toBeDefined();
+    const api = origin(cfg, config.apiOrigin);
+    expect(isApiOf(api, `OciRegistry-${env}-Api`)).toBe(true);
+    expect(asText(api.DomainName)).toContain(`.execute-api.${primary}.`);
+    // The API origin the function picks takes every method: the one of the default behaviour, not a failover group member.
+    expect(config.apiOrigin).toBe(cfg.DefaultCacheBehavior.TargetOriginId);
+    if (ingest) {
+      expect(origin(cfg, config.ingestOrigin).VpcOriginConfig).toBeDefined();
+      expect(config.ingestOrigin).toBe(b.TargetOriginId);
+    } else {
+      expect(config.ingestOrigin).toBe(config.apiOrigin);
+    }
+    // What is deployed is exactly functions/edge/viewer-request.js with those settings written in.
+    expect(fn.code).toBe(edgeFunctionSource('viewer-request', config));
+    expect(Buffer.byteLength(fn.code)).toBeLessThanOrEqual(EDGE_FUNCTION_MAX_BYTES);
+  });
+
+  it('S3 fast path: the OAC signs every request (PUTs included) with SigV4', () => {
+    s.template(`OciRegistry-${env}-Edge`).hasResourceProperties('AWS::CloudFront::OriginAccessControl', {
+      OriginAccessControlConfig: Match.objectLike({ OriginAccessControlOriginType: 's3', SigningBehavior: 'always', SigningProtocol: 'sigv4' }),
+    });
+  });
+
+  it('upload keys reach the KeyValueStore at deploy time through a custom resource, never through the template', () => {
+    const t = s.templateJson(`OciRegistry-${env}-Edge`);
+    const res = Object.entries(t.Resources);
+    const kvs = res.find(([, r]) => r.Type === 'AWS::CloudFront::KeyValueStore')![0];
+    const crs = res.filter(([, r]) => r.Type === 'Custom::UploadKeys');
+    expect(crs).toHaveLength(1);
+    const [crId, cr] = crs[0]!;
+    const props = cr.Properties as Json;
+    expect(props.KvsArn).toEqual({ 'Fn::GetAtt': [kvs, 'Arn'] });
+    expect(asText(props.SecretArn)).toContain(`"StackName":"OciRegistry-${env}-Keys"`);
+    expect(Object.keys(props).sort()).toEqual(['KvsArn', 'SecretArn', 'ServiceToken']);
+    const fnId = props.ServiceToken['Fn::GetAtt'][0] as string;
+    const fn = t.Resources[fnId]!.Properties as Json;
+    expect(fn).toMatchObject({ Runtime: 'nodejs24.x', Architectures: ['arm64'], Handler: 'index.handler', FunctionName: `oci-registry-${env}-upload-keys` });
+    expect(fn.Environment.Variables.KVS_ARN).toEqual({ 'Fn::GetAtt': [kvs, 'Arn'] });
+    expect(fn.Environment.Variables.SECRET_ARN).toEqual(props.SecretArn);
+    // The deployed code is what `npm run build` wrote to dist/upload-keys.
+    expect(readdirSync(join(s.outdir, `asset.${fn.Code.S3Key.replace(/\.zip$/, '')}`)).sort()).toEqual(readdirSync(join(ROOT, 'dist', 'upload-keys')).sort());
+    expect(readFileSync(join(s.outdir, `asset.${fn.Code.S3Key.replace(/\.zip$/, '')}`, 'index.mjs'))).toEqual(readFileSync(join(ROOT, 'dist', 'upload-keys', 'index.mjs')));
+    // No key material anywhere in the template: only the secret's ARN.
+    expect(asText(t)).not.toMatch(/upload-key-k1|SecretString|resolve:secretsmanager/);
+    // Its role reads exactly that secret and writes exactly this store (and its own logs).
+    const roleId = fn.Role['Fn::GetAtt'][0] as string;
+    const statements = res
+      .filter(([, r]) => r.Type === 'AWS::IAM::Policy' && asText((r.Properties as Json).Roles).includes(`"${roleId}"`))
+      .flatMap(([, r]) => (r.Properties as Json).PolicyDocument.Statement as Json[]);
+    const byAction = Object.fromEntries(statements.flatMap((st) => [st.Action].flat().map((a: string) => [a, st.Resource])));
+    expect(Object.keys(byAction).sort()).toEqual([
+      'cloudfront-keyvaluestore:DescribeKeyValueStore',
+      'cloudfront-keyvaluestore:ListKeys',
+      'cloudfront-keyvaluestore:UpdateKeys',
+      'logs:CreateLogStream',
+      'logs:PutLogEvents',
+      'secretsmanager:GetSecretValue',
+    ]);
+    for (const a of ['DescribeKeyValueStore', 'ListKeys', 'UpdateKeys']) expect(byAction[`cloudfront-keyvaluestore:${a}`]).toEqual({ 'Fn::GetAtt': [kvs, 'Arn'] });
+    expect(byAction['secretsmanager:GetSecretValue']).toEqual(props.SecretArn);
+    expect(statements.every((st) => st.Effect === 'Allow')).toBe(true);
+    expect(asText(statements.map((st) => st.Resource))).not.toContain('"*"');
+    // CloudFormation calls it once its policy exists; the distribution goes live after the keys.
+    const policyIds = res.filter(([, r]) => r.Type === 'AWS::IAM::Policy' && asText((r.Properties as Json).Roles).includes(`"${roleId}"`)).map(([id]) => id);
+    expect([(cr as Json).DependsOn ?? []].flat().sort()).toEqual([...policyIds, roleId].sort());
+    const dist = res.find(([, r]) => r.Type === 'AWS::CloudFront::Distribution')![1] as Json;
+    expect([dist.DependsOn ?? []].flat()).toContain(crId);
   });
 
   it('blob behaviour: S3 through OAC, signed URLs checked against the key group, signature out of the cache key', () => {
@@ -200,38 +314,5 @@ describe('certificate and DNS', () => {
       });
     }
     expect(distribution('prod').ViewerCertificate).toMatchObject({ MinimumProtocolVersion: 'TLSv1.2_2021', SslSupportMethod: 'sni-only' });
-  });
-});
-
-describe('upload functions from functions/edge', () => {
-  let withFunctions: Synthesized;
-  let dir: string;
-  beforeAll(() => {
-    dir = mkdtempSync(join(tmpdir(), 'edge-fns-'));
-    writeFileSync(join(dir, 'viewer-request.js'), 'async function handler(event) { return event.request; }\n');
-    writeFileSync(join(dir, 'viewer-response.js'), 'async function handler(event) { return event.response; }\n');
-    withFunctions = synthesizeAll({ env: 'dev' }, { edgeFunctionsDir: dir });
-  }, SYNTH_TIMEOUT_MS);
-  afterAll(() => {
-    withFunctions?.cleanup();
-    rmSync(dir, { recursive: true, force: true });
-  });
-
-  it('are cloudfront-js-2.0 functions with the KeyValueStore, on the upload behaviour only', () => {
-    const t = withFunctions.template('OciRegistry-dev-Edge');
-    const fns = withFunctions.templateJson('OciRegistry-dev-Edge').Resources;
-    const functions = Object.entries(fns).filter(([, r]) => r.Type === 'AWS::CloudFront::Function');
-    expect(functions).toHaveLength(2);
-    const kvs = Object.entries(fns).find(([, r]) => r.Type === 'AWS::CloudFront::KeyValueStore')![0];
-    for (const [, f] of functions) {
-      const config = (f.Properties as Json).FunctionConfig;
-      expect(config.Runtime).toBe('cloudfront-js-2.0');
-      expect(config.KeyValueStoreAssociations).toEqual([{ KeyValueStoreARN: { 'Fn::GetAtt': [kvs, 'Arn'] } }]);
-    }
-    t.resourceCountIs('AWS::CloudFront::KeyValueStore', 1);
-    const cfg = Object.values(fns).find((r) => r.Type === 'AWS::CloudFront::Distribution')!.Properties!.DistributionConfig as Json;
-    const upload = cfg.CacheBehaviors.find((b: Json) => b.PathPattern === '/v2/*/blobs/uploads/*');
-    expect(upload.FunctionAssociations.map((a: Json) => a.EventType).sort()).toEqual(['viewer-request', 'viewer-response']);
-    for (const b of [cfg.DefaultCacheBehavior, ...cfg.CacheBehaviors.filter((x: Json) => x !== upload)]) expect(b.FunctionAssociations).toBeUndefined();
   });
 });

@@ -65,22 +65,55 @@ describe.each([
     expect(b.OwnershipControls.Rules).toEqual([{ ObjectOwnership: 'BucketOwnerEnforced' }]);
   });
 
+  const sourceArnOf = (st: Statement, operator: string) => {
+    const arn = asText(st.Condition?.[operator]?.['AWS:SourceArn']);
+    // The ARN of this environment's distribution, read from the edge stack's output.
+    expect(arn).toContain('Fn::GetStackOutput');
+    expect(arn).toContain(`OciRegistry-${env}-Edge`);
+    expect(arn).toContain('us-east-1');
+    return arn;
+  };
+
   it.each(bucketStacks)('bucket policy of %s: TLS only, and only the distribution through OAC may read blobs/*', (stack) => {
     const statements = bucketPolicy(stack!);
     const denies = statements.filter((st) => st.Effect === 'Deny');
     expect(denies.some((d) => asText(d.Condition) === asText({ Bool: { 'aws:SecureTransport': 'false' } }) && d.Action === 's3:*')).toBe(true);
     expect(denies.some((d) => asText(d.Condition).includes('s3:TlsVersion'))).toBe(true);
-    const allows = statements.filter((st) => st.Effect === 'Allow');
-    expect(allows).toHaveLength(1);
-    const allow = allows[0]!;
+    const reads = statements.filter((st) => st.Effect === 'Allow' && st.Action === 's3:GetObject');
+    expect(reads).toHaveLength(1);
+    const allow = reads[0]!;
     expect(allow.Principal).toEqual({ Service: 'cloudfront.amazonaws.com' });
-    expect(allow.Action).toBe('s3:GetObject');
     expect(asText(allow.Resource)).toMatch(/\/blobs\/\*"/);
-    const sourceArn = asText(allow.Condition?.StringEquals?.['AWS:SourceArn']);
-    // The ARN of this environment's distribution, read from the edge stack's output.
-    expect(sourceArn).toContain('Fn::GetStackOutput');
-    expect(sourceArn).toContain(`OciRegistry-${env}-Edge`);
-    expect(sourceArn).toContain('us-east-1');
+    sourceArnOf(allow, 'StringEquals');
+  });
+
+  it(`bucket policy of the primary: the distribution may PutObject under blobs/r/ only, and nobody else may`, () => {
+    const statements = bucketPolicy(`OciRegistry-${env}-Storage`);
+    const allows = statements.filter((st) => st.Effect === 'Allow');
+    // Exactly two grants: the OAC's blob reads and its edge-upload writes.
+    expect(allows.map((st) => st.Action).sort()).toEqual(['s3:GetObject', 's3:PutObject']);
+    const put = allows.find((st) => st.Action === 's3:PutObject')!;
+    expect(put.Principal).toEqual({ Service: 'cloudfront.amazonaws.com' });
+    expect(asText(put.Resource)).toMatch(/\/blobs\/r\/\*"\]\]\}$/);
+    const allowedArn = sourceArnOf(put, 'StringEquals');
+    expect(Object.keys(put.Condition!)).toEqual(['StringEquals']);
+
+    const deny = statements.filter((st) => st.Effect === 'Deny' && st.Action === 's3:PutObject');
+    expect(deny).toHaveLength(1);
+    expect(deny[0]!.Principal).toBe('*');
+    expect(asText(deny[0]!.Resource)).toBe(asText(put.Resource));
+    // Denied unless the request comes from this very distribution (a signed IAM request has no SourceArn).
+    expect(Object.keys(deny[0]!.Condition!)).toEqual(['StringNotEquals']);
+    expect(sourceArnOf(deny[0]!, 'StringNotEquals')).toBe(allowedArn);
+    // No other statement grants or denies writes under blobs/.
+    for (const st of statements.filter((x) => x !== put && x !== deny[0])) {
+      expect([st.Action].flat().filter((a) => a === 's3:PutObject')).toEqual([]);
+    }
+  });
+
+  it.each(replicas.map((r) => `OciRegistry-${env}-Storage-${r}`))('bucket policy of %s: no edge writes (replication only)', (stack) => {
+    const statements = bucketPolicy(stack);
+    expect(statements.some((st) => [st.Action].flat().includes('s3:PutObject'))).toBe(false);
   });
 
   it.each(bucketStacks)('lifecycle of %s: incomplete multipart aborted after 1 day, uploads/ expire after 2', (stack) => {
@@ -90,9 +123,10 @@ describe.each([
     expect(rules).toContainEqual(expect.objectContaining({ NoncurrentVersionExpiration: { NoncurrentDays: 7 }, Status: 'Enabled' }));
   });
 
-  it('primary bucket notifies the events function of objects created under blobs/ and uploads/', () => {
+  it('primary bucket notifies the events function of objects created under blobs/r/ (edge uploads) only; replica buckets notify nothing', () => {
     const n = bucket(`OciRegistry-${env}-Storage`).NotificationConfiguration.LambdaConfigurations as Array<Record<string, Json>>;
-    expect(n.map((c) => c.Filter.S3Key.Rules[0].Value).sort()).toEqual(['blobs/', 'uploads/']);
+    expect(n.map((c) => c.Filter.S3Key.Rules)).toEqual([[{ Name: 'prefix', Value: 'blobs/r/' }]]);
+    for (const r of replicas) expect(bucket(`OciRegistry-${env}-Storage-${r}`).NotificationConfiguration).toBeUndefined();
     for (const c of n) {
       expect(c.Event).toBe('s3:ObjectCreated:*');
       expect(asText(c.Function)).toContain(`:function:oci-registry-${env}-events`);

@@ -8,11 +8,11 @@ import { join } from 'node:path';
 import { Template } from 'aws-cdk-lib/assertions';
 import type { CloudAssembly } from 'aws-cdk-lib/cx-api';
 import { buildApp } from '../../infra/build-app.ts';
-import type { BuildOptions, BuiltApp } from '../../infra/build-app.ts';
+import type { BuiltApp } from '../../infra/build-app.ts';
 import type { RegistryStacks } from '../../infra/registry.ts';
 
 export const ROOT = join(import.meta.dirname, '..', '..');
-export const BUNDLES = ['api', 'events', 'ingest'] as const;
+export const BUNDLES = ['api', 'events', 'ingest', 'upload-keys'] as const;
 
 export function cdkJson(): { app: string; context: Record<string, unknown> } {
   return JSON.parse(readFileSync(join(ROOT, 'cdk.json'), 'utf8'));
@@ -32,6 +32,7 @@ function bundlesFresh(): boolean {
   const build = join(ROOT, 'infra', 'build.ts');
   const sources = Math.max(
     newestMtime(join(ROOT, 'functions')),
+    newestMtime(join(ROOT, 'infra', 'upload-keys')),
     statSync(join(ROOT, 'package-lock.json')).mtimeMs,
     existsSync(build) ? statSync(build).mtimeMs : 0,
   );
@@ -83,14 +84,14 @@ export interface Synthesized {
 }
 
 /** Synthesize every environment of cdk.json (plus `extraContext`) into a fresh directory. */
-export function synthesizeAll(extraContext: Record<string, unknown> = {}, options: BuildOptions = {}): Synthesized {
+export function synthesizeAll(extraContext: Record<string, unknown> = {}): Synthesized {
   ensureBundles();
   const outdir = mkdtempSync(join(tmpdir(), 'cdk-test-'));
   // Asset paths in the app are relative to the project root, as under `cdk synth`.
   const cwd = process.cwd();
   if (cwd !== ROOT) process.chdir(ROOT);
   try {
-    const built = buildApp({ outdir, context: { ...cdkJson().context, ...extraContext } }, ROOT, options);
+    const built = buildApp({ outdir, context: { ...cdkJson().context, ...extraContext } }, ROOT);
     const assembly = built.app.synth();
     const templates = new Map<string, Template>();
     const json = (name: string) => assembly.getStackByName(name).template;
