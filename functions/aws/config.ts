@@ -56,11 +56,10 @@ export function readAwsConfig(env: NodeJS.ProcessEnv = process.env): AwsConfig {
     sha512: flag(env, 'REGISTRY_SHA512', true),
     uploadTtlSeconds: ttl,
   };
+  // CloudFront signed URLs need all three; an environment without a custom domain gets no CDN_URL
+  // and serves blobs through S3 presigned GETs.
   const { CDN_URL: url, CDN_KEY_PAIR_ID: keyPairId, CDN_PRIVATE_KEY_SECRET_ARN: privateKeySecretArn } = env;
   if (url && keyPairId && privateKeySecretArn) config.cdn = { url, keyPairId, privateKeySecretArn };
-  else if (keyPairId || privateKeySecretArn) {
-    throw new ConfigError('CDN_URL, CDN_KEY_PAIR_ID and CDN_PRIVATE_KEY_SECRET_ARN go together: set all three for CloudFront signed URLs');
-  }
   const endpoint = env.AWS_ENDPOINT_URL_S3 ?? env.AWS_ENDPOINT_URL;
   if (endpoint) config.s3Endpoint = endpoint;
   return config;
