@@ -149,6 +149,7 @@ export function imageManifest(config: Uint8Array, layers: Uint8Array[]): Image {
 
 export async function putManifest(base: string, repo: string, ref: string, body: Uint8Array): Promise<Response> {
   const r = await fetch(`${base}/v2/${repo}/manifests/${ref}`, { method: 'PUT', body, headers: { 'content-type': OCI_MANIFEST } });
-  await r.arrayBuffer();
+  const text = await r.text();
+  if (r.status !== 201) throw new Error(`manifest PUT ${repo}:${ref}: ${r.status} ${text.slice(0, 400)}`);
   return r;
 }

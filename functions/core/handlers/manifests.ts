@@ -121,14 +121,21 @@ async function reconcileEdgeUploads(deps: RegistryDeps, repo: string, parsed: Pa
     if (!MANIFEST_MEDIA_TYPES.includes(d.mediaType) && !found.manifests.has(d.digest) && !found.blobs.has(d.digest)) candidates.add(d.digest);
   }
   const digests = [...candidates];
+  const unresolved: string[] = [];
   for (let i = 0; i < digests.length; i += EDGE_LOOKUP_CONCURRENCY) {
     await Promise.all(
       digests.slice(i, i + EDGE_LOOKUP_CONCURRENCY).map(async (digest) => {
         const upload = await blobs.findRepoUpload!(repo, digest);
-        if (!upload) return;
+        if (!upload) return void unresolved.push(digest);
         found.blobs.set(digest, await recordBlob(deps, repo, { digest, size: upload.size, location: upload.location, createdAt: deps.now() }));
       }),
     );
+  }
+  // The event may have recorded the blob between the link read and the lookup: it links before it
+  // deletes a duplicate copy, so a link absent before and a copy absent now means the link is there.
+  for (let i = 0; i < unresolved.length; i += REFERENCE_BATCH) {
+    const again = await deps.metadata.getReferences(repo, unresolved.slice(i, i + REFERENCE_BATCH));
+    for (const [k, v] of again.blobs) found.blobs.set(k, v);
   }
 }
 
