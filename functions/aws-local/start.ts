@@ -45,8 +45,8 @@ export interface AwsLocal {
   deps: AwsDeps;
   /** The ingest process (undefined when ingest is off). */
   ingest?: { url: string; pid: number; restart(): Promise<void>; kill(signal?: NodeJS.Signals): void };
-  /** Events the events handler processed (recorded, duplicate or ignored) and failed. */
-  events: { delivered: number; failed: number };
+  /** Events the events handler processed (recorded, duplicate or ignored), failed, and still has (retries included). */
+  events: { delivered: number; failed: number; inFlight: number };
   close(): Promise<void>;
 }
 
@@ -182,16 +182,21 @@ export async function startAwsLocal(opts: AwsLocalOptions): Promise<AwsLocal> {
       };
     }
 
-    const events = { delivered: 0, failed: 0 };
+    const events = { delivered: 0, failed: 0, inFlight: 0 };
     const recordEvents = createEventsHandler(() => ({ metadata: deps.metadata, blobs: deps.blobs, now: Date.now }));
     const deliver = (event: S3Event, attempt = 1): void => {
+      if (attempt === 1) events.inFlight += 1;
       recordEvents(event).then(
-        () => void (events.delivered += 1),
+        () => {
+          events.delivered += 1;
+          events.inFlight -= 1;
+        },
         (e: unknown) => {
           // Lambda retries an asynchronous invocation twice.
           if (attempt < 3) setTimeout(() => deliver(event, attempt + 1), 200 * attempt);
           else {
             events.failed += 1;
+            events.inFlight -= 1;
             log('error', 'object-created event not recorded', { error: String(e) });
           }
         },

@@ -65,14 +65,14 @@ export async function startCounted(opts: { ingest?: boolean; ingestEnv?: Record<
 }
 
 /**
- * Waits until every object the edge wrote to S3 has had its object-created event handled (so that an
- * event's writes are not counted in the next request's figures), for at most 10 s.
+ * Waits until the object-created events in flight have been handled, retries included (so that an
+ * event's writes are not counted in the next request's figures), for at most 10 s. An object's event
+ * is in flight before its PUT is answered.
  */
 export async function settleEvents(local: AwsLocal): Promise<void> {
   const deadline = Date.now() + 10_000;
-  while (local.events.delivered + local.events.failed < local.frontDoor.stats.requests.s3 && Date.now() < deadline) {
-    await new Promise((r) => setTimeout(r, 20));
-  }
+  await new Promise((r) => setTimeout(r, 25));
+  while (local.events.inFlight > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
 }
 
 export const sha256 = (b: Uint8Array): string => `sha256:${createHash('sha256').update(b).digest('hex')}`;
