@@ -85,6 +85,24 @@ describe('round trips through start:aws', () => {
     expect(bytesBack.equals(bytes)).toBe(true);
   });
 
+  it('a monolithic PUT with a sha256 digest (containerd): edge -> S3, no request to the API or ingest, the event records and links it', async () => {
+    await pushBlobPut(base, 'rt/edge', randomBytes(10)); // the repository exists (its catalog entry is known)
+    const bytes = randomBytes(6 * MiB);
+    const digest = sha256(bytes);
+    const loc = await startUpload(base, 'rt/edge');
+    const m = await reg.measure(async () => {
+      const r = await fetch(withDigest(loc, digest), { method: 'PUT', body: bytes, headers: { 'content-type': 'application/octet-stream' } });
+      await r.arrayBuffer();
+      expect(r.status).toBe(201);
+      expect(r.headers.get('docker-content-digest')).toBe(digest);
+    });
+    expect(m.bytes).toEqual({ api: 0, ingest: 0, s3: bytes.length });
+    // The events handler (same clients here; its own Lambda in AWS): the blob record (first verified
+    // copy wins) and the link. No S3 call: the event carries the size.
+    expect(m.api).toEqual({ dynamo: { PutItem: 2 }, s3: {} });
+    expect(m.ingest).toEqual({ dynamo: {}, s3: {} });
+  });
+
   it('a blob sent in one streamed PATCH: one multipart upload (ingest), one part per 8 MiB, no copy, no re-read, no bytes through the API', async () => {
     const bytes = randomBytes(40 * MiB + 123);
     const digest = sha256(bytes);
