@@ -108,6 +108,13 @@ export interface MetadataStore {
    */
   leaseUpload(id: string, expectedOffset: number, lease: UploadLease, now: number): Promise<boolean>;
   /**
+   * Optional: reads the session and takes its lease in one conditional write (a store that can, e.g.
+   * DynamoDB's UpdateItem with ReturnValues). Returns the session as leased; `{ busyAt }` (its
+   * recorded size) when another request holds a live lease; undefined when it is absent or expired.
+   * Without it the core reads (getUpload) and then leases (leaseUpload).
+   */
+  takeUpload?(id: string, lease: UploadLease, now: number): Promise<UploadSession | { busyAt: number } | undefined>;
+  /**
    * Records the new size and state and releases the lease, in one conditional write that applies
    * only while `holder` holds the lease. False otherwise (the lease expired and another took it).
    */

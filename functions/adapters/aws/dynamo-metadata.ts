@@ -71,6 +71,9 @@ export class DynamoMetadataStore implements MetadataStore {
   leaseUpload(id: string, expectedOffset: number, lease: UploadLease, now: number): Promise<boolean> {
     return this.uploads.leaseUpload(id, expectedOffset, lease, now);
   }
+  takeUpload(id: string, lease: UploadLease, now: number): Promise<UploadSession | { busyAt: number } | undefined> {
+    return this.uploads.takeUpload(id, lease, now);
+  }
   updateUpload(id: string, holder: string, next: Pick<UploadSession, 'offset' | 'state' | 'updatedAt' | 'expiresAt'>): Promise<boolean> {
     return this.uploads.updateUpload(id, holder, next);
   }
