@@ -235,9 +235,12 @@ export const putUpload: Operation = {
   access: (p) => [repoAccess(p.name, 'pull', 'push')],
   async handle(ctx) {
     const { deps, req } = ctx;
-    const digest = requireDigest(req.query.get('digest'));
     // A failure after the append leaves the session as it was: the client may send the chunk again.
-    return leased(ctx, async (session) => ({ result: await complete(deps, await appendBody(ctx, session), digest, true) }));
+    // The session is checked first (an unknown session is 404 whatever the digest).
+    return leased(ctx, async (session) => {
+      const digest = requireDigest(req.query.get('digest'));
+      return { result: await complete(deps, await appendBody(ctx, session), digest, true) };
+    });
   },
 };
 
