@@ -3,8 +3,7 @@
 // pulled back identical, with the ingest service's peak RSS (VmHWM) below 256 MB. Slow by nature
 // (a few minutes: docker gzips the layer on push and unpacks it on pull); each phase's time is
 // printed.
-import { rm } from 'node:fs/promises';
-import { readFile } from 'node:fs/promises';
+import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { expect, test } from 'vitest';
 import { startContainerd, startDockerd, startOrSkip, toolGate } from '../support/clients.ts';
