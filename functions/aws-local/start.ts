@@ -22,7 +22,7 @@ import { apiRegistryHooks, createApiHandler } from '../api/handler.ts';
 import { createEventsHandler } from '../events/handler.ts';
 import { loadEdgeFunction, uploadKeysStore } from '../edge/harness.ts';
 import type { EdgeConfig } from '../edge/source.ts';
-import { startFrontDoor, type FrontDoor } from '../frontdoor/server.ts';
+import { startFrontDoor, type FrontDoor, type FrontDoorOptions } from '../frontdoor/server.ts';
 import { log } from '../local/log.ts';
 
 const projectDir = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -37,6 +37,13 @@ export interface AwsLocalOptions {
   ingest: boolean;
   /** Extra environment for the ingest process (e.g. NODE_V8_COVERAGE from the tests). */
   ingestEnv?: Record<string, string>;
+  /**
+   * Run the CloudFront upload behaviour (the S3 fast path for monolithic PUTs; default true). False
+   * routes uploads by the rule alone, to ingest or the API: the benches compare the two.
+   */
+  edge?: boolean;
+  /** Called once per request with where the front door sent it (for the benches' byte counts). */
+  onRoute?: FrontDoorOptions['onRoute'];
 }
 
 export interface AwsLocal {
@@ -45,8 +52,8 @@ export interface AwsLocal {
   deps: AwsDeps;
   /** The ingest process (undefined when ingest is off). */
   ingest?: { url: string; pid: number; restart(): Promise<void>; kill(signal?: NodeJS.Signals): void };
-  /** Events the events handler processed (recorded, duplicate or ignored) and failed. */
-  events: { delivered: number; failed: number };
+  /** Events the events handler processed (recorded, duplicate or ignored), failed, and still has (retries included). */
+  events: { delivered: number; failed: number; inFlight: number };
   close(): Promise<void>;
 }
 
@@ -182,16 +189,21 @@ export async function startAwsLocal(opts: AwsLocalOptions): Promise<AwsLocal> {
       };
     }
 
-    const events = { delivered: 0, failed: 0 };
+    const events = { delivered: 0, failed: 0, inFlight: 0 };
     const recordEvents = createEventsHandler(() => ({ metadata: deps.metadata, blobs: deps.blobs, now: Date.now }));
     const deliver = (event: S3Event, attempt = 1): void => {
+      if (attempt === 1) events.inFlight += 1;
       recordEvents(event).then(
-        () => void (events.delivered += 1),
+        () => {
+          events.delivered += 1;
+          events.inFlight -= 1;
+        },
         (e: unknown) => {
           // Lambda retries an asynchronous invocation twice.
           if (attempt < 3) setTimeout(() => deliver(event, attempt + 1), 200 * attempt);
           else {
             events.failed += 1;
+            events.inFlight -= 1;
             log('error', 'object-created event not recorded', { error: String(e) });
           }
         },
@@ -207,14 +219,15 @@ export async function startAwsLocal(opts: AwsLocalOptions): Promise<AwsLocal> {
       port: opts.port,
       handler: handler as never,
       ...(ingestUrl ? { ingestUrl } : {}),
-      edge: {
+      ...(opts.onRoute ? { onRoute: opts.onRoute } : {}),
+      ...(opts.edge === false ? {} : { edge: {
         viewerRequest: loadEdgeFunction('viewer-request', { config, kvs }),
         viewerResponse: loadEdgeFunction('viewer-response'),
         config,
         s3: { url: s3.endpoint, bucket: BUCKET },
         onS3Put: (k) => gate.expect(k),
         onS3Verdict: (k, ok) => gate.verdict(k, ok),
-      },
+      } }),
     });
     cleanups.push(() => frontDoor.close());
     return { url: frontDoor.url, frontDoor, deps, ...(ingest ? { ingest } : {}), events, close };

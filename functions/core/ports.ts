@@ -83,6 +83,17 @@ export interface References {
   blobs: Map<string, BlobRecord>;
   /** Manifests stored in the repository. */
   manifests: Map<string, ManifestHead>;
+  /**
+   * When getReferences was told which manifest PUT follows: what that putManifest needs to read,
+   * read in the same batch (opaque; pass it to putManifest). Absent when the store reads nothing ahead.
+   */
+  prepared?: unknown;
+}
+
+/** The manifest PUT that follows a getReferences call: its digest and the tags it sets. */
+export interface ManifestPutIntent {
+  digest: string;
+  tags: string[];
 }
 
 export interface MetadataStore {
@@ -96,6 +107,13 @@ export interface MetadataStore {
    * One conditional write. False when another request holds it or the session moved on or is gone.
    */
   leaseUpload(id: string, expectedOffset: number, lease: UploadLease, now: number): Promise<boolean>;
+  /**
+   * Optional: reads the session and takes its lease in one conditional write (a store that can, e.g.
+   * DynamoDB's UpdateItem with ReturnValues). Returns the session as leased; `{ busyAt }` (its
+   * recorded size) when another request holds a live lease; undefined when it is absent or expired.
+   * Without it the core reads (getUpload) and then leases (leaseUpload).
+   */
+  takeUpload?(id: string, lease: UploadLease, now: number): Promise<UploadSession | { busyAt: number } | undefined>;
   /**
    * Records the new size and state and releases the lease, in one conditional write that applies
    * only while `holder` holds the lease. False otherwise (the lease expired and another took it).
@@ -130,14 +148,18 @@ export interface MetadataStore {
   headManifest(repo: string, ref: { tag: string } | { digest: string }): Promise<ManifestHead | undefined>;
   /**
    * For each digest, the blob linked into `repo` and/or the manifest stored in `repo` under it, in
-   * one batch read (at most 100 digests per call: the caller splits larger sets).
+   * one batch read (at most 100 digests per call: the caller splits larger sets). With `intent`, the
+   * store may also read what putManifest(intent) will need, in the same round trip (`prepared`); the
+   * caller then keeps the batch to 44 digests.
    */
-  getReferences(repo: string, digests: string[]): Promise<References>;
+  getReferences(repo: string, digests: string[], intent?: ManifestPutIntent): Promise<References>;
   /**
    * Atomically stores the manifest (idempotent for the same digest), its referrer entry when it has a
-   * subject, the repository, and points every tag in `tags` at it (at most 10 tags).
+   * subject, the repository, and points every tag in `tags` at it (at most 10 tags). `prepared`: what
+   * getReferences read for this put (see References.prepared); the store may rely on it for its
+   * first attempt instead of reading again (its writes stay conditional on what it saw).
    */
-  putManifest(repo: string, manifest: ManifestRecord, tags: string[]): Promise<void>;
+  putManifest(repo: string, manifest: ManifestRecord, tags: string[], prepared?: unknown): Promise<void>;
   /** Deletes the manifest, every tag pointing at it and its referrer entry, without a scan. False if absent. */
   deleteManifest(repo: string, digest: string): Promise<boolean>;
   deleteTag(repo: string, tag: string): Promise<boolean>;

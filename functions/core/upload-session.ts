@@ -40,7 +40,19 @@ export function sessionHeaders(deps: LocationDeps, session: UploadSession): Reco
  * expired one; an edge that sees no session state can check the same token alone.
  */
 export async function loadSession(deps: RegistryDeps, req: RegistryRequest, repo: string, id: string): Promise<UploadSession> {
-  const unknown = (reason?: string) => new RegistryError('BLOB_UPLOAD_UNKNOWN', reason ? { session: id.slice(0, 100), reason } : { session: id.slice(0, 100) });
+  checkUploadToken(deps, req, repo, id);
+  const session = await deps.metadata.getUpload(id);
+  if (!session || session.repo !== repo || session.expiresAt < deps.now()) throw unknownUpload(id);
+  return session;
+}
+
+export function unknownUpload(id: string, reason?: string): RegistryError {
+  return new RegistryError('BLOB_UPLOAD_UNKNOWN', reason ? { session: id.slice(0, 100), reason } : { session: id.slice(0, 100) });
+}
+
+/** The checks of loadSession that need no store: the session id and the `_state` token. */
+export function checkUploadToken(deps: RegistryDeps, req: RegistryRequest, repo: string, id: string): void {
+  const unknown = (reason?: string) => unknownUpload(id, reason);
   if (!UUID_RE.test(id)) throw unknown();
   const state = req.query.get('_state');
   if (state === null) throw unknown('the upload URL has no _state token: use the Location the registry returned');
@@ -49,9 +61,6 @@ export async function loadSession(deps: RegistryDeps, req: RegistryRequest, repo
   // An authentic token for another repository or session: that upload does not exist here.
   if (token.payload !== `${repo}|${id}`) throw unknown();
   if (token.expiresAtSeconds * 1000 < deps.now()) throw unknown('the upload token has expired');
-  const session = await deps.metadata.getUpload(id);
-  if (!session || session.repo !== repo || session.expiresAt < deps.now()) throw unknown();
-  return session;
 }
 
 export interface ContentRange {

@@ -136,7 +136,9 @@ export async function startFrontDoor(opts: FrontDoorOptions): Promise<FrontDoor>
       route(decision.destination, req);
       if (decision.destination === 'edge-refused') return drain(req);
       if (decision.destination === 's3' && decision.request) {
-        stats.bytes.s3 += await toS3(opts.edge, decision.request, req, res);
+        // Not `+= await`: that reads the counter before the await, and parallel PUTs would lose counts.
+        const sent = await toS3(opts.edge, decision.request, req, res);
+        stats.bytes.s3 += sent;
         if (!req.complete) drain(req);
         return;
       }

@@ -7,6 +7,7 @@ import { createAwsDeps, createAwsRegistry } from '../aws/deps.ts';
 import { ConfigError, readAwsConfig } from '../aws/config.ts';
 import { apiRegistryHooks } from '../api/handler.ts';
 import { startRegistryHttpServer } from '../local/http-server.ts';
+import { countCalls, type CallCounts } from '../adapters/aws/call-counter.ts';
 
 const logger = new Logger({ serviceName: process.env.POWERTOOLS_SERVICE_NAME ?? 'registry-ingest' });
 
@@ -24,6 +25,10 @@ async function main(): Promise<void> {
   const port = intSetting('PORT', 8080, 0, 65535);
   const deps = await createAwsDeps(config);
   const registry = createAwsRegistry(deps, apiRegistryHooks(logger));
+  // `start:aws` tests and benches count this process's AWS calls (REGISTRY_CALL_COUNTS=on): served
+  // as JSON on /healthz/calls (`?reset` clears them). Off in deployments.
+  const counts: { dynamo: CallCounts; s3: CallCounts } | undefined =
+    process.env.REGISTRY_CALL_COUNTS === 'on' ? { dynamo: countCalls(deps.dynamo), s3: countCalls(deps.s3) } : undefined;
   const server = await startRegistryHttpServer({
     host,
     port,
@@ -32,7 +37,14 @@ async function main(): Promise<void> {
     // The load balancer's health check: the process serves, and its stores were built.
     extraRoute: {
       prefix: '/healthz',
-      serve: async (_url, _req, res) => {
+      serve: async (url, _req, res) => {
+        if (counts && url.pathname === '/healthz/calls') {
+          const of = (c: CallCounts) => ({ calls: { ...c.calls }, requests: { ...c.attempts } });
+          const body = JSON.stringify({ dynamo: of(counts.dynamo), s3: of(counts.s3) });
+          if (url.searchParams.has('reset')) for (const c of Object.values(counts)) c.reset();
+          res.writeHead(200, { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(body)) }).end(body);
+          return undefined;
+        }
         res.writeHead(200, { 'content-type': 'text/plain', 'content-length': '3' }).end('ok\n');
         return undefined;
       },

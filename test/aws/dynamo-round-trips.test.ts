@@ -62,6 +62,24 @@ describe('DynamoDB round trips per operation', () => {
     expect(await measure(() => store.deleteUpload(up.id))).toEqual({ DeleteItem: 1 });
   });
 
+  it('takeUpload reads and leases in one UpdateItem, and tells a live lease from no session without another read', async () => {
+    const store = fresh();
+    const up = session('r');
+    await store.createUpload(up);
+    const now = Date.now();
+    let got: Awaited<ReturnType<DynamoMetadataStore['takeUpload']>>;
+    expect(await measure(async () => { got = await store.takeUpload(up.id, { holder: 'a', until: now + 60_000 }, now); })).toEqual({ UpdateItem: 1 });
+    expect(got).toMatchObject({ id: up.id, repo: 'r', offset: 0, lease: { holder: 'a', until: now + 60_000 } });
+    expect(await measure(async () => { got = await store.takeUpload(up.id, { holder: 'b', until: now + 60_000 }, now); })).toEqual({ UpdateItem: 1 });
+    expect(got).toEqual({ busyAt: 0 });
+    // Once the lease has run out, another request takes it.
+    expect(await store.takeUpload(up.id, { holder: 'b', until: now + 120_000 }, now + 61_000)).toMatchObject({ lease: { holder: 'b' } });
+    expect(await measure(async () => { got = await store.takeUpload('00000000-0000-4000-8000-000000000000', { holder: 'c', until: now + 60_000 }, now); })).toEqual({ UpdateItem: 1 });
+    expect(got).toBeUndefined();
+    // An expired session is absent.
+    expect(await store.takeUpload(up.id, { holder: 'c', until: up.expiresAt + 120_000 }, up.expiresAt + 61_000)).toBeUndefined();
+  });
+
   it('blobs: HEAD/GET one GetItem, first-wins put one PutItem (also when it loses), link one PutItem when warm', async () => {
     const store = fresh();
     const b = blob();

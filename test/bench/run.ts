@@ -3,7 +3,7 @@
 // Prints a table and writes .bench/results.json.
 //
 // Environment knobs (for developing the harness; the defaults are the real benchmark):
-//   BENCH_ONLY=distribution|ours   measure one side only
+//   BENCH_ONLY=distribution|ours|aws   measure one side only (aws: start:aws, see aws.ts)
 //   BENCH_OURS=distribution        use a second distribution instance as "ours" (sanity check: ratios ~1)
 //   BENCH_ROWS=push,pull,ctr,put,get,manifest   run a subset (pull/manifest imply push, get implies put)
 //   BENCH_QUICK=1                  fewer runs, smaller blobs, shorter wrk (smoke test of the harness)
@@ -13,8 +13,10 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { makeOciImage, toOciArchive, type TestImage } from '../support/images.ts';
 import { checkAborted, cleanupAll, installSignalHandlers, onCleanup, run, which } from './proc.ts';
-import { formatTable, newRow, ratio, verdict, type Row } from './rows.ts';
-import { ctrPushPull, makeRawBlob, manifestLoad, rawGet, rawPut, skopeoPull, skopeoPush, type Ctx, type RawBlob } from './scenarios.ts';
+import { factVerdict, formatFacts, formatTable, newRow, ratio, verdict, type Fact, type Row } from './rows.ts';
+import { ctrPushPull, ctrPushes, makeRawBlob, manifestLoad, rawGet, rawPut, skopeoPull, skopeoPush, type Ctx, type RawBlob } from './scenarios.ts';
+import { isAws, startAws } from './aws.ts';
+import { awsFacts, bundleFacts, ctrNoEdge, dynamoCeiling } from './aws-facts.ts';
 import { DISTRIBUTION_BIN, startContainerd, startDistribution, startOurs, type Side, type Target } from './servers.ts';
 
 const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -48,7 +50,7 @@ async function main(): Promise<void> {
   const started = Date.now();
   const groups = selectedGroups();
   const only = process.env.BENCH_ONLY as Side | undefined;
-  if (only !== undefined && only !== 'distribution' && only !== 'ours') throw new Error(`BENCH_ONLY must be distribution or ours`);
+  if (only !== undefined && only !== 'distribution' && only !== 'ours' && only !== 'aws') throw new Error(`BENCH_ONLY must be distribution, ours or aws`);
   const oursIsDistribution = process.env.BENCH_OURS === 'distribution';
 
   const layerSize = quick ? 5 * MiB : 50 * MiB;
@@ -85,7 +87,7 @@ async function main(): Promise<void> {
     ctrPull: newRow({ id: 'ctr_pull', label: `ctr pull (content fetch) ${imageMiB} MiB`, unit: 's', better: 'lower', runsWanted: n.ctr }),
     put: newRow({ id: 'blob_put', label: `blob PUT ${rawMiB} MiB (curl, monolithic)`, unit: 'MiB/s', better: 'higher', runsWanted: n.put, target: { min: 3, text: '>=3x' } }),
     get: newRow({ id: 'blob_get', label: `blob GET ${rawMiB} MiB (curl -L)`, unit: 'MiB/s', better: 'higher', runsWanted: n.get, target: { min: 0.9, text: '>=0.9x' } }),
-    rps: newRow({ id: 'manifest_rps', label: `manifest GET by tag, 32 conns, ${wrkSeconds}s`, unit: 'req/s', better: 'higher', runsWanted: 1, target: { min: 3, text: '>=3x' } }),
+    rps: newRow({ id: 'manifest_rps', label: `manifest GET by tag, 32 conns, ${wrkSeconds}s`, unit: 'req/s', better: 'higher', runsWanted: 1, target: { min: 3, text: '>=3x' }, awsTarget: { min: 3, text: '>=3x' } }),
     p99: newRow({ id: 'manifest_p99', label: `manifest GET by tag, p99 latency`, unit: 'ms', better: 'lower', runsWanted: 1, target: { min: 1, strict: true, text: 'lower (>1x)' } }),
   };
   const order: Row[] = [rows.push, rows.pull, rows.ctrPush, rows.ctrPull, rows.put, rows.get, rows.rps, rows.p99];
@@ -118,12 +120,12 @@ async function main(): Promise<void> {
   // ---- registries ----
   const targets: Target[] = [];
   const startupErrors: Partial<Record<Side, string>> = {};
-  const sides: Side[] = only ? [only] : ['distribution', 'ours'];
+  const sides: Side[] = only ? [only] : ['distribution', 'ours', 'aws'];
   for (const side of sides) {
     try {
-      const useDistribution = side === 'distribution' || oursIsDistribution;
+      const useDistribution = side === 'distribution' || (side === 'ours' && oursIsDistribution);
       if (useDistribution && !tools['docker-registry']) throw new Error(`${DISTRIBUTION_BIN} not installed`);
-      const t = useDistribution ? await startDistribution(side, join(root, `registry-${side}`)) : await startOurs();
+      const t = side === 'aws' ? await startAws() : useDistribution ? await startDistribution(side, join(root, `registry-${side}`)) : await startOurs();
       if (side === 'ours' && oursIsDistribution) t.impl = 'a second distribution instance (BENCH_OURS=distribution)';
       onCleanup(`${side} registry`, () => t.stop());
       targets.push(t);
@@ -134,7 +136,8 @@ async function main(): Promise<void> {
     }
   }
   for (const row of order) for (const side of sides) if (startupErrors[side]) row.errors[side] = `registry did not start: ${startupErrors[side]}`;
-  const ctx: Ctx = { root, targets, log };
+  const ctx: Ctx = { root, targets, log, aws: {} };
+  const facts: Fact[] = [];
 
   if (targets.length > 0) {
     // ---- skopeo push / pull ----
@@ -165,6 +168,7 @@ async function main(): Promise<void> {
         const cd = await startContainerd(join(root, 'containerd'));
         onCleanup('containerd', () => cd.stop());
         await ctrPushPull(ctx, cd, archive, rows.ctrPush, rows.ctrPull);
+        if (targets.some((t) => t.side === 'aws')) facts.push(await ctrNoEdge(ctx, cd, archive, n.ctr, (c, row) => ctrPushes(c, cd, row)));
         await rm(archive, { force: true });
       } catch (e) {
         const msg = `containerd setup failed: ${(e as Error).message}`;
@@ -196,8 +200,21 @@ async function main(): Promise<void> {
     }
   }
 
+  // ---- AWS shape alone: bundle, cold start, requests and bytes per push/pull ----
+  const aws = targets.find((t) => t.side === 'aws');
+  if (aws) {
+    checkAborted();
+    log('api bundle and cold start...');
+    facts.unshift(...(await bundleFacts(ctx, aws, root)));
+    facts.push(...awsFacts(ctx));
+    if (isAws(aws) && !rows.rps.skipped) {
+      log('DynamoDB Local ceiling...');
+      facts.push(...(await dynamoCeiling(aws, wrkSeconds)));
+    }
+  }
+
   const seconds = (Date.now() - started) / 1000;
-  const table = formatTable(order);
+  const table = `${formatTable(order)}${facts.length > 0 ? `\n\n${formatFacts(facts)}` : ''}`;
   const title = only ? `(BENCH_ONLY=${only}: one side only)` : oursIsDistribution ? '(BENCH_OURS=distribution: "ours" is a second distribution)' : '';
   console.log('');
   console.log(`Machine: nproc=${machine.nproc} (${machine.cpu}), ${machine.memGiB} GiB RAM, node ${machine.node}`);
@@ -229,6 +246,9 @@ async function main(): Promise<void> {
       serverCpuSeconds: r.cpu,
       median: r.value,
       ratio: ratio(r) ?? null,
+      awsRatio: ratio(r, 'aws') ?? null,
+      awsTarget: r.awsTarget ?? null,
+      awsResult: r.skipped !== undefined ? 'skipped' : verdict(r, 'aws'),
       ratioMeaning: '>1 means ours is better',
       target: r.target ?? null,
       result: r.skipped !== undefined ? 'skipped' : verdict(r),
@@ -236,6 +256,8 @@ async function main(): Promise<void> {
       errors: r.errors,
       notes: r.notes,
     })),
+    aws: facts.map((f) => ({ ...f, result: factVerdict(f) })),
+    awsRequests: ctx.aws,
   };
   await writeFile(join(outDir, 'results.json'), `${JSON.stringify(results, null, 2)}\n`);
   console.log(`Results written to ${join(outDir, 'results.json')}`);

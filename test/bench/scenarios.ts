@@ -14,11 +14,32 @@ const OP_TIMEOUT_MS = 60_000;
 import { median, type Row } from './rows.ts';
 import type { Containerd, Side, Target } from './servers.ts';
 import { DOCKER_MANIFEST, OCI_MANIFEST } from '../support/oci.ts';
+import { isAws, type AwsRequests } from './aws.ts';
 
 export interface Ctx {
   root: string;
   targets: Target[];
   log(msg: string): void;
+  /** AWS requests and body bytes per measured operation of the aws side, by scenario (e.g. `skopeo push`). */
+  aws: Record<string, AwsRun[]>;
+}
+
+export interface AwsRun {
+  requests: AwsRequests;
+  /** Request body bytes through compute (API handler + ingest) and straight into S3 (edge). */
+  bytes: { compute: number; s3: number };
+}
+
+/** Runs `work`; on the aws side, records the AWS requests and body bytes it caused under `scenario`. */
+async function counted<T>(ctx: Ctx, scenario: string, t: Target, work: () => Promise<T>): Promise<T> {
+  if (!isAws(t)) return work();
+  await t.aws.reset();
+  const before = t.aws.bytes();
+  const out = await work();
+  const requests = await t.aws.read();
+  const after = t.aws.bytes();
+  (ctx.aws[scenario] ??= []).push({ requests, bytes: { compute: after.compute - before.compute, s3: after.s3 - before.s3 } });
+  return out;
 }
 
 const MiB = 1024 * 1024;
@@ -72,13 +93,13 @@ export function imageRef(t: Target, i: number): string {
 export async function skopeoPush(ctx: Ctx, row: Row, img: TestImage): Promise<void> {
   await measure(ctx, row, row.runsWanted, async (t, i) => {
     await dropSkopeoCache();
-    const r = await run('skopeo', [
+    const r = await counted(ctx, 'skopeo push', t, () => run('skopeo', [
       'copy',
       '--quiet',
       '--dest-tls-verify=false',
       `oci:${img.layoutDir}:${img.tag}`,
       `docker://${imageRef(t, i)}`,
-    ], { timeoutMs: OP_TIMEOUT_MS });
+    ], { timeoutMs: OP_TIMEOUT_MS }));
     if (i === 1) await noteLayers(row, t);
     return r.seconds;
   });
@@ -107,7 +128,7 @@ export async function skopeoPull(ctx: Ctx, row: Row, pushed: Row): Promise<void>
     await dropSkopeoCache();
     const dest = join(ctx.root, `pull-${t.side}-${i}`);
     try {
-      const r = await run('skopeo', [
+      const r = await counted(ctx, 'skopeo pull', t, () => run('skopeo', [
         'copy',
         '--quiet',
         '--src-tls-verify=false',
@@ -115,7 +136,7 @@ export async function skopeoPull(ctx: Ctx, row: Row, pushed: Row): Promise<void>
         '--dest-oci-accept-uncompressed-layers',
         `docker://${imageRef(t, i)}`,
         `oci:${dest}:v1`,
-      ], { timeoutMs: OP_TIMEOUT_MS });
+      ], { timeoutMs: OP_TIMEOUT_MS }));
       return r.seconds;
     } finally {
       await rm(dest, { recursive: true, force: true });
@@ -143,12 +164,24 @@ async function removeAllImages(cd: Containerd): Promise<void> {
 export async function ctrPushPull(ctx: Ctx, cd: Containerd, archive: string, push: Row, pull: Row): Promise<void> {
   const base = 'localhost/bench/import';
   await cd.ctr(['images', 'import', '--no-unpack', '--base-name', base, archive]);
-  const source = `${base}:v1`;
-  const ref = (t: Target, i: number): string => `${t.host}/bench/ctr${i}:v${i}`;
+  await ctrPushes(ctx, cd, push);
+  await ctrPulls(ctx, cd, push, pull);
+}
+
+const ctrRef = (t: Target, i: number): string => `${t.host}/bench/ctr${i}:v${i}`;
+
+/** ctr push of the imported image to bench/ctr<i>:v<i> on each target (ctx.targets), `row.runsWanted` times. */
+export async function ctrPushes(ctx: Ctx, cd: Containerd, push: Row): Promise<void> {
+  const source = 'localhost/bench/import:v1';
+  const ref = ctrRef;
   await measure(ctx, push, push.runsWanted, async (t, i) => {
     await cd.ctr(['images', 'tag', '--force', source, ref(t, i)]);
-    return (await cd.ctr(['images', 'push', '--plain-http', ref(t, i)], { timeoutMs: OP_TIMEOUT_MS })).seconds;
+    return (await counted(ctx, isAws(t) && t.impl.includes('no edge') ? 'ctr push (no edge)' : 'ctr push', t, () => cd.ctr(['images', 'push', '--plain-http', ref(t, i)], { timeoutMs: OP_TIMEOUT_MS }))).seconds;
   });
+}
+
+async function ctrPulls(ctx: Ctx, cd: Containerd, push: Row, pull: Row): Promise<void> {
+  const ref = ctrRef;
   await removeAllImages(cd);
   const left = await contentCount(cd);
   if (left !== 0) pull.notes.push(`${left} blobs stayed in containerd's content store after removing all images`);
@@ -158,7 +191,7 @@ export async function ctrPushPull(ctx: Ctx, cd: Containerd, archive: string, pus
     const before = await contentCount(cd);
     if (before !== 0) throw new Error(`content store holds ${before} blobs before the fetch; it would not transfer them`);
     try {
-      return (await cd.ctr(['content', 'fetch', '--plain-http', ref(t, i)], { timeoutMs: OP_TIMEOUT_MS })).seconds;
+      return (await counted(ctx, 'ctr pull', t, () => cd.ctr(['content', 'fetch', '--plain-http', ref(t, i)], { timeoutMs: OP_TIMEOUT_MS }))).seconds;
     } finally {
       await removeAllImages(cd);
     }

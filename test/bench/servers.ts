@@ -5,7 +5,8 @@ import { join } from 'node:path';
 import { startRegistry } from '../support/registry.ts';
 import { freePort, run, spawnServer, waitFor } from './proc.ts';
 
-export type Side = 'distribution' | 'ours';
+/** `aws`: start:aws (test/bench/aws.ts). */
+export type Side = 'distribution' | 'ours' | 'aws';
 
 export interface Target {
   side: Side;

@@ -146,6 +146,25 @@ describe('manifest PUT racing the event', () => {
     expect(r.blobs.lookups).toBe(0);
   });
 
+  it('the event of a duplicate copy recorded between the link read and the storage lookup: still accepted', async () => {
+    // The blob is known already (another repository of the tenant pushed it); this repository's edge
+    // copy is a duplicate, which the event links and then deletes. Run that whole event between the
+    // manifest PUT's reference read and its lookup of the copy: the copy is gone, the link is there.
+    const config = randomBytes(40);
+    const handler = createEventsHandler(() => deps);
+    await handler(r.blobs.edgePut('tenant-a/first', config));
+    const late = r.blobs.edgePut('tenant-a/second', config);
+    const lookup = r.blobs.findRepoUpload.bind(r.blobs);
+    r.blobs.findRepoUpload = async (repo, digest) => {
+      expect(await handler(late)).toEqual({ recorded: 0, duplicates: 1, ignored: 0 });
+      return lookup(repo, digest);
+    };
+    const res = await r.putManifest('tenant-a/second', 'v1', imageManifest(config, []));
+    expect(res.status).toBe(201);
+    expect(r.blobs.deleted).toEqual([edgeUploadKey('tenant-a/second', sha256(config))]);
+    expect(await r.metadata.getLinkedBlob('tenant-a/second', sha256(config))).toMatchObject({ location: edgeUploadKey('tenant-a/first', sha256(config)) });
+  });
+
   it("an index listing blobs (BuildKit's registry cache) is reconciled the same way", async () => {
     const blob = randomBytes(900);
     r.blobs.edgePut('tenant-a/cache', blob);

@@ -2,7 +2,7 @@
 // repository's catalog entry change together in one TransactWriteItems, conditioned on what a
 // consistent batch read saw just before; a lost race re-reads and tries again.
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
-import type { ManifestRecord } from '../../core/ports.ts';
+import type { ManifestPutIntent, ManifestRecord } from '../../core/ports.ts';
 import { MetadataContentionError, RACE_ATTEMPTS, backoff, type DynamoOps, type TransactItem } from './dynamo-ops.ts';
 import { fieldsInline, fieldsOf, inlineInManifest, manifestItem, referrerItem, repoEntryItem, tagItem, type Item } from './items.ts';
 import {
@@ -15,10 +15,28 @@ export const MAX_TAGS_PER_PUT = 10;
 /** Tags removed per transaction by deleteManifest: 2 items each (tag, reverse entry) + manifest + referrer <= 100. */
 export const TAGS_PER_DELETE = 48;
 
+/** Attributes putManifest reads of the manifest, its tags and the catalog entry. */
+export const PUT_READ_FIELDS = ['pk', 'sk', 'digest', 'rev', 'created'];
+
+/** What getReferences read ahead for a putManifest (the items of putReadKeys). */
+export interface PreparedPut {
+  repo: string;
+  digest: string;
+  tags: string[];
+  items: Item[];
+}
+
 /** Repositories known (in this process) to have their catalog entry. Entries are never removed. */
 export interface KnownRepos {
   has(repo: string): boolean;
   add(repo: string): void;
+}
+
+function usablePrepared(prepared: unknown, repo: string, digest: string, tags: string[]): Item[] | undefined {
+  if (typeof prepared !== 'object' || prepared === null) return undefined;
+  const p = prepared as PreparedPut;
+  const same = p.repo === repo && p.digest === digest && p.tags.length === tags.length && tags.every((t) => p.tags.includes(t));
+  return same ? p.items : undefined;
 }
 
 export class DynamoManifests {
@@ -64,11 +82,23 @@ export class DynamoManifests {
     ]);
   }
 
+  /** The keys putManifest reads: the manifest, its tags, the catalog entry unless known. */
+  putReadKeys(repo: string, intent: ManifestPutIntent): Key[] {
+    return [manifestKey(repo, intent.digest), ...[...new Set(intent.tags)].map((t) => tagKey(repo, t)), ...(this.repos.has(repo) ? [] : [repoEntryKey(repo)])];
+  }
+
+  /** Whether `item` (read with putReadKeys) belongs to the put rather than to the references. */
+  static isPutItem(repo: string, intent: ManifestPutIntent, item: Item): boolean {
+    const key = manifestKey(repo, intent.digest);
+    return item.pk === REPOS_PK || (item.sk as string).startsWith(TAG) || (item.pk === key.pk && item.sk === key.sk);
+  }
+
   /**
    * 1 BatchGetItem (manifest, tags, catalog entry unless known) + 1 TransactWriteItems (none when
-   * nothing changes). A body too large for an item is written to S3 first (1 PutObject).
+   * nothing changes); with `prepared` (read by getReferences in its batch), the first attempt reads
+   * nothing. A body too large for an item is written to S3 first (1 PutObject).
    */
-  async putManifest(repo: string, m: ManifestRecord, tags: string[]): Promise<void> {
+  async putManifest(repo: string, m: ManifestRecord, tags: string[], prepared?: unknown): Promise<void> {
     const unique = [...new Set(tags)];
     if (unique.length > MAX_TAGS_PER_PUT) throw new RangeError(`at most ${MAX_TAGS_PER_PUT} tags per manifest put`);
     const bodyKey = inlineInManifest(m) ? undefined : manifestBodyKey(repo, m.digest);
@@ -77,10 +107,12 @@ export class DynamoManifests {
     const notExists = 'attribute_not_exists(#pk)';
     const pkName = { '#pk': 'pk' };
 
+    let ahead = usablePrepared(prepared, repo, m.digest, unique);
     await this.ops.retrying('manifest put', async () => {
       const repoKnown = this.repos.has(repo);
-      const keys = [manifestKey(repo, m.digest), ...unique.map((t) => tagKey(repo, t)), ...(repoKnown ? [] : [repoEntryKey(repo)])];
-      const found = await this.ops.batchGet(keys, ['pk', 'sk', 'digest', 'rev', 'created']);
+      // What getReferences read ahead serves the first attempt; a retry (lost race) reads again.
+      const found = ahead ?? (await this.ops.batchGet(this.putReadKeys(repo, { digest: m.digest, tags: unique }), PUT_READ_FIELDS));
+      ahead = undefined;
       let stored: Item | undefined;
       let repoExists = repoKnown;
       const tagDigest = new Map<string, string>();

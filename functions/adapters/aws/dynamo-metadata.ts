@@ -4,9 +4,9 @@
 import { ConditionalCheckFailedException, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, GetCommand, PutCommand, DeleteCommand } from '@aws-sdk/lib-dynamodb';
 import type {
-  BlobRecord, Descriptor, ManifestHead, ManifestRecord, MetadataStore, Page, References, UploadLease, UploadSession,
+  BlobRecord, Descriptor, ManifestHead, ManifestPutIntent, ManifestRecord, MetadataStore, Page, References, UploadLease, UploadSession,
 } from '../../core/ports.ts';
-import { DynamoManifests, type KnownRepos } from './dynamo-manifests.ts';
+import { DynamoManifests, PUT_READ_FIELDS, type KnownRepos, type PreparedPut } from './dynamo-manifests.ts';
 import { DynamoOps } from './dynamo-ops.ts';
 import { DynamoUploads } from './dynamo-uploads.ts';
 import { globalBlobItem, linkItem, repoEntryItem, toBlob, toBlobFromWire, toDescriptor, toHead, toManifest, type Item, type ManifestFields } from './items.ts';
@@ -70,6 +70,9 @@ export class DynamoMetadataStore implements MetadataStore {
   }
   leaseUpload(id: string, expectedOffset: number, lease: UploadLease, now: number): Promise<boolean> {
     return this.uploads.leaseUpload(id, expectedOffset, lease, now);
+  }
+  takeUpload(id: string, lease: UploadLease, now: number): Promise<UploadSession | { busyAt: number } | undefined> {
+    return this.uploads.takeUpload(id, lease, now);
   }
   updateUpload(id: string, holder: string, next: Pick<UploadSession, 'offset' | 'state' | 'updatedAt' | 'expiresAt'>): Promise<boolean> {
     return this.uploads.updateUpload(id, holder, next);
@@ -176,13 +179,24 @@ export class DynamoMetadataStore implements MetadataStore {
     return item && toHead(item);
   }
 
-  /** 1 BatchGetItem per 100 keys (2 keys per digest), sent in parallel; unprocessed keys retried. */
-  async getReferences(repo: string, digests: string[]): Promise<References> {
+  /**
+   * 1 BatchGetItem per 100 keys (2 keys per digest), sent in parallel; unprocessed keys retried.
+   * With `intent`, the same batch reads what putManifest needs (manifest, tags, catalog entry).
+   */
+  async getReferences(repo: string, digests: string[], intent?: ManifestPutIntent): Promise<References> {
     const unique = [...new Set(digests)];
     const keys = unique.flatMap((d) => [linkKey(repo, d), manifestKey(repo, d)]);
-    const items = await this.ops.batchGet(keys, ['sk', 'digest', 'size', 'loc', 'created', 'mt']);
+    const putKeys = intent === undefined ? [] : this.manifests.putReadKeys(repo, intent);
+    const fields = ['sk', 'digest', 'size', 'loc', 'created', 'mt'];
+    const items = await this.ops.batchGet([...keys, ...putKeys], intent === undefined ? fields : [...new Set([...fields, ...PUT_READ_FIELDS])]);
     const refs: References = { blobs: new Map(), manifests: new Map() };
+    const putItems: Item[] = [];
+    if (intent !== undefined) refs.prepared = { repo, digest: intent.digest, tags: [...new Set(intent.tags)], items: putItems } satisfies PreparedPut;
     for (const item of items) {
+      if (intent !== undefined && DynamoManifests.isPutItem(repo, intent, item)) {
+        putItems.push(item);
+        continue;
+      }
       const sk = item.sk as string;
       if (sk.startsWith(LINK)) refs.blobs.set(item.digest as string, toBlob(item));
       else if (sk.startsWith(MANIFEST)) refs.manifests.set(item.digest as string, toHead(item));
@@ -190,8 +204,8 @@ export class DynamoMetadataStore implements MetadataStore {
     return refs;
   }
 
-  putManifest(repo: string, manifest: ManifestRecord, tags: string[]): Promise<void> {
-    return this.manifests.putManifest(repo, manifest, tags);
+  putManifest(repo: string, manifest: ManifestRecord, tags: string[], prepared?: unknown): Promise<void> {
+    return this.manifests.putManifest(repo, manifest, tags, prepared);
   }
   deleteManifest(repo: string, digest: string): Promise<boolean> {
     return this.manifests.deleteManifest(repo, digest);

@@ -61,6 +61,36 @@ export class DynamoUploads {
     }));
   }
 
+  /**
+   * 1 conditional UpdateItem returning the session as leased; when the condition fails, the item as
+   * it was comes back with the failure (no second read) and tells a live lease from no session.
+   */
+  async takeUpload(id: string, lease: UploadLease, now: number): Promise<UploadSession | { busyAt: number } | undefined> {
+    const condition = 'attribute_exists(#pk) AND #expires > :now AND (attribute_not_exists(#lu) OR #lu <= :now)';
+    const update = 'SET #lh = :h, #lu = :u';
+    try {
+      const out = await this.ops.doc.send(new UpdateCommand({
+        TableName: this.ops.table,
+        Key: uploadKey(id),
+        UpdateExpression: update,
+        ConditionExpression: condition,
+        ExpressionAttributeNames: names(condition + update),
+        ExpressionAttributeValues: { ':now': now, ':h': lease.holder, ':u': lease.until },
+        ReturnValues: 'ALL_NEW',
+        ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+      }));
+      return toUpload(out.Attributes as Item);
+    } catch (err) {
+      if (!isConditionFailure(err)) throw err;
+      // The item as it was, in DynamoDB's wire format (the document client does not convert errors).
+      const old = (err as { Item?: Record<string, { N?: string }> }).Item;
+      const expires = Number(old?.expires?.N ?? 0);
+      const offset = old?.off?.N;
+      if (old === undefined || offset === undefined || expires <= now) return undefined;
+      return { busyAt: Number(offset) };
+    }
+  }
+
   /** 1 conditional UpdateItem: applies only while `holder` is the recorded lease holder. */
   async updateUpload(id: string, holder: string, next: Pick<UploadSession, 'offset' | 'state' | 'updatedAt' | 'expiresAt'>): Promise<boolean> {
     const condition = '#lh = :h';

@@ -6,7 +6,7 @@ import { digestAlgorithm, isValidTag, parseReference } from '../grammar.ts';
 import { emptyResponse, header, type RegistryResponse } from '../http.ts';
 import { acceptable, digestOf, EMPTY_BLOB, MANIFEST_MEDIA_TYPES, MAX_MANIFEST_BYTES, parseManifest, type ParsedManifest } from '../manifest.ts';
 import { readLimited } from '../read-body.ts';
-import type { Descriptor, ManifestHead, ManifestRecord, References } from '../ports.ts';
+import type { Descriptor, ManifestHead, ManifestPutIntent, ManifestRecord, References } from '../ports.ts';
 import type { HandlerContext, Operation, RegistryDeps } from '../context.ts';
 
 /**
@@ -60,20 +60,28 @@ export const getManifest: Operation = {
 
 /** Digests per batch read (DynamoDB's BatchGetItem takes 100 keys; each digest may be a blob and a manifest). */
 const REFERENCE_BATCH = 50;
+/** The first batch also carries the put's own keys (the manifest, up to 10 tags, the catalog entry). */
+const FIRST_REFERENCE_BATCH = 44;
 
 /**
  * Checks that every blob and child manifest the manifest references is in the repository, with one
- * batch read per 50 digests. An index entry whose media type is not a manifest type may also name a
- * blob of the repository: BuildKit's registry cache is an index of layer blobs and a cache-config
- * blob, which distribution accepts too.
+ * batch read per 50 digests; the first batch also reads what the put itself needs (`intent`), so a
+ * small manifest PUT costs one batch read and one transaction. An index entry whose media type is
+ * not a manifest type may also name a blob of the repository: BuildKit's registry cache is an index
+ * of layer blobs and a cache-config blob, which distribution accepts too. Returns the store's
+ * prepared state for putManifest.
  */
-async function checkReferences(deps: RegistryDeps, repo: string, parsed: ParsedManifest): Promise<void> {
+async function checkReferences(deps: RegistryDeps, repo: string, parsed: ParsedManifest, intent: ManifestPutIntent): Promise<unknown> {
   const digests = [...new Set([...parsed.blobs, ...parsed.manifests].map((d) => d.digest))];
   const found: References = { blobs: new Map(), manifests: new Map() };
-  for (let i = 0; i < digests.length; i += REFERENCE_BATCH) {
-    const part = await deps.metadata.getReferences(repo, digests.slice(i, i + REFERENCE_BATCH));
+  let prepared: unknown;
+  for (let i = 0; i === 0 || i < digests.length; ) {
+    const size = i === 0 ? FIRST_REFERENCE_BATCH : REFERENCE_BATCH;
+    const part = await deps.metadata.getReferences(repo, digests.slice(i, i + size), ...(i === 0 ? [intent] : []));
+    if (i === 0) prepared = part.prepared;
     for (const [k, v] of part.blobs) found.blobs.set(k, v);
     for (const [k, v] of part.manifests) found.manifests.set(k, v);
+    i += size;
   }
   await reconcileEdgeUploads(deps, repo, parsed, found);
   const missing: string[] = [];
@@ -91,6 +99,7 @@ async function checkReferences(deps: RegistryDeps, repo: string, parsed: ParsedM
   for (const d of parsed.blobs) await check(d, 'blob');
   for (const d of parsed.manifests) await check(d, 'manifest');
   if (missing.length > 0) throw new RegistryError('MANIFEST_BLOB_UNKNOWN', { digest: missing[0], missing });
+  return prepared;
 }
 
 /** Edge uploads looked up at once by one manifest PUT. */
@@ -112,14 +121,21 @@ async function reconcileEdgeUploads(deps: RegistryDeps, repo: string, parsed: Pa
     if (!MANIFEST_MEDIA_TYPES.includes(d.mediaType) && !found.manifests.has(d.digest) && !found.blobs.has(d.digest)) candidates.add(d.digest);
   }
   const digests = [...candidates];
+  const unresolved: string[] = [];
   for (let i = 0; i < digests.length; i += EDGE_LOOKUP_CONCURRENCY) {
     await Promise.all(
       digests.slice(i, i + EDGE_LOOKUP_CONCURRENCY).map(async (digest) => {
         const upload = await blobs.findRepoUpload!(repo, digest);
-        if (!upload) return;
+        if (!upload) return void unresolved.push(digest);
         found.blobs.set(digest, await recordBlob(deps, repo, { digest, size: upload.size, location: upload.location, createdAt: deps.now() }));
       }),
     );
+  }
+  // The event may have recorded the blob between the link read and the lookup: it links before it
+  // deletes a duplicate copy, so a link absent before and a copy absent now means the link is there.
+  for (let i = 0; i < unresolved.length; i += REFERENCE_BATCH) {
+    const again = await deps.metadata.getReferences(repo, unresolved.slice(i, i + REFERENCE_BATCH));
+    for (const [k, v] of again.blobs) found.blobs.set(k, v);
   }
 }
 
@@ -157,7 +173,7 @@ export const putManifest: Operation = {
     const parsed = parseManifest(body, header(req, 'content-type'));
     const digest = digestOf(ref.kind === 'digest' ? digestAlgorithm(ref.digest) : 'sha256', body);
     if (ref.kind === 'digest' && ref.digest !== digest) throw new RegistryError('DIGEST_INVALID', { digest: ref.digest, actual: digest });
-    await checkReferences(deps, params.name, parsed);
+    const prepared = await checkReferences(deps, params.name, parsed, { digest, tags });
     const record: ManifestRecord = {
       digest,
       mediaType: parsed.mediaType,
@@ -170,7 +186,7 @@ export const putManifest: Operation = {
     if (parsed.subject) record.subject = parsed.subject.digest;
     if (parsed.artifactType) record.artifactType = parsed.artifactType;
     if (parsed.annotations) record.annotations = parsed.annotations;
-    await deps.metadata.putManifest(params.name, record, tags);
+    await deps.metadata.putManifest(params.name, record, tags, prepared);
     const headers: Record<string, string> = { location: `/v2/${params.name}/manifests/${digest}`, 'docker-content-digest': digest };
     if (ref.kind === 'digest' && tags.length > 0) headers['oci-tag'] = tags.join(', ');
     if (parsed.subject) headers['oci-subject'] = parsed.subject.digest;

@@ -6,7 +6,7 @@ import { emptyResponse, type RegistryResponse } from '../http.ts';
 import { randomUUID } from 'node:crypto';
 import { recordBlob } from '../blob-records.ts';
 import { DigestMismatchError, UploadConflictError, UploadSizeError, type UploadSession } from '../ports.ts';
-import { expectedLength, loadSession, newUploadId, parseContentRange, rangeHeader, sessionHeaders } from '../upload-session.ts';
+import { checkUploadToken, expectedLength, loadSession, newUploadId, parseContentRange, rangeHeader, sessionHeaders, unknownUpload } from '../upload-session.ts';
 import type { HandlerContext, Operation, RegistryDeps } from '../context.ts';
 
 function blobCreated(repo: string, digest: string): RegistryResponse {
@@ -27,10 +27,11 @@ async function withLease<T>(
   deps: RegistryDeps,
   session: UploadSession,
   work: (holder: string) => Promise<{ next?: UploadSession; result: T }>,
+  held?: string,
 ): Promise<T> {
-  const holder = randomUUID();
+  const holder = held ?? randomUUID();
   const now = deps.now();
-  const taken = await deps.metadata.leaseUpload(session.id, session.offset, { holder, until: now + deps.settings.uploadLeaseSeconds * 1000 }, now);
+  const taken = held !== undefined || (await deps.metadata.leaseUpload(session.id, session.offset, { holder, until: now + deps.settings.uploadLeaseSeconds * 1000 }, now));
   if (!taken) {
     if (!(await deps.metadata.getUpload(session.id))) throw new RegistryError('BLOB_UPLOAD_UNKNOWN', { session: session.id });
     throw busy(session, 'another request is writing to this upload, or it changed since it was read');
@@ -75,6 +76,31 @@ async function withLease<T>(
     throw busy(session, 'the upload lease expired while this request was writing');
   }
   return outcome.result;
+}
+
+/**
+ * The session named by the route, leased for `work`: in one round trip when the store can read and
+ * lease together (takeUpload), else loadSession then withLease's lease.
+ */
+async function leased<T>(ctx: HandlerContext, work: (session: UploadSession) => Promise<{ next?: UploadSession; result: T }>): Promise<T> {
+  const { deps, req, params } = ctx;
+  if (!deps.metadata.takeUpload) {
+    const session = await loadSession(deps, req, params.name, params.session);
+    return withLease(deps, session, () => work(session));
+  }
+  checkUploadToken(deps, req, params.name, params.session);
+  const holder = randomUUID();
+  const now = deps.now();
+  const got = await deps.metadata.takeUpload(params.session, { holder, until: now + deps.settings.uploadLeaseSeconds * 1000 }, now);
+  if (got === undefined) throw unknownUpload(params.session);
+  if ('busyAt' in got) {
+    throw new RegistryError('BLOB_UPLOAD_INVALID', { reason: 'another request is writing to this upload' }, { status: 416, headers: { range: rangeHeader(got.busyAt), 'docker-upload-uuid': params.session } });
+  }
+  if (got.repo !== params.name) {
+    await deps.metadata.releaseUpload(got.id, holder).catch(() => undefined);
+    throw unknownUpload(params.session);
+  }
+  return withLease(deps, got, () => work(got), holder);
 }
 
 /**
@@ -197,8 +223,7 @@ export const startUpload: Operation = {
 export const patchUpload: Operation = {
   access: (p) => [repoAccess(p.name, 'pull', 'push')],
   async handle(ctx) {
-    const session = await loadSession(ctx.deps, ctx.req, ctx.params.name, ctx.params.session);
-    const next = await withLease(ctx.deps, session, async () => {
+    const next = await leased(ctx, async (session) => {
       const appended = await appendBody(ctx, session);
       return { next: appended === session ? undefined : appended, result: appended };
     });
@@ -209,11 +234,13 @@ export const patchUpload: Operation = {
 export const putUpload: Operation = {
   access: (p) => [repoAccess(p.name, 'pull', 'push')],
   async handle(ctx) {
-    const { deps, req, params } = ctx;
-    const session = await loadSession(deps, req, params.name, params.session);
-    const digest = requireDigest(req.query.get('digest'));
+    const { deps, req } = ctx;
     // A failure after the append leaves the session as it was: the client may send the chunk again.
-    return withLease(deps, session, async () => ({ result: await complete(deps, await appendBody(ctx, session), digest, true) }));
+    // The session is checked first (an unknown session is 404 whatever the digest).
+    return leased(ctx, async (session) => {
+      const digest = requireDigest(req.query.get('digest'));
+      return { result: await complete(deps, await appendBody(ctx, session), digest, true) };
+    });
   },
 };
 
