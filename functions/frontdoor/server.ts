@@ -93,6 +93,9 @@ async function toApi(handler: LambdaHandler, req: IncomingMessage, res: ServerRe
 async function toIngest(origin: URL, req: IncomingMessage, res: ServerResponse, stats?: FrontDoorStats): Promise<void> {
   if (stats) req.on('data', (chunk: Buffer) => (stats.bytes.ingest += chunk.byteLength));
   const headers = endToEnd(req.headers);
+  // HTTP/1.1 without Content-Length or Transfer-Encoding: no body. Say so, rather than let the
+  // proxied request go out chunked.
+  if (req.headers['content-length'] === undefined && req.headers['transfer-encoding'] === undefined) headers['content-length'] = '0';
   const sourceIp = req.socket.remoteAddress ?? '';
   headers['x-forwarded-for'] = typeof headers['x-forwarded-for'] === 'string' ? `${headers['x-forwarded-for']}, ${sourceIp}` : sourceIp;
   const upstream = httpRequest(new URL(req.url ?? '/', origin), { method: req.method, headers });
@@ -153,6 +156,10 @@ export async function startFrontDoor(opts: FrontDoorOptions): Promise<FrontDoor>
       else res.destroy();
     });
   });
+  // A client may half-close its side right after a request without a body (FIN after the headers);
+  // CloudFront still answers it. Node's default would end the socket and abort the request at once,
+  // while the API or ingest is still working on it.
+  (server as Server & { httpAllowHalfOpen: boolean }).httpAllowHalfOpen = true;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(opts.port, opts.host, () => resolve());

@@ -25,12 +25,13 @@ describe('viewer request: the S3 fast path', () => {
     if (r.kind === 'request') expect(r.request.headers['x-amz-checksum-sha256']!.value).toBe('uU0nuZNNPgilLlLX2n2r+sSE7+N6U4DukIj3rOLvzek=');
   });
 
-  it('sends S3 only Content-Length, Host, User-Agent, Content-Type octet-stream and the checksum: no credentials, x-amz-*, conditions or encodings', async () => {
+  it('sends S3 only Content-Length, Host, User-Agent, Content-Type octet-stream, the checksum and the session id: no credentials, x-amz-*, conditions or encodings', async () => {
     const s = session(edge.signer);
     const r = await edge.request.run(
       put(s.location, `sha256:${HELLO}`, 11, {
         authorization: 'Bearer abc',
         'x-amz-acl': 'public-read',
+        'x-amz-meta-upload': '00000000-0000-0000-0000-000000000000',
         'x-amz-checksum-sha256': 'AAAA',
         'x-amz-checksum-crc32': 'AAAA',
         'content-encoding': 'gzip',
@@ -47,6 +48,8 @@ describe('viewer request: the S3 fast path', () => {
       'content-length': { value: '11' },
       'content-type': { value: 'application/octet-stream' },
       'x-amz-checksum-sha256': { value: 'uU0nuZNNPgilLlLX2n2r+sSE7+N6U4DukIj3rOLvzek=' },
+      // The session whose token was checked (a viewer's own x-amz-meta-upload is replaced).
+      'x-amz-meta-upload': { value: s.id },
     });
     expect(r.request.cookies).toEqual({});
     expect(r.request.method).toBe('PUT');
