@@ -207,6 +207,8 @@ export async function startAwsLocal(opts: AwsLocalOptions): Promise<AwsLocal> {
       port: opts.port,
       handler: handler as never,
       ...(ingestUrl ? { ingestUrl } : {}),
+      // GET /_local/stats: bytes and requests per origin, for the tests (never part of a deployment).
+      localStats: true,
       edge: {
         viewerRequest: loadEdgeFunction('viewer-request', { config, kvs }),
         viewerResponse: loadEdgeFunction('viewer-response'),

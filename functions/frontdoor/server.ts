@@ -25,7 +25,16 @@ export interface FrontDoorOptions {
    * picks S3, ingest or the API (or answers itself); without it, routeUpload decides.
    */
   edge?: EdgeRouting;
+  /**
+   * Answer `GET /_local/stats` with the counters below (JSON). start:aws only, for tests and the
+   * bench: the deployed CloudFront distribution has no such path (it would reach the API, which
+   * answers 404).
+   */
+  localStats?: boolean;
 }
+
+/** The start:aws-only path that reports FrontDoorStats. */
+export const LOCAL_STATS_PATH = '/_local/stats';
 
 /** Request body bytes each origin received (0 for the API and ingest is the point of the edge path). */
 export interface FrontDoorStats {
@@ -134,6 +143,13 @@ export async function startFrontDoor(opts: FrontDoorOptions): Promise<FrontDoor>
   };
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const path = (req.url ?? '/').split('?')[0] ?? '/';
+    if (opts.localStats && path === LOCAL_STATS_PATH && (req.method === 'GET' || req.method === 'HEAD')) {
+      const body = JSON.stringify(stats);
+      res.writeHead(200, { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(body)), 'cache-control': 'no-store' });
+      res.end(req.method === 'HEAD' ? undefined : body);
+      if (!req.complete) drain(req);
+      return;
+    }
     if (opts.edge && isUploadPath(path)) {
       const decision = await viewerRequest(opts.edge, req, res);
       route(decision.destination, req);
