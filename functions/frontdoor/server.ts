@@ -155,7 +155,10 @@ export async function startFrontDoor(opts: FrontDoorOptions): Promise<FrontDoor>
       route(decision.destination, req);
       if (decision.destination === 'edge-refused') return drain(req);
       if (decision.destination === 's3' && decision.request) {
-        stats.bytes.s3 += await toS3(opts.edge, decision.request, req, res);
+        // Not `stats.bytes.s3 += await ...`: that reads the counter before the await, and uploads
+        // running in parallel would overwrite each other's counts.
+        const sent = await toS3(opts.edge, decision.request, req, res);
+        stats.bytes.s3 += sent;
         if (!req.complete) drain(req);
         return;
       }
