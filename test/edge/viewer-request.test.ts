@@ -245,6 +245,28 @@ describe('viewer request with ingest off', () => {
   });
 });
 
+describe('viewer request: an invalid repository name is the API\'s to refuse (NAME_INVALID, as on every route)', () => {
+  for (const ingest of [true, false]) {
+    const edge = edgeSetup({ ...CONFIG, ingest });
+    // A valid token for a valid repository, replayed on a path naming an invalid one.
+    const s = session(edge.signer);
+    it(`ingest ${ingest ? 'on' : 'off'}: no fast path, no token check, no size refusal: routed to the API`, async () => {
+      for (const name of ['Upper', 'a..b', '-lead', 'trail_', 'a:b', 'a'.repeat(256), `${'abcdefghi/'.repeat(25)}abcdef`]) {
+        const location = s.location.replace(`/v2/${s.repo}/`, `/v2/${name}/`);
+        expectRouted(await edge.request.run(put(location, `sha256:${HELLO}`, 11)), CONFIG.apiOrigin);
+        expectRouted(await edge.request.run(put(location, `sha256:${HELLO}`, LAYER)), CONFIG.apiOrigin);
+        expectRouted(await edge.request.run(event('PATCH', location, { 'transfer-encoding': 'chunked' })), CONFIG.apiOrigin);
+        expectRouted(await edge.request.run(event('POST', `/v2/${name}/blobs/uploads/`, { 'transfer-encoding': 'chunked' })), CONFIG.apiOrigin);
+      }
+      // Borderline valid names still take the fast path with their own token.
+      for (const name of ['a__b', 'a---b', 'x/y/z', 'b'.repeat(255)]) {
+        const v = session(edge.signer, name);
+        expectS3(await edge.request.run(put(v.location, `sha256:${HELLO}`, 11)), name, HELLO);
+      }
+    });
+  }
+});
+
 describe("viewer request with the core's own Locations", () => {
   const edge = edgeSetup();
   const deps = { uploadTokens: edge.signer, settings: defaultSettings, now: Date.now };
