@@ -2,7 +2,10 @@
 // Two projects: `fast` (unit, api, integration, local and any other folder) runs files in parallel
 // (each file starts its own registry on a free port in its own temp dir, nothing is shared);
 // `serial` (robustness, e2e, aws) runs one file at a time, after `fast` has finished, because those
-// files measure timing, kill servers or start real daemons.
+// files measure timing, kill servers or start real daemons. Then `aws-shape` runs test/api and
+// test/e2e again against `npm run start:aws` (REGISTRY_BACKEND=aws, see test/support/registry.ts):
+// the API files two at a time (each file starts its own start:aws, with a DynamoDB Local JVM), then
+// the e2e files one at a time, after `serial`.
 import { defineConfig } from 'vitest/config';
 
 const serialDirs = ['robustness', 'e2e', 'aws'];
@@ -47,6 +50,30 @@ export default defineConfig({
           fileParallelism: false,
           maxWorkers: 1,
           sequence: { groupOrder: 1 },
+        },
+      },
+      {
+        extends: true,
+        test: {
+          name: 'aws-shape-api',
+          include: ['test/api/**/*.test.ts'],
+          exclude: neverTests,
+          env: { REGISTRY_BACKEND: 'aws' },
+          fileParallelism: true,
+          maxWorkers: 2,
+          sequence: { groupOrder: 2 },
+        },
+      },
+      {
+        extends: true,
+        test: {
+          name: 'aws-shape-e2e',
+          include: ['test/e2e/**/*.test.ts'],
+          exclude: neverTests,
+          env: { REGISTRY_BACKEND: 'aws' },
+          fileParallelism: false,
+          maxWorkers: 1,
+          sequence: { groupOrder: 3 },
         },
       },
     ],

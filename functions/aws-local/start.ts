@@ -220,6 +220,8 @@ export async function startAwsLocal(opts: AwsLocalOptions): Promise<AwsLocal> {
       handler: handler as never,
       ...(ingestUrl ? { ingestUrl } : {}),
       ...(opts.onRoute ? { onRoute: opts.onRoute } : {}),
+      // GET /_local/stats: bytes and requests per origin, for the tests (never part of a deployment).
+      localStats: true,
       ...(opts.edge === false ? {} : { edge: {
         viewerRequest: loadEdgeFunction('viewer-request', { config, kvs }),
         viewerResponse: loadEdgeFunction('viewer-response'),

@@ -267,7 +267,8 @@ export interface BlobStore {
    * PUT that arrives first asks here for each digest it cannot find linked, and records what is
    * found (one HeadObject per digest). Only the object under `repo`'s own prefix counts: another
    * repository's upload of the same digest is never an answer, so referencing a digest grants
-   * nothing. Returns the location to record (the object key) and the stored size.
+   * nothing. Returns the location to record (the object key), the stored size and, when the edge
+   * wrote it into the object's metadata, the id of the upload session that wrote it.
    */
-  findRepoUpload?(repo: string, digest: string): Promise<{ location: string; size: number } | undefined>;
+  findRepoUpload?(repo: string, digest: string): Promise<{ location: string; size: number; uploadId?: string } | undefined>;
 }

@@ -33,6 +33,9 @@ var MAX_PUT = 5368709120; // S3's largest single PUT: 5 GiB
 var SESSION = /^\/v2\/(.+)\/blobs\/uploads\/([^/]+)$/;
 var UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 var SHA256 = /^sha256:([a-f0-9]{64})$/;
+// The repository name grammar (functions/core/grammar.ts): an invalid name goes to the API, whose
+// NAME_INVALID answers it as on every other route.
+var NAME = /^[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*(\/[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*)*$/;
 var TOKEN = /^([A-Za-z0-9_-]{1,16})\.([A-Za-z0-9_-]*)\.([0-9]{1,12})\.([A-Za-z0-9_-]{43})$/;
 var KEEP = { host: 1, 'content-length': 1, 'transfer-encoding': 1, via: 1, 'user-agent': 1 };
 var kvs = cf.kvs();
@@ -143,6 +146,11 @@ async function handler(event) {
   var req = event.request;
   var h = flat(req.headers);
   var s = req.method === 'PUT' ? SESSION.exec(decoded(req.uri)) : null;
+  var name = /^\/v2\/(.+)\/blobs\/uploads\//.exec(decoded(req.uri));
+  if (name && (name[1].length > 255 || !NAME.test(name[1]))) {
+    cf.selectRequestOriginById(CONFIG.apiOrigin);
+    return req;
+  }
   var hex = s ? fastPathDigest(req, h) : undefined;
   if (hex !== undefined) {
     var verdict = await checkToken(req.querystring, s[1], s[2]);
@@ -155,6 +163,8 @@ async function handler(event) {
       for (var k in req.headers) if (!KEEP[k]) delete req.headers[k];
       req.headers['content-type'] = { value: 'application/octet-stream' };
       req.headers['x-amz-checksum-sha256'] = { value: Buffer.from(hex, 'hex').toString('base64') };
+      // The session that wrote the object: recording the blob ends it (functions/core/blob-records.ts).
+      req.headers['x-amz-meta-upload'] = { value: s[2] };
       cf.selectRequestOriginById(CONFIG.s3Origin);
       return req;
     }

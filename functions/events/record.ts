@@ -2,9 +2,10 @@
 // (`blobs/r/<repo>/<alg>/<hex>`, digest verified by S3 on the PUT): each is recorded as a blob and
 // linked into the repository named in its key, through the same recordBlob as every other upload.
 // Idempotent: S3 delivers events at least once and possibly late, and the manifest PUT may have
-// recorded the blob already (functions/core/handlers/manifests.ts); recording again changes nothing.
+// recorded the blob already (functions/core/handlers/manifests.ts); recording again changes nothing,
+// and an object some request recorded first (its upload session ended) is not linked again.
 import type { S3Event, S3EventRecord } from 'aws-lambda';
-import { recordBlob } from '../core/blob-records.ts';
+import { edgeUploadRecorded, recordBlob, recordFoundEdgeUpload } from '../core/blob-records.ts';
 import type { RegistryDeps } from '../core/context.ts';
 import { parseEdgeUploadKey } from '../core/edge-uploads.ts';
 
@@ -34,7 +35,14 @@ async function recordOne(deps: EventDeps, record: S3EventRecord): Promise<Outcom
   const size = record.s3.object.size;
   if (!Number.isSafeInteger(size) || size < 0) return { key, result: 'ignored', reason: 'no object size' };
   try {
-    const stored = await recordBlob(deps, upload.repo, { digest: upload.digest, size, location: key, createdAt: deps.now() });
+    // The object names the session that wrote it: recordEdgeUpload records it unless a request that
+    // needed the blob first (HEAD, GET, mount, DELETE, manifest PUT) recorded it already.
+    const found = deps.blobs.findRepoUpload ? await deps.blobs.findRepoUpload(upload.repo, upload.digest) : undefined;
+    if (found?.uploadId !== undefined && (await edgeUploadRecorded(deps, upload.digest, found))) return { key, result: 'ignored', reason: 'recorded already' };
+    const stored =
+      found?.uploadId !== undefined
+        ? await recordFoundEdgeUpload(deps, upload.repo, upload.digest, found, size)
+        : await recordBlob(deps, upload.repo, { digest: upload.digest, size, location: key, createdAt: deps.now() });
     return { key, result: 'recorded', repo: upload.repo, digest: upload.digest, location: stored.location, duplicate: stored.location !== key };
   } catch (error) {
     return { key, result: 'failed', error };

@@ -25,7 +25,16 @@ export interface FrontDoorOptions {
    * picks S3, ingest or the API (or answers itself); without it, routeUpload decides.
    */
   edge?: EdgeRouting;
+  /**
+   * Answer `GET /_local/stats` with the counters below (JSON). start:aws only, for tests and the
+   * bench: the deployed CloudFront distribution has no such path (it would reach the API, which
+   * answers 404).
+   */
+  localStats?: boolean;
 }
+
+/** The start:aws-only path that reports FrontDoorStats. */
+export const LOCAL_STATS_PATH = '/_local/stats';
 
 /** Request body bytes each origin received (0 for the API and ingest is the point of the edge path). */
 export interface FrontDoorStats {
@@ -93,6 +102,9 @@ async function toApi(handler: LambdaHandler, req: IncomingMessage, res: ServerRe
 async function toIngest(origin: URL, req: IncomingMessage, res: ServerResponse, stats?: FrontDoorStats): Promise<void> {
   if (stats) req.on('data', (chunk: Buffer) => (stats.bytes.ingest += chunk.byteLength));
   const headers = endToEnd(req.headers);
+  // HTTP/1.1 without Content-Length or Transfer-Encoding: no body. Say so, rather than let the
+  // proxied request go out chunked.
+  if (req.headers['content-length'] === undefined && req.headers['transfer-encoding'] === undefined) headers['content-length'] = '0';
   const sourceIp = req.socket.remoteAddress ?? '';
   headers['x-forwarded-for'] = typeof headers['x-forwarded-for'] === 'string' ? `${headers['x-forwarded-for']}, ${sourceIp}` : sourceIp;
   const upstream = httpRequest(new URL(req.url ?? '/', origin), { method: req.method, headers });
@@ -131,12 +143,20 @@ export async function startFrontDoor(opts: FrontDoorOptions): Promise<FrontDoor>
   };
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const path = (req.url ?? '/').split('?')[0] ?? '/';
+    if (opts.localStats && path === LOCAL_STATS_PATH && (req.method === 'GET' || req.method === 'HEAD')) {
+      const body = JSON.stringify(stats);
+      res.writeHead(200, { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(body)), 'cache-control': 'no-store' });
+      res.end(req.method === 'HEAD' ? undefined : body);
+      if (!req.complete) drain(req);
+      return;
+    }
     if (opts.edge && isUploadPath(path)) {
       const decision = await viewerRequest(opts.edge, req, res);
       route(decision.destination, req);
       if (decision.destination === 'edge-refused') return drain(req);
       if (decision.destination === 's3' && decision.request) {
-        // Not `+= await`: that reads the counter before the await, and parallel PUTs would lose counts.
+        // Not `stats.bytes.s3 += await ...`: that reads the counter before the await, and uploads
+        // running in parallel would overwrite each other's counts.
         const sent = await toS3(opts.edge, decision.request, req, res);
         stats.bytes.s3 += sent;
         if (!req.complete) drain(req);
@@ -155,6 +175,10 @@ export async function startFrontDoor(opts: FrontDoorOptions): Promise<FrontDoor>
       else res.destroy();
     });
   });
+  // A client may half-close its side right after a request without a body (FIN after the headers);
+  // CloudFront still answers it. Node's default would end the socket and abort the request at once,
+  // while the API or ingest is still working on it.
+  (server as Server & { httpAllowHalfOpen: boolean }).httpAllowHalfOpen = true;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(opts.port, opts.host, () => resolve());

@@ -19,6 +19,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { makeS3Client } from '../../functions/adapters/aws/s3-client.ts';
 import { S3BlobStore, type S3BlobStoreOptions } from '../../functions/adapters/aws/s3-blob-store.ts';
 import { parseState } from '../../functions/adapters/aws/upload-state.ts';
+import { edgeUploadKey } from '../../functions/core/edge-uploads.ts';
 import { DigestMismatchError, UploadGoneError, type BlobRecord } from '../../functions/core/ports.ts';
 import { blobStoreContract, chunked, sha256 } from '../contract/blob-store.contract.ts';
 import { startLocalS3, type LocalS3 } from '../support/s3-local.ts';
@@ -235,6 +236,28 @@ describe('S3 blob store', { timeout: 120_000 }, () => {
     expect(await store.putBlob(sha256(bytes), bytes)).toBe(`blobs/sha256/${sha256(bytes).slice(7)}`);
     // Bytes that do not match the digest are refused by S3 itself.
     await expect(store.putBlob(sha256(randomBytes(5)), bytes)).rejects.toMatchObject({ name: 'BadDigest' });
+  });
+
+  it("findRepoUpload: one HeadObject on the repository's edge key, with the session the edge named in x-amz-meta-upload", async () => {
+    const store = makeStore();
+    const client = s3.client();
+    const bytes = randomBytes(64);
+    const digest = sha256(bytes);
+    const id = randomUUID();
+    const repo = `edge/${randomUUID().slice(0, 8)}`;
+    const key = edgeUploadKey(repo, digest);
+    expect(await store.findRepoUpload(repo, digest)).toBeUndefined();
+    await client.send(new PutObjectCommand({ Bucket: s3.bucket, Key: key, Body: bytes, Metadata: { upload: id } }));
+    const before = s3.strict.calls.length;
+    expect(await store.findRepoUpload(repo, digest)).toEqual({ location: key, size: 64, uploadId: id });
+    expect(s3.strict.calls.slice(before).map((c) => c.command)).toEqual(['HeadObject']);
+    // Another repository's key is never the answer; sha512 is not what S3 verified at the edge.
+    expect(await store.findRepoUpload(`${repo}x`, digest)).toBeUndefined();
+    expect(await store.findRepoUpload(repo, `sha512:${createHash('sha512').update(bytes).digest('hex')}`)).toBeUndefined();
+    // An object without (or with a malformed) session id: found, without one.
+    await client.send(new PutObjectCommand({ Bucket: s3.bucket, Key: key, Body: bytes, Metadata: { upload: 'not-a-uuid' } }));
+    expect(await store.findRepoUpload(repo, digest)).toEqual({ location: key, size: 64 });
+    client.destroy();
   });
 
   it('an upload whose tail segments expired is gone', async () => {

@@ -49,18 +49,27 @@ export class EdgeBucketStore implements BlobStore {
     this.objects.delete(location);
   }
 
-  async findRepoUpload(repo: string, digest: string): Promise<{ location: string; size: number } | undefined> {
+  /** The upload session the edge named in each object's metadata (x-amz-meta-upload), when it did. */
+  readonly sessions = new Map<string, string>();
+
+  async findRepoUpload(repo: string, digest: string): Promise<{ location: string; size: number; uploadId?: string } | undefined> {
     this.lookups += 1;
     const key = edgeUploadKey(repo, digest);
     const bytes = this.objects.get(key);
-    return bytes === undefined ? undefined : { location: key, size: bytes.length };
+    const uploadId = this.sessions.get(key);
+    return bytes === undefined ? undefined : { location: key, size: bytes.length, ...(uploadId ? { uploadId } : {}) };
   }
 
-  /** The edge's PUT into S3: refused (BadDigest) unless the bytes match; returns S3's ObjectCreated event. */
-  edgePut(repo: string, bytes: Buffer, digest = sha256(bytes)): S3Event {
+  /**
+   * The edge's PUT into S3: refused (BadDigest) unless the bytes match; returns S3's ObjectCreated
+   * event. `uploadId`: the session whose token the edge accepted (the object's metadata names it).
+   */
+  edgePut(repo: string, bytes: Buffer, digest = sha256(bytes), uploadId?: string): S3Event {
     if (sha256(bytes) !== digest) throw new Error('BadDigest: the SHA256 you specified did not match the calculated checksum');
     const key = edgeUploadKey(repo, digest);
     this.objects.set(key, bytes);
+    if (uploadId === undefined) this.sessions.delete(key);
+    else this.sessions.set(key, uploadId);
     return s3Event([{ key, size: bytes.length }]);
   }
 }

@@ -142,8 +142,9 @@ describe('manifest PUT racing the event', () => {
     const layer = randomBytes(30);
     const handler = createEventsHandler(() => deps);
     for (const b of [config, layer]) await handler(r.blobs.edgePut('tenant-a/app', b));
+    const lookups = r.blobs.lookups;
     expect((await r.putManifest('tenant-a/app', 'v1', imageManifest(config, [layer]))).status).toBe(201);
-    expect(r.blobs.lookups).toBe(0);
+    expect(r.blobs.lookups).toBe(lookups);
   });
 
   it('the event of a duplicate copy recorded between the link read and the storage lookup: still accepted', async () => {
@@ -236,5 +237,80 @@ describe('tenants', () => {
     // B's copies were duplicates of A's: deleted, and B reads A's first copy.
     expect(await r.metadata.getLinkedBlob('tenant-b/app', sha256(layer))).toMatchObject({ location: edgeUploadKey('tenant-a/app', sha256(layer)) });
     expect(r.blobs.objects.has(edgeUploadKey('tenant-b/app', sha256(layer)))).toBe(false);
+  });
+});
+
+describe('blob requests racing the event (the client HEADs or GETs right after the edge 201)', () => {
+  const repo = 'tenant-a/app';
+  /** POST /v2/<repo>/blobs/uploads/: the session whose token the edge accepts. */
+  async function session(): Promise<string> {
+    const res = await r.request('POST', `/v2/${repo}/blobs/uploads/`);
+    expect(res.status).toBe(202);
+    return String(res.headers['docker-upload-uuid']);
+  }
+  const head = async (digest: string): Promise<number> => (await r.request('HEAD', `/v2/${repo}/blobs/${digest}`)).status;
+  const uploadStatus = async (id: string): Promise<unknown> => r.metadata.getUpload(id);
+
+  it('HEAD before the event records and links the blob with one storage lookup and ends the session; the late event then changes nothing', async () => {
+    const bytes = randomBytes(300);
+    const id = await session();
+    const event = r.blobs.edgePut(repo, bytes, sha256(bytes), id);
+    const before = r.blobs.lookups;
+    const res = await r.request('HEAD', `/v2/${repo}/blobs/${sha256(bytes)}`);
+    expect(res.status).toBe(200);
+    expect(res.headers['content-length']).toBe('300');
+    expect(r.blobs.lookups - before).toBe(1);
+    expect(await uploadStatus(id)).toBeUndefined();
+    expect(await createEventsHandler(() => deps)(event)).toEqual({ recorded: 0, duplicates: 0, ignored: 1 });
+    expect(await head(sha256(bytes))).toBe(200);
+    // Linked: the next HEAD asks storage nothing.
+    const linked = r.blobs.lookups;
+    expect(await head(sha256(bytes))).toBe(200);
+    expect(r.blobs.lookups).toBe(linked);
+  });
+
+  it('GET before the event answers the 307; a digest never uploaded is still 404 after one lookup', async () => {
+    const bytes = randomBytes(50);
+    r.blobs.edgePut(repo, bytes, sha256(bytes), await session());
+    const res = await r.request('GET', `/v2/${repo}/blobs/${sha256(bytes)}`);
+    expect(res.status).toBe(307);
+    expect(String(res.headers.location)).toContain(edgeUploadKey(repo, sha256(bytes)));
+    expect(await head(sha256(randomBytes(8)))).toBe(404);
+  });
+
+  it("another repository's edge upload of the digest is not found by a HEAD", async () => {
+    const bytes = randomBytes(40);
+    r.blobs.edgePut('tenant-b/app', bytes, sha256(bytes), await session());
+    expect(await head(sha256(bytes))).toBe(404);
+  });
+
+  it('DELETE before the event unlinks it for good: neither the late event nor a later HEAD links it again', async () => {
+    const bytes = randomBytes(70);
+    const event = r.blobs.edgePut(repo, bytes, sha256(bytes), await session());
+    expect((await r.request('DELETE', `/v2/${repo}/blobs/${sha256(bytes)}`)).status).toBe(202);
+    expect(await head(sha256(bytes))).toBe(404);
+    expect(await createEventsHandler(() => deps)(event)).toEqual({ recorded: 0, duplicates: 0, ignored: 1 });
+    expect(await head(sha256(bytes))).toBe(404);
+    expect(await r.metadata.getLinkedBlob(repo, sha256(bytes))).toBeUndefined();
+  });
+
+  it('DELETE after the event, then the same bytes pushed again at the edge by a new session: linked again at once', async () => {
+    const bytes = randomBytes(90);
+    await createEventsHandler(() => deps)(r.blobs.edgePut(repo, bytes, sha256(bytes), await session()));
+    expect((await r.request('DELETE', `/v2/${repo}/blobs/${sha256(bytes)}`)).status).toBe(202);
+    expect(await head(sha256(bytes))).toBe(404);
+    const again = r.blobs.edgePut(repo, bytes, sha256(bytes), await session());
+    expect(await head(sha256(bytes))).toBe(200);
+    expect(await createEventsHandler(() => deps)(again)).toEqual({ recorded: 0, duplicates: 0, ignored: 1 });
+    expect(await head(sha256(bytes))).toBe(200);
+  });
+
+  it('a mount from a repository whose edge upload is not recorded yet links it into both', async () => {
+    const bytes = randomBytes(60);
+    r.blobs.edgePut(repo, bytes, sha256(bytes), await session());
+    const res = await r.request('POST', '/v2/tenant-a/other/blobs/uploads/', { query: `mount=${encodeURIComponent(sha256(bytes))}&from=${encodeURIComponent(repo)}` });
+    expect(res.status).toBe(201);
+    expect(await head(sha256(bytes))).toBe(200);
+    expect((await r.request('HEAD', `/v2/tenant-a/other/blobs/${sha256(bytes)}`)).status).toBe(200);
   });
 });

@@ -25,12 +25,13 @@ describe('viewer request: the S3 fast path', () => {
     if (r.kind === 'request') expect(r.request.headers['x-amz-checksum-sha256']!.value).toBe('uU0nuZNNPgilLlLX2n2r+sSE7+N6U4DukIj3rOLvzek=');
   });
 
-  it('sends S3 only Content-Length, Host, User-Agent, Content-Type octet-stream and the checksum: no credentials, x-amz-*, conditions or encodings', async () => {
+  it('sends S3 only Content-Length, Host, User-Agent, Content-Type octet-stream, the checksum and the session id: no credentials, x-amz-*, conditions or encodings', async () => {
     const s = session(edge.signer);
     const r = await edge.request.run(
       put(s.location, `sha256:${HELLO}`, 11, {
         authorization: 'Bearer abc',
         'x-amz-acl': 'public-read',
+        'x-amz-meta-upload': '00000000-0000-0000-0000-000000000000',
         'x-amz-checksum-sha256': 'AAAA',
         'x-amz-checksum-crc32': 'AAAA',
         'content-encoding': 'gzip',
@@ -47,6 +48,8 @@ describe('viewer request: the S3 fast path', () => {
       'content-length': { value: '11' },
       'content-type': { value: 'application/octet-stream' },
       'x-amz-checksum-sha256': { value: 'uU0nuZNNPgilLlLX2n2r+sSE7+N6U4DukIj3rOLvzek=' },
+      // The session whose token was checked (a viewer's own x-amz-meta-upload is replaced).
+      'x-amz-meta-upload': { value: s.id },
     });
     expect(r.request.cookies).toEqual({});
     expect(r.request.method).toBe('PUT');
@@ -240,6 +243,28 @@ describe('viewer request with ingest off', () => {
     expect(r.kind).toBe('request');
     expect(r.origin).toEqual({ kind: 'id', id: 'ingest' });
   });
+});
+
+describe('viewer request: an invalid repository name is the API\'s to refuse (NAME_INVALID, as on every route)', () => {
+  for (const ingest of [true, false]) {
+    const edge = edgeSetup({ ...CONFIG, ingest });
+    // A valid token for a valid repository, replayed on a path naming an invalid one.
+    const s = session(edge.signer);
+    it(`ingest ${ingest ? 'on' : 'off'}: no fast path, no token check, no size refusal: routed to the API`, async () => {
+      for (const name of ['Upper', 'a..b', '-lead', 'trail_', 'a:b', 'a'.repeat(256), `${'abcdefghi/'.repeat(25)}abcdef`]) {
+        const location = s.location.replace(`/v2/${s.repo}/`, `/v2/${name}/`);
+        expectRouted(await edge.request.run(put(location, `sha256:${HELLO}`, 11)), CONFIG.apiOrigin);
+        expectRouted(await edge.request.run(put(location, `sha256:${HELLO}`, LAYER)), CONFIG.apiOrigin);
+        expectRouted(await edge.request.run(event('PATCH', location, { 'transfer-encoding': 'chunked' })), CONFIG.apiOrigin);
+        expectRouted(await edge.request.run(event('POST', `/v2/${name}/blobs/uploads/`, { 'transfer-encoding': 'chunked' })), CONFIG.apiOrigin);
+      }
+      // Borderline valid names still take the fast path with their own token.
+      for (const name of ['a__b', 'a---b', 'x/y/z', 'b'.repeat(255)]) {
+        const v = session(edge.signer, name);
+        expectS3(await edge.request.run(put(v.location, `sha256:${HELLO}`, 11)), name, HELLO);
+      }
+    });
+  }
 });
 
 describe("viewer request with the core's own Locations", () => {

@@ -2,7 +2,7 @@
 // API Gateway emulation, and a fake ingest origin that counts the bytes it receives.
 import { createHash } from 'node:crypto';
 import { createServer, request, type IncomingHttpHeaders, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { connect, type AddressInfo } from 'node:net';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { LambdaHandler } from '../../functions/frontdoor/apigw-http.ts';
 import { startFrontDoor, type FrontDoor } from '../../functions/frontdoor/server.ts';
@@ -78,9 +78,21 @@ function counting(handler: LambdaHandler): LambdaHandler {
   };
 }
 
-async function start(withIngest: boolean): Promise<void> {
+async function start(withIngest: boolean, localStats = false): Promise<void> {
   ingest = withIngest ? await fakeIngest() : undefined;
-  door = await startFrontDoor({ host: '127.0.0.1', port: 0, handler: counting(f.handler), ...(ingest ? { ingestUrl: ingest.url } : {}) });
+  door = await startFrontDoor({ host: '127.0.0.1', port: 0, handler: counting(f.handler), ...(ingest ? { ingestUrl: ingest.url } : {}), localStats });
+}
+
+/** Sends raw bytes, half-closes (FIN) right after them, and returns everything the server wrote back. */
+function rawHalfClose(base: string, text: string): Promise<string> {
+  const u = new URL(base);
+  return new Promise((resolve, reject) => {
+    const socket = connect(Number(u.port), u.hostname, () => socket.end(text));
+    let data = '';
+    socket.on('data', (d: Buffer) => (data += d.toString('latin1')));
+    socket.on('close', () => resolve(data));
+    socket.on('error', reject);
+  });
 }
 
 beforeEach(async () => {
@@ -248,5 +260,39 @@ describe('front door, ingest path', () => {
     expect(r.status).toBe(502);
     expect(code(r)).toBe('UNAVAILABLE');
     expect(invocations).toEqual([]);
+  });
+});
+
+describe('front door, start:aws extras', () => {
+  it('GET /_local/stats reports body bytes and requests per origin, only when asked to', async () => {
+    await start(true, true);
+    const post = await send(door.url, 'POST', '/v2/fd/stats/blobs/uploads/');
+    await send(door.url, 'PATCH', post.headers.location!, { body: Buffer.alloc(3000, 1), chunked: 1000 });
+    await send(door.url, 'PATCH', post.headers.location!, { body: Buffer.alloc(10, 1) });
+    const r = await send(door.url, 'GET', '/_local/stats');
+    expect(r.status).toBe(200);
+    expect(r.headers['content-type']).toBe('application/json');
+    const stats = JSON.parse(r.body.toString()) as { bytes: Record<string, number>; requests: Record<string, number> };
+    expect(stats.bytes).toEqual({ api: 10, ingest: 3000, s3: 0 });
+    expect(stats.requests).toMatchObject({ api: 2, ingest: 1 });
+    await door.close();
+    await new Promise<void>((resolve) => ingest!.server.close(() => resolve()));
+    await start(false);
+    // Without localStats the path is the API's, like any other unknown path.
+    expect((await send(door.url, 'GET', '/_local/stats')).status).toBe(404);
+  });
+
+  it('answers a client that half-closes right after a bodiless request, and tells ingest the body is empty', async () => {
+    await start(true);
+    const post = await send(door.url, 'POST', '/v2/fd/half/blobs/uploads/');
+    const api = await rawHalfClose(door.url, 'GET /v2/ HTTP/1.1\r\nHost: x\r\n\r\n');
+    expect(api).toMatch(/^HTTP\/1\.1 200 /);
+    // No Content-Length and no Transfer-Encoding: routed to ingest (the length is unknown), which is
+    // told Content-Length: 0 rather than receiving a chunked request.
+    const patched = await rawHalfClose(door.url, `PATCH ${post.headers.location!} HTTP/1.1\r\nHost: x\r\nContent-Range: 0-9\r\n\r\n`);
+    expect(patched).toMatch(/^HTTP\/1\.1 202 /);
+    expect(ingest!.requests).toHaveLength(1);
+    expect(ingest!.requests[0]!.headers['content-length']).toBe('0');
+    expect(ingest!.requests[0]!.headers['transfer-encoding']).toBeUndefined();
   });
 });

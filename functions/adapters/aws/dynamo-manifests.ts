@@ -149,12 +149,15 @@ export class DynamoManifests {
         writes.push(this.put(manifestItem(repo, m, bodyKey, fieldsKey), notExists, pkName));
         if (m.subject !== undefined) writes.push(this.put(referrerItem(repo, m.subject, m, fieldsKey)));
       } else if (writes.length > 0) {
-        // New tags on a stored manifest bump its revision, which a concurrent deleteManifest conditions on.
+        // New tags on a stored manifest bump its revision, which a concurrent deleteManifest conditions
+        // on. The increment is atomic and conditioned only on the manifest still being there: puts
+        // adding different tags to one manifest at once (a client tagging in parallel) need not
+        // re-read each other's revision, which made 8 parallel taggers exhaust their retries.
         writes.push({
           Update: {
             TableName: this.ops.table, Key: manifestKey(repo, m.digest),
-            UpdateExpression: 'SET #rev = #rev + :one', ConditionExpression: '#rev = :rev',
-            ExpressionAttributeNames: { '#rev': 'rev' }, ExpressionAttributeValues: { ':one': 1, ':rev': stored.rev as number },
+            UpdateExpression: 'SET #rev = #rev + :one', ConditionExpression: 'attribute_exists(#pk)',
+            ExpressionAttributeNames: { '#rev': 'rev', '#pk': 'pk' }, ExpressionAttributeValues: { ':one': 1 },
           },
         });
       }

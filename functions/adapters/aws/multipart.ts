@@ -113,12 +113,14 @@ export async function deleteQuietly(b: Bucket, keys: string[]): Promise<void> {
 }
 
 /** Size of the object at `key`, or undefined when there is none (one HeadObject). */
-export async function objectSize(b: Bucket, key: string): Promise<number | undefined> {
+/** An object's size and user metadata (one HeadObject), or undefined when it does not exist. */
+export async function objectHead(b: Bucket, key: string): Promise<{ size: number; metadata: Record<string, string> } | undefined> {
   try {
     const out = await b.client.send(new HeadObjectCommand({ Bucket: b.name, Key: key }));
-    return out.ContentLength;
+    return { size: out.ContentLength ?? 0, metadata: out.Metadata ?? {} };
   } catch (e) {
     if (isMissing(e)) return undefined;
     throw e;
   }
 }
+

@@ -5,7 +5,7 @@
 import type { S3Client } from '@aws-sdk/client-s3';
 import { DigestMismatchError, UploadConflictError, UploadSizeError, type BlobRecord, type BlobStore } from '../../core/ports.ts';
 import { contentKey, uploadBlobKey } from './s3-keys.ts';
-import { abortMultipart, completeMultipart, deleteObject, deleteQuietly, MAX_PARTS, MiB, objectSize, putObject, readSegments, uploadPart, type Bucket } from './multipart.ts';
+import { abortMultipart, completeMultipart, deleteObject, deleteQuietly, MAX_PARTS, MiB, objectHead, putObject, readSegments, uploadPart, type Bucket } from './multipart.ts';
 import { edgeUploadKey, EDGE_VERIFIED_ALGORITHMS } from '../../core/edge-uploads.ts';
 import { PartWriter } from './part-writer.ts';
 import { digestOf, RunningHash } from './running-hash.ts';
@@ -137,12 +137,17 @@ export class S3BlobStore implements BlobStore {
     await deleteObject(this.#bucket, location);
   }
 
-  /** One HeadObject on the repository's edge-upload key (the edge wrote it; S3 verified its sha256). */
-  async findRepoUpload(repo: string, digest: string): Promise<{ location: string; size: number } | undefined> {
+  /**
+   * One HeadObject on the repository's edge-upload key (the edge wrote it; S3 verified its sha256).
+   * The edge names the upload session in the object's metadata (`x-amz-meta-upload`).
+   */
+  async findRepoUpload(repo: string, digest: string): Promise<{ location: string; size: number; uploadId?: string } | undefined> {
     if (!EDGE_VERIFIED_ALGORITHMS.includes(digest.slice(0, digest.indexOf(':')))) return undefined;
     const location = edgeUploadKey(repo, digest);
-    const size = await objectSize(this.#bucket, location);
-    return size === undefined ? undefined : { location, size };
+    const head = await objectHead(this.#bucket, location);
+    if (head === undefined) return undefined;
+    const uploadId = head.metadata.upload;
+    return { location, size: head.size, ...(uploadId && UPLOAD_ID.test(uploadId) ? { uploadId } : {}) };
   }
 
   #stateAt(stateText: string, size: number): UploadState {
@@ -157,6 +162,8 @@ export class S3BlobStore implements BlobStore {
     await deleteQuietly(this.#bucket, [...state.tail.map((s) => s.key), ...state.junk]);
   }
 }
+
+const UPLOAD_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 function base64Digest(digest: string): string {
   return Buffer.from(digest.slice(digest.indexOf(':') + 1), 'hex').toString('base64');

@@ -1,5 +1,6 @@
 // GET / HEAD / DELETE /v2/<name>/blobs/<digest>
 import { repoAccess } from '../access.ts';
+import { linkedOrEdgeBlob, recordEdgeUpload } from '../blob-records.ts';
 import { RegistryError } from '../errors.ts';
 import { requireDigest } from '../grammar.ts';
 import { emptyResponse } from '../http.ts';
@@ -7,7 +8,7 @@ import type { HandlerContext, Operation } from '../context.ts';
 
 async function linkedBlob({ params, deps }: HandlerContext) {
   const digest = requireDigest(params.digest);
-  const blob = await deps.metadata.getLinkedBlob(params.name, digest);
+  const blob = await linkedOrEdgeBlob(deps, params.name, digest);
   if (!blob) throw new RegistryError('BLOB_UNKNOWN', { digest });
   return blob;
 }
@@ -41,7 +42,10 @@ export const deleteBlob: Operation = {
   access: (p) => [repoAccess(p.name, 'delete')],
   async handle({ params, deps }) {
     const digest = requireDigest(params.digest);
-    if (!(await deps.metadata.unlinkBlob(params.name, digest))) throw new RegistryError('BLOB_UNKNOWN', { digest });
+    // An edge upload whose event is still on its way is recorded first, so that the event, arriving
+    // later, finds it recorded and does not link it again.
+    const unlinked = (await deps.metadata.unlinkBlob(params.name, digest)) || ((await recordEdgeUpload(deps, params.name, digest)) !== undefined && (await deps.metadata.unlinkBlob(params.name, digest)));
+    if (!unlinked) throw new RegistryError('BLOB_UNKNOWN', { digest });
     return emptyResponse(202, { 'docker-content-digest': digest });
   },
 };

@@ -1,7 +1,7 @@
 // GET / HEAD / PUT / DELETE /v2/<name>/manifests/<reference>
 import { repoAccess } from '../access.ts';
 import { RegistryError } from '../errors.ts';
-import { recordBlob } from '../blob-records.ts';
+import { recordBlob, recordEdgeUpload } from '../blob-records.ts';
 import { digestAlgorithm, isValidTag, parseReference } from '../grammar.ts';
 import { emptyResponse, header, type RegistryResponse } from '../http.ts';
 import { acceptable, digestOf, EMPTY_BLOB, MANIFEST_MEDIA_TYPES, MAX_MANIFEST_BYTES, parseManifest, type ParsedManifest } from '../manifest.ts';
@@ -125,9 +125,9 @@ async function reconcileEdgeUploads(deps: RegistryDeps, repo: string, parsed: Pa
   for (let i = 0; i < digests.length; i += EDGE_LOOKUP_CONCURRENCY) {
     await Promise.all(
       digests.slice(i, i + EDGE_LOOKUP_CONCURRENCY).map(async (digest) => {
-        const upload = await blobs.findRepoUpload!(repo, digest);
-        if (!upload) return void unresolved.push(digest);
-        found.blobs.set(digest, await recordBlob(deps, repo, { digest, size: upload.size, location: upload.location, createdAt: deps.now() }));
+        const recorded = await recordEdgeUpload(deps, repo, digest);
+        if (recorded) found.blobs.set(digest, recorded);
+        else unresolved.push(digest);
       }),
     );
   }

@@ -4,7 +4,7 @@ import { RegistryError } from '../errors.ts';
 import { isValidDigest, isValidName, requireDigest } from '../grammar.ts';
 import { emptyResponse, type RegistryResponse } from '../http.ts';
 import { randomUUID } from 'node:crypto';
-import { recordBlob } from '../blob-records.ts';
+import { linkedOrEdgeBlob, recordBlob } from '../blob-records.ts';
 import { DigestMismatchError, UploadConflictError, UploadSizeError, type UploadSession } from '../ports.ts';
 import { checkUploadToken, expectedLength, loadSession, newUploadId, parseContentRange, rangeHeader, sessionHeaders, unknownUpload } from '../upload-session.ts';
 import type { HandlerContext, Operation, RegistryDeps } from '../context.ts';
@@ -179,7 +179,7 @@ async function tryMount(ctx: HandlerContext, digest: string): Promise<RegistryRe
   const from = req.query.get('from');
   if (from === null || !isValidName(from) || !isValidDigest(digest)) return undefined;
   if (!(await deps.authorizer.can(principal, repoAccess(from, 'pull')))) return undefined;
-  const blob = await deps.metadata.getLinkedBlob(from, digest);
+  const blob = await linkedOrEdgeBlob(deps, from, digest);
   if (!blob) return undefined;
   await deps.metadata.linkBlob(params.name, blob);
   return blobCreated(params.name, digest);
