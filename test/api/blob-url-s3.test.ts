@@ -4,7 +4,7 @@
 // s3rver lacks suffix ranges (`bytes=-N`, DESIGN.md §7), which real S3 serves: not asserted here.
 import { describe, it } from 'vitest';
 import assert from 'node:assert/strict';
-import { backend } from '../support/registry.ts';
+import { onlyOnBackend } from '../support/registry.ts';
 import { registryPerFile, bytes, expectStatus, sha256, uniqueRepo, withQuery, type Client, type Reply } from './client.ts';
 
 let c: Client;
@@ -43,7 +43,8 @@ async function uploadChunked(repo: string, data: Buffer): Promise<string> {
   return digest;
 }
 
-describe.skipIf(backend() !== 'aws')('blob GET under start:aws: 307 to an S3 presigned GET', () => {
+describe('blob GET under start:aws: 307 to an S3 presigned GET', () => {
+  onlyOnBackend('aws', 'S3 presigned blob URLs exist only under start:aws (npm start serves its own /_blobs/ URLs)');
   for (const [label, upload] of [
     ['a blob the edge PUT into S3', (repo: string, data: Buffer) => c.uploadBlob(repo, data)],
     ['a blob uploaded by PATCH + PUT through the API', uploadChunked],

@@ -161,7 +161,8 @@ describe('GET blob', () => {
   });
 
   // The registry's own signed URL only: an S3 presigned URL is S3's to verify, and s3rver verifies no signature.
-  it.skipIf(backend() === 'aws')('tampered signature -> 403 DENIED', async () => {
+  it('tampered signature -> 403 DENIED', async (t) => {
+    if (backend() === 'aws') t.skip('an S3 presigned URL is S3\'s to verify, and s3rver verifies no signature');
     const repo = uniqueRepo('blobs');
     const data = bytes(100);
     const digest = await c.uploadBlob(repo, data);
@@ -174,7 +175,8 @@ describe('GET blob', () => {
   });
 
   // As above: S3 checks its own signatures (s3rver none).
-  it.skipIf(backend() === 'aws')('a signed URL with the path pointing at another blob -> 403 DENIED', async (t) => {
+  it('a signed URL with the path pointing at another blob -> 403 DENIED', async (t) => {
+    if (backend() === 'aws') t.skip('an S3 presigned URL is S3\'s to verify, and s3rver verifies no signature');
     const repo = uniqueRepo('blobs');
     const a = bytes(100);
     const b = bytes(100);

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { createPodman, createSkopeo, startContainerd, startDockerd, startOrSkip, toolGate } from '../support/clients.ts';
 import { makeOciImage, toDockerArchive, toOciArchive, type TestImage } from '../support/images.ts';
-import { backend, startRegistry, type RunningRegistry } from '../support/registry.ts';
+import { onlyOnBackend, startRegistry, type RunningRegistry } from '../support/registry.ts';
 import { fetchBlob, getManifest, headManifest, tempDir } from './helpers.ts';
 
 const KiB = 1024;
@@ -71,7 +71,8 @@ async function ctrRoundTrip(t: TestContext, reg: RunningRegistry, img: TestImage
   return pushed;
 }
 
-describe.skipIf(backend() !== 'aws')('blob bytes per origin under start:aws', () => {
+describe('blob bytes per origin under start:aws', () => {
+  onlyOnBackend('aws', 'bytes per origin (edge/S3, ingest, API) exist only under start:aws');
   test('ctr (one PUT per blob, in parallel): every blob byte goes edge -> S3, none through the API or ingest', { timeout: 120_000 }, async (t) => {
     toolGate(['containerd', 'ctr', 'skopeo']).check(t);
     const reg = await start(t);

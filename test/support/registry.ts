@@ -1,6 +1,7 @@
 // Starts the local registry (`functions/local/main.ts`) as a child process on a free loopback port,
 // exactly as `npm start` runs it, and stops it again. Used by API, e2e, crash and bench code.
 import { spawn, type ChildProcess } from 'node:child_process';
+import { beforeEach } from 'vitest';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
@@ -17,6 +18,16 @@ export const awsMainScript = join(root, 'functions', 'aws-local', 'main.ts');
  * (`npm run start:aws`), from REGISTRY_BACKEND; the vitest config runs test/api and test/e2e once per backend.
  */
 export const backend = (): 'local' | 'aws' => (process.env.REGISTRY_BACKEND === 'aws' ? 'aws' : 'local');
+
+/**
+ * Inside a describe block: its tests run only against `only`, and are reported as skipped with
+ * `reason` against the other backend (vitest's skipIf would give none).
+ */
+export function onlyOnBackend(only: 'local' | 'aws', reason: string): void {
+  beforeEach((ctx) => {
+    if (backend() !== only) ctx.skip(reason);
+  });
+}
 
 export interface RunningRegistry {
   /** e.g. `http://127.0.0.1:41234` */

@@ -112,6 +112,7 @@ function prepareAll(db: DatabaseSync) {
     getUpload: p('SELECT * FROM uploads WHERE id = ? AND expires_at > ?'),
     leaseUpload: p(`UPDATE uploads SET lease_holder = ?, lease_until = ?
       WHERE id = ? AND offset = ? AND expires_at > ? AND (lease_holder IS NULL OR lease_until <= ? OR lease_holder = ?)`),
+    anyLease: p('SELECT 1 AS held FROM uploads WHERE lease_holder IS NOT NULL LIMIT 1'),
     releaseAllLeases: p('UPDATE uploads SET lease_holder = NULL, lease_until = NULL WHERE lease_holder IS NOT NULL'),
     updateUpload: p(`UPDATE uploads SET offset = ?, state = ?, updated_at = ?, expires_at = ?, lease_holder = NULL, lease_until = NULL
       WHERE id = ? AND lease_holder = ?`),
@@ -270,6 +271,9 @@ export class SqliteMetadataStore implements MetadataStore {
    * killed mid-request would otherwise block its sessions until the lease ran out.
    */
   releaseAllLeases(): number {
+    // Read first: a start-up with nothing to release takes no write lock (two instances starting on
+    // one data dir do not queue on each other, and a full disk does not stop a start).
+    if (this.q.anyLease.get() === undefined) return 0;
     return Number(this.q.releaseAllLeases.run().changes);
   }
 
