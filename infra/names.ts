@@ -17,6 +17,12 @@ export const KEY_PREFIXES = { blobs: 'blobs/', uploads: 'uploads/', manifests: '
  */
 export { EDGE_UPLOAD_PREFIX } from '../functions/core/edge-uploads.ts';
 
+/**
+ * Where blobs committed from upload sessions live, and the tag of an object there that is an
+ * upload's first segment not (yet) committed: the lifecycle expires those (docs/s3-blob-store.md).
+ */
+export { PENDING_TAG, UPLOAD_BLOB_PREFIX } from '../functions/adapters/aws/s3-keys.ts';
+
 export function stackName(env: EnvironmentConfig, part: string, region?: string): string {
   const base = `OciRegistry-${env.name}-${part}`;
   return region ? `${base}-${region}` : base;

@@ -245,7 +245,7 @@ export interface BlobStore {
   /**
    * Checks the `size` uploaded bytes against `digest` from the saved hash state (no re-read of the
    * bytes) and makes them durable where they can be served; returns that location. No bytes are
-   * copied. On a mismatch the bytes are discarded and DigestMismatchError thrown. UploadConflictError
+   * copied, and a blob whose bytes all arrived in one appendUpload is not read back either. On a mismatch the bytes are discarded and DigestMismatchError thrown. UploadConflictError
    * unless the upload holds exactly `size` bytes; UploadGoneError when its bytes are gone.
    */
   finishUpload(id: string, size: number, state: string, digest: string): Promise<{ location: string }>;

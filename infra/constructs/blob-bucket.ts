@@ -8,7 +8,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
 import type { EnvironmentConfig } from '../config.ts';
-import { bucketName, EDGE_UPLOAD_PREFIX, KEY_PREFIXES } from '../names.ts';
+import { bucketName, EDGE_UPLOAD_PREFIX, KEY_PREFIXES, PENDING_TAG, UPLOAD_BLOB_PREFIX } from '../names.ts';
 
 export interface BlobBucketProps {
   readonly env: EnvironmentConfig;
@@ -40,6 +40,8 @@ export class BlobBucket extends Construct {
       lifecycleRules: [
         { id: 'abort-incomplete-multipart', abortIncompleteMultipartUploadAfter: Duration.days(1) },
         { id: 'expire-stale-uploads', prefix: KEY_PREFIXES.uploads, expiration: Duration.days(2), noncurrentVersionExpiration: Duration.days(1) },
+        // An upload's first segment written at its final key, never committed (the tag is cleared at commit).
+        { id: 'expire-pending-upload-blobs', prefix: UPLOAD_BLOB_PREFIX, tagFilters: { [PENDING_TAG.key]: PENDING_TAG.value }, expiration: Duration.days(2) },
         // Blobs and manifests deleted by GC stay restorable for a week, then go for good.
         { id: 'expire-deleted-versions', noncurrentVersionExpiration: Duration.days(7), expiredObjectDeleteMarker: true },
       ],

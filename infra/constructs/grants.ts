@@ -4,7 +4,7 @@ import { Stack, Validations } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type { IConstruct } from 'constructs';
 import { flattenCfnReference } from 'cdk-nag/lib/utils/flatten-cfn-reference.js';
-import { KEY_PREFIXES } from '../names.ts';
+import { KEY_PREFIXES, UPLOAD_BLOB_PREFIX } from '../names.ts';
 
 export const TABLE_READ = ['dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:Query'];
 export const TABLE_WRITE = ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:BatchWriteItem', 'dynamodb:ConditionCheckItem'];
@@ -33,6 +33,8 @@ export function dataStatements(access: DataAccess, tableArn: string, bucketArn: 
         new iam.PolicyStatement({ sid: 'TableReadWrite', actions: [...TABLE_READ, ...TABLE_WRITE], resources: [tableArn] }),
         new iam.PolicyStatement({ sid: 'ObjectsReadWrite', actions: [...OBJECT_READ, ...OBJECT_WRITE], resources: objects(blobs, uploads, manifests) }),
         new iam.PolicyStatement({ sid: 'UploadsMultipart', actions: MULTIPART, resources: objects(uploads) }),
+        // A first upload segment is written at the blob's final key tagged pending; the tag is cleared at commit.
+        new iam.PolicyStatement({ sid: 'UploadBlobsTagging', actions: ['s3:PutObjectTagging'], resources: objects(UPLOAD_BLOB_PREFIX) }),
       ];
     case 'read-only':
       return [

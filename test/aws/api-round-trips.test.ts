@@ -141,4 +141,31 @@ describe('round trips through start:aws', () => {
     const r = await fetch(`${base}/v2/rt/patch/blobs/${digest}`);
     expect(sha256(Buffer.from(await r.arrayBuffer()))).toBe(digest);
   });
+
+  it.each([1024, 3 * MiB])('a blob of %i bytes sent in one PATCH: one write at its final key, committed by clearing its pending tag (no copy, no re-read)', async (size) => {
+    const bytes = randomBytes(size);
+    const digest = sha256(bytes);
+    const loc = await startUpload(base, 'rt/small');
+    let next = '';
+    const patch = await reg.measure(async () => {
+      const r = await fetch(loc, { method: 'PATCH', body: streamed(bytes), duplex: 'half', headers: { 'content-type': 'application/octet-stream' } } as RequestInit);
+      await r.arrayBuffer();
+      expect(r.status).toBe(202);
+      next = new URL(r.headers.get('location') ?? '', base).href;
+    });
+    const put = await reg.measure(async () => {
+      const r = await fetch(withDigest(next, digest), { method: 'PUT' });
+      await r.arrayBuffer();
+      expect(r.status).toBe(201);
+    });
+    // The PATCH (ingest): one conditional write of the bytes at the blob's final key, tagged pending.
+    expect(patch.ingest.s3).toEqual({ PutObject: 1 });
+    expect(patch.api.s3).toEqual({});
+    // The commit (API): the digest checked against the saved running hash, then the tag cleared.
+    expect(put.api.s3).toEqual({ PutObjectTagging: 1 });
+    expect(put.ingest.s3).toEqual({});
+    expect(put.bytes).toEqual({ api: 0, ingest: 0, s3: 0 });
+    const r = await fetch(`${base}/v2/rt/small/blobs/${digest}`);
+    expect(sha256(Buffer.from(await r.arrayBuffer()))).toBe(digest);
+  });
 });

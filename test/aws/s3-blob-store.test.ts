@@ -10,7 +10,9 @@ import {
   CreateMultipartUploadCommand,
   DeleteObjectCommand,
   GetObjectCommand,
+  GetObjectTaggingCommand,
   PutObjectCommand,
+  PutObjectTaggingCommand,
   S3ServiceException,
   UploadPartCommand,
 } from '@aws-sdk/client-s3';
@@ -124,14 +126,32 @@ describe('S3 blob store', { timeout: 120_000 }, () => {
     await expect(live.finishUpload(id, recorded.offset, recorded.state, sha256(Buffer.concat([first, second])))).rejects.toBeInstanceOf(UploadGoneError);
   });
 
-  it('a small blob costs one segment write, then one read and one checksummed write at finish', async () => {
+  it.each([3000, 3 * MiB])('a blob of %i bytes sent in one request: one write at its final key tagged pending, one untagging at finish', async (size) => {
     const store = makeStore();
-    const bytes = randomBytes(3000);
+    const bytes = randomBytes(size);
     const id = randomUUID();
     const up = await store.appendUpload(id, 0, await store.startUpload(id), chunked(bytes));
     expect(s3.strict.counts()).toEqual({ PutObject: 1 });
-    await store.finishUpload(id, up.offset, up.state, sha256(bytes));
-    expect(s3.strict.counts()).toEqual({ PutObject: 2, GetObject: 1, DeleteObject: 1 });
+    const put = s3.strict.calls[0];
+    expect(put?.headers).toEqual(expect.arrayContaining(['if-none-match', 'x-amz-tagging']));
+    const { location } = await store.finishUpload(id, up.offset, up.state, sha256(bytes));
+    expect(location).toBe(`blobs/by-upload/${id}`);
+    expect(s3.strict.counts()).toEqual({ PutObject: 1, PutObjectTagging: 1 });
+    expect((await s3.client().send(new GetObjectTaggingCommand({ Bucket: s3.bucket, Key: location }))).TagSet).toEqual([]);
+    expect(sha256(await fetchBytes(store, { digest: sha256(bytes), size, location, createdAt: 0 }))).toBe(sha256(bytes));
+  });
+
+  it('a small first request, then more: the first segment at the final key is read back once and replaced by the multipart blob', async () => {
+    const store = makeStore();
+    const first = randomBytes(3000);
+    const second = randomBytes(6 * MiB);
+    const id = randomUUID();
+    let up = await store.appendUpload(id, 0, await store.startUpload(id), chunked(first));
+    up = await store.appendUpload(id, up.offset, up.state, chunked(second));
+    s3.strict.reset();
+    const { location } = await store.finishUpload(id, up.offset, up.state, sha256(Buffer.concat([first, second])));
+    expect(s3.strict.counts()).toEqual({ CompleteMultipartUpload: 1 }); // the final key is not deleted as junk
+    expect(sha256(await fetchBytes(store, { digest: '', size: 0, location, createdAt: 0 }))).toBe(sha256(Buffer.concat([first, second])));
   });
 
   it('never sends a part under 5 MiB but the last, whatever the chunking', async () => {
@@ -298,6 +318,7 @@ describe('S3 blob store under S3 faults (aws-sdk-client-mock)', { timeout: 120_0
     PutObjectCommand,
     GetObjectCommand,
     DeleteObjectCommand,
+    PutObjectTaggingCommand,
   ] as unknown as Command[];
 
   /**
@@ -379,6 +400,33 @@ describe('S3 blob store under S3 faults (aws-sdk-client-mock)', { timeout: 120_0
       const bytes = Buffer.concat([first, second]);
       const { location } = await store.finishUpload(id, up.offset, up.state, sha256(bytes));
       expect(await fetchBytes(store, { digest: sha256(bytes), size: bytes.length, location, createdAt: 0 })).toEqual(bytes);
+    } finally {
+      mock.restore();
+    }
+  });
+
+  it('a first segment whose final key is taken (412: a late writer put other bytes there) goes under uploads/; the blob is the bytes hashed', async () => {
+    const { client, mock, failAt } = faultyClient();
+    try {
+      const store = new S3BlobStore({ client, bucket: s3.bucket });
+      const id = randomUUID();
+      const start = await store.startUpload(id);
+      // A writer whose state was never recorded got the final key first (s3rver does not enforce
+      // If-None-Match, so the 412 real S3 answers the next writer is injected).
+      await store.appendUpload(id, 0, start, chunked(randomBytes(1000)));
+      failAt(PutObjectCommand, 1, new S3ServiceException({ name: 'PreconditionFailed', $fault: 'client', $metadata: { httpStatusCode: 412 } }));
+      const bytes = randomBytes(1000);
+      const up = await store.appendUpload(id, 0, start, chunked(bytes));
+      const puts = mock.commandCalls(PutObjectCommand).slice(-2).map((c) => c.args[0].input);
+      expect(puts.map((p) => [p.Key, p.IfNoneMatch])).toEqual([
+        [`blobs/by-upload/${id}`, '*'],
+        [expect.stringMatching(new RegExp(`^uploads/${id}/tail-0-`)), undefined],
+      ]);
+      expect(parseState(up.state).tail.map((t) => t.key)).toEqual([puts[1]?.Key]);
+      const { location } = await store.finishUpload(id, up.offset, up.state, sha256(bytes));
+      // Written whole (sha256 checked by S3) over the late writer's object, which leaves no pending tag.
+      expect(await fetchBytes(store, { digest: sha256(bytes), size: bytes.length, location, createdAt: 0 })).toEqual(bytes);
+      expect(mock.commandCalls(PutObjectTaggingCommand)).toHaveLength(0);
     } finally {
       mock.restore();
     }

@@ -64,13 +64,13 @@ describe('cdk-nag AwsSolutions', () => {
       'AwsSolutions-SMG4',
       'AwsSolutions-SNS2',
     ]);
-    // Wildcards are acknowledged one resource at a time: object prefixes, the replication role's
+    // Wildcards are acknowledged one resource at a time: object prefixes (blobs/by-upload/ for tagging), the replication role's
     // buckets, and the one action without resource-level permissions (ecr:GetAuthorizationToken).
     const wildcards = acks.filter((a) => a.id.startsWith('AwsSolutions-IAM5'));
     for (const w of wildcards) {
       expect(w.id).toMatch(/^AwsSolutions-IAM5\[Resource::(.*\/(blobs|uploads|manifests)\/\*|.*\/\*|\*)\]$/);
       if (w.id === 'AwsSolutions-IAM5[Resource::*]') expect(w.path).toMatch(/Ingest\/Task\/ExecutionRole$/);
-      if (!/\/(blobs|uploads|manifests)\/\*\]$/.test(w.id) && w.id !== 'AwsSolutions-IAM5[Resource::*]') expect(w.path).toMatch(/ReplicationRole$/);
+      if (!/\/(blobs|uploads|manifests|blobs\/by-upload)\/\*\]$/.test(w.id) && w.id !== 'AwsSolutions-IAM5[Resource::*]') expect(w.path).toMatch(/ReplicationRole$/);
     }
     // CFR4 (viewer TLS policy) only where CloudFront's own certificate is used: dev, no domain.
     expect(acks.filter((a) => a.id === 'AwsSolutions-CFR4').map((a) => a.path)).toEqual(['OciRegistry-dev-Edge/Distribution']);

@@ -121,6 +121,9 @@ describe.each(APIS)('$stack', ({ env, stack, region, primary, access, cdnUrl }) 
       expect(prefixesFor('s3:DeleteObject')).toEqual(['blobs/', 'manifests/', 'uploads/']);
       expect(prefixesFor('s3:AbortMultipartUpload')).toEqual(['uploads/']);
       expect(prefixesFor('s3:ListMultipartUploadParts')).toEqual(['uploads/']);
+      const tagging = s3.filter((x) => actions(x).includes('s3:PutObjectTagging'));
+      expect(tagging.flatMap(actions)).toEqual(['s3:PutObjectTagging']);
+      expect(tagging.flatMap(resources).map((r) => r.match(/-[a-z0-9-]+\/(blobs\/by-upload\/)\*"/)?.[1] ?? r)).toEqual(['blobs/by-upload/']);
     } else {
       expect(prefixesFor('s3:GetObject')).toEqual(['blobs/', 'manifests/']);
       expect(all.filter((a) => a.startsWith('s3:'))).toEqual(['s3:GetObject']);
@@ -237,6 +240,7 @@ describe('ingest', () => {
       const byAction = (a: string) => st.filter((x) => actions(x).includes(a)).flatMap(resources).map((r) => r.match(/\/([a-z]+\/)\*"/)?.[1] ?? r).sort();
       expect(byAction('s3:PutObject')).toEqual(['blobs/', 'manifests/', 'uploads/']);
       expect(byAction('s3:AbortMultipartUpload')).toEqual(['uploads/']);
+      expect(st.filter((x) => actions(x).includes('s3:PutObjectTagging')).flatMap(resources).map((r) => r.match(/(blobs\/by-upload\/)\*"/)?.[1] ?? r)).toEqual(['blobs/by-upload/']);
       expect(st.flatMap(actions).some((a) => a.endsWith(':*') || a === '*')).toBe(false);
       expect(byAction('dynamodb:PutItem').join()).toMatch(new RegExp(`:table/oci-registry-${env}"`));
     });

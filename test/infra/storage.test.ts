@@ -116,10 +116,14 @@ describe.each([
     expect(statements.some((st) => [st.Action].flat().includes('s3:PutObject'))).toBe(false);
   });
 
-  it.each(bucketStacks)('lifecycle of %s: incomplete multipart aborted after 1 day, uploads/ expire after 2', (stack) => {
+  it.each(bucketStacks)('lifecycle of %s: incomplete multipart aborted after 1 day, uploads/ and pending upload blobs expire after 2', (stack) => {
     const rules = bucket(stack!).LifecycleConfiguration.Rules as Array<Record<string, Json>>;
     expect(rules).toContainEqual(expect.objectContaining({ AbortIncompleteMultipartUpload: { DaysAfterInitiation: 1 }, Status: 'Enabled' }));
     expect(rules).toContainEqual(expect.objectContaining({ Prefix: 'uploads/', ExpirationInDays: 2, Status: 'Enabled' }));
+    // An upload's first segment at its final key, tagged pending until committed: expires after 2 days.
+    expect(rules).toContainEqual(expect.objectContaining({ Prefix: 'blobs/by-upload/', TagFilters: [{ Key: 'registry-upload', Value: 'pending' }], ExpirationInDays: 2, Status: 'Enabled' }));
+    // No rule expires committed blobs: every other expiration is scoped to uploads/.
+    expect(rules.filter((r) => r.ExpirationInDays !== undefined).map((r) => [r.Prefix, r.TagFilters ?? null])).toEqual([['uploads/', null], ['blobs/by-upload/', [{ Key: 'registry-upload', Value: 'pending' }]]]);
     expect(rules).toContainEqual(expect.objectContaining({ NoncurrentVersionExpiration: { NoncurrentDays: 7 }, Status: 'Enabled' }));
   });
 

@@ -8,11 +8,13 @@ import {
   GetObjectCommand,
   HeadObjectCommand,
   PutObjectCommand,
+  PutObjectTaggingCommand,
   UploadPartCommand,
   type S3Client,
 } from '@aws-sdk/client-s3';
 import { UploadGoneError } from '../../core/ports.ts';
 import { goneIfMissing, isMissing, isUnsupported, s3ErrorName } from './s3-errors.ts';
+import { PENDING_TAG } from './s3-keys.ts';
 import type { Segment } from './upload-state.ts';
 
 export const MiB = 1024 * 1024;
@@ -88,6 +90,37 @@ export async function putObject(b: Bucket, key: string, body: Uint8Array, sha256
   await b.client.send(
     new PutObjectCommand({ Bucket: b.name, Key: key, Body: body, ContentLength: body.length, ContentType: CONTENT_TYPE, ChecksumSHA256: sha256 }),
   );
+}
+
+/**
+ * Writes `body` at `key` tagged pending, only if no object is there yet (`If-None-Match: *`): false
+ * when one is (412), or another conditional write to it is in flight (409). So a writer, however
+ * late, never replaces what is at `key`. (s3rver ignores both the condition and the tag.)
+ */
+export async function putPendingIfAbsent(b: Bucket, key: string, body: Uint8Array): Promise<boolean> {
+  try {
+    await b.client.send(
+      new PutObjectCommand({
+        Bucket: b.name,
+        Key: key,
+        Body: body,
+        ContentLength: body.length,
+        ContentType: CONTENT_TYPE,
+        IfNoneMatch: '*',
+        Tagging: `${PENDING_TAG.key}=${PENDING_TAG.value}`,
+      }),
+    );
+    return true;
+  } catch (e) {
+    const name = s3ErrorName(e);
+    if (name === 'PreconditionFailed' || name === 'ConditionalRequestConflict') return false;
+    throw e;
+  }
+}
+
+/** Removes every tag of the object at `key` (one PutObjectTagging with no tags): it is no longer pending. */
+export async function clearTags(b: Bucket, key: string): Promise<void> {
+  await b.client.send(new PutObjectTaggingCommand({ Bucket: b.name, Key: key, Tagging: { TagSet: [] } })).catch(goneIfMissing);
 }
 
 /** The bytes of the tail segments, in order (under 5 MiB by construction). */

@@ -6,12 +6,17 @@
 // - at the end of the request, 5 MiB or more go up as one more part; less becomes a new tail
 //   segment object, read back (under 5 MiB) when the next part or the finished blob is written.
 // So a blob sent in one request of 5 MiB or more has no tail at all: parts only.
+// The first segment (offset 0) goes to the blob's final key itself, tagged pending, if no object is
+// there yet: a blob sent in one request under 5 MiB is then committed by clearing that tag, with no
+// read back and no copy. That key is never deleted by a writer (nor listed as junk): a later
+// CompleteMultipartUpload or whole PutObject at finish replaces it, and the bucket lifecycle
+// expires it while it is still tagged pending.
 //
 // Nothing of the input state is changed or deleted: a failed request leaves the previous state
 // valid. Parts uploaded meanwhile are overwritten when a retry reuses their numbers (or dropped at
 // completion, or aborted with the upload); segments written meanwhile expire with `uploads/`.
 import { StorageFullError } from '../../core/ports.ts';
-import { abortMultipart, createMultipart, deleteQuietly, MAX_PARTS, MIN_PART, partTarget, putObject, readSegments, uploadPart, type Bucket } from './multipart.ts';
+import { abortMultipart, createMultipart, deleteQuietly, MAX_PARTS, MIN_PART, partTarget, putObject, putPendingIfAbsent, readSegments, uploadPart, type Bucket } from './multipart.ts';
 import { segmentKey } from './s3-keys.ts';
 import { tailSize, type Segment, type UploadState } from './upload-state.ts';
 
@@ -98,6 +103,12 @@ export class PartWriter {
     if (this.#created !== undefined) await abortMultipart(this.#o.bucket, this.#o.key, this.#created).catch(noop);
   }
 
+  /** The tail's segments are no longer referenced: junk, except one at the final key (see the top). */
+  #dropTail(): void {
+    this.#junk.push(...this.#tail.map((s) => s.key).filter((k) => k !== this.#o.key));
+    this.#tail = [];
+  }
+
   #throwIfFailed(): void {
     if (this.#failure) throw this.#failure.error;
   }
@@ -116,8 +127,7 @@ export class PartWriter {
     if (this.#tail.length > 0) {
       this.#startTailRead();
       pieces.push(await (this.#tailRead as Promise<Buffer>));
-      this.#junk.push(...this.#tail.map((s) => s.key));
-      this.#tail = [];
+      this.#dropTail();
     }
     let need = size - this.#tailBytes;
     this.#tailBytes = 0;
@@ -183,15 +193,17 @@ export class PartWriter {
     if (this.#tail.length + 1 > this.#o.maxSegments) {
       this.#startTailRead();
       pieces.unshift(await (this.#tailRead as Promise<Buffer>));
-      this.#junk.push(...this.#tail.map((s) => s.key));
-      this.#tail = [];
+      this.#dropTail();
       this.#tailRead = undefined;
       start = this.#partBytes;
     }
     const body = Buffer.concat(pieces);
-    const key = segmentKey(this.#o.id, start);
-    this.#written.push(key);
-    await putObject(this.#o.bucket, key, body);
+    let key = this.#o.key;
+    if (start !== 0 || !(await putPendingIfAbsent(this.#o.bucket, key, body))) {
+      key = segmentKey(this.#o.id, start);
+      this.#written.push(key);
+      await putObject(this.#o.bucket, key, body);
+    }
     this.#tail.push({ key, size: body.length });
     this.#tailBytes = start - this.#partBytes + body.length;
     this.#pending = [];

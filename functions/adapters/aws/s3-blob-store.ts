@@ -5,7 +5,7 @@
 import type { S3Client } from '@aws-sdk/client-s3';
 import { DigestMismatchError, UploadConflictError, UploadSizeError, type BlobRecord, type BlobStore } from '../../core/ports.ts';
 import { contentKey, uploadBlobKey } from './s3-keys.ts';
-import { abortMultipart, completeMultipart, deleteObject, deleteQuietly, MAX_PARTS, MiB, objectHead, putObject, readSegments, uploadPart, type Bucket } from './multipart.ts';
+import { abortMultipart, clearTags, completeMultipart, deleteObject, deleteQuietly, MAX_PARTS, MiB, objectHead, putObject, readSegments, uploadPart, type Bucket } from './multipart.ts';
 import { edgeUploadKey, EDGE_VERIFIED_ALGORITHMS } from '../../core/edge-uploads.ts';
 import { PartWriter } from './part-writer.ts';
 import { digestOf, RunningHash } from './running-hash.ts';
@@ -96,7 +96,11 @@ export class S3BlobStore implements BlobStore {
       throw new DigestMismatchError(digest, actual);
     }
     const key = uploadBlobKey(id);
-    if (state.multipartId === undefined) {
+    if (state.multipartId === undefined && state.tail.length === 1 && state.tail[0]?.key === key) {
+      // One segment, written at the final key by the request that created it (If-None-Match): its
+      // bytes are the ones hashed; committed by clearing the pending tag, no read back, no copy.
+      await clearTags(this.#bucket, key);
+    } else if (state.multipartId === undefined) {
       // Under 5 MiB, all in tail segments (or empty): written whole, and S3 checks the sha256 itself.
       const bytes = await readSegments(this.#bucket, state.tail);
       await putObject(this.#bucket, key, bytes, base64Digest(sha256));
@@ -109,7 +113,7 @@ export class S3BlobStore implements BlobStore {
       }
       await completeMultipart(this.#bucket, key, state.multipartId, etags);
     }
-    await deleteQuietly(this.#bucket, [...state.tail.map((s) => s.key), ...state.junk]);
+    await deleteQuietly(this.#bucket, unreferenced(id, state));
     return { location: key };
   }
 
@@ -159,8 +163,18 @@ export class S3BlobStore implements BlobStore {
 
   async #discard(id: string, state: UploadState): Promise<void> {
     if (state.multipartId !== undefined) await abortMultipart(this.#bucket, uploadBlobKey(id), state.multipartId);
+    // A first segment at the final key goes too: this session will never commit it.
     await deleteQuietly(this.#bucket, [...state.tail.map((s) => s.key), ...state.junk]);
   }
+}
+
+/**
+ * The state's segments and junk, to delete once the blob is committed: never the final key, where
+ * the blob now is (a first segment there has been replaced, or is the blob itself).
+ */
+function unreferenced(id: string, state: UploadState): string[] {
+  const key = uploadBlobKey(id);
+  return [...state.tail.map((s) => s.key), ...state.junk].filter((k) => k !== key);
 }
 
 const UPLOAD_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;

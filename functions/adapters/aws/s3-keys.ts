@@ -2,7 +2,9 @@
 //
 //   blobs/<alg>/<hex>          small verified blobs written whole by putBlob (content-addressed)
 //   blobs/by-upload/<id>       a blob committed from upload session <id>: the multipart upload's target
-//                              key from the start, so completing it copies no bytes
+//                              key from the start, so completing it copies no bytes. Until then it may
+//                              hold the session's first segment (offset 0), tagged `registry-upload=
+//                              pending`; the lifecycle expires objects there so tagged after 2 days
 //   uploads/<id>/tail-<offset>-<nonce>
 //                              bytes of session <id> from <offset> on that are not yet in a part
 //                              (under 5 MiB together); the bucket lifecycle expires `uploads/` after
@@ -18,8 +20,14 @@ function checkId(id: string): string {
   return id;
 }
 
+/** Where blobs committed from upload sessions live (the bucket lifecycle and IAM name it too). */
+export const UPLOAD_BLOB_PREFIX = 'blobs/by-upload/';
+
+/** Tag of an object at an upload's final key that is not (yet) a committed blob: expired by the lifecycle. */
+export const PENDING_TAG = { key: 'registry-upload', value: 'pending' } as const;
+
 export function uploadBlobKey(id: string): string {
-  return `blobs/by-upload/${checkId(id)}`;
+  return `${UPLOAD_BLOB_PREFIX}${checkId(id)}`;
 }
 
 export function contentKey(digest: string): string {
