@@ -32,7 +32,8 @@ export function dataStatements(access: DataAccess, tableArn: string, bucketArn: 
       return [
         new iam.PolicyStatement({ sid: 'TableReadWrite', actions: [...TABLE_READ, ...TABLE_WRITE], resources: [tableArn] }),
         new iam.PolicyStatement({ sid: 'ObjectsReadWrite', actions: [...OBJECT_READ, ...OBJECT_WRITE], resources: objects(blobs, uploads, manifests) }),
-        new iam.PolicyStatement({ sid: 'UploadsMultipart', actions: MULTIPART, resources: objects(uploads) }),
+        // Multipart uploads complete into the blob's final key, blobs/by-upload/<id> (docs/s3-blob-store.md).
+        new iam.PolicyStatement({ sid: 'UploadsMultipart', actions: MULTIPART, resources: objects(UPLOAD_BLOB_PREFIX) }),
         // A first upload segment is written at the blob's final key tagged pending; the tag is cleared at commit.
         new iam.PolicyStatement({ sid: 'UploadBlobsTagging', actions: ['s3:PutObjectTagging'], resources: objects(UPLOAD_BLOB_PREFIX) }),
       ];

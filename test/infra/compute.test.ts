@@ -114,13 +114,13 @@ describe.each(APIS)('$stack', ({ env, stack, region, primary, access, cdnUrl }) 
 
     const s3 = st.filter((x) => actions(x).some((a) => a.startsWith('s3:')));
     const prefixesFor = (action: string) => s3.filter((x) => actions(x).includes(action)).flatMap(resources)
-      .map((r) => { const m = r.match(new RegExp(`-${region}/([a-z]+/)\\*"`)); expect(m, r).not.toBeNull(); return m![1]; }).sort();
+      .map((r) => { const m = r.match(new RegExp(`-${region}/([a-z/-]+/)\\*"`)); expect(m, r).not.toBeNull(); return m![1]; }).sort();
     if (primary) {
       expect(prefixesFor('s3:GetObject')).toEqual(['blobs/', 'manifests/', 'uploads/']);
       expect(prefixesFor('s3:PutObject')).toEqual(['blobs/', 'manifests/', 'uploads/']);
       expect(prefixesFor('s3:DeleteObject')).toEqual(['blobs/', 'manifests/', 'uploads/']);
-      expect(prefixesFor('s3:AbortMultipartUpload')).toEqual(['uploads/']);
-      expect(prefixesFor('s3:ListMultipartUploadParts')).toEqual(['uploads/']);
+      expect(prefixesFor('s3:AbortMultipartUpload')).toEqual(['blobs/by-upload/']);
+      expect(prefixesFor('s3:ListMultipartUploadParts')).toEqual(['blobs/by-upload/']);
       const tagging = s3.filter((x) => actions(x).includes('s3:PutObjectTagging'));
       expect(tagging.flatMap(actions)).toEqual(['s3:PutObjectTagging']);
       expect(tagging.flatMap(resources).map((r) => r.match(/-[a-z0-9-]+\/(blobs\/by-upload\/)\*"/)?.[1] ?? r)).toEqual(['blobs/by-upload/']);
@@ -237,9 +237,9 @@ describe('ingest', () => {
 
     it('task role: like the primary API (table read/write, three prefixes, multipart on uploads/)', () => {
       const st = statementsOf(stack, 'TaskRole');
-      const byAction = (a: string) => st.filter((x) => actions(x).includes(a)).flatMap(resources).map((r) => r.match(/\/([a-z]+\/)\*"/)?.[1] ?? r).sort();
+      const byAction = (a: string) => st.filter((x) => actions(x).includes(a)).flatMap(resources).map((r) => r.match(/\/([a-z][a-z/-]*\/)\*"/)?.[1] ?? r).sort();
       expect(byAction('s3:PutObject')).toEqual(['blobs/', 'manifests/', 'uploads/']);
-      expect(byAction('s3:AbortMultipartUpload')).toEqual(['uploads/']);
+      expect(byAction('s3:AbortMultipartUpload')).toEqual(['blobs/by-upload/']);
       expect(st.filter((x) => actions(x).includes('s3:PutObjectTagging')).flatMap(resources).map((r) => r.match(/(blobs\/by-upload\/)\*"/)?.[1] ?? r)).toEqual(['blobs/by-upload/']);
       expect(st.flatMap(actions).some((a) => a.endsWith(':*') || a === '*')).toBe(false);
       expect(byAction('dynamodb:PutItem').join()).toMatch(new RegExp(`:table/oci-registry-${env}"`));
