@@ -14,7 +14,11 @@ interface Outcome { code: number | null; stdout: string; stderr: string }
 
 function run(command: string, args: string[], env: Record<string, string>, options: SpawnOptions = {}): Promise<Outcome> {
   return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { cwd: projectDir, env: { ...process.env, HOST: '127.0.0.1', PORT: '0', ...env }, stdio: ['ignore', 'pipe', 'pipe'], ...options });
+    const childEnv: Record<string, string | undefined> = { ...process.env, HOST: '127.0.0.1', PORT: '0', ...env };
+    // Under `npm run coverage` a child run as another user could not write its coverage file (and
+    // would say so on stderr): such a child runs without coverage.
+    if (options.uid !== undefined) delete childEnv.NODE_V8_COVERAGE;
+    const child = spawn(command, args, { cwd: projectDir, env: childEnv, stdio: ['ignore', 'pipe', 'pipe'], ...options });
     let stdout = '';
     let stderr = '';
     child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
