@@ -17,7 +17,8 @@ function run(command: string, args: string[], env: Record<string, string>, optio
     const childEnv: Record<string, string | undefined> = { ...process.env, HOST: '127.0.0.1', PORT: '0', ...env };
     // Under `npm run coverage` a child run as another user could not write its coverage file (and
     // would say so on stderr): such a child runs without coverage.
-    if (options.uid !== undefined) delete childEnv.NODE_V8_COVERAGE;
+    // (Node copies the parent's NODE_V8_COVERAGE into a child's env that lacks it: set it empty.)
+    if (options.uid !== undefined) childEnv.NODE_V8_COVERAGE = '';
     const child = spawn(command, args, { cwd: projectDir, env: childEnv, stdio: ['ignore', 'pipe', 'pipe'], ...options });
     let stdout = '';
     let stderr = '';
