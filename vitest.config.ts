@@ -25,9 +25,6 @@ export default defineConfig({
     experimental: { viteModuleRunner: false },
     // node:test had no default timeout; the slow tests set their own.
     testTimeout: 60_000,
-    // The CDK tests synthesize every environment in one worker; with V8 coverage on, that worker needs
-    // more than Node's default heap (it ran out at 4 GB). The machine has 24 GB.
-    execArgv: ['--max-old-space-size=8192'],
     hookTimeout: 60_000,
     setupFiles: ['test/support/child-coverage.ts'],
     reporters: ['default', 'json', './test/support/skip-reasons-reporter.ts'],

@@ -156,8 +156,13 @@ describe('manifest PUT racing the event', () => {
     await handler(r.blobs.edgePut('tenant-a/first', config));
     const late = r.blobs.edgePut('tenant-a/second', config);
     const lookup = r.blobs.findRepoUpload.bind(r.blobs);
+    // Once: the events handler looks the copy up through findRepoUpload itself.
+    let raced = false;
     r.blobs.findRepoUpload = async (repo, digest) => {
-      expect(await handler(late)).toEqual({ recorded: 0, duplicates: 1, ignored: 0 });
+      if (!raced) {
+        raced = true;
+        expect(await handler(late)).toEqual({ recorded: 0, duplicates: 1, ignored: 0 });
+      }
       return lookup(repo, digest);
     };
     const res = await r.putManifest('tenant-a/second', 'v1', imageManifest(config, []));
