@@ -7,6 +7,7 @@ import type { AddressInfo } from 'node:net';
 import { pipeline } from 'node:stream/promises';
 import { API_GATEWAY_BODY_LIMIT, INTEGRATION_TIMEOUT_MS, invoke, ociError, requestTooLarge, requestToEvent, writeAnswer, type LambdaHandler } from './apigw-http.ts';
 import { routeUpload, type Destination } from './route-upload.ts';
+import { drainUnread } from '../local/http-server.ts';
 import { isUploadPath, toS3, viewerRequest, type EdgeDestination, type EdgeRouting } from './edge-origin.ts';
 
 export interface FrontDoorOptions {
@@ -57,18 +58,6 @@ function endToEnd(headers: IncomingHttpHeaders): Record<string, string | string[
   return out;
 }
 
-/** Most bytes read and discarded after an early answer before the connection is cut. */
-const DRAIN_LIMIT = 64 * 1024 * 1024;
-
-/** After an early answer: reads what the client still sends (so it sees the answer), up to a limit. */
-function drain(req: IncomingMessage): void {
-  let drained = 0;
-  req.on('data', (chunk: Buffer) => {
-    drained += chunk.byteLength;
-    if (drained > DRAIN_LIMIT) req.socket.destroy();
-  });
-  req.resume();
-}
 
 /** The whole body, or undefined as soon as it passes `limit`. */
 async function readBody(req: IncomingMessage, limit: number): Promise<Buffer | undefined> {
@@ -86,13 +75,13 @@ async function toApi(handler: LambdaHandler, req: IncomingMessage, res: ServerRe
   const declared = Number(req.headers['content-length'] ?? 0);
   if (declared > API_GATEWAY_BODY_LIMIT) {
     writeAnswer(res, requestTooLarge(API_GATEWAY_BODY_LIMIT, 'the request body'), { connection: 'close' });
-    drain(req);
+    drainUnread(req);
     return;
   }
   const body = await readBody(req, API_GATEWAY_BODY_LIMIT);
   if (body === undefined) {
     writeAnswer(res, requestTooLarge(API_GATEWAY_BODY_LIMIT, 'the request body'), { connection: 'close' });
-    drain(req);
+    drainUnread(req);
     return;
   }
   if (stats) stats.bytes.api += body.byteLength;
@@ -122,12 +111,12 @@ async function toIngest(origin: URL, req: IncomingMessage, res: ServerResponse, 
     if (!res.headersSent) {
       writeAnswer(res, ociError(502, 'UNAVAILABLE', 'ingest service unavailable', { reason: e instanceof Error ? e.message : String(e) }), { connection: 'close' });
     }
-    if (!req.complete) drain(req);
+    if (!req.complete) drainUnread(req);
     return;
   }
   res.writeHead(reply.statusCode ?? 502, endToEnd(reply.headers));
   await pipeline(reply, res);
-  if (!req.complete) drain(req);
+  if (!req.complete) drainUnread(req);
 }
 
 export async function startFrontDoor(opts: FrontDoorOptions): Promise<FrontDoor> {
@@ -147,19 +136,19 @@ export async function startFrontDoor(opts: FrontDoorOptions): Promise<FrontDoor>
       const body = JSON.stringify(stats);
       res.writeHead(200, { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(body)), 'cache-control': 'no-store' });
       res.end(req.method === 'HEAD' ? undefined : body);
-      if (!req.complete) drain(req);
+      if (!req.complete) drainUnread(req);
       return;
     }
     if (opts.edge && isUploadPath(path)) {
       const decision = await viewerRequest(opts.edge, req, res);
       route(decision.destination, req);
-      if (decision.destination === 'edge-refused') return drain(req);
+      if (decision.destination === 'edge-refused') return drainUnread(req);
       if (decision.destination === 's3' && decision.request) {
         // Not `stats.bytes.s3 += await ...`: that reads the counter before the await, and uploads
         // running in parallel would overwrite each other's counts.
         const sent = await toS3(opts.edge, decision.request, req, res);
         stats.bytes.s3 += sent;
-        if (!req.complete) drain(req);
+        if (!req.complete) drainUnread(req);
         return;
       }
       if (decision.destination === 'ingest' && ingest) return toIngest(ingest, req, res, stats);

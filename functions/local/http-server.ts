@@ -50,7 +50,7 @@ const DRAIN_LIMIT = 64 * 1024 * 1024;
  * Reads and discards what the client still sends after an early answer (e.g. 413), so the client
  * sees the answer instead of a reset; a client that sends more than DRAIN_LIMIT is cut off.
  */
-function drainUnread(req: IncomingMessage): void {
+export function drainUnread(req: IncomingMessage): void {
   let drained = 0;
   req.on('data', (chunk: Buffer) => {
     drained += chunk.byteLength;
