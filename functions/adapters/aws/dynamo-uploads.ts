@@ -50,15 +50,7 @@ export class DynamoUploads {
   /** 1 conditional UpdateItem; the holder of a live lease renews it. */
   async leaseUpload(id: string, expectedOffset: number, lease: UploadLease, now: number): Promise<boolean> {
     const condition = 'attribute_exists(#pk) AND #off = :off AND #expires > :now AND (attribute_not_exists(#lu) OR #lu <= :now OR #lh = :h)';
-    const update = 'SET #lh = :h, #lu = :u';
-    return this.conditional(new UpdateCommand({
-      TableName: this.ops.table,
-      Key: uploadKey(id),
-      UpdateExpression: update,
-      ConditionExpression: condition,
-      ExpressionAttributeNames: names(condition + update),
-      ExpressionAttributeValues: { ':off': expectedOffset, ':now': now, ':h': lease.holder, ':u': lease.until },
-    }));
+    return this.conditional(id, 'SET #lh = :h, #lu = :u', condition, { ':off': expectedOffset, ':now': now, ':h': lease.holder, ':u': lease.until });
   }
 
   /**
@@ -67,15 +59,9 @@ export class DynamoUploads {
    */
   async takeUpload(id: string, lease: UploadLease, now: number): Promise<UploadSession | { busyAt: number } | undefined> {
     const condition = 'attribute_exists(#pk) AND #expires > :now AND (attribute_not_exists(#lu) OR #lu <= :now)';
-    const update = 'SET #lh = :h, #lu = :u';
     try {
       const out = await this.ops.doc.send(new UpdateCommand({
-        TableName: this.ops.table,
-        Key: uploadKey(id),
-        UpdateExpression: update,
-        ConditionExpression: condition,
-        ExpressionAttributeNames: names(condition + update),
-        ExpressionAttributeValues: { ':now': now, ':h': lease.holder, ':u': lease.until },
+        ...this.update(id, 'SET #lh = :h, #lu = :u', condition, { ':now': now, ':h': lease.holder, ':u': lease.until }),
         ReturnValues: 'ALL_NEW',
         ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
       }));
@@ -93,33 +79,16 @@ export class DynamoUploads {
 
   /** 1 conditional UpdateItem: applies only while `holder` is the recorded lease holder. */
   async updateUpload(id: string, holder: string, next: Pick<UploadSession, 'offset' | 'state' | 'updatedAt' | 'expiresAt'>): Promise<boolean> {
-    const condition = '#lh = :h';
     const update = 'SET #off = :off, #state = :state, #updated = :updated, #expires = :expires, #ttl = :ttl REMOVE #lh, #lu';
-    return this.conditional(new UpdateCommand({
-      TableName: this.ops.table,
-      Key: uploadKey(id),
-      UpdateExpression: update,
-      ConditionExpression: condition,
-      ExpressionAttributeNames: names(condition + update),
-      ExpressionAttributeValues: {
-        ':h': holder, ':off': next.offset, ':state': next.state, ':updated': next.updatedAt,
-        ':expires': next.expiresAt, ':ttl': ttlSeconds(next.expiresAt),
-      },
-    }));
+    return this.conditional(id, update, '#lh = :h', {
+      ':h': holder, ':off': next.offset, ':state': next.state, ':updated': next.updatedAt,
+      ':expires': next.expiresAt, ':ttl': ttlSeconds(next.expiresAt),
+    });
   }
 
   /** 1 conditional UpdateItem; a lease held by another (or none) is left alone. */
   async releaseUpload(id: string, holder: string): Promise<void> {
-    const condition = '#lh = :h';
-    const update = 'REMOVE #lh, #lu';
-    await this.conditional(new UpdateCommand({
-      TableName: this.ops.table,
-      Key: uploadKey(id),
-      UpdateExpression: update,
-      ConditionExpression: condition,
-      ExpressionAttributeNames: names(condition + update),
-      ExpressionAttributeValues: { ':h': holder },
-    }));
+    await this.conditional(id, 'REMOVE #lh, #lu', '#lh = :h', { ':h': holder });
   }
 
   /** 1 DeleteItem; an expired session counts as absent (but its item is deleted all the same). */
@@ -128,9 +97,22 @@ export class DynamoUploads {
     return old !== undefined && !this.expired(old);
   }
 
-  private async conditional(command: UpdateCommand): Promise<boolean> {
+  /** The input of a conditional update of session `id` (attribute names derived from the expressions). */
+  private update(id: string, update: string, condition: string, values: Record<string, unknown>) {
+    return {
+      TableName: this.ops.table,
+      Key: uploadKey(id),
+      UpdateExpression: update,
+      ConditionExpression: condition,
+      ExpressionAttributeNames: names(condition + update),
+      ExpressionAttributeValues: values,
+    };
+  }
+
+  /** Sends one conditional update of session `id`; false when its condition does not hold. */
+  private async conditional(id: string, update: string, condition: string, values: Record<string, unknown>): Promise<boolean> {
     try {
-      await this.ops.doc.send(command);
+      await this.ops.doc.send(new UpdateCommand(this.update(id, update, condition, values)));
       return true;
     } catch (err) {
       if (isConditionFailure(err)) return false;
