@@ -3,20 +3,16 @@
 // bytes each origin received from the front door. Each figure is the protocol minimum or a stated
 // bound; a count above it is a regression of the adapters or the core.
 import { randomBytes } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { imageManifest, OCI_MANIFEST, pushBlobPut, putManifest, sha256, startCounted, startUpload, streamed, withDigest, type Counted } from './aws-local-counts.ts';
+import { describe, expect, it } from 'vitest';
+import { imageManifest, OCI_MANIFEST, pushBlobPut, putManifest, sha256, countedPerFile, startUpload, streamed, withDigest, type Counted } from './aws-local-counts.ts';
 
 const MiB = 1024 * 1024;
 let reg: Counted;
 let base: string;
 
-beforeAll(async () => {
-  reg = await startCounted();
-  base = reg.local.url;
-}, 120_000);
-
-afterAll(async () => {
-  await reg?.close();
+countedPerFile((r) => {
+  reg = r;
+  base = r.local.url;
 });
 
 describe('round trips through start:aws', () => {

@@ -3,6 +3,7 @@
 // /healthz/calls endpoint (REGISTRY_CALL_COUNTS=on), and the request body bytes each origin got
 // from the front door's stats. Shared by the round-trip, crash and large-layer tests.
 import { createHash } from 'node:crypto';
+import { afterAll, beforeAll } from 'vitest';
 import { countCalls, type CallCounts } from '../../functions/adapters/aws/call-counter.ts';
 import { startAwsLocal, type AwsLocal } from '../../functions/aws-local/start.ts';
 
@@ -62,6 +63,18 @@ export async function startCounted(opts: { ingest?: boolean; ingestEnv?: Record<
     },
     close: () => local.close(),
   };
+}
+
+/** One counted start:aws for the whole test file: started before its tests, closed after them. */
+export function countedPerFile(use: (reg: Counted) => void, opts: Parameters<typeof startCounted>[0] = {}): void {
+  let reg: Counted | undefined;
+  beforeAll(async () => {
+    reg = await startCounted(opts);
+    use(reg);
+  }, 120_000);
+  afterAll(async () => {
+    await reg?.close();
+  });
 }
 
 /**

@@ -3,20 +3,16 @@
 // offset it last recorded or gone, the client's retry (a fresh upload) succeeds, and an image pushed
 // before the crash pulls back intact.
 import { randomBytes } from 'node:crypto';
-import { afterAll, beforeAll, expect, it } from 'vitest';
-import { imageManifest, OCI_MANIFEST, pushBlobPatch, pushBlobPut, putManifest, sha256, startCounted, startUpload, type Counted } from './aws-local-counts.ts';
+import { expect, it } from 'vitest';
+import { imageManifest, OCI_MANIFEST, pushBlobPatch, pushBlobPut, putManifest, sha256, countedPerFile, startUpload, type Counted } from './aws-local-counts.ts';
 
 const MiB = 1024 * 1024;
 let reg: Counted;
 let base: string;
 
-beforeAll(async () => {
-  reg = await startCounted();
-  base = reg.local.url;
-}, 120_000);
-
-afterAll(async () => {
-  await reg?.close();
+countedPerFile((r) => {
+  reg = r;
+  base = r.local.url;
 });
 
 async function pullDigests(repo: string, tag: string): Promise<{ manifest: string; blobs: string[] }> {
