@@ -1,16 +1,27 @@
-// The test suite: every test/**/*.test.ts file (test/bench is `npm run bench`, not tests).
-// Two projects: `fast` (unit, api, integration, local and any other folder) runs files in parallel
-// (each file starts its own registry on a free port in its own temp dir, nothing is shared);
-// `serial` (robustness, e2e, aws) runs one file at a time, after `fast` has finished, because those
-// files measure timing, kill servers or start real daemons. Then `aws-shape` runs test/api and
-// test/e2e again against `npm run start:aws` (REGISTRY_BACKEND=aws, see test/support/registry.ts):
-// the API files two at a time (each file starts its own start:aws, with a DynamoDB Local JVM), then
-// the e2e files one at a time, after `serial`.
+// The test suite: every test/**/*.test.ts file. test/ mirrors the source folders (test/core,
+// test/adapters/<technology>, test/http, test/aws, test/apps/<app>, test/edge, test/dev/<tool>,
+// test/infra) plus the cross-cutting suites: test/contract (the storage ports' contracts),
+// test/oci-api (every endpoint over HTTP), test/e2e (real clients), test/robustness.
+// Projects: `fast` runs files in parallel (each file starts its own registry on a free port in its
+// own temp dir, nothing is shared); `serial` runs one file at a time, after `fast`, the files that
+// measure timing, kill servers, start real daemons or a DynamoDB Local JVM of their own. Then
+// `aws-shape-api` runs test/oci-api again against `npm run start:aws` (REGISTRY_BACKEND=aws, see
+// test/support/registry.ts), two files at a time (each starts its own start:aws, with a DynamoDB
+// Local JVM), and `aws-shape-e2e` runs test/e2e against it, one file at a time, after `serial`.
 import { defineConfig } from 'vitest/config';
 
-const serialDirs = ['robustness', 'e2e', 'aws'];
-const serialGlobs = serialDirs.map((d) => `test/${d}/**/*.test.ts`);
-const neverTests = ['test/bench/**', 'node_modules/**'];
+const serialGlobs = [
+  'test/robustness/**/*.test.ts',
+  'test/e2e/**/*.test.ts',
+  // DynamoDB Local and s3rver over the wire, call counts and bounded-memory figures.
+  'test/adapters/dynamodb/**/*.test.ts',
+  'test/adapters/s3/s3-blob-store.test.ts',
+  // start:aws in the test process, with its call counters; the ingest service killed or fed 1 GiB.
+  'test/aws/registry-faults.test.ts',
+  'test/apps/api-lambda/aws-round-trips.test.ts',
+  'test/apps/ingest/**/*.test.ts',
+];
+const neverTests = ['node_modules/**'];
 
 export default defineConfig({
   // Vite's cache (vitest keeps test durations there to start the slowest files first) stays in
@@ -56,7 +67,7 @@ export default defineConfig({
         extends: true,
         test: {
           name: 'aws-shape-api',
-          include: ['test/api/**/*.test.ts'],
+          include: ['test/oci-api/**/*.test.ts'],
           exclude: neverTests,
           env: { REGISTRY_BACKEND: 'aws' },
           fileParallelism: true,
@@ -81,7 +92,7 @@ export default defineConfig({
       // @vitest/coverage-v8 plus what ran in the registry child processes (see the file).
       provider: 'custom',
       customProviderModule: './test/support/coverage-provider.ts',
-      include: ['functions/**/*.ts'],
+      include: ['functions/**/*.ts', 'dev/**/*.ts'],
       reporter: ['text', 'json-summary', 'json'],
       reportsDirectory: '.vitest/coverage',
       // The figures of the run that introduced coverage (see the README's Tests section) minus one
@@ -91,18 +102,18 @@ export default defineConfig({
         branches: 83.27,
         functions: 90.65,
         lines: 94.66,
-        'functions/adapters/aws/*.ts': { statements: 93.54, branches: 85.53, functions: 96.63, lines: 96.07 },
-        'functions/adapters/local/*.ts': { statements: 96.71, branches: 91.36, functions: 97.75, lines: 97.86 },
-        'functions/api/*.ts': { statements: 89.6, branches: 79.62, functions: 79.76, lines: 92.6 },
+        'functions/adapters/dynamodb/*.ts': { statements: 93.54, branches: 85.53, functions: 96.63, lines: 96.07 },
+        'functions/adapters/sqlite/*.ts': { statements: 96.71, branches: 91.36, functions: 97.75, lines: 97.86 },
+        'functions/apps/api-lambda/*.ts': { statements: 89.6, branches: 79.62, functions: 79.76, lines: 92.6 },
         'functions/aws/*.ts': { statements: 78.71, branches: 80.81, functions: 75.92, lines: 81.35 },
-        'functions/aws-local/*.ts': { statements: 84.83, branches: 58.09, functions: 90.66, lines: 90.53 },
+        'dev/start-aws/*.ts': { statements: 84.83, branches: 58.09, functions: 90.66, lines: 90.53 },
         'functions/core/*.ts': { statements: 96.05, branches: 96.0, functions: 95.1, lines: 97.98 },
         'functions/core/handlers/*.ts': { statements: 94.9, branches: 94.04, functions: 90.66, lines: 96.35 },
         'functions/edge/*.ts': { statements: 86.3, branches: 74.2, functions: 79.43, lines: 96.27 },
-        'functions/events/*.ts': { statements: 77.84, branches: 77.37, functions: 54.55, lines: 81.05 },
-        'functions/frontdoor/*.ts': { statements: 87.38, branches: 73.14, functions: 81.35, lines: 93.19 },
-        'functions/ingest/*.ts': { statements: 83.09, branches: 60.29, functions: 76.77, lines: 90.17 },
-        'functions/local/*.ts': { statements: 88.68, branches: 78.09, functions: 86.69, lines: 91.68 },
+        'functions/apps/events-lambda/*.ts': { statements: 77.84, branches: 77.37, functions: 54.55, lines: 81.05 },
+        'dev/front-door/*.ts': { statements: 87.38, branches: 73.14, functions: 81.35, lines: 93.19 },
+        'functions/apps/ingest/*.ts': { statements: 83.09, branches: 60.29, functions: 76.77, lines: 90.17 },
+        'functions/apps/server/*.ts': { statements: 88.68, branches: 78.09, functions: 86.69, lines: 91.68 },
       },
     },
   },

@@ -12,11 +12,11 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 
 /** name -> entry file (relative to the repository root, or absolute). */
 export const ENTRY_POINTS: Readonly<Record<string, string>> = {
-  api: 'functions/api/index.ts',
-  events: 'functions/events/index.ts',
-  ingest: 'functions/ingest/index.ts',
+  api: 'functions/apps/api-lambda/index.ts',
+  events: 'functions/apps/events-lambda/index.ts',
+  ingest: 'functions/apps/ingest/index.ts',
   // Deploy-time: publishes the upload-token keys into the edge's KeyValueStore (edge stack).
-  'upload-keys': 'infra/upload-keys/index.ts',
+  'upload-keys': 'functions/apps/upload-keys-lambda/index.ts',
 };
 
 // ESM output still meets CommonJS dependencies that call require() for Node built-ins.

@@ -15,13 +15,13 @@ export const KEY_PREFIXES = { blobs: 'blobs/', uploads: 'uploads/', manifests: '
  * S3): only the distribution may write there, and only objects created there go to the events
  * Lambda. The runtime's own constant, so the two cannot drift apart.
  */
-export { EDGE_UPLOAD_PREFIX } from '../functions/core/edge-uploads.ts';
+export { EDGE_UPLOAD_PREFIX } from '../functions/adapters/s3/edge-upload-keys.ts';
 
 /**
  * Where blobs committed from upload sessions live, and the tag of an object there that is an
  * upload's first segment not (yet) committed: the lifecycle expires those (docs/s3-blob-store.md).
  */
-export { PENDING_TAG, UPLOAD_BLOB_PREFIX } from '../functions/adapters/aws/s3-keys.ts';
+export { PENDING_TAG, UPLOAD_BLOB_PREFIX } from '../functions/adapters/s3/s3-keys.ts';
 
 export function stackName(env: EnvironmentConfig, part: string, region?: string): string {
   const base = `OciRegistry-${env.name}-${part}`;

@@ -8,12 +8,12 @@ import { allowAll, closedRegistry } from '../core/access.ts';
 import type { BlobStore, MetadataStore } from '../core/ports.ts';
 import { createRegistry, type Registry, type RegistryOptions } from '../core/registry.ts';
 import { TokenSigner } from '../core/tokens.ts';
-import { DynamoMetadataStore } from '../adapters/aws/dynamo-metadata.ts';
-import { S3ManifestBodyStore } from '../adapters/aws/manifest-bodies.ts';
-import { S3BlobStore } from '../adapters/aws/s3-blob-store.ts';
-import { makeS3Client } from '../adapters/aws/s3-client.ts';
-import { CloudFrontUrls } from '../adapters/aws/cloudfront-urls.ts';
-import type { UrlSigner } from '../adapters/aws/url-signer.ts';
+import { DynamoMetadataStore } from '../adapters/dynamodb/dynamo-metadata.ts';
+import { S3ManifestBodyStore } from '../adapters/s3/manifest-bodies.ts';
+import { S3BlobStore } from '../adapters/s3/s3-blob-store.ts';
+import { makeS3Client } from '../adapters/s3/s3-client.ts';
+import { CloudFrontUrls } from '../adapters/s3/cloudfront-urls.ts';
+import type { UrlSigner } from '../adapters/s3/url-signer.ts';
 
 let secrets: SecretsManagerClient | undefined;
 const secretsClient = (config: AwsConfig): SecretsManagerClient => (secrets ??= new SecretsManagerClient({ region: config.region }));

@@ -9,7 +9,7 @@ import crypto from 'crypto';
 // Deploy-time settings: functions/edge/source.ts rewrites this one line.
 var CONFIG = { ingest: true, s3Origin: 's3', ingestOrigin: 'ingest', apiOrigin: 'api' };
 
-// BEGIN route-upload: the one routing rule; functions/frontdoor/route-upload.ts evaluates this block.
+// BEGIN route-upload: the one routing rule; dev/front-door/route-upload.ts evaluates this block.
 var MAX_API_BODY_BYTES = 4.5 * 1024 * 1024 - 64 * 1024;
 var UPLOAD_SESSION = /^\/v2\/.+\/blobs\/uploads\/[^/]+$/;
 var UPLOAD_START = /^\/v2\/.+\/blobs\/uploads\/?$/;

@@ -19,7 +19,7 @@ import { bundlePath } from '../constructs/registry-function.ts';
 import { bucketArn, bucketName, tableArn, tableName } from '../names.ts';
 import { registryEnvironment } from '../runtime-env.ts';
 
-export const INGEST_DOCKERFILE = 'functions/ingest/Dockerfile';
+export const INGEST_DOCKERFILE = 'functions/apps/ingest/Dockerfile';
 export const INGEST_PORT = 8080;
 export const INGEST_VPC_CIDR = '10.64.0.0/16';
 

@@ -2,7 +2,7 @@
 // writes them), the two functions loaded through the harness, and CloudFront events for requests.
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { expect } from 'vitest';
-import { KeyValueStore, loadEdgeFunction, requestEvent, responseBody, type CfEvent, type EdgeFunction, type RunResult } from '../../functions/edge/harness.ts';
+import { KeyValueStore, loadEdgeFunction, requestEvent, responseBody, type CfEvent, type EdgeFunction, type RunResult } from '../../dev/cloudfront/harness.ts';
 import { uploadKeyName, type EdgeConfig } from '../../functions/edge/source.ts';
 import { TokenSigner, type SigningKey } from '../../functions/core/tokens.ts';
 

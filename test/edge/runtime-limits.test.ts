@@ -3,7 +3,7 @@
 // runtime does, so a function that passes here does not lean on Node.
 import ts from 'typescript';
 import { describe, expect, it } from 'vitest';
-import { importsOf, KeyValueStore, loadEdgeFunction, requestEvent } from '../../functions/edge/harness.ts';
+import { importsOf, KeyValueStore, loadEdgeFunction, requestEvent } from '../../dev/cloudfront/harness.ts';
 import { EDGE_FUNCTION_MAX_BYTES, edgeFunctionSource, type EdgeFunctionName } from '../../functions/edge/source.ts';
 
 const NAMES: EdgeFunctionName[] = ['viewer-request', 'viewer-response'];

@@ -2,13 +2,13 @@
 // exactly what S3 receives), which are routed to ingest or the API, and which are refused at the edge.
 import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { loadEdgeFunction, uploadKeysStore } from '../../functions/edge/harness.ts';
+import { loadEdgeFunction, uploadKeysStore } from '../../dev/cloudfront/harness.ts';
 import { uploadKeyName } from '../../functions/edge/source.ts';
 import { TokenSigner } from '../../functions/core/tokens.ts';
 import { defaultSettings } from '../../functions/core/context.ts';
 import { sessionHeaders } from '../../functions/core/upload-session.ts';
 import type { UploadSession } from '../../functions/core/ports.ts';
-import { MAX_API_BODY_BYTES } from '../../functions/frontdoor/route-upload.ts';
+import { MAX_API_BODY_BYTES } from '../../dev/front-door/route-upload.ts';
 import { CONFIG, edgeSetup, event, expectRefusal, expectRouted, expectS3, MAX_PUT, nowSeconds, put, session, sha256Hex } from './fixtures.ts';
 
 const HELLO = sha256Hex('hello world');

@@ -1,7 +1,7 @@
 // The viewer-response function: S3's 200 to the fast path's PUT becomes the 201 clients require, with
 // Location and Docker-Content-Digest and without S3's own headers; every other response passes as is.
 import { describe, expect, it } from 'vitest';
-import { responseEvent, type CfRequest, type CfResponse, type RunResult } from '../../functions/edge/harness.ts';
+import { responseEvent, type CfRequest, type CfResponse, type RunResult } from '../../dev/cloudfront/harness.ts';
 import { edgeSetup, event, put, session, sha256Hex } from './fixtures.ts';
 
 const HEX = sha256Hex('layer bytes');

@@ -196,14 +196,14 @@ describe('ingest', () => {
       expect(asText(container.Image)).toContain('container-assets');
     });
 
-    it('image: built for linux/arm64 from functions/ingest/Dockerfile, with exactly dist/ingest in its context', () => {
+    it('image: built for linux/arm64 from functions/apps/ingest/Dockerfile, with exactly dist/ingest in its context', () => {
       const manifest = JSON.parse(readFileSync(join(s.outdir, `${stack}.assets.json`), 'utf8')) as { dockerImages: Record<string, { source: { directory: string; dockerFile: string; platform: string } }> };
       const images = Object.values(manifest.dockerImages);
       expect(images).toHaveLength(1);
-      expect(images[0]!.source).toMatchObject({ dockerFile: 'functions/ingest/Dockerfile', platform: 'linux/arm64' });
+      expect(images[0]!.source).toMatchObject({ dockerFile: 'functions/apps/ingest/Dockerfile', platform: 'linux/arm64' });
       const context = files(join(s.outdir, images[0]!.source.directory));
       const bundle = Object.fromEntries(Object.entries(files(join(ROOT, 'dist', 'ingest'))).map(([k, v]) => [join('dist', 'ingest', k), v]));
-      expect(context).toEqual({ ...bundle, [join('functions', 'ingest', 'Dockerfile')]: readFileSync(join(ROOT, 'functions/ingest/Dockerfile')).toString('base64') });
+      expect(context).toEqual({ ...bundle, [join('functions', 'apps', 'ingest', 'Dockerfile')]: readFileSync(join(ROOT, 'functions/apps/ingest/Dockerfile')).toString('base64') });
     });
 
     it('behind an internal ALB that CloudFront reaches as a VPC origin', () => {

@@ -5,12 +5,12 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createECDH, createHash, createPublicKey, verify } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { deriveSigningScalar, signingKey, signV4a } from '../../infra/upload-keys/sigv4a.ts';
-import { KvsClient, KvsError, type Fetch } from '../../infra/upload-keys/kvs.ts';
-import { publishUploadKeys, uploadKeyEntries } from '../../infra/upload-keys/publish.ts';
-import { createHandler, regionOfArn } from '../../infra/upload-keys/index.ts';
+import { deriveSigningScalar, signingKey, signV4a } from '../../functions/apps/upload-keys-lambda/sigv4a.ts';
+import { KvsClient, KvsError, type Fetch } from '../../functions/apps/upload-keys-lambda/kvs.ts';
+import { publishUploadKeys, uploadKeyEntries } from '../../functions/apps/upload-keys-lambda/publish.ts';
+import { createHandler, regionOfArn } from '../../functions/apps/upload-keys-lambda/index.ts';
 import { TokenSigner } from '../../functions/core/tokens.ts';
-import { KeyValueStore, loadEdgeFunction, requestEvent, uploadKeysStore } from '../../functions/edge/harness.ts';
+import { KeyValueStore, loadEdgeFunction, requestEvent, uploadKeysStore } from '../../dev/cloudfront/harness.ts';
 
 // AWS's documented example credentials (they grant nothing), as in the aws-c-auth SigV4A suite.
 const EXAMPLE = { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY' };

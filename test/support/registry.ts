@@ -1,4 +1,4 @@
-// Starts the local registry (`functions/local/main.ts`) as a child process on a free loopback port,
+// Starts the local registry (`functions/apps/server/main.ts`) as a child process on a free loopback port,
 // exactly as `npm start` runs it, and stops it again. Used by API, e2e, crash and bench code.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { beforeEach } from 'vitest';
@@ -9,9 +9,9 @@ import { fileURLToPath } from 'node:url';
 import { createInterface } from 'node:readline';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
-export const mainScript = join(root, 'functions', 'local', 'main.ts');
+export const mainScript = join(root, 'functions', 'apps', 'server', 'main.ts');
 /** `npm run start:aws`: the AWS shape on one machine (DynamoDB Local, s3rver, the API Lambda, ingest, the edge functions). */
-export const awsMainScript = join(root, 'functions', 'aws-local', 'main.ts');
+export const awsMainScript = join(root, 'dev', 'start-aws', 'main.ts');
 
 /**
  * Which registry the shared tests run against: `local` (`npm start`, the default) or `aws`

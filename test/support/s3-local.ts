@@ -5,8 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import S3rver from 's3rver';
 import type { S3Client } from '@aws-sdk/client-s3';
-import { keepS3rverDirectories } from '../../functions/aws-local/s3-local.ts';
-import { makeS3Client } from '../../functions/adapters/aws/s3-client.ts';
+import { keepS3rverDirectories } from '../../dev/start-aws/s3-local.ts';
+import { makeS3Client } from '../../functions/adapters/s3/s3-client.ts';
 import { S3Strictness } from './s3-strict.ts';
 
 export interface LocalS3 {
@@ -46,4 +46,4 @@ export async function startLocalS3(bucket = 'registry-test'): Promise<LocalS3> {
   };
 }
 
-export { keepS3rverDirectories } from '../../functions/aws-local/s3-local.ts';
+export { keepS3rverDirectories } from '../../dev/start-aws/s3-local.ts';

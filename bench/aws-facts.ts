@@ -1,0 +1,139 @@
+// Figures of the AWS shape that have no side-by-side: the API bundle's size and cold start, AWS
+// requests and compute bytes per push and pull (from the counters in aws.ts), and ctr push with the
+// edge fast path off (every PUT through ingest) against the run with it on.
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { GetItemCommand } from '@aws-sdk/client-dynamodb';
+import { bundleAll } from '../infra/build.ts';
+import { startAws, total, type AwsRequests, type AwsTarget } from './aws.ts';
+import { onCleanup, run } from './proc.ts';
+import { median, newFact, newRow, type Fact, type Row } from './rows.ts';
+import type { Ctx } from './scenarios.ts';
+import type { Containerd, Target } from './servers.ts';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const COLD_STARTS = 7;
+
+/** The api bundle (built as `npm run build` builds it) and its cold start in fresh Node processes. */
+export async function bundleFacts(ctx: Ctx, aws: Target & { aws?: { env: Record<string, string> } }, root: string): Promise<Fact[]> {
+  const size = newFact({ id: 'api_bundle', label: 'api bundle dist/api/index.mjs (npm run build)', unit: 'KiB', target: { max: 1_000_000 / 1024, text: '<= 1 MB' } });
+  const cold = newFact({ id: 'api_cold_start', label: 'api cold start: import + first request (manifest GET by tag)', unit: 'ms', target: { max: 150, text: '<= 150 ms' } });
+  try {
+    const bundles = await bundleAll({ outDir: join(root, 'dist') });
+    const api = bundles.find((b) => b.name === 'api');
+    if (!api) throw new Error('no api bundle was built');
+    size.value = api.bytes / 1024;
+    size.notes.push(`${api.bytes} bytes; events ${bundles.find((b) => b.name === 'events')?.bytes ?? '-'} bytes, ingest ${bundles.find((b) => b.name === 'ingest')?.bytes ?? '-'} bytes`);
+    const runs: { importMs: number; firstRequestMs: number; totalMs: number; status: number; processSeconds: number }[] = [];
+    for (let i = 0; i < COLD_STARTS; i++) {
+      const r = await run(process.execPath, [join(here, 'cold-start.ts'), api.file, '/v2/bench/img1/manifests/v1'], { env: aws.aws?.env ?? {}, timeoutMs: 30_000 });
+      const line = r.stdout.split('\n').find((l) => l.startsWith('COLD '));
+      if (!line) throw new Error(`no COLD line in the output: ${r.stdout.slice(-500)} ${r.stderr.slice(-500)}`);
+      runs.push({ ...(JSON.parse(line.slice(5)) as { importMs: number; firstRequestMs: number; totalMs: number; status: number }), processSeconds: r.seconds });
+      ctx.log(`  cold start #${i + 1}: ${runs.at(-1)!.totalMs.toFixed(1)} ms (import ${runs.at(-1)!.importMs.toFixed(1)}, first request ${runs.at(-1)!.firstRequestMs.toFixed(1)}, status ${runs.at(-1)!.status})`);
+    }
+    cold.runs = runs.map((r) => r.totalMs);
+    cold.value = median(cold.runs);
+    cold.notes.push(`import ${median(runs.map((r) => r.importMs)).toFixed(1)} ms + first request ${median(runs.map((r) => r.firstRequestMs)).toFixed(1)} ms (builds the clients, reads the key file, 1 GetItem against DynamoDB Local); statuses ${[...new Set(runs.map((r) => r.status))].join(',')}; whole node process (start, run, exit) ${(median(runs.map((r) => r.processSeconds)) * 1000).toFixed(0)} ms`);
+  } catch (e) {
+    for (const f of [size, cold]) if (f.value === undefined) f.error = (e as Error).message;
+  }
+  return [size, cold];
+}
+
+const describe = (r: AwsRequests): string =>
+  `DynamoDB ${Object.entries(r.dynamo).map(([k, v]) => `${k} ${v}`).join(', ') || 'none'}; S3 ${Object.entries(r.s3).map(([k, v]) => `${k} ${v}`).join(', ') || 'none'}`;
+
+/** Requests and bytes per operation of the aws side, from what scenarios.ts recorded. */
+export function awsFacts(ctx: Ctx): Fact[] {
+  const out: Fact[] = [];
+  const scenarios: [string, string][] = [
+    ['skopeo push', 'skopeo push (3 layers: PATCH through ingest)'],
+    ['skopeo pull', 'skopeo pull'],
+    ['ctr push', 'ctr push (3 layers: PUT edge -> S3)'],
+    ['ctr pull', 'ctr pull (content fetch)'],
+  ];
+  for (const [key, label] of scenarios) {
+    const runs = ctx.aws[key];
+    if (!runs || runs.length === 0) continue;
+    const ddb = newFact({ id: `${key.replace(' ', '_')}_dynamodb`, label: `DynamoDB requests per ${label}`, unit: 'requests' });
+    ddb.runs = runs.map((r) => total(r.requests.dynamo));
+    ddb.value = median(ddb.runs);
+    ddb.notes.push(`first run: ${describe(runs[0]!.requests)} (API + events + ingest)`);
+    const s3 = newFact({ id: `${key.replace(' ', '_')}_s3`, label: `S3 requests per ${label} (by compute)`, unit: 'requests' });
+    s3.runs = runs.map((r) => total(r.requests.s3));
+    s3.value = median(s3.runs);
+    out.push(ddb, s3);
+    if (key.endsWith('push')) {
+      const bytes = newFact({
+        id: `${key.replace(' ', '_')}_compute_bytes`,
+        label: `upload bytes through compute (API + ingest) per ${label}`,
+        unit: 'MiB',
+        ...(key === 'ctr push' ? { target: { max: 0, text: '0' } } : {}),
+      });
+      bytes.runs = runs.map((r) => r.bytes.compute / (1024 * 1024));
+      bytes.value = median(bytes.runs);
+      bytes.notes.push(`straight into S3 at the edge: ${(median(runs.map((r) => r.bytes.s3)) / (1024 * 1024)).toFixed(1)} MiB per push`);
+      out.push(bytes);
+    }
+  }
+  const noEdge = ctx.aws['ctr push (no edge)'];
+  if (noEdge && noEdge.length > 0) {
+    const bytes = newFact({ id: 'ctr_push_no_edge_compute_bytes', label: 'upload bytes through compute per ctr push, edge fast path off', unit: 'MiB' });
+    bytes.runs = noEdge.map((r) => r.bytes.compute / (1024 * 1024));
+    bytes.value = median(bytes.runs);
+    bytes.notes.push(`first run: ${describe(noEdge[0]!.requests)}`);
+    out.push(bytes);
+  }
+  return out;
+}
+
+/** ctr push through a second start:aws whose front door has no edge (each PUT goes to ingest). */
+export async function ctrNoEdge(ctx: Ctx, cd: Containerd, archive: string, n: number, pushes: (c: Ctx, row: Row) => Promise<void>): Promise<Fact> {
+  const fact = newFact({ id: 'ctr_push_no_edge', label: 'ctr push, edge fast path off (each PUT through ingest)', unit: 's' });
+  try {
+    const t = await startAws({ edge: false });
+    onCleanup('start:aws without edge', () => t.stop());
+    try {
+      await cd.ctr(['images', 'import', '--no-unpack', '--base-name', 'localhost/bench/import', archive]);
+      const row = newRow({ id: 'ctr_push_no_edge', label: fact.label, unit: 's', better: 'lower', runsWanted: n });
+      await pushes({ ...ctx, targets: [t] }, row);
+      if (row.errors.aws) throw new Error(row.errors.aws);
+      fact.runs = row.runs.aws ?? [];
+      fact.value = row.value.aws;
+    } finally {
+      await t.stop();
+    }
+  } catch (e) {
+    fact.error = (e as Error).message;
+  }
+  return fact;
+}
+
+/**
+ * The ceiling under the handler path's req/s: DynamoDB Local's own GetItem rate, 32 at a time, from
+ * this process with the API handler's client (the SDK's work included), for `seconds`.
+ */
+export async function dynamoCeiling(aws: AwsTarget, seconds: number): Promise<Fact[]> {
+  const rate = newFact({ id: 'dynamodb_local_getitem_rps', label: `DynamoDB Local GetItem alone, 32 concurrent, ${seconds}s (ceiling of the handler path)`, unit: 'req/s' });
+  const p99 = newFact({ id: 'dynamodb_local_getitem_p99', label: 'DynamoDB Local GetItem alone, p99 latency', unit: 'ms' });
+  try {
+    const client = aws.aws.local.deps.dynamo;
+    const table = aws.aws.env.TABLE_NAME ?? 'registry';
+    const latencies: number[] = [];
+    const end = Date.now() + seconds * 1000;
+    await Promise.all(Array.from({ length: 32 }, async () => {
+      while (Date.now() < end) {
+        const t0 = performance.now();
+        await client.send(new GetItemCommand({ TableName: table, Key: { pk: { S: 'R#bench/img1' }, sk: { S: 'T#v1' } }, ConsistentRead: true }));
+        latencies.push(performance.now() - t0);
+      }
+    }));
+    latencies.sort((a, b) => a - b);
+    rate.value = latencies.length / seconds;
+    p99.value = latencies[Math.floor(latencies.length * 0.99)];
+  } catch (e) {
+    rate.error = p99.error = (e as Error).message;
+  }
+  return [rate, p99];
+}

@@ -1,0 +1,250 @@
+// `npm run start:aws`: the AWS shape of the registry on one machine. DynamoDB Local and s3rver stand
+// in for DynamoDB and S3; the API Lambda handler runs in this process behind an API Gateway v2
+// emulation; the ingest service runs as its own Node process; the real CloudFront Functions decide
+// each upload's path (S3 directly, ingest, or the API); s3rver's object-created events drive the
+// events handler. Everything is in memory or in a temp dir, and gone when it stops.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { createServer, type AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { S3Event } from 'aws-lambda';
+import { Logger } from '@aws-lambda-powertools/logger';
+import { Metrics } from '@aws-lambda-powertools/metrics';
+import { startDynamoLocal, type DynamoLocal } from './dynamodb-local.ts';
+import { LOCAL_S3_CREDENTIALS, startS3Local } from './s3-local.ts';
+import { createTable as createRegistryTable } from '../../functions/adapters/dynamodb/table.ts';
+import { readAwsConfig } from '../../functions/aws/config.ts';
+import { createAwsDeps, createAwsRegistry, type AwsDeps } from '../../functions/aws/deps.ts';
+import { createApiHandler } from '../../functions/apps/api-lambda/handler.ts';
+import { awsRegistryHooks } from '../../functions/aws/registry-hooks.ts';
+import { createEventsHandler } from '../../functions/apps/events-lambda/handler.ts';
+import { loadEdgeFunction, uploadKeysStore } from '../cloudfront/harness.ts';
+import type { EdgeConfig } from '../../functions/edge/source.ts';
+import { startFrontDoor, type FrontDoor, type FrontDoorOptions } from '../front-door/server.ts';
+import { log } from '../../functions/http/log.ts';
+
+const projectDir = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const TABLE = 'registry';
+const BUCKET = 'registry';
+const EDGE_ORIGINS = { s3Origin: 's3', ingestOrigin: 'ingest', apiOrigin: 'api' };
+
+export interface AwsLocalOptions {
+  host: string;
+  port: number;
+  /** Run the ingest service (REGISTRY_INGEST=on, the default) or not (off). */
+  ingest: boolean;
+  /** Extra environment for the ingest process (e.g. NODE_V8_COVERAGE from the tests). */
+  ingestEnv?: Record<string, string>;
+  /**
+   * Run the CloudFront upload behaviour (the S3 fast path for monolithic PUTs; default true). False
+   * routes uploads by the rule alone, to ingest or the API: the benches compare the two.
+   */
+  edge?: boolean;
+  /** Called once per request with where the front door sent it (for the benches' byte counts). */
+  onRoute?: FrontDoorOptions['onRoute'];
+}
+
+export interface AwsLocal {
+  url: string;
+  frontDoor: FrontDoor;
+  deps: AwsDeps;
+  /** The ingest process (undefined when ingest is off). */
+  ingest?: { url: string; pid: number; restart(): Promise<void>; kill(signal?: NodeJS.Signals): void };
+  /** Events the events handler processed (recorded, duplicate or ignored), failed, and still has (retries included). */
+  events: { delivered: number; failed: number; inFlight: number };
+  close(): Promise<void>;
+}
+
+async function freePort(host: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, host, () => {
+      const { port } = server.address() as AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+async function waitForHealth(url: string, child: ChildProcess, deadline: number): Promise<void> {
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`the ingest service exited with code ${child.exitCode}`);
+    try {
+      const r = await fetch(`${url}/healthz`);
+      if (r.ok) return;
+    } catch {
+      // not listening yet
+    }
+    if (Date.now() > deadline) throw new Error('the ingest service did not become healthy');
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/**
+ * Holds back s3rver's object-created event for a key the S3 stand-in is still verifying, and drops
+ * it when the checksum failed: real S3 announces only objects it accepted.
+ */
+class EventGate {
+  readonly #pending = new Map<string, { events: S3Event[] }>();
+  readonly #deliver: (event: S3Event) => void;
+  constructor(deliver: (event: S3Event) => void) {
+    this.#deliver = deliver;
+  }
+
+  expect(key: string): void {
+    this.#pending.set(key, { events: [] });
+  }
+
+  verdict(key: string, ok: boolean): void {
+    const p = this.#pending.get(key);
+    this.#pending.delete(key);
+    if (ok) for (const e of p?.events ?? []) this.#deliver(e);
+  }
+
+  event(event: S3Event): void {
+    const key = event.Records[0]?.s3.object.key ?? '';
+    const p = this.#pending.get(decodeURIComponent(key));
+    if (p) p.events.push(event);
+    else this.#deliver(event);
+  }
+}
+
+export async function startAwsLocal(opts: AwsLocalOptions): Promise<AwsLocal> {
+  const work = await mkdtemp(join(tmpdir(), 'registry-aws-'));
+  const cleanups: (() => Promise<unknown>)[] = [() => rm(work, { recursive: true, force: true })];
+  const close = async () => {
+    for (const c of cleanups.reverse()) await c().catch(() => undefined);
+  };
+  try {
+    const [dynamo, s3] = await Promise.all([startDynamoLocal(), startS3Local(BUCKET)]);
+    cleanups.push(() => dynamo.stop(), () => s3.stop());
+    await createTable(dynamo);
+
+    // One signing key, as the CDK app's secret holds it; the edge reads it from its KeyValueStore.
+    const key = { kid: 'k1', key: randomBytes(32).toString('hex') };
+    const keysFile = join(work, 'keys.json');
+    await writeFile(keysFile, JSON.stringify(key), { mode: 0o600 });
+    const env: Record<string, string> = {
+      AWS_REGION: 'us-east-1',
+      AWS_ACCESS_KEY_ID: LOCAL_S3_CREDENTIALS.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: LOCAL_S3_CREDENTIALS.secretAccessKey,
+      AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint,
+      AWS_ENDPOINT_URL_S3: s3.endpoint,
+      S3_FORCE_PATH_STYLE: 'true',
+      TABLE_NAME: TABLE,
+      BUCKET_NAME: BUCKET,
+      REGISTRY_KEYS_FILE: keysFile,
+      // A registry on this machine for trying it out and for the tests: no authentication yet.
+      REGISTRY_ACCESS: 'open',
+      POWERTOOLS_METRICS_NAMESPACE: 'OciRegistryLocal',
+    };
+    Object.assign(process.env, env);
+    const deps = await createAwsDeps(readAwsConfig(process.env));
+    cleanups.push(async () => {
+      deps.dynamo.destroy();
+      deps.s3.destroy();
+    });
+
+    const logger = new Logger({ serviceName: 'registry-api' });
+    // Metrics go to stdout as EMF lines in AWS; here they are kept out of the request log.
+    const metrics = new Metrics({ namespace: 'OciRegistryLocal', serviceName: 'registry-api', singleMetric: false });
+    metrics.setDefaultDimensions({});
+    const registry = createAwsRegistry(deps, awsRegistryHooks(logger));
+    const handler = createApiHandler(() => registry, { logger, metrics });
+
+    let ingest: AwsLocal['ingest'];
+    let ingestUrl: string | undefined;
+    if (opts.ingest) {
+      const port = await freePort('127.0.0.1');
+      ingestUrl = `http://127.0.0.1:${port}`;
+      let child: ChildProcess;
+      const launch = async () => {
+        child = spawn(process.execPath, [join(projectDir, 'functions', 'apps', 'ingest', 'index.ts')], {
+          env: { ...process.env, ...env, ...opts.ingestEnv, HOST: '127.0.0.1', PORT: String(port), POWERTOOLS_SERVICE_NAME: 'registry-ingest' },
+          stdio: ['ignore', 'inherit', 'inherit'],
+        });
+        await waitForHealth(ingestUrl!, child, Date.now() + 30_000);
+      };
+      await launch();
+      const stopChild = async () => {
+        if (child.exitCode !== null || child.signalCode !== null) return;
+        const exited = new Promise((r) => child.once('exit', r));
+        child.kill('SIGTERM');
+        await Promise.race([exited, new Promise((r) => setTimeout(r, 12_000))]);
+        if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+      };
+      cleanups.push(stopChild);
+      ingest = {
+        url: ingestUrl,
+        get pid() {
+          return child.pid ?? -1;
+        },
+        restart: async () => {
+          await stopChild();
+          await launch();
+        },
+        kill: (signal = 'SIGKILL') => void child.kill(signal),
+      };
+    }
+
+    const events = { delivered: 0, failed: 0, inFlight: 0 };
+    const recordEvents = createEventsHandler(() => ({ metadata: deps.metadata, blobs: deps.blobs, now: Date.now }));
+    const deliver = (event: S3Event, attempt = 1): void => {
+      if (attempt === 1) events.inFlight += 1;
+      recordEvents(event).then(
+        () => {
+          events.delivered += 1;
+          events.inFlight -= 1;
+        },
+        (e: unknown) => {
+          // Lambda retries an asynchronous invocation twice.
+          if (attempt < 3) setTimeout(() => deliver(event, attempt + 1), 200 * attempt);
+          else {
+            events.failed += 1;
+            events.inFlight -= 1;
+            log('error', 'object-created event not recorded', { error: String(e) });
+          }
+        },
+      );
+    };
+    const gate = new EventGate((e) => deliver(e));
+    s3.onEvent((e) => gate.event(e));
+
+    const config: EdgeConfig = { ingest: opts.ingest, ...EDGE_ORIGINS };
+    const kvs = uploadKeysStore([{ id: key.kid, secret: key.key }]);
+    const frontDoor = await startFrontDoor({
+      host: opts.host,
+      port: opts.port,
+      handler: handler as never,
+      ...(ingestUrl ? { ingestUrl } : {}),
+      ...(opts.onRoute ? { onRoute: opts.onRoute } : {}),
+      // GET /_local/stats: bytes and requests per origin, for the tests (never part of a deployment).
+      localStats: true,
+      ...(opts.edge === false ? {} : { edge: {
+        viewerRequest: loadEdgeFunction('viewer-request', { config, kvs }),
+        viewerResponse: loadEdgeFunction('viewer-response'),
+        config,
+        s3: { url: s3.endpoint, bucket: BUCKET },
+        onS3Put: (k) => gate.expect(k),
+        onS3Verdict: (k, ok) => gate.verdict(k, ok),
+      } }),
+    });
+    cleanups.push(() => frontDoor.close());
+    return { url: frontDoor.url, frontDoor, deps, ...(ingest ? { ingest } : {}), events, close };
+  } catch (e) {
+    await close();
+    throw e;
+  }
+}
+
+async function createTable(dynamo: DynamoLocal): Promise<void> {
+  const client = dynamo.client();
+  try {
+    await createRegistryTable(client, TABLE);
+  } finally {
+    client.destroy();
+  }
+}

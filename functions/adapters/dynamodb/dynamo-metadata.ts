@@ -1,0 +1,247 @@
+// MetadataStore on one DynamoDB table (layout in keys.ts, item shapes in items.ts, design and round
+// trips in docs/dynamodb.md). Manifest writes live in dynamo-manifests.ts, upload sessions in
+// dynamo-uploads.ts; this file holds blobs, reads and listings.
+import { ConditionalCheckFailedException, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient, GetCommand, PutCommand, DeleteCommand } from '@aws-sdk/lib-dynamodb';
+import type {
+  BlobRecord, Descriptor, ManifestHead, ManifestPutIntent, ManifestRecord, MetadataStore, Page, References, UploadLease, UploadSession,
+} from '../../core/ports.ts';
+import { DynamoManifests, PUT_READ_FIELDS, type KnownRepos, type PreparedPut } from './dynamo-manifests.ts';
+import { DynamoOps } from './dynamo-ops.ts';
+import { DynamoUploads } from './dynamo-uploads.ts';
+import { globalBlobItem, linkItem, repoEntryItem, toBlob, toBlobFromWire, toDescriptor, toHead, toManifest, type Item, type ManifestFields } from './items.ts';
+import {
+  LINK, MANIFEST, REPOS_PK, TAG, blobKey, linkKey, manifestKey, referrerPrefix, repoEntryKey, repoPk, tagKey, type Key,
+} from './keys.ts';
+import type { ManifestBodyStore } from '../s3/manifest-bodies.ts';
+
+export interface DynamoMetadataOptions {
+  client: DynamoDBClient;
+  tableName: string;
+  /** Where manifest bodies too large for an item go (S3). Without it such manifests are refused. */
+  bodies?: ManifestBodyStore;
+  /** Clock for session expiry (epoch ms); Date.now by default. */
+  now?: () => number;
+}
+
+const HEAD_FIELDS = { ProjectionExpression: '#digest, #mt, #size', ExpressionAttributeNames: { '#digest': 'digest', '#mt': 'mt', '#size': 'size' } };
+
+/** A bounded set of repository names this process has seen registered (they are never removed). */
+class RepoCache implements KnownRepos {
+  private readonly names = new Set<string>();
+  has(repo: string): boolean {
+    return this.names.has(repo);
+  }
+  add(repo: string): void {
+    if (this.names.size >= 10_000) this.names.clear();
+    this.names.add(repo);
+  }
+}
+
+export class DynamoMetadataStore implements MetadataStore {
+  private readonly ops: DynamoOps;
+  private readonly bodies: ManifestBodyStore | undefined;
+  private readonly repos = new RepoCache();
+  private readonly uploads: DynamoUploads;
+  private readonly manifests: DynamoManifests;
+  private readonly now: () => number;
+
+  constructor(options: DynamoMetadataOptions) {
+    const doc = DynamoDBDocumentClient.from(options.client, { marshallOptions: { removeUndefinedValues: true } });
+    this.ops = new DynamoOps(doc, options.tableName);
+    this.bodies = options.bodies;
+    this.now = options.now ?? Date.now;
+    this.uploads = new DynamoUploads(this.ops, this.now);
+    this.manifests = new DynamoManifests(this.ops, this.bodies, this.repos, this.now);
+  }
+
+  private async get(key: Key, extra: Partial<typeof HEAD_FIELDS> = {}): Promise<Item | undefined> {
+    const out = await this.ops.doc.send(new GetCommand({ TableName: this.ops.table, Key: key, ConsistentRead: true, ...extra }));
+    return out.Item;
+  }
+
+  // Upload sessions.
+
+  createUpload(session: UploadSession): Promise<void> {
+    return this.uploads.createUpload(session);
+  }
+  getUpload(id: string): Promise<UploadSession | undefined> {
+    return this.uploads.getUpload(id);
+  }
+  leaseUpload(id: string, expectedOffset: number, lease: UploadLease, now: number): Promise<boolean> {
+    return this.uploads.leaseUpload(id, expectedOffset, lease, now);
+  }
+  takeUpload(id: string, lease: UploadLease, now: number): Promise<UploadSession | { busyAt: number } | undefined> {
+    return this.uploads.takeUpload(id, lease, now);
+  }
+  updateUpload(id: string, holder: string, next: Pick<UploadSession, 'offset' | 'state' | 'updatedAt' | 'expiresAt'>): Promise<boolean> {
+    return this.uploads.updateUpload(id, holder, next);
+  }
+  releaseUpload(id: string, holder: string): Promise<void> {
+    return this.uploads.releaseUpload(id, holder);
+  }
+  deleteUpload(id: string): Promise<boolean> {
+    return this.uploads.deleteUpload(id);
+  }
+
+  // Blobs.
+
+  /** 1 conditional PutItem; when another upload was first, its record comes back with the failure. */
+  async putBlob(blob: BlobRecord): Promise<BlobRecord> {
+    try {
+      await this.ops.doc.send(new PutCommand({
+        TableName: this.ops.table, Item: globalBlobItem(blob),
+        ConditionExpression: 'attribute_not_exists(#pk)', ExpressionAttributeNames: { '#pk': 'pk' },
+        ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+      }));
+      return blob;
+    } catch (err) {
+      if (!(err instanceof ConditionalCheckFailedException)) throw err;
+      const existing = err.Item === undefined ? undefined : toBlobFromWire(err.Item as Record<string, { S?: string; N?: string }>);
+      return existing ?? (await this.getBlob(blob.digest)) ?? blob;
+    }
+  }
+
+  /** 1 GetItem. */
+  async getBlob(digest: string): Promise<BlobRecord | undefined> {
+    const item = await this.get(blobKey(digest));
+    return item && toBlob(item);
+  }
+
+  /**
+   * 1 PutItem when this process knows the repository is registered. Otherwise 1 GetItem of the
+   * catalog entry first, then 1 PutItem (registered) or 1 TransactWriteItems (link + conditional
+   * catalog entry) for a new repository. The catalog entry is never rewritten.
+   */
+  async linkBlob(repo: string, blob: BlobRecord): Promise<void> {
+    await this.ops.retrying('blob link', async () => {
+      if (this.repos.has(repo) || (await this.get(repoEntryKey(repo))) !== undefined) {
+        await this.ops.doc.send(new PutCommand({ TableName: this.ops.table, Item: linkItem(repo, blob) }));
+        return true;
+      }
+      // A new repository: link and catalog entry together. Cancelled when a concurrent request
+      // registered it first (or both collided): read again and take the other branch.
+      const registered = await this.ops.transact([
+        { Put: { TableName: this.ops.table, Item: linkItem(repo, blob) } },
+        { Put: { TableName: this.ops.table, Item: repoEntryItem(repo, this.now()), ConditionExpression: 'attribute_not_exists(#pk)', ExpressionAttributeNames: { '#pk': 'pk' } } },
+      ]);
+      return registered ? true : undefined;
+    });
+    this.repos.add(repo);
+  }
+
+  /** 1 GetItem: the link carries size and location. */
+  async getLinkedBlob(repo: string, digest: string): Promise<BlobRecord | undefined> {
+    const item = await this.get(linkKey(repo, digest));
+    return item && toBlob(item);
+  }
+
+  /** 1 DeleteItem. */
+  async unlinkBlob(repo: string, digest: string): Promise<boolean> {
+    const out = await this.ops.doc.send(new DeleteCommand({ TableName: this.ops.table, Key: linkKey(repo, digest), ReturnValues: 'ALL_OLD' }));
+    return out.Attributes !== undefined;
+  }
+
+  // Manifests and tags.
+
+  private s3(item: Item): ManifestBodyStore {
+    if (this.bodies === undefined) throw new Error(`manifest ${String(item.digest)} is stored in S3 and no manifest body store is configured`);
+    return this.bodies;
+  }
+
+  private async fields(item: Item, key: string): Promise<ManifestFields> {
+    return JSON.parse(new TextDecoder().decode(await this.s3(item).get(key))) as ManifestFields;
+  }
+
+  /** 1 GetItem (+ 1 GetObject when the body lives in S3, + 1 in parallel for references that did not fit). */
+  async getManifest(repo: string, digest: string): Promise<ManifestRecord | undefined> {
+    const item = await this.get(manifestKey(repo, digest));
+    if (item === undefined) return undefined;
+    const [body, fields] = await Promise.all([
+      item.body !== undefined ? (item.body as Uint8Array) : this.s3(item).get(item.bodyKey as string),
+      item.fieldsKey === undefined ? undefined : this.fields(item, item.fieldsKey as string),
+    ]);
+    return toManifest(item, body, fields);
+  }
+
+  /** 1 GetItem when the body fits the tag item (<= 100 KiB); else + getManifest. */
+  async getTaggedManifest(repo: string, tag: string): Promise<ManifestRecord | undefined> {
+    const item = await this.get(tagKey(repo, tag));
+    if (item === undefined) return undefined;
+    if (item.body !== undefined) return toManifest(item, item.body as Uint8Array);
+    return this.getManifest(repo, item.digest as string);
+  }
+
+  /** 1 GetItem (projected); never reads S3. */
+  async headManifest(repo: string, ref: { tag: string } | { digest: string }): Promise<ManifestHead | undefined> {
+    const key = 'tag' in ref ? tagKey(repo, ref.tag) : manifestKey(repo, ref.digest);
+    const item = await this.get(key, HEAD_FIELDS);
+    return item && toHead(item);
+  }
+
+  /**
+   * 1 BatchGetItem per 100 keys (2 keys per digest), sent in parallel; unprocessed keys retried.
+   * With `intent`, the same batch reads what putManifest needs (manifest, tags, catalog entry).
+   */
+  async getReferences(repo: string, digests: string[], intent?: ManifestPutIntent): Promise<References> {
+    const unique = [...new Set(digests)];
+    const keys = unique.flatMap((d) => [linkKey(repo, d), manifestKey(repo, d)]);
+    const putKeys = intent === undefined ? [] : this.manifests.putReadKeys(repo, intent);
+    const fields = ['sk', 'digest', 'size', 'loc', 'created', 'mt'];
+    const items = await this.ops.batchGet([...keys, ...putKeys], intent === undefined ? fields : [...new Set([...fields, ...PUT_READ_FIELDS])]);
+    const refs: References = { blobs: new Map(), manifests: new Map() };
+    const putItems: Item[] = [];
+    if (intent !== undefined) refs.prepared = { repo, digest: intent.digest, tags: [...new Set(intent.tags)], items: putItems } satisfies PreparedPut;
+    for (const item of items) {
+      if (intent !== undefined && DynamoManifests.isPutItem(repo, intent, item)) {
+        putItems.push(item);
+        continue;
+      }
+      const sk = item.sk as string;
+      if (sk.startsWith(LINK)) refs.blobs.set(item.digest as string, toBlob(item));
+      else if (sk.startsWith(MANIFEST)) refs.manifests.set(item.digest as string, toHead(item));
+    }
+    return refs;
+  }
+
+  putManifest(repo: string, manifest: ManifestRecord, tags: string[], prepared?: unknown): Promise<void> {
+    return this.manifests.putManifest(repo, manifest, tags, prepared);
+  }
+  deleteManifest(repo: string, digest: string): Promise<boolean> {
+    return this.manifests.deleteManifest(repo, digest);
+  }
+  deleteTag(repo: string, tag: string): Promise<boolean> {
+    return this.manifests.deleteTag(repo, tag);
+  }
+
+  /** 1 Query (more only when DynamoDB's 1 MB page cuts it short). */
+  async listTags(repo: string, limit: number, last?: string): Promise<Page<string>> {
+    const page = await this.ops.queryPage(repoPk(repo), TAG, limit, last, []);
+    return { items: page.items.map((item) => (item.sk as string).slice(TAG.length)), more: page.more };
+  }
+
+  /** 1 Query (+ 1 GetObject per referrer whose annotations exceed 300 KB). */
+  async listReferrers(repo: string, subject: string, limit: number, last?: string): Promise<Page<Descriptor>> {
+    const page = await this.ops.queryPage(repoPk(repo), referrerPrefix(subject), limit, last, ['digest', 'mt', 'size', 'at', 'ann', 'annKey']);
+    // Annotations too large for the referrer item (rare) are read from S3, in parallel.
+    const items = await Promise.all(page.items.map(async (item) =>
+      toDescriptor(item, item.annKey === undefined ? undefined : await this.fields(item, item.annKey as string))));
+    return { items, more: page.more };
+  }
+
+  // Repositories.
+
+  /** 1 GetItem (none when this process has seen the repository registered). */
+  async repositoryExists(repo: string): Promise<boolean> {
+    if (this.repos.has(repo)) return true;
+    const found = (await this.get(repoEntryKey(repo))) !== undefined;
+    if (found) this.repos.add(repo);
+    return found;
+  }
+
+  /** 1 Query on the catalog partition. */
+  async listRepositories(limit: number, last?: string): Promise<Page<string>> {
+    const page = await this.ops.queryPage(REPOS_PK, '', limit, last, []);
+    return { items: page.items.map((item) => item.sk as string), more: page.more };
+  }
+}

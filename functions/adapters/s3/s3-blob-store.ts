@@ -1,0 +1,184 @@
+// BlobStore on S3. Upload bytes stream into a multipart upload whose key is the blob's final location
+// (see keys.ts), so committing copies nothing; the running sha256 (and optionally sha512) is saved in
+// the upload state, so any Lambda or ingest task can take the next chunk and the digest is checked
+// without reading the bytes back. See part-writer.ts for how chunks of any size become valid parts.
+import type { S3Client } from '@aws-sdk/client-s3';
+import { DigestMismatchError, UploadConflictError, UploadSizeError, type BlobRecord, type BlobStore } from '../../core/ports.ts';
+import { contentKey, uploadBlobKey } from './s3-keys.ts';
+import { abortMultipart, clearTags, completeMultipart, deleteObject, deleteQuietly, MAX_PARTS, MiB, objectHead, putObject, readSegments, uploadPart, type Bucket } from './multipart.ts';
+import { edgeUploadKey, EDGE_VERIFIED_ALGORITHMS } from './edge-upload-keys.ts';
+import { PartWriter } from './part-writer.ts';
+import { digestOf, RunningHash } from './running-hash.ts';
+import { parseState, serializeState, stateSize, type UploadState } from './upload-state.ts';
+import { S3PresignedUrls, type UrlSigner } from './url-signer.ts';
+import { StorageFullError } from '../../core/ports.ts';
+
+export interface S3BlobStoreOptions {
+  client: S3Client;
+  bucket: string;
+  /**
+   * Also keep a running sha512, so sha512 digests can be verified. Costs a second hash pass (hash-wasm
+   * does ~200 MiB/s each on one core). Off: a sha512 digest is refused as a digest mismatch.
+   */
+  sha512?: boolean;
+  /** Size of streamed parts 1-1000 (then doubling, see partTarget). Default 8 MiB; at least 5 MiB. */
+  partSize?: number;
+  /** Bytes of parts uploading at once per request. Default 16 MiB (two 8 MiB parts). */
+  maxInFlightBytes?: number;
+  /** Tail segments kept before merging them into one. Default 32. */
+  maxSegments?: number;
+  /** Signs read URLs; default S3 presigned GETs from `client`. */
+  urlSigner?: UrlSigner;
+}
+
+export class S3BlobStore implements BlobStore {
+  /** Chunks of 5 MiB or more become parts directly; smaller ones cost a segment write and a read back. */
+  readonly minChunkLength = 5 * MiB;
+  readonly #bucket: Bucket;
+  readonly #sha512: boolean;
+  readonly #partSize: number;
+  readonly #maxInFlightBytes: number;
+  readonly #maxSegments: number;
+  readonly #urls: UrlSigner;
+
+  constructor(o: S3BlobStoreOptions) {
+    this.#bucket = { client: o.client, name: o.bucket };
+    this.#sha512 = o.sha512 ?? false;
+    this.#partSize = Math.max(o.partSize ?? 8 * MiB, 5 * MiB);
+    this.#maxInFlightBytes = o.maxInFlightBytes ?? 16 * MiB;
+    this.#maxSegments = Math.max(o.maxSegments ?? 32, 1);
+    this.#urls = o.urlSigner ?? new S3PresignedUrls(o.client, o.bucket);
+  }
+
+  /** No S3 call: the multipart upload starts with the first part. */
+  async startUpload(id: string): Promise<string> {
+    uploadBlobKey(id); // refuses an id that cannot name a key
+    const hash = await RunningHash.start(this.#sha512);
+    return serializeState({ hashes: hash.save(), parts: [], partBytes: 0, tail: [], junk: [] });
+  }
+
+  async appendUpload(id: string, offset: number, stateText: string, body: AsyncIterable<Uint8Array>, expectedLength?: number) {
+    const state = this.#stateAt(stateText, offset);
+    const hash = await RunningHash.resume(state.hashes);
+    const writer = new PartWriter(
+      { bucket: this.#bucket, id, key: uploadBlobKey(id), partSize: this.#partSize, maxInFlightBytes: this.#maxInFlightBytes, maxSegments: this.#maxSegments },
+      state,
+    );
+    let received = 0;
+    try {
+      for await (const chunk of body) {
+        if (chunk.length === 0) continue;
+        received += chunk.length;
+        if (expectedLength !== undefined && received > expectedLength) throw new UploadSizeError(expectedLength, received);
+        hash.update(chunk);
+        await writer.write(chunk);
+      }
+      if (expectedLength !== undefined && received !== expectedLength) throw new UploadSizeError(expectedLength, received);
+      const written = await writer.end();
+      // The input state is the recorded one, so what it lists as junk is referenced by nothing. Deleted
+      // after this request's own writes: s3rver removes a directory emptied by a delete, racing a put into it.
+      await deleteQuietly(this.#bucket, state.junk);
+      return { offset: offset + received, state: serializeState({ hashes: hash.save(), ...written }) };
+    } catch (e) {
+      await writer.discard();
+      throw e;
+    }
+  }
+
+  async finishUpload(id: string, size: number, stateText: string, digest: string): Promise<{ location: string }> {
+    const state = this.#stateAt(stateText, size);
+    const sha256 = (await digestOf(state.hashes, 'sha256')) as string;
+    const algorithm = digest.split(':', 1)[0] ?? '';
+    // An algorithm that was not tracked cannot be verified: refused like a mismatch, naming the sha256.
+    const actual = (await digestOf(state.hashes, algorithm)) ?? sha256;
+    if (actual !== digest) {
+      await this.#discard(id, state);
+      throw new DigestMismatchError(digest, actual);
+    }
+    const key = uploadBlobKey(id);
+    if (state.multipartId === undefined && state.tail.length === 1 && state.tail[0]?.key === key) {
+      // One segment, written at the final key by the request that created it (If-None-Match): its
+      // bytes are the ones hashed; committed by clearing the pending tag, no read back, no copy.
+      await clearTags(this.#bucket, key);
+    } else if (state.multipartId === undefined) {
+      // Under 5 MiB, all in tail segments (or empty): written whole, and S3 checks the sha256 itself.
+      const bytes = await readSegments(this.#bucket, state.tail);
+      await putObject(this.#bucket, key, bytes, base64Digest(sha256));
+    } else {
+      const etags = [...state.parts];
+      if (state.tail.length > 0) {
+        if (etags.length >= MAX_PARTS) throw new StorageFullError(`upload exceeds S3's ${MAX_PARTS} parts`);
+        const last = await readSegments(this.#bucket, state.tail);
+        etags.push(await uploadPart(this.#bucket, key, state.multipartId, etags.length + 1, last));
+      }
+      await completeMultipart(this.#bucket, key, state.multipartId, etags);
+    }
+    await deleteQuietly(this.#bucket, unreferenced(id, state));
+    return { location: key };
+  }
+
+  async abortUpload(id: string, stateText: string): Promise<void> {
+    let state: UploadState;
+    try {
+      state = parseState(stateText);
+    } catch {
+      return; // nothing readable to discard; the lifecycle rules collect the rest
+    }
+    await this.#discard(id, state);
+  }
+
+  async putBlob(digest: string, bytes: Uint8Array): Promise<string> {
+    const key = contentKey(digest);
+    await putObject(this.#bucket, key, bytes, digest.startsWith('sha256:') ? base64Digest(digest) : undefined);
+    return key;
+  }
+
+  readUrl(blob: BlobRecord, opts: { expiresInSeconds: number }): Promise<string> {
+    return this.#urls.sign(blob.location, opts.expiresInSeconds);
+  }
+
+  async deleteBlob(location: string): Promise<void> {
+    await deleteObject(this.#bucket, location);
+  }
+
+  /**
+   * One HeadObject on the repository's edge-upload key (the edge wrote it; S3 verified its sha256).
+   * The edge names the upload session in the object's metadata (`x-amz-meta-upload`).
+   */
+  async findRepoUpload(repo: string, digest: string): Promise<{ location: string; size: number; uploadId?: string } | undefined> {
+    if (!EDGE_VERIFIED_ALGORITHMS.includes(digest.slice(0, digest.indexOf(':')))) return undefined;
+    const location = edgeUploadKey(repo, digest);
+    const head = await objectHead(this.#bucket, location);
+    if (head === undefined) return undefined;
+    const uploadId = head.metadata.upload;
+    return { location, size: head.size, ...(uploadId && UPLOAD_ID.test(uploadId) ? { uploadId } : {}) };
+  }
+
+  #stateAt(stateText: string, size: number): UploadState {
+    const state = parseState(stateText);
+    const held = stateSize(state);
+    if (held !== size) throw new UploadConflictError(`upload state holds ${held} bytes, not ${size}`);
+    return state;
+  }
+
+  async #discard(id: string, state: UploadState): Promise<void> {
+    if (state.multipartId !== undefined) await abortMultipart(this.#bucket, uploadBlobKey(id), state.multipartId);
+    // A first segment at the final key goes too: this session will never commit it.
+    await deleteQuietly(this.#bucket, [...state.tail.map((s) => s.key), ...state.junk]);
+  }
+}
+
+/**
+ * The state's segments and junk, to delete once the blob is committed: never the final key, where
+ * the blob now is (a first segment there has been replaced, or is the blob itself).
+ */
+function unreferenced(id: string, state: UploadState): string[] {
+  const key = uploadBlobKey(id);
+  return [...state.tail.map((s) => s.key), ...state.junk].filter((k) => k !== key);
+}
+
+const UPLOAD_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+function base64Digest(digest: string): string {
+  return Buffer.from(digest.slice(digest.indexOf(':') + 1), 'hex').toString('base64');
+}

@@ -1,0 +1,69 @@
+// The ingest service: the local server's HTTP layer (streaming bodies, idle and stalled connections,
+// graceful stop) wired to the AWS adapters. Upload PATCH/PUT bodies of any size stream into S3
+// multipart uploads while hashing, in bounded memory. Runs as a container on Fargate behind an ALB;
+// `npm run start:aws` runs it as a child process.
+import { Logger } from '@aws-lambda-powertools/logger';
+import { createAwsDeps, createAwsRegistry } from '../../aws/deps.ts';
+import { ConfigError, readAwsConfig } from '../../aws/config.ts';
+import { awsRegistryHooks } from '../../aws/registry-hooks.ts';
+import { startRegistryHttpServer } from '../../http/server.ts';
+import { countCalls, type CallCounts } from '../../aws/call-counter.ts';
+
+const logger = new Logger({ serviceName: process.env.POWERTOOLS_SERVICE_NAME ?? 'registry-ingest' });
+
+function intSetting(name: string, fallback: number, min: number, max: number): number {
+  const raw = process.env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const n = Number(raw);
+  if (!Number.isSafeInteger(n) || n < min || n > max) throw new ConfigError(`${name} must be an integer from ${min} to ${max}, got ${JSON.stringify(raw)}`);
+  return n;
+}
+
+async function main(): Promise<void> {
+  const config = readAwsConfig();
+  const host = process.env.HOST ?? '0.0.0.0';
+  const port = intSetting('PORT', 8080, 0, 65535);
+  const deps = await createAwsDeps(config);
+  const registry = createAwsRegistry(deps, awsRegistryHooks(logger));
+  // `start:aws` tests and benches count this process's AWS calls (REGISTRY_CALL_COUNTS=on): served
+  // as JSON on /healthz/calls (`?reset` clears them). Off in deployments.
+  const counts: { dynamo: CallCounts; s3: CallCounts } | undefined =
+    process.env.REGISTRY_CALL_COUNTS === 'on' ? { dynamo: countCalls(deps.dynamo), s3: countCalls(deps.s3) } : undefined;
+  const server = await startRegistryHttpServer({
+    host,
+    port,
+    idleTimeoutSeconds: intSetting('REGISTRY_IDLE_TIMEOUT_SECONDS', 300, 0, 2_147_483),
+    registry,
+    // The load balancer's health check: the process serves, and its stores were built.
+    extraRoute: {
+      prefix: '/healthz',
+      serve: async (url, _req, res) => {
+        if (counts && url.pathname === '/healthz/calls') {
+          const of = (c: CallCounts) => ({ calls: { ...c.calls }, requests: { ...c.attempts } });
+          const body = JSON.stringify({ dynamo: of(counts.dynamo), s3: of(counts.s3) });
+          if (url.searchParams.has('reset')) for (const c of Object.values(counts)) c.reset();
+          res.writeHead(200, { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(body)) }).end(body);
+          return undefined;
+        }
+        res.writeHead(200, { 'content-type': 'text/plain', 'content-length': '3' }).end('ok\n');
+        return undefined;
+      },
+    },
+  });
+  logger.info('listening', { url: server.url, pid: process.pid });
+  let stopping = false;
+  const stop = (signal: string): void => {
+    if (stopping) return;
+    stopping = true;
+    logger.info('stopping', { signal });
+    void server.close().then(() => process.exit(0));
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+}
+
+main().catch((e: unknown) => {
+  if (e instanceof ConfigError) console.error(`ingest: ${e.message}`);
+  else logger.error('ingest failed to start', { error: e instanceof Error ? (e.stack ?? e.message) : String(e) });
+  process.exit(e instanceof ConfigError ? 78 : 1);
+});
