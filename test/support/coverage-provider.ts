@@ -36,8 +36,7 @@ interface V8Provider extends CoverageProvider {
 
 const root = join(fileURLToPath(new URL('.', import.meta.url)), '..', '..');
 export const childCoverageDir = join(root, '.vitest', 'child-coverage');
-/** Source folders whose code child processes run: the deployed code and the dev tools (start:aws). */
-const sourceUrls = ['functions', 'dev'].map((d) => pathToFileURL(join(root, d)).href + '/');
+const functionsUrl = pathToFileURL(join(root, 'functions')).href + '/';
 
 async function childScripts(): Promise<RawScript[]> {
   let names: string[];
@@ -49,7 +48,7 @@ async function childScripts(): Promise<RawScript[]> {
   const scripts: RawScript[] = [];
   for (const name of names.filter((n) => n.endsWith('.json'))) {
     const raw = JSON.parse(await readFile(join(childCoverageDir, name), 'utf8')) as { result: RawScript[] };
-    scripts.push(...raw.result.filter((s) => sourceUrls.some((u) => s.url.startsWith(u)) && s.url.endsWith('.ts')));
+    scripts.push(...raw.result.filter((s) => s.url.startsWith(functionsUrl) && s.url.endsWith('.ts')));
   }
   return scripts;
 }
