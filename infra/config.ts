@@ -1,5 +1,6 @@
 // Environment configuration: read from the CDK context key `registry:environments` (cdk.json),
 // validated field by field. A bad value fails synth with a message naming the field.
+import { ConfigError } from '../functions/config/config-error.ts';
 import { readFileSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
 
@@ -42,11 +43,12 @@ export interface EnvironmentConfig {
   readonly ingestScaling: { readonly minTasks: number; readonly maxTasks: number };
 }
 
-export class ConfigError extends Error {
-  constructor(field: string, message: string) {
-    super(`Invalid configuration: ${field} ${message}`);
-    this.name = 'ConfigError';
-  }
+// The registry's one ConfigError (app.ts prints its message alone).
+export { ConfigError };
+
+/** A ConfigError naming the field of cdk.json's environment that is wrong. */
+export function fieldError(field: string, message: string): ConfigError {
+  return new ConfigError(`Invalid configuration: ${field} ${message}`);
 }
 
 const REGION = /^[a-z]{2}(-gov|-iso[a-z]*)?-[a-z]+-\d$/;
@@ -71,15 +73,15 @@ function isObject(v: unknown): v is Raw {
 function str(raw: Raw, key: string, field: string, pattern?: RegExp, what?: string): string | undefined {
   const v = raw[key];
   if (v === undefined || v === null) return undefined;
-  if (typeof v !== 'string') throw new ConfigError(`${field}.${key}`, 'must be a string');
-  if (pattern && !pattern.test(v)) throw new ConfigError(`${field}.${key}`, `must be ${what ?? pattern.source} (got "${v}")`);
+  if (typeof v !== 'string') throw fieldError(`${field}.${key}`, 'must be a string');
+  if (pattern && !pattern.test(v)) throw fieldError(`${field}.${key}`, `must be ${what ?? pattern.source} (got "${v}")`);
   return v;
 }
 
 function bool(raw: Raw, key: string, field: string, fallback: boolean): boolean {
   const v = raw[key];
   if (v === undefined) return fallback;
-  if (typeof v !== 'boolean') throw new ConfigError(`${field}.${key}`, 'must be true or false');
+  if (typeof v !== 'boolean') throw fieldError(`${field}.${key}`, 'must be true or false');
   return v;
 }
 
@@ -87,39 +89,39 @@ function int(raw: Raw, key: string, field: string, fallback: number, min: number
   const v = raw[key];
   if (v === undefined) return fallback;
   if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) {
-    throw new ConfigError(`${field}.${key}`, `must be an integer from ${min} to ${max}`);
+    throw fieldError(`${field}.${key}`, `must be an integer from ${min} to ${max}`);
   }
   return v;
 }
 
 function parseDomain(raw: unknown, field: string): DomainConfig | undefined {
   if (raw === undefined || raw === null) return undefined;
-  if (!isObject(raw)) throw new ConfigError(field, 'must be an object with name and hostedZone or certificateArn');
+  if (!isObject(raw)) throw fieldError(field, 'must be an object with name and hostedZone or certificateArn');
   const name = str(raw, 'name', field, DOMAIN, 'a lower-case DNS name');
-  if (!name) throw new ConfigError(`${field}.name`, 'is required');
+  if (!name) throw fieldError(`${field}.name`, 'is required');
   const certificateArn = str(raw, 'certificateArn', field, ACM_ARN, 'an ACM certificate ARN in us-east-1');
   let hostedZone: DomainConfig['hostedZone'];
   if (raw.hostedZone !== undefined) {
     const zf = `${field}.hostedZone`;
-    if (!isObject(raw.hostedZone)) throw new ConfigError(zf, 'must be an object with id and name');
+    if (!isObject(raw.hostedZone)) throw fieldError(zf, 'must be an object with id and name');
     const id = str(raw.hostedZone, 'id', zf, ZONE_ID, 'a Route 53 hosted zone id (Z...)');
     const zoneName = str(raw.hostedZone, 'name', zf, DOMAIN, 'a lower-case DNS name');
-    if (!id) throw new ConfigError(`${zf}.id`, 'is required');
-    if (!zoneName) throw new ConfigError(`${zf}.name`, 'is required');
+    if (!id) throw fieldError(`${zf}.id`, 'is required');
+    if (!zoneName) throw fieldError(`${zf}.name`, 'is required');
     if (name !== zoneName && !name.endsWith(`.${zoneName}`)) {
-      throw new ConfigError(`${zf}.name`, `must be ${name} or a parent domain of it (got "${zoneName}")`);
+      throw fieldError(`${zf}.name`, `must be ${name} or a parent domain of it (got "${zoneName}")`);
     }
     hostedZone = { id, name: zoneName };
   }
   if (!hostedZone && !certificateArn) {
-    throw new ConfigError(field, 'needs hostedZone (certificate created) or certificateArn (certificate imported)');
+    throw fieldError(field, 'needs hostedZone (certificate created) or certificateArn (certificate imported)');
   }
   return { name, ...(hostedZone ? { hostedZone } : {}), ...(certificateArn ? { certificateArn } : {}) };
 }
 
 function parseAlarms(raw: unknown, field: string): AlarmConfig {
   if (raw === undefined) return {};
-  if (!isObject(raw)) throw new ConfigError(field, 'must be an object with email and/or topicArn');
+  if (!isObject(raw)) throw fieldError(field, 'must be an object with email and/or topicArn');
   const email = str(raw, 'email', field, EMAIL, 'an e-mail address');
   const topicArn = str(raw, 'topicArn', field, SNS_ARN, 'an SNS topic ARN');
   return { ...(email ? { email } : {}), ...(topicArn ? { topicArn } : {}) };
@@ -128,7 +130,7 @@ function parseAlarms(raw: unknown, field: string): AlarmConfig {
 function readPublicKey(raw: Raw, field: string, baseDir: string): string {
   const inline = str(raw, 'cdnPublicKey', field);
   const file = str(raw, 'cdnPublicKeyFile', field);
-  if (inline && file) throw new ConfigError(field, 'takes cdnPublicKey or cdnPublicKeyFile, not both');
+  if (inline && file) throw fieldError(field, 'takes cdnPublicKey or cdnPublicKeyFile, not both');
   let pem: string;
   if (inline) {
     pem = inline;
@@ -137,57 +139,57 @@ function readPublicKey(raw: Raw, field: string, baseDir: string): string {
     try {
       pem = readFileSync(path, 'utf8');
     } catch {
-      throw new ConfigError(`${field}.cdnPublicKeyFile`, `cannot be read (${file})`);
+      throw fieldError(`${field}.cdnPublicKeyFile`, `cannot be read (${file})`);
     }
   } else {
-    throw new ConfigError(`${field}.cdnPublicKeyFile`, 'is required (or cdnPublicKey): the public key CloudFront checks blob URL signatures with');
+    throw fieldError(`${field}.cdnPublicKeyFile`, 'is required (or cdnPublicKey): the public key CloudFront checks blob URL signatures with');
   }
   const key = pem.trim();
   const f = inline ? `${field}.cdnPublicKey` : `${field}.cdnPublicKeyFile`;
   if (!/^-----BEGIN PUBLIC KEY-----\n[A-Za-z0-9+/=\n]+\n-----END PUBLIC KEY-----$/.test(key)) {
-    throw new ConfigError(f, 'must be a PEM "BEGIN PUBLIC KEY" block (RSA 2048 or ECDSA P-256)');
+    throw fieldError(f, 'must be a PEM "BEGIN PUBLIC KEY" block (RSA 2048 or ECDSA P-256)');
   }
-  if (/PRIVATE KEY/.test(pem)) throw new ConfigError(f, 'must hold the public key only, never the private key');
+  if (/PRIVATE KEY/.test(pem)) throw fieldError(f, 'must hold the public key only, never the private key');
   return `${key}\n`;
 }
 
 export function parseEnvironment(name: string, raw: unknown, baseDir: string): EnvironmentConfig {
   const field = `${ENVIRONMENTS_CONTEXT_KEY}.${name}`;
-  if (!ENV_NAME.test(name)) throw new ConfigError(field, 'has a bad name: use 2-16 characters a-z, 0-9 and -');
-  if (!isObject(raw)) throw new ConfigError(field, 'must be an object');
+  if (!ENV_NAME.test(name)) throw fieldError(field, 'has a bad name: use 2-16 characters a-z, 0-9 and -');
+  if (!isObject(raw)) throw fieldError(field, 'must be an object');
   for (const key of Object.keys(raw)) {
-    if (!KNOWN_FIELDS.has(key)) throw new ConfigError(`${field}.${key}`, `is not a known field (known: ${[...KNOWN_FIELDS].join(', ')})`);
+    if (!KNOWN_FIELDS.has(key)) throw fieldError(`${field}.${key}`, `is not a known field (known: ${[...KNOWN_FIELDS].join(', ')})`);
   }
   const account = str(raw, 'account', field, ACCOUNT, 'a 12-digit AWS account id');
   const region = str(raw, 'region', field, REGION, 'an AWS region name such as us-east-1');
-  if (!region) throw new ConfigError(`${field}.region`, 'is required');
+  if (!region) throw fieldError(`${field}.region`, 'is required');
 
   const rr = raw.replicaRegions ?? [];
-  if (!Array.isArray(rr)) throw new ConfigError(`${field}.replicaRegions`, 'must be a list of region names');
+  if (!Array.isArray(rr)) throw fieldError(`${field}.replicaRegions`, 'must be a list of region names');
   const replicaRegions = rr.map((r, i) => {
-    if (typeof r !== 'string' || !REGION.test(r)) throw new ConfigError(`${field}.replicaRegions[${i}]`, `must be an AWS region name (got ${JSON.stringify(r)})`);
-    if (r === region) throw new ConfigError(`${field}.replicaRegions[${i}]`, `must differ from the primary region ${region}`);
+    if (typeof r !== 'string' || !REGION.test(r)) throw fieldError(`${field}.replicaRegions[${i}]`, `must be an AWS region name (got ${JSON.stringify(r)})`);
+    if (r === region) throw fieldError(`${field}.replicaRegions[${i}]`, `must differ from the primary region ${region}`);
     return r;
   });
-  if (new Set(replicaRegions).size !== replicaRegions.length) throw new ConfigError(`${field}.replicaRegions`, 'lists a region twice');
+  if (new Set(replicaRegions).size !== replicaRegions.length) throw fieldError(`${field}.replicaRegions`, 'lists a region twice');
 
   const throwaway = bool(raw, 'throwaway', field, false);
   const access = (str(raw, 'access', field, /^(closed|open)$/, '"closed" or "open"') ?? 'closed') as Access;
   if (access === 'open' && !throwaway) {
-    throw new ConfigError(`${field}.access`, 'may be "open" only in an environment marked "throwaway": true (an open registry is a public push target)');
+    throw fieldError(`${field}.access`, 'may be "open" only in an environment marked "throwaway": true (an open registry is a public push target)');
   }
   const retain = bool(raw, 'retain', field, false);
-  if (retain && throwaway) throw new ConfigError(`${field}.retain`, 'cannot be true in a throwaway environment');
+  if (retain && throwaway) throw fieldError(`${field}.retain`, 'cannot be true in a throwaway environment');
 
   const throttleRaw = raw.throttle ?? {};
-  if (!isObject(throttleRaw)) throw new ConfigError(`${field}.throttle`, 'must be an object with rateLimit and burstLimit');
+  if (!isObject(throttleRaw)) throw fieldError(`${field}.throttle`, 'must be an object with rateLimit and burstLimit');
   const scalingRaw = raw.ingestScaling ?? {};
-  if (!isObject(scalingRaw)) throw new ConfigError(`${field}.ingestScaling`, 'must be an object with minTasks and maxTasks');
+  if (!isObject(scalingRaw)) throw fieldError(`${field}.ingestScaling`, 'must be an object with minTasks and maxTasks');
   const ingestScaling = {
     minTasks: int(scalingRaw, 'minTasks', `${field}.ingestScaling`, 1, 1, 100),
     maxTasks: int(scalingRaw, 'maxTasks', `${field}.ingestScaling`, 4, 1, 100),
   };
-  if (ingestScaling.maxTasks < ingestScaling.minTasks) throw new ConfigError(`${field}.ingestScaling.maxTasks`, 'must be at least minTasks');
+  if (ingestScaling.maxTasks < ingestScaling.minTasks) throw fieldError(`${field}.ingestScaling.maxTasks`, 'must be at least minTasks');
 
   return {
     name,
@@ -213,11 +215,11 @@ export function parseEnvironment(name: string, raw: unknown, baseDir: string): E
 /** All environments of the context value, or the one named by `-c env=<name>`. */
 export function parseEnvironments(raw: unknown, selected: string | undefined, baseDir: string): EnvironmentConfig[] {
   if (!isObject(raw) || Object.keys(raw).length === 0) {
-    throw new ConfigError(ENVIRONMENTS_CONTEXT_KEY, 'must be an object of named environments in cdk.json "context"');
+    throw fieldError(ENVIRONMENTS_CONTEXT_KEY, 'must be an object of named environments in cdk.json "context"');
   }
   if (selected !== undefined) {
     if (!(selected in raw)) {
-      throw new ConfigError('env', `names no environment in ${ENVIRONMENTS_CONTEXT_KEY} (got "${selected}"; known: ${Object.keys(raw).join(', ')})`);
+      throw fieldError('env', `names no environment in ${ENVIRONMENTS_CONTEXT_KEY} (got "${selected}"; known: ${Object.keys(raw).join(', ')})`);
     }
     return [parseEnvironment(selected, raw[selected], baseDir)];
   }

@@ -1,5 +1,7 @@
-// The environment variables the registry's runtime code reads (api Lambda, events Lambda,
-// ingest task): the one place the CDK app spells them.
+// The environment the CDK app sets on the registry's processes (API Lambda, events Lambda, ingest
+// task), by the names of the runtime's contract (functions/aws/env-contract.ts): a name that is not
+// in the contract does not type-check.
+import { runtimeEnvironment, type RuntimeEnvironment } from '../functions/aws/env-contract.ts';
 import type { EnvironmentConfig } from './config.ts';
 
 export const METRICS_NAMESPACE = 'OciRegistry';
@@ -13,12 +15,11 @@ export interface RuntimeResources {
   readonly cdnKeyPairId?: string;
 }
 
-export function registryEnvironment(config: EnvironmentConfig, r: RuntimeResources): Record<string, string> {
-  return {
+export function registryEnvironment(config: EnvironmentConfig, r: RuntimeResources, extra: RuntimeEnvironment = {}): Record<string, string> {
+  const env: RuntimeEnvironment = {
     TABLE_NAME: r.tableName,
     BUCKET_NAME: r.bucketName,
     REGISTRY_ACCESS: config.access,
-    REGISTRY_PRIMARY_REGION: config.region,
     POWERTOOLS_SERVICE_NAME: r.service,
     POWERTOOLS_METRICS_NAMESPACE: `${METRICS_NAMESPACE}/${config.name}`,
     ...(r.signingKeysSecretArn ? { KEYS_SECRET_ARN: r.signingKeysSecretArn } : {}),
@@ -26,6 +27,7 @@ export function registryEnvironment(config: EnvironmentConfig, r: RuntimeResourc
     ...(r.cdnKeyPairId ? { CDN_KEY_PAIR_ID: r.cdnKeyPairId } : {}),
     ...(config.domain ? { CDN_URL: `https://${config.domain.name}` } : {}),
   };
+  return runtimeEnvironment({ ...env, ...extra });
 }
 
 /** Powertools metrics (Count, dimension service) the dashboard reads: one per manifest PUT / GET. */

@@ -1,17 +1,16 @@
 // `npm run start:aws`: see start.ts. HOST and PORT as for `npm start`; REGISTRY_INGEST=off runs the
 // deployment shape without the ingest service (uploads then go to S3 at the edge, or to the API).
-import { ConfigError, EXIT_CONFIG } from '../../functions/apps/server/config.ts';
+import { ConfigError, EXIT_CONFIG } from '../../functions/config/config-error.ts';
+import { choiceSetting, intSetting, textSetting, type Env } from '../../functions/config/env-settings.ts';
 import { log } from '../../functions/http/log.ts';
 import { startAwsLocal, type AwsLocal } from './start.ts';
 
-function settings(env: NodeJS.ProcessEnv): { host: string; port: number; ingest: boolean } {
-  const host = env.HOST ?? '127.0.0.1';
-  const rawPort = env.PORT ?? '5000';
-  const port = Number(rawPort);
-  if (!/^\d{1,5}$/.test(rawPort) || port > 65535) throw new ConfigError(`PORT must be an integer from 0 to 65535, got ${JSON.stringify(rawPort)}: set PORT`);
-  const ingest = env.REGISTRY_INGEST ?? 'on';
-  if (ingest !== 'on' && ingest !== 'off') throw new ConfigError(`REGISTRY_INGEST must be on or off, got ${JSON.stringify(ingest)}`);
-  return { host, port, ingest: ingest === 'on' };
+function settings(env: Env): { host: string; port: number; ingest: boolean } {
+  return {
+    host: textSetting(env, 'HOST', '127.0.0.1'),
+    port: intSetting(env, 'PORT', 5000, 0, 65535),
+    ingest: choiceSetting(env, 'REGISTRY_INGEST', ['on', 'off'], 'on') === 'on',
+  };
 }
 
 let local: AwsLocal | undefined;

@@ -141,8 +141,8 @@ export async function startAwsLocal(opts: AwsLocalOptions): Promise<AwsLocal> {
       REGISTRY_ACCESS: 'open',
       POWERTOOLS_METRICS_NAMESPACE: 'OciRegistryLocal',
     };
-    Object.assign(process.env, env);
-    const deps = await createAwsDeps(readAwsConfig(process.env));
+    // Passed in, never put into process.env: this process may be a test worker or a bench.
+    const deps = await createAwsDeps(readAwsConfig(env), { credentials: LOCAL_S3_CREDENTIALS });
     cleanups.push(async () => {
       deps.dynamo.destroy();
       deps.s3.destroy();

@@ -14,11 +14,11 @@ import { S3BlobStore } from '../adapters/s3/s3-blob-store.ts';
 import { makeS3Client } from '../adapters/s3/s3-client.ts';
 import { CloudFrontUrls } from '../adapters/s3/cloudfront-urls.ts';
 import type { UrlSigner } from '../adapters/s3/url-signer.ts';
+import type { AwsConfig } from './config.ts';
+import { loadSigningKeys, parseSigningKeys, type SigningKeys } from './signing-keys.ts';
 
 let secrets: SecretsManagerClient | undefined;
 const secretsClient = (config: AwsConfig): SecretsManagerClient => (secrets ??= new SecretsManagerClient({ region: config.region }));
-import type { AwsConfig } from './config.ts';
-import { loadSigningKeys, parseSigningKeys, type SigningKeys } from './signing-keys.ts';
 
 export interface AwsDeps {
   config: AwsConfig;
@@ -44,9 +44,18 @@ async function readKeys(config: AwsConfig): Promise<SigningKeys> {
   return loadSigningKeys(secretsClient(config), config.keys.secretArn);
 }
 
-export async function createAwsDeps(config: AwsConfig): Promise<AwsDeps> {
-  const dynamo = new DynamoDBClient({ region: config.region, maxAttempts: 4 });
-  const s3 = makeS3Client({ region: config.region, ...(config.s3Endpoint ? { endpoint: config.s3Endpoint } : {}), forcePathStyle: config.s3ForcePathStyle, maxAttempts: 4 });
+export interface AwsDepsOptions {
+  /**
+   * Credentials for the clients. Deployed processes leave it out (the SDK's chain finds the role's);
+   * start:aws passes the local stand-ins' own, rather than putting them into process.env.
+   */
+  credentials?: { accessKeyId: string; secretAccessKey: string };
+}
+
+export async function createAwsDeps(config: AwsConfig, opts: AwsDepsOptions = {}): Promise<AwsDeps> {
+  const credentials = opts.credentials ? { credentials: opts.credentials } : {};
+  const dynamo = new DynamoDBClient({ region: config.region, maxAttempts: 4, ...credentials, ...(config.dynamoEndpoint ? { endpoint: config.dynamoEndpoint } : {}) });
+  const s3 = makeS3Client({ region: config.region, ...credentials, ...(config.s3Endpoint ? { endpoint: config.s3Endpoint } : {}), forcePathStyle: config.s3ForcePathStyle, maxAttempts: 4 });
   const metadata = new DynamoMetadataStore({ client: dynamo, tableName: config.tableName, bodies: new S3ManifestBodyStore(s3, config.bucketName) });
   const [keys, urlSigner] = await Promise.all([readKeys(config), config.cdn ? cdnUrls(config, secretsClient(config)) : undefined]);
   const blobs = new S3BlobStore({ client: s3, bucket: config.bucketName, sha512: config.sha512, ...(urlSigner ? { urlSigner } : {}) });

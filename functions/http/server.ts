@@ -7,7 +7,7 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { BodyReadError, type RegistryRequest } from '../core/http.ts';
 import type { Registry } from '../core/registry.ts';
-import { listenError } from '../apps/server/config.ts';
+import { listenError } from './listen-error.ts';
 import { log } from './log.ts';
 import { serverIsBusy } from './idle.ts';
 

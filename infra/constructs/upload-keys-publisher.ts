@@ -4,6 +4,7 @@
 // `upload-key-<kid>` = base64(key) with UpdateKeys, conditional on the store's ETag. It runs on
 // create and whenever its properties change; after a rotation, invoke the function directly
 // (docs/deploy.md). Its role may read that one secret and write that one store, nothing else.
+import { runtimeEnvironment } from '../../functions/aws/env-contract.ts';
 import { CustomResource, Duration } from 'aws-cdk-lib';
 import type { RemovalPolicy } from 'aws-cdk-lib';
 import type * as cloudfront from 'aws-cdk-lib/aws-cloudfront';
@@ -34,7 +35,7 @@ export class UploadKeysPublisher extends Construct {
       timeout: Duration.minutes(2),
       removalPolicy: props.removalPolicy,
       // For direct invocations after a rotation; CloudFormation passes the same as properties.
-      environment: { KVS_ARN: props.keyValueStore.keyValueStoreArn, SECRET_ARN: props.signingKeysSecretArn },
+      environment: runtimeEnvironment({ KVS_ARN: props.keyValueStore.keyValueStoreArn, SECRET_ARN: props.signingKeysSecretArn }),
     });
     this.function.role.addToPolicy(new iam.PolicyStatement({
       sid: 'ReadSigningKeys',

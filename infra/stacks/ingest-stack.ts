@@ -81,16 +81,16 @@ export class IngestStack extends Stack {
     const container = task.addContainer('ingest', {
       image: ingestImage(),
       portMappings: [{ containerPort: INGEST_PORT }],
-      environment: {
-        ...registryEnvironment(config, {
+      environment: registryEnvironment(
+        config,
+        {
           service: 'oci-registry-ingest',
           tableName: tableName(config),
           bucketName: bucketName(config, config.region),
           signingKeysSecretArn: props.signingKeysSecretArn,
-        }),
-        PORT: String(INGEST_PORT),
-        AWS_REGION: config.region,
-      },
+        },
+        { PORT: String(INGEST_PORT), AWS_REGION: config.region },
+      ),
       logging: ecs.LogDrivers.awsLogs({
         streamPrefix: 'ingest',
         logGroup: new logs.LogGroup(this, 'Logs', { retention: logs.RetentionDays.ONE_MONTH, removalPolicy }),

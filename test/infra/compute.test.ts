@@ -70,7 +70,6 @@ describe.each(APIS)('$stack', ({ env, stack, region, primary, access, cdnUrl }) 
     expect(vars.TABLE_NAME).toBe(`oci-registry-${env}`);
     expect(asText(vars.BUCKET_NAME)).toMatch(new RegExp(`oci-registry-${env}-.*-${region}"`));
     expect(vars.REGISTRY_ACCESS).toBe(access);
-    expect(vars.REGISTRY_PRIMARY_REGION).toBe(env === 'staging' ? 'eu-west-1' : 'us-east-1');
     expect(vars.POWERTOOLS_SERVICE_NAME).toBe('oci-registry-api');
     expect(vars.POWERTOOLS_METRICS_NAMESPACE).toBe(`OciRegistry/${env}`);
     expect(vars.CDN_URL).toBe(cdnUrl);
@@ -244,65 +243,5 @@ describe('ingest', () => {
       expect(st.flatMap(actions).some((a) => a.endsWith(':*') || a === '*')).toBe(false);
       expect(byAction('dynamodb:PutItem').join()).toMatch(new RegExp(`:table/oci-registry-${env}"`));
     });
-  });
-});
-
-// The runtime contract end to end: the environment each deployed process gets (read back from the
-// templates) satisfies functions/aws/config.ts, and every variable the app sets is one the runtime
-// reads, or is listed here as not read yet.
-describe('runtime contract', () => {
-  /** Variables infra/runtime-env.ts sets that the runtime does not read yet (the replica regions' read path). */
-  const NOT_READ_YET = ['REGISTRY_PRIMARY_REGION'];
-
-  function runtimeSources(dir: string): string {
-    let text = '';
-    for (const e of readdirSync(dir, { recursive: true, withFileTypes: true })) {
-      if (e.isFile() && e.name.endsWith('.ts')) text += readFileSync(join(e.parentPath, e.name), 'utf8');
-    }
-    return text;
-  }
-
-  const processes = () => {
-    const out: Array<{ where: string; env: Record<string, unknown> }> = [];
-    for (const stack of s.assembly.stacks) {
-      for (const [id, r] of Object.entries(stack.template.Resources as Record<string, Json>)) {
-        if (r.Type === 'AWS::Lambda::Function' && r.Properties.Handler === 'index.handler' && /Api|Events/.test(stack.stackName)) {
-          out.push({ where: `${stack.stackName}/${id}`, env: r.Properties.Environment.Variables });
-        }
-        if (r.Type === 'AWS::ECS::TaskDefinition') {
-          out.push({ where: `${stack.stackName}/${id}`, env: Object.fromEntries(r.Properties.ContainerDefinitions[0].Environment.map((e: Json) => [e.Name, e.Value])) });
-        }
-      }
-    }
-    return out;
-  };
-
-  it('every API Lambda, events Lambda and ingest task gets an environment readAwsConfig accepts', async () => {
-    const { readAwsConfig } = await import('../../functions/aws/config.ts');
-    const found = processes();
-    // 5 APIs, 3 events functions, 2 ingest tasks.
-    expect(found).toHaveLength(10);
-    for (const p of found) {
-      // Tokens (Ref, GetAtt, GetStackOutput) resolve at deploy time; any non-empty string stands in.
-      const env = Object.fromEntries(Object.entries(p.env).map(([k, v]) => [k, typeof v === 'string' ? v : `resolved-${k}`]));
-      const config = readAwsConfig({ ...env, AWS_REGION: 'us-east-1' });
-      expect(config.keys, p.where).toEqual({ secretArn: `resolved-KEYS_SECRET_ARN` });
-      expect(config.access, p.where).toMatch(/^(open|closed)$/);
-      expect(config.tableName, p.where).toMatch(/^oci-registry-(dev|staging|prod)$/);
-    }
-  });
-
-  it('every variable the app sets is read by the runtime, except the ones listed as not read yet', () => {
-    const sources = runtimeSources(join(ROOT, 'functions'));
-    const set = new Set(processes().flatMap((p) => Object.keys(p.env)));
-    for (const name of set) {
-      if (NOT_READ_YET.includes(name)) {
-        // Once the runtime reads one, take it off the list.
-        expect(sources.includes(name), `${name} is read now`).toBe(false);
-      } else {
-        expect(sources.includes(name), `${name} is set but never read`).toBe(true);
-      }
-    }
-    expect(NOT_READ_YET.every((n) => set.has(n))).toBe(true);
   });
 });

@@ -32,7 +32,6 @@ function bundlesFresh(): boolean {
   const build = join(ROOT, 'infra', 'build.ts');
   const sources = Math.max(
     newestMtime(join(ROOT, 'functions')),
-    newestMtime(join(ROOT, 'infra', 'upload-keys')),
     statSync(join(ROOT, 'package-lock.json')).mtimeMs,
     existsSync(build) ? statSync(build).mtimeMs : 0,
   );

@@ -4,35 +4,28 @@
 // `npm run start:aws` runs it as a child process.
 import { Logger } from '@aws-lambda-powertools/logger';
 import { createAwsDeps, createAwsRegistry } from '../../aws/deps.ts';
-import { ConfigError, readAwsConfig } from '../../aws/config.ts';
+import { readAwsConfig } from '../../aws/config.ts';
+import { ConfigError, EXIT_CONFIG } from '../../config/config-error.ts';
+import { readIngestSettings } from './settings.ts';
 import { awsRegistryHooks } from '../../aws/registry-hooks.ts';
 import { startRegistryHttpServer } from '../../http/server.ts';
 import { countCalls, type CallCounts } from '../../aws/call-counter.ts';
 
 const logger = new Logger({ serviceName: process.env.POWERTOOLS_SERVICE_NAME ?? 'registry-ingest' });
 
-function intSetting(name: string, fallback: number, min: number, max: number): number {
-  const raw = process.env[name];
-  if (raw === undefined || raw === '') return fallback;
-  const n = Number(raw);
-  if (!Number.isSafeInteger(n) || n < min || n > max) throw new ConfigError(`${name} must be an integer from ${min} to ${max}, got ${JSON.stringify(raw)}`);
-  return n;
-}
-
 async function main(): Promise<void> {
-  const config = readAwsConfig();
-  const host = process.env.HOST ?? '0.0.0.0';
-  const port = intSetting('PORT', 8080, 0, 65535);
+  const config = readAwsConfig(process.env);
+  const { host, port, idleTimeoutSeconds, callCounts } = readIngestSettings(process.env);
   const deps = await createAwsDeps(config);
   const registry = createAwsRegistry(deps, awsRegistryHooks(logger));
   // `start:aws` tests and benches count this process's AWS calls (REGISTRY_CALL_COUNTS=on): served
   // as JSON on /healthz/calls (`?reset` clears them). Off in deployments.
   const counts: { dynamo: CallCounts; s3: CallCounts } | undefined =
-    process.env.REGISTRY_CALL_COUNTS === 'on' ? { dynamo: countCalls(deps.dynamo), s3: countCalls(deps.s3) } : undefined;
+    callCounts ? { dynamo: countCalls(deps.dynamo), s3: countCalls(deps.s3) } : undefined;
   const server = await startRegistryHttpServer({
     host,
     port,
-    idleTimeoutSeconds: intSetting('REGISTRY_IDLE_TIMEOUT_SECONDS', 300, 0, 2_147_483),
+    idleTimeoutSeconds,
     registry,
     // The load balancer's health check: the process serves, and its stores were built.
     extraRoute: {
@@ -65,5 +58,5 @@ async function main(): Promise<void> {
 main().catch((e: unknown) => {
   if (e instanceof ConfigError) console.error(`ingest: ${e.message}`);
   else logger.error('ingest failed to start', { error: e instanceof Error ? (e.stack ?? e.message) : String(e) });
-  process.exit(e instanceof ConfigError ? 78 : 1);
+  process.exit(e instanceof ConfigError ? EXIT_CONFIG : 1);
 });

@@ -2,7 +2,8 @@
 // `npm start` execs this file, so SIGTERM/SIGINT sent to npm (which hands them on) or to node reach it.
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ConfigError, EXIT_CONFIG, readConfig } from './config.ts';
+import { ConfigError, EXIT_CONFIG } from '../../config/config-error.ts';
+import { readConfig } from './config.ts';
 import { startLocalRegistry, STOP_DEADLINE_MS, type LocalRegistry } from './server.ts';
 import { log } from '../../http/log.ts';
 

@@ -2,7 +2,10 @@
 import { randomBytes } from 'node:crypto';
 import { link, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { ConfigError, MIN_SECRET_BYTES } from './config.ts';
+import { ConfigError } from '../../config/config-error.ts';
+
+/** Shortest accepted signing secret, in bytes (TokenSigner refuses shorter keys). */
+export const MIN_SECRET_BYTES = 16;
 
 const NO_HARD_LINKS = new Set(['EPERM', 'ENOTSUP', 'EOPNOTSUPP', 'ENOSYS']);
 

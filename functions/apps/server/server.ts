@@ -10,30 +10,14 @@ import { deriveKey, TokenSigner } from '../../core/tokens.ts';
 import { FsBlobStore } from '../../adapters/fs/fs-blob-store.ts';
 import { SqliteMetadataStore } from '../../adapters/sqlite/sqlite-metadata.ts';
 import { BLOB_PATH_PREFIX, serveBlob } from './blob-route.ts';
-import { dataDirError } from './config.ts';
+import { dataDirError, type LocalConfig } from './config.ts';
 import { startRegistryHttpServer, type RegistryHttpServer } from '../../http/server.ts';
 import { log } from '../../http/log.ts';
 import { loadSecret } from './secret.ts';
 import { sweepUploads } from './sweeper.ts';
 
 export { STOP_DEADLINE_MS, STOP_GRACE_MS, UNWIND_MS } from '../../http/server.ts';
-
-export interface LocalConfig {
-  host: string;
-  port: number;
-  dataDir: string;
-  /** HMAC key for upload tokens and blob URLs; generated and kept in the data dir when absent. */
-  secret?: string;
-  uploadTtlSeconds: number;
-  /** How often expired upload sessions are purged. */
-  sweepIntervalSeconds: number;
-  /**
-   * A connection that waits this long on its client (one that stopped reading or sending) is closed,
-   * so stalled clients cannot pin memory and files for the hour a request may take. A connection the
-   * server itself is still working on is kept; an idle keep-alive connection closes after 65 s anyway.
-   */
-  idleTimeoutSeconds: number;
-}
+export type { LocalConfig } from './config.ts';
 
 export interface LocalRegistry {
   url: string;

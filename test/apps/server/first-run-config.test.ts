@@ -6,7 +6,9 @@ import net from 'node:net';
 import { chmod, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { dataDirError, EXIT_CONFIG, listenError } from '../../../functions/apps/server/config.ts';
+import { dataDirError } from '../../../functions/apps/server/config.ts';
+import { EXIT_CONFIG } from '../../../functions/config/config-error.ts';
+import { listenError } from '../../../functions/http/listen-error.ts';
 import { mainScript } from '../../support/registry.ts';
 import { projectDir } from '../../support/npm-start.ts';
 

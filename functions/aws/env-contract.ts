@@ -1,0 +1,64 @@
+// The environment contract of the deployed processes: every variable the API Lambda, the events
+// Lambda, the ingest task and the upload-keys Lambda read, who sets it and what it means. The CDK app
+// (infra/runtime-env.ts) sets variables by these names only, the runtime reads them by these names
+// only, and test/aws/env-contract.test.ts holds the two sides against this list. docs/deploy.md lists
+// the same.
+
+export type RuntimeProcess = 'api' | 'events' | 'ingest' | 'upload-keys';
+
+export interface RuntimeVariable {
+  readonly processes: readonly RuntimeProcess[];
+  /**
+   * Who provides it: `infra` (the CDK app sets it, unless it has a default), `platform` (Lambda or
+   * ECS sets it), `local` (only `npm run start:aws` and the tests set it; a deployment never does).
+   */
+  readonly setBy: 'infra' | 'platform' | 'local';
+  /** The value when unset, for a variable a process may go without. */
+  readonly default?: string;
+  readonly meaning: string;
+}
+
+const REGISTRY: readonly RuntimeProcess[] = ['api', 'events', 'ingest'];
+
+export const RUNTIME_ENV = {
+  TABLE_NAME: { processes: REGISTRY, setBy: 'infra', meaning: 'the DynamoDB table (metadata)' },
+  BUCKET_NAME: { processes: REGISTRY, setBy: 'infra', meaning: 'the S3 bucket (blobs, large manifest bodies, upload segments)' },
+  KEYS_SECRET_ARN: { processes: REGISTRY, setBy: 'infra', meaning: 'Secrets Manager secret with the upload-token HMAC keys' },
+  REGISTRY_KEYS_FILE: { processes: REGISTRY, setBy: 'local', meaning: 'a JSON file with the same content as the keys secret, instead of KEYS_SECRET_ARN' },
+  REGISTRY_ACCESS: { processes: REGISTRY, setBy: 'infra', default: 'closed', meaning: '`closed` answers every request 401; `open` lets anyone push (throwaway environments only)' },
+  CDN_URL: { processes: REGISTRY, setBy: 'infra', default: '', meaning: 'base URL of the CloudFront distribution; with the two below, blob GETs redirect to CloudFront signed URLs (else S3 presigned GETs)' },
+  CDN_KEY_PAIR_ID: { processes: REGISTRY, setBy: 'infra', default: '', meaning: 'CloudFront public key id that signs blob URLs' },
+  CDN_PRIVATE_KEY_SECRET_ARN: { processes: REGISTRY, setBy: 'infra', default: '', meaning: 'Secrets Manager secret with the private key of CDN_KEY_PAIR_ID' },
+  REGISTRY_UPLOAD_TTL_SECONDS: { processes: REGISTRY, setBy: 'infra', default: '86400', meaning: 'upload sessions expire after this long (1 s to 7 days)' },
+  REGISTRY_SHA512: { processes: REGISTRY, setBy: 'infra', default: 'true', meaning: 'keep a running sha512 beside sha256 so sha512 digests verify' },
+  POWERTOOLS_SERVICE_NAME: { processes: REGISTRY, setBy: 'infra', meaning: 'service name in every log line and metric (read by Powertools)' },
+  POWERTOOLS_METRICS_NAMESPACE: { processes: REGISTRY, setBy: 'infra', meaning: 'CloudWatch namespace of the metrics (read by Powertools)' },
+  PORT: { processes: ['ingest'], setBy: 'infra', default: '8080', meaning: 'port the ingest service listens on' },
+  HOST: { processes: ['ingest'], setBy: 'infra', default: '0.0.0.0', meaning: 'address the ingest service listens on' },
+  REGISTRY_IDLE_TIMEOUT_SECONDS: { processes: ['ingest'], setBy: 'infra', default: '300', meaning: 'a connection that waits this long on its client is closed (0 disables)' },
+  KVS_ARN: { processes: ['upload-keys'], setBy: 'infra', meaning: 'the CloudFront KeyValueStore the upload keys are published to' },
+  SECRET_ARN: { processes: ['upload-keys'], setBy: 'infra', meaning: 'the signing keys secret to publish' },
+  AWS_REGION: { processes: REGISTRY, setBy: 'platform', meaning: 'the region the process runs in' },
+  AWS_DEFAULT_REGION: { processes: REGISTRY, setBy: 'platform', meaning: 'read when AWS_REGION is not set' },
+  AWS_LAMBDA_FUNCTION_NAME: { processes: ['upload-keys'], setBy: 'platform', meaning: 'names the function in the custom resource\'s physical id' },
+  AWS_ACCESS_KEY_ID: { processes: ['upload-keys'], setBy: 'platform', meaning: 'the Lambda role credentials the KeyValueStore request is signed with' },
+  AWS_SECRET_ACCESS_KEY: { processes: ['upload-keys'], setBy: 'platform', meaning: 'as above' },
+  AWS_SESSION_TOKEN: { processes: ['upload-keys'], setBy: 'platform', meaning: 'as above' },
+  AWS_ENDPOINT_URL: { processes: REGISTRY, setBy: 'local', meaning: 'endpoint of local stand-ins for every service' },
+  AWS_ENDPOINT_URL_S3: { processes: REGISTRY, setBy: 'local', meaning: 'endpoint of the S3 stand-in' },
+  AWS_ENDPOINT_URL_DYNAMODB: { processes: REGISTRY, setBy: 'local', meaning: 'endpoint of DynamoDB Local' },
+  S3_FORCE_PATH_STYLE: { processes: REGISTRY, setBy: 'local', default: 'false', meaning: 'path-style S3 URLs (the S3 stand-in)' },
+  REGISTRY_CALL_COUNTS: { processes: ['ingest'], setBy: 'local', default: 'off', meaning: '`on` serves the counts of AWS calls on /healthz/calls (tests and benches)' },
+} as const satisfies Record<string, RuntimeVariable>;
+
+export type RuntimeEnvName = keyof typeof RUNTIME_ENV;
+
+/** An environment the CDK app sets on a process: contract names only. */
+export type RuntimeEnvironment = Partial<Record<RuntimeEnvName, string>>;
+
+/** The variables as a process environment (CloudFormation's shape): contract names only, no unset ones. */
+export function runtimeEnvironment(env: RuntimeEnvironment): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [name, value] of Object.entries(env)) if (value !== undefined) out[name] = value;
+  return out;
+}
