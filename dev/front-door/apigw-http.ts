@@ -13,6 +13,8 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import { LAMBDA_REQUEST_LIMIT, LAMBDA_RESPONSE_LIMIT } from '../../functions/apps/api-lambda/apigw-event.ts';
+import { ociErrorBody } from '../../functions/core/errors.ts';
+import { API_VERSION_HEADERS } from '../../functions/core/http.ts';
 
 /** API Gateway's request payload quota: 10 MB. */
 export const API_GATEWAY_BODY_LIMIT = 10 * 1024 * 1024;
@@ -122,10 +124,10 @@ const gatewayError = (status: number, message: string): Answer => {
 
 /** An OCI error answered by the front door itself (the API never saw the request). */
 export function ociError(status: number, code: string, message: string, detail: unknown): Answer {
-  const body = Buffer.from(JSON.stringify({ errors: [{ code, message, detail }] }));
+  const body = Buffer.from(JSON.stringify(ociErrorBody(code, message, detail)));
   return {
     status,
-    headers: { 'content-type': 'application/json', 'content-length': String(body.byteLength), 'docker-distribution-api-version': 'registry/2.0' },
+    headers: { 'content-type': 'application/json', 'content-length': String(body.byteLength), ...API_VERSION_HEADERS },
     body,
   };
 }

@@ -9,7 +9,7 @@ import { request as httpRequest, type IncomingMessage, type ServerResponse } fro
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { nodeHeaders, requestEvent, requestTarget, responseEvent, writeResponse, type CfRequest, type EdgeFunction } from '../cloudfront/harness.ts';
-import type { EdgeConfig } from '../../functions/edge/source.ts';
+import { matchesPathPattern, UPLOAD_PATH, type EdgeConfig } from '../../functions/edge/source.ts';
 
 export interface EdgeRouting {
   viewerRequest: EdgeFunction;
@@ -35,9 +35,9 @@ export interface EdgeDecision {
   request?: CfRequest;
 }
 
-/** The upload behaviour's path pattern, `/v2/*\/blobs/uploads/*`. */
+/** Whether the request falls in the distribution's upload behaviour (its path pattern, as CloudFront matches it). */
 export function isUploadPath(path: string): boolean {
-  return /^\/v2\/.+\/blobs\/uploads\/[^/]*$/.test(path);
+  return matchesPathPattern(UPLOAD_PATH, path);
 }
 
 /**

@@ -26,6 +26,15 @@ export const ErrorCodes = {
 
 export type ErrorCode = keyof typeof ErrorCodes;
 
+/** The OCI error body: `{ errors: [{ code, message, detail }] }`. Built here only. */
+export interface OciErrorBody {
+  errors: { code: string; message: string; detail: unknown }[];
+}
+
+export function ociErrorBody(code: string, message: string, detail: unknown = {}): OciErrorBody {
+  return { errors: [{ code, message, detail }] };
+}
+
 export class RegistryError extends Error {
   readonly code: ErrorCode;
   readonly status: number;
@@ -41,8 +50,8 @@ export class RegistryError extends Error {
     this.headers = opts.headers ?? {};
   }
 
-  toJSON(): { errors: { code: string; message: string; detail: unknown }[] } {
-    return { errors: [{ code: this.code, message: this.message, detail: this.detail }] };
+  toJSON(): OciErrorBody {
+    return ociErrorBody(this.code, this.message, this.detail);
   }
 }
 

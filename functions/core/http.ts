@@ -1,5 +1,8 @@
 // Framework-free request/response shapes shared by every entry point (local server, Lambda).
 
+/** The header every registry answer carries (distribution's API version), error answers included. */
+export const API_VERSION_HEADERS: Readonly<Record<string, string>> = { 'docker-distribution-api-version': 'registry/2.0' };
+
 export type Body = Uint8Array | string | AsyncIterable<Uint8Array>;
 
 export interface RegistryRequest {

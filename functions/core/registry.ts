@@ -2,7 +2,7 @@
 import { defaultSettings, type RegistryDeps, type RegistrySettings } from './context.ts';
 import { RegistryError } from './errors.ts';
 import { requireName } from './grammar.ts';
-import { BodyReadError, jsonResponse, type RegistryRequest, type RegistryResponse } from './http.ts';
+import { API_VERSION_HEADERS, BodyReadError, jsonResponse, type RegistryRequest, type RegistryResponse } from './http.ts';
 import { matchRoute } from './routes.ts';
 import { StorageFullError, UploadConflictError, UploadGoneError } from './ports.ts';
 
@@ -24,7 +24,6 @@ export interface RegistryOptions extends Omit<RegistryDeps, 'settings' | 'now'> 
   classifyError?: (error: unknown) => RegistryError | undefined;
 }
 
-const API_VERSION = { 'docker-distribution-api-version': 'registry/2.0' };
 
 function errorResponse(req: RegistryRequest, error: RegistryError): RegistryResponse {
   const res = jsonResponse(error.status, error.toJSON(), error.headers);
@@ -95,7 +94,7 @@ export function createRegistry(options: RegistryOptions): Registry {
         res = errorResponse(req, classify(e) ?? new RegistryError('UNKNOWN', {}));
       }
     }
-    Object.assign(res.headers, API_VERSION);
+    Object.assign(res.headers, API_VERSION_HEADERS);
     return res;
   };
 }

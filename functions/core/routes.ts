@@ -1,4 +1,6 @@
-// The OCI distribution route table: path patterns, and per method the operation to run.
+// The OCI distribution route table: path patterns, and per method the operation to run. The only
+// place an OCI path pattern is written: log and metric names (the API Lambda's operationOf) derive
+// from it, and the CloudFront Functions' own patterns are checked against it by test/edge/routes.test.ts.
 import type { Operation, Params } from './context.ts';
 import { apiVersionCheck } from './handlers/base.ts';
 import { deleteBlob, getBlob, headBlob } from './handlers/blobs.ts';
@@ -6,7 +8,11 @@ import { listCatalog, listReferrers, listTags } from './handlers/listing.ts';
 import { deleteManifest, getManifest, headManifest, putManifest } from './handlers/manifests.ts';
 import { cancelUpload, getUploadStatus, patchUpload, putUpload, startUpload } from './handlers/uploads.ts';
 
+/** What a route serves, for logs and metrics (`manifest.get`, `upload.patch`): never a repository name. */
+export type Resource = 'base' | 'catalog' | 'tags' | 'manifest' | 'referrers' | 'upload' | 'blob';
+
 export interface Route {
+  resource: Resource;
   pattern: RegExp;
   /** Names of the pattern's capture groups, in order. */
   keys: (keyof Params)[];
@@ -16,22 +22,24 @@ export interface Route {
 // Names may contain '/', so each pattern anchors on the fixed suffix after the name. Upload routes
 // come before the blob route so `/blobs/uploads/` is never read as a digest.
 export const routes: readonly Route[] = [
-  { pattern: /^\/v2\/?$/, keys: [], methods: { GET: apiVersionCheck, HEAD: apiVersionCheck } },
-  { pattern: /^\/v2\/_catalog$/, keys: [], methods: { GET: listCatalog } },
-  { pattern: /^\/v2\/(.+)\/tags\/list$/, keys: ['name'], methods: { GET: listTags } },
+  { resource: 'base', pattern: /^\/v2\/?$/, keys: [], methods: { GET: apiVersionCheck, HEAD: apiVersionCheck } },
+  { resource: 'catalog', pattern: /^\/v2\/_catalog$/, keys: [], methods: { GET: listCatalog } },
+  { resource: 'tags', pattern: /^\/v2\/(.+)\/tags\/list$/, keys: ['name'], methods: { GET: listTags } },
   {
+    resource: 'manifest',
     pattern: /^\/v2\/(.+)\/manifests\/([^/]+)$/,
     keys: ['name', 'reference'],
     methods: { GET: getManifest, HEAD: headManifest, PUT: putManifest, DELETE: deleteManifest },
   },
-  { pattern: /^\/v2\/(.+)\/referrers\/([^/]+)$/, keys: ['name', 'digest'], methods: { GET: listReferrers } },
-  { pattern: /^\/v2\/(.+)\/blobs\/uploads\/?$/, keys: ['name'], methods: { POST: startUpload } },
+  { resource: 'referrers', pattern: /^\/v2\/(.+)\/referrers\/([^/]+)$/, keys: ['name', 'digest'], methods: { GET: listReferrers } },
+  { resource: 'upload', pattern: /^\/v2\/(.+)\/blobs\/uploads\/?$/, keys: ['name'], methods: { POST: startUpload } },
   {
+    resource: 'upload',
     pattern: /^\/v2\/(.+)\/blobs\/uploads\/([^/]+)$/,
     keys: ['name', 'session'],
     methods: { GET: getUploadStatus, PATCH: patchUpload, PUT: putUpload, DELETE: cancelUpload },
   },
-  { pattern: /^\/v2\/(.+)\/blobs\/([^/]+)$/, keys: ['name', 'digest'], methods: { GET: getBlob, HEAD: headBlob, DELETE: deleteBlob } },
+  { resource: 'blob', pattern: /^\/v2\/(.+)\/blobs\/([^/]+)$/, keys: ['name', 'digest'], methods: { GET: getBlob, HEAD: headBlob, DELETE: deleteBlob } },
 ];
 
 export type Match = { route: Route; params: Params } | undefined;

@@ -39,3 +39,22 @@ export function edgeFunctionSource(name: EdgeFunctionName, config?: EdgeConfig):
   const value = { ingest: config.ingest === true, s3Origin: config.s3Origin, ingestOrigin: config.ingestOrigin, apiOrigin: config.apiOrigin };
   return source.replace(CONFIG_LINE, () => `var CONFIG = ${JSON.stringify(value)};`);
 }
+
+/** The CloudFront cache behaviour the viewer-request function runs on: every upload path. */
+export const UPLOAD_PATH = '/v2/*/blobs/uploads/*';
+
+/**
+ * Paths no OCI client ever writes to: safe for a GET/HEAD-only failover behaviour. Referrers only by
+ * digest: a repository may itself be named .../referrers, a digest never appears in a repository
+ * name (no ':').
+ */
+export const READ_ONLY_PATHS: readonly string[] = ['/v2/*/tags/list', '/v2/*/referrers/sha256:*', '/v2/*/referrers/sha512:*', '/v2/_catalog', '/v2/'];
+
+/**
+ * Whether CloudFront's path pattern matches `path`: `*` stands for any characters (slashes
+ * included), `?` for exactly one, everything else for itself (case-sensitive).
+ */
+export function matchesPathPattern(pattern: string, path: string): boolean {
+  const re = pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.');
+  return new RegExp(`^${re}$`, 's').test(path);
+}

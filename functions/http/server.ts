@@ -5,11 +5,12 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo, Socket } from 'node:net';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { BodyReadError, type RegistryRequest } from '../core/http.ts';
+import { API_VERSION_HEADERS, BodyReadError, type RegistryRequest } from '../core/http.ts';
 import type { Registry } from '../core/registry.ts';
 import { listenError } from './listen-error.ts';
 import { log } from './log.ts';
 import { serverIsBusy } from './idle.ts';
+import { ociErrorBody } from '../core/errors.ts';
 
 /** How long a graceful stop waits for requests in flight before it cuts their connections. */
 export const STOP_GRACE_MS = 8_000;
@@ -145,8 +146,8 @@ export async function startRegistryHttpServer(config: HttpServerOptions): Promis
     else refuse();
   });
   server.on('checkExpectation', (_req: IncomingMessage, res: ServerResponse) => {
-    const body = JSON.stringify({ errors: [{ code: 'UNSUPPORTED', message: 'only "Expect: 100-continue" is supported', detail: {} }] });
-    res.writeHead(417, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), 'docker-distribution-api-version': 'registry/2.0' }).end(body);
+    const body = JSON.stringify(ociErrorBody('UNSUPPORTED', 'only "Expect: 100-continue" is supported'));
+    res.writeHead(417, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), ...API_VERSION_HEADERS }).end(body);
   });
 
   try {

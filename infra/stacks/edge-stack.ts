@@ -21,7 +21,7 @@ import * as route53 from 'aws-cdk-lib/aws-route53';
 import * as targets from 'aws-cdk-lib/aws-route53-targets';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import type { Construct } from 'constructs';
-import { edgeFunctionSource } from '../../functions/edge/source.ts';
+import { edgeFunctionSource, READ_ONLY_PATHS, UPLOAD_PATH } from '../../functions/edge/source.ts';
 import type { EdgeConfig } from '../../functions/edge/source.ts';
 import type { EnvironmentConfig } from '../config.ts';
 import { UploadKeysPublisher } from '../constructs/upload-keys-publisher.ts';
@@ -63,12 +63,7 @@ export const ORIGIN_IDS = {
 } as const;
 
 export const FAILOVER_STATUS_CODES = [500, 502, 503, 504];
-export const UPLOAD_PATH = '/v2/*/blobs/uploads/*';
 export const BLOB_PATH = `/${KEY_PREFIXES.blobs}*`;
-/** Paths no OCI client ever writes to: safe for a GET/HEAD-only failover behaviour. */
-// Referrers only by digest: a repository may itself be named .../referrers, a digest never
-// appears in a repository name (no ':').
-export const READ_ONLY_PATHS = ['/v2/*/tags/list', '/v2/*/referrers/sha256:*', '/v2/*/referrers/sha512:*', '/v2/_catalog', '/v2/'];
 
 export class EdgeStack extends Stack {
   readonly distribution: cloudfront.Distribution;

@@ -5,6 +5,8 @@ import { expect } from 'vitest';
 import { KeyValueStore, loadEdgeFunction, requestEvent, responseBody, type CfEvent, type EdgeFunction, type RunResult } from '../../dev/cloudfront/harness.ts';
 import { uploadKeyName, type EdgeConfig } from '../../functions/edge/source.ts';
 import { TokenSigner, type SigningKey } from '../../functions/core/tokens.ts';
+import { ociErrorBody } from '../../functions/core/errors.ts';
+import { API_VERSION_HEADERS } from '../../functions/core/http.ts';
 
 export const CONFIG: EdgeConfig = { ingest: true, s3Origin: 'blob-bucket', ingestOrigin: 'ingest-alb', apiOrigin: 'api-gateway' };
 export const GiB = 1024 * 1024 * 1024;
@@ -90,5 +92,8 @@ export function expectRefusal(result: RunResult, status: number, code: string): 
   const body = JSON.parse(responseBody(result.response).toString('utf8')) as { errors: { code: string; message: string; detail: Record<string, unknown> }[] };
   expect(body.errors).toHaveLength(1);
   expect(body.errors[0]!.code).toBe(code);
+  // The function cannot import the core: its body and version header must still be the core's.
+  expect(body).toEqual(ociErrorBody(code, body.errors[0]!.message, body.errors[0]!.detail));
+  expect(result.response.headers['docker-distribution-api-version']).toEqual({ value: API_VERSION_HEADERS['docker-distribution-api-version'] });
   return body.errors[0]!.detail;
 }

@@ -2,7 +2,7 @@
 // Pure conversions; the Lambda handler and the local front door both use them.
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { RegistryError } from '../../core/errors.ts';
-import { jsonResponse, type RegistryRequest, type RegistryResponse } from '../../core/http.ts';
+import { API_VERSION_HEADERS, jsonResponse, type RegistryRequest, type RegistryResponse } from '../../core/http.ts';
 
 /**
  * Largest response payload a synchronous Lambda invocation may return: "6 MB" is 6 MiB + 100 bytes
@@ -120,7 +120,7 @@ function splitHeaders(input: Record<string, string>): { headers: Record<string, 
 
 function tooLarge(method: string, limit: number): ConvertedResponse {
   const error = new RegistryError('UNKNOWN', { reason: `response exceeds the ${limit}-byte Lambda response payload limit` });
-  const res = jsonResponse(error.status, error.toJSON(), { 'docker-distribution-api-version': 'registry/2.0' });
+  const res = jsonResponse(error.status, error.toJSON(), API_VERSION_HEADERS);
   const result: APIGatewayProxyStructuredResultV2 = { statusCode: res.status, headers: res.headers };
   if (method.toUpperCase() !== 'HEAD') {
     result.body = res.body as string;

@@ -7,7 +7,7 @@ import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import middy from '@middy/core';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import { RegistryError } from '../../core/errors.ts';
-import { jsonResponse, type RegistryRequest, type RegistryResponse } from '../../core/http.ts';
+import { API_VERSION_HEADERS, jsonResponse, type RegistryRequest, type RegistryResponse } from '../../core/http.ts';
 import type { Registry } from '../../core/registry.ts';
 import { eventToRequest, responseToResult } from './apigw-event.ts';
 import { classifyAwsError } from '../../aws/errors.ts';
@@ -38,7 +38,7 @@ export function createApiHandler(getRegistry: () => Promise<Registry> | Registry
   function failure(e: unknown, req: RegistryRequest): RegistryResponse {
     hooks.onError?.(e, req);
     const error = classifyAwsError(e, opts) ?? new RegistryError('UNKNOWN', {});
-    const res = jsonResponse(error.status, error.toJSON(), { ...error.headers, 'docker-distribution-api-version': 'registry/2.0' });
+    const res = jsonResponse(error.status, error.toJSON(), { ...error.headers, ...API_VERSION_HEADERS });
     if (req.method === 'HEAD') delete res.body;
     res.errorCode = error.code;
     return res;

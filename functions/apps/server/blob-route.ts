@@ -5,14 +5,15 @@ import { finished } from 'node:stream/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { isValidDigest } from '../../core/grammar.ts';
 import type { FsBlobStore } from '../../adapters/fs/fs-blob-store.ts';
+import { ociErrorBody } from '../../core/errors.ts';
+import { API_VERSION_HEADERS } from '../../core/http.ts';
 
 export const BLOB_PATH_PREFIX = '/_blobs/';
 
-const API_VERSION = { 'docker-distribution-api-version': 'registry/2.0' };
 
 function fail(res: ServerResponse, status: number, code: string, message: string, extra: Record<string, string> = {}): string {
-  const body = JSON.stringify({ errors: [{ code, message, detail: {} }] });
-  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), ...API_VERSION, ...extra });
+  const body = JSON.stringify(ociErrorBody(code, message));
+  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), ...API_VERSION_HEADERS, ...extra });
   res.end(res.req.method === 'HEAD' ? undefined : body);
   return code;
 }
@@ -48,7 +49,7 @@ export async function serveBlob(store: FsBlobStore, url: URL, req: IncomingMessa
   // means the client's partial copy is not this blob: send it whole (RFC 9110 §13.1.5).
   const ifRange = req.headers['if-range'];
   const range = ifRange === undefined || String(ifRange).trim() === etag ? parseRange(req.headers.range, size) : undefined;
-  const common = { ...API_VERSION, 'content-type': 'application/octet-stream', 'accept-ranges': 'bytes', etag, 'docker-content-digest': digest, 'cache-control': 'private, max-age=31536000, immutable' };
+  const common = { ...API_VERSION_HEADERS, 'content-type': 'application/octet-stream', 'accept-ranges': 'bytes', etag, 'docker-content-digest': digest, 'cache-control': 'private, max-age=31536000, immutable' };
   if (range === null) return fail(res, 416, 'RANGE_INVALID', 'requested range not satisfiable', { 'content-range': `bytes */${size}` });
   const { start, end } = range ?? { start: 0, end: size - 1 };
   const length = size === 0 ? 0 : end - start + 1;
