@@ -37,7 +37,7 @@ export default defineConfig({
     // node:test had no default timeout; the slow tests set their own.
     testTimeout: 60_000,
     hookTimeout: 60_000,
-    setupFiles: ['test/support/child-coverage.ts'],
+    setupFiles: ['test/support/child-coverage.ts', 'test/support/quiet-output.ts'],
     reporters: ['default', 'json', './test/support/skip-reasons-reporter.ts'],
     outputFile: { json: '.vitest/results.json' },
     projects: [

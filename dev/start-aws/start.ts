@@ -164,8 +164,12 @@ export async function startAwsLocal(opts: AwsLocalOptions): Promise<AwsLocal> {
       const launch = async () => {
         child = spawn(process.execPath, [join(projectDir, 'functions', 'apps', 'ingest', 'index.ts')], {
           env: { ...process.env, ...env, ...opts.ingestEnv, HOST: '127.0.0.1', PORT: String(port), POWERTOOLS_SERVICE_NAME: 'registry-ingest' },
-          stdio: ['ignore', 'inherit', 'inherit'],
+          stdio: ['ignore', 'pipe', 'pipe'],
         });
+        // Forwarded through this process's streams (not inherited), so whoever runs start:aws in
+        // its own process (the tests keep it per test) sees the ingest service's lines as its own.
+        child.stdout!.on('data', (chunk: Buffer) => process.stdout.write(chunk));
+        child.stderr!.on('data', (chunk: Buffer) => process.stderr.write(chunk));
         await waitForHealth(ingestUrl!, child, Date.now() + 30_000);
       };
       await launch();

@@ -6,11 +6,15 @@ import type { RegistryRequest } from '../core/http.ts';
 import type { RegistryOptions } from '../core/registry.ts';
 import { classifyAwsError, retryableReason } from './errors.ts';
 
-/** What an unexpected error may say in a log: its name and message, never the request's query or headers. */
+/**
+ * What an unexpected error may say in a log: its name and message, never the request's query or
+ * headers. `errorMessage`, not `message`: Powertools reserves `message` for the log line's own and
+ * drops a field of that name.
+ */
 function errorFields(error: unknown): Record<string, string | number | undefined> {
   if (!(error instanceof Error)) return { error: String(error).slice(0, 500) };
   const status = (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
-  return { error: error.name, message: error.message.slice(0, 500), awsStatus: status, stack: error.stack?.split('\n').slice(0, 6).join('\n') };
+  return { error: error.name, errorMessage: error.message.slice(0, 500), awsStatus: status, stack: error.stack?.split('\n').slice(0, 6).join('\n') };
 }
 
 /**

@@ -75,6 +75,9 @@ describe('fault mapping', () => {
     expect(again.json().errors?.[0]?.code).toBe('MANIFEST_UNKNOWN');
     const warn = f.lines().find((l) => l.message === 'backend busy');
     expect(warn?.level).toBe('WARN');
+    // The error's own message is kept (a field named `message` would be dropped by Powertools).
+    expect(typeof warn?.errorMessage).toBe('string');
+    expect(f.lines().some((l) => String(l.message).includes('reserved key'))).toBe(false);
   });
 
   it.each(notTransient)('%s stays a 500 UNKNOWN', async (_label, error) => {
