@@ -27,12 +27,16 @@ export interface BundleOptions {
   /** Leave @aws-sdk/* to the Lambda runtime instead of bundling it. */
   externalAwsSdk?: boolean;
   entries?: Readonly<Record<string, string>>;
+  /** esbuild's own printing of errors and warnings (default 'warning'); its errors also reject. */
+  logLevel?: 'silent' | 'warning';
 }
 
 export interface Bundle {
   name: string;
   file: string;
   bytes: number;
+  /** Every source file in the bundle, relative to the repository root (esbuild's metafile). */
+  inputs: string[];
 }
 
 export async function bundleAll(opts: BundleOptions = {}): Promise<Bundle[]> {
@@ -57,13 +61,14 @@ export async function bundleAll(opts: BundleOptions = {}): Promise<Bundle[]> {
       sourcemap: true,
       sourcesContent: false,
       legalComments: 'external',
+      metafile: true,
       banner: { js: BANNER },
       external: opts.externalAwsSdk ? ['@aws-sdk/*', '@smithy/*'] : [],
       // esbuild prints errors (with file and line) and warnings itself; build() rejects on errors.
-      logLevel: 'warning',
+      logLevel: opts.logLevel ?? 'warning',
     });
     if (result.errors.length > 0) throw new Error(`${name}: ${result.errors.length} esbuild errors`);
-    bundles.push({ name, file, bytes: statSync(file).size });
+    bundles.push({ name, file, bytes: statSync(file).size, inputs: Object.keys(result.metafile?.inputs ?? {}) });
   }
   return bundles;
 }

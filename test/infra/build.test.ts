@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { bundleAll } from '../../infra/build.ts';
+import { bundleAll, ENTRY_POINTS } from '../../infra/build.ts';
 
 const handlerModule = new URL('../../functions/apps/api-lambda/handler.ts', import.meta.url).pathname;
 let dir: string;
@@ -47,9 +47,19 @@ export const handler = createApiHandler(() => async (req) => ({ status: 200, hea
     expect(JSON.parse(result.body)).toEqual({ path: '/v2/a/manifests/sha256:00', tags: ['x', 'y'] });
   });
 
+  it('the deployed bundles hold code of functions/ and node_modules only: nothing of dev/, test/, bench/, scripts/ or infra/', async () => {
+    const bundles = await bundleAll({ outDir: join(dir, 'deployed') });
+    expect(bundles.map((b) => b.name).sort()).toEqual(Object.keys(ENTRY_POINTS).sort());
+    for (const b of bundles) {
+      expect(b.inputs.some((i) => i.startsWith('functions/')), b.name).toBe(true);
+      expect(b.inputs.filter((i) => !i.startsWith('functions/') && !/(^|\/)node_modules\//.test(i)), b.name).toEqual([]);
+    }
+  });
+
   it('fails loudly on an esbuild error', async () => {
     const broken = join(dir, 'broken.ts');
     await writeFile(broken, 'export const x = ;\n');
-    await expect(bundleAll({ outDir: join(dir, 'dist2'), entries: { broken } })).rejects.toThrow(/error/i);
+    // esbuild's own report (file, line) is in the rejection; silent here so the test output stays clean.
+    await expect(bundleAll({ outDir: join(dir, 'dist2'), entries: { broken }, logLevel: 'silent' })).rejects.toThrow(/broken\.ts:1:17: ERROR: Unexpected ";"/);
   });
 });

@@ -8,7 +8,7 @@ import { fieldsInline, fieldsOf, inlineInManifest, manifestItem, referrerItem, r
 import {
   MANIFEST, REPOS_PK, TAG, manifestBodyKey, manifestFieldsKey, manifestKey, referrerKey, repoEntryKey, repoPk, reverseKey, reversePrefix, tagKey, type Key,
 } from './keys.ts';
-import type { ManifestBodyStore } from '../s3/manifest-bodies.ts';
+import type { ManifestBodyStore } from './manifest-body-store.ts';
 
 /** The port allows at most 10 tags per manifest PUT: 1 + 3 x 10 + 2 transaction items, well under 100. */
 export const MAX_TAGS_PER_PUT = 10;

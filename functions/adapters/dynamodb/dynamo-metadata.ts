@@ -13,7 +13,7 @@ import { globalBlobItem, linkItem, repoEntryItem, toBlob, toBlobFromWire, toDesc
 import {
   LINK, MANIFEST, REPOS_PK, TAG, blobKey, linkKey, manifestKey, referrerPrefix, repoEntryKey, repoPk, tagKey, type Key,
 } from './keys.ts';
-import type { ManifestBodyStore } from '../s3/manifest-bodies.ts';
+import type { ManifestBodyStore } from './manifest-body-store.ts';
 
 export interface DynamoMetadataOptions {
   client: DynamoDBClient;

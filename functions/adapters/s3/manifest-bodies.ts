@@ -1,12 +1,6 @@
-// Where manifest bodies too large for a DynamoDB item live (items hold at most 400 KB; OCI allows
-// 4 MiB manifests). A tiny port so the metadata store does not depend on S3's client directly.
+// Manifest bodies too large for a DynamoDB item, as S3 objects: the DynamoDB metadata store's
+// ManifestBodyStore (functions/adapters/dynamodb/manifest-body-store.ts).
 import { GetObjectCommand, NoSuchKey, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-
-export interface ManifestBodyStore {
-  put(key: string, bytes: Uint8Array): Promise<void>;
-  /** The bytes stored under `key`; throws if they are missing. */
-  get(key: string): Promise<Uint8Array>;
-}
 
 /** Thrown when a manifest item names a body object that is not there. */
 export class ManifestBodyMissingError extends Error {
@@ -20,7 +14,7 @@ export class ManifestBodyMissingError extends Error {
  * Manifest bodies as S3 objects in `bucket`. The client should be built with
  * requestChecksumCalculation/responseChecksumValidation 'WHEN_REQUIRED' (DESIGN.md §7).
  */
-export class S3ManifestBodyStore implements ManifestBodyStore {
+export class S3ManifestBodyStore {
   private readonly client: S3Client;
   private readonly bucket: string;
 
