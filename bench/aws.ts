@@ -1,4 +1,4 @@
-// The AWS shape in the benchmark: `start:aws` (functions/aws-local/start.ts) run in this process, so
+// The AWS shape in the benchmark: `start:aws` (dev/start-aws/start.ts) run in this process, so
 // that every DynamoDB and S3 request of the API handler (and of the events handler, which shares its
 // clients) is counted by the SDK middleware; the ingest process counts its own (REGISTRY_CALL_COUNTS)
 // and reports them on /healthz/calls. The front door's stats give the body bytes each origin got.

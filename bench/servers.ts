@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { startRegistry } from '../test/support/registry.ts';
 import { freePort, run, spawnServer, waitFor } from './proc.ts';
 
-/** `aws`: start:aws (test/bench/aws.ts). */
+/** `aws`: start:aws (bench/aws.ts). */
 export type Side = 'distribution' | 'ours' | 'aws';
 
 export interface Target {
@@ -86,7 +86,7 @@ export async function startDistribution(side: Side, dir: string): Promise<Target
 /** Our server, started exactly as `npm start` runs it. */
 export async function startOurs(): Promise<Target> {
   const reg = await startRegistry();
-  return { side: 'ours', impl: 'ours (functions/local/main.ts)', url: reg.url, host: reg.host, logs: reg.logs, pid: reg.child.pid, stop: () => reg.stop() };
+  return { side: 'ours', impl: 'ours (functions/apps/server/main.ts)', url: reg.url, host: reg.host, logs: reg.logs, pid: reg.child.pid, stop: () => reg.stop() };
 }
 
 export interface Containerd {

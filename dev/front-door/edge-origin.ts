@@ -1,5 +1,5 @@
 // The CloudFront upload behaviour of `start:aws`: the real viewer-request and viewer-response
-// functions (run by functions/edge/harness.ts) in front of three origins: S3 (s3rver, standing in
+// functions (run by dev/cloudfront/harness.ts) in front of three origins: S3 (s3rver, standing in
 // for the bucket behind Origin Access Control), the ingest service and the API. s3rver verifies no
 // checksum, so the S3 stand-in here does what real S3 does with `x-amz-checksum-sha256` on a single
 // PUT: it hashes the body as it streams through and refuses (400 BadDigest, object removed) bytes

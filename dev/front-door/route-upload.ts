@@ -1,4 +1,4 @@
-// Where an upload request goes: the streaming ingest service or the API Lambda (DESIGN.md §4). The
+// Where an upload request goes: the streaming ingest service or the API Lambda (docs/edge.md). The
 // rule's code exists once, in the CloudFront viewer-request function (functions/edge/viewer-request.js,
 // between its BEGIN/END route-upload markers); the local front door evaluates that same block here, so
 // the front door and the edge cannot disagree.

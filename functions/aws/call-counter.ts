@@ -1,6 +1,7 @@
 // Counts the calls an AWS SDK v3 client makes, by operation, with a middleware: `calls` counts each
 // command sent (a round trip as the code sees it), `attempts` each HTTP request (retries included).
-// Used by the round-trip tests, the benches and the API's metrics.
+// Used by the round-trip tests and the benches, in their own process and, with REGISTRY_CALL_COUNTS=on,
+// in the ingest service (which serves the counts on /healthz/calls); off in deployments.
 
 export interface CallCounts {
   /** Commands sent, by operation name (e.g. `GetItem`). */

@@ -1,7 +1,7 @@
 // The environment contract of the deployed processes: every variable the API Lambda, the events
 // Lambda, the ingest task and the upload-keys Lambda read, who sets it and what it means. The CDK app
 // (infra/runtime-env.ts) sets variables by these names only, the runtime reads them by these names
-// only, and test/aws/env-contract.test.ts holds the two sides against this list. docs/deploy.md lists
+// only, and test/infra/env-contract.test.ts holds the two sides against this list. docs/deploy.md lists
 // the same.
 
 export type RuntimeProcess = 'api' | 'events' | 'ingest' | 'upload-keys';

@@ -40,7 +40,7 @@ export async function edgeUploadRecorded(deps: EdgeDeps, digest: string, upload:
 /**
  * Records (and links) `repo`'s upload of `digest` that the edge PUT straight into storage, when
  * storage holds one not recorded yet, and ends the upload session that wrote it; undefined when
- * there is none. Its storage event normally does this (functions/events); a request that needs the
+ * there is none. Its storage event normally does this (functions/apps/events-lambda); a request that needs the
  * blob before the event arrives does it first (the other one then finds it recorded). One storage
  * lookup (findRepoUpload), plus two reads when the object names its session (and a third when it
  * turns out recorded already: the link is read again, as the recording may have happened after the

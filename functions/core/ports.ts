@@ -263,7 +263,7 @@ export interface BlobStore {
    * Optional: stores that take uploads out of band implement it. The blob uploaded for `repo`
    * straight into storage, if it is there: the CloudFront edge PUTs a monolithic upload into S3 as
    * object `blobs/r/<repo>/<alg>/<hex>` (edgeUploadKey), and S3 verified its digest on that PUT
-   * (x-amz-checksum-sha256). The storage event normally records it (functions/events); a manifest
+   * (x-amz-checksum-sha256). The storage event normally records it (functions/apps/events-lambda); a manifest
    * PUT that arrives first asks here for each digest it cannot find linked, and records what is
    * found (one HeadObject per digest). Only the object under `repo`'s own prefix counts: another
    * repository's upload of the same digest is never an answer, so referencing a digest grants

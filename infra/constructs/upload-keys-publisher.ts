@@ -1,6 +1,6 @@
 // Publishes the upload-token keys of the signing keys secret into the edge's KeyValueStore at deploy
 // time, without the secret ever entering a template: a custom resource backed by a small Lambda
-// (infra/upload-keys, bundled by `npm run build`) that reads the secret and writes
+// (functions/apps/upload-keys-lambda, bundled by `npm run build`) that reads the secret and writes
 // `upload-key-<kid>` = base64(key) with UpdateKeys, conditional on the store's ETag. It runs on
 // create and whenever its properties change; after a rotation, invoke the function directly
 // (docs/deploy.md). Its role may read that one secret and write that one store, nothing else.

@@ -1,6 +1,6 @@
 // The registry core (createRegistry) wired to the real local adapters, without HTTP: an in-memory
 // SqliteMetadataStore and an FsBlobStore in a temp dir, driven by plain RegistryRequest objects.
-// Shared by the test/unit/core-*.test.ts files, which cover what is hard to provoke over a socket.
+// Shared by the test/core/*.test.ts files, which cover what is hard to provoke over a socket.
 // Expected behaviour comes from the OCI distribution spec, not from the implementation.
 import assert from 'node:assert/strict';
 import type { TestContext } from 'vitest';

@@ -2,7 +2,7 @@
 // PATCH with the whole layer -> PUT ?digest=), rmi, pull back. podman stores layers uncompressed and
 // compresses them again on push, so layer blob digests are new; what must survive is the image ID
 // (config digest), the diff IDs, and the manifest digest, which must equal what podman push wrote
-// to its digest file and what the registry serves. Isolation flags as in DESIGN.md §8.
+// to its digest file and what the registry serves. Isolation flags: see test/support/clients/podman.ts.
 import { test } from 'vitest';
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';

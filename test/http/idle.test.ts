@@ -1,6 +1,6 @@
-// The idle-connection rule of the local server (functions/local/idle.ts): a connection on which nothing
+// The idle-connection rule of the local server (functions/http/idle.ts): a connection on which nothing
 // moved for the idle timeout is closed when the client is the slow side, kept when the server is.
-// (test/local/server-races-and-faults.test.ts checks it on live connections.)
+// (test/apps/server/server-races-and-faults.test.ts checks it on live connections.)
 import { describe, it } from 'vitest';
 import assert from 'node:assert/strict';
 import { serverIsBusy, type Exchange } from '../../functions/http/idle.ts';

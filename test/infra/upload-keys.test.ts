@@ -1,4 +1,4 @@
-// The upload-keys publisher (infra/upload-keys): SigV4A against the aws-c-auth test suite, the
+// The upload-keys publisher (functions/apps/upload-keys-lambda): SigV4A against the aws-c-auth test suite, the
 // KeyValueStore calls against a local HTTP stand-in that keeps ETags as the service does, and the
 // custom resource's answer to CloudFormation.
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';

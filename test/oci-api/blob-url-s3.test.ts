@@ -1,7 +1,7 @@
 // start:aws only: a blob GET answers 307 to an S3 presigned GET (the AWS counterpart of the local
 // server's /_blobs/ URL, tested in blob-url.test.ts), and that URL serves the bytes with byte ranges
 // (a resumed pull), for a blob the edge PUT straight into S3 and for one uploaded through the API.
-// s3rver lacks suffix ranges (`bytes=-N`, DESIGN.md §7), which real S3 serves: not asserted here.
+// s3rver lacks suffix ranges (`bytes=-N`; s3rver 3.7), which real S3 serves: not asserted here.
 import { describe, it } from 'vitest';
 import assert from 'node:assert/strict';
 import { onlyOnBackend } from '../support/registry.ts';

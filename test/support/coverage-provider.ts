@@ -1,7 +1,7 @@
 // @vitest/coverage-v8, plus the code that ran in the registry processes the tests start.
 //
-// Most of functions/local (and much of the rest) runs in child processes (`node functions/local/main.ts`,
-// started by test/support/registry.ts and the test/local files), where vitest's in-process V8
+// Most of functions/apps/server (and much of the rest) runs in child processes (`node functions/apps/server/main.ts`,
+// started by test/support/registry.ts and the test/apps/server files), where vitest's in-process V8
 // coverage cannot see it. With coverage on, this provider points NODE_V8_COVERAGE of those children
 // at .vitest/child-coverage (through CHILD_COVERAGE_DIR, which test/support/child-coverage.ts turns
 // into NODE_V8_COVERAGE inside each test worker, so only the children, not the workers, write raw

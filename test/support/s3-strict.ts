@@ -1,4 +1,4 @@
-// Checks real S3 makes that s3rver does not (DESIGN.md §7), applied to every client of a local S3 as
+// Checks real S3 makes that s3rver 3.7 does not (signatures aside), applied to every client of a local S3 as
 // SDK middleware, plus a log of the calls that reach the wire:
 // - CompleteMultipartUpload fails with EntityTooSmall when a part but the last is under 5 MiB, and with
 //   InvalidPart when a listed ETag is not the last one uploaded under that number (s3rver checks neither);

@@ -12,7 +12,7 @@ export class ManifestBodyMissingError extends Error {
 
 /**
  * Manifest bodies as S3 objects in `bucket`. The client should be built with
- * requestChecksumCalculation/responseChecksumValidation 'WHEN_REQUIRED' (DESIGN.md §7).
+ * requestChecksumCalculation/responseChecksumValidation 'WHEN_REQUIRED' (makeS3Client in s3-client.ts says why).
  */
 export class S3ManifestBodyStore {
   private readonly client: S3Client;

@@ -3,7 +3,7 @@
 // the upload state, so any Lambda or ingest task can take the next chunk and the digest is checked
 // without reading the bytes back. See part-writer.ts for how chunks of any size become valid parts.
 import type { S3Client } from '@aws-sdk/client-s3';
-import { DigestMismatchError, UploadConflictError, UploadSizeError, type BlobRecord, type BlobStore } from '../../core/ports.ts';
+import { DigestMismatchError, StorageFullError, UploadConflictError, UploadSizeError, type BlobRecord, type BlobStore } from '../../core/ports.ts';
 import { contentKey, uploadBlobKey } from './s3-keys.ts';
 import { abortMultipart, clearTags, completeMultipart, deleteObject, deleteQuietly, MAX_PARTS, MiB, objectHead, putObject, readSegments, uploadPart, type Bucket } from './multipart.ts';
 import { edgeUploadKey, EDGE_VERIFIED_ALGORITHMS } from './edge-upload-keys.ts';
@@ -11,7 +11,6 @@ import { PartWriter } from './part-writer.ts';
 import { digestOf, RunningHash } from './running-hash.ts';
 import { parseState, serializeState, stateSize, type UploadState } from './upload-state.ts';
 import { S3PresignedUrls, type UrlSigner } from './url-signer.ts';
-import { StorageFullError } from '../../core/ports.ts';
 
 export interface S3BlobStoreOptions {
   client: S3Client;

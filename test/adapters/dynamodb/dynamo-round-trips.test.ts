@@ -1,5 +1,5 @@
 // Round trips per MetadataStore operation on DynamoDB, counted by the SDK middleware in
-// functions/adapters/aws/call-counter.ts against DynamoDB Local (docs/dynamodb.md lists the same).
+// functions/aws/call-counter.ts against DynamoDB Local (docs/dynamodb.md lists the same).
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { S3Client } from '@aws-sdk/client-s3';

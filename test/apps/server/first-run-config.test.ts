@@ -17,10 +17,6 @@ interface Outcome { code: number | null; stdout: string; stderr: string }
 function run(command: string, args: string[], env: Record<string, string>, options: SpawnOptions = {}): Promise<Outcome> {
   return new Promise((resolve, reject) => {
     const childEnv: Record<string, string | undefined> = { ...process.env, HOST: '127.0.0.1', PORT: '0', ...env };
-    // Under `npm run coverage` a child run as another user could not write its coverage file (and
-    // would say so on stderr): such a child runs without coverage.
-    // (Node copies the parent's NODE_V8_COVERAGE into a child's env that lacks it: set it empty.)
-    if (options.uid !== undefined) childEnv.NODE_V8_COVERAGE = '';
     const child = spawn(command, args, { cwd: projectDir, env: childEnv, stdio: ['ignore', 'pipe', 'pipe'], ...options });
     let stdout = '';
     let stderr = '';
@@ -85,11 +81,15 @@ describe('configuration errors at start-up', { timeout: 30_000 }, () => {
   it('a data dir this user cannot write', async () => {
     const readOnly = join(scratch, 'read-only');
     await mkdir(readOnly);
-    // root writes anywhere: then the registry runs as `nobody` on a directory root owns.
-    const asRoot = process.getuid?.() === 0;
-    await chmod(readOnly, asRoot ? 0o755 : 0o555);
+    await chmod(readOnly, 0o555);
     try {
-      const outcome = await startMain({ REGISTRY_DATA_DIR: readOnly }, asRoot ? { uid: 65534, gid: 65534 } : {});
+      // root writes anywhere: as root the registry runs without the capabilities that bypass file
+      // modes (util-linux setpriv), so the mode bits refuse it as they refuse any user. Still root,
+      // it reads the checkout wherever it lives (another user could not enter a 0700 folder).
+      const asRoot = process.getuid?.() === 0;
+      const outcome = asRoot
+        ? await run('setpriv', ['--bounding-set=-dac_override,-dac_read_search', '--', process.execPath, mainScript], { REGISTRY_DATA_DIR: readOnly })
+        : await startMain({ REGISTRY_DATA_DIR: readOnly });
       expectOneLine(outcome, `data dir ${readOnly} is not usable (permission denied): set REGISTRY_DATA_DIR to a directory this user can write, or fix its permissions`);
     } finally {
       await chmod(readOnly, 0o755);

@@ -18,7 +18,7 @@ export interface Dockerd {
 }
 
 /**
- * Starts a private dockerd with the flags of DESIGN.md §8 plus a private (empty) --config-file.
+ * Starts a private dockerd (vfs storage, no iptables, no bridge, no userland proxy: nothing of the host's networking is touched) plus a private (empty) --config-file.
  * Debian's dockerd (20.10) starts and stops its own containerd under --exec-root/--data-root.
  * 127.0.0.0/8 is an insecure registry by default, so loopback registries work over plain HTTP.
  * Throws Unavailable if it cannot run here.

@@ -1,5 +1,5 @@
 // podman with its own storage (vfs), run root, events log, registries.conf, policy and HOME: nothing
-// of the machine's own podman state is read or written. Flags as in DESIGN.md §8.
+// of the machine's own podman state is read or written. Flags: its own --root and --runroot, vfs, file events, cgroupfs.
 import { rmSync } from 'node:fs';
 import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
