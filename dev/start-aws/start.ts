@@ -51,6 +51,8 @@ export interface AwsLocal {
   url: string;
   frontDoor: FrontDoor;
   deps: AwsDeps;
+  /** The environment a deployed process of this registry gets (the ingest child runs with it; the bench's cold-start child too). */
+  env: Readonly<Record<string, string>>;
   /** The ingest process (undefined when ingest is off). */
   ingest?: { url: string; pid: number; restart(): Promise<void>; kill(signal?: NodeJS.Signals): void };
   /** Events the events handler processed (recorded, duplicate or ignored), failed, and still has (retries included). */
@@ -237,7 +239,7 @@ export async function startAwsLocal(opts: AwsLocalOptions): Promise<AwsLocal> {
       } }),
     });
     cleanups.push(() => frontDoor.close());
-    return { url: frontDoor.url, frontDoor, deps, ...(ingest ? { ingest } : {}), events, close };
+    return { url: frontDoor.url, frontDoor, deps, env, ...(ingest ? { ingest } : {}), events, close };
   } catch (e) {
     await close();
     throw e;
