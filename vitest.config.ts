@@ -39,6 +39,9 @@ export default defineConfig({
     testTimeout: 60_000,
     hookTimeout: 60_000,
     setupFiles: ['test/support/child-coverage.ts', 'test/support/quiet-output.ts'],
+    // Console output of a passing test is dropped; a failing test's is printed with it (what the code
+    // under test writes to stdout/stderr directly: test/support/quiet-output.ts).
+    silent: 'passed-only',
     reporters: ['default', 'json', './test/support/skip-reasons-reporter.ts'],
     outputFile: { json: '.vitest/results.json' },
     projects: [

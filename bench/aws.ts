@@ -49,7 +49,7 @@ export async function startAws(opts: { edge?: boolean } = {}): Promise<AwsTarget
     if (destination === 'api' && isUploadPath((req.url ?? '/').split('?')[0] ?? '/')) apiUploadBytes += Number(req.headers['content-length'] ?? 0) || 0;
   };
   const local = await startAwsLocal({ host: '127.0.0.1', port: 0, ingest: true, ingestEnv: { REGISTRY_CALL_COUNTS: 'on' }, onRoute, ...(opts.edge === false ? { edge: false } : {}) });
-  const env = Object.fromEntries(Object.entries(process.env).filter((e): e is [string, string] => e[1] !== undefined));
+  const env = { ...Object.fromEntries(Object.entries(process.env).filter((e): e is [string, string] => e[1] !== undefined)), ...local.env };
   // The API handler's and the events handler's clients (each its own Lambda in AWS), both in this process.
   const api: { dynamo: CallCounts; s3: CallCounts } = { dynamo: countCalls(local.deps.dynamo), s3: countCalls(local.deps.s3) };
   const events: { dynamo: CallCounts; s3: CallCounts } = { dynamo: countCalls(local.eventsDeps.dynamo), s3: countCalls(local.eventsDeps.s3) };

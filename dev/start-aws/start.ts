@@ -54,6 +54,8 @@ export interface AwsLocal {
   deps: AwsDeps;
   /** The events Lambda's. */
   eventsDeps: AwsDeps;
+  /** The environment a deployed process of this registry gets (the ingest child runs with it; the bench's cold-start child too). */
+  env: Readonly<Record<string, string>>;
   /** The ingest process (undefined when ingest is off). */
   ingest?: { url: string; pid: number; restart(): Promise<void>; kill(signal?: NodeJS.Signals): void };
   /** Events the events handler processed (recorded, duplicate or ignored), failed, and still has (retries included). */
@@ -246,7 +248,7 @@ export async function startAwsLocal(opts: AwsLocalOptions): Promise<AwsLocal> {
       } }),
     });
     cleanups.push(() => frontDoor.close());
-    return { url: frontDoor.url, frontDoor, deps, eventsDeps, ...(ingest ? { ingest } : {}), events, close };
+    return { url: frontDoor.url, frontDoor, deps, eventsDeps, env, ...(ingest ? { ingest } : {}), events, close };
   } catch (e) {
     await close();
     throw e;
