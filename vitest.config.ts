@@ -20,6 +20,7 @@ const serialGlobs = [
   'test/aws/registry-faults.test.ts',
   'test/apps/api-lambda/aws-round-trips.test.ts',
   'test/apps/ingest/**/*.test.ts',
+  'test/infra/iam-vs-calls.test.ts',
 ];
 const neverTests = ['node_modules/**'];
 

@@ -1,5 +1,5 @@
 // The AWS shape in the benchmark: `start:aws` (dev/start-aws/start.ts) run in this process, so
-// that every DynamoDB and S3 request of the API handler (and of the events handler, which shares its
+// that every DynamoDB and S3 request of the API handler (and of the events handler, which has its own
 // clients) is counted by the SDK middleware; the ingest process counts its own (REGISTRY_CALL_COUNTS)
 // and reports them on /healthz/calls. The front door's stats give the body bytes each origin got.
 // Request logs are at WARN and EMF metrics off here, so the bench's output stays readable.
@@ -50,7 +50,9 @@ export async function startAws(opts: { edge?: boolean } = {}): Promise<AwsTarget
   };
   const local = await startAwsLocal({ host: '127.0.0.1', port: 0, ingest: true, ingestEnv: { REGISTRY_CALL_COUNTS: 'on' }, onRoute, ...(opts.edge === false ? { edge: false } : {}) });
   const env = { ...Object.fromEntries(Object.entries(process.env).filter((e): e is [string, string] => e[1] !== undefined)), ...local.env };
+  // The API handler's and the events handler's clients (each its own Lambda in AWS), both in this process.
   const api: { dynamo: CallCounts; s3: CallCounts } = { dynamo: countCalls(local.deps.dynamo), s3: countCalls(local.deps.s3) };
+  const events: { dynamo: CallCounts; s3: CallCounts } = { dynamo: countCalls(local.eventsDeps.dynamo), s3: countCalls(local.eventsDeps.s3) };
   const ingestCalls = async (reset: boolean): Promise<AwsRequests> => {
     const r = await fetch(`${local.ingest!.url}/healthz/calls${reset ? '?reset' : ''}`);
     const got = (await r.json()) as Record<'dynamo' | 's3', { requests: Record<string, number> }>;
@@ -66,14 +68,13 @@ export async function startAws(opts: { edge?: boolean } = {}): Promise<AwsTarget
     env,
     async reset() {
       await settle();
-      api.dynamo.reset();
-      api.s3.reset();
+      for (const c of [api.dynamo, api.s3, events.dynamo, events.s3]) c.reset();
       await ingestCalls(true);
     },
     async read() {
       await settle();
       const ingest = await ingestCalls(false);
-      return { dynamo: sum(api.dynamo.attempts, ingest.dynamo), s3: sum(api.s3.attempts, ingest.s3) };
+      return { dynamo: sum(sum(api.dynamo.attempts, events.dynamo.attempts), ingest.dynamo), s3: sum(sum(api.s3.attempts, events.s3.attempts), ingest.s3) };
     },
     bytes() {
       // Ingest serves upload paths only: everything it received is upload bytes.

@@ -50,7 +50,10 @@ export interface AwsLocalOptions {
 export interface AwsLocal {
   url: string;
   frontDoor: FrontDoor;
+  /** The API Lambda's stores and clients. */
   deps: AwsDeps;
+  /** The events Lambda's. */
+  eventsDeps: AwsDeps;
   /** The environment a deployed process of this registry gets (the ingest child runs with it; the bench's cold-start child too). */
   env: Readonly<Record<string, string>>;
   /** The ingest process (undefined when ingest is off). */
@@ -197,7 +200,13 @@ export async function startAwsLocal(opts: AwsLocalOptions): Promise<AwsLocal> {
     }
 
     const events = { delivered: 0, failed: 0, inFlight: 0 };
-    const recordEvents = createEventsHandler(() => ({ metadata: deps.metadata, blobs: deps.blobs, now: Date.now }));
+    // The events Lambda is a process of its own in AWS: its own clients (and so its own call records).
+    const eventsDeps = await createAwsDeps(readAwsConfig(env), { credentials: LOCAL_S3_CREDENTIALS });
+    cleanups.push(async () => {
+      eventsDeps.dynamo.destroy();
+      eventsDeps.s3.destroy();
+    });
+    const recordEvents = createEventsHandler(() => ({ metadata: eventsDeps.metadata, blobs: eventsDeps.blobs, now: Date.now }));
     const deliver = (event: S3Event, attempt = 1): void => {
       if (attempt === 1) events.inFlight += 1;
       recordEvents(event).then(
@@ -239,7 +248,7 @@ export async function startAwsLocal(opts: AwsLocalOptions): Promise<AwsLocal> {
       } }),
     });
     cleanups.push(() => frontDoor.close());
-    return { url: frontDoor.url, frontDoor, deps, env, ...(ingest ? { ingest } : {}), events, close };
+    return { url: frontDoor.url, frontDoor, deps, eventsDeps, env, ...(ingest ? { ingest } : {}), events, close };
   } catch (e) {
     await close();
     throw e;

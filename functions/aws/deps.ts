@@ -15,6 +15,7 @@ import { makeS3Client } from '../adapters/s3/s3-client.ts';
 import { CloudFrontUrls } from '../adapters/s3/cloudfront-urls.ts';
 import type { UrlSigner } from '../adapters/s3/url-signer.ts';
 import type { AwsConfig } from './config.ts';
+import { nameCommandsInErrors } from './permission-errors.ts';
 import { loadSigningKeys, parseSigningKeys, type SigningKeys } from './signing-keys.ts';
 
 let secrets: SecretsManagerClient | undefined;
@@ -56,6 +57,8 @@ export async function createAwsDeps(config: AwsConfig, opts: AwsDepsOptions = {}
   const credentials = opts.credentials ? { credentials: opts.credentials } : {};
   const dynamo = new DynamoDBClient({ region: config.region, maxAttempts: 4, ...credentials, ...(config.dynamoEndpoint ? { endpoint: config.dynamoEndpoint } : {}) });
   const s3 = makeS3Client({ region: config.region, ...credentials, ...(config.s3Endpoint ? { endpoint: config.s3Endpoint } : {}), forcePathStyle: config.s3ForcePathStyle, maxAttempts: 4 });
+  nameCommandsInErrors(dynamo, 'dynamodb');
+  nameCommandsInErrors(s3, 's3');
   const metadata = new DynamoMetadataStore({ client: dynamo, tableName: config.tableName, bodies: new S3ManifestBodyStore(s3, config.bucketName) });
   const [keys, urlSigner] = await Promise.all([readKeys(config), config.cdn ? cdnUrls(config, secretsClient(config)) : undefined]);
   const blobs = new S3BlobStore({ client: s3, bucket: config.bucketName, sha512: config.sha512, ...(urlSigner ? { urlSigner } : {}) });

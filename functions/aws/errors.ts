@@ -2,6 +2,7 @@
 // the SDK's own retries. They become 503 TOOMANYREQUESTS with Retry-After instead of a 500.
 // Classified by the error's name and SDK metadata shape only, so no AWS SDK type is imported.
 import { RegistryError } from '../core/errors.ts';
+import { permissionDenied } from './permission-errors.ts';
 
 /** Error names of AWS throttling, overload and transient service faults (DynamoDB, S3, STS, Secrets Manager...). */
 const RETRYABLE_NAMES = new Set([
@@ -67,8 +68,13 @@ export function retryableReason(error: unknown): string | undefined {
   return undefined;
 }
 
-/** For createRegistry's `classifyError`: transient AWS failures -> 503 TOOMANYREQUESTS + Retry-After. */
+/**
+ * For createRegistry's `classifyError`: transient AWS failures -> 503 TOOMANYREQUESTS + Retry-After;
+ * IAM refusing the registry's own call -> 500 that says storage access was denied, with the action.
+ */
 export function classifyAwsError(error: unknown, opts: ClassifyOptions = {}): RegistryError | undefined {
+  const denied = permissionDenied(error);
+  if (denied) return new RegistryError('UNKNOWN', { reason: 'the registry was denied access to its own storage (a deployment fault)', action: denied.action }, { message: 'storage access denied' });
   const reason = retryableReason(error);
   if (reason === undefined) return undefined;
   return new RegistryError('TOOMANYREQUESTS', { reason: 'backend busy, retry later', cause: reason }, {

@@ -5,6 +5,7 @@ import type { Logger } from '@aws-lambda-powertools/logger';
 import type { RegistryRequest } from '../core/http.ts';
 import type { RegistryOptions } from '../core/registry.ts';
 import { classifyAwsError, retryableReason } from './errors.ts';
+import { permissionDenied } from './permission-errors.ts';
 
 /**
  * What an unexpected error may say in a log: its name and message, never the request's query or
@@ -26,7 +27,9 @@ export function awsRegistryHooks(logger: Logger, opts: { retryAfterSeconds?: num
     classifyError: (e) => classifyAwsError(e, opts),
     onError: (e: unknown, req: RegistryRequest) => {
       const fields = { method: req.method, path: req.path, ...errorFields(e) };
-      if (retryableReason(e) !== undefined) logger.warn('backend busy', fields);
+      const denied = permissionDenied(e);
+      if (denied) logger.error('permission denied', { ...fields, ...denied });
+      else if (retryableReason(e) !== undefined) logger.warn('backend busy', fields);
       else logger.error('unexpected error', fields);
     },
   };

@@ -7,47 +7,70 @@ import { flattenCfnReference } from 'cdk-nag/lib/utils/flatten-cfn-reference.js'
 import { KEY_PREFIXES, UPLOAD_BLOB_PREFIX } from '../names.ts';
 
 export const TABLE_READ = ['dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:Query'];
-export const TABLE_WRITE = ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:BatchWriteItem', 'dynamodb:ConditionCheckItem'];
+export const TABLE_WRITE = ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:ConditionCheckItem'];
 // Transactions (TransactWriteItems/TransactGetItems) are authorized per item action above;
-// IAM has no separate transaction actions.
+// IAM has no separate transaction actions. No code path sends BatchWriteItem.
 
 export const OBJECT_READ = ['s3:GetObject'];
 export const OBJECT_WRITE = ['s3:PutObject', 's3:DeleteObject'];
-/** PutObject covers Create/UploadPart/Complete; these are the rest of a multipart upload. */
-export const MULTIPART = ['s3:AbortMultipartUpload', 's3:ListMultipartUploadParts'];
+/** PutObject covers Create/UploadPart/Complete; aborting is the rest of a multipart upload (parts are never listed). */
+export const MULTIPART = ['s3:AbortMultipartUpload'];
+/**
+ * On the bucket itself: S3 answers a HeadObject or GetObject of a missing key with 404 only to a
+ * caller that may list the bucket, and with 403 to any other. The code reads "missing" from the 404
+ * (a blob HEAD before a push, a manifest PUT naming an unknown blob, a late event), so every process
+ * that may look up a key that is not there needs it.
+ */
+export const MISSING_AS_404 = ['s3:ListBucket'];
 
 export type DataAccess =
-  /** api Lambda and ingest task in the primary region: pushes and pulls. */
+  /** api Lambda in the primary region: pushes, pulls, deletes. */
   | 'read-write'
+  /** ingest task: upload requests only (streamed PATCH/PUT/POST bodies), never a manifest. */
+  | 'ingest'
   /** api Lambda of a replica region: only GET/HEAD ever reach it (CloudFront failover). */
   | 'read-only'
   /** events Lambda: records new objects. */
   | 'events';
 
+// Which calls each process makes is checked against these statements by test/infra/iam-vs-calls.test.ts.
 export function dataStatements(access: DataAccess, tableArn: string, bucketArn: string): iam.PolicyStatement[] {
   const objects = (...prefixes: string[]) => prefixes.map((p) => `${bucketArn}/${p}*`);
   const { blobs, uploads, manifests } = KEY_PREFIXES;
+  const listBucket = new iam.PolicyStatement({ sid: 'MissingKeysAs404', actions: MISSING_AS_404, resources: [bucketArn] });
   switch (access) {
     case 'read-write':
       return [
         new iam.PolicyStatement({ sid: 'TableReadWrite', actions: [...TABLE_READ, ...TABLE_WRITE], resources: [tableArn] }),
         new iam.PolicyStatement({ sid: 'ObjectsReadWrite', actions: [...OBJECT_READ, ...OBJECT_WRITE], resources: objects(blobs, uploads, manifests) }),
+        listBucket,
         // Multipart uploads complete into the blob's final key, blobs/by-upload/<id> (docs/s3-blob-store.md).
         new iam.PolicyStatement({ sid: 'UploadsMultipart', actions: MULTIPART, resources: objects(UPLOAD_BLOB_PREFIX) }),
         // A first upload segment is written at the blob's final key tagged pending; the tag is cleared at commit.
+        new iam.PolicyStatement({ sid: 'UploadBlobsTagging', actions: ['s3:PutObjectTagging'], resources: objects(UPLOAD_BLOB_PREFIX) }),
+      ];
+    case 'ingest':
+      // Upload sessions (leased, updated, ended), blob records and links; objects of uploads and blobs.
+      return [
+        new iam.PolicyStatement({ sid: 'TableUploads', actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'], resources: [tableArn] }),
+        new iam.PolicyStatement({ sid: 'ObjectsReadWrite', actions: [...OBJECT_READ, ...OBJECT_WRITE], resources: objects(blobs, uploads) }),
+        new iam.PolicyStatement({ sid: 'UploadsMultipart', actions: MULTIPART, resources: objects(UPLOAD_BLOB_PREFIX) }),
         new iam.PolicyStatement({ sid: 'UploadBlobsTagging', actions: ['s3:PutObjectTagging'], resources: objects(UPLOAD_BLOB_PREFIX) }),
       ];
     case 'read-only':
       return [
         new iam.PolicyStatement({ sid: 'TableRead', actions: TABLE_READ, resources: [tableArn] }),
         new iam.PolicyStatement({ sid: 'ObjectsRead', actions: OBJECT_READ, resources: objects(blobs, manifests) }),
+        listBucket,
       ];
     case 'events':
       // recordBlob: HeadObject (authorized as s3:GetObject) of the new copy, and DeleteObject of a
-      // copy that duplicates a digest already stored (the first verified copy wins).
+      // copy that duplicates a digest already stored (the first verified copy wins); the record, the
+      // link and the end of the session. A late event may find its object deleted: 404 needs ListBucket.
       return [
-        new iam.PolicyStatement({ sid: 'TableReadWrite', actions: [...TABLE_READ, ...TABLE_WRITE], resources: [tableArn] }),
+        new iam.PolicyStatement({ sid: 'TableRecord', actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:DeleteItem'], resources: [tableArn] }),
         new iam.PolicyStatement({ sid: 'BlobsReadDelete', actions: [...OBJECT_READ, 's3:DeleteObject'], resources: objects(blobs) }),
+        listBucket,
       ];
   }
 }

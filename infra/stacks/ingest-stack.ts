@@ -66,7 +66,7 @@ export class IngestStack extends Stack {
       description: 'Registry ingest task',
     });
     const statements = [
-      ...dataStatements('read-write', tableArn(config, config.region), bucketArn(config, config.region)),
+      ...dataStatements('ingest', tableArn(config, config.region), bucketArn(config, config.region)),
       new iam.PolicyStatement({ sid: 'ReadKeys', actions: ['secretsmanager:GetSecretValue'], resources: [props.signingKeysSecretArn] }),
     ];
     for (const s of statements) this.taskRole.addToPolicy(s);

@@ -8,7 +8,8 @@ import { ProvisionedThroughputExceededException, TransactionCanceledException } 
 import { CompleteMultipartUploadCommand, PutObjectCommand, S3ServiceException } from '@aws-sdk/client-s3';
 import { BatchGetCommand, DynamoDBDocumentClient, GetCommand, PutCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient, type AwsStub } from 'aws-sdk-client-mock';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import type { CountableClient } from '../../functions/aws/call-counter.ts';
 import { imageManifest, OCI_MANIFEST, pushBlobPut, putManifest, settleEvents, sha256, startCounted, startUpload, withDigest, type Counted } from '../support/counted-start-aws.ts';
 
 let reg: Counted;
@@ -285,5 +286,37 @@ describe('ConditionalCheckFailed races and TransactionCanceled', () => {
     expect(ddb.commandCalls(TransactWriteCommand).length - calls).toBe(1);
     await expectManifestAbsent('f/cancel', 'v1', img.digest);
     expect((await putManifest(base, 'f/cancel', 'v1', img.manifest)).status).toBe(201);
+  });
+});
+
+describe('IAM refusing the registry its own storage (a deployment fault)', () => {
+  it('a blob HEAD whose HeadObject S3 refuses with 403: a 500 that says storage access was denied, and a log line naming the IAM action', async () => {
+    // Below the SDK's own steps, as S3 would answer a role without s3:ListBucket for a missing key.
+    const s3client = reg.local.deps.s3 as unknown as CountableClient;
+    s3client.middlewareStack.add(
+      (next: (a: unknown) => Promise<unknown>, context: { commandName?: string }) => async (args: unknown) => {
+        if (context.commandName === 'HeadObjectCommand') throw new S3ServiceException({ name: 'Forbidden', $fault: 'client', $metadata: meta(403), message: 'Forbidden' });
+        return next(args);
+      },
+      { step: 'finalizeRequest', name: 'forbidHeadObject', priority: 'low' },
+    );
+    const logged: string[] = [];
+    const spies = [vi.spyOn(process.stdout, 'write'), vi.spyOn(process.stderr, 'write')];
+    for (const spy of spies) spy.mockImplementation((chunk: string | Uint8Array) => (logged.push(String(chunk)), true));
+    try {
+      const r = await fetch(`${base}/v2/iam/denied/blobs/${sha256(randomBytes(8))}`);
+      const body = (await r.json()) as { errors: { code: string; message: string; detail: { action?: string } }[] };
+      expect(r.status).toBe(500);
+      expect(body.errors[0]).toMatchObject({ code: 'UNKNOWN', message: 'storage access denied' });
+      expect(body.errors[0]!.detail.action).toMatch(/^s3:GetObject \(or s3:ListBucket/);
+    } finally {
+      for (const spy of spies) spy.mockRestore();
+      s3client.middlewareStack.remove('forbidHeadObject');
+    }
+    const line = logged.flatMap((l) => l.split('\n')).filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>).find((l) => l.message === 'permission denied');
+    expect(line).toMatchObject({ level: 'ERROR', command: 's3:HeadObject', path: expect.stringMatching(/^\/v2\/iam\/denied\/blobs\//) });
+    expect(String(line?.action)).toContain('s3:ListBucket');
+    // The next request, with the grant back, is answered as usual.
+    expect((await fetch(`${base}/v2/iam/denied/blobs/${sha256(randomBytes(8))}`, { method: 'HEAD' })).status).toBe(404);
   });
 });

@@ -108,10 +108,14 @@ describe.each(APIS)('$stack', ({ env, stack, region, primary, access, cdnUrl }) 
     expect(resources(table[0]).join()).toMatch(new RegExp(`:dynamodb:${region}:.*:table/oci-registry-${env}"`));
     const tableActions = actions(table[0]).sort();
     expect(tableActions).toEqual(primary
-      ? ['dynamodb:BatchGetItem', 'dynamodb:BatchWriteItem', 'dynamodb:ConditionCheckItem', 'dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query', 'dynamodb:UpdateItem']
+      ? ['dynamodb:BatchGetItem', 'dynamodb:ConditionCheckItem', 'dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query', 'dynamodb:UpdateItem']
       : ['dynamodb:BatchGetItem', 'dynamodb:GetItem', 'dynamodb:Query']);
 
-    const s3 = st.filter((x) => actions(x).some((a) => a.startsWith('s3:')));
+    // ListBucket on the bucket itself, so a missing key is a 404 (else S3 answers 403).
+    const list = st.filter((x) => actions(x).includes('s3:ListBucket'));
+    expect(list.flatMap(actions)).toEqual(['s3:ListBucket']);
+    expect(list.flatMap(resources)).toEqual([expect.stringMatching(new RegExp(`:s3:::oci-registry-${env}-",.*"-${region}"\\]\\]}$`))]);
+    const s3 = st.filter((x) => actions(x).some((a) => a.startsWith('s3:')) && !actions(x).includes('s3:ListBucket'));
     const prefixesFor = (action: string) => s3.filter((x) => actions(x).includes(action)).flatMap(resources)
       .map((r) => { const m = r.match(new RegExp(`-${region}/([a-z/-]+/)\\*"`)); expect(m, r).not.toBeNull(); return m![1]; }).sort();
     if (primary) {
@@ -119,13 +123,12 @@ describe.each(APIS)('$stack', ({ env, stack, region, primary, access, cdnUrl }) 
       expect(prefixesFor('s3:PutObject')).toEqual(['blobs/', 'manifests/', 'uploads/']);
       expect(prefixesFor('s3:DeleteObject')).toEqual(['blobs/', 'manifests/', 'uploads/']);
       expect(prefixesFor('s3:AbortMultipartUpload')).toEqual(['blobs/by-upload/']);
-      expect(prefixesFor('s3:ListMultipartUploadParts')).toEqual(['blobs/by-upload/']);
       const tagging = s3.filter((x) => actions(x).includes('s3:PutObjectTagging'));
       expect(tagging.flatMap(actions)).toEqual(['s3:PutObjectTagging']);
       expect(tagging.flatMap(resources).map((r) => r.match(/-[a-z0-9-]+\/(blobs\/by-upload\/)\*"/)?.[1] ?? r)).toEqual(['blobs/by-upload/']);
     } else {
       expect(prefixesFor('s3:GetObject')).toEqual(['blobs/', 'manifests/']);
-      expect(all.filter((a) => a.startsWith('s3:'))).toEqual(['s3:GetObject']);
+      expect(all.filter((a) => a.startsWith('s3:')).sort()).toEqual(['s3:GetObject', 's3:ListBucket']);
     }
     const secrets = st.filter((x) => actions(x).includes('secretsmanager:GetSecretValue'));
     expect(secrets).toHaveLength(1);
@@ -152,14 +155,15 @@ describe.each(['dev', 'staging', 'prod'])('%s events Lambda', (env) => {
     expect(asText(vars.KEYS_SECRET_ARN)).toContain(`"StackName":"OciRegistry-${env}-Keys"`);
   });
 
-  it('IAM: table read/write; GetObject (HEAD) and DeleteObject (duplicate copies) on blobs/ only; the signing keys secret', () => {
+  it('IAM: table get/put/delete; GetObject (HEAD) and DeleteObject (duplicate copies) on blobs/ only, ListBucket (a late event meets a 404); the signing keys secret', () => {
     const st = statementsOf(stack, 'EventsFunctionRole');
-    const s3 = st.filter((x) => actions(x).some((a) => a.startsWith('s3:')));
+    expect(st.filter((x) => actions(x).includes('s3:ListBucket')).flatMap(resources)).toEqual([expect.stringMatching(/:s3:::oci-registry-[a-z]+-",.*"-[a-z0-9-]+"\]\]}$/)]);
+    const s3 = st.filter((x) => actions(x).some((a) => a.startsWith('s3:')) && !actions(x).includes('s3:ListBucket'));
     expect(s3.flatMap(actions).sort()).toEqual(['s3:DeleteObject', 's3:GetObject']);
     expect(s3.flatMap(resources).map((r) => r.match(/\/([a-z]+\/)\*"/)![1])).toEqual(['blobs/']);
     const table = st.filter((x) => actions(x).some((a) => a.startsWith('dynamodb:')));
     expect(table.flatMap(resources).join()).toMatch(new RegExp(`:table/oci-registry-${env}"`));
-    expect(table.flatMap(actions)).toEqual(expect.arrayContaining(['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:Query']));
+    expect(table.flatMap(actions).sort()).toEqual(['dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem']);
     const secrets = st.filter((x) => actions(x).some((a) => a.startsWith('secretsmanager:')));
     expect(secrets.flatMap(actions)).toEqual(['secretsmanager:GetSecretValue']);
     expect(secrets.flatMap(resources)).toHaveLength(1);
@@ -234,10 +238,11 @@ describe('ingest', () => {
       expect(metrics).toEqual(['ALBRequestCountPerTarget', 'ECSServiceAverageCPUUtilization']);
     });
 
-    it('task role: like the primary API (table read/write, three prefixes, multipart on uploads/)', () => {
+    it('task role: upload requests only (sessions, blob records and links; blobs/ and uploads/, multipart on blobs/by-upload/)', () => {
       const st = statementsOf(stack, 'TaskRole');
       const byAction = (a: string) => st.filter((x) => actions(x).includes(a)).flatMap(resources).map((r) => r.match(/\/([a-z][a-z/-]*\/)\*"/)?.[1] ?? r).sort();
-      expect(byAction('s3:PutObject')).toEqual(['blobs/', 'manifests/', 'uploads/']);
+      expect(byAction('s3:PutObject')).toEqual(['blobs/', 'uploads/']);
+      expect(st.flatMap(actions).filter((a) => a.startsWith('dynamodb:')).sort()).toEqual(['dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem']);
       expect(byAction('s3:AbortMultipartUpload')).toEqual(['blobs/by-upload/']);
       expect(st.filter((x) => actions(x).includes('s3:PutObjectTagging')).flatMap(resources).map((r) => r.match(/(blobs\/by-upload\/)\*"/)?.[1] ?? r)).toEqual(['blobs/by-upload/']);
       expect(st.flatMap(actions).some((a) => a.endsWith(':*') || a === '*')).toBe(false);

@@ -25,6 +25,8 @@ export interface Counted {
 
 export interface Measured {
   api: ProcessCounts;
+  /** The events Lambda's (object-created events of edge uploads). */
+  events: ProcessCounts;
   ingest: ProcessCounts;
   /** Commands the API process sent, presigns included (they never reach the network). */
   apiCalls: ProcessCounts;
@@ -35,6 +37,7 @@ export async function startCounted(opts: { ingest?: boolean; ingestEnv?: Record<
   const ingest = opts.ingest ?? true;
   const local = await startAwsLocal({ host: '127.0.0.1', port: 0, ingest, ingestEnv: { REGISTRY_CALL_COUNTS: 'on', ...opts.ingestEnv } });
   const api = { dynamo: countCalls(local.deps.dynamo), s3: countCalls(local.deps.s3) };
+  const events = { dynamo: countCalls(local.eventsDeps.dynamo), s3: countCalls(local.eventsDeps.s3) };
   const ingestCalls = async (reset = false): Promise<ProcessCounts> => {
     if (!local.ingest) return { dynamo: {}, s3: {} };
     const r = await fetch(`${local.ingest.url}/healthz/calls${reset ? '?reset' : ''}`);
@@ -47,8 +50,7 @@ export async function startCounted(opts: { ingest?: boolean; ingestEnv?: Record<
     ingestCalls,
     async measure(work) {
       await settleEvents(local);
-      api.dynamo.reset();
-      api.s3.reset();
+      for (const c of [api.dynamo, api.s3, events.dynamo, events.s3]) c.reset();
       await ingestCalls(true);
       const before = { ...local.frontDoor.stats.bytes };
       await work();
@@ -56,6 +58,7 @@ export async function startCounted(opts: { ingest?: boolean; ingestEnv?: Record<
       const after = local.frontDoor.stats.bytes;
       return {
         api: { dynamo: { ...api.dynamo.attempts }, s3: { ...api.s3.attempts } },
+        events: { dynamo: { ...events.dynamo.attempts }, s3: { ...events.s3.attempts } },
         apiCalls: { dynamo: api.dynamo.snapshot(), s3: api.s3.snapshot() },
         ingest: await ingestCalls(),
         bytes: { api: after.api - before.api, ingest: after.ingest - before.ingest, s3: after.s3 - before.s3 },

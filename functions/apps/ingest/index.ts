@@ -10,6 +10,7 @@ import { readIngestSettings } from './settings.ts';
 import { awsRegistryHooks } from '../../aws/registry-hooks.ts';
 import { startRegistryHttpServer } from '../../http/server.ts';
 import { countCalls, type CallCounts } from '../../aws/call-counter.ts';
+import { recordCalls, type CallRecorder } from '../../aws/call-recorder.ts';
 
 const logger = new Logger({ serviceName: process.env.POWERTOOLS_SERVICE_NAME ?? 'registry-ingest' });
 
@@ -22,6 +23,7 @@ async function main(): Promise<void> {
   // as JSON on /healthz/calls (`?reset` clears them). Off in deployments.
   const counts: { dynamo: CallCounts; s3: CallCounts } | undefined =
     callCounts ? { dynamo: countCalls(deps.dynamo), s3: countCalls(deps.s3) } : undefined;
+  const recorders: CallRecorder[] = callCounts ? [recordCalls(deps.dynamo), recordCalls(deps.s3)] : [];
   const server = await startRegistryHttpServer({
     host,
     port,
@@ -33,8 +35,8 @@ async function main(): Promise<void> {
       serve: async (url, _req, res) => {
         if (counts && url.pathname === '/healthz/calls') {
           const of = (c: CallCounts) => ({ calls: { ...c.calls }, requests: { ...c.attempts } });
-          const body = JSON.stringify({ dynamo: of(counts.dynamo), s3: of(counts.s3) });
-          if (url.searchParams.has('reset')) for (const c of Object.values(counts)) c.reset();
+          const body = JSON.stringify({ dynamo: of(counts.dynamo), s3: of(counts.s3), records: recorders.flatMap((r) => r.records) });
+          if (url.searchParams.has('reset')) for (const c of [...Object.values(counts), ...recorders]) c.reset();
           res.writeHead(200, { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(body)) }).end(body);
           return undefined;
         }
