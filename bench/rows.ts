@@ -89,7 +89,7 @@ export function formatTable(rows: Row[]): string {
     if (row.skipped !== undefined) extra.push(`- ${row.label}: skipped: ${row.skipped}`);
     for (const side of ['distribution', 'ours', 'aws'] as const) {
       const err = row.errors[side];
-      if (err !== undefined) extra.push(`- ${row.label}: ${side} failed: ${err.split('\n').slice(0, 6).join(' | ')}`);
+      if (err !== undefined) extra.push(`- ${row.label}: ${side} failed: ${err.split('\n').filter(Boolean).slice(0, 20).join(' | ')}`);
     }
     const cpu = (['distribution', 'ours', 'aws'] as const)
       .filter((side) => (row.cpu[side]?.length ?? 0) > 0)

@@ -136,7 +136,9 @@ async function main(): Promise<void> {
     }
   }
   for (const row of order) for (const side of sides) if (startupErrors[side]) row.errors[side] = `registry did not start: ${startupErrors[side]}`;
-  const ctx: Ctx = { root, targets, log, aws: {} };
+  // A failed run's whole output lands here; what an earlier run left would mislead.
+  await rm(join(repoRoot, '.bench', 'failures'), { recursive: true, force: true });
+  const ctx: Ctx = { root, failures: join(repoRoot, '.bench', 'failures'), targets, log, aws: {} };
   const facts: Fact[] = [];
 
   if (targets.length > 0) {

@@ -2,12 +2,12 @@
 // order of the two registries (A B, B A, ...) so that warm-up and page-cache effects even out.
 import { createCipheriv, createHash, randomBytes } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
-import { rm } from 'node:fs/promises';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import type { TestImage } from '../test/support/images.ts';
-import { checkAborted, cpuSeconds, run } from './proc.ts';
+import { checkAborted, cpuSeconds, run, type RunResult } from './proc.ts';
 
 /** Limit for one measured command: far above a healthy run, low enough to keep the bench bounded. */
 const OP_TIMEOUT_MS = 60_000;
@@ -17,7 +17,10 @@ import { DOCKER_MANIFEST, OCI_MANIFEST } from '../test/support/oci.ts';
 import { isAws, type AwsRequests } from './aws.ts';
 
 export interface Ctx {
+  /** The run's work dir (removed at the end). */
   root: string;
+  /** Where the whole output of a failed run is kept (in the checkout, kept after the run). */
+  failures: string;
   targets: Target[];
   log(msg: string): void;
   /** AWS requests and body bytes per measured operation of the aws side, by scenario (e.g. `skopeo push`). */
@@ -44,6 +47,14 @@ async function counted<T>(ctx: Ctx, scenario: string, t: Target, work: () => Pro
 
 const MiB = 1024 * 1024;
 
+/** Writes a failed run's whole output to .bench/failures/ and returns the file's path. */
+async function keepFailure(ctx: Ctx, name: string, text: string): Promise<string> {
+  await mkdir(ctx.failures, { recursive: true });
+  const file = join(ctx.failures, `${name.replace(/[^a-z0-9]+/gi, '-').replace(/^-|-$/g, '')}.txt`);
+  await writeFile(file, text);
+  return relative(process.cwd(), file);
+}
+
 /** Runs `fn` n times per target, alternating order; records seconds/figures and the median. */
 async function measure(ctx: Ctx, row: Row, n: number, fn: (t: Target, i: number) => Promise<number>): Promise<void> {
   const failed = new Set<Side>();
@@ -61,9 +72,12 @@ async function measure(ctx: Ctx, row: Row, n: number, fn: (t: Target, i: number)
         ctx.log(`  ${row.label} #${i} ${t.side}: ${v.toFixed(3)} ${row.unit}`);
       } catch (e) {
         failed.add(t.side);
-        const tail = t.logs.slice(-5).join('\n');
-        row.errors[t.side] = `${(e as Error).message}${tail ? `\nlast server log lines:\n${tail}` : ''}`;
-        ctx.log(`  ${row.label} #${i} ${t.side}: FAILED ${(e as Error).message.split('\n')[0]}`);
+        const tail = t.logs.slice(-20).join('\n');
+        // The client's own last lines are in the message (CommandError); all of it goes to a file.
+        const result = (e as { result?: RunResult }).result;
+        const file = await keepFailure(ctx, `${row.label} ${t.side} ${i}`, [(e as Error).message, result ? `--- stdout\n${result.stdout}\n--- stderr\n${result.stderr}` : '', tail ? `--- last server log lines\n${tail}` : ''].join('\n'));
+        row.errors[t.side] = `${(e as Error).message}${tail ? `\nlast server log lines:\n${t.logs.slice(-5).join('\n')}` : ''}\n(whole output: ${file})`;
+        ctx.log(`  ${row.label} #${i} ${t.side}: FAILED ${(e as Error).message.split('\n').slice(0, 16).join('\n    ')}\n    whole output: ${file}`);
       }
     }
   }

@@ -101,8 +101,19 @@ async function toIngest(origin: URL, req: IncomingMessage, res: ServerResponse, 
     upstream.once('response', resolve);
     upstream.once('error', reject);
   });
-  // The body streams through as it arrives: nothing is buffered here.
-  const sent = pipeline(req, upstream).catch((e: unknown) => e);
+  // The body streams through as it arrives: nothing is buffered here. Not a pipeline(): when ingest
+  // answers before the body is in (a 416, a 413), the client's connection must survive the upstream
+  // request being dropped, its rest read and discarded here, so the next request on it is answered.
+  const sent = new Promise<unknown>((resolve) => {
+    upstream.once('finish', () => resolve(undefined));
+    upstream.once('close', () => resolve(undefined));
+    upstream.once('error', resolve);
+    req.once('error', (e) => {
+      upstream.destroy();
+      resolve(e);
+    });
+  });
+  req.pipe(upstream);
   let reply: IncomingMessage;
   try {
     reply = await answered;
@@ -116,7 +127,12 @@ async function toIngest(origin: URL, req: IncomingMessage, res: ServerResponse, 
   }
   res.writeHead(reply.statusCode ?? 502, endToEnd(reply.headers));
   await pipeline(reply, res);
-  if (!req.complete) drainUnread(req);
+  if (!req.complete) {
+    // Answered early: ingest needs no more of the body. Stop sending it there and drain it here.
+    req.unpipe(upstream);
+    upstream.destroy();
+    drainUnread(req);
+  }
 }
 
 export async function startFrontDoor(opts: FrontDoorOptions): Promise<FrontDoor> {

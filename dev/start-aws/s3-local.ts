@@ -6,6 +6,7 @@ import S3rver from 's3rver';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import type { S3Event } from 'aws-lambda';
 import { makeS3Client } from '../../functions/adapters/s3/s3-client.ts';
+import { s3RangeMiddleware } from './s3-ranges.ts';
 
 export const LOCAL_S3_CREDENTIALS = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' };
 
@@ -20,6 +21,9 @@ export interface S3Local {
 export async function startS3Local(bucket: string, opts: { directory?: string; host?: string } = {}): Promise<S3Local> {
   const directory = opts.directory ?? (await mkdtemp(join(tmpdir(), 's3rver-')));
   const server = new S3rver({ port: 0, address: opts.host ?? '127.0.0.1', silent: true, directory, configureBuckets: [{ name: bucket }] });
+  // s3rver is a Koa app: this runs before its routes (Koa composes the list when it starts listening).
+  const app = server as unknown as { middleware: unknown[]; store: { getResourcePath(bucket: string, key: string, resource: string): string } };
+  app.middleware.unshift(s3RangeMiddleware((b, k) => app.store.getResourcePath(b, k, 'object')));
   const { port } = await server.run();
   const endpoint = `http://127.0.0.1:${port}`;
   await keepS3rverDirectories(endpoint, bucket);
