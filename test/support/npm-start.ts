@@ -5,6 +5,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createInterface } from 'node:readline';
+import { keepOutput } from './test-output.ts';
 
 export const projectDir = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
@@ -30,7 +31,10 @@ export async function npmStart(dataDir: string, env: Record<string, string> = {}
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let stderr = '';
-  npm.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+  npm.stderr!.on('data', (d: Buffer) => {
+    stderr += d.toString();
+    keepOutput('npm start stderr', d.toString());
+  });
   // 'close': npm has exited and its stdout (which the registry shares) is read to the end.
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => npm.once('close', (code, signal) => resolve({ code, signal })));
   const lines: string[] = [];
@@ -42,6 +46,7 @@ export async function npmStart(dataDir: string, env: Record<string, string> = {}
     });
     createInterface({ input: npm.stdout! }).on('line', (line) => {
       lines.push(line);
+      keepOutput('npm start', `${line}\n`);
       if (!line.startsWith('{')) return;
       const entry = JSON.parse(line) as { msg?: string; url?: string; pid?: number };
       if (entry.msg === 'listening' && entry.url && entry.pid) {

@@ -1,45 +1,52 @@
-// Setup file of every test worker: what the code under test writes straight to this worker's stdout
-// and stderr (the JSON request lines and EMF metrics of a start:aws or API handler running in the
-// worker, the ingest child's output that start:aws forwards) is kept, not printed. A failing test gets
-// what was written since the previous test ended, as its own console output in vitest's report; a
-// passing test's is dropped. vitest's own console capture (console.log in a test) is untouched.
-import { beforeEach } from 'vitest';
+// Setup file of every test worker: a passing run prints vitest's report, not the logs of what the
+// tests start. What this worker writes to its stdout and stderr itself (Powertools' logger and EMF
+// metrics of an in-process API handler or start:aws, the ingest output start:aws forwards, the HTTP
+// layer's log; vitest's console does not go through them) is kept in test/support/test-output.ts,
+// with the output of the registry processes test/support/registry.ts and npm-start.ts start. A
+// failing test prints, through vitest's console, what was kept since the last test that passed (so
+// the first test also shows its file's beforeAll, and a late line of the test before may show too);
+// a file whose beforeAll or afterAll failed prints what is left at its end. The rest is dropped.
+import { aroundAll, beforeEach } from 'vitest';
+import type { RunnerTask } from 'vitest';
+import { dropOutput, keepOutput, startKeeping, takeOutput } from './test-output.ts';
 
-/** The most kept per test: the newest lines win. */
-const MAX_KEPT_BYTES = 1024 * 1024;
+type Callback = (err?: Error | null) => void;
 
-let kept: string[] = [];
-let keptBytes = 0;
-
-const realStderr = process.stderr.write.bind(process.stderr);
-
-function keeper(stream: NodeJS.WriteStream): void {
-  stream.write = ((chunk: string | Uint8Array, encoding?: BufferEncoding | ((e?: Error | null) => void), done?: (e?: Error | null) => void): boolean => {
-    const text = typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString('utf8');
-    kept.push(text);
-    keptBytes += text.length;
-    while (keptBytes > MAX_KEPT_BYTES && kept.length > 1) keptBytes -= kept.shift()!.length;
+startKeeping();
+for (const [source, stream] of [['stdout', process.stdout], ['stderr', process.stderr]] as const) {
+  stream.write = ((chunk: string | Uint8Array, encoding?: BufferEncoding | Callback, done?: Callback) => {
+    keepOutput(source, typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString('utf8'));
     const callback = typeof encoding === 'function' ? encoding : done;
-    if (callback) queueMicrotask(() => callback());
+    if (callback) process.nextTick(callback);
     return true;
   }) as typeof stream.write;
 }
 
-keeper(process.stdout);
-keeper(process.stderr);
+// A child process's last lines reach us after the response they log: wait for them before showing.
+const SETTLE_MS = 250;
+
+async function show(what: string): Promise<void> {
+  await new Promise((r) => setTimeout(r, SETTLE_MS));
+  const kept = takeOutput();
+  if (kept) console.log(`--- what the registries and services of ${what} printed (not shown while tests pass) ---\n${kept}`);
+}
 
 beforeEach((ctx) => {
-  // vitest runs afterEach hooks, then onTestFinished, then onTestFailed: the finished test's lines
-  // are set aside for the failure handler, and the next test starts afresh.
-  let finished: string[] = [];
+  // Registered first, so they run after the test's own onTestFinished (e.g. a registry's stop()).
   ctx.onTestFinished(() => {
-    finished = kept;
-    kept = [];
-    keptBytes = 0;
+    if (ctx.task.result?.state !== 'fail') dropOutput();
   });
-  ctx.onTestFailed(() => {
-    const lines = [...finished, ...kept];
-    if (lines.length === 0) return;
-    realStderr(`\n--- ${ctx.task.file.name} > ${ctx.task.name}: written to stdout/stderr during the test (newest last) ---\n${lines.join('')}--- end ---\n`);
-  });
+  ctx.onTestFailed(() => show('this test'));
+});
+
+const failed = (task: RunnerTask): boolean =>
+  task.result?.state === 'fail' || (task.result?.errors?.length ?? 0) > 0 || ('tasks' in task && task.tasks.some(failed));
+
+// Around the whole file, so it sees the outcome of every hook (an afterAll that throws stops the others).
+// The empty pattern: vitest reads the second parameter for fixtures and requires destructuring.
+// eslint-disable-next-line no-empty-pattern
+aroundAll(async (runFile, {}, file) => {
+  await runFile();
+  if (failed(file)) await show("this file's hooks");
+  else dropOutput();
 });

@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createInterface } from 'node:readline';
+import { keepOutput } from './test-output.ts';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const mainScript = join(root, 'functions', 'apps', 'server', 'main.ts');
@@ -60,7 +61,10 @@ export async function startRegistry(opts: StartOptions = {}): Promise<RunningReg
   });
   const logs: string[] = [];
   let stderr = '';
-  child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
+  child.stderr?.on('data', (d: Buffer) => {
+    stderr += d.toString();
+    keepOutput('registry stderr', d.toString());
+  });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   const url = await new Promise<string>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`registry did not start in 60s; stderr: ${stderr}`)), 60_000);
@@ -70,6 +74,7 @@ export async function startRegistry(opts: StartOptions = {}): Promise<RunningReg
     });
     createInterface({ input: child.stdout! }).on('line', (line) => {
       logs.push(line);
+      keepOutput('registry', `${line}\n`);
       try {
         const entry = JSON.parse(line) as { msg?: string; url?: string };
         if (entry.msg === 'listening' && entry.url) {

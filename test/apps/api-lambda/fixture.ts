@@ -17,6 +17,7 @@ import type { BlobStore, MetadataStore } from '../../../functions/core/ports.ts'
 import { createRegistry, type Registry } from '../../../functions/core/registry.ts';
 import { TokenSigner } from '../../../functions/core/tokens.ts';
 import { apiEvent, lambdaContext, type EventOptions } from './events.ts';
+import { keepOutput } from '../../support/test-output.ts';
 
 export interface LambdaFixture {
   handler: ApiHandler;
@@ -45,12 +46,15 @@ export interface FixtureOptions extends ApiHandlerOptions {
 
 export async function lambdaFixture(opts: FixtureOptions = {}): Promise<LambdaFixture> {
   let captured = '';
-  // Powertools writes INFO (and EMF) to stdout, WARN and ERROR to stderr.
-  const capture = ((chunk: string | Uint8Array) => {
-    captured += typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString('utf8');
-    return true;
-  }) as typeof process.stdout.write;
-  const spies = [vi.spyOn(process.stdout, 'write').mockImplementation(capture), vi.spyOn(process.stderr, 'write').mockImplementation(capture)];
+  // Powertools writes INFO (and EMF) to stdout, WARN and ERROR to stderr. Also kept to be shown if the test fails.
+  const capture = (source: 'stdout' | 'stderr') =>
+    ((chunk: string | Uint8Array) => {
+      const text = typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString('utf8');
+      captured += text;
+      keepOutput(source, text);
+      return true;
+    }) as typeof process.stdout.write;
+  const spies = [vi.spyOn(process.stdout, 'write').mockImplementation(capture('stdout')), vi.spyOn(process.stderr, 'write').mockImplementation(capture('stderr'))];
   const dir = await mkdtemp(join(tmpdir(), 'api-lambda-'));
   const metadata = new SqliteMetadataStore(':memory:');
   const signer = new TokenSigner(randomBytes(32));
