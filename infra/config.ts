@@ -31,6 +31,8 @@ export interface EnvironmentConfig {
   readonly replicaRegions: readonly string[];
   readonly domain?: DomainConfig;
   readonly ingest: boolean;
+  /** The edge fast path (monolithic PUTs straight into S3 through OAC); off sends them to ingest or the API. */
+  readonly edgeUploads: boolean;
   readonly alarms: AlarmConfig;
   /** Deletion protection on the table and RETAIN on table, buckets and secrets. */
   readonly retain: boolean;
@@ -60,7 +62,7 @@ const ACM_ARN = /^arn:aws[a-z-]*:acm:us-east-1:\d{12}:certificate\/[0-9a-f-]+$/;
 const SNS_ARN = /^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]+$/;
 const ZONE_ID = /^Z[A-Z0-9]{1,31}$/;
 const KNOWN_FIELDS = new Set([
-  'account', 'region', 'replicaRegions', 'domain', 'ingest', 'alarms', 'retain', 'access', 'throwaway',
+  'account', 'region', 'replicaRegions', 'domain', 'ingest', 'edgeUploads', 'alarms', 'retain', 'access', 'throwaway',
   'priceClass', 'cdnPublicKey', 'cdnPublicKeyFile', 'throttle', 'ingestScaling', 'description',
 ]);
 
@@ -198,6 +200,7 @@ export function parseEnvironment(name: string, raw: unknown, baseDir: string): E
     replicaRegions,
     ...(raw.domain !== undefined ? { domain: parseDomain(raw.domain, `${field}.domain`) } : {}),
     ingest: bool(raw, 'ingest', field, true),
+    edgeUploads: bool(raw, 'edgeUploads', field, true),
     alarms: parseAlarms(raw.alarms, `${field}.alarms`),
     retain,
     access,

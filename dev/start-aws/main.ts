@@ -1,15 +1,17 @@
 // `npm run start:aws`: see start.ts. HOST and PORT as for `npm start`; REGISTRY_INGEST=off runs the
-// deployment shape without the ingest service (uploads then go to S3 at the edge, or to the API).
+// deployment shape without the ingest service (uploads then go to S3 at the edge, or to the API);
+// REGISTRY_EDGE_UPLOADS=off is the deployment switch `edgeUploads` (no PUT straight into S3).
 import { ConfigError, EXIT_CONFIG } from '../../functions/config/config-error.ts';
 import { choiceSetting, intSetting, textSetting, type Env } from '../../functions/config/env-settings.ts';
 import { log } from '../../functions/http/log.ts';
 import { startAwsLocal, type AwsLocal } from './start.ts';
 
-function settings(env: Env): { host: string; port: number; ingest: boolean } {
+function settings(env: Env): { host: string; port: number; ingest: boolean; edgeUploads: boolean } {
   return {
     host: textSetting(env, 'HOST', '127.0.0.1'),
     port: intSetting(env, 'PORT', 5000, 0, 65535),
     ingest: choiceSetting(env, 'REGISTRY_INGEST', ['on', 'off'], 'on') === 'on',
+    edgeUploads: choiceSetting(env, 'REGISTRY_EDGE_UPLOADS', ['on', 'off'], 'on') === 'on',
   };
 }
 
@@ -27,7 +29,7 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
 
 try {
   local = await startAwsLocal(settings(process.env));
-  log('info', 'listening', { url: local.url, pid: process.pid, mode: 'aws', ingest: local.ingest ? local.ingest.url : 'off' });
+  log('info', 'listening', { url: local.url, pid: process.pid, mode: 'aws', ingest: local.ingest ? local.ingest.url : 'off', edgeUploads: local.edgeUploads ? 'on' : 'off' });
 } catch (e) {
   if (e instanceof ConfigError) {
     process.stderr.write(`registry: ${e.message}\n`);

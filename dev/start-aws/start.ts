@@ -43,6 +43,8 @@ export interface AwsLocalOptions {
    * routes uploads by the rule alone, to ingest or the API: the benches compare the two.
    */
   edge?: boolean;
+  /** The deployment switch `edgeUploads` (default true): false sends monolithic PUTs to ingest or the API. */
+  edgeUploads?: boolean;
   /** Called once per request with where the front door sent it (for the benches' byte counts). */
   onRoute?: FrontDoorOptions['onRoute'];
 }
@@ -56,6 +58,8 @@ export interface AwsLocal {
   eventsDeps: AwsDeps;
   /** The environment a deployed process of this registry gets (the ingest child runs with it; the bench's cold-start child too). */
   env: Readonly<Record<string, string>>;
+  /** Whether monolithic PUTs go straight into S3 (the edge fast path). */
+  edgeUploads: boolean;
   /** The ingest process (undefined when ingest is off). */
   ingest?: { url: string; pid: number; restart(): Promise<void>; kill(signal?: NodeJS.Signals): void };
   /** Events the events handler processed (recorded, duplicate or ignored), failed, and still has (retries included). */
@@ -228,7 +232,7 @@ export async function startAwsLocal(opts: AwsLocalOptions): Promise<AwsLocal> {
     const gate = new EventGate((e) => deliver(e));
     s3.onEvent((e) => gate.event(e));
 
-    const config: EdgeConfig = { ingest: opts.ingest, ...EDGE_ORIGINS };
+    const config: EdgeConfig = { ingest: opts.ingest, edgeUploads: opts.edgeUploads !== false, ...EDGE_ORIGINS };
     const kvs = uploadKeysStore([{ id: key.kid, secret: key.key }]);
     const frontDoor = await startFrontDoor({
       host: opts.host,
@@ -248,7 +252,7 @@ export async function startAwsLocal(opts: AwsLocalOptions): Promise<AwsLocal> {
       } }),
     });
     cleanups.push(() => frontDoor.close());
-    return { url: frontDoor.url, frontDoor, deps, eventsDeps, env, ...(ingest ? { ingest } : {}), events, close };
+    return { url: frontDoor.url, frontDoor, deps, eventsDeps, env, edgeUploads: opts.edge !== false && config.edgeUploads, ...(ingest ? { ingest } : {}), events, close };
   } catch (e) {
     await close();
     throw e;

@@ -8,6 +8,11 @@ export type EdgeFunctionName = 'viewer-request' | 'viewer-response';
 export interface EdgeConfig {
   /** Whether an ingest origin exists; without it, bodies routeUpload sends to ingest are refused (413). */
   ingest: boolean;
+  /**
+   * The edge fast path: monolithic PUTs straight to S3 (true), or routed like every other upload
+   * request, to ingest or the API (false: the switch for a deployment whose S3 refuses them).
+   */
+  edgeUploads: boolean;
   /** Origin ids on the distribution (cf.selectRequestOriginById). */
   s3Origin: string;
   ingestOrigin: string;
@@ -36,7 +41,7 @@ export function edgeFunctionSource(name: EdgeFunctionName, config?: EdgeConfig):
     if (!ORIGIN_ID.test(id)) throw new Error(`invalid origin id: ${JSON.stringify(id)}`);
   }
   if (!CONFIG_LINE.test(source)) throw new Error('viewer-request.js has no CONFIG line');
-  const value = { ingest: config.ingest === true, s3Origin: config.s3Origin, ingestOrigin: config.ingestOrigin, apiOrigin: config.apiOrigin };
+  const value = { ingest: config.ingest === true, edgeUploads: config.edgeUploads === true, s3Origin: config.s3Origin, ingestOrigin: config.ingestOrigin, apiOrigin: config.apiOrigin };
   return source.replace(CONFIG_LINE, () => `var CONFIG = ${JSON.stringify(value)};`);
 }
 

@@ -7,7 +7,7 @@ import cf from 'cloudfront';
 import crypto from 'crypto';
 
 // Deploy-time settings: functions/edge/source.ts rewrites this one line.
-var CONFIG = { ingest: true, s3Origin: 's3', ingestOrigin: 'ingest', apiOrigin: 'api' };
+var CONFIG = { ingest: true, edgeUploads: true, s3Origin: 's3', ingestOrigin: 'ingest', apiOrigin: 'api' };
 
 // BEGIN route-upload: the one routing rule; dev/front-door/route-upload.ts evaluates this block.
 var MAX_API_BODY_BYTES = 4.5 * 1024 * 1024 - 64 * 1024;
@@ -146,12 +146,13 @@ async function handler(event) {
   var req = event.request;
   var h = flat(req.headers);
   var s = req.method === 'PUT' ? SESSION.exec(decoded(req.uri)) : null;
-  var name = /^\/v2\/(.+)\/blobs\/uploads\//.exec(decoded(req.uri));
+  var name = /^\/v2\/(.+)\/blobs\/uploads(?:\/|$)/.exec(decoded(req.uri));
   if (name && (name[1].length > 255 || !NAME.test(name[1]))) {
     cf.selectRequestOriginById(CONFIG.apiOrigin);
     return req;
   }
-  var hex = s ? fastPathDigest(req, h) : undefined;
+  // With edgeUploads off (the deployment's switch), every PUT takes the routed path below.
+  var hex = s && CONFIG.edgeUploads ? fastPathDigest(req, h) : undefined;
   if (hex !== undefined) {
     var verdict = await checkToken(req.querystring, s[1], s[2]);
     if (verdict === 'ok') {

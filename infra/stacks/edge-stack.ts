@@ -163,6 +163,7 @@ export class EdgeStack extends Stack {
       : primaryApi;
     this.edgeConfig = {
       ingest: props.ingest !== undefined,
+      edgeUploads: config.edgeUploads,
       s3Origin: ORIGIN_IDS.bucket(config.region),
       // With ingest off the function never selects it (it refuses those bodies); naming the API
       // keeps the id one that exists.

@@ -8,7 +8,7 @@ import { TokenSigner, type SigningKey } from '../../functions/core/tokens.ts';
 import { ociErrorBody } from '../../functions/core/errors.ts';
 import { API_VERSION_HEADERS } from '../../functions/core/http.ts';
 
-export const CONFIG: EdgeConfig = { ingest: true, s3Origin: 'blob-bucket', ingestOrigin: 'ingest-alb', apiOrigin: 'api-gateway' };
+export const CONFIG: EdgeConfig = { ingest: true, edgeUploads: true, s3Origin: 'blob-bucket', ingestOrigin: 'ingest-alb', apiOrigin: 'api-gateway' };
 export const GiB = 1024 * 1024 * 1024;
 export const MAX_PUT = 5 * GiB;
 

@@ -8,7 +8,7 @@ import { EDGE_FUNCTION_MAX_BYTES, edgeFunctionSource, type EdgeFunctionName } fr
 
 const NAMES: EdgeFunctionName[] = ['viewer-request', 'viewer-response'];
 /** Long origin ids, as CDK generates them, so the size check covers the deployed code. */
-const LONG_IDS = { ingest: true, s3Origin: 'RegistryStackDistributionOrigin1A2B3C4D5E6F7G8H9', ingestOrigin: 'RegistryStackDistributionOrigin2A2B3C4D5E6F7G8H9', apiOrigin: 'RegistryStackDistributionOrigin3A2B3C4D5E6F7G8H9' };
+const LONG_IDS = { ingest: true, edgeUploads: true, s3Origin: 'RegistryStackDistributionOrigin1A2B3C4D5E6F7G8H9', ingestOrigin: 'RegistryStackDistributionOrigin2A2B3C4D5E6F7G8H9', apiOrigin: 'RegistryStackDistributionOrigin3A2B3C4D5E6F7G8H9' };
 const deployed = (name: EdgeFunctionName): string => edgeFunctionSource(name, name === 'viewer-request' ? LONG_IDS : undefined);
 
 /** Every module the code loads and every identifier outside the runtime it names, from the parsed source. */

@@ -245,6 +245,19 @@ describe('viewer request with ingest off', () => {
   });
 });
 
+describe('viewer request with edgeUploads off (the deployment switch)', () => {
+  for (const ingest of [true, false]) {
+    const edge = edgeSetup({ ...CONFIG, ingest, edgeUploads: false });
+    const s = session(edge.signer);
+    it(`ingest ${ingest ? 'on' : 'off'}: a monolithic PUT never goes to S3; routed by size like a PATCH`, async () => {
+      expectRouted(await edge.request.run(put(s.location, `sha256:${HELLO}`, 1000)), CONFIG.apiOrigin);
+      const big = await edge.request.run(put(s.location, `sha256:${HELLO}`, LAYER));
+      if (ingest) expectRouted(big, CONFIG.ingestOrigin);
+      else expectRefusal(big, 413, 'SIZE_INVALID');
+    });
+  }
+});
+
 describe('viewer request: an invalid repository name is the API\'s to refuse (NAME_INVALID, as on every route)', () => {
   for (const ingest of [true, false]) {
     const edge = edgeSetup({ ...CONFIG, ingest });
@@ -257,6 +270,8 @@ describe('viewer request: an invalid repository name is the API\'s to refuse (NA
         expectRouted(await edge.request.run(put(location, `sha256:${HELLO}`, LAYER)), CONFIG.apiOrigin);
         expectRouted(await edge.request.run(event('PATCH', location, { 'transfer-encoding': 'chunked' })), CONFIG.apiOrigin);
         expectRouted(await edge.request.run(event('POST', `/v2/${name}/blobs/uploads/`, { 'transfer-encoding': 'chunked' })), CONFIG.apiOrigin);
+        // Without the trailing slash too (the name is everything before /blobs/uploads).
+        expectRouted(await edge.request.run(event('POST', `/v2/${name}/blobs/uploads`, { 'transfer-encoding': 'chunked' })), CONFIG.apiOrigin);
       }
       // Borderline valid names still take the fast path with their own token.
       for (const name of ['a__b', 'a---b', 'x/y/z', 'b'.repeat(255)]) {

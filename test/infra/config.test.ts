@@ -47,10 +47,14 @@ describe('a user-defined environment', () => {
     const env = parseEnvironment('mine', base, ROOT);
     expect(env).toMatchObject({
       name: 'mine', region: 'eu-central-1', replicaRegions: [], access: 'closed', throwaway: false,
-      ingest: true, retain: false, priceClass: '100', throttle: { rateLimit: 500, burstLimit: 1000 },
+      ingest: true, edgeUploads: true, retain: false, priceClass: '100', throttle: { rateLimit: 500, burstLimit: 1000 },
     });
     expect(env.account).toBeUndefined();
     expect(env.domain).toBeUndefined();
+  });
+
+  it('turns the edge fast path off with edgeUploads: false', () => {
+    expect(parseEnvironment('mine', { ...base, edgeUploads: false }, ROOT).edgeUploads).toBe(false);
   });
 
   it('reads the public key from a file relative to the project', () => {
@@ -77,6 +81,7 @@ describe('invalid configuration names the field', () => {
     ['bad alarm e-mail', { ...base, alarms: { email: 'nobody' } }, /\.mine\.alarms\.email must be an e-mail address/],
     ['bad price class', { ...base, priceClass: '300' }, /\.mine\.priceClass must be "100", "200" or "All"/],
     ['ingest not a boolean', { ...base, ingest: 'yes' }, /\.mine\.ingest must be true or false/],
+    ['edgeUploads not a boolean', { ...base, edgeUploads: 'off' }, /\.mine\.edgeUploads must be true or false/],
     ['throttle out of range', { ...base, throttle: { rateLimit: 0 } }, /\.mine\.throttle\.rateLimit must be an integer from 1 to 100000/],
     ['max tasks below min', { ...base, ingestScaling: { minTasks: 3, maxTasks: 2 } }, /\.mine\.ingestScaling\.maxTasks must be at least minTasks/],
     ['no public key', { region: 'us-east-1' }, /\.mine\.cdnPublicKeyFile is required/],

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Match } from 'aws-cdk-lib/assertions';
-import { EDGE_FUNCTION_MAX_BYTES, edgeFunctionSource } from '../../functions/edge/source.ts';
+import { EDGE_FUNCTION_MAX_BYTES, edgeFunctionSource, type EdgeConfig } from '../../functions/edge/source.ts';
 import { ROOT, SYNTH_TIMEOUT_MS, synthesizeAll } from './synth.ts';
 import type { Json, Synthesized } from './synth.ts';
 
@@ -130,8 +130,10 @@ describe.each([
     // The CONFIG line as deployed, read back from the template.
     const line = fn.code.match(/^var CONFIG = (\{[^\n]*\});$/m);
     expect(line).not.toBeNull();
-    const config = JSON.parse(line![1]!) as { ingest: boolean; s3Origin: string; ingestOrigin: string; apiOrigin: string };
+    const config = JSON.parse(line![1]!) as EdgeConfig;
     expect(config.ingest).toBe(ingest);
+    // cdk.json turns the fast path on in every environment; the switch is tested in infra/config.test.ts.
+    expect(config.edgeUploads).toBe(true);
     // Every id the function may select is an origin of this distribution.
     const ids = cfg.Origins.map((o: Json) => o.Id);
     for (const id of [config.s3Origin, config.apiOrigin, config.ingestOrigin]) expect(ids).toContain(id);

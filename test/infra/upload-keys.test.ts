@@ -87,7 +87,7 @@ describe('upload key entries', () => {
     // these entries: the fast path to S3. A key not published is not judged at the edge.
     const kvs = new KeyValueStore();
     for (const e of entries) kvs.set(e.Key, e.Value);
-    const fn = loadEdgeFunction('viewer-request', { config: { ingest: true, s3Origin: 'blobs-us-east-1', ingestOrigin: 'ingest', apiOrigin: 'api' }, kvs });
+    const fn = loadEdgeFunction('viewer-request', { config: { ingest: true, edgeUploads: true, s3Origin: 'blobs-us-east-1', ingestOrigin: 'ingest', apiOrigin: 'api' }, kvs });
     const hex = createHash('sha256').update('hello world').digest('hex');
     const putWith = (secret: string, kid: string) => {
       const id = '8e0a6c3e-6f6f-4f43-9d1e-0b2a5f1c2d3e';
