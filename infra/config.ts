@@ -193,6 +193,11 @@ export function parseEnvironment(name: string, raw: unknown, baseDir: string): E
   };
   if (ingestScaling.maxTasks < ingestScaling.minTasks) throw fieldError(`${field}.ingestScaling.maxTasks`, 'must be at least minTasks');
 
+  if (replicaRegions.length > 0 && raw.domain === undefined) {
+    // Blob GETs redirect to CloudFront signed URLs only with a domain known before the distribution
+    // exists (CDN_URL); without one, a replica's S3 presigned URL would 404 a blob still replicating.
+    throw fieldError(`${field}.replicaRegions`, 'need a domain: pulls reach the nearest region through CloudFront, which falls back to the primary bucket while replication catches up');
+  }
   return {
     name,
     ...(account ? { account } : {}),

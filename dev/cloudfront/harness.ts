@@ -11,7 +11,7 @@ import { createHash, createHmac, type BinaryToTextEncoding } from 'node:crypto';
 import type { IncomingHttpHeaders, ServerResponse } from 'node:http';
 import { Script, createContext } from 'node:vm';
 import type { SigningKey } from '../../functions/core/tokens.ts';
-import { edgeFunctionSource, uploadKeyName, type EdgeConfig, type EdgeFunctionName } from '../../functions/edge/source.ts';
+import { edgeFunctionSource, uploadKeyName, type EdgeConfig, type EdgeFunctionName, type ReadRoutingConfig } from '../../functions/edge/source.ts';
 
 export interface CfValue {
   value: string;
@@ -134,8 +134,8 @@ function checkHeaders(before: CfMap, after: CfMap, readOnly: string[]): void {
 }
 
 export interface EdgeFunctionOptions {
-  /** Deploy-time settings of the viewer-request function (the file's defaults otherwise). */
-  config?: EdgeConfig;
+  /** Deploy-time settings of the viewer-request or read-routing function (the file's defaults otherwise). */
+  config?: EdgeConfig | ReadRoutingConfig;
   kvs?: KeyValueStore;
   /** Called with what the function logs (console.log). */
   log?: (line: string) => void;

@@ -6,6 +6,8 @@ import { choiceSetting, flagSetting, intSetting, optionalSetting, requiredSettin
 
 export interface AwsConfig {
   region: string;
+  /** The region writes go to (REGISTRY_PRIMARY_REGION); unset with one region. */
+  primaryRegion?: string;
   tableName: string;
   bucketName: string;
   /** Secrets Manager secret with the HMAC keys (AWS), or a JSON file with the same content (start:aws). */
@@ -46,6 +48,8 @@ export function readAwsConfig(env: Env = process.env): AwsConfig {
   const anyEndpoint = optionalSetting(env, 'AWS_ENDPOINT_URL');
   const s3Endpoint = optionalSetting(env, 'AWS_ENDPOINT_URL_S3') ?? anyEndpoint;
   const dynamoEndpoint = optionalSetting(env, 'AWS_ENDPOINT_URL_DYNAMODB') ?? anyEndpoint;
+  const primaryRegion = optionalSetting(env, 'REGISTRY_PRIMARY_REGION');
+  if (primaryRegion) config.primaryRegion = primaryRegion;
   if (s3Endpoint) config.s3Endpoint = s3Endpoint;
   if (dynamoEndpoint) config.dynamoEndpoint = dynamoEndpoint;
   return config;

@@ -1,5 +1,6 @@
 // The registry wired to AWS: DynamoDB metadata, S3 blobs, keys from Secrets Manager. Built once per
 // Lambda container or ingest task and reused across requests.
+import { regionalApi } from './regional-api.ts';
 import { readFile } from 'node:fs/promises';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
@@ -67,12 +68,12 @@ export async function createAwsDeps(config: AwsConfig, opts: AwsDepsOptions = {}
 
 /** The core registry over AWS deps; `hooks` adds the entry point's error classification and logging. */
 export function createAwsRegistry(deps: AwsDeps, hooks: Pick<RegistryOptions, 'classifyError' | 'onError'> = {}): Registry {
-  return createRegistry({
+  return regionalApi(createRegistry({
     metadata: deps.metadata,
     blobs: deps.blobs,
     authorizer: deps.config.access === 'open' ? allowAll : closedRegistry,
     uploadTokens: new TokenSigner(deps.keys.upload),
     settings: { uploadTtlSeconds: deps.config.uploadTtlSeconds },
     ...hooks,
-  });
+  }), deps.config.region, deps.config.primaryRegion);
 }

@@ -29,6 +29,7 @@ export const RUNTIME_ENV = {
   CDN_URL: { processes: REGISTRY, setBy: 'infra', default: '', meaning: 'base URL of the CloudFront distribution; with the two below, blob GETs redirect to CloudFront signed URLs (else S3 presigned GETs)' },
   CDN_KEY_PAIR_ID: { processes: REGISTRY, setBy: 'infra', default: '', meaning: 'CloudFront public key id that signs blob URLs' },
   CDN_PRIVATE_KEY_SECRET_ARN: { processes: REGISTRY, setBy: 'infra', default: '', meaning: 'Secrets Manager secret with the private key of CDN_KEY_PAIR_ID' },
+  REGISTRY_PRIMARY_REGION: { processes: REGISTRY, setBy: 'infra', default: '', meaning: 'the region every write goes to; an API in another region (a read replica) answers writes 503 naming it' },
   REGISTRY_UPLOAD_TTL_SECONDS: { processes: REGISTRY, setBy: 'infra', default: '86400', meaning: 'upload sessions expire after this long (1 s to 7 days)' },
   REGISTRY_SHA512: { processes: REGISTRY, setBy: 'infra', default: 'true', meaning: 'keep a running sha512 beside sha256 so sha512 digests verify' },
   POWERTOOLS_SERVICE_NAME: { processes: REGISTRY, setBy: 'infra', meaning: 'service name in every log line and metric (read by Powertools)' },

@@ -56,7 +56,7 @@ export class ApiStack extends Stack {
         signingKeysSecretArn,
         cdnPrivateKeySecretArn,
         cdnKeyPairId: props.cdnKeyPairId,
-      }),
+      }, config.replicaRegions.length > 0 ? { REGISTRY_PRIMARY_REGION: config.region } : {}),
     });
     const statements = [
       ...dataStatements(primary ? 'read-write' : 'read-only', tableArn(config, region), bucketArn(config, region)),

@@ -2,16 +2,19 @@
 // us-east-1, where CloudFront's certificates and metrics are.
 //
 // Behaviours (first match wins, most specific first):
-//   /blobs/*                   S3 through OAC, signed URLs (trusted key group), cached; origin
-//                              group primary bucket -> replica bucket
+//   /blobs/*                   S3 through OAC, signed URLs (trusted key group), cached; the
+//                              read-routing function picks the bucket of the region nearest the
+//                              viewer, failing over to the primary's (or, from the primary, to the
+//                              nearest replica's)
 //   /v2/*/blobs/uploads/*      the upload CloudFront Functions (functions/edge) and their
 //                              KeyValueStore: the viewer-request function picks the origin of each
 //                              request by id (S3 fast path, ingest, or the primary API)
-//   /v2/*/tags/list, /v2/*/referrers/<digest>, /v2/_catalog, /v2/
-//                              GET/HEAD only: origin group primary API -> replica API
-//   * (default)                the primary API, every method, nothing cached
-// CloudFront refuses an origin group on a behaviour that allows POST/PUT/PATCH/DELETE, and
-// manifests and blobs share their paths with PUT and DELETE: see docs/deploy.md.
+//   * (default)                the API, every method, nothing cached: the read-routing function
+//                              sends writes to the primary region's API and reads (GET/HEAD) to the
+//                              nearest region's, with failover to a second region
+// Every region's API and bucket is an origin of the distribution. CloudFront refuses a static origin
+// group on a behaviour that allows POST/PUT/PATCH/DELETE; a function-made group per read request is
+// the way around it: see docs/deploy.md, "Regions".
 import { Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import type { StackProps } from 'aws-cdk-lib';
 import * as acm from 'aws-cdk-lib/aws-certificatemanager';
@@ -21,10 +24,11 @@ import * as route53 from 'aws-cdk-lib/aws-route53';
 import * as targets from 'aws-cdk-lib/aws-route53-targets';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import type { Construct } from 'constructs';
-import { edgeFunctionSource, READ_ONLY_PATHS, UPLOAD_PATH } from '../../functions/edge/source.ts';
-import type { EdgeConfig } from '../../functions/edge/source.ts';
+import { edgeFunctionSource, UNAVAILABLE_PAGE_PATH, UPLOAD_PATH } from '../../functions/edge/source.ts';
+import type { EdgeConfig, ReadRoutingConfig } from '../../functions/edge/source.ts';
 import type { EnvironmentConfig } from '../config.ts';
 import { UploadKeysPublisher } from '../constructs/upload-keys-publisher.ts';
+import { nearestRegion, regionLocation } from '../region-locations.ts';
 import { bucketName, bucketRegionalDomainName, KEY_PREFIXES, PREFIX, uploadKeysFunctionName } from '../names.ts';
 
 export interface ApiOrigin {
@@ -53,17 +57,33 @@ export interface EdgeStackProps extends StackProps {
  * also a member of an origin group appears twice, under two ids.
  */
 export const ORIGIN_IDS = {
-  /** The primary API for every method (default and upload behaviours). */
+  /** The primary API: every write, and the reads of viewers nearest the primary. */
   api: 'api',
-  /** Members of the GET/HEAD failover group of the read-only API paths. */
-  readApi: (region: string) => `api-read-${region}`,
+  /** A replica region's API (reads only). */
+  replicaApi: (region: string) => `api-${region}`,
   ingest: 'ingest',
   /** The blob bucket of a region through OAC; the primary's is also the edge fast path's target. */
   bucket: (region: string) => `blobs-${region}`,
 } as const;
 
-export const FAILOVER_STATUS_CODES = [500, 502, 503, 504];
 export const BLOB_PATH = `/${KEY_PREFIXES.blobs}*`;
+
+/**
+ * Origin timeouts (docs/deploy.md, "Origin timeouts", has the arithmetic). API: API Gateway ends
+ * an integration at 30 s, so waiting longer is useless. S3: answers a PUT within seconds of its last
+ * byte (the checksum is computed as the bytes arrive). Ingest: its answer to a PUT that completes a
+ * multipart upload waits for CompleteMultipartUpload, which S3 may take minutes to finish for a large
+ * object: CloudFront's maximum without a quota increase.
+ */
+export const ORIGIN_TIMEOUTS = {
+  api: { read: 30, connect: 5, attempts: 2 },
+  /** Read: CloudFront's default 30 s (the S3 origin's timeout is not a CDK setting). */
+  s3: { connect: 5, attempts: 3 },
+  ingest: { read: 120, keepalive: 60 },
+} as const;
+
+/** CloudFront errors (origin unreachable, 502; origin timeout, 504) a client sees as this OCI 503. */
+export const UNAVAILABLE_ERRORS = [502, 504];
 
 export class EdgeStack extends Stack {
   readonly distribution: cloudfront.Distribution;
@@ -71,6 +91,9 @@ export class EdgeStack extends Stack {
   readonly uploadKeysPublisher: UploadKeysPublisher;
   readonly viewerRequest: cloudfront.Function;
   readonly viewerResponse: cloudfront.Function;
+  readonly readRouting: cloudfront.Function;
+  /** The settings written into the deployed read-routing function. */
+  readonly readRoutingConfig: ReadRoutingConfig;
   /** The settings written into the deployed viewer-request function. */
   readonly edgeConfig: EdgeConfig;
 
@@ -84,17 +107,12 @@ export class EdgeStack extends Stack {
       originId,
       protocolPolicy: cloudfront.OriginProtocolPolicy.HTTPS_ONLY,
       originSslProtocols: [cloudfront.OriginSslPolicy.TLS_V1_2],
-      readTimeout: Duration.seconds(30),
+      readTimeout: Duration.seconds(ORIGIN_TIMEOUTS.api.read),
+      connectionTimeout: Duration.seconds(ORIGIN_TIMEOUTS.api.connect),
+      connectionAttempts: ORIGIN_TIMEOUTS.api.attempts,
     });
     const primaryApi = api(props.primaryApi, ORIGIN_IDS.api);
-    const replicaApi = props.replicaApis[0];
-    const readApi = replicaApi
-      ? new origins.OriginGroup({
-        primaryOrigin: api(props.primaryApi, ORIGIN_IDS.readApi(props.primaryApi.region)),
-        fallbackOrigin: api(replicaApi, ORIGIN_IDS.readApi(replicaApi.region)),
-        fallbackStatusCodes: FAILOVER_STATUS_CODES,
-      })
-      : primaryApi;
+    const replicaApis = props.replicaApis.map((o) => api(o, ORIGIN_IDS.replicaApi(o.region)));
 
     const oac = new cloudfront.S3OriginAccessControl(this, 'BlobsOac', {
       description: `Registry ${config.name}: blob reads and edge uploads`,
@@ -106,15 +124,40 @@ export class EdgeStack extends Stack {
         region,
         bucketRegionalDomainName: bucketRegionalDomainName(config, region),
       }),
-      { originAccessControl: oac, originId: ORIGIN_IDS.bucket(region) },
+      {
+        originAccessControl: oac,
+        originId: ORIGIN_IDS.bucket(region),
+        connectionTimeout: Duration.seconds(ORIGIN_TIMEOUTS.s3.connect),
+        connectionAttempts: ORIGIN_TIMEOUTS.s3.attempts,
+      },
     );
-    // The primary bucket's origin is the fast path's target too: selected by id, whether it stands
-    // alone or is the primary member of the blob failover group.
+    // The primary bucket's origin is the blob behaviour's and the fast path's target.
     const primaryBucket = bucketOrigin(config.region);
-    const firstReplica = config.replicaRegions[0];
-    const blobs = firstReplica
-      ? new origins.OriginGroup({ primaryOrigin: primaryBucket, fallbackOrigin: bucketOrigin(firstReplica), fallbackStatusCodes: FAILOVER_STATUS_CODES })
-      : primaryBucket;
+    const replicaBuckets = config.replicaRegions.map(bucketOrigin);
+    const regions = [config.region, ...config.replicaRegions];
+    const readRouting: ReadRoutingConfig = {
+      primary: config.region,
+      fallback: nearestRegion(config.region, config.replicaRegions) ?? '',
+      regions: regions.map(regionLocation),
+      api: Object.fromEntries([[config.region, ORIGIN_IDS.api], ...props.replicaApis.map((o) => [o.region, ORIGIN_IDS.replicaApi(o.region)])]),
+      blobs: Object.fromEntries(regions.map((r) => [r, ORIGIN_IDS.bucket(r)])),
+    };
+    this.readRoutingConfig = readRouting;
+    this.readRouting = new cloudfront.Function(this, 'ReadRouting', {
+      functionName: `${PREFIX}-${config.name}-read-routing`,
+      code: cloudfront.FunctionCode.fromInline(edgeFunctionSource('read-routing', readRouting)),
+      runtime: cloudfront.FunctionRuntime.JS_2_0,
+      comment: `Registry ${config.name}: writes to the primary region, reads to the nearest`,
+    });
+    const readRoutingAssociation = [{ function: this.readRouting, eventType: cloudfront.FunctionEventType.VIEWER_REQUEST }];
+    // The viewer's location reaches the blob behaviour's function only when a policy names it (the
+    // API behaviour's managed AllViewerExceptHostHeader policy includes CloudFront's headers).
+    const viewerLocation = new cloudfront.OriginRequestPolicy(this, 'ViewerLocation', {
+      comment: 'The viewer location the read-routing function picks the nearest region by',
+      headerBehavior: cloudfront.OriginRequestHeaderBehavior.allowList('CloudFront-Viewer-Latitude', 'CloudFront-Viewer-Longitude'),
+      queryStringBehavior: cloudfront.OriginRequestQueryStringBehavior.none(),
+      cookieBehavior: cloudfront.OriginRequestCookieBehavior.none(),
+    });
 
     const keyGroup = cloudfront.KeyGroup.fromKeyGroupId(this, 'KeyGroup', props.keyGroupId);
     // Content-addressed and immutable: one cached copy per edge serves every puller. The signature
@@ -157,8 +200,8 @@ export class EdgeStack extends Stack {
       ? origins.VpcOrigin.withVpcOrigin(props.ingest.vpcOrigin, {
         originId: ORIGIN_IDS.ingest,
         domainName: props.ingest.domainName,
-        readTimeout: Duration.seconds(60),
-        keepaliveTimeout: Duration.seconds(60),
+        readTimeout: Duration.seconds(ORIGIN_TIMEOUTS.ingest.read),
+        keepaliveTimeout: Duration.seconds(ORIGIN_TIMEOUTS.ingest.keepalive),
       })
       : primaryApi;
     this.edgeConfig = {
@@ -188,12 +231,6 @@ export class EdgeStack extends Stack {
       { function: this.viewerResponse, eventType: cloudfront.FunctionEventType.VIEWER_RESPONSE },
     ];
 
-    const readOnlyBehaviours = Object.fromEntries(READ_ONLY_PATHS.map((path) => [path, {
-      ...passThrough,
-      origin: readApi,
-      allowedMethods: cloudfront.AllowedMethods.ALLOW_GET_HEAD,
-    }]));
-
     this.distribution = new cloudfront.Distribution(this, 'Distribution', {
       comment: `OCI registry ${config.name}`,
       httpVersion: cloudfront.HttpVersion.HTTP2_AND_3,
@@ -202,10 +239,15 @@ export class EdgeStack extends Stack {
       ...(config.domain && certificate
         ? { domainNames: [config.domain.name], certificate, minimumProtocolVersion: cloudfront.SecurityPolicyProtocol.TLS_V1_2_2021 }
         : {}),
-      defaultBehavior: { ...passThrough, origin: primaryApi, allowedMethods: cloudfront.AllowedMethods.ALLOW_ALL },
+      defaultBehavior: { ...passThrough, origin: primaryApi, allowedMethods: cloudfront.AllowedMethods.ALLOW_ALL, functionAssociations: readRoutingAssociation },
+      // The primary API unreachable (502) or silent (504): an OCI error, not CloudFront's HTML page.
+      // The page is the API's own, fetched through the default behaviour, so any region serves it.
+      errorResponses: UNAVAILABLE_ERRORS.map((httpStatus) => ({ httpStatus, responseHttpStatus: 503, responsePagePath: UNAVAILABLE_PAGE_PATH, ttl: Duration.seconds(0) })),
       additionalBehaviors: {
         [BLOB_PATH]: {
-          origin: blobs,
+          origin: primaryBucket,
+          originRequestPolicy: viewerLocation,
+          functionAssociations: readRoutingAssociation,
           allowedMethods: cloudfront.AllowedMethods.ALLOW_GET_HEAD,
           cachedMethods: cloudfront.CachedMethods.CACHE_GET_HEAD,
           cachePolicy: blobCache,
@@ -222,9 +264,13 @@ export class EdgeStack extends Stack {
           allowedMethods: cloudfront.AllowedMethods.ALLOW_ALL,
           functionAssociations,
         },
-        ...readOnlyBehaviours,
       },
     });
+    // The other regions' APIs and buckets: origins the read-routing function selects by id, on no
+    // behaviour of their own. Distribution has no public method for that; addOrigin is the one its
+    // behaviours and origin groups use (test/infra/edge.test.ts checks every id is in the template).
+    const attach = this.distribution as unknown as { addOrigin(origin: cloudfront.IOrigin): string };
+    for (const origin of [...replicaApis, ...replicaBuckets]) attach.addOrigin(origin);
 
     // The fast path goes live with the keys in place (a token whose key the edge lacks would only be
     // routed to the API/ingest, but there is no reason to start that way).

@@ -67,6 +67,7 @@ describe('invalid configuration names the field', () => {
   const cases: Array<[string, unknown, RegExp]> = [
     ['missing region', { cdnPublicKey: PEM }, /registry:environments\.mine\.region is required/],
     ['bad region', { ...base, region: 'Europe' }, /\.mine\.region must be an AWS region name/],
+    ['replicas without a domain', { ...base, replicaRegions: ['eu-west-1'] }, /\.mine\.replicaRegions need a domain/],
     ['replica equal to primary', { ...base, replicaRegions: ['eu-central-1'] }, /\.mine\.replicaRegions\[0\] must differ from the primary region/],
     ['replica twice', { ...base, replicaRegions: ['eu-west-1', 'eu-west-1'] }, /\.mine\.replicaRegions lists a region twice/],
     ['replica not a region', { ...base, replicaRegions: [42] }, /\.mine\.replicaRegions\[0\] must be an AWS region name/],

@@ -5,14 +5,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Match } from 'aws-cdk-lib/assertions';
-import { EDGE_FUNCTION_MAX_BYTES, edgeFunctionSource, type EdgeConfig } from '../../functions/edge/source.ts';
+import { EDGE_FUNCTION_MAX_BYTES, edgeFunctionSource, matchesPathPattern, UNAVAILABLE_PAGE_PATH, type EdgeConfig, type ReadRoutingConfig } from '../../functions/edge/source.ts';
+import { ORIGIN_TIMEOUTS } from '../../infra/stacks/edge-stack.ts';
 import { ROOT, SYNTH_TIMEOUT_MS, synthesizeAll } from './synth.ts';
 import type { Json, Synthesized } from './synth.ts';
 
 const CACHING_DISABLED = '4135ea2d-6df8-44a3-9df3-4b5a84be39ad';
 const ALL_VIEWER_EXCEPT_HOST = 'b689b0a8-53d0-40ab-baf2-68738e2966ac';
 const ALL_METHODS = ['GET', 'HEAD', 'OPTIONS', 'PUT', 'PATCH', 'POST', 'DELETE'];
-const READ_ONLY_PATHS = ['/v2/*/tags/list', '/v2/*/referrers/sha256:*', '/v2/*/referrers/sha512:*', '/v2/_catalog', '/v2/'];
 
 let s: Synthesized;
 // Synthesizing every environment takes ~10 s, most of it CDK's CloudFormation validation.
@@ -44,8 +44,16 @@ function edgeFunction(env: string, logicalId: string): { name: string; config: J
   return { name: p.Name, config: p.FunctionConfig, code: p.FunctionCode };
 }
 
-function group(cfg: Json, id: string): Json {
-  return cfg.OriginGroups?.Items.find((g: Json) => g.Id === id);
+/** The read-routing function on the default behaviour: its name, association and deployed settings. */
+function readRouting(env: string): { name: string; config: ReadRoutingConfig; code: string; arn: unknown } {
+  const cfg = distribution(env);
+  const assoc = cfg.DefaultCacheBehavior.FunctionAssociations;
+  expect(assoc).toHaveLength(1);
+  expect(assoc[0].EventType).toBe('viewer-request');
+  const fn = edgeFunction(env, assoc[0].FunctionARN['Fn::GetAtt'][0]);
+  const line = fn.code.match(/^var CONFIG = (\{[^\n]*\});$/m);
+  expect(line).not.toBeNull();
+  return { name: fn.name, config: JSON.parse(line![1]!) as ReadRoutingConfig, code: fn.code, arn: assoc[0].FunctionARN };
 }
 
 function behaviour(cfg: Json, path: string): Json {
@@ -57,10 +65,10 @@ function behaviour(cfg: Json, path: string): Json {
 const isApiOf = (o: Json, stack: string) => asText(o.DomainName).includes(`"StackName":"${stack}"`) && asText(o.DomainName).includes('.execute-api.');
 
 describe.each([
-  { env: 'dev', primary: 'us-east-1', replica: undefined, ingest: false, priceClass: 'PriceClass_100' },
-  { env: 'staging', primary: 'eu-west-1', replica: undefined, ingest: true, priceClass: 'PriceClass_100' },
-  { env: 'prod', primary: 'us-east-1', replica: 'eu-west-1', ingest: true, priceClass: 'PriceClass_All' },
-])('$env edge', ({ env, primary, replica, ingest, priceClass }) => {
+  { env: 'dev', primary: 'us-east-1', replicas: [] as string[], fallback: '', ingest: false, priceClass: 'PriceClass_100' },
+  { env: 'staging', primary: 'eu-west-1', replicas: [] as string[], fallback: '', ingest: true, priceClass: 'PriceClass_100' },
+  { env: 'prod', primary: 'us-east-1', replicas: ['eu-west-1', 'ap-southeast-2'], fallback: 'eu-west-1', ingest: true, priceClass: 'PriceClass_All' },
+])('$env edge', ({ env, primary, replicas, fallback, ingest, priceClass }) => {
   it('lives in us-east-1, HTTP/2 and HTTP/3, IPv6, price class per environment', () => {
     expect(s.assembly.getStackByName(`OciRegistry-${env}-Edge`).environment.region).toBe('us-east-1');
     const cfg = distribution(env);
@@ -99,7 +107,7 @@ describe.each([
     }
   });
 
-  it('upload behaviour runs the viewer-request function (with the KeyValueStore) and the viewer-response function; no other behaviour runs functions', () => {
+  it('upload behaviour runs the viewer-request function (with the KeyValueStore) and the viewer-response function; the others run read routing only', () => {
     const cfg = distribution(env);
     const b = behaviour(cfg, '/v2/*/blobs/uploads/*');
     const byEvent = Object.fromEntries(b.FunctionAssociations.map((a: Json) => [a.EventType, a.FunctionARN['Fn::GetAtt']]));
@@ -119,7 +127,10 @@ describe.each([
     expect(request.config.KeyValueStoreAssociations).toEqual([{ KeyValueStoreARN: { 'Fn::GetAtt': [kvs[0], 'Arn'] } }]);
     expect(response.config.KeyValueStoreAssociations).toBeUndefined();
     expect(response.code).toBe(edgeFunctionSource('viewer-response'));
-    for (const x of [cfg.DefaultCacheBehavior, ...cfg.CacheBehaviors.filter((x: Json) => x !== b)]) expect(x.FunctionAssociations, x.PathPattern).toBeUndefined();
+    const routing = readRouting(env);
+    for (const x of [cfg.DefaultCacheBehavior, ...cfg.CacheBehaviors.filter((x: Json) => x !== b)]) {
+      expect(x.FunctionAssociations, x.PathPattern).toEqual([{ EventType: 'viewer-request', FunctionARN: routing.arn }]);
+    }
   });
 
   it(`viewer-request CONFIG names the distribution's actual origins: primary bucket through OAC, ${ingest ? 'the ingest VPC origin' : 'no ingest (refused at the edge)'}, the primary API`, () => {
@@ -234,14 +245,13 @@ describe.each([
       expect(o.OriginAccessControlId).toBeDefined();
       expect(o.S3OriginConfig).toEqual({ OriginAccessIdentity: '' });
     };
-    if (replica) {
-      const g = group(cfg, b.TargetOriginId);
-      expect(g.FailoverCriteria.StatusCodes.Items).toEqual([500, 502, 503, 504]);
-      bucketOrigin(g.Members.Items[0].OriginId, primary);
-      bucketOrigin(g.Members.Items[1].OriginId, replica);
-    } else {
-      bucketOrigin(b.TargetOriginId, primary);
-    }
+    // The behaviour's own origin is the primary bucket; the function picks every region's by id.
+    bucketOrigin(b.TargetOriginId, primary);
+    for (const region of [primary, ...replicas]) bucketOrigin(`blobs-${region}`, region);
+    // The viewer's location reaches the function through the behaviour's origin request policy.
+    const policy = Object.values(s.templateJson(`OciRegistry-${env}-Edge`).Resources).find((r) => r.Type === 'AWS::CloudFront::OriginRequestPolicy');
+    expect(b.OriginRequestPolicyId).toEqual({ Ref: Object.entries(s.templateJson(`OciRegistry-${env}-Edge`).Resources).find(([, r]) => r === policy)![0] });
+    expect((policy!.Properties as Json).OriginRequestPolicyConfig.HeadersConfig).toEqual({ HeaderBehavior: 'whitelist', Headers: ['CloudFront-Viewer-Latitude', 'CloudFront-Viewer-Longitude'] });
     // The key group holds the public key of the environment's configuration.
     const pem = readFileSync(join(ROOT, 'infra/keys/example-cdn-public.pem'), 'utf8');
     const keys = s.template(`OciRegistry-${env}-Keys`);
@@ -249,33 +259,42 @@ describe.each([
     keys.hasResourceProperties('AWS::CloudFront::KeyGroup', { KeyGroupConfig: Match.objectLike({ Items: [Match.objectLike({ Ref: Match.anyValue() })] }) });
   });
 
-  it(`read-only API paths: GET/HEAD only, ${replica ? `failing over to the ${replica} API` : 'the primary API (no replica)'}`, () => {
+  it(`every region is an origin: ${1 + replicas.length} APIs and buckets; read routing sends writes to ${primary} and reads to the nearest region, ${fallback ? `failing over to ${primary} (from ${primary}: to ${fallback})` : 'no failover with one region'}`, () => {
     const cfg = distribution(env);
-    for (const path of READ_ONLY_PATHS) {
-      const b = behaviour(cfg, path);
-      expect(b.AllowedMethods).toEqual(['GET', 'HEAD']);
-      expect(b.CachePolicyId).toBe(CACHING_DISABLED);
-      expect(b.OriginRequestPolicyId).toBe(ALL_VIEWER_EXCEPT_HOST);
-      if (replica) {
-        const g = group(cfg, b.TargetOriginId);
-        expect(g.FailoverCriteria.StatusCodes.Items).toEqual([500, 502, 503, 504]);
-        expect(isApiOf(origin(cfg, g.Members.Items[0].OriginId), `OciRegistry-${env}-Api`)).toBe(true);
-        expect(isApiOf(origin(cfg, g.Members.Items[1].OriginId), `OciRegistry-${env}-Api-${replica}`)).toBe(true);
-      } else {
-        expect(isApiOf(origin(cfg, b.TargetOriginId), `OciRegistry-${env}-Api`)).toBe(true);
-      }
+    const routing = readRouting(env);
+    expect(routing.name).toBe(`oci-registry-${env}-read-routing`);
+    expect(routing.code).toBe(edgeFunctionSource('read-routing', routing.config));
+    expect(routing.config.primary).toBe(primary);
+    expect(routing.config.fallback).toBe(fallback);
+    expect(routing.config.regions.map((r) => r[0])).toEqual([primary, ...replicas]);
+    for (const region of [primary, ...replicas]) {
+      const api = origin(cfg, routing.config.api[region]!);
+      expect(isApiOf(api, region === primary ? `OciRegistry-${env}-Api` : `OciRegistry-${env}-Api-${region}`)).toBe(true);
+      expect(asText(api.DomainName)).toContain(`.execute-api.${region}.`);
+      expect(api.CustomOriginConfig).toMatchObject({ OriginReadTimeout: 30 });
+      expect(api.ConnectionTimeout).toBe(5);
+      expect(api.ConnectionAttempts).toBe(2);
+      const bucket = origin(cfg, routing.config.blobs[region]!);
+      expect(asText(bucket.DomainName)).toContain(`-${region}.s3.${region}.`);
     }
+    // The primary API is the default behaviour's origin: writes land there even if the function did nothing.
+    expect(routing.config.api[primary]).toBe(cfg.DefaultCacheBehavior.TargetOriginId);
+    // No static origin group (none may serve a behaviour that allows writes): failover is the function's.
+    expect(cfg.OriginGroups).toBeUndefined();
+    expect(cfg.CacheBehaviors.map((b: Json) => b.PathPattern)).toEqual(['/blobs/*', '/v2/*/blobs/uploads/*']);
   });
 
-  it('CloudFront refuses origin groups on behaviours that allow writes: none here does', () => {
+  it('an unreachable (502) or silent (504) origin is answered 503 with the API\'s OCI error page, never cached', () => {
     const cfg = distribution(env);
-    const groups = new Set((cfg.OriginGroups?.Items ?? []).map((g: Json) => g.Id));
-    expect(groups.size).toBe(replica ? 2 : 0);
-    for (const b of [cfg.DefaultCacheBehavior, ...cfg.CacheBehaviors]) {
-      if (groups.has(b.TargetOriginId)) expect(b.AllowedMethods.every((m: string) => ['GET', 'HEAD', 'OPTIONS'].includes(m))).toBe(true);
-    }
-    // Behaviour order: the blob and upload paths come before the read-only API paths.
-    expect(cfg.CacheBehaviors.map((b: Json) => b.PathPattern)).toEqual(['/blobs/*', '/v2/*/blobs/uploads/*', ...READ_ONLY_PATHS]);
+    expect(cfg.CustomErrorResponses).toEqual([502, 504].map((ErrorCode) => ({ ErrorCode, ResponseCode: 503, ResponsePagePath: UNAVAILABLE_PAGE_PATH, ErrorCachingMinTTL: 0 })));
+    // The page's path is served by the default behaviour: any region's API (read routing).
+    expect(cfg.CacheBehaviors.some((b: Json) => matchesPathPattern(b.PathPattern, UNAVAILABLE_PAGE_PATH))).toBe(false);
+  });
+
+  it(`origin timeouts: API 30 s (API Gateway's own limit), ingest ${ingest ? '120 s' : '(none)'}`, () => {
+    const cfg = distribution(env);
+    expect(ORIGIN_TIMEOUTS.api.read).toBe(30);
+    if (ingest) expect(origin(cfg, 'ingest').VpcOriginConfig).toMatchObject({ OriginReadTimeout: 120, OriginKeepaliveTimeout: 60 });
   });
 });
 
