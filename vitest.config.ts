@@ -19,6 +19,8 @@ const serialGlobs = [
   // start:aws in the test process, with its call counters; the ingest service killed or fed 1 GiB.
   'test/aws/registry-faults.test.ts',
   'test/apps/api-lambda/aws-round-trips.test.ts',
+  // Two regions of start:aws with skopeo and containerd.
+  'test/dev/start-aws/regions.test.ts',
   'test/apps/ingest/**/*.test.ts',
   'test/infra/iam-vs-calls.test.ts',
 ];

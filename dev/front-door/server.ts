@@ -9,6 +9,7 @@ import { API_GATEWAY_BODY_LIMIT, INTEGRATION_TIMEOUT_MS, invoke, ociError, reque
 import { routeUpload, type Destination } from './route-upload.ts';
 import { drainUnread } from '../../functions/http/server.ts';
 import { isUploadPath, toS3, viewerRequest, type EdgeDestination, type EdgeRouting } from './edge-origin.ts';
+import { regionalInvoke, type RegionalApis } from './regions.ts';
 
 export interface FrontDoorOptions {
   host: string;
@@ -32,6 +33,11 @@ export interface FrontDoorOptions {
    * answers 404).
    */
   localStats?: boolean;
+  /**
+   * The API origins of every region and the read-routing function that picks among them (without
+   * it, `handler` answers every API request).
+   */
+  regions?: RegionalApis;
 }
 
 /** The start:aws-only path that reports FrontDoorStats. */
@@ -41,6 +47,8 @@ export const LOCAL_STATS_PATH = '/_local/stats';
 export interface FrontDoorStats {
   bytes: Record<'api' | 'ingest' | 's3', number>;
   requests: Record<Destination | EdgeDestination, number>;
+  /** With regions: requests each API origin was sent (a failover counts on both). */
+  apiOrigins: Record<string, number>;
 }
 
 export interface FrontDoor {
@@ -71,7 +79,14 @@ async function readBody(req: IncomingMessage, limit: number): Promise<Buffer | u
   return Buffer.concat(chunks, size);
 }
 
-async function toApi(handler: LambdaHandler, req: IncomingMessage, res: ServerResponse, timeoutMs: number, stats?: FrontDoorStats): Promise<void> {
+interface ApiTarget {
+  handler: LambdaHandler;
+  regions?: RegionalApis;
+  /** The origin a function already chose (the upload behaviour's). */
+  originId?: string;
+}
+
+async function toApi(target: ApiTarget, req: IncomingMessage, res: ServerResponse, timeoutMs: number, stats?: FrontDoorStats): Promise<void> {
   const declared = Number(req.headers['content-length'] ?? 0);
   if (declared > API_GATEWAY_BODY_LIMIT) {
     writeAnswer(res, requestTooLarge(API_GATEWAY_BODY_LIMIT, 'the request body'), { connection: 'close' });
@@ -85,7 +100,11 @@ async function toApi(handler: LambdaHandler, req: IncomingMessage, res: ServerRe
     return;
   }
   if (stats) stats.bytes.api += body.byteLength;
-  writeAnswer(res, await invoke(handler, requestToEvent(req, body), timeoutMs));
+  const event = requestToEvent(req, body);
+  if (!target.regions) return writeAnswer(res, await invoke(target.handler, event, timeoutMs));
+  const { answer, tried } = await regionalInvoke(target.regions, req, event, timeoutMs, target.originId);
+  if (stats) for (const id of tried) stats.apiOrigins[id] = (stats.apiOrigins[id] ?? 0) + 1;
+  writeAnswer(res, answer);
 }
 
 async function toIngest(origin: URL, req: IncomingMessage, res: ServerResponse, stats?: FrontDoorStats): Promise<void> {
@@ -141,7 +160,11 @@ export async function startFrontDoor(opts: FrontDoorOptions): Promise<FrontDoor>
   const stats: FrontDoorStats = {
     bytes: { api: 0, ingest: 0, s3: 0 },
     requests: { api: 0, ingest: 0, s3: 0, 'edge-refused': 0 },
+    apiOrigins: {},
   };
+  const api: ApiTarget = { handler: opts.handler, ...(opts.regions ? { regions: opts.regions } : {}) };
+  // The upload behaviour's function picks the primary API by id: no read routing there.
+  const uploadApi: ApiTarget = { ...api, ...(opts.regions ? { originId: opts.regions.primary } : {}) };
   const route = (destination: Destination | EdgeDestination, req: IncomingMessage): void => {
     stats.requests[destination] += 1;
     opts.onRoute?.(destination, req);
@@ -168,11 +191,11 @@ export async function startFrontDoor(opts: FrontDoorOptions): Promise<FrontDoor>
         return;
       }
       if (decision.destination === 'ingest' && ingest) return toIngest(ingest, req, res, stats);
-      return toApi(opts.handler, req, res, timeoutMs, stats);
+      return toApi(uploadApi, req, res, timeoutMs, stats);
     }
     const destination: Destination = ingest ? routeUpload(req.method ?? 'GET', path, req.headers as Record<string, string | undefined>) : 'api';
     route(destination, req);
-    return destination === 'ingest' && ingest ? toIngest(ingest, req, res, stats) : toApi(opts.handler, req, res, timeoutMs, stats);
+    return destination === 'ingest' && ingest ? toIngest(ingest, req, res, stats) : toApi(destination === 'api' && isUploadPath(path) ? uploadApi : api, req, res, timeoutMs, stats);
   }
   const server = createServer({ requestTimeout: 3600_000, headersTimeout: 60_000, keepAliveTimeout: 65_000 }, (req, res) => {
     handle(req, res).catch(() => {

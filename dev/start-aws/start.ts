@@ -22,7 +22,8 @@ import { createApiHandler } from '../../functions/apps/api-lambda/handler.ts';
 import { awsRegistryHooks } from '../../functions/aws/registry-hooks.ts';
 import { createEventsHandler } from '../../functions/apps/events-lambda/handler.ts';
 import { loadEdgeFunction, uploadKeysStore } from '../cloudfront/harness.ts';
-import type { EdgeConfig } from '../../functions/edge/source.ts';
+import type { EdgeConfig, ReadRoutingConfig } from '../../functions/edge/source.ts';
+import type { RegionalApis } from '../front-door/regions.ts';
 import { startFrontDoor, type FrontDoor, type FrontDoorOptions } from '../front-door/server.ts';
 import { log } from '../../functions/http/log.ts';
 
@@ -30,6 +31,7 @@ const projectDir = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const TABLE = 'registry';
 const BUCKET = 'registry';
 const EDGE_ORIGINS = { s3Origin: 's3', ingestOrigin: 'ingest', apiOrigin: 'api' };
+const PRIMARY_REGION = 'us-east-1';
 
 export interface AwsLocalOptions {
   host: string;
@@ -47,6 +49,19 @@ export interface AwsLocalOptions {
   edgeUploads?: boolean;
   /** Called once per request with where the front door sent it (for the benches' byte counts). */
   onRoute?: FrontDoorOptions['onRoute'];
+  /**
+   * A second region (e.g. eu-west-1): its own API over the same table and bucket (DynamoDB Local
+   * and s3rver stand in for the global table and the replicated buckets, with no lag), behind the
+   * real read-routing CloudFront Function; the primary is us-east-1.
+   */
+  replicaRegion?: string;
+}
+
+/** The regions of a start:aws with a replica: take an API down (unreachable) or bring it back. */
+export interface LocalRegions {
+  primary: string;
+  replica: string;
+  setApiDown(region: string, down: boolean): void;
 }
 
 export interface AwsLocal {
@@ -58,6 +73,8 @@ export interface AwsLocal {
   eventsDeps: AwsDeps;
   /** The environment a deployed process of this registry gets (the ingest child runs with it; the bench's cold-start child too). */
   env: Readonly<Record<string, string>>;
+  /** With `replicaRegion`: the two regions' APIs. */
+  regions?: LocalRegions;
   /** Whether monolithic PUTs go straight into S3 (the edge fast path). */
   edgeUploads: boolean;
   /** The ingest process (undefined when ingest is off). */
@@ -137,7 +154,7 @@ export async function startAwsLocal(opts: AwsLocalOptions): Promise<AwsLocal> {
     const keysFile = join(work, 'keys.json');
     await writeFile(keysFile, JSON.stringify(key), { mode: 0o600 });
     const env: Record<string, string> = {
-      AWS_REGION: 'us-east-1',
+      AWS_REGION: PRIMARY_REGION,
       AWS_ACCESS_KEY_ID: LOCAL_S3_CREDENTIALS.accessKeyId,
       AWS_SECRET_ACCESS_KEY: LOCAL_S3_CREDENTIALS.secretAccessKey,
       AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint,
@@ -149,6 +166,7 @@ export async function startAwsLocal(opts: AwsLocalOptions): Promise<AwsLocal> {
       // A registry on this machine for trying it out and for the tests: no authentication yet.
       REGISTRY_ACCESS: 'open',
       POWERTOOLS_METRICS_NAMESPACE: 'OciRegistryLocal',
+      ...(opts.replicaRegion ? { REGISTRY_PRIMARY_REGION: PRIMARY_REGION } : {}),
     };
     // Passed in, never put into process.env: this process may be a test worker or a bench.
     const deps = await createAwsDeps(readAwsConfig(env), { credentials: LOCAL_S3_CREDENTIALS });
@@ -163,6 +181,43 @@ export async function startAwsLocal(opts: AwsLocalOptions): Promise<AwsLocal> {
     metrics.setDefaultDimensions({});
     const registry = createAwsRegistry(deps, awsRegistryHooks(logger));
     const handler = createApiHandler(() => registry, { logger, metrics });
+    let regions: RegionalApis | undefined;
+    let localRegions: LocalRegions | undefined;
+    if (opts.replicaRegion) {
+      const replica = opts.replicaRegion;
+      // The replica's API: a Lambda of its own in its own region, reading the same stores.
+      const replicaDeps = await createAwsDeps(readAwsConfig({ ...env, AWS_REGION: replica }), { credentials: LOCAL_S3_CREDENTIALS });
+      cleanups.push(async () => {
+        replicaDeps.dynamo.destroy();
+        replicaDeps.s3.destroy();
+      });
+      const replicaRegistry = createAwsRegistry(replicaDeps, awsRegistryHooks(logger));
+      const ids = { [PRIMARY_REGION]: EDGE_ORIGINS.apiOrigin, [replica]: `api-${replica}` };
+      const routing: ReadRoutingConfig = {
+        primary: PRIMARY_REGION,
+        fallback: replica,
+        regions: [[PRIMARY_REGION, 38.9, -77.4], [replica, 53.3, -6.3]],
+        api: ids,
+        blobs: { [PRIMARY_REGION]: 'blobs-primary', [replica]: 'blobs-replica' },
+      };
+      regions = {
+        routing: loadEdgeFunction('read-routing', { config: routing }),
+        handlers: { [ids[PRIMARY_REGION]!]: handler as never, [ids[replica]!]: createApiHandler(() => replicaRegistry, { logger, metrics }) as never },
+        primary: EDGE_ORIGINS.apiOrigin,
+        down: new Set(),
+      };
+      const down = regions.down;
+      localRegions = {
+        primary: PRIMARY_REGION,
+        replica,
+        setApiDown: (region, isDown) => {
+          const id = ids[region];
+          if (!id) throw new Error(`no region ${region} in this start:aws`);
+          if (isDown) down.add(id);
+          else down.delete(id);
+        },
+      };
+    }
 
     let ingest: AwsLocal['ingest'];
     let ingestUrl: string | undefined;
@@ -242,6 +297,7 @@ export async function startAwsLocal(opts: AwsLocalOptions): Promise<AwsLocal> {
       ...(opts.onRoute ? { onRoute: opts.onRoute } : {}),
       // GET /_local/stats: bytes and requests per origin, for the tests (never part of a deployment).
       localStats: true,
+      ...(regions ? { regions } : {}),
       ...(opts.edge === false ? {} : { edge: {
         viewerRequest: loadEdgeFunction('viewer-request', { config, kvs }),
         viewerResponse: loadEdgeFunction('viewer-response'),
@@ -252,7 +308,7 @@ export async function startAwsLocal(opts: AwsLocalOptions): Promise<AwsLocal> {
       } }),
     });
     cleanups.push(() => frontDoor.close());
-    return { url: frontDoor.url, frontDoor, deps, eventsDeps, env, edgeUploads: opts.edge !== false && config.edgeUploads, ...(ingest ? { ingest } : {}), events, close };
+    return { url: frontDoor.url, frontDoor, deps, eventsDeps, env, edgeUploads: opts.edge !== false && config.edgeUploads, ...(localRegions ? { regions: localRegions } : {}), ...(ingest ? { ingest } : {}), events, close };
   } catch (e) {
     await close();
     throw e;

@@ -1,0 +1,94 @@
+// The distribution's API origins in start:aws: one API Lambda handler per region, the real
+// read-routing CloudFront Function choosing among them (writes to the primary; reads to the nearest
+// region, in an origin group that fails over on the function's status codes), and CloudFront's
+// custom error response (an unreachable origin's 502, a silent one's 504, answered 503 with the
+// API's OCI error page). An API can be taken down and brought back, to show what a region outage
+// does to pushes and pulls (test/dev/start-aws/regions.test.ts).
+import type { IncomingMessage } from 'node:http';
+import type { APIGatewayProxyEventV2 } from 'aws-lambda';
+import { requestEvent, type EdgeFunction } from '../cloudfront/harness.ts';
+import { UNAVAILABLE_PAGE_PATH } from '../../functions/edge/source.ts';
+import { invoke, type Answer, type LambdaHandler } from './apigw-http.ts';
+
+export interface RegionalApis {
+  /** The read-routing function, loaded with this distribution's settings. */
+  routing: EdgeFunction;
+  /** The API handler behind each origin id. */
+  handlers: Readonly<Record<string, LambdaHandler>>;
+  /** The origin id of the primary API (the default behaviour's origin). */
+  primary: string;
+  /** Origin ids whose API does not answer (CloudFront cannot connect). */
+  down: Set<string>;
+}
+
+/** Which API origin served a request, for the front door's counters and the tests. */
+export interface RegionalAnswer {
+  answer: Answer;
+  /** Origin ids tried, in order. */
+  tried: string[];
+}
+
+/** CloudFront's own answer when it cannot reach an origin (its HTML error page, abridged). */
+function cloudFrontError(status: 502 | 504): Answer {
+  const body = Buffer.from(`<HTML><HEAD><TITLE>ERROR: The request could not be satisfied</TITLE></HEAD><BODY>${status === 502 ? 'Bad Gateway' : 'Gateway Timeout'}</BODY></HTML>\n`);
+  return { status, headers: { 'content-type': 'text/html', 'content-length': String(body.byteLength), 'x-cache': 'Error from cloudfront' }, body };
+}
+
+interface Choice {
+  ids: string[];
+  failover: number[];
+}
+
+async function choose(apis: RegionalApis, req: { method: string; url: string; headers: IncomingMessage['headers'] }): Promise<Choice> {
+  const result = await apis.routing.run(requestEvent(req));
+  if (result.kind !== 'request') throw new Error('read-routing answered a request itself');
+  const origin = result.origin;
+  if (origin.kind === 'id') return { ids: [origin.id], failover: [] };
+  if (origin.kind === 'group') {
+    const p = origin.params as { originIds: { originId: string }[]; failoverCriteria: { statusCodes: number[] } };
+    return { ids: p.originIds.map((o) => o.originId), failover: p.failoverCriteria.statusCodes };
+  }
+  return { ids: [apis.primary], failover: [] };
+}
+
+async function tryOrigins(apis: RegionalApis, choice: Choice, event: APIGatewayProxyEventV2, timeoutMs: number): Promise<RegionalAnswer> {
+  const tried: string[] = [];
+  let answer: Answer = cloudFrontError(502);
+  for (const id of choice.ids) {
+    tried.push(id);
+    const handler = apis.handlers[id];
+    if (!handler) throw new Error(`read-routing chose origin ${id}, which the distribution does not have`);
+    answer = apis.down.has(id) ? cloudFrontError(502) : await invoke(handler, event, timeoutMs);
+    // CloudFront fails over on the group's codes, and when it cannot reach the origin at all.
+    if (!choice.failover.includes(answer.status) && !apis.down.has(id)) break;
+  }
+  return { answer, tried };
+}
+
+/**
+ * The answer of the API origin(s) to `event`, as CloudFront gives it: `originId` when a function on
+ * another behaviour chose one (the upload behaviour's), else read-routing's choice.
+ */
+export async function regionalInvoke(apis: RegionalApis, req: IncomingMessage, event: APIGatewayProxyEventV2, timeoutMs: number, originId?: string): Promise<RegionalAnswer> {
+  const choice = originId ? { ids: [originId], failover: [] } : await choose(apis, { method: req.method ?? 'GET', url: req.url ?? '/', headers: req.headers });
+  const result = await tryOrigins(apis, choice, event, timeoutMs);
+  if (result.answer.status !== 502 && result.answer.status !== 504) return result;
+  // The distribution's custom error response: the page, fetched as a GET through the default
+  // behaviour (so any region that answers serves it), sent with 503.
+  const pageRequest = { method: 'GET', url: UNAVAILABLE_PAGE_PATH, headers: { host: req.headers.host ?? 'localhost' } };
+  const page = await tryOrigins(apis, await choose(apis, pageRequest), pageEvent(event), timeoutMs);
+  if (page.answer.status !== 200) return result;
+  return { answer: { ...page.answer, status: 503 }, tried: result.tried };
+}
+
+function pageEvent(event: APIGatewayProxyEventV2): APIGatewayProxyEventV2 {
+  const { body: _body, queryStringParameters: _query, cookies: _cookies, ...rest } = event;
+  return {
+    ...rest,
+    rawPath: UNAVAILABLE_PAGE_PATH,
+    rawQueryString: '',
+    headers: { host: event.headers.host ?? 'localhost' },
+    requestContext: { ...event.requestContext, http: { ...event.requestContext.http, method: 'GET', path: UNAVAILABLE_PAGE_PATH } },
+    isBase64Encoded: false,
+  };
+}
