@@ -18,6 +18,37 @@ export interface BlobBucketProps {
   readonly replicationRules?: s3.ReplicationRule[];
   /** Accept the edge fast path's PutObject under blobs/r/ from the distribution (primary bucket). */
   readonly edgeUploads?: boolean;
+  /**
+   * The primary's bucket (the registry writes here) or a replica's (replication writes here). A
+   * replica has no rule that expires a current object: see `lifecycleRules`.
+   */
+  readonly role: 'primary' | 'replica';
+}
+
+/**
+ * The lifecycle of a region's bucket (docs/deploy.md, "Lifecycle rules in every region", lists which
+ * objects each rule can match). In the primary, current objects expire in exactly two places: uploads/
+ * (segments of sessions, never a blob) and blobs/by-upload/ objects tagged pending (a session's first
+ * segment at its final key, the tag removed when the blob is committed). A replica gets neither: its
+ * objects arrive by replication with the tags they had when copied, and nothing guarantees that the
+ * tag's removal at commit reaches the replica before a rule there would fire, so a pending rule in a
+ * replica could expire a committed blob. Uploads are not replicated at all. In every region, deleted
+ * objects (noncurrent versions, and delete markers with nothing behind them) go after a week.
+ */
+export function lifecycleRules(role: 'primary' | 'replica'): s3.LifecycleRule[] {
+  const everywhere: s3.LifecycleRule[] = [
+    { id: 'abort-incomplete-multipart', abortIncompleteMultipartUploadAfter: Duration.days(1) },
+    // Blobs and manifests deleted by GC stay restorable for a week, then go for good.
+    { id: 'expire-deleted-versions', noncurrentVersionExpiration: Duration.days(7), expiredObjectDeleteMarker: true },
+  ];
+  if (role === 'replica') return everywhere;
+  return [
+    everywhere[0]!,
+    { id: 'expire-stale-uploads', prefix: KEY_PREFIXES.uploads, expiration: Duration.days(2), noncurrentVersionExpiration: Duration.days(1) },
+    // An upload's first segment written at its final key, never committed (the tag is cleared at commit).
+    { id: 'expire-pending-upload-blobs', prefix: UPLOAD_BLOB_PREFIX, tagFilters: { [PENDING_TAG.key]: PENDING_TAG.value }, expiration: Duration.days(2) },
+    everywhere[1]!,
+  ];
 }
 
 export class BlobBucket extends Construct {
@@ -37,14 +68,7 @@ export class BlobBucket extends Construct {
       removalPolicy: env.retain ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
       autoDeleteObjects: false,
       ...(props.replicationRules?.length ? { replicationRules: props.replicationRules } : {}),
-      lifecycleRules: [
-        { id: 'abort-incomplete-multipart', abortIncompleteMultipartUploadAfter: Duration.days(1) },
-        { id: 'expire-stale-uploads', prefix: KEY_PREFIXES.uploads, expiration: Duration.days(2), noncurrentVersionExpiration: Duration.days(1) },
-        // An upload's first segment written at its final key, never committed (the tag is cleared at commit).
-        { id: 'expire-pending-upload-blobs', prefix: UPLOAD_BLOB_PREFIX, tagFilters: { [PENDING_TAG.key]: PENDING_TAG.value }, expiration: Duration.days(2) },
-        // Blobs and manifests deleted by GC stay restorable for a week, then go for good.
-        { id: 'expire-deleted-versions', noncurrentVersionExpiration: Duration.days(7), expiredObjectDeleteMarker: true },
-      ],
+      lifecycleRules: lifecycleRules(props.role),
     });
     this.bucket.addToResourcePolicy(new iam.PolicyStatement({
       sid: 'CloudFrontOacReadsBlobs',

@@ -22,6 +22,7 @@ export class ReplicaStorageStack extends Stack {
       env: props.config,
       region: props.region,
       distributionArn: props.distributionArn,
+      role: 'replica',
     }).bucket;
   }
 }

@@ -70,6 +70,7 @@ export class StorageStack extends Stack {
       distributionArn: props.distributionArn,
       replicationRules,
       edgeUploads: true,
+      role: 'primary',
     }).bucket;
 
     const replicationRole = this.bucket.node.tryFindChild('ReplicationRole');

@@ -1,6 +1,7 @@
 // Storage stacks in an environment without replicas (staging) and one with two (prod): table
 // replicas and PITR, bucket policy (TLS only, OAC principal only), replication, lifecycle and the
 // events notification.
+import { lifecycleRules } from '../../infra/constructs/blob-bucket.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Match } from 'aws-cdk-lib/assertions';
 import { SYNTH_TIMEOUT_MS, synthesizeAll } from './synth.ts';
@@ -116,15 +117,14 @@ describe.each([
     expect(statements.some((st) => [st.Action].flat().includes('s3:PutObject'))).toBe(false);
   });
 
-  it.each(bucketStacks)('lifecycle of %s: incomplete multipart aborted after 1 day, uploads/ and pending upload blobs expire after 2', (stack) => {
+  it.each(bucketStacks)('lifecycle of %s: incomplete multipart aborted after 1 day, deleted versions after 7; in the primary, uploads/ and pending upload blobs expire after 2', (stack, region) => {
     const rules = bucket(stack!).LifecycleConfiguration.Rules as Array<Record<string, Json>>;
     expect(rules).toContainEqual(expect.objectContaining({ AbortIncompleteMultipartUpload: { DaysAfterInitiation: 1 }, Status: 'Enabled' }));
+    expect(rules).toContainEqual(expect.objectContaining({ NoncurrentVersionExpiration: { NoncurrentDays: 7 }, ExpiredObjectDeleteMarker: true, Status: 'Enabled' }));
+    if (region !== primary) return;
     expect(rules).toContainEqual(expect.objectContaining({ Prefix: 'uploads/', ExpirationInDays: 2, Status: 'Enabled' }));
     // An upload's first segment at its final key, tagged pending until committed: expires after 2 days.
     expect(rules).toContainEqual(expect.objectContaining({ Prefix: 'blobs/by-upload/', TagFilters: [{ Key: 'registry-upload', Value: 'pending' }], ExpirationInDays: 2, Status: 'Enabled' }));
-    // No rule expires committed blobs: every other expiration is scoped to uploads/.
-    expect(rules.filter((r) => r.ExpirationInDays !== undefined).map((r) => [r.Prefix, r.TagFilters ?? null])).toEqual([['uploads/', null], ['blobs/by-upload/', [{ Key: 'registry-upload', Value: 'pending' }]]]);
-    expect(rules).toContainEqual(expect.objectContaining({ NoncurrentVersionExpiration: { NoncurrentDays: 7 }, Status: 'Enabled' }));
   });
 
   it('primary bucket notifies the events function of objects created under blobs/r/ (edge uploads) only; replica buckets notify nothing', () => {
@@ -145,6 +145,27 @@ describe.each([
     // The bucket can only be created once the invoke permission exists.
     const deps = s.assembly.getStackByName(`OciRegistry-${env}-Storage`).dependencies.map((d) => d.id);
     expect(deps).toContain(`OciRegistry-${env}-Events`);
+  });
+
+  it.each(bucketStacks)('lifecycle of %s: no rule can expire a committed blob or manifest (current versions expire only under uploads/, or pending-tagged under blobs/by-upload/ in the primary)', (stack, region) => {
+    const rules = bucket(stack!).LifecycleConfiguration.Rules as Array<Record<string, Json>>;
+    const isPrimary = region === primary;
+    // What can remove a current object: an Expiration (days or date) on a rule.
+    const expiring = rules.filter((r) => r.ExpirationInDays !== undefined || r.ExpirationDate !== undefined);
+    expect(expiring.map((r) => r.Id).sort()).toEqual(isPrimary ? ['expire-pending-upload-blobs', 'expire-stale-uploads'] : []);
+    for (const r of expiring) {
+      if (r.Id === 'expire-stale-uploads') expect(r.Prefix).toBe('uploads/');
+      else expect({ prefix: r.Prefix, tags: r.TagFilters }).toEqual({ prefix: 'blobs/by-upload/', tags: [{ Key: 'registry-upload', Value: 'pending' }] });
+    }
+    // Committed content lives under blobs/ and manifests/; uploads/ is never replicated, so the
+    // uploads rule can match only the primary's own session segments.
+    const replicated = (bucket(`OciRegistry-${env}-Storage`).ReplicationConfiguration?.Rules ?? []) as Array<Record<string, Json>>;
+    for (const r of replicated) expect(['blobs/', 'manifests/']).toContain(r.Filter.Prefix);
+    // Every other rule touches no current version: incomplete multipart uploads, noncurrent versions, lone delete markers.
+    for (const r of rules.filter((x) => !expiring.includes(x))) {
+      expect(Object.keys(r).filter((k) => !['Id', 'Status', 'AbortIncompleteMultipartUpload', 'NoncurrentVersionExpiration', 'ExpiredObjectDeleteMarker'].includes(k)), r.Id).toEqual([]);
+    }
+    expect(lifecycleRules(isPrimary ? 'primary' : 'replica').map((r) => r.id).sort()).toEqual(rules.map((r) => r.Id).sort());
   });
 
   it('replication: blobs/ and manifests/ to every replica bucket, delete markers too, with metrics', () => {
