@@ -61,6 +61,8 @@ export interface AwsLocalOptions {
 export interface LocalRegions {
   primary: string;
   replica: string;
+  /** The replica API's stores and clients (its own, as a Lambda in another region has). */
+  replicaDeps: AwsDeps;
   setApiDown(region: string, down: boolean): void;
 }
 
@@ -210,6 +212,7 @@ export async function startAwsLocal(opts: AwsLocalOptions): Promise<AwsLocal> {
       localRegions = {
         primary: PRIMARY_REGION,
         replica,
+        replicaDeps,
         setApiDown: (region, isDown) => {
           const id = ids[region];
           if (!id) throw new Error(`no region ${region} in this start:aws`);

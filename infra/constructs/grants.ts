@@ -28,7 +28,7 @@ export type DataAccess =
   | 'read-write'
   /** ingest task: upload requests only (streamed PATCH/PUT/POST bodies), never a manifest. */
   | 'ingest'
-  /** api Lambda of a replica region: only GET/HEAD ever reach it (CloudFront failover). */
+  /** api Lambda of a replica region: only GET/HEAD ever reach it (read routing). */
   | 'read-only'
   /** events Lambda: records new objects. */
   | 'events';
@@ -59,7 +59,8 @@ export function dataStatements(access: DataAccess, tableArn: string, bucketArn: 
       ];
     case 'read-only':
       return [
-        new iam.PolicyStatement({ sid: 'TableRead', actions: TABLE_READ, resources: [tableArn] }),
+        // BatchGetItem is the manifest PUT's (its references): a write, never sent to a replica.
+        new iam.PolicyStatement({ sid: 'TableRead', actions: ['dynamodb:GetItem', 'dynamodb:Query'], resources: [tableArn] }),
         new iam.PolicyStatement({ sid: 'ObjectsRead', actions: OBJECT_READ, resources: objects(blobs, manifests) }),
         listBucket,
       ];

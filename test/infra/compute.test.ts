@@ -109,7 +109,7 @@ describe.each(APIS)('$stack', ({ env, stack, region, primary, access, cdnUrl }) 
     const tableActions = actions(table[0]).sort();
     expect(tableActions).toEqual(primary
       ? ['dynamodb:BatchGetItem', 'dynamodb:ConditionCheckItem', 'dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query', 'dynamodb:UpdateItem']
-      : ['dynamodb:BatchGetItem', 'dynamodb:GetItem', 'dynamodb:Query']);
+      : ['dynamodb:GetItem', 'dynamodb:Query']);
 
     // ListBucket on the bucket itself, so a missing key is a 404 (else S3 answers 403).
     const list = st.filter((x) => actions(x).includes('s3:ListBucket'));

@@ -15,13 +15,62 @@ import { imageManifest, OCI_MANIFEST, pushBlobPatch, pushBlobPut, putManifest, s
 import { allows, needsOf, resolve, roleStatements, type Place, type Statement } from './iam-policy.ts';
 import { SYNTH_TIMEOUT_MS, synthesizeAll, type Json, type Synthesized } from './synth.ts';
 
-type Process = 'api' | 'events' | 'ingest';
+type Process = 'api' | 'events' | 'ingest' | 'replica-api';
+const PROCESSES = ['api', 'events', 'ingest', 'replica-api'] as const;
 const AT: Place = { partition: 'aws', region: 'us-east-1', account: '123456789012' };
+const REPLICA = 'eu-west-1';
+const AT_REPLICA: Place = { ...AT, region: REPLICA };
+const at = (p: Process): Place => (p === 'replica-api' ? AT_REPLICA : AT);
 const ENV = 'prod';
 
 let s: Synthesized;
 let local: AwsLocal;
-const calls: Record<Process, CallRecord[]> = { api: [], events: [], ingest: [] };
+const calls: Record<Process, CallRecord[]> = { api: [], events: [], ingest: [], 'replica-api': [] };
+
+/**
+ * Every read a replica region's API serves (the primary API down, so read routing fails each one
+ * over): manifests by tag and digest (one with its body in S3), blob HEAD and GET, a blob that is
+ * not there, tag list, referrers, catalog.
+ */
+async function replicaReads(base: string): Promise<void> {
+  const send = async (url: string, init: RequestInit = {}) => {
+    const r = await fetch(url, { redirect: 'manual', ...init });
+    await r.arrayBuffer();
+    return r;
+  };
+  const repo = 'iam/replica';
+  const config = randomBytes(300);
+  const layer = randomBytes(4000);
+  await pushBlobPut(base, repo, config);
+  await pushBlobPut(base, repo, layer);
+  await pushBlobPut(base, repo, Buffer.from('{}'));
+  const img = imageManifest(config, [layer]);
+  await putManifest(base, repo, 'v1', img.manifest);
+  const huge = Buffer.from(JSON.stringify({
+    schemaVersion: 2, mediaType: OCI_MANIFEST, artifactType: 'application/example',
+    config: { mediaType: 'application/vnd.oci.empty.v1+json', digest: sha256(Buffer.from('{}')), size: 2 },
+    layers: [{ mediaType: 'application/vnd.oci.image.layer.v1.tar', digest: sha256(config), size: config.length }],
+    subject: { mediaType: OCI_MANIFEST, digest: img.digest, size: img.manifest.length },
+    annotations: { pad: 'x'.repeat(500 * 1024) },
+  }));
+  expect((await fetch(`${base}/v2/${repo}/manifests/${sha256(huge)}`, { method: 'PUT', body: huge, headers: { 'content-type': OCI_MANIFEST } })).status).toBe(201);
+  await settleEvents(local);
+  local.regions!.setApiDown('us-east-1', true);
+  try {
+    for (const ref of ['v1', img.digest, sha256(huge)]) expect((await send(`${base}/v2/${repo}/manifests/${ref}`, { headers: { accept: OCI_MANIFEST } })).status).toBe(200);
+    expect((await send(`${base}/v2/${repo}/manifests/v1`, { method: 'HEAD', headers: { accept: OCI_MANIFEST } })).status).toBe(200);
+    expect((await send(`${base}/v2/${repo}/blobs/${sha256(layer)}`)).status).toBe(307);
+    expect((await send(`${base}/v2/${repo}/blobs/${sha256(config)}`, { method: 'HEAD' })).status).toBe(200);
+    // Not there: the replica (the fallback of a viewer near the primary, which is down) answers 404,
+    // asking S3 for the key first: a 404 there needs s3:ListBucket in the replica's role too.
+    expect((await send(`${base}/v2/${repo}/blobs/${sha256(randomBytes(8))}`, { method: 'HEAD' })).status).toBe(404);
+    expect((await send(`${base}/v2/${repo}/tags/list`)).status).toBe(200);
+    expect((await send(`${base}/v2/${repo}/referrers/${img.digest}`)).status).toBe(200);
+    expect((await send(`${base}/v2/_catalog`)).status).toBe(200);
+  } finally {
+    local.regions!.setApiDown('us-east-1', false);
+  }
+}
 
 async function workload(base: string): Promise<void> {
   const repo = 'iam/app';
@@ -101,9 +150,9 @@ async function workload(base: string): Promise<void> {
   await pushBlobPut(base, other, config);
 }
 
-/** The role of each process in prod's primary region, as the templates give it. */
+/** The role of each process in prod (the replica API's in eu-west-1), as the templates give it. */
 function statementsOf(p: Process): Statement[] {
-  const stack = { api: `OciRegistry-${ENV}-Api`, events: `OciRegistry-${ENV}-Events`, ingest: `OciRegistry-${ENV}-Ingest` }[p];
+  const stack = { api: `OciRegistry-${ENV}-Api`, events: `OciRegistry-${ENV}-Events`, ingest: `OciRegistry-${ENV}-Ingest`, 'replica-api': `OciRegistry-${ENV}-Api-${REPLICA}` }[p];
   const template = s.templateJson(stack) as Json;
   const resources = Object.entries(template.Resources as Record<string, Json>);
   let roleArn: Json | undefined;
@@ -111,28 +160,40 @@ function statementsOf(p: Process): Statement[] {
   else roleArn = resources.find(([, r]) => r.Type === 'AWS::Lambda::Function' && r.Properties.Handler === 'index.handler' && r.Properties.Environment?.Variables?.TABLE_NAME)?.[1].Properties.Role;
   const roleId = roleArn?.['Fn::GetAtt']?.[0] as string;
   expect(roleId, `${stack}: the role of the ${p} process`).toBeTruthy();
-  return roleStatements(template, roleId, AT);
+  return roleStatements(template, roleId, at(p));
 }
 
-/** The deployment's table and bucket names, from the API function's environment. */
-function deployedNames(): { table: (l: string) => string; bucket: (l: string) => string } {
-  const template = s.templateJson(`OciRegistry-${ENV}-Api`) as Json;
+/** The process's API function environment in the templates (the primary's, or the replica's). */
+function apiVariables(p: Process): Json {
+  const template = s.templateJson(p === 'replica-api' ? `OciRegistry-${ENV}-Api-${REPLICA}` : `OciRegistry-${ENV}-Api`) as Json;
   const fn = Object.values(template.Resources as Record<string, Json>).find((r) => r.Type === 'AWS::Lambda::Function' && r.Properties.Environment?.Variables?.TABLE_NAME);
-  const vars = fn!.Properties.Environment.Variables;
-  const table = resolve(vars.TABLE_NAME, AT);
-  const bucket = resolve(vars.BUCKET_NAME, AT);
+  return fn!.Properties.Environment.Variables;
+}
+
+/** The deployment's table and bucket names as the process sees them (a replica's bucket is its region's). */
+function deployedNames(p: Process = 'api'): { table: (l: string) => string; bucket: (l: string) => string } {
+  const vars = apiVariables(p);
+  const table = resolve(vars.TABLE_NAME, at(p));
+  const bucket = resolve(vars.BUCKET_NAME, at(p));
   return { table: () => table, bucket: () => bucket };
 }
 
 beforeAll(async () => {
   s = synthesizeAll();
-  local = await startAwsLocal({ host: '127.0.0.1', port: 0, ingest: true, ingestEnv: { REGISTRY_CALL_COUNTS: 'on' } });
-  const recorders = { api: [recordCalls(local.deps.dynamo), recordCalls(local.deps.s3)], events: [recordCalls(local.eventsDeps.dynamo), recordCalls(local.eventsDeps.s3)] };
+  local = await startAwsLocal({ host: '127.0.0.1', port: 0, ingest: true, ingestEnv: { REGISTRY_CALL_COUNTS: 'on' }, replicaRegion: REPLICA });
+  const replicaDeps = local.regions!.replicaDeps;
+  const recorders = {
+    api: [recordCalls(local.deps.dynamo), recordCalls(local.deps.s3)],
+    events: [recordCalls(local.eventsDeps.dynamo), recordCalls(local.eventsDeps.s3)],
+    'replica-api': [recordCalls(replicaDeps.dynamo), recordCalls(replicaDeps.s3)],
+  };
   await fetch(`${local.ingest!.url}/healthz/calls?reset`);
   await workload(local.url);
   await settleEvents(local);
+  await replicaReads(local.url);
   calls.api = recorders.api.flatMap((r) => r.records);
   calls.events = recorders.events.flatMap((r) => r.records);
+  calls['replica-api'] = recorders['replica-api'].flatMap((r) => r.records);
   calls.ingest = ((await (await fetch(`${local.ingest!.url}/healthz/calls`)).json()) as { records: CallRecord[] }).records;
 }, SYNTH_TIMEOUT_MS + 120_000);
 
@@ -148,10 +209,12 @@ describe('IAM against the calls each process makes', () => {
     expect([...ops('events')]).toEqual(expect.arrayContaining(['HeadObject', 'GetItem', 'PutItem']));
     expect([...ops('ingest')]).toEqual(expect.arrayContaining(['CreateMultipartUpload', 'UploadPart', 'CompleteMultipartUpload']));
     expect(calls.api.some((c) => c.operation === 'HeadObject' && c.status === 404), 'a HEAD of a missing key').toBe(true);
+    expect([...ops('replica-api')]).toEqual(expect.arrayContaining(['GetItem', 'Query', 'GetObject', 'HeadObject']));
+    expect(calls['replica-api'].some((c) => c.operation === 'HeadObject' && c.status === 404), 'a replica HEAD of a missing key').toBe(true);
   });
 
   it('the statements evaluated have no Deny and no condition (this evaluator does not model them)', () => {
-    for (const p of ['api', 'events', 'ingest'] as const) {
+    for (const p of PROCESSES) {
       for (const st of statementsOf(p)) {
         expect(st.effect, `${p} ${st.sid}`).toBe('Allow');
         expect(st.condition, `${p} ${st.sid}`).toBeUndefined();
@@ -159,12 +222,12 @@ describe('IAM against the calls each process makes', () => {
     }
   });
 
-  it.each(['api', 'events', 'ingest'] as const)('%s: every call it made is allowed by its policy as deployed', (p) => {
+  it.each(PROCESSES)('%s: every call it made is allowed by its policy as deployed', (p) => {
     const statements = statementsOf(p);
-    const names = deployedNames();
+    const names = deployedNames(p);
     const denied = new Set<string>();
     for (const call of calls[p]) {
-      for (const need of needsOf(call, names, AT)) {
+      for (const need of needsOf(call, names, at(p))) {
         if (!allows(statements, need.action, need.resource)) denied.add(`${need.action} on ${need.resource.replace(/[0-9a-f]{64}/g, '<hex>').replace(/[0-9a-f-]{36}/g, '<id>')} (${need.why})`);
       }
     }
@@ -174,13 +237,14 @@ describe('IAM against the calls each process makes', () => {
   /** Grants for paths this workload cannot provoke, each with its reason; an entry the workload does use fails the test (take it off). */
   const RARE: Record<Process, Record<string, string>> = {
     api: {},
+    'replica-api': {},
     events: { 's3:ListBucket': 'an event that arrives after its object was deleted finds it missing (404, not 403)' },
     ingest: { 's3:AbortMultipartUpload': 'a part upload that S3 keeps refusing ends its multipart upload (part-writer.ts); a client that goes away only rolls the session back' },
   };
 
-  it.each(['api', 'events', 'ingest'] as const)('%s: every S3 and DynamoDB action its policy grants is one a call used (or listed as a rare path)', (p) => {
-    const names = deployedNames();
-    const used = new Set(calls[p].flatMap((c) => needsOf(c, names, AT)).map((n) => n.action.toLowerCase()));
+  it.each(PROCESSES)('%s: every S3 and DynamoDB action its policy grants is one a call used (or listed as a rare path)', (p) => {
+    const names = deployedNames(p);
+    const used = new Set(calls[p].flatMap((c) => needsOf(c, names, at(p))).map((n) => n.action.toLowerCase()));
     const granted = statementsOf(p).flatMap((st) => st.actions).filter((a) => /^(s3|dynamodb):/.test(a));
     expect(granted.filter((a) => !used.has(a.toLowerCase()) && RARE[p][a] === undefined).sort()).toEqual([]);
     for (const a of Object.keys(RARE[p])) expect(used.has(a.toLowerCase()), `${p} used ${a}: take it off the rare list`).toBe(false);

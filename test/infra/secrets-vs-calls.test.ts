@@ -1,0 +1,96 @@
+// Secrets Manager and KMS checked against what the code calls (issue 14). start:aws reads its keys
+// from a file, so the IAM-versus-calls test cannot see these calls: here each deployed process's
+// start-up (createAwsDeps, what the API Lambda, the events Lambda and the ingest task run on their
+// first request) is run with its environment exactly as the templates set it, against a Secrets
+// Manager client mocked at the SDK (aws-sdk-client-mock), and every GetSecretValue it sends is held
+// against that process's role as synthesized: allowed, and nothing granted that no call reads.
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { mockClient } from 'aws-sdk-client-mock';
+import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { readAwsConfig } from '../../functions/aws/config.ts';
+import { createAwsDeps } from '../../functions/aws/deps.ts';
+import { allows, resolve, roleStatements, type Place, type Statement } from './iam-policy.ts';
+import { SYNTH_TIMEOUT_MS, synthesizeAll, type Json, type Synthesized } from './synth.ts';
+
+const ENV = 'prod';
+const PRIMARY: Place = { partition: 'aws', region: 'us-east-1', account: '123456789012' };
+const REPLICA: Place = { ...PRIMARY, region: 'eu-west-1' };
+type Process = 'api' | 'replica-api' | 'events' | 'ingest';
+const PROCESSES: { p: Process; stack: string; at: Place }[] = [
+  { p: 'api', stack: `OciRegistry-${ENV}-Api`, at: PRIMARY },
+  { p: 'replica-api', stack: `OciRegistry-${ENV}-Api-eu-west-1`, at: REPLICA },
+  { p: 'events', stack: `OciRegistry-${ENV}-Events`, at: PRIMARY },
+  { p: 'ingest', stack: `OciRegistry-${ENV}-Ingest`, at: PRIMARY },
+];
+
+let s: Synthesized;
+const sm = mockClient(SecretsManagerClient);
+const PEM = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
+const KEYS = JSON.stringify({ kid: 'k1', key: randomBytes(32).toString('hex') });
+
+beforeAll(() => {
+  s = synthesizeAll();
+}, SYNTH_TIMEOUT_MS);
+afterAll(() => {
+  sm.restore();
+  s?.cleanup();
+});
+
+/** The process's environment and role as the template gives them (intrinsics resolved for `at`). */
+function deployed(stack: string, p: Process, at: Place): { env: Record<string, string>; statements: Statement[] } {
+  const template = s.templateJson(stack) as Json;
+  const resources = Object.values(template.Resources as Record<string, Json>);
+  let vars: Record<string, unknown>;
+  let role: Json;
+  if (p === 'ingest') {
+    const task = resources.find((r) => r.Type === 'AWS::ECS::TaskDefinition')!;
+    const container = task.Properties.ContainerDefinitions[0];
+    vars = Object.fromEntries((container.Environment as { Name: string; Value: unknown }[]).map((e) => [e.Name, e.Value]));
+    expect(container.Secrets, 'ingest gets no secret values injected: it reads them itself').toBeUndefined();
+    role = task.Properties.TaskRoleArn;
+  } else {
+    const fn = resources.find((r) => r.Type === 'AWS::Lambda::Function' && r.Properties.Environment?.Variables?.TABLE_NAME)!;
+    vars = fn.Properties.Environment.Variables;
+    role = fn.Properties.Role;
+  }
+  const env = Object.fromEntries(Object.entries(vars).map(([k, v]) => [k, resolve(v, at)]));
+  return { env: { ...env, AWS_REGION: at.region }, statements: roleStatements(template, role['Fn::GetAtt'][0], at) };
+}
+
+describe('Secrets Manager and KMS against the calls each process makes', () => {
+  it.each(PROCESSES)('$p: every secret it reads at start-up is granted, and every secret granted is read', async ({ p, stack, at }) => {
+    const { env, statements } = deployed(stack, p, at);
+    const read: string[] = [];
+    sm.reset();
+    sm.on(GetSecretValueCommand).callsFake((input: { SecretId: string }) => {
+      read.push(input.SecretId);
+      return { SecretString: input.SecretId === env.CDN_PRIVATE_KEY_SECRET_ARN ? PEM : KEYS };
+    });
+    const deps = await createAwsDeps(readAwsConfig(env));
+    deps.dynamo.destroy();
+    deps.s3.destroy();
+    expect(read.length, `${p} reads its keys`).toBeGreaterThan(0);
+    for (const id of read) expect(allows(statements, 'secretsmanager:GetSecretValue', id), `${p}: GetSecretValue on ${id}`).toBeDefined();
+    const granted = statements.filter((st) => st.actions.some((a) => a.startsWith('secretsmanager:'))).flatMap((st) => st.resources);
+    expect([...new Set(granted)].sort()).toEqual([...new Set(read)].sort());
+    // Only GetSecretValue: no listing, no writes.
+    expect(new Set(statements.flatMap((st) => st.actions).filter((a) => a.startsWith('secretsmanager:')))).toEqual(new Set(['secretsmanager:GetSecretValue']));
+    if (p === 'api') expect(read).toContain(env.CDN_PRIVATE_KEY_SECRET_ARN);
+    // A replica reads its region's copy of each secret (Secrets Manager replicas), never the primary's.
+    if (p === 'replica-api') for (const id of read) expect(id).toContain(':secretsmanager:eu-west-1:');
+  });
+
+  it('no KMS call is needed: every secret uses the AWS managed key (no KmsKeyId), and no role is granted kms:*', () => {
+    const secrets = Object.values(s.templateJson(`OciRegistry-${ENV}-Keys`).Resources).filter((r) => r.Type === 'AWS::SecretsManager::Secret');
+    expect(secrets.length).toBe(2);
+    for (const secret of secrets) {
+      expect((secret.Properties as Json).KmsKeyId).toBeUndefined();
+      for (const replica of ((secret.Properties as Json).ReplicaRegions ?? []) as Json[]) expect(replica.KmsKeyId).toBeUndefined();
+    }
+    for (const { p, stack, at } of PROCESSES) {
+      const kms = deployed(stack, p, at).statements.flatMap((st) => st.actions).filter((a) => a.toLowerCase().startsWith('kms:'));
+      expect(kms, p).toEqual([]);
+    }
+  });
+});
