@@ -46,13 +46,7 @@ async function replicaReads(base: string): Promise<void> {
   await pushBlobPut(base, repo, Buffer.from('{}'));
   const img = imageManifest(config, [layer]);
   await putManifest(base, repo, 'v1', img.manifest);
-  const huge = Buffer.from(JSON.stringify({
-    schemaVersion: 2, mediaType: OCI_MANIFEST, artifactType: 'application/example',
-    config: { mediaType: 'application/vnd.oci.empty.v1+json', digest: sha256(Buffer.from('{}')), size: 2 },
-    layers: [{ mediaType: 'application/vnd.oci.image.layer.v1.tar', digest: sha256(config), size: config.length }],
-    subject: { mediaType: OCI_MANIFEST, digest: img.digest, size: img.manifest.length },
-    annotations: { pad: 'x'.repeat(500 * 1024) },
-  }));
+  const huge = hugeReferrer(config, img);
   expect((await fetch(`${base}/v2/${repo}/manifests/${sha256(huge)}`, { method: 'PUT', body: huge, headers: { 'content-type': OCI_MANIFEST } })).status).toBe(201);
   await settleEvents(local);
   local.regions!.setApiDown('us-east-1', true);
@@ -70,6 +64,17 @@ async function replicaReads(base: string): Promise<void> {
   } finally {
     local.regions!.setApiDown('us-east-1', false);
   }
+}
+
+/** A manifest too large for a DynamoDB item (its body goes to S3) whose subject is `img`. */
+function hugeReferrer(config: Buffer, img: { digest: string; manifest: Uint8Array }): Buffer {
+  return Buffer.from(JSON.stringify({
+    schemaVersion: 2, mediaType: OCI_MANIFEST, artifactType: 'application/example',
+    config: { mediaType: 'application/vnd.oci.empty.v1+json', digest: sha256(Buffer.from('{}')), size: 2 },
+    layers: [{ mediaType: 'application/vnd.oci.image.layer.v1.tar', digest: sha256(config), size: config.length }],
+    subject: { mediaType: OCI_MANIFEST, digest: img.digest, size: img.manifest.length },
+    annotations: { pad: 'x'.repeat(500 * 1024) },
+  }));
 }
 
 async function workload(base: string): Promise<void> {
@@ -114,13 +119,7 @@ async function workload(base: string): Promise<void> {
   const tagged = await fetch(`${base}/v2/${repo}/manifests/${img.digest}?tag=v1&tag=v2`, { method: 'PUT', body: img.manifest, headers: { 'content-type': OCI_MANIFEST } });
   expect(tagged.status, await tagged.text()).toBe(201);
   // A manifest too large for an item (its body goes to S3) that refers to the image as its subject.
-  const huge = Buffer.from(JSON.stringify({
-    schemaVersion: 2, mediaType: OCI_MANIFEST, artifactType: 'application/example',
-    config: { mediaType: 'application/vnd.oci.empty.v1+json', digest: sha256(Buffer.from('{}')), size: 2 },
-    layers: [{ mediaType: 'application/vnd.oci.image.layer.v1.tar', digest: sha256(config), size: config.length }],
-    subject: { mediaType: OCI_MANIFEST, digest: img.digest, size: img.manifest.length },
-    annotations: { pad: 'x'.repeat(500 * 1024) },
-  }));
+  const huge = hugeReferrer(config, img);
   await pushBlobPut(base, repo, Buffer.from('{}'));
   const put = await fetch(`${base}/v2/${repo}/manifests/${sha256(huge)}`, { method: 'PUT', body: huge, headers: { 'content-type': OCI_MANIFEST } });
   expect(put.status, await put.text()).toBe(201);
