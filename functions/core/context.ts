@@ -4,6 +4,7 @@ import type { Access, Authorizer, Principal } from './access.ts';
 import type { RegistryRequest, RegistryResponse } from './http.ts';
 import type { BlobStore, MetadataStore } from './ports.ts';
 import type { TokenSigner } from './tokens.ts';
+import type { AuthDeps } from './auth/auth-deps.ts';
 
 export interface RegistrySettings {
   /** Lifetime of an idle upload session (and of the token in its Location). */
@@ -34,6 +35,8 @@ export interface RegistryDeps {
   uploadTokens: TokenSigner;
   settings: RegistrySettings;
   now: () => number;
+  /** Token authentication (the token endpoint's store and signer); absent: /token is not served. */
+  auth?: AuthDeps;
 }
 
 export interface Params {
@@ -54,4 +57,6 @@ export interface Operation {
   /** The access this operation needs, from its route parameters. */
   access(params: Params): Access[];
   handle(ctx: HandlerContext): Promise<RegistryResponse>;
+  /** Served without asking the authorizer (the token endpoint, which authenticates by itself). */
+  public?: boolean;
 }

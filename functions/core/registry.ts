@@ -68,6 +68,7 @@ export function createRegistry(options: RegistryOptions): Registry {
       throw new RegistryError('UNSUPPORTED', { method: req.method, allow }, { headers: { allow } });
     }
     if (match.route.keys.includes('name')) requireName(match.params.name);
+    if (op.public) return op.handle({ req, params: match.params, principal: { subject: 'anonymous' }, deps });
     const decision = await deps.authorizer.authorize(req, op.access(match.params));
     if (!decision.allowed) {
       const code = decision.status === 401 ? 'UNAUTHORIZED' : 'DENIED';

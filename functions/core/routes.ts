@@ -6,10 +6,11 @@ import { apiVersionCheck } from './handlers/base.ts';
 import { deleteBlob, getBlob, headBlob } from './handlers/blobs.ts';
 import { listCatalog, listReferrers, listTags } from './handlers/listing.ts';
 import { deleteManifest, getManifest, headManifest, putManifest } from './handlers/manifests.ts';
+import { getToken, postToken } from './auth/token-endpoint.ts';
 import { cancelUpload, getUploadStatus, patchUpload, putUpload, startUpload } from './handlers/uploads.ts';
 
 /** What a route serves, for logs and metrics (`manifest.get`, `upload.patch`): never a repository name. */
-export type Resource = 'base' | 'catalog' | 'tags' | 'manifest' | 'referrers' | 'upload' | 'blob';
+export type Resource = 'base' | 'catalog' | 'tags' | 'manifest' | 'referrers' | 'upload' | 'blob' | 'token';
 
 export interface Route {
   resource: Resource;
@@ -22,6 +23,8 @@ export interface Route {
 // Names may contain '/', so each pattern anchors on the fixed suffix after the name. Upload routes
 // come before the blob route so `/blobs/uploads/` is never read as a digest.
 export const routes: readonly Route[] = [
+  // Docker token authentication's realm (the registry is its own token server).
+  { resource: 'token', pattern: /^\/token$/, keys: [], methods: { GET: getToken, POST: postToken } },
   { resource: 'base', pattern: /^\/v2\/?$/, keys: [], methods: { GET: apiVersionCheck, HEAD: apiVersionCheck } },
   { resource: 'catalog', pattern: /^\/v2\/_catalog$/, keys: [], methods: { GET: listCatalog } },
   { resource: 'tags', pattern: /^\/v2\/(.+)\/tags\/list$/, keys: ['name'], methods: { GET: listTags } },

@@ -13,6 +13,13 @@ import { TokenSigner } from '../../functions/core/tokens.ts';
 import { serveBlob } from '../../functions/apps/server/blob-route.ts';
 import { blobStoreContract } from './blob-store.contract.ts';
 import { metadataStoreContract } from './metadata-store.contract.ts';
+import { identityStoreContract } from './identity-store.contract.ts';
+import { SqliteIdentityStore } from '../../functions/adapters/sqlite/sqlite-identity.ts';
+
+identityStoreContract('SQLite (in memory)', async () => {
+  const store = new SqliteIdentityStore(':memory:');
+  return { store, close: async () => store.close() };
+});
 
 metadataStoreContract('SQLite (in memory)', async () => {
   const store = new SqliteMetadataStore(':memory:');

@@ -1,0 +1,8 @@
+// What the registry needs for token authentication: the identity store and the token signer.
+import type { IdentityStore } from './identity-store.ts';
+import type { TokenService } from './jwt.ts';
+
+export interface AuthDeps {
+  store: IdentityStore;
+  tokens: TokenService;
+}

@@ -1,0 +1,51 @@
+// What an identity may do on a resource: the rights the token endpoint grants (intersected with what
+// was asked; less than asked is not an error). Project visibility, membership roles, system admins
+// and robots' own actions and repository patterns are all decided here.
+import type { Action } from '../access.ts';
+import type { IdentityStore } from './identity-store.ts';
+import { matchesPattern, projectOf, ROLE_ACTIONS, type Robot, type User } from './model.ts';
+import { expandActions, type RequestedAccess } from './scopes.ts';
+
+export type Identity = { kind: 'anonymous' } | { kind: 'user'; user: User } | { kind: 'robot'; robot: Robot };
+
+export interface Grant {
+  type: 'repository' | 'registry';
+  name: string;
+  actions: string[];
+}
+
+export const subjectOf = (who: Identity): string => (who.kind === 'anonymous' ? 'anonymous' : who.kind === 'user' ? who.user.name : who.robot.name);
+
+async function repositoryActions(store: IdentityStore, who: Identity, repository: string): Promise<Set<Action>> {
+  const allowed = new Set<Action>();
+  const project = await store.getProject(projectOf(repository));
+  if (project?.public) allowed.add('pull');
+  if (!project) return allowed;
+  if (who.kind === 'user') {
+    if (who.user.admin) for (const a of ROLE_ACTIONS.admin) allowed.add(a);
+    const role = await store.getRole(project.name, who.user.name);
+    if (role) for (const a of ROLE_ACTIONS[role]) allowed.add(a);
+  } else if (who.kind === 'robot') {
+    const r = who.robot;
+    const inProject = r.project === undefined || r.project === project.name;
+    const inRepos = r.repositories === undefined || r.repositories.some((p) => matchesPattern(p, repository));
+    if (inProject && inRepos) for (const a of r.actions) allowed.add(a);
+  }
+  return allowed;
+}
+
+/** The grants for `requested`: each scope with the actions both asked and allowed (scopes with none left out). */
+export async function grantsFor(store: IdentityStore, who: Identity, requested: readonly RequestedAccess[]): Promise<Grant[]> {
+  const out: Grant[] = [];
+  for (const r of requested) {
+    if (r.type === 'registry') {
+      // The catalog lists every repository: system administrators only.
+      if (r.name === 'catalog' && who.kind === 'user' && who.user.admin && r.actions.includes('*')) out.push({ type: 'registry', name: 'catalog', actions: ['*'] });
+      continue;
+    }
+    const allowed = await repositoryActions(store, who, r.name);
+    const actions = expandActions(r.actions).filter((a) => allowed.has(a));
+    if (actions.length > 0) out.push({ type: 'repository', name: r.name, actions });
+  }
+  return out;
+}

@@ -1,0 +1,118 @@
+// Registry tokens: ES256 JWTs (jose) with distribution's claims (docs/spec/auth/jwt.md): iss, sub,
+// aud (the service), exp, nbf, iat, jti and `access` [{type, name, actions}]. Access tokens live 5
+// minutes; refresh tokens (what `docker login` stores as its identity token) are JWTs too, told
+// apart by `token_use`, and only the token endpoint accepts them. Verification uses the public keys
+// held in the process: no network call per request; verified tokens are remembered until they expire.
+import { randomUUID, type KeyObject } from 'node:crypto';
+import { SignJWT, jwtVerify, type JWTPayload } from 'jose';
+import type { Grant } from './grants.ts';
+
+export const ACCESS_TOKEN_SECONDS = 300;
+
+export interface SigningKeyPair {
+  kid: string;
+  privateKey: KeyObject;
+  publicKey: KeyObject;
+}
+
+export interface TokenKeys {
+  /** The key new tokens are signed with. */
+  current: SigningKeyPair;
+  /** Every key a token may be signed with (the current one and ones being rotated out), by kid. */
+  verifying: ReadonlyMap<string, KeyObject>;
+}
+
+export interface TokenSettings {
+  issuer: string;
+  /** The service name (`aud`), from configuration, never from the request. */
+  service: string;
+  refreshTokenSeconds: number;
+}
+
+export interface AccessClaims {
+  sub: string;
+  access: Grant[];
+  exp: number;
+}
+
+export interface RefreshClaims {
+  sub: string;
+  exp: number;
+  /** For a refresh token made by an OIDC trust rule: the rule that capped it. */
+  rule?: string;
+}
+
+export class TokenError extends Error {}
+
+export class TokenService {
+  readonly #keys: TokenKeys;
+  readonly #settings: TokenSettings;
+  readonly #verified = new Map<string, { claims: AccessClaims; until: number }>();
+
+  constructor(keys: TokenKeys, settings: TokenSettings) {
+    this.#keys = keys;
+    this.#settings = settings;
+  }
+
+  get service(): string {
+    return this.#settings.service;
+  }
+
+  async #sign(claims: JWTPayload, seconds: number, now: number): Promise<string> {
+    const iat = Math.floor(now / 1000);
+    return new SignJWT(claims)
+      .setProtectedHeader({ alg: 'ES256', kid: this.#keys.current.kid, typ: 'JWT' })
+      .setIssuer(this.#settings.issuer)
+      .setAudience(this.#settings.service)
+      .setIssuedAt(iat)
+      .setNotBefore(iat - 1)
+      .setExpirationTime(iat + seconds)
+      .setJti(randomUUID())
+      .sign(this.#keys.current.privateKey);
+  }
+
+  issueAccess(subject: string, access: Grant[], now = Date.now()): Promise<string> {
+    return this.#sign({ sub: subject, access, token_use: 'access' }, ACCESS_TOKEN_SECONDS, now);
+  }
+
+  issueRefresh(subject: string, now = Date.now(), opts: { seconds?: number; rule?: string } = {}): Promise<string> {
+    return this.#sign({ sub: subject, token_use: 'refresh', ...(opts.rule ? { rule: opts.rule } : {}) }, opts.seconds ?? this.#settings.refreshTokenSeconds, now);
+  }
+
+  async #verify(token: string, use: 'access' | 'refresh', now: number): Promise<JWTPayload> {
+    try {
+      const { payload } = await jwtVerify(token, async (header) => {
+        const key = header.kid === undefined ? undefined : this.#keys.verifying.get(header.kid);
+        if (!key) throw new TokenError('unknown key id');
+        return key;
+      }, {
+        algorithms: ['ES256'],
+        issuer: this.#settings.issuer,
+        audience: this.#settings.service,
+        currentDate: new Date(now),
+        requiredClaims: ['exp', 'nbf', 'iat', 'sub'],
+      });
+      if (payload.token_use !== use) throw new TokenError(`not an ${use} token`);
+      return payload;
+    } catch (e) {
+      throw e instanceof TokenError ? e : new TokenError((e as Error).message);
+    }
+  }
+
+  /** The claims of a valid access token; TokenError otherwise. */
+  async verifyAccess(token: string, now = Date.now()): Promise<AccessClaims> {
+    const hit = this.#verified.get(token);
+    if (hit && hit.until > now) return hit.claims;
+    const p = await this.#verify(token, 'access', now);
+    if (!Array.isArray(p.access)) throw new TokenError('no access claim');
+    const claims: AccessClaims = { sub: String(p.sub), access: p.access as Grant[], exp: p.exp! };
+    if (this.#verified.size > 10_000) this.#verified.clear();
+    this.#verified.set(token, { claims, until: Math.min(p.exp! * 1000, now + ACCESS_TOKEN_SECONDS * 1000) });
+    return claims;
+  }
+
+  async verifyRefresh(token: string, now = Date.now()): Promise<RefreshClaims> {
+    const p = await this.#verify(token, 'refresh', now);
+    return { sub: String(p.sub), exp: p.exp!, ...(typeof p.rule === 'string' ? { rule: p.rule } : {}) };
+  }
+}
