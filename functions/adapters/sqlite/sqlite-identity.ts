@@ -13,6 +13,9 @@ CREATE TABLE IF NOT EXISTS robots (name TEXT PRIMARY KEY, project TEXT NOT NULL,
 CREATE INDEX IF NOT EXISTS robots_by_project ON robots (project, name);
 `;
 
+/** The identity database's file name in the data dir. */
+export const IDENTITY_DB = 'identity.db';
+
 /** The robots table's project column: '' for system robots. */
 const SYSTEM = '';
 

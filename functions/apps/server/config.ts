@@ -2,7 +2,7 @@
 // cannot be used is reported with instead of a stack trace.
 import { resolve } from 'node:path';
 import { ConfigError } from '../../config/config-error.ts';
-import { intSetting, MAX_TIMER_SECONDS, type Env } from '../../config/env-settings.ts';
+import { choiceSetting, intSetting, MAX_TIMER_SECONDS, optionalSetting, type Env } from '../../config/env-settings.ts';
 import { MIN_SECRET_BYTES } from './secret.ts';
 
 export interface LocalConfig {
@@ -20,6 +20,42 @@ export interface LocalConfig {
    * server itself is still working on is kept; an idle keep-alive connection closes after 65 s anyway.
    */
   idleTimeoutSeconds: number;
+  auth: LocalAuthConfig;
+}
+
+export interface LocalAuthConfig {
+  /** Docker token authentication on (users, projects, robots of `npm run admin`). */
+  on: boolean;
+  /** The registry's public base URL (the token realm is `<url>/token`); undefined: the address it listens on. */
+  url?: string;
+  /** The token service name (`aud`); default: the host of `url`, else "oci-registry". */
+  service: string;
+  refreshTokenSeconds: number;
+}
+
+const LOOPBACK = /^(127\.\d{1,3}\.\d{1,3}\.\d{1,3}|::1|localhost|\[::1\])$/;
+
+function readAuth(env: Env, host: string): LocalAuthConfig {
+  const mode = choiceSetting(env, 'REGISTRY_AUTH', ['on', 'off', 'insecure-off'], 'off');
+  if (mode === 'off' && !LOOPBACK.test(host)) {
+    throw new ConfigError(`HOST ${host} is reachable from other machines and REGISTRY_AUTH is off: anyone there could push and delete. Set REGISTRY_AUTH=on (create users with \`npm run admin -- user add <name> --admin\`), or REGISTRY_AUTH=insecure-off to run open on purpose`);
+  }
+  const url = optionalSetting(env, 'REGISTRY_URL');
+  let parsed: URL | undefined;
+  if (url !== undefined) {
+    try {
+      parsed = new URL(url);
+    } catch {
+      throw new ConfigError(`REGISTRY_URL ${JSON.stringify(url)} is not a URL: set it to the registry's public address, e.g. https://registry.example.com`);
+    }
+    if (parsed.protocol !== 'https:' && parsed.protocol !== 'http:') throw new ConfigError('REGISTRY_URL must be an http(s) URL');
+  }
+  return {
+    on: mode === 'on',
+    ...(parsed ? { url: parsed.origin } : {}),
+    service: optionalSetting(env, 'REGISTRY_AUTH_SERVICE') ?? parsed?.host ?? 'oci-registry',
+    refreshTokenSeconds: intSetting(env, 'REGISTRY_REFRESH_TOKEN_DAYS', 30, 1, 365) * 86_400,
+  };
 }
 
 function secretEnv(env: Env): string | undefined {
@@ -36,8 +72,10 @@ function secretEnv(env: Env): string | undefined {
 
 /** The settings `npm start` runs with; `defaultDataDir` is `./data` in the project folder. */
 export function readConfig(env: Env, defaultDataDir: string): LocalConfig {
+  const host = env.HOST || '127.0.0.1';
   return {
-    host: env.HOST || '127.0.0.1',
+    host,
+    auth: readAuth(env, host),
     port: intSetting(env, 'PORT', 5000, 0, 65535),
     dataDir: resolve(env.REGISTRY_DATA_DIR || defaultDataDir),
     secret: secretEnv(env),

@@ -9,6 +9,12 @@ import { createRegistry } from '../../core/registry.ts';
 import { deriveKey, TokenSigner } from '../../core/tokens.ts';
 import { FsBlobStore } from '../../adapters/fs/fs-blob-store.ts';
 import { SqliteMetadataStore } from '../../adapters/sqlite/sqlite-metadata.ts';
+import { IDENTITY_DB, SqliteIdentityStore } from '../../adapters/sqlite/sqlite-identity.ts';
+import type { Authorizer } from '../../core/access.ts';
+import type { AuthDeps } from '../../core/auth/auth-deps.ts';
+import { TokenService } from '../../core/auth/jwt.ts';
+import { TokenAuthorizer, type AuthSettings } from '../../core/auth/token-authorizer.ts';
+import { tokenKeysFrom } from '../../core/auth/token-keys.ts';
 import { BLOB_PATH_PREFIX, serveBlob } from './blob-route.ts';
 import { dataDirError, type LocalConfig } from './config.ts';
 import { startRegistryHttpServer, type RegistryHttpServer } from '../../http/server.ts';
@@ -27,7 +33,16 @@ export interface LocalRegistry {
 }
 
 /** Creates or opens the data dir: secret, database, blob folders, and clears what a crash left behind. */
-async function openDataDir(dataDir: string, secret: string | undefined): Promise<{ uploadTokens: TokenSigner; metadata: SqliteMetadataStore; blobs: FsBlobStore }> {
+interface DataDir {
+  uploadTokens: TokenSigner;
+  metadata: SqliteMetadataStore;
+  blobs: FsBlobStore;
+  identity: SqliteIdentityStore;
+  /** Seed of the ES256 token signing key (derived from the master secret). */
+  tokenSeed: Buffer;
+}
+
+async function openDataDir(dataDir: string, secret: string | undefined): Promise<DataDir> {
   await mkdir(dataDir, { recursive: true });
   // Refused here, the message names the data dir itself rather than whichever file came first.
   await access(dataDir, constants.W_OK | constants.X_OK);
@@ -36,27 +51,41 @@ async function openDataDir(dataDir: string, secret: string | undefined): Promise
   const uploadTokens = new TokenSigner([{ id: 'u0', secret: deriveKey(master, 'upload-token') }]);
   const blobUrls = new TokenSigner([{ id: 'b0', secret: deriveKey(master, 'blob-url') }]);
   const metadata = new SqliteMetadataStore(join(dataDir, 'registry.db'));
+  let identity: SqliteIdentityStore | undefined;
   try {
+    identity = new SqliteIdentityStore(join(dataDir, IDENTITY_DB));
     const blobs = new FsBlobStore(dataDir, blobUrls);
     await blobs.init();
     // No request of this process holds a lease yet: one left by a killed process is void.
     metadata.releaseAllLeases();
     await sweepUploads(metadata, blobs, { orphans: true });
-    return { uploadTokens, metadata, blobs };
+    return { uploadTokens, metadata, blobs, identity, tokenSeed: deriveKey(master, 'token-signing') };
   } catch (e) {
     metadata.close();
+    identity?.close();
     throw e;
   }
 }
 
+/** Token auth of the local server: the realm is the public URL's, or the address it listens on. */
+function localAuth(config: LocalConfig, data: DataDir): { auth: AuthDeps; authorizer: Authorizer; settings: AuthSettings } | undefined {
+  if (!config.auth.on) return undefined;
+  const settings: AuthSettings = { realm: config.auth.url ? `${config.auth.url}/token` : '', service: config.auth.service };
+  const tokens = new TokenService(tokenKeysFrom([data.tokenSeed]), { issuer: config.auth.service, service: config.auth.service, refreshTokenSeconds: config.auth.refreshTokenSeconds });
+  return { auth: { store: data.identity, tokens }, authorizer: new TokenAuthorizer(tokens, settings), settings };
+}
+
 export async function startLocalRegistry(config: LocalConfig): Promise<LocalRegistry> {
-  const { uploadTokens, metadata, blobs } = await openDataDir(config.dataDir, config.secret).catch((e: unknown) => {
+  const data = await openDataDir(config.dataDir, config.secret).catch((e: unknown) => {
     throw dataDirError(e, config.dataDir) ?? e;
   });
+  const { uploadTokens, metadata, blobs, identity } = data;
+  const auth = localAuth(config, data);
   const registry = createRegistry({
     metadata,
     blobs,
-    authorizer: allowAll,
+    authorizer: auth?.authorizer ?? allowAll,
+    ...(auth ? { auth: auth.auth } : {}),
     uploadTokens,
     settings: { uploadTtlSeconds: config.uploadTtlSeconds },
     onError: (e, req) =>
@@ -76,8 +105,11 @@ export async function startLocalRegistry(config: LocalConfig): Promise<LocalRegi
     });
   } catch (e) {
     metadata.close();
+    identity.close();
     throw e;
   }
+  // Without a public URL, the realm is where this server listens (known once it does).
+  if (auth && !config.auth.url) auth.settings.realm = `${http.url}/token`;
   const sweeper = setInterval(() => {
     http.track(sweepUploads(metadata, blobs, { orphans: false }).catch((e: unknown) => log('warn', 'upload sweep failed', { error: String(e) })));
   }, config.sweepIntervalSeconds * 1000);
@@ -90,6 +122,7 @@ export async function startLocalRegistry(config: LocalConfig): Promise<LocalRegi
       clearInterval(sweeper);
       await http.close();
       metadata.close();
+      identity.close();
     },
   };
 }

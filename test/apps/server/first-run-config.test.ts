@@ -73,9 +73,19 @@ describe('configuration errors at start-up', { timeout: 30_000 }, () => {
   it('a HOST that is not an address of this machine', async () => {
     // 192.0.2.0/24 is TEST-NET-1 (RFC 5737): never assigned to a real interface.
     expectOneLine(
-      await startMain({ HOST: '192.0.2.1', REGISTRY_DATA_DIR: dataDir }),
+      await startMain({ HOST: '192.0.2.1', REGISTRY_DATA_DIR: dataDir, REGISTRY_AUTH: 'insecure-off' }),
       'HOST 192.0.2.1 is not an address of this machine: set HOST to one of its addresses, 127.0.0.1 or 0.0.0.0',
     );
+  });
+
+  it('an address other machines reach, without authentication (REGISTRY_AUTH defaults to off)', async () => {
+    for (const env of [{ HOST: '0.0.0.0' }, { HOST: '0.0.0.0', REGISTRY_AUTH: 'off' }] as Record<string, string>[]) {
+      expectOneLine(
+        await startMain({ ...env, REGISTRY_DATA_DIR: dataDir }),
+        'HOST 0.0.0.0 is reachable from other machines and REGISTRY_AUTH is off: anyone there could push and delete. Set REGISTRY_AUTH=on (create users with `npm run admin -- user add <name> --admin`), or REGISTRY_AUTH=insecure-off to run open on purpose',
+      );
+    }
+    expectOneLine(await startMain({ REGISTRY_AUTH: 'maybe', REGISTRY_DATA_DIR: dataDir }), 'REGISTRY_AUTH must be on, off or insecure-off, got "maybe"');
   });
 
   it('a data dir this user cannot write', async () => {

@@ -1,0 +1,84 @@
+// The commands of `npm run admin`: each takes its positional arguments, options and a way to read a
+// secret from stdin, and returns the one object it prints (as JSON with --json).
+import { AlreadyExistsError, type IdentityStore } from '../../core/auth/identity-store.ts';
+import {
+  addUser, AdminError, createProject, publicProject, createRobot, parseActions, publicRobot, publicUser, revokeRobot, rotateRobot, setDisabled, setMember, setPassword, setVisibility,
+} from '../../core/auth/admin.ts';
+
+export interface Invocation {
+  args: string[];
+  options: Record<string, string | boolean | undefined>;
+  readSecret: (what: string) => Promise<string>;
+  store: IdentityStore;
+}
+
+type Command = (inv: Invocation) => Promise<unknown>;
+
+function arg(inv: Invocation, i: number, what: string): string {
+  const v = inv.args[i];
+  if (v === undefined) throw new UsageError(`missing ${what}`);
+  return v;
+}
+
+export class UsageError extends Error {}
+
+const str = (v: string | boolean | undefined): string | undefined => (typeof v === 'string' ? v : undefined);
+
+export const COMMANDS: Record<string, Record<string, { usage: string; run: Command }>> = {
+  user: {
+    add: { usage: 'user add <name> [--admin]   (password on stdin)', run: async (inv) => publicUser(await addUser(inv.store, arg(inv, 0, 'user name'), await inv.readSecret('password'), inv.options.admin === true)) },
+    passwd: { usage: 'user passwd <name>   (password on stdin)', run: async (inv) => publicUser(await setPassword(inv.store, arg(inv, 0, 'user name'), await inv.readSecret('password'))) },
+    disable: { usage: 'user disable <name>', run: async (inv) => publicUser(await setDisabled(inv.store, arg(inv, 0, 'user name'), true)) },
+    enable: { usage: 'user enable <name>', run: async (inv) => publicUser(await setDisabled(inv.store, arg(inv, 0, 'user name'), false)) },
+    list: { usage: 'user list', run: async (inv) => ({ users: (await inv.store.listUsers()).map(publicUser) }) },
+  },
+  project: {
+    create: { usage: 'project create <name> [--public]', run: async (inv) => publicProject(await createProject(inv.store, arg(inv, 0, 'project name'), inv.options.public === true)) },
+    list: { usage: 'project list', run: async (inv) => ({ projects: (await inv.store.listProjects()).map(publicProject) }) },
+    visibility: {
+      usage: 'project visibility <name> public|private',
+      run: async (inv) => {
+        const v = arg(inv, 1, 'public or private');
+        if (v !== 'public' && v !== 'private') throw new UsageError('visibility is public or private');
+        return publicProject(await setVisibility(inv.store, arg(inv, 0, 'project name'), v === 'public'));
+      },
+    },
+  },
+  member: {
+    add: { usage: 'member add <project> <user> <guest|developer|maintainer|admin>', run: async (inv) => setMember(inv.store, arg(inv, 0, 'project'), arg(inv, 1, 'user'), arg(inv, 2, 'role')) },
+    remove: { usage: 'member remove <project> <user>', run: async (inv) => setMember(inv.store, arg(inv, 0, 'project'), arg(inv, 1, 'user'), undefined) },
+    list: { usage: 'member list <project>', run: async (inv) => ({ members: await inv.store.listMembers(arg(inv, 0, 'project')) }) },
+  },
+  robot: {
+    create: {
+      usage: 'robot create <project|--system> <name> --actions pull[,push,delete] [--repositories PATTERN,...] [--expires 90d|12h|never]',
+      run: async (inv) => {
+        const system = inv.options.system === true;
+        const project = system ? undefined : arg(inv, 0, 'project');
+        const name = arg(inv, system ? 0 : 1, 'robot name');
+        const actions = str(inv.options.actions);
+        if (!actions) throw new UsageError('--actions is required');
+        const repositories = str(inv.options.repositories)?.split(',').filter(Boolean);
+        const expires = str(inv.options.expires);
+        const { robot, secret } = await createRobot(inv.store, project, name, { actions: parseActions(actions), ...(repositories ? { repositories } : {}), ...(expires ? { expires } : {}) });
+        return { name: robot.name, secret, expiresAt: publicRobot(robot).expiresAt };
+      },
+    },
+    rotate: {
+      usage: 'robot rotate <robot name>',
+      run: async (inv) => {
+        const { robot, secret } = await rotateRobot(inv.store, arg(inv, 0, 'robot name'));
+        return { name: robot.name, secret, expiresAt: publicRobot(robot).expiresAt };
+      },
+    },
+    revoke: { usage: 'robot revoke <robot name>', run: async (inv) => publicRobot(await revokeRobot(inv.store, arg(inv, 0, 'robot name'))) },
+    list: { usage: 'robot list [<project>]', run: async (inv) => ({ robots: (await inv.store.listRobots(inv.args[0])).map(publicRobot) }) },
+  },
+};
+
+export function usage(): string {
+  return ['usage: npm run admin -- <command> [--json]', ...Object.values(COMMANDS).flatMap((group) => Object.values(group).map((c) => `  ${c.usage}`))].join('\n');
+}
+
+/** A failure a person can act on (the message says what), as opposed to a bug. */
+export const isUserError = (e: unknown): boolean => e instanceof AdminError || e instanceof AlreadyExistsError || e instanceof UsageError;

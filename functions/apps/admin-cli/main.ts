@@ -1,0 +1,78 @@
+// `npm run admin -- <command>`: users, projects, members and robots of the registry in
+// REGISTRY_DATA_DIR (as `npm start`; safe while it runs). Passwords are read from stdin, never argv;
+// a robot's secret is printed once. --json prints one JSON object.
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { mkdirSync } from 'node:fs';
+import { IDENTITY_DB, SqliteIdentityStore } from '../../adapters/sqlite/sqlite-identity.ts';
+import { COMMANDS, isUserError, usage, UsageError } from './commands.ts';
+
+const EXIT_FAILED = 1;
+const EXIT_USAGE = 64;
+const projectDir = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
+
+async function readStdin(what: string): Promise<string> {
+  if (process.stdin.isTTY) process.stderr.write(`${what}: `);
+  const chunks: Buffer[] = [];
+  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+  const text = Buffer.concat(chunks).toString('utf8').replace(/\r?\n$/, '');
+  if (text === '') throw new UsageError(`no ${what} on stdin (e.g. \`printf '%s' "$PASSWORD" | npm run admin -- ...\`)`);
+  return text;
+}
+
+function print(value: unknown, json: boolean): void {
+  if (json) {
+    process.stdout.write(`${JSON.stringify(value)}\n`);
+    return;
+  }
+  const lines: string[] = [];
+  const walk = (v: unknown, indent: string) => {
+    for (const [k, x] of Object.entries(v as Record<string, unknown>)) {
+      if (Array.isArray(x)) {
+        lines.push(`${indent}${k}:`);
+        for (const item of x) lines.push(`${indent}  - ${typeof item === 'object' && item !== null ? Object.entries(item).map(([a, b]) => `${a}=${JSON.stringify(b)}`).join(' ') : String(item)}`);
+      } else lines.push(`${indent}${k}: ${typeof x === 'string' ? x : JSON.stringify(x)}`);
+    }
+  };
+  walk(value, '');
+  process.stdout.write(`${lines.join('\n')}\n`);
+}
+
+async function main(): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: process.argv.slice(2),
+      allowPositionals: true,
+      options: {
+        json: { type: 'boolean' }, admin: { type: 'boolean' }, public: { type: 'boolean' }, system: { type: 'boolean' },
+        actions: { type: 'string' }, repositories: { type: 'string' }, expires: { type: 'string' }, help: { type: 'boolean' },
+      },
+    });
+  } catch (e) {
+    process.stderr.write(`admin: ${(e as Error).message}\n${usage()}\n`);
+    return EXIT_USAGE;
+  }
+  const [group, name, ...args] = parsed.positionals;
+  const command = group && name ? COMMANDS[group]?.[name] : undefined;
+  if (parsed.values.help || !command) {
+    process.stderr.write(`${usage()}\n`);
+    return parsed.values.help ? 0 : EXIT_USAGE;
+  }
+  const dataDir = resolve(process.env.REGISTRY_DATA_DIR || join(projectDir, 'data'));
+  mkdirSync(dataDir, { recursive: true });
+  const store = new SqliteIdentityStore(join(dataDir, IDENTITY_DB));
+  try {
+    print(await command.run({ args, options: parsed.values, readSecret: readStdin, store }), parsed.values.json === true);
+    return 0;
+  } catch (e) {
+    if (!isUserError(e)) throw e;
+    process.stderr.write(`admin: ${(e as Error).message}${e instanceof UsageError ? `\n  ${command.usage}` : ''}\n`);
+    return e instanceof UsageError ? EXIT_USAGE : EXIT_FAILED;
+  } finally {
+    store.close();
+  }
+}
+
+process.exitCode = await main();
