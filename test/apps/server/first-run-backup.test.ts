@@ -2,6 +2,7 @@
 // restored registry pulls whole (manifest and every blob it names), and the registry works on.
 import { describe, it, expect, afterAll, beforeAll } from 'vitest';
 import { execFile } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdtemp, rm, symlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -17,11 +18,12 @@ const digestOf = (b: Uint8Array): string => `sha256:${createHash('sha256').updat
 /** The README's commands, verbatim; run in the project folder with ./data. */
 const BACKUP = `mkdir backup
 node_modules/.bin/node -e 'new (require("node:sqlite").DatabaseSync)("data/registry.db", { timeout: 10000 }).prepare("VACUUM INTO ?").run("backup/registry.db")'
+node_modules/.bin/node -e 'new (require("node:sqlite").DatabaseSync)("data/identity.db", { timeout: 10000 }).prepare("VACUUM INTO ?").run("backup/identity.db")'
 cp -R data/blobs backup/blobs
 cp data/secret backup/secret`;
 const RESTORE = `mv data data.before-restore
 mkdir data
-cp backup/registry.db backup/secret data/
+cp backup/registry.db backup/identity.db backup/secret data/
 cp -R backup/blobs data/blobs`;
 
 async function pushBlob(base: string, repo: string, bytes: Uint8Array): Promise<{ digest: string; size: number }> {
@@ -57,6 +59,12 @@ async function pullsWhole(base: string, repo: string, tag: string): Promise<void
 }
 
 describe('backing up ./data while the registry runs, and restoring it', { timeout: 120_000 }, () => {
+  it('the recipe here is the README\'s, word for word', () => {
+    const readme = readFileSync(join(import.meta.dirname, '..', '..', '..', 'README.md'), 'utf8');
+    expect(readme).toContain(BACKUP);
+    expect(readme).toContain(RESTORE);
+  });
+
   let project: string;
   let registry: RunningRegistry | undefined;
   beforeAll(async () => {
