@@ -14,6 +14,8 @@ export interface RegistryRequest {
   headers: Readonly<Record<string, string | undefined>>;
   /** Request body as a byte stream; absent when the request has none. */
   body?: AsyncIterable<Uint8Array>;
+  /** The client's address as the entry point knows it (the socket's; the viewer's behind CloudFront). */
+  clientAddress?: string;
 }
 
 /** The entry point wraps failures reading the request body (client went away, short body) in this. */

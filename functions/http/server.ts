@@ -31,6 +31,7 @@ function toRegistryRequest(req: IncomingMessage): RegistryRequest {
     query: new URLSearchParams(q < 0 ? '' : raw.slice(q + 1)),
     headers,
     body: hasBody ? readBody(req) : undefined,
+    clientAddress: req.socket.remoteAddress ?? '',
   };
 }
 

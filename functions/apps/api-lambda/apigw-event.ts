@@ -35,9 +35,18 @@ export function eventToRequest(event: APIGatewayProxyEventV2): ConvertedRequest 
     path: event.rawPath || '/',
     query: new URLSearchParams(event.rawQueryString ?? ''),
     headers,
+    // Behind CloudFront, API Gateway's source is the edge; CloudFront sets the viewer's (ip:port).
+    clientAddress: viewerAddress(headers['cloudfront-viewer-address']) ?? event.requestContext.http.sourceIp,
   };
   if (body.byteLength > 0) request.body = once(body);
   return { request, bodyBytes: body.byteLength };
+}
+
+/** `CloudFront-Viewer-Address` is `ip:port` (IPv6 unbracketed): the address without the port. */
+function viewerAddress(value: string | undefined): string | undefined {
+  if (!value) return undefined;
+  const i = value.lastIndexOf(':');
+  return i > 0 ? value.slice(0, i) : value;
 }
 
 function decodeBody(event: APIGatewayProxyEventV2): Buffer {

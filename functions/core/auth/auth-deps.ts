@@ -1,8 +1,10 @@
 // What the registry needs for token authentication: the identity store and the token signer.
 import type { IdentityStore } from './identity-store.ts';
 import type { TokenService } from './jwt.ts';
+import type { LoginThrottle } from './login-throttle.ts';
 
 export interface AuthDeps {
   store: IdentityStore;
   tokens: TokenService;
+  throttle: LoginThrottle;
 }

@@ -7,7 +7,8 @@ import { RegistryError } from '../errors.ts';
 import { header, jsonResponse, type RegistryRequest, type RegistryResponse } from '../http.ts';
 import { readLimited } from '../read-body.ts';
 import { AuthenticationError, byPassword, byRefreshToken } from './authenticate.ts';
-import { grantsFor, subjectOf, type Identity } from './grants.ts';
+import type { Identity } from './grants.ts';
+import { grantsFor, subjectOf } from './grants.ts';
 import type { AuthDeps } from './auth-deps.ts';
 import { ACCESS_TOKEN_SECONDS } from './jwt.ts';
 import { parseScopes } from './scopes.ts';
@@ -22,6 +23,23 @@ function basic(req: RegistryRequest): { name: string; password: string } | undef
   const text = Buffer.from(auth.slice(6).trim(), 'base64').toString('utf8');
   const i = text.indexOf(':');
   return i < 0 ? undefined : { name: text.slice(0, i), password: text.slice(i + 1) };
+}
+
+function tooMany(seconds: number): RegistryError {
+  return new RegistryError('TOOMANYREQUESTS', { reason: `too many failed logins: try again in ${seconds} s` }, { headers: { 'retry-after': String(seconds) } });
+}
+
+/** A password login, throttled per user and address: refused before hashing when over the limit. */
+async function passwordLogin(auth: AuthDeps, req: RegistryRequest, name: string, password: string, now: number): Promise<Identity> {
+  const address = req.clientAddress ?? '';
+  const wait = auth.throttle.retryAfter(name, address, now);
+  if (wait > 0) throw tooMany(wait);
+  try {
+    return await byPassword(auth.store, name, password, now);
+  } catch (e) {
+    if (e instanceof AuthenticationError) auth.throttle.failed(name, address, now);
+    throw e;
+  }
 }
 
 function unauthorized(reason: string): RegistryError {
@@ -55,7 +73,7 @@ export const getToken: Operation = {
     let who: Identity = { kind: 'anonymous' };
     if (credentials) {
       try {
-        who = await byPassword(auth.store, credentials.name, credentials.password, deps.now());
+        who = await passwordLogin(auth, req, credentials.name, credentials.password, deps.now());
       } catch (e) {
         if (e instanceof AuthenticationError) throw unauthorized('authentication failed');
         throw e;
@@ -83,7 +101,7 @@ export const postToken: Operation = {
     let who: Identity;
     try {
       const grant = form.get('grant_type');
-      if (grant === 'password') who = await byPassword(auth.store, form.get('username') ?? '', form.get('password') ?? '', deps.now());
+      if (grant === 'password') who = await passwordLogin(auth, req, form.get('username') ?? '', form.get('password') ?? '', deps.now());
       else if (grant === 'refresh_token') who = await byRefreshToken(auth.store, auth.tokens, form.get('refresh_token') ?? '', deps.now());
       else return oauthError(400, 'unsupported_grant_type', 'grant_type must be password or refresh_token');
     } catch (e) {
