@@ -21,6 +21,7 @@ const serialGlobs = [
   'test/apps/api-lambda/aws-round-trips.test.ts',
   // Two regions of start:aws with skopeo and containerd.
   'test/dev/start-aws/regions.test.ts',
+  'test/dev/start-aws/auth.test.ts',
   'test/apps/ingest/**/*.test.ts',
   'test/infra/iam-vs-calls.test.ts',
 ];

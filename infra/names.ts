@@ -66,6 +66,10 @@ export function keysSecretName(env: EnvironmentConfig): string {
   return `${PREFIX}/${env.name}/signing-keys`;
 }
 
+export function tokenKeysSecretName(env: EnvironmentConfig): string {
+  return `${PREFIX}/${env.name}/token-keys`;
+}
+
 export function cdnPrivateKeySecretName(env: EnvironmentConfig): string {
   return `${PREFIX}/${env.name}/cdn-private-key`;
 }

@@ -52,12 +52,13 @@ export function addRegistry(app: App, config: EnvironmentConfig): RegistryStacks
     // The primary's ARNs; a replica rewrites them to its own region (Secrets Manager replicas).
     signingKeysSecretArn: keys.signingKeys.secretArn,
     cdnPrivateKeySecretArn: keys.cdnPrivateKey.secretArn,
+    tokenKeysSecretArn: keys.tokenKeys.secretArn,
     cdnKeyPairId: keys.publicKey.publicKeyId,
   })));
   const primaryApi = apis[0]!;
 
   const ingest = config.ingest
-    ? new IngestStack(app, ...withProps(place('Ingest', config.region), { config, signingKeysSecretArn: keys.signingKeys.secretArn }))
+    ? new IngestStack(app, ...withProps(place('Ingest', config.region), { config, signingKeysSecretArn: keys.signingKeys.secretArn, tokenKeysSecretArn: keys.tokenKeys.secretArn }))
     : undefined;
 
   const edge = new EdgeStack(app, ...withProps(place('Edge', EDGE_REGION), {

@@ -13,6 +13,8 @@ export interface RuntimeResources {
   readonly signingKeysSecretArn?: string;
   readonly cdnPrivateKeySecretArn?: string;
   readonly cdnKeyPairId?: string;
+  /** The token keys secret: with a domain, Docker token authentication is on. */
+  readonly tokenKeysSecretArn?: string;
 }
 
 export function registryEnvironment(config: EnvironmentConfig, r: RuntimeResources, extra: RuntimeEnvironment = {}): Record<string, string> {
@@ -26,6 +28,8 @@ export function registryEnvironment(config: EnvironmentConfig, r: RuntimeResourc
     ...(r.cdnPrivateKeySecretArn ? { CDN_PRIVATE_KEY_SECRET_ARN: r.cdnPrivateKeySecretArn } : {}),
     ...(r.cdnKeyPairId ? { CDN_KEY_PAIR_ID: r.cdnKeyPairId } : {}),
     ...(config.domain ? { CDN_URL: `https://${config.domain.name}` } : {}),
+    // Token auth needs the realm's absolute URL before the distribution exists: the domain's.
+    ...(config.domain && r.tokenKeysSecretArn ? { TOKEN_KEYS_SECRET_ARN: r.tokenKeysSecretArn, REGISTRY_URL: `https://${config.domain.name}` } : {}),
   };
   return runtimeEnvironment({ ...env, ...extra });
 }

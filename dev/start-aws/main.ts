@@ -6,12 +6,13 @@ import { choiceSetting, intSetting, textSetting, type Env } from '../../function
 import { log } from '../../functions/http/log.ts';
 import { startAwsLocal, type AwsLocal } from './start.ts';
 
-function settings(env: Env): { host: string; port: number; ingest: boolean; edgeUploads: boolean } {
+function settings(env: Env): { host: string; port: number; ingest: boolean; edgeUploads: boolean; auth: boolean } {
   return {
     host: textSetting(env, 'HOST', '127.0.0.1'),
     port: intSetting(env, 'PORT', 5000, 0, 65535),
     ingest: choiceSetting(env, 'REGISTRY_INGEST', ['on', 'off'], 'on') === 'on',
     edgeUploads: choiceSetting(env, 'REGISTRY_EDGE_UPLOADS', ['on', 'off'], 'on') === 'on',
+    auth: choiceSetting(env, 'REGISTRY_AUTH', ['on', 'off'], 'off') === 'on',
   };
 }
 

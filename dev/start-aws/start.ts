@@ -55,6 +55,11 @@ export interface AwsLocalOptions {
    * real read-routing CloudFront Function; the primary is us-east-1.
    */
   replicaRegion?: string;
+  /**
+   * Docker token authentication (REGISTRY_AUTH=on), as a deployment with a domain has it; users,
+   * projects and robots live in the table (create them through `deps.identity`). Default: open.
+   */
+  auth?: boolean;
 }
 
 /** The regions of a start:aws with a replica: take an API down (unreachable) or bring it back. */
@@ -155,6 +160,11 @@ export async function startAwsLocal(opts: AwsLocalOptions): Promise<AwsLocal> {
     const key = { kid: 'k1', key: randomBytes(32).toString('hex') };
     const keysFile = join(work, 'keys.json');
     await writeFile(keysFile, JSON.stringify(key), { mode: 0o600 });
+    // With auth, the public URL (the token realm) must be known before the front door listens.
+    const port = opts.auth && opts.port === 0 ? await freePort(opts.host) : opts.port;
+    const publicUrl = `http://${opts.host.includes(':') ? `[${opts.host}]` : opts.host}:${port}`;
+    const tokenKeysFile = join(work, 'token-keys.json');
+    if (opts.auth) await writeFile(tokenKeysFile, JSON.stringify({ kid: 't1', key: randomBytes(32).toString('hex') }), { mode: 0o600 });
     const env: Record<string, string> = {
       AWS_REGION: PRIMARY_REGION,
       AWS_ACCESS_KEY_ID: LOCAL_S3_CREDENTIALS.accessKeyId,
@@ -165,8 +175,9 @@ export async function startAwsLocal(opts: AwsLocalOptions): Promise<AwsLocal> {
       TABLE_NAME: TABLE,
       BUCKET_NAME: BUCKET,
       REGISTRY_KEYS_FILE: keysFile,
-      // A registry on this machine for trying it out and for the tests: no authentication yet.
+      // A registry on this machine for trying it out and for the tests: open, unless auth is asked for.
       REGISTRY_ACCESS: 'open',
+      ...(opts.auth ? { REGISTRY_TOKEN_KEYS_FILE: tokenKeysFile, REGISTRY_URL: publicUrl } : {}),
       POWERTOOLS_METRICS_NAMESPACE: 'OciRegistryLocal',
       ...(opts.replicaRegion ? { REGISTRY_PRIMARY_REGION: PRIMARY_REGION } : {}),
     };
@@ -294,7 +305,7 @@ export async function startAwsLocal(opts: AwsLocalOptions): Promise<AwsLocal> {
     const kvs = uploadKeysStore([{ id: key.kid, secret: key.key }]);
     const frontDoor = await startFrontDoor({
       host: opts.host,
-      port: opts.port,
+      port,
       handler: handler as never,
       ...(ingestUrl ? { ingestUrl } : {}),
       ...(opts.onRoute ? { onRoute: opts.onRoute } : {}),

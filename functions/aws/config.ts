@@ -22,6 +22,12 @@ export interface AwsConfig {
   uploadTtlSeconds: number;
   /** Blob GETs redirect to CloudFront signed URLs when set (else to S3 presigned GETs). */
   cdn?: { url: string; keyPairId: string; privateKeySecretArn: string };
+  /**
+   * Docker token authentication (when set, instead of `access`): the secret the token signing key is
+   * derived from (as the HMAC keys: JSON with kid/key/previous), the public URL (realm `<url>/token`)
+   * and the service name.
+   */
+  auth?: { tokenKeys: { secretArn: string } | { file: string }; url: string; service: string; refreshTokenSeconds: number };
 }
 
 export function readAwsConfig(env: Env = process.env): AwsConfig {
@@ -48,6 +54,25 @@ export function readAwsConfig(env: Env = process.env): AwsConfig {
   const anyEndpoint = optionalSetting(env, 'AWS_ENDPOINT_URL');
   const s3Endpoint = optionalSetting(env, 'AWS_ENDPOINT_URL_S3') ?? anyEndpoint;
   const dynamoEndpoint = optionalSetting(env, 'AWS_ENDPOINT_URL_DYNAMODB') ?? anyEndpoint;
+  const tokenSecret = optionalSetting(env, 'TOKEN_KEYS_SECRET_ARN');
+  const tokenFile = optionalSetting(env, 'REGISTRY_TOKEN_KEYS_FILE');
+  const publicUrl = optionalSetting(env, 'REGISTRY_URL');
+  const service = optionalSetting(env, 'REGISTRY_AUTH_SERVICE');
+  const refreshTokenSeconds = intSetting(env, 'REGISTRY_REFRESH_TOKEN_DAYS', 30, 1, 365) * 86_400;
+  if ((tokenSecret || tokenFile) && publicUrl) {
+    let host: string;
+    try {
+      host = new URL(publicUrl).host;
+    } catch {
+      throw new ConfigError(`REGISTRY_URL ${JSON.stringify(publicUrl)} is not a URL`);
+    }
+    config.auth = {
+      tokenKeys: tokenSecret ? { secretArn: tokenSecret } : { file: tokenFile! },
+      url: publicUrl.replace(/\/+$/, ''),
+      service: service ?? host,
+      refreshTokenSeconds,
+    };
+  }
   const primaryRegion = optionalSetting(env, 'REGISTRY_PRIMARY_REGION');
   if (primaryRegion) config.primaryRegion = primaryRegion;
   if (s3Endpoint) config.s3Endpoint = s3Endpoint;

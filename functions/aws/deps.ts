@@ -17,6 +17,13 @@ import { CloudFrontUrls } from '../adapters/s3/cloudfront-urls.ts';
 import type { UrlSigner } from '../adapters/s3/url-signer.ts';
 import type { AwsConfig } from './config.ts';
 import { nameCommandsInErrors } from './permission-errors.ts';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { DynamoIdentityStore } from '../adapters/dynamodb/dynamo-identity.ts';
+import type { IdentityStore } from '../core/auth/identity-store.ts';
+import { TokenService } from '../core/auth/jwt.ts';
+import { LoginThrottle } from '../core/auth/login-throttle.ts';
+import { TokenAuthorizer } from '../core/auth/token-authorizer.ts';
+import { tokenKeysFrom } from '../core/auth/token-keys.ts';
 import { loadSigningKeys, parseSigningKeys, type SigningKeys } from './signing-keys.ts';
 
 let secrets: SecretsManagerClient | undefined;
@@ -29,6 +36,10 @@ export interface AwsDeps {
   metadata: MetadataStore;
   blobs: BlobStore;
   keys: SigningKeys;
+  /** Users, projects, robots (the same table). */
+  identity: IdentityStore;
+  /** With token authentication: the signer/verifier of registry tokens. */
+  tokens?: TokenService;
 }
 
 /** The CloudFront signer when the CDN is configured (its private key from Secrets Manager). */
@@ -41,9 +52,16 @@ async function cdnUrls(config: AwsConfig, secrets: SecretsManagerClient): Promis
   return new CloudFrontUrls({ baseUrl: config.cdn.url, keyPairId: config.cdn.keyPairId, privateKey: pem });
 }
 
-async function readKeys(config: AwsConfig): Promise<SigningKeys> {
-  if ('file' in config.keys) return parseSigningKeys(await readFile(config.keys.file, 'utf8'));
-  return loadSigningKeys(secretsClient(config), config.keys.secretArn);
+async function readKeys(config: AwsConfig, source: { secretArn: string } | { file: string } = config.keys): Promise<SigningKeys> {
+  if ('file' in source) return parseSigningKeys(await readFile(source.file, 'utf8'));
+  return loadSigningKeys(secretsClient(config), source.secretArn);
+}
+
+/** The token signer: its ES256 keys derived from the token keys secret (each entry's key a seed). */
+async function tokenService(config: AwsConfig): Promise<TokenService | undefined> {
+  if (!config.auth) return undefined;
+  const seeds = (await readKeys(config, config.auth.tokenKeys)).upload.map((k) => Buffer.from(k.secret));
+  return new TokenService(tokenKeysFrom(seeds), { issuer: config.auth.service, service: config.auth.service, refreshTokenSeconds: config.auth.refreshTokenSeconds });
 }
 
 export interface AwsDepsOptions {
@@ -61,17 +79,31 @@ export async function createAwsDeps(config: AwsConfig, opts: AwsDepsOptions = {}
   nameCommandsInErrors(dynamo, 'dynamodb');
   nameCommandsInErrors(s3, 's3');
   const metadata = new DynamoMetadataStore({ client: dynamo, tableName: config.tableName, bodies: new S3ManifestBodyStore(s3, config.bucketName) });
-  const [keys, urlSigner] = await Promise.all([readKeys(config), config.cdn ? cdnUrls(config, secretsClient(config)) : undefined]);
+  const [keys, urlSigner, tokens] = await Promise.all([readKeys(config), config.cdn ? cdnUrls(config, secretsClient(config)) : undefined, tokenService(config)]);
   const blobs = new S3BlobStore({ client: s3, bucket: config.bucketName, sha512: config.sha512, ...(urlSigner ? { urlSigner } : {}) });
-  return { config, dynamo, s3, metadata, blobs, keys };
+  const identity = new DynamoIdentityStore(DynamoDBDocumentClient.from(dynamo, { marshallOptions: { removeUndefinedValues: true } }), config.tableName);
+  return { config, dynamo, s3, metadata, blobs, keys, identity, ...(tokens ? { tokens } : {}) };
 }
 
 /** The core registry over AWS deps; `hooks` adds the entry point's error classification and logging. */
+/** Token auth when configured; else `access`: open (throwaway environments, start:aws) or closed. */
+function authOf(deps: AwsDeps): Pick<RegistryOptions, 'authorizer' | 'auth'> {
+  const auth = deps.config.auth;
+  if (!auth || !deps.tokens) return { authorizer: deps.config.access === 'open' ? allowAll : closedRegistry };
+  return {
+    authorizer: new TokenAuthorizer(deps.tokens, { realm: `${auth.url}/token`, service: auth.service }),
+    auth: { store: deps.identity, tokens: deps.tokens, throttle: loginThrottle },
+  };
+}
+
+/** One per container: failed logins counted across the container's requests. */
+const loginThrottle = new LoginThrottle();
+
 export function createAwsRegistry(deps: AwsDeps, hooks: Pick<RegistryOptions, 'classifyError' | 'onError'> = {}): Registry {
   return regionalApi(createRegistry({
     metadata: deps.metadata,
     blobs: deps.blobs,
-    authorizer: deps.config.access === 'open' ? allowAll : closedRegistry,
+    ...authOf(deps),
     uploadTokens: new TokenSigner(deps.keys.upload),
     settings: { uploadTtlSeconds: deps.config.uploadTtlSeconds },
     ...hooks,

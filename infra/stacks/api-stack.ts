@@ -22,6 +22,7 @@ export interface ApiStackProps extends StackProps {
   /** ARNs of the secrets in the primary region. */
   readonly signingKeysSecretArn: string;
   readonly cdnPrivateKeySecretArn: string;
+  readonly tokenKeysSecretArn: string;
   readonly cdnKeyPairId: string;
 }
 
@@ -42,6 +43,8 @@ export class ApiStack extends Stack {
     const inRegion = (arn: string) => (primary ? arn : replicaSecretArn(this, arn));
     const signingKeysSecretArn = inRegion(props.signingKeysSecretArn);
     const cdnPrivateKeySecretArn = inRegion(props.cdnPrivateKeySecretArn);
+    // Read only where token auth is on (an environment with a domain).
+    const tokenKeysSecretArn = config.domain ? inRegion(props.tokenKeysSecretArn) : undefined;
 
     this.function = new RegistryFunction(this, 'ApiFunction', {
       bundle: 'api',
@@ -56,6 +59,7 @@ export class ApiStack extends Stack {
         signingKeysSecretArn,
         cdnPrivateKeySecretArn,
         cdnKeyPairId: props.cdnKeyPairId,
+        ...(tokenKeysSecretArn ? { tokenKeysSecretArn } : {}),
       }, config.replicaRegions.length > 0 ? { REGISTRY_PRIMARY_REGION: config.region } : {}),
     });
     const statements = [
@@ -63,7 +67,7 @@ export class ApiStack extends Stack {
       new iam.PolicyStatement({
         sid: 'ReadKeys',
         actions: ['secretsmanager:GetSecretValue'],
-        resources: [signingKeysSecretArn, cdnPrivateKeySecretArn],
+        resources: [signingKeysSecretArn, cdnPrivateKeySecretArn, ...(tokenKeysSecretArn ? [tokenKeysSecretArn] : [])],
       }),
     ];
     for (const s of statements) this.function.role.addToPolicy(s);

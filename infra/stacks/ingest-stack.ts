@@ -26,6 +26,7 @@ export const INGEST_VPC_CIDR = '10.64.0.0/16';
 export interface IngestStackProps extends StackProps {
   readonly config: EnvironmentConfig;
   readonly signingKeysSecretArn: string;
+  readonly tokenKeysSecretArn: string;
 }
 
 export class IngestStack extends Stack {
@@ -67,7 +68,7 @@ export class IngestStack extends Stack {
     });
     const statements = [
       ...dataStatements('ingest', tableArn(config, config.region), bucketArn(config, config.region)),
-      new iam.PolicyStatement({ sid: 'ReadKeys', actions: ['secretsmanager:GetSecretValue'], resources: [props.signingKeysSecretArn] }),
+      new iam.PolicyStatement({ sid: 'ReadKeys', actions: ['secretsmanager:GetSecretValue'], resources: [props.signingKeysSecretArn, ...(config.domain ? [props.tokenKeysSecretArn] : [])] }),
     ];
     for (const s of statements) this.taskRole.addToPolicy(s);
     acknowledgePrefixWildcards(this.taskRole, statements.flatMap((s) => s.resources).filter((r) => r.endsWith('/*')));
@@ -88,6 +89,7 @@ export class IngestStack extends Stack {
           tableName: tableName(config),
           bucketName: bucketName(config, config.region),
           signingKeysSecretArn: props.signingKeysSecretArn,
+          tokenKeysSecretArn: props.tokenKeysSecretArn,
         },
         { PORT: String(INGEST_PORT), AWS_REGION: config.region },
       ),

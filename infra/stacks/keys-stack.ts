@@ -7,7 +7,7 @@ import * as cloudfront from 'aws-cdk-lib/aws-cloudfront';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type { Construct } from 'constructs';
 import type { EnvironmentConfig } from '../config.ts';
-import { cdnPrivateKeySecretName, keysSecretName } from '../names.ts';
+import { cdnPrivateKeySecretName, keysSecretName, tokenKeysSecretName } from '../names.ts';
 
 export interface KeysStackProps extends StackProps {
   readonly config: EnvironmentConfig;
@@ -19,6 +19,8 @@ export const CDN_PRIVATE_KEY_PLACEHOLDER = 'REPLACE-WITH-THE-PEM-PRIVATE-KEY-OF-
 export class KeysStack extends Stack {
   readonly signingKeys: secretsmanager.Secret;
   readonly cdnPrivateKey: secretsmanager.Secret;
+  /** The seed of the ES256 key registry tokens are signed with (Docker token auth). */
+  readonly tokenKeys: secretsmanager.Secret;
   readonly publicKey: cloudfront.PublicKey;
   readonly keyGroup: cloudfront.KeyGroup;
 
@@ -42,6 +44,20 @@ export class KeysStack extends Stack {
       replicaRegions,
       removalPolicy,
     });
+    // The same shape: the API and ingest derive the P-256 token signing key from `key` (HKDF); a
+    // rotation adds the new key first and keeps the old one under `previous` until its tokens expire.
+    this.tokenKeys = new secretsmanager.Secret(this, 'TokenKeys', {
+      secretName: tokenKeysSecretName(config),
+      description: `Seed of the ES256 key signing registry tokens of registry ${config.name}`,
+      generateSecretString: {
+        secretStringTemplate: JSON.stringify({ kid: 't1' }),
+        generateStringKey: 'key',
+        passwordLength: 64,
+        excludePunctuation: true,
+      },
+      replicaRegions,
+      removalPolicy,
+    });
     this.cdnPrivateKey = new secretsmanager.Secret(this, 'CdnPrivateKey', {
       secretName: cdnPrivateKeySecretName(config),
       description: `PEM private key of the CloudFront key pair of registry ${config.name}; fill in after the first deploy`,
@@ -49,7 +65,7 @@ export class KeysStack extends Stack {
       replicaRegions,
       removalPolicy,
     });
-    for (const secret of [this.signingKeys, this.cdnPrivateKey]) {
+    for (const secret of [this.signingKeys, this.tokenKeys, this.cdnPrivateKey]) {
       Validations.of(secret).acknowledge({
         id: 'AwsSolutions-SMG4',
         reason: 'Rotation is an operator step (docs/deploy.md): signing keys carry a key id, and the CDN private key must change together with the public key in the key group.',

@@ -74,7 +74,14 @@ describe.each(APIS)('$stack', ({ env, stack, region, primary, access, cdnUrl }) 
     expect(vars.POWERTOOLS_METRICS_NAMESPACE).toBe(`OciRegistry/${env}`);
     expect(vars.CDN_URL).toBe(cdnUrl);
     expect(asText(vars.CDN_KEY_PAIR_ID)).toContain(`"StackName":"OciRegistry-${env}-Keys"`);
-    for (const key of ['KEYS_SECRET_ARN', 'CDN_PRIVATE_KEY_SECRET_ARN']) {
+    // Token auth where there is a domain (its realm is https://<domain>/token).
+    if (cdnUrl) {
+      expect(vars.REGISTRY_URL).toBe(cdnUrl);
+    } else {
+      expect(vars.REGISTRY_URL).toBeUndefined();
+      expect(vars.TOKEN_KEYS_SECRET_ARN).toBeUndefined();
+    }
+    for (const key of ['KEYS_SECRET_ARN', 'CDN_PRIVATE_KEY_SECRET_ARN', ...(cdnUrl ? ['TOKEN_KEYS_SECRET_ARN'] : [])]) {
       const arn = asText(vars[key]);
       expect(arn).toContain(`"StackName":"OciRegistry-${env}-Keys"`);
       // A replica reads the Secrets Manager replica in its own region.
@@ -96,7 +103,7 @@ describe.each(APIS)('$stack', ({ env, stack, region, primary, access, cdnUrl }) 
     s.template(stack).hasResourceProperties('AWS::Logs::LogGroup', { RetentionInDays: 30 });
   });
 
-  it(`IAM: ${primary ? 'read/write' : 'read only'} on the table of its region and on its bucket prefixes, the two secrets, its own logs`, () => {
+  it(`IAM: ${primary ? 'read/write' : 'read only'} on the table of its region and on its bucket prefixes, the ${cdnUrl ? 'three secrets (token keys: auth is on)' : 'two secrets'}, its own logs`, () => {
     const st = statementsOf(stack, 'ApiFunctionRole');
     expect(st.every((x) => x.Effect === 'Allow')).toBe(true);
     const all = st.flatMap(actions);
@@ -133,7 +140,7 @@ describe.each(APIS)('$stack', ({ env, stack, region, primary, access, cdnUrl }) 
     const secrets = st.filter((x) => actions(x).includes('secretsmanager:GetSecretValue'));
     expect(secrets).toHaveLength(1);
     expect(actions(secrets[0])).toEqual(['secretsmanager:GetSecretValue']);
-    expect(resources(secrets[0])).toHaveLength(2);
+    expect(resources(secrets[0])).toHaveLength(cdnUrl ? 3 : 2);
     const logs = st.filter((x) => actions(x).some((a) => a.startsWith('logs:')));
     expect(resources(logs[0])).toEqual([expect.stringMatching(/ApiFunctionLogs/)]);
     // No managed policies: the role holds exactly these statements.
