@@ -32,32 +32,17 @@ export class KeysStack extends Stack {
 
     // {"kid":"k1","key":"<64 random characters>"}: one key with its id, so a rotation can add
     // a second key the verifiers accept while the signers move over.
-    this.signingKeys = new secretsmanager.Secret(this, 'SigningKeys', {
-      secretName: keysSecretName(config),
-      description: `HMAC keys signing upload tokens and blob URLs of registry ${config.name}`,
-      generateSecretString: {
-        secretStringTemplate: JSON.stringify({ kid: 'k1' }),
-        generateStringKey: 'key',
-        passwordLength: 64,
-        excludePunctuation: true,
-      },
+    const keySecret = (id: string, secretName: string, description: string, kid: string) => new secretsmanager.Secret(this, id, {
+      secretName,
+      description,
+      generateSecretString: { secretStringTemplate: JSON.stringify({ kid }), generateStringKey: 'key', passwordLength: 64, excludePunctuation: true },
       replicaRegions,
       removalPolicy,
     });
+    this.signingKeys = keySecret('SigningKeys', keysSecretName(config), `HMAC keys signing upload tokens and blob URLs of registry ${config.name}`, 'k1');
     // The same shape: the API and ingest derive the P-256 token signing key from `key` (HKDF); a
     // rotation adds the new key first and keeps the old one under `previous` until its tokens expire.
-    this.tokenKeys = new secretsmanager.Secret(this, 'TokenKeys', {
-      secretName: tokenKeysSecretName(config),
-      description: `Seed of the ES256 key signing registry tokens of registry ${config.name}`,
-      generateSecretString: {
-        secretStringTemplate: JSON.stringify({ kid: 't1' }),
-        generateStringKey: 'key',
-        passwordLength: 64,
-        excludePunctuation: true,
-      },
-      replicaRegions,
-      removalPolicy,
-    });
+    this.tokenKeys = keySecret('TokenKeys', tokenKeysSecretName(config), `Seed of the ES256 key signing registry tokens of registry ${config.name}`, 't1');
     this.cdnPrivateKey = new secretsmanager.Secret(this, 'CdnPrivateKey', {
       secretName: cdnPrivateKeySecretName(config),
       description: `PEM private key of the CloudFront key pair of registry ${config.name}; fill in after the first deploy`,
