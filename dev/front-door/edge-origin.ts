@@ -25,6 +25,11 @@ export interface EdgeRouting {
   onS3Verdict?: (key: string, ok: boolean) => void;
   /** Called before an S3 PUT is sent, with its key (to hold its event back). */
   onS3Put?: (key: string) => void;
+  /**
+   * A test fault: S3 refuses the edge PUT as it would if Origin Access Control did not sign the
+   * `x-amz-*` headers the viewer-request function adds (403 SignatureDoesNotMatch).
+   */
+  faultUnsignedHeaders?: boolean;
 }
 
 /** Where a request went, for counters and tests. */
@@ -81,6 +86,10 @@ export async function toS3(edge: EdgeRouting, request: CfRequest, req: IncomingM
   const headers = nodeHeaders(request.headers);
   delete headers.host;
   const expected = typeof headers['x-amz-checksum-sha256'] === 'string' ? headers['x-amz-checksum-sha256'] : undefined;
+  if (edge.faultUnsignedHeaders && expected !== undefined && request.method === 'PUT') {
+    s3Error(res, 403, 'SignatureDoesNotMatch', 'There were headers present in the request which were not signed');
+    return 0;
+  }
   const hash = createHash('sha256');
   let bytes = 0;
   const hashing = new Transform({

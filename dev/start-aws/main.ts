@@ -6,13 +6,15 @@ import { choiceSetting, intSetting, textSetting, type Env } from '../../function
 import { log } from '../../functions/http/log.ts';
 import { startAwsLocal, type AwsLocal } from './start.ts';
 
-function settings(env: Env): { host: string; port: number; ingest: boolean; edgeUploads: boolean; auth: boolean } {
+function settings(env: Env): { host: string; port: number; ingest: boolean; edgeUploads: boolean; auth: boolean; faultEdgePutUnsigned: boolean } {
   return {
     host: textSetting(env, 'HOST', '127.0.0.1'),
     port: intSetting(env, 'PORT', 5000, 0, 65535),
     ingest: choiceSetting(env, 'REGISTRY_INGEST', ['on', 'off'], 'on') === 'on',
     edgeUploads: choiceSetting(env, 'REGISTRY_EDGE_UPLOADS', ['on', 'off'], 'on') === 'on',
     auth: choiceSetting(env, 'REGISTRY_AUTH', ['on', 'off'], 'off') === 'on',
+    // A test fault, never a setting: S3 refuses edge PUTs as if OAC left their x-amz headers unsigned.
+    faultEdgePutUnsigned: choiceSetting(env, 'START_AWS_FAULT', ['none', 'edge-put-unsigned'], 'none') === 'edge-put-unsigned',
   };
 }
 

@@ -60,6 +60,8 @@ export interface AwsLocalOptions {
    * projects and robots live in the table (create them through `deps.identity`). Default: open.
    */
   auth?: boolean;
+  /** A test fault of the S3 stand-in: the edge PUT refused as if OAC did not sign its x-amz headers. */
+  faultEdgePutUnsigned?: boolean;
 }
 
 /** The regions of a start:aws with a replica: take an API down (unreachable) or bring it back. */
@@ -319,6 +321,7 @@ export async function startAwsLocal(opts: AwsLocalOptions): Promise<AwsLocal> {
         s3: { url: s3.endpoint, bucket: BUCKET },
         onS3Put: (k) => gate.expect(k),
         onS3Verdict: (k, ok) => gate.verdict(k, ok),
+        ...(opts.faultEdgePutUnsigned ? { faultUnsignedHeaders: true } : {}),
       } }),
     });
     cleanups.push(() => frontDoor.close());
