@@ -19,6 +19,8 @@ export interface RegionalApis {
   primary: string;
   /** Origin ids whose API does not answer (CloudFront cannot connect). */
   down: Set<string>;
+  /** The unavailable page's behaviour: its origins in failover order (no function runs there). */
+  pageOrigins: string[];
 }
 
 /** Which API origin served a request, for the front door's counters and the tests. */
@@ -73,10 +75,9 @@ export async function regionalInvoke(apis: RegionalApis, req: IncomingMessage, e
   const choice = originId ? { ids: [originId], failover: [] } : await choose(apis, { method: req.method ?? 'GET', url: req.url ?? '/', headers: req.headers });
   const result = await tryOrigins(apis, choice, event, timeoutMs);
   if (result.answer.status !== 502 && result.answer.status !== 504) return result;
-  // The distribution's custom error response: the page, fetched as a GET through the default
-  // behaviour (so any region that answers serves it), sent with 503.
-  const pageRequest = { method: 'GET', url: UNAVAILABLE_PAGE_PATH, headers: { host: req.headers.host ?? 'localhost' } };
-  const page = await tryOrigins(apis, await choose(apis, pageRequest), pageEvent(event), timeoutMs);
+  // The distribution's custom error response: the page, fetched as a GET from its own behaviour (a
+  // static group starting with the replica, no function), sent with 503.
+  const page = await tryOrigins(apis, { ids: apis.pageOrigins, failover: [500, 502, 503, 504] }, pageEvent(event), timeoutMs);
   if (page.answer.status !== 200) return result;
   return { answer: { ...page.answer, status: 503 }, tried: result.tried };
 }

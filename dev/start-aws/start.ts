@@ -220,6 +220,7 @@ export async function startAwsLocal(opts: AwsLocalOptions): Promise<AwsLocal> {
         handlers: { [ids[PRIMARY_REGION]!]: handler as never, [ids[replica]!]: createApiHandler(() => replicaRegistry, { logger, metrics }) as never },
         primary: EDGE_ORIGINS.apiOrigin,
         down: new Set(),
+        pageOrigins: [ids[replica]!, ids[PRIMARY_REGION]!],
       };
       const down = regions.down;
       localRegions = {

@@ -61,6 +61,8 @@ export const ORIGIN_IDS = {
   api: 'api',
   /** A replica region's API (reads only). */
   replicaApi: (region: string) => `api-${region}`,
+  /** Members of the unavailable page's failover group (an origin in a group has an id of its own). */
+  pageApi: (region: string) => `page-api-${region}`,
   ingest: 'ingest',
   /** The blob bucket of a region through OAC; the primary's is also the edge fast path's target. */
   bucket: (region: string) => `blobs-${region}`,
@@ -81,6 +83,9 @@ export const ORIGIN_TIMEOUTS = {
   s3: { connect: 5, attempts: 3 },
   ingest: { read: 120, keepalive: 60 },
 } as const;
+
+/** The behaviour of the unavailable page (functions/edge/source.ts UNAVAILABLE_PAGE_PATH). */
+export const UNAVAILABLE_PAGE_BEHAVIOUR = '/v2/_registry/*';
 
 /** CloudFront errors (origin unreachable, 502; origin timeout, 504) a client sees as this OCI 503. */
 export const UNAVAILABLE_ERRORS = [502, 504];
@@ -143,6 +148,14 @@ export class EdgeStack extends Stack {
       blobs: Object.fromEntries(regions.map((r) => [r, ORIGIN_IDS.bucket(r)])),
     };
     this.readRoutingConfig = readRouting;
+    const fallbackApi = props.replicaApis.find((o) => o.region === readRouting.fallback);
+    const pageOrigin = fallbackApi
+      ? new origins.OriginGroup({
+        primaryOrigin: api(fallbackApi, ORIGIN_IDS.pageApi(fallbackApi.region)),
+        fallbackOrigin: api(props.primaryApi, ORIGIN_IDS.pageApi(config.region)),
+        fallbackStatusCodes: [500, 502, 503, 504],
+      })
+      : primaryApi;
     this.readRouting = new cloudfront.Function(this, 'ReadRouting', {
       functionName: `${PREFIX}-${config.name}-read-routing`,
       code: cloudfront.FunctionCode.fromInline(edgeFunctionSource('read-routing', readRouting)),
@@ -241,7 +254,7 @@ export class EdgeStack extends Stack {
         : {}),
       defaultBehavior: { ...passThrough, origin: primaryApi, allowedMethods: cloudfront.AllowedMethods.ALLOW_ALL, functionAssociations: readRoutingAssociation },
       // The primary API unreachable (502) or silent (504): an OCI error, not CloudFront's HTML page.
-      // The page is the API's own, fetched through the default behaviour, so any region serves it.
+      // The page is the API's own, from its own behaviour (below), so a replica serves it.
       errorResponses: UNAVAILABLE_ERRORS.map((httpStatus) => ({ httpStatus, responseHttpStatus: 503, responsePagePath: UNAVAILABLE_PAGE_PATH, ttl: Duration.seconds(0) })),
       additionalBehaviors: {
         [BLOB_PATH]: {
@@ -254,6 +267,14 @@ export class EdgeStack extends Stack {
           viewerProtocolPolicy: cloudfront.ViewerProtocolPolicy.HTTPS_ONLY,
           trustedKeyGroups: [keyGroup],
           compress: false,
+        },
+        // CloudFront fetches an error page as an origin request of the behaviour its path falls in,
+        // with no viewer-request function: a GET-only behaviour of its own, whose static group starts
+        // with the replica the primary fails over to, so the page comes while the primary is down.
+        [UNAVAILABLE_PAGE_BEHAVIOUR]: {
+          ...passThrough,
+          origin: pageOrigin,
+          allowedMethods: cloudfront.AllowedMethods.ALLOW_GET_HEAD,
         },
         [UPLOAD_PATH]: {
           ...passThrough,

@@ -107,7 +107,7 @@ describe.each([
     }
   });
 
-  it('upload behaviour runs the viewer-request function (with the KeyValueStore) and the viewer-response function; the others run read routing only', () => {
+  it('upload behaviour runs the viewer-request function (with the KeyValueStore) and the viewer-response function; the API and blob behaviours run read routing', () => {
     const cfg = distribution(env);
     const b = behaviour(cfg, '/v2/*/blobs/uploads/*');
     const byEvent = Object.fromEntries(b.FunctionAssociations.map((a: Json) => [a.EventType, a.FunctionARN['Fn::GetAtt']]));
@@ -128,7 +128,7 @@ describe.each([
     expect(response.config.KeyValueStoreAssociations).toBeUndefined();
     expect(response.code).toBe(edgeFunctionSource('viewer-response'));
     const routing = readRouting(env);
-    for (const x of [cfg.DefaultCacheBehavior, ...cfg.CacheBehaviors.filter((x: Json) => x !== b)]) {
+    for (const x of [cfg.DefaultCacheBehavior, behaviour(cfg, '/blobs/*')]) {
       expect(x.FunctionAssociations, x.PathPattern).toEqual([{ EventType: 'viewer-request', FunctionARN: routing.arn }]);
     }
   });
@@ -279,16 +279,29 @@ describe.each([
     }
     // The primary API is the default behaviour's origin: writes land there even if the function did nothing.
     expect(routing.config.api[primary]).toBe(cfg.DefaultCacheBehavior.TargetOriginId);
-    // No static origin group (none may serve a behaviour that allows writes): failover is the function's.
-    expect(cfg.OriginGroups).toBeUndefined();
-    expect(cfg.CacheBehaviors.map((b: Json) => b.PathPattern)).toEqual(['/blobs/*', '/v2/*/blobs/uploads/*']);
+    // Static origin groups only on GET-only behaviours (the unavailable page's); reads fail over by the function.
+    for (const b of [cfg.DefaultCacheBehavior, ...cfg.CacheBehaviors]) {
+      if ((cfg.OriginGroups?.Items ?? []).some((g: Json) => g.Id === b.TargetOriginId)) expect(b.AllowedMethods).toEqual(['GET', 'HEAD']);
+    }
+    expect(cfg.CacheBehaviors.map((b: Json) => b.PathPattern)).toEqual(['/blobs/*', '/v2/_registry/*', '/v2/*/blobs/uploads/*']);
   });
 
   it('an unreachable (502) or silent (504) origin is answered 503 with the API\'s OCI error page, never cached', () => {
     const cfg = distribution(env);
     expect(cfg.CustomErrorResponses).toEqual([502, 504].map((ErrorCode) => ({ ErrorCode, ResponseCode: 503, ResponsePagePath: UNAVAILABLE_PAGE_PATH, ErrorCachingMinTTL: 0 })));
-    // The page's path is served by the default behaviour: any region's API (read routing).
-    expect(cfg.CacheBehaviors.some((b: Json) => matchesPathPattern(b.PathPattern, UNAVAILABLE_PAGE_PATH))).toBe(false);
+    // CloudFront fetches the page without running viewer-request functions: its own GET-only
+    // behaviour, starting with the replica the primary fails over to (the primary may be what is down).
+    const page = cfg.CacheBehaviors.find((b: Json) => matchesPathPattern(b.PathPattern, UNAVAILABLE_PAGE_PATH));
+    expect(page.PathPattern).toBe('/v2/_registry/*');
+    expect(page.AllowedMethods).toEqual(['GET', 'HEAD']);
+    expect(page.FunctionAssociations).toBeUndefined();
+    if (fallback) {
+      const group = cfg.OriginGroups.Items.find((g: Json) => g.Id === page.TargetOriginId);
+      expect(group.Members.Items.map((m: Json) => m.OriginId)).toEqual([`page-api-${fallback}`, `page-api-${primary}`]);
+      expect(asText(origin(cfg, `page-api-${fallback}`).DomainName)).toContain(`.execute-api.${fallback}.`);
+    } else {
+      expect(page.TargetOriginId).toBe(cfg.DefaultCacheBehavior.TargetOriginId);
+    }
   });
 
   it(`origin timeouts: API 30 s (API Gateway's own limit), ingest ${ingest ? '120 s' : '(none)'}`, () => {
