@@ -10,7 +10,7 @@ import { startRegistry, onlyOnBackend, type RunningRegistry } from '../support/r
 import { createSkopeo, startDockerd, startOrSkip, toolGate, type Skopeo } from '../support/clients.ts';
 import { makeOciImage, toDockerArchive, type TestImage } from '../support/images.ts';
 
-onlyOnBackend('local', 'token auth is wired into npm start only so far (start:aws: not yet)');
+onlyOnBackend('local', 'users come from npm run admin on the data dir of npm start; start:aws with auth is tested in test/dev/start-aws/auth.test.ts');
 
 const gate = toolGate(['skopeo']);
 const ADMIN_CLI = join(import.meta.dirname, '..', '..', 'functions', 'apps', 'admin-cli', 'main.ts');
