@@ -9,6 +9,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { mainScript, startRegistry } from '../../support/registry.ts';
+import { uploadIdOf, waitForUploadLease, waitUntilRefused } from '../../support/in-flight.ts';
 
 interface Entry { msg?: string; method?: string; path?: string; status?: number; ms?: number; level?: string }
 
@@ -39,10 +40,11 @@ describe('local server lifecycle', () => {
       location.searchParams.set('digest', digest);
       const exited = new Promise<number | null>((resolve) => reg.child.once('exit', (code) => resolve(code)));
       const status = await slowPut(location.href, body, async () => {
-        await new Promise((r) => setTimeout(r, 100));
+        // The PUT is in flight once its handler holds the upload's lease.
+        await waitForUploadLease(reg.dataDir, uploadIdOf(location));
         reg.child.kill('SIGTERM');
-        await new Promise((r) => setTimeout(r, 200));
-        // While draining, the listener is closed: a new connection is refused.
+        // While draining, the listener is closed: a new connection is refused (once the signal is handled).
+        await waitUntilRefused(reg.port, 5000);
         await assert.rejects(fetch(`${reg.url}/v2/`), 'a new connection during shutdown must be refused');
       });
       assert.equal(status, 201, 'the upload in flight completes during graceful shutdown');
@@ -63,8 +65,11 @@ describe('local server lifecycle', () => {
       assert.equal(status.status, 204);
       const missing = await fetch(`${reg.url}/v2/log/check/manifests/nope`);
       assert.equal(missing.status, 404);
-      await new Promise((r) => setTimeout(r, 100));
-      const requests = reg.logs.map((l) => JSON.parse(l) as Entry).filter((e) => e.msg === 'request');
+      // The line of a request is written once its answer is sent: wait for the third one to arrive.
+      const requestLines = () => reg.logs.map((l) => JSON.parse(l) as Entry).filter((e) => e.msg === 'request');
+      const deadline = performance.now() + 10_000;
+      while (requestLines().length < 3 && performance.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+      const requests = requestLines();
       assert.deepEqual(
         requests.map((e) => [e.method, e.status]),
         [['POST', 202], ['GET', 204], ['GET', 404]],

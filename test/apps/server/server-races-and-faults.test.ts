@@ -11,6 +11,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { mainScript, startRegistry, type RunningRegistry } from '../../support/registry.ts';
+import { uploadIdOf, waitForUploadLease } from '../../support/in-flight.ts';
 
 const digestOf = (b: Uint8Array): string => `sha256:${createHash('sha256').update(b).digest('hex')}`;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -67,7 +68,8 @@ describe('local server: races and faults', { timeout: 120_000 }, () => {
       assert.equal(first.status, 202);
       const next = new URL(first.headers.get('location') ?? '', reg.url);
       const held = heldRequest(next.href, 'PATCH', Buffer.from('EVIL APPENDED BYTES'));
-      await sleep(200);
+      // The PATCH's handler holds the upload's lease once it has begun: only then is the PUT a race.
+      await waitForUploadLease(reg.dataDir, uploadIdOf(next));
       const put = await fetch(withDigest(next, digest), { method: 'PUT' });
       assert.equal(put.status, 416, 'the PUT must wait for the PATCH in flight');
       held.send();
