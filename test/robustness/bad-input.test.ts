@@ -45,13 +45,13 @@ describe('bad input against one running registry', { timeout: 120_000 }, () => {
   /** What the generated requests recorded: every check below runs on it, even when run alone. */
   const generated = async (): Promise<Stats> => {
     await (running ??= runCases(stats, base, buildVariants(ctx)));
-    if (ONLY_CASE === undefined) assert.ok(stats.requests >= MIN_REQUESTS, `only ${stats.requests} requests were sent in the budget (need ${MIN_REQUESTS})`);
-    else assert.ok(stats.requests > 0, `case ${ONLY_CASE} sent no request`);
+    assert.ok(stats.requests > 0, 'no generated request was sent');
     return stats;
   };
 
   test('thousands of generated bad HTTP requests', { timeout: 90_000 }, async () => {
     await generated();
+    if (ONLY_CASE === undefined) assert.ok(stats.requests >= MIN_REQUESTS, `only ${stats.requests} requests were sent in the budget (need ${MIN_REQUESTS})`);
   });
 
   test('no 5xx responses', async () => {
