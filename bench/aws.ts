@@ -1,11 +1,12 @@
 // The AWS shape in the benchmark: `start:aws` (dev/start-aws/start.ts) run in this process, so
 // that every DynamoDB and S3 request of the API handler (and of the events handler, which has its own
 // clients) is counted by the SDK middleware; the ingest process counts its own (REGISTRY_CALL_COUNTS)
-// and reports them on /healthz/calls. The front door's stats give the body bytes each origin got.
+// and reports them on /healthz/calls. Body bytes through compute are counted inside the API handler
+// (local.apiBytes) and the ingest process (/healthz/calls), functions/aws/compute-bytes.ts; the bytes
+// the edge sent straight into S3 by the front door.
 // Request logs are at WARN and EMF metrics off here, so the bench's output stays readable.
-import type { IncomingMessage } from 'node:http';
 import { countCalls, type CallCounts } from '../functions/aws/call-counter.ts';
-import { isUploadPath } from '../dev/front-door/edge-origin.ts';
+import { resetComputeBytes, type ComputeBytes } from '../functions/aws/compute-bytes.ts';
 import { startAwsLocal, type AwsLocal } from '../dev/start-aws/start.ts';
 import type { Target } from './servers.ts';
 
@@ -24,10 +25,22 @@ export interface AwsHandle {
   /** Requests since the last reset, once the object-created events in flight are handled. */
   read(): Promise<AwsRequests>;
   /**
-   * Upload body bytes so far through the API handler and ingest (compute), and straight into S3 (the
-   * edge). Manifest bodies are not upload bytes: only requests on upload paths count.
+   * Body bytes since the last reset, counted inside the API handler and ingest: upload request bodies
+   * they read (manifest bodies are not upload bytes), object bytes they moved to or from S3 through
+   * the SDK; and the bytes the edge sent straight into S3 (front door, since `edgeFrom`).
    */
-  bytes(): { compute: number; s3: number };
+  bytes(edgeFrom: number): Promise<BytesThroughCompute>;
+  /** The front door's count of bytes sent from the edge into S3 so far. */
+  edgeBytes(): number;
+}
+
+export interface BytesThroughCompute {
+  /** Upload request body bytes the API handler and ingest read. */
+  compute: number;
+  /** Object bytes the API handler and ingest wrote to / read from S3. */
+  computeS3: { written: number; read: number };
+  /** Bytes that went from the edge straight into S3. */
+  s3: number;
 }
 
 export type AwsTarget = Target & { aws: AwsHandle };
@@ -43,20 +56,15 @@ export const total = (r: Record<string, number>): number => Object.values(r).red
 export async function startAws(opts: { edge?: boolean } = {}): Promise<AwsTarget> {
   process.env.POWERTOOLS_LOG_LEVEL = 'WARN';
   process.env.POWERTOOLS_METRICS_DISABLED = 'true';
-  // Upload bodies the API handler took (they always carry a Content-Length: streamed ones go to ingest).
-  let apiUploadBytes = 0;
-  const onRoute = (destination: string, req: IncomingMessage): void => {
-    if (destination === 'api' && isUploadPath((req.url ?? '/').split('?')[0] ?? '/')) apiUploadBytes += Number(req.headers['content-length'] ?? 0) || 0;
-  };
-  const local = await startAwsLocal({ host: '127.0.0.1', port: 0, ingest: true, ingestEnv: { REGISTRY_CALL_COUNTS: 'on' }, onRoute, ...(opts.edge === false ? { edge: false } : {}) });
+  const local = await startAwsLocal({ host: '127.0.0.1', port: 0, ingest: true, ingestEnv: { REGISTRY_CALL_COUNTS: 'on' }, ...(opts.edge === false ? { edge: false } : {}) });
   const env = { ...Object.fromEntries(Object.entries(process.env).filter((e): e is [string, string] => e[1] !== undefined)), ...local.env };
   // The API handler's and the events handler's clients (each its own Lambda in AWS), both in this process.
   const api: { dynamo: CallCounts; s3: CallCounts } = { dynamo: countCalls(local.deps.dynamo), s3: countCalls(local.deps.s3) };
   const events: { dynamo: CallCounts; s3: CallCounts } = { dynamo: countCalls(local.eventsDeps.dynamo), s3: countCalls(local.eventsDeps.s3) };
-  const ingestCalls = async (reset: boolean): Promise<AwsRequests> => {
+  const ingestState = async (reset: boolean): Promise<{ requests: AwsRequests; bytes: ComputeBytes }> => {
     const r = await fetch(`${local.ingest!.url}/healthz/calls${reset ? '?reset' : ''}`);
-    const got = (await r.json()) as Record<'dynamo' | 's3', { requests: Record<string, number> }>;
-    return { dynamo: got.dynamo.requests, s3: got.s3.requests };
+    const got = (await r.json()) as Record<'dynamo' | 's3', { requests: Record<string, number> }> & { bytes: ComputeBytes };
+    return { requests: { dynamo: got.dynamo.requests, s3: got.s3.requests }, bytes: got.bytes };
   };
   const settle = async (): Promise<void> => {
     const deadline = Date.now() + 10_000;
@@ -69,18 +77,24 @@ export async function startAws(opts: { edge?: boolean } = {}): Promise<AwsTarget
     async reset() {
       await settle();
       for (const c of [api.dynamo, api.s3, events.dynamo, events.s3]) c.reset();
-      await ingestCalls(true);
+      resetComputeBytes(local.apiBytes);
+      await ingestState(true);
     },
     async read() {
       await settle();
-      const ingest = await ingestCalls(false);
+      const ingest = (await ingestState(false)).requests;
       return { dynamo: sum(sum(api.dynamo.attempts, events.dynamo.attempts), ingest.dynamo), s3: sum(sum(api.s3.attempts, events.s3.attempts), ingest.s3) };
     },
-    bytes() {
-      // Ingest serves upload paths only: everything it received is upload bytes.
-      const b = local.frontDoor.stats.bytes;
-      return { compute: apiUploadBytes + b.ingest, s3: b.s3 };
+    async bytes(edgeFrom) {
+      const ingest = (await ingestState(false)).bytes;
+      const apiBytes = local.apiBytes;
+      return {
+        compute: (apiBytes.requestBodies.upload ?? 0) + (ingest.requestBodies.upload ?? 0),
+        computeS3: { written: apiBytes.s3.written + ingest.s3.written, read: apiBytes.s3.read + ingest.s3.read },
+        s3: local.frontDoor.stats.bytes.s3 - edgeFrom,
+      };
     },
+    edgeBytes: () => local.frontDoor.stats.bytes.s3,
   };
   const url = local.url;
   let stopped: Promise<void> | undefined;

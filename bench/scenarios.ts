@@ -14,7 +14,7 @@ const OP_TIMEOUT_MS = 60_000;
 import { median, type Row } from './rows.ts';
 import type { Containerd, Side, Target } from './servers.ts';
 import { DOCKER_MANIFEST, OCI_MANIFEST } from '../test/support/oci.ts';
-import { isAws, type AwsRequests } from './aws.ts';
+import { isAws, type AwsRequests, type BytesThroughCompute } from './aws.ts';
 
 export interface Ctx {
   /** The run's work dir (removed at the end). */
@@ -25,23 +25,36 @@ export interface Ctx {
   log(msg: string): void;
   /** AWS requests and body bytes per measured operation of the aws side, by scenario (e.g. `skopeo push`). */
   aws: Record<string, AwsRun[]>;
+  /** Rows measured so far: each row starts with another registry (see `orderOf`). */
+  rowsMeasured: number;
+  /** Set during the untimed warm-up runs, which are not recorded anywhere. */
+  warmingUp: boolean;
+}
+
+/**
+ * The order of the registries for run `i` of row number `row`: rotated by one at each run and at
+ * each row, so that every registry goes first equally often (with two, they alternate), also across
+ * rows that have a single run.
+ */
+export function orderOf<T>(targets: T[], row: number, i: number): T[] {
+  const k = targets.length === 0 ? 0 : (row + i) % targets.length;
+  return [...targets.slice(k), ...targets.slice(0, k)];
 }
 
 export interface AwsRun {
   requests: AwsRequests;
-  /** Request body bytes through compute (API handler + ingest) and straight into S3 (edge). */
-  bytes: { compute: number; s3: number };
+  /** Body bytes counted inside the API handler and ingest, and straight into S3 (edge). */
+  bytes: BytesThroughCompute;
 }
 
 /** Runs `work`; on the aws side, records the AWS requests and body bytes it caused under `scenario`. */
 async function counted<T>(ctx: Ctx, scenario: string, t: Target, work: () => Promise<T>): Promise<T> {
-  if (!isAws(t)) return work();
+  if (!isAws(t) || ctx.warmingUp) return work();
   await t.aws.reset();
-  const before = t.aws.bytes();
+  const edgeFrom = t.aws.edgeBytes();
   const out = await work();
   const requests = await t.aws.read();
-  const after = t.aws.bytes();
-  (ctx.aws[scenario] ??= []).push({ requests, bytes: { compute: after.compute - before.compute, s3: after.s3 - before.s3 } });
+  (ctx.aws[scenario] ??= []).push({ requests, bytes: await t.aws.bytes(edgeFrom) });
   return out;
 }
 
@@ -55,14 +68,30 @@ async function keepFailure(ctx: Ctx, name: string, text: string): Promise<string
   return relative(process.cwd(), file);
 }
 
-/** Runs `fn` n times per target, alternating order; records seconds/figures and the median. */
-async function measure(ctx: Ctx, row: Row, n: number, fn: (t: Target, i: number) => Promise<number>): Promise<void> {
+/**
+ * Runs `fn` once per target untimed (run 0, the warm-up: caches, JIT, connections), then n times per
+ * target, the order rotating at each run (`orderOf`); records each run's figure and server CPU, and
+ * the median. A target whose warm-up or run fails has no figure.
+ */
+export async function measure(ctx: Ctx, row: Row, n: number, fn: (t: Target, i: number) => Promise<number>): Promise<void> {
   const failed = new Set<Side>();
-  for (let i = 1; i <= n; i++) {
-    const order = i % 2 === 1 ? ctx.targets : [...ctx.targets].reverse();
-    for (const t of order) {
+  const rowNumber = ctx.rowsMeasured++;
+  for (let i = 0; i <= n; i++) {
+    ctx.warmingUp = i === 0;
+    for (const t of orderOf(ctx.targets, rowNumber, i)) {
       checkAborted();
       if (failed.has(t.side)) continue;
+      if (i === 0) {
+        try {
+          await fn(t, 0);
+          ctx.log(`  ${row.label} warm-up ${t.side}: done`);
+        } catch (e) {
+          failed.add(t.side);
+          row.errors[t.side] = `warm-up run failed: ${(e as Error).message}`;
+          ctx.log(`  ${row.label} warm-up ${t.side}: FAILED ${(e as Error).message.split('\n')[0]}`);
+        }
+        continue;
+      }
       try {
         const cpu0 = await cpuSeconds(t.pid);
         const v = await fn(t, i);
@@ -81,6 +110,7 @@ async function measure(ctx: Ctx, row: Row, n: number, fn: (t: Target, i: number)
       }
     }
   }
+  ctx.warmingUp = false;
   for (const t of ctx.targets) {
     const runs = row.runs[t.side];
     if (runs !== undefined && runs.length > 0 && !failed.has(t.side)) row.value[t.side] = median(runs);
@@ -250,33 +280,38 @@ async function startUpload(t: Target, repo: string): Promise<string> {
   return loc;
 }
 
+/** Monolithic PUT of the whole blob (as containerd does) to `repo` with curl; returns the seconds it took. */
+export async function curlPut(t: Target, repo: string, blob: RawBlob): Promise<number> {
+  const loc = await startUpload(t, repo);
+  const url = withParam(t.url, loc, 'digest', blob.digest);
+  const r = await run('curl', [
+    '-sS',
+    '-o',
+    '/dev/null',
+    '-w',
+    '%{http_code} %{time_total}',
+    '-X',
+    'PUT',
+    '-H',
+    'Content-Type: application/octet-stream',
+    '-H',
+    'Expect:', // no 100-continue round trip; Go clients do not send it either
+    '-T',
+    blob.file,
+    url,
+  ], { timeoutMs: OP_TIMEOUT_MS });
+  const [code, time] = r.stdout.trim().split(' ');
+  if (code !== '201') throw new Error(`PUT answered ${code}`);
+  return Number(time);
+}
+
 /** Monolithic PUT of the whole blob (as containerd does) to bench/raw<i>; returns MiB/s. */
 export async function rawPut(ctx: Ctx, row: Row, blob: RawBlob): Promise<void> {
   await measure(ctx, row, row.runsWanted, async (t, i) => {
     // Flush what earlier runs (of either registry) left dirty in the page cache, so background
     // writeback of one run's 512 MiB does not compete for the disk with the next timed run.
     await run('sync', [], { timeoutMs: OP_TIMEOUT_MS });
-    const loc = await startUpload(t, `bench/raw${i}`);
-    const url = withParam(t.url, loc, 'digest', blob.digest);
-    const r = await run('curl', [
-      '-sS',
-      '-o',
-      '/dev/null',
-      '-w',
-      '%{http_code} %{time_total}',
-      '-X',
-      'PUT',
-      '-H',
-      'Content-Type: application/octet-stream',
-      '-H',
-      'Expect:', // no 100-continue round trip; Go clients do not send it either
-      '-T',
-      blob.file,
-      url,
-    ], { timeoutMs: OP_TIMEOUT_MS });
-    const [code, time] = r.stdout.trim().split(' ');
-    if (code !== '201') throw new Error(`PUT answered ${code}`);
-    return blob.size / MiB / Number(time);
+    return blob.size / MiB / (await curlPut(t, `bench/raw${i}`, blob));
   });
 }
 
@@ -298,65 +333,4 @@ export async function rawGet(ctx: Ctx, row: Row, blob: RawBlob, put: Row): Promi
     if (Number(size) !== blob.size) throw new Error(`GET downloaded ${size} bytes, want ${blob.size}`);
     return blob.size / MiB / Number(time);
   });
-}
-
-// ---- manifest GET under load ----
-
-export interface WrkResult {
-  rps: number;
-  p99ms: number;
-  requests: number;
-  non2xx: number;
-  socketErrors: string | undefined;
-}
-
-export function parseWrk(out: string): WrkResult {
-  const rps = /Requests\/sec:\s+([\d.]+)/.exec(out);
-  const p99 = /^\s*99(?:\.000)?%\s+([\d.]+)(us|ms|s|m)\s*$/m.exec(out);
-  if (!rps || !p99) throw new Error(`cannot parse wrk output:\n${out}`);
-  const scale = { us: 0.001, ms: 1, s: 1000, m: 60_000 }[p99[2] as 'us' | 'ms' | 's' | 'm'];
-  const requests = /(\d+) requests in/.exec(out);
-  const non2xx = /Non-2xx or 3xx responses:\s+(\d+)/.exec(out);
-  const sock = /Socket errors:\s*(.+)/.exec(out);
-  return {
-    rps: Number(rps[1]),
-    p99ms: Number(p99[1]) * scale,
-    requests: requests ? Number(requests[1]) : 0,
-    non2xx: non2xx ? Number(non2xx[1]) : 0,
-    socketErrors: sock?.[1]?.trim(),
-  };
-}
-
-
-/** wrk against GET /v2/bench/img1/manifests/v1 (pushed by skopeoPush run 1). */
-export async function manifestLoad(ctx: Ctx, rps: Row, p99: Row, pushed: Row, seconds: number): Promise<void> {
-  for (const t of ctx.targets) {
-    try {
-      if ((pushed.runs[t.side]?.length ?? 0) < 1) throw new Error('bench/img1:v1 was not pushed');
-      const url = `${t.url}/v2/bench/img1/manifests/v1`;
-      const probe = await run('curl', ['-sS', '-m', '10', '-o', '/dev/null', '-w', '%{http_code}', '-H', `Accept: ${OCI_MANIFEST}`, url]);
-      if (probe.stdout.trim() !== '200') throw new Error(`manifest GET answered ${probe.stdout.trim()}`);
-      const wrk = (d: number): ReturnType<typeof run> =>
-        run('wrk', ['-t2', '-c32', `-d${d}s`, '--latency', '-H', `Accept: ${OCI_MANIFEST}`, url], { timeoutMs: (d + 30) * 1000 });
-      await wrk(2); // warm-up (caches, JIT), not counted
-      const cpu0 = await cpuSeconds(t.pid);
-      const r = await wrk(seconds);
-      const cpu1 = await cpuSeconds(t.pid);
-      const w = parseWrk(r.stdout);
-      if (cpu0 !== undefined && cpu1 !== undefined && w.requests > 0) {
-        rps.notes.push(`${t.side}: server CPU ${(((cpu1 - cpu0) / w.requests) * 1e6).toFixed(0)} us per request`);
-      }
-      rps.runs[t.side] = [w.rps];
-      rps.value[t.side] = w.rps;
-      p99.runs[t.side] = [w.p99ms];
-      p99.value[t.side] = w.p99ms;
-      if (w.non2xx > 0) rps.notes.push(`${t.side}: ${w.non2xx} of ${w.requests} responses were not 2xx/3xx`);
-      if (w.socketErrors) rps.notes.push(`${t.side}: socket errors: ${w.socketErrors}`);
-      ctx.log(`  manifest GET ${t.side}: ${w.rps.toFixed(0)} req/s, p99 ${w.p99ms.toFixed(2)} ms (${w.requests} requests)`);
-    } catch (e) {
-      rps.errors[t.side] = (e as Error).message;
-      p99.errors[t.side] = (e as Error).message;
-      ctx.log(`  manifest GET ${t.side}: FAILED ${(e as Error).message.split('\n')[0]}`);
-    }
-  }
 }

@@ -19,6 +19,7 @@ import { createTable as createRegistryTable } from '../../functions/adapters/dyn
 import { readAwsConfig } from '../../functions/aws/config.ts';
 import { createAwsDeps, createAwsRegistry, type AwsDeps } from '../../functions/aws/deps.ts';
 import { createApiHandler } from '../../functions/apps/api-lambda/handler.ts';
+import { countS3ObjectBytes, newComputeBytes, type ComputeBytes } from '../../functions/aws/compute-bytes.ts';
 import { awsRegistryHooks } from '../../functions/aws/registry-hooks.ts';
 import { createEventsHandler } from '../../functions/apps/events-lambda/handler.ts';
 import { loadEdgeFunction, uploadKeysStore } from '../cloudfront/harness.ts';
@@ -80,6 +81,8 @@ export interface AwsLocal {
   deps: AwsDeps;
   /** The events Lambda's. */
   eventsDeps: AwsDeps;
+  /** Body bytes the API handler read from requests and moved to or from S3 (ingest serves its own on /healthz/calls). */
+  apiBytes: ComputeBytes;
   /** The environment a deployed process of this registry gets (the ingest child runs with it; the bench's cold-start child too). */
   env: Readonly<Record<string, string>>;
   /** With `replicaRegion`: the two regions' APIs. */
@@ -195,7 +198,10 @@ export async function startAwsLocal(opts: AwsLocalOptions): Promise<AwsLocal> {
     const metrics = new Metrics({ namespace: 'OciRegistryLocal', serviceName: 'registry-api', singleMetric: false });
     metrics.setDefaultDimensions({});
     const registry = createAwsRegistry(deps, awsRegistryHooks(logger));
-    const handler = createApiHandler(() => registry, { logger, metrics });
+    // The body bytes the API handler reads and moves through S3, counted inside it (the tests, the bench).
+    const apiBytes = newComputeBytes();
+    countS3ObjectBytes(deps.s3, apiBytes);
+    const handler = createApiHandler(() => registry, { logger, metrics, computeBytes: apiBytes });
     let regions: RegionalApis | undefined;
     let localRegions: LocalRegions | undefined;
     if (opts.replicaRegion) {
@@ -326,7 +332,7 @@ export async function startAwsLocal(opts: AwsLocalOptions): Promise<AwsLocal> {
       } }),
     });
     cleanups.push(() => frontDoor.close());
-    return { url: frontDoor.url, frontDoor, deps, eventsDeps, env, edgeUploads: opts.edge !== false && config.edgeUploads, ...(localRegions ? { regions: localRegions } : {}), ...(ingest ? { ingest } : {}), events, close };
+    return { url: frontDoor.url, frontDoor, deps, eventsDeps, apiBytes, env, edgeUploads: opts.edge !== false && config.edgeUploads, ...(localRegions ? { regions: localRegions } : {}), ...(ingest ? { ingest } : {}), events, close };
   } catch (e) {
     await close();
     throw e;

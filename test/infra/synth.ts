@@ -10,6 +10,7 @@ import type { CloudAssembly } from 'aws-cdk-lib/cx-api';
 import { buildApp } from '../../infra/build-app.ts';
 import type { BuiltApp } from '../../infra/build-app.ts';
 import type { RegistryStacks } from '../../infra/registry.ts';
+import { acquireLock } from './build-lock.ts';
 
 export const ROOT = join(import.meta.dirname, '..', '..');
 export const BUNDLES = ['api', 'events', 'ingest', 'upload-keys'] as const;
@@ -41,10 +42,6 @@ function bundlesFresh(): boolean {
   });
 }
 
-function sleep(ms: number): void {
-  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
-}
-
 /** `npm run build` when the bundles are older than the code; one builder at a time. */
 export function ensureBundles(): void {
   const scripts = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> }).scripts;
@@ -54,21 +51,12 @@ export function ensureBundles(): void {
     return;
   }
   mkdirSync(join(ROOT, '.vitest'), { recursive: true });
-  const lock = join(ROOT, '.vitest', 'build.lock');
-  const deadline = Date.now() + 180_000;
-  for (;;) {
-    try {
-      mkdirSync(lock);
-      break;
-    } catch {
-      if (Date.now() > deadline) throw new Error(`${lock} held for 3 minutes: remove it if no build is running`);
-      sleep(200);
-    }
-  }
+  // A worker killed while building leaves the lock behind: the next one takes it over (build-lock.ts).
+  const release = acquireLock(join(ROOT, '.vitest', 'build.lock'), { timeoutMs: 180_000 });
   try {
     if (!bundlesFresh()) execFileSync('npm', ['run', '--silent', 'build'], { cwd: ROOT, stdio: ['ignore', 'ignore', 'inherit'] });
   } finally {
-    rmSync(lock, { recursive: true, force: true });
+    release();
   }
 }
 

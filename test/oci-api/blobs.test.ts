@@ -185,10 +185,9 @@ describe('GET blob', () => {
     const url = await signedUrl(repo, da);
     const hexA = da.slice('sha256:'.length);
     const hexB = db.slice('sha256:'.length);
-    if (!url.includes(hexA)) {
-      t.skip(`the signed URL does not name the digest: ${url}`);
-      return;
-    }
+    // The local server's signed blob path names the digest (/_blobs/<digest>?...): a URL without it
+    // is a wrong answer, not a reason to skip.
+    assert.ok(url.includes(hexA), `the signed URL does not name the digest: ${url}`);
     expectSignedUrlDenied(await c.get(url.replace(hexA, hexB)));
   });
 });

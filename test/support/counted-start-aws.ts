@@ -6,6 +6,7 @@ import { createHash } from 'node:crypto';
 import { afterAll, beforeAll } from 'vitest';
 import { countCalls, type CallCounts } from '../../functions/aws/call-counter.ts';
 import { startAwsLocal, type AwsLocal } from '../../dev/start-aws/start.ts';
+import { newComputeBytes, resetComputeBytes, snapshotComputeBytes, type ComputeBytes } from '../../functions/aws/compute-bytes.ts';
 
 /** HTTP requests per operation (retries included; a presigned URL computed locally is none). */
 export type Requests = Record<string, number>;
@@ -31,6 +32,8 @@ export interface Measured {
   /** Commands the API process sent, presigns included (they never reach the network). */
   apiCalls: ProcessCounts;
   bytes: { api: number; ingest: number; s3: number };
+  /** Body bytes counted inside the API handler and the ingest process (functions/aws/compute-bytes.ts). */
+  compute: { api: ComputeBytes; ingest: ComputeBytes };
 }
 
 export async function startCounted(opts: { ingest?: boolean; ingestEnv?: Record<string, string> } = {}): Promise<Counted> {
@@ -38,12 +41,14 @@ export async function startCounted(opts: { ingest?: boolean; ingestEnv?: Record<
   const local = await startAwsLocal({ host: '127.0.0.1', port: 0, ingest, ingestEnv: { REGISTRY_CALL_COUNTS: 'on', ...opts.ingestEnv } });
   const api = { dynamo: countCalls(local.deps.dynamo), s3: countCalls(local.deps.s3) };
   const events = { dynamo: countCalls(local.eventsDeps.dynamo), s3: countCalls(local.eventsDeps.s3) };
-  const ingestCalls = async (reset = false): Promise<ProcessCounts> => {
-    if (!local.ingest) return { dynamo: {}, s3: {} };
+  /** The ingest process's calls and body bytes (/healthz/calls, REGISTRY_CALL_COUNTS=on). */
+  const ingestState = async (reset = false): Promise<{ calls: ProcessCounts; bytes: ComputeBytes }> => {
+    if (!local.ingest) return { calls: { dynamo: {}, s3: {} }, bytes: newComputeBytes() };
     const r = await fetch(`${local.ingest.url}/healthz/calls${reset ? '?reset' : ''}`);
-    const got = (await r.json()) as Record<'dynamo' | 's3', { requests: Requests }>;
-    return { dynamo: got.dynamo.requests, s3: got.s3.requests };
+    const got = (await r.json()) as Record<'dynamo' | 's3', { requests: Requests }> & { bytes: ComputeBytes };
+    return { calls: { dynamo: got.dynamo.requests, s3: got.s3.requests }, bytes: got.bytes };
   };
+  const ingestCalls = async (reset = false): Promise<ProcessCounts> => (await ingestState(reset)).calls;
   return {
     local,
     api,
@@ -51,16 +56,19 @@ export async function startCounted(opts: { ingest?: boolean; ingestEnv?: Record<
     async measure(work) {
       await settleEvents(local);
       for (const c of [api.dynamo, api.s3, events.dynamo, events.s3]) c.reset();
+      resetComputeBytes(local.apiBytes);
       await ingestCalls(true);
       const before = { ...local.frontDoor.stats.bytes };
       await work();
       await settleEvents(local);
       const after = local.frontDoor.stats.bytes;
+      const ingested = await ingestState();
       return {
         api: { dynamo: { ...api.dynamo.attempts }, s3: { ...api.s3.attempts } },
         events: { dynamo: { ...events.dynamo.attempts }, s3: { ...events.s3.attempts } },
         apiCalls: { dynamo: api.dynamo.snapshot(), s3: api.s3.snapshot() },
-        ingest: await ingestCalls(),
+        ingest: ingested.calls,
+        compute: { api: snapshotComputeBytes(local.apiBytes), ingest: ingested.bytes },
         bytes: { api: after.api - before.api, ingest: after.ingest - before.ingest, s3: after.s3 - before.s3 },
       };
     },

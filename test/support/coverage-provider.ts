@@ -48,7 +48,8 @@ async function childScripts(): Promise<RawScript[]> {
   const scripts: RawScript[] = [];
   for (const name of names.filter((n) => n.endsWith('.json'))) {
     const raw = JSON.parse(await readFile(join(childCoverageDir, name), 'utf8')) as { result: RawScript[] };
-    scripts.push(...raw.result.filter((s) => s.url.startsWith(functionsUrl) && s.url.endsWith('.ts')));
+    // .ts modules, and the CloudFront Functions (.js) that start:aws runs in its sandbox.
+    scripts.push(...raw.result.filter((s) => s.url.startsWith(functionsUrl) && (s.url.endsWith('.ts') || s.url.endsWith('.js'))));
   }
   return scripts;
 }
@@ -72,7 +73,8 @@ const mod: CoverageProviderModule = {
       for (const script of await childScripts()) {
         let code = stripped.get(script.url);
         if (code === undefined) {
-          code = stripTypeScriptTypes(await readFile(fileURLToPath(script.url), 'utf8'), { mode: 'strip' });
+          const text = await readFile(fileURLToPath(script.url), 'utf8');
+          code = script.url.endsWith('.ts') ? stripTypeScriptTypes(text, { mode: 'strip' }) : text;
           stripped.set(script.url, code);
         }
         map.merge(await provider.remapCoverage(script.url, 0, { code }, script.functions));

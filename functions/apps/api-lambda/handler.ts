@@ -12,6 +12,7 @@ import type { Registry } from '../../core/registry.ts';
 import { eventToRequest, responseToResult } from './apigw-event.ts';
 import { classifyAwsError } from '../../aws/errors.ts';
 import { awsRegistryHooks } from '../../aws/registry-hooks.ts';
+import { countRequestBodies, type ComputeBytes } from '../../aws/compute-bytes.ts';
 import { operationOf } from './operation.ts';
 
 export interface ApiHandlerOptions {
@@ -21,6 +22,8 @@ export interface ApiHandlerOptions {
   retryAfterSeconds?: number;
   /** Largest serialized result (Lambda's response limit by default). */
   maxPayloadBytes?: number;
+  /** Counts the request body bytes the registry reads into this (start:aws, for the tests and bench). */
+  computeBytes?: ComputeBytes;
 }
 
 export type ApiHandler = middy.MiddyfiedHandler<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Error, Context>;
@@ -52,7 +55,7 @@ export function createApiHandler(getRegistry: () => Promise<Registry> | Registry
     let res: RegistryResponse;
     try {
       const registry = await getRegistry();
-      res = await registry(request);
+      res = await (opts.computeBytes ? countRequestBodies(registry, opts.computeBytes) : registry)(request);
     } catch (e) {
       res = failure(e, request);
     }

@@ -11,6 +11,7 @@ import { awsRegistryHooks } from '../../aws/registry-hooks.ts';
 import { startRegistryHttpServer } from '../../http/server.ts';
 import { countCalls, type CallCounts } from '../../aws/call-counter.ts';
 import { recordCalls, type CallRecorder } from '../../aws/call-recorder.ts';
+import { countRequestBodies, countS3ObjectBytes, newComputeBytes, resetComputeBytes } from '../../aws/compute-bytes.ts';
 
 const logger = new Logger({ serviceName: process.env.POWERTOOLS_SERVICE_NAME ?? 'registry-ingest' });
 
@@ -18,9 +19,13 @@ async function main(): Promise<void> {
   const config = readAwsConfig(process.env);
   const { host, port, idleTimeoutSeconds, callCounts } = readIngestSettings(process.env);
   const deps = await createAwsDeps(config);
-  const registry = createAwsRegistry(deps, awsRegistryHooks(logger));
-  // `start:aws` tests and benches count this process's AWS calls (REGISTRY_CALL_COUNTS=on): served
-  // as JSON on /healthz/calls (`?reset` clears them). Off in deployments.
+  // With call counts on, also the body bytes this process reads and moves to or from S3.
+  const bytes = callCounts ? newComputeBytes() : undefined;
+  if (bytes) countS3ObjectBytes(deps.s3, bytes);
+  const plain = createAwsRegistry(deps, awsRegistryHooks(logger));
+  const registry = bytes ? countRequestBodies(plain, bytes) : plain;
+  // `start:aws` tests and benches count this process's AWS calls and body bytes (REGISTRY_CALL_COUNTS=on):
+  // served as JSON on /healthz/calls (`?reset` clears them). Off in deployments.
   const counts: { dynamo: CallCounts; s3: CallCounts } | undefined =
     callCounts ? { dynamo: countCalls(deps.dynamo), s3: countCalls(deps.s3) } : undefined;
   const recorders: CallRecorder[] = callCounts ? [recordCalls(deps.dynamo), recordCalls(deps.s3)] : [];
@@ -35,8 +40,11 @@ async function main(): Promise<void> {
       serve: async (url, _req, res) => {
         if (counts && url.pathname === '/healthz/calls') {
           const of = (c: CallCounts) => ({ calls: { ...c.calls }, requests: { ...c.attempts } });
-          const body = JSON.stringify({ dynamo: of(counts.dynamo), s3: of(counts.s3), records: recorders.flatMap((r) => r.records) });
-          if (url.searchParams.has('reset')) for (const c of [...Object.values(counts), ...recorders]) c.reset();
+          const body = JSON.stringify({ dynamo: of(counts.dynamo), s3: of(counts.s3), records: recorders.flatMap((r) => r.records), bytes });
+          if (url.searchParams.has('reset')) {
+            for (const c of [...Object.values(counts), ...recorders]) c.reset();
+            if (bytes) resetComputeBytes(bytes);
+          }
           res.writeHead(200, { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(body)) }).end(body);
           return undefined;
         }

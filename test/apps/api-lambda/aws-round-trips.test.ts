@@ -7,6 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { imageManifest, OCI_MANIFEST, pushBlobPut, putManifest, sha256, countedPerFile, startUpload, streamed, withDigest, type Counted } from '../../support/counted-start-aws.ts';
 
 const MiB = 1024 * 1024;
+const NO_BYTES = { requestBodies: {}, s3: { written: 0, read: 0 } };
 let reg: Counted;
 let base: string;
 
@@ -93,6 +94,8 @@ describe('round trips through start:aws', () => {
       expect(r.headers.get('docker-content-digest')).toBe(digest);
     });
     expect(m.bytes).toEqual({ api: 0, ingest: 0, s3: bytes.length });
+    // Counted inside the compute processes themselves: no body byte read, none moved through S3.
+    expect(m.compute).toEqual({ api: NO_BYTES, ingest: NO_BYTES });
     // The API takes no part. The events handler (its own Lambda, its own clients), off the client's
     // path: one HeadObject for the upload session the object names (x-amz-meta-upload) and one
     // GetItem to see whether it was recorded already (so a late event never re-links a deleted blob),
@@ -121,6 +124,7 @@ describe('round trips through start:aws', () => {
     expect(patch.ingest.dynamo).toEqual({ UpdateItem: 2 });
     expect(patch.api).toEqual({ dynamo: {}, s3: {} });
     expect(patch.bytes).toEqual({ api: 0, ingest: bytes.length, s3: 0 });
+    expect(patch.compute).toEqual({ api: NO_BYTES, ingest: { requestBodies: { upload: bytes.length }, s3: { written: bytes.length, read: 0 } } });
 
     const put = await reg.measure(async () => {
       const r = await fetch(withDigest(next, digest), { method: 'PUT' });
@@ -134,6 +138,7 @@ describe('round trips through start:aws', () => {
     expect(put.api.s3).toEqual({ CompleteMultipartUpload: 1 });
     expect(put.ingest).toEqual({ dynamo: {}, s3: {} });
     expect(put.bytes).toEqual({ api: 0, ingest: 0, s3: 0 });
+    expect(put.compute).toEqual({ api: NO_BYTES, ingest: NO_BYTES });
 
     const r = await fetch(`${base}/v2/rt/patch/blobs/${digest}`);
     expect(sha256(Buffer.from(await r.arrayBuffer()))).toBe(digest);
@@ -162,7 +167,20 @@ describe('round trips through start:aws', () => {
     expect(put.api.s3).toEqual({ PutObjectTagging: 1 });
     expect(put.ingest.s3).toEqual({});
     expect(put.bytes).toEqual({ api: 0, ingest: 0, s3: 0 });
+    expect(patch.compute).toEqual({ api: NO_BYTES, ingest: { requestBodies: { upload: size }, s3: { written: size, read: 0 } } });
     const r = await fetch(`${base}/v2/rt/small/blobs/${digest}`);
     expect(sha256(Buffer.from(await r.arrayBuffer()))).toBe(digest);
+  });
+
+  it('a PATCH with a small declared body goes to the API: its bytes are counted inside the handler, and written once to S3', async () => {
+    const bytes = randomBytes(MiB);
+    const loc = await startUpload(base, 'rt/api-body');
+    const m = await reg.measure(async () => {
+      const r = await fetch(loc, { method: 'PATCH', body: bytes, headers: { 'content-type': 'application/octet-stream' } });
+      await r.arrayBuffer();
+      expect(r.status).toBe(202);
+    });
+    expect(m.bytes).toEqual({ api: bytes.length, ingest: 0, s3: 0 });
+    expect(m.compute).toEqual({ api: { requestBodies: { upload: bytes.length }, s3: { written: bytes.length, read: 0 } }, ingest: NO_BYTES });
   });
 });

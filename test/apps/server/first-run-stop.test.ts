@@ -4,28 +4,16 @@
 import { describe, it, expect, afterEach } from 'vitest';
 import { createHash, randomBytes } from 'node:crypto';
 import http from 'node:http';
-import net from 'node:net';
 import { mkdtemp, readdir, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { STOP_DEADLINE_MS, STOP_GRACE_MS } from '../../../functions/apps/server/server.ts';
 import { startRegistry } from '../../support/registry.ts';
 import { alive, killGroup, npmStart, waitUntil, type NpmStarted } from '../../support/npm-start.ts';
+import { connectionRefused, waitForUploadLease } from '../../support/in-flight.ts';
 
 const MiB = 1024 * 1024;
 const digestOf = (b: Uint8Array): string => `sha256:${createHash('sha256').update(b).digest('hex')}`;
-
-/** Whether a new TCP connection to the port is refused. */
-function refused(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = net.connect(port, '127.0.0.1');
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve(false);
-    });
-    socket.once('error', () => resolve(true));
-  });
-}
 
 /** A request whose body is written up to `sent` bytes, the rest only when `finish()` is called. */
 function partialRequest(url: string, method: string, body: Buffer, sent: number, headers: Record<string, string> = {}) {
@@ -81,15 +69,16 @@ describe('stopping `npm start` with a signal to npm alone', { timeout: 60_000 },
     const first = randomBytes(MiB);
     const last = randomBytes(4 * MiB);
     const digest = digestOf(Buffer.concat([first, last]));
-    const { location } = await startChunkedUpload(started.url, 'first/run', first);
+    const { location, id } = await startChunkedUpload(started.url, 'first/run', first);
     location.searchParams.set('digest', digest);
     const put = partialRequest(location.href, 'PUT', last, 2 * MiB);
     put.response.catch(() => undefined); // awaited below; not unhandled if an assertion fails first
-    await new Promise((r) => setTimeout(r, 200));
+    // The PUT is in flight once its handler holds the upload's lease.
+    await waitForUploadLease(dataDir, id);
 
     const signalled = performance.now();
     process.kill(npm.pid!, 'SIGTERM');
-    const portClosedMs = await waitUntil(() => refused(port), 1_000, 'port closed to new connections');
+    const portClosedMs = await waitUntil(() => connectionRefused(port), 1_000, 'port closed to new connections');
     expect(alive(registryPid), 'the registry waits for the upload in flight').toBe(true);
     put.finish();
     const answer = await put.response;
@@ -139,7 +128,7 @@ describe('stopping `npm start` with a signal to npm alone', { timeout: 60_000 },
 
     const signalled = performance.now();
     process.kill(npm.pid!, 'SIGTERM');
-    await waitUntil(() => refused(port), 1_000, 'port closed to new connections');
+    await waitUntil(() => connectionRefused(port), 1_000, 'port closed to new connections');
     await waitUntil(() => !alive(npm.pid!, true), STOP_DEADLINE_MS, 'process group gone');
     const stopMs = performance.now() - signalled;
     expect(alive(registryPid)).toBe(false);
@@ -180,7 +169,7 @@ describe('stopping `npm start` with a signal to npm alone', { timeout: 60_000 },
     const { npm, port, registryPid } = started;
     expect((await fetch(`${started.url}/v2/`)).status).toBe(200);
     process.kill(npm.pid!, 'SIGINT');
-    await waitUntil(() => refused(port), 1_000, 'port closed to new connections');
+    await waitUntil(() => connectionRefused(port), 1_000, 'port closed to new connections');
     await waitUntil(() => !alive(npm.pid!, true), STOP_DEADLINE_MS, 'process group gone');
     expect(alive(registryPid)).toBe(false);
     expect(await started.exited).toEqual({ code: 0, signal: null });

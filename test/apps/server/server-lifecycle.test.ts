@@ -9,6 +9,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { mainScript, startRegistry } from '../../support/registry.ts';
+import { uploadIdOf, waitForUploadLease, waitUntilRefused } from '../../support/in-flight.ts';
 
 interface Entry { msg?: string; method?: string; path?: string; status?: number; ms?: number; level?: string }
 
@@ -39,10 +40,11 @@ describe('local server lifecycle', () => {
       location.searchParams.set('digest', digest);
       const exited = new Promise<number | null>((resolve) => reg.child.once('exit', (code) => resolve(code)));
       const status = await slowPut(location.href, body, async () => {
-        await new Promise((r) => setTimeout(r, 100));
+        // The PUT is in flight once its handler holds the upload's lease.
+        await waitForUploadLease(reg.dataDir, uploadIdOf(location));
         reg.child.kill('SIGTERM');
-        await new Promise((r) => setTimeout(r, 200));
-        // While draining, the listener is closed: a new connection is refused.
+        // While draining, the listener is closed: a new connection is refused (once the signal is handled).
+        await waitUntilRefused(reg.port, 5000);
         await assert.rejects(fetch(`${reg.url}/v2/`), 'a new connection during shutdown must be refused');
       });
       assert.equal(status, 201, 'the upload in flight completes during graceful shutdown');
@@ -63,8 +65,11 @@ describe('local server lifecycle', () => {
       assert.equal(status.status, 204);
       const missing = await fetch(`${reg.url}/v2/log/check/manifests/nope`);
       assert.equal(missing.status, 404);
-      await new Promise((r) => setTimeout(r, 100));
-      const requests = reg.logs.map((l) => JSON.parse(l) as Entry).filter((e) => e.msg === 'request');
+      // The line of a request is written once its answer is sent: wait for the third one to arrive.
+      const requestLines = () => reg.logs.map((l) => JSON.parse(l) as Entry).filter((e) => e.msg === 'request');
+      const deadline = performance.now() + 10_000;
+      while (requestLines().length < 3 && performance.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+      const requests = requestLines();
       assert.deepEqual(
         requests.map((e) => [e.method, e.status]),
         [['POST', 202], ['GET', 204], ['GET', 404]],
@@ -82,27 +87,33 @@ describe('local server lifecycle', () => {
   });
 
   it('REGISTRY_UPLOAD_TTL_SECONDS: a PATCH keeps the session alive through its fresh Location; an expired token is refused; idle, it is 404', async () => {
-    const reg = await startRegistry({ env: { REGISTRY_UPLOAD_TTL_SECONDS: '3' } });
+    // TTL 4 s. Times are taken from when each request was sent or answered, not from the test's start,
+    // so a slow request on a busy machine moves the checks with it. A token's expiry is in whole
+    // seconds (it stops verifying within TTL + 1 s of the POST); a session's in milliseconds.
+    const reg = await startRegistry({ env: { REGISTRY_UPLOAD_TTL_SECONDS: '4' } });
     const sleepUntil = (ms: number) => new Promise((r) => setTimeout(r, Math.max(0, ms - performance.now())));
     const codeOf = async (r: Response) => ((await r.json()) as { errors: { code: string }[] }).errors[0]?.code;
     try {
-      const t0 = performance.now();
       const post = await fetch(`${reg.url}/v2/life/ttl/blobs/uploads/`, { method: 'POST' });
+      const postAnswered = performance.now();
       assert.equal(post.status, 202);
       const first = new URL(post.headers.get('location') ?? '', reg.url).href;
-      await sleepUntil(t0 + 2000);
+      await sleepUntil(postAnswered + 2500);
+      const patchSent = performance.now();
       const patch = await fetch(first, { method: 'PATCH', body: 'abc', headers: { 'content-type': 'application/octet-stream' } });
+      const patchAnswered = performance.now();
       assert.equal(patch.status, 202);
       const second = new URL(patch.headers.get('location') ?? '', reg.url).href;
-      // 4.2 s after the POST its token has expired; the PATCH at 2 s moved the session's expiry to 5 s.
-      await sleepUntil(t0 + 4200);
-      const expired = await fetch(first);
+      // 5.2 s after the POST its token has expired; the PATCH moved the session's expiry to at least
+      // 4 s after it was sent. Both looked at in the same moment.
+      await sleepUntil(postAnswered + 5200);
+      assert.ok(performance.now() < patchSent + 4000, `the test itself was too slow: ${Math.round(performance.now() - patchSent)} ms after the PATCH was sent`);
+      const [expired, alive] = await Promise.all([fetch(first), fetch(second)]);
       assert.equal(expired.status, 404, 'the POST\'s token is past its expiry');
       assert.equal(await codeOf(expired), 'BLOB_UPLOAD_UNKNOWN');
-      const alive = await fetch(second);
       assert.equal(alive.status, 204, 'the PATCH\'s Location addresses the live session');
       assert.equal(alive.headers.get('range'), '0-2');
-      await sleepUntil(t0 + 5800);
+      await sleepUntil(patchAnswered + 4800);
       const gone = await fetch(second);
       assert.equal(gone.status, 404);
       assert.equal(await codeOf(gone), 'BLOB_UPLOAD_UNKNOWN');
@@ -111,7 +122,8 @@ describe('local server lifecycle', () => {
     }
   });
 
-  it('refuses malformed or out-of-range settings with a clear message instead of starting', async () => {
+  // Seven registry starts one after another: a budget for a busy machine, not a bound on their speed.
+  it('refuses malformed or out-of-range settings with a clear message instead of starting', { timeout: 180_000 }, async () => {
     const dataDir = await mkdtemp(join(tmpdir(), 'registry-config-'));
     const cases: [Record<string, string>, RegExp][] = [
       [{ PORT: 'http' }, /PORT must be an integer from 0 to 65535, got "http"/],

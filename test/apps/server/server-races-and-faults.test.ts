@@ -11,6 +11,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { mainScript, startRegistry, type RunningRegistry } from '../../support/registry.ts';
+import { uploadIdOf, waitForUploadLease } from '../../support/in-flight.ts';
 
 const digestOf = (b: Uint8Array): string => `sha256:${createHash('sha256').update(b).digest('hex')}`;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -56,6 +57,31 @@ async function pushAndSign(reg: RunningRegistry, repo: string, data: Buffer): Pr
   return redirect.headers.get('location') ?? '';
 }
 
+/**
+ * A registry with REGISTRY_IDLE_TIMEOUT_SECONDS=1 serving `data` as a blob of `repo`, and the blob's
+ * signed path. The blob is pushed first through a registry on the same data dir without that setting:
+ * on a busy machine a 1 s idle timeout can cut the 32 MiB upload itself.
+ */
+async function idleRegistryWith(repo: string, data: Buffer): Promise<{ reg: RunningRegistry; blobUrl: string; stop(): Promise<void> }> {
+  const dataDir = await mkdtemp(join(tmpdir(), 'registry-idle-'));
+  const pusher = await startRegistry({ dataDir });
+  let blobUrl: string;
+  try {
+    blobUrl = await pushAndSign(pusher, repo, data);
+  } finally {
+    await pusher.stop();
+  }
+  const reg = await startRegistry({ dataDir, env: { REGISTRY_IDLE_TIMEOUT_SECONDS: '1' } });
+  return {
+    reg,
+    blobUrl,
+    stop: async () => {
+      await reg.stop();
+      await rm(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
 describe('local server: races and faults', { timeout: 120_000 }, () => {
   it('a finalizing PUT while another PATCH is still writing is refused (416): nobody can append to a verified blob', async () => {
     const reg = await startRegistry();
@@ -67,7 +93,8 @@ describe('local server: races and faults', { timeout: 120_000 }, () => {
       assert.equal(first.status, 202);
       const next = new URL(first.headers.get('location') ?? '', reg.url);
       const held = heldRequest(next.href, 'PATCH', Buffer.from('EVIL APPENDED BYTES'));
-      await sleep(200);
+      // The PATCH's handler holds the upload's lease once it has begun: only then is the PUT a race.
+      await waitForUploadLease(reg.dataDir, uploadIdOf(next));
       const put = await fetch(withDigest(next, digest), { method: 'PUT' });
       assert.equal(put.status, 416, 'the PUT must wait for the PATCH in flight');
       held.send();
@@ -101,13 +128,10 @@ describe('local server: races and faults', { timeout: 120_000 }, () => {
     }
   });
 
-  // A 32 MiB push, 3 s of stalling and the start and stop of a registry: over vitest's default 10 s
-  // on a loaded 2-core machine, while what is measured (the server letting go within 3 s) is not.
   it('REGISTRY_IDLE_TIMEOUT_SECONDS: a reader that stops reading is cut off, and the server serves on', { timeout: 30_000 }, async () => {
-    const reg = await startRegistry({ env: { REGISTRY_IDLE_TIMEOUT_SECONDS: '1' } });
+    const data = randomBytes(32 * 1024 * 1024);
+    const { reg, blobUrl, stop } = await idleRegistryWith('idle/reader', data);
     try {
-      const data = randomBytes(32 * 1024 * 1024);
-      const blobUrl = await pushAndSign(reg, 'idle/reader', data);
       // Read nothing for 3 s (the server's socket sits idle: its buffers are full), then read on: the
       // connection must have been cut, so the body ends short of the blob.
       const { received, complete } = await new Promise<{ received: number; complete: boolean }>((resolve, reject) => {
@@ -127,14 +151,13 @@ describe('local server: races and faults', { timeout: 120_000 }, () => {
       assert.ok(line?.ms !== undefined && line.ms < 3000, `the server let go of the reader after ${line?.ms} ms`);
       assert.equal((await fetch(`${reg.url}/v2/`)).status, 200);
     } finally {
-      await reg.stop();
+      await stop();
     }
   });
 
   it('REGISTRY_IDLE_TIMEOUT_SECONDS: a stalled reader is cut off even when a pipelined request follows its GET', { timeout: 30_000 }, async () => {
-    const reg = await startRegistry({ env: { REGISTRY_IDLE_TIMEOUT_SECONDS: '1' } });
+    const { reg, blobUrl, stop } = await idleRegistryWith('idle/pipelined', randomBytes(32 * 1024 * 1024));
     try {
-      const blobUrl = await pushAndSign(reg, 'idle/pipelined', randomBytes(32 * 1024 * 1024));
       const socket = connect(reg.port, '127.0.0.1');
       socket.pause(); // never read
       socket.on('error', () => undefined);
@@ -146,7 +169,7 @@ describe('local server: races and faults', { timeout: 120_000 }, () => {
       const line = blobLine();
       assert.ok(line?.ms !== undefined && line.ms < 6000, `the server let go of the stalled reader after ${line?.ms} ms`);
     } finally {
-      await reg.stop();
+      await stop();
     }
   });
 
