@@ -4,6 +4,7 @@
 import { afterEach, beforeEach, describe } from 'vitest';
 import type { MetadataStore } from '../../functions/core/ports.ts';
 import { blobsContract } from './blobs.contract-part.ts';
+import { gcContract } from './gc.contract-part.ts';
 import { listingsContract } from './listings.contract-part.ts';
 import { manifestsContract } from './manifests.contract-part.ts';
 import { uploadsContract } from './uploads.contract-part.ts';
@@ -43,5 +44,6 @@ export function metadataStoreContract(name: string, open: OpenStore): void {
     blobsContract(fixture);
     manifestsContract(fixture);
     listingsContract(fixture);
+    gcContract(fixture);
   });
 }

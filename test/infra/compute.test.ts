@@ -162,7 +162,7 @@ describe.each(['dev', 'staging', 'prod'])('%s events Lambda', (env) => {
     expect(asText(vars.KEYS_SECRET_ARN)).toContain(`"StackName":"OciRegistry-${env}-Keys"`);
   });
 
-  it('IAM: table get/put/delete; GetObject (HEAD) and DeleteObject (duplicate copies) on blobs/ only, ListBucket (a late event meets a 404); the signing keys secret', () => {
+  it('IAM: table get/put/update/delete (putBlob is an upsert); GetObject (HEAD) and DeleteObject (duplicate copies) on blobs/ only, ListBucket (a late event meets a 404); the signing keys secret', () => {
     const st = statementsOf(stack, 'EventsFunctionRole');
     expect(st.filter((x) => actions(x).includes('s3:ListBucket')).flatMap(resources)).toEqual([expect.stringMatching(/:s3:::oci-registry-[a-z]+-",.*"-[a-z0-9-]+"\]\]}$/)]);
     const s3 = st.filter((x) => actions(x).some((a) => a.startsWith('s3:')) && !actions(x).includes('s3:ListBucket'));
@@ -170,7 +170,7 @@ describe.each(['dev', 'staging', 'prod'])('%s events Lambda', (env) => {
     expect(s3.flatMap(resources).map((r) => r.match(/\/([a-z]+\/)\*"/)![1])).toEqual(['blobs/']);
     const table = st.filter((x) => actions(x).some((a) => a.startsWith('dynamodb:')));
     expect(table.flatMap(resources).join()).toMatch(new RegExp(`:table/oci-registry-${env}"`));
-    expect(table.flatMap(actions).sort()).toEqual(['dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem']);
+    expect(table.flatMap(actions).sort()).toEqual(['dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem']);
     const secrets = st.filter((x) => actions(x).some((a) => a.startsWith('secretsmanager:')));
     expect(secrets.flatMap(actions)).toEqual(['secretsmanager:GetSecretValue']);
     expect(secrets.flatMap(resources)).toHaveLength(1);

@@ -16,7 +16,7 @@ export const MAX_TAGS_PER_PUT = 10;
 export const TAGS_PER_DELETE = 48;
 
 /** Attributes putManifest reads of the manifest, its tags and the catalog entry. */
-export const PUT_READ_FIELDS = ['pk', 'sk', 'digest', 'rev', 'created'];
+export const PUT_READ_FIELDS = ['pk', 'sk', 'digest', 'rev', 'created', 'gcm'];
 
 /** What getReferences read ahead for a putManifest (the items of putReadKeys). */
 export interface PreparedPut {
@@ -148,7 +148,7 @@ export class DynamoManifests {
         }
         writes.push(this.put(manifestItem(repo, m, bodyKey, fieldsKey), notExists, pkName));
         if (m.subject !== undefined) writes.push(this.put(referrerItem(repo, m.subject, m, fieldsKey)));
-      } else if (writes.length > 0) {
+      } else if (writes.length > 0 || stored.gcm !== undefined) {
         // New tags on a stored manifest bump its revision, which a concurrent deleteManifest conditions
         // on. The increment is atomic and conditioned only on the manifest still being there: puts
         // adding different tags to one manifest at once (a client tagging in parallel) need not
@@ -156,8 +156,9 @@ export class DynamoManifests {
         writes.push({
           Update: {
             TableName: this.ops.table, Key: manifestKey(repo, m.digest),
-            UpdateExpression: 'SET #rev = #rev + :one', ConditionExpression: 'attribute_exists(#pk)',
-            ExpressionAttributeNames: { '#rev': 'rev', '#pk': 'pk' }, ExpressionAttributeValues: { ':one': 1 },
+            // A manifest pushed again is needed again: its GC mark goes (a GC run's delete then fails).
+            UpdateExpression: 'SET #rev = #rev + :one REMOVE #gcm', ConditionExpression: 'attribute_exists(#pk)',
+            ExpressionAttributeNames: { '#rev': 'rev', '#pk': 'pk', '#gcm': 'gcm' }, ExpressionAttributeValues: { ':one': 1 },
           },
         });
       }

@@ -1,15 +1,16 @@
 // MetadataStore on one DynamoDB table (layout in keys.ts, item shapes in items.ts, design and round
 // trips in docs/dynamodb.md). Manifest writes live in dynamo-manifests.ts, upload sessions in
 // dynamo-uploads.ts; this file holds blobs, reads and listings.
-import { ConditionalCheckFailedException, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient, GetCommand, PutCommand, DeleteCommand } from '@aws-sdk/lib-dynamodb';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient, GetCommand, PutCommand, DeleteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { DynamoGc } from './dynamo-gc.ts';
 import type {
-  BlobRecord, Descriptor, ManifestHead, ManifestPutIntent, ManifestRecord, MetadataStore, Page, References, UploadLease, UploadSession,
+  BlobRecord, Descriptor, GcBlob, GcMetadataStore, GcRepository, GcTarget, ManifestHead, ManifestPutIntent, ManifestRecord, MetadataStore, Page, References, UploadLease, UploadSession,
 } from '../../core/ports.ts';
 import { DynamoManifests, PUT_READ_FIELDS, type KnownRepos, type PreparedPut } from './dynamo-manifests.ts';
 import { DynamoOps } from './dynamo-ops.ts';
 import { DynamoUploads } from './dynamo-uploads.ts';
-import { globalBlobItem, linkItem, repoEntryItem, toBlob, toBlobFromWire, toDescriptor, toHead, toManifest, type Item, type ManifestFields } from './items.ts';
+import { globalBlobItem, linkItem, repoEntryItem, toBlob, toDescriptor, toHead, toManifest, type Item, type ManifestFields } from './items.ts';
 import {
   LINK, MANIFEST, REPOS_PK, TAG, blobKey, linkKey, manifestKey, referrerPrefix, repoEntryKey, repoPk, tagKey, type Key,
 } from './keys.ts';
@@ -38,12 +39,13 @@ class RepoCache implements KnownRepos {
   }
 }
 
-export class DynamoMetadataStore implements MetadataStore {
+export class DynamoMetadataStore implements MetadataStore, GcMetadataStore {
   private readonly ops: DynamoOps;
   private readonly bodies: ManifestBodyStore | undefined;
   private readonly repos = new RepoCache();
   private readonly uploads: DynamoUploads;
   private readonly manifests: DynamoManifests;
+  private readonly gc: DynamoGc;
   private readonly now: () => number;
 
   constructor(options: DynamoMetadataOptions) {
@@ -53,6 +55,7 @@ export class DynamoMetadataStore implements MetadataStore {
     this.now = options.now ?? Date.now;
     this.uploads = new DynamoUploads(this.ops, this.now);
     this.manifests = new DynamoManifests(this.ops, this.bodies, this.repos, this.now);
+    this.gc = new DynamoGc(this.ops, this.bodies);
   }
 
   private async get(key: Key, extra: Partial<typeof HEAD_FIELDS> = {}): Promise<Item | undefined> {
@@ -86,20 +89,21 @@ export class DynamoMetadataStore implements MetadataStore {
 
   // Blobs.
 
-  /** 1 conditional PutItem; when another upload was first, its record comes back with the failure. */
+  /**
+   * 1 UpdateItem: the first writer's size, location and creation time stay (if_not_exists) and come
+   * back; every write records when the blob was last recorded (`tch`) and removes a GC mark (it is
+   * needed again), so a GC run's conditional delete of it fails.
+   */
   async putBlob(blob: BlobRecord): Promise<BlobRecord> {
-    try {
-      await this.ops.doc.send(new PutCommand({
-        TableName: this.ops.table, Item: globalBlobItem(blob),
-        ConditionExpression: 'attribute_not_exists(#pk)', ExpressionAttributeNames: { '#pk': 'pk' },
-        ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
-      }));
-      return blob;
-    } catch (err) {
-      if (!(err instanceof ConditionalCheckFailedException)) throw err;
-      const existing = err.Item === undefined ? undefined : toBlobFromWire(err.Item as Record<string, { S?: string; N?: string }>);
-      return existing ?? (await this.getBlob(blob.digest)) ?? blob;
-    }
+    const item = globalBlobItem(blob);
+    const out = await this.ops.doc.send(new UpdateCommand({
+      TableName: this.ops.table, Key: blobKey(blob.digest),
+      UpdateExpression: 'SET #d = if_not_exists(#d, :d), #s = if_not_exists(#s, :s), #l = if_not_exists(#l, :l), #c = if_not_exists(#c, :c), #t = :t REMOVE #m',
+      ExpressionAttributeNames: { '#d': 'digest', '#s': 'size', '#l': 'loc', '#c': 'created', '#t': 'tch', '#m': 'gcm' },
+      ExpressionAttributeValues: { ':d': item.digest, ':s': item.size, ':l': item.loc, ':c': item.created, ':t': this.now() },
+      ReturnValues: 'ALL_NEW',
+    }));
+    return out.Attributes === undefined ? blob : toBlob(out.Attributes);
   }
 
   /** 1 GetItem. */
@@ -116,13 +120,13 @@ export class DynamoMetadataStore implements MetadataStore {
   async linkBlob(repo: string, blob: BlobRecord): Promise<void> {
     await this.ops.retrying('blob link', async () => {
       if (this.repos.has(repo) || (await this.get(repoEntryKey(repo))) !== undefined) {
-        await this.ops.doc.send(new PutCommand({ TableName: this.ops.table, Item: linkItem(repo, blob) }));
+        await this.ops.doc.send(new PutCommand({ TableName: this.ops.table, Item: { ...linkItem(repo, blob), lt: this.now() } }));
         return true;
       }
       // A new repository: link and catalog entry together. Cancelled when a concurrent request
       // registered it first (or both collided): read again and take the other branch.
       const registered = await this.ops.transact([
-        { Put: { TableName: this.ops.table, Item: linkItem(repo, blob) } },
+        { Put: { TableName: this.ops.table, Item: { ...linkItem(repo, blob), lt: this.now() } } },
         { Put: { TableName: this.ops.table, Item: repoEntryItem(repo, this.now()), ConditionExpression: 'attribute_not_exists(#pk)', ExpressionAttributeNames: { '#pk': 'pk' } } },
       ]);
       return registered ? true : undefined;
@@ -187,7 +191,7 @@ export class DynamoMetadataStore implements MetadataStore {
     const unique = [...new Set(digests)];
     const keys = unique.flatMap((d) => [linkKey(repo, d), manifestKey(repo, d)]);
     const putKeys = intent === undefined ? [] : this.manifests.putReadKeys(repo, intent);
-    const fields = ['sk', 'digest', 'size', 'loc', 'created', 'mt'];
+    const fields = ['sk', 'digest', 'size', 'loc', 'created', 'mt', 'gcm'];
     const items = await this.ops.batchGet([...keys, ...putKeys], intent === undefined ? fields : [...new Set([...fields, ...PUT_READ_FIELDS])]);
     const refs: References = { blobs: new Map(), manifests: new Map() };
     const putItems: Item[] = [];
@@ -198,6 +202,7 @@ export class DynamoMetadataStore implements MetadataStore {
         continue;
       }
       const sk = item.sk as string;
+      if (item.gcm !== undefined) (refs.marked ??= new Set()).add(item.digest as string);
       if (sk.startsWith(LINK)) refs.blobs.set(item.digest as string, toBlob(item));
       else if (sk.startsWith(MANIFEST)) refs.manifests.set(item.digest as string, toHead(item));
     }
@@ -227,6 +232,24 @@ export class DynamoMetadataStore implements MetadataStore {
     const items = await Promise.all(page.items.map(async (item) =>
       toDescriptor(item, item.annKey === undefined ? undefined : await this.fields(item, item.annKey as string))));
     return { items, more: page.more };
+  }
+
+  // Garbage collection (dynamo-gc.ts).
+
+  gcUnmark(target: GcTarget): Promise<boolean> {
+    return this.gc.gcUnmark(target);
+  }
+  gcRepository(repo: string): Promise<GcRepository> {
+    return this.gc.gcRepository(repo);
+  }
+  gcBlobs(limit: number, cursor?: string): Promise<{ items: GcBlob[]; cursor?: string }> {
+    return this.gc.gcBlobs(limit, cursor);
+  }
+  gcMark(target: GcTarget, at: number, notAfter: number): Promise<boolean> {
+    return this.gc.gcMark(target, at, notAfter);
+  }
+  gcDelete(target: GcTarget, markedAt: number): Promise<boolean> {
+    return this.gc.gcDelete(target, markedAt);
   }
 
   // Repositories.

@@ -1,15 +1,17 @@
 // Blob bytes as files: content-addressed under blobs/<alg>/<xx>/<hex>, uploads under uploads/<id>.
 // Bytes are hashed as they stream to disk; a blob file appears (by atomic rename, after fsync) only
 // once the core has verified its digest, so a crash never leaves a partial blob visible.
-import { createHash, type Hash } from 'node:crypto';
+import { createHash, randomBytes, type Hash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { mkdir, open, readdir, rename, rm, stat, truncate, writeFile, type FileHandle } from 'node:fs/promises';
-import { join } from 'node:path';
+import { link, mkdir, open, readdir, rename, rm, stat, truncate, writeFile, type FileHandle } from 'node:fs/promises';
+import { join, relative, sep } from 'node:path';
 import { digestAlgorithm } from '../../core/grammar.ts';
-import { DigestMismatchError, StorageFullError, UploadConflictError, UploadGoneError, UploadSizeError, type BlobRecord, type BlobStore } from '../../core/ports.ts';
+import { DigestMismatchError, StorageFullError, UploadConflictError, UploadGoneError, UploadSizeError, type BlobRecord, type BlobStore, type GcBlobStore, type StoredObject } from '../../core/ports.ts';
 import type { TokenSigner } from '../../core/tokens.ts';
 
 const WRITE_CHUNK = 4 * 1024 * 1024;
+/** What a blob location of this store looks like: content-addressed, or a later copy beside it. */
+const BLOB_LOCATION = /^blobs\/[a-z0-9]+\/[0-9a-f]{2}\/[0-9a-f]+(\.[0-9a-f]{16})?$/;
 /** While a large body streams in, start writeback every this many bytes so the final fsync is short. */
 const SYNC_EVERY = 32 * 1024 * 1024;
 
@@ -18,7 +20,7 @@ interface CachedHash {
   size: number;
 }
 
-export class FsBlobStore implements BlobStore {
+export class FsBlobStore implements BlobStore, GcBlobStore {
   readonly minChunkLength = 5 * 1024 * 1024;
   readonly root: string;
   readonly #signer: TokenSigner;
@@ -131,14 +133,7 @@ export class FsBlobStore implements BlobStore {
       // another size means a request appended after the digest was taken.
       if ((await sizeOf(path)) !== size) throw new UploadConflictError('upload changed since its digest was taken');
       this.#hashes.delete(id);
-      const location = this.blobLocation(digest);
-      const target = join(this.root, location);
-      if (await exists(target)) {
-        await rm(path, { force: true });
-        return { location };
-      }
-      await this.#install(path, target).catch(goneIfMissing);
-      return { location };
+      return { location: await this.#install(path, this.blobLocation(digest)).catch(goneIfMissing) };
     });
   }
 
@@ -147,19 +142,16 @@ export class FsBlobStore implements BlobStore {
     await rm(this.uploadPath(id), { force: true });
   }
 
+  /** Always writes its own copy (see #install): bytes seen in place may be a GC run's to delete. */
   async putBlob(digest: string, bytes: Uint8Array): Promise<string> {
-    const location = this.blobLocation(digest);
-    const target = join(this.root, location);
-    if (await exists(target)) return location;
     const tmp = join(this.root, 'uploads', `.put-${process.pid}-${Math.random().toString(36).slice(2)}`);
     try {
       await writeFile(tmp, bytes);
-      await this.#install(tmp, target);
+      return await this.#install(tmp, this.blobLocation(digest));
     } catch (e) {
       await rm(tmp, { force: true });
       throw storageError(e);
     }
-    return location;
   }
 
   /** The local server's own signed path; blob-route.ts serves it. Signed with the blob URL keys only. */
@@ -175,12 +167,19 @@ export class FsBlobStore implements BlobStore {
 
   async deleteBlob(location: string): Promise<void> {
     // Only ever a path this store handed out: inside blobs/, no way up.
-    if (!/^blobs\/[a-z0-9]+\/[0-9a-f]{2}\/[0-9a-f]+$/.test(location)) throw new Error(`not a blob location of this store: ${location.slice(0, 100)}`);
+    if (!BLOB_LOCATION.test(location)) throw new Error(`not a blob location of this store: ${location.slice(0, 100)}`);
     await rm(join(this.root, location), { force: true });
   }
 
-  /** Moves a complete, fsynced file into the content-addressed area atomically. */
-  async #install(from: string, target: string): Promise<void> {
+  /**
+   * Moves a complete, fsynced file into the content-addressed area atomically, never over a file
+   * that is there: a hard link at `location` (which fails if one exists), else a rename to a
+   * location of its own beside it (`<hex>.<random>`), which the core deletes as a duplicate once the
+   * earlier copy's record wins. So the bytes at a location are only ever the ones first put there,
+   * and a GC run deleting an old copy never deletes a new one (docs/gc.md). Returns the location.
+   */
+  async #install(from: string, location: string): Promise<string> {
+    let target = join(this.root, location);
     const dir = join(target, '..');
     await mkdir(dir, { recursive: true });
     const f = await open(from, 'r');
@@ -189,13 +188,53 @@ export class FsBlobStore implements BlobStore {
     } finally {
       await f.close();
     }
-    await rename(from, target);
+    try {
+      await link(from, target);
+      await rm(from, { force: true });
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+      location = `${location}.${randomBytes(8).toString('hex')}`;
+      target = join(this.root, location);
+      await rename(from, target);
+    }
     const d = await open(dir, 'r');
     try {
       await d.sync();
     } finally {
       await d.close();
     }
+    return location;
+  }
+
+  // Garbage collection (GcBlobStore).
+
+  /** Files under blobs/, in path order; the cursor is the last location of the page. */
+  async listStored(limit: number, cursor?: string): Promise<{ items: StoredObject[]; cursor?: string }> {
+    const entries = await readdir(join(this.root, 'blobs'), { recursive: true, withFileTypes: true });
+    const locations = entries.filter((e) => e.isFile()).map((e) => relative(this.root, join(e.parentPath, e.name)).split(sep).join('/'))
+      .filter((l) => BLOB_LOCATION.test(l) && (cursor === undefined || l > cursor)).sort();
+    const page = locations.slice(0, Math.max(1, limit));
+    const items: StoredObject[] = [];
+    for (const location of page) {
+      const st = await stat(join(this.root, location)).catch(() => undefined);
+      if (st) items.push({ location, size: st.size, modifiedAt: st.mtimeMs });
+    }
+    return locations.length > page.length ? { items, cursor: page.at(-1)! } : { items };
+  }
+
+  /** Unlinks the file if its last write is no later than `notAfter` (#install never rewrites one). */
+  async deleteStale(location: string, notAfter: number): Promise<number> {
+    if (!BLOB_LOCATION.test(location)) return 0;
+    const path = join(this.root, location);
+    const st = await stat(path).catch(() => undefined);
+    if (!st || st.mtimeMs > notAfter) return 0;
+    await rm(path, { force: true });
+    return st.size;
+  }
+
+  /** Upload files live outside blobs/: no stored location names a session. */
+  uploadIdOf(): string | undefined {
+    return undefined;
   }
 
   /** The running hash of the first `offset` bytes, rebuilt from disk when not cached (e.g. after a restart). */
@@ -315,13 +354,6 @@ function storageError(e: unknown): unknown {
 /** The size of an upload's file; UploadGoneError when it is gone (completed or cancelled). */
 async function sizeOf(path: string): Promise<number> {
   return (await stat(path).catch(goneIfMissing)).size;
-}
-
-async function exists(path: string): Promise<boolean> {
-  return stat(path).then(
-    () => true,
-    () => false,
-  );
 }
 
 /** A hash of the first `size` bytes of the file, left open for further updates. */

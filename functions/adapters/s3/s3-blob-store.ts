@@ -3,11 +3,12 @@
 // the upload state, so any Lambda or ingest task can take the next chunk and the digest is checked
 // without reading the bytes back. See part-writer.ts for how chunks of any size become valid parts.
 import type { S3Client } from '@aws-sdk/client-s3';
-import { DigestMismatchError, StorageFullError, UploadConflictError, UploadSizeError, type BlobRecord, type BlobStore } from '../../core/ports.ts';
+import { DigestMismatchError, StorageFullError, UploadConflictError, UploadSizeError, type BlobRecord, type BlobStore, type GcBlobStore, type StoredObject } from '../../core/ports.ts';
 import { contentKey, uploadBlobKey } from './s3-keys.ts';
 import { abortMultipart, clearTags, completeMultipart, deleteObject, deleteQuietly, MAX_PARTS, MiB, objectHead, putObject, readSegments, uploadPart, type Bucket } from './multipart.ts';
 import { edgeUploadKey, EDGE_VERIFIED_ALGORITHMS } from './edge-upload-keys.ts';
 import { PartWriter } from './part-writer.ts';
+import { deleteStale, listStored, uploadIdOf } from './s3-gc.ts';
 import { digestOf, RunningHash } from './running-hash.ts';
 import { parseState, serializeState, stateSize, type UploadState } from './upload-state.ts';
 import { S3PresignedUrls, type UrlSigner } from './url-signer.ts';
@@ -30,7 +31,7 @@ export interface S3BlobStoreOptions {
   urlSigner?: UrlSigner;
 }
 
-export class S3BlobStore implements BlobStore {
+export class S3BlobStore implements BlobStore, GcBlobStore {
   /** Chunks of 5 MiB or more become parts directly; smaller ones cost a segment write and a read back. */
   readonly minChunkLength = 5 * MiB;
   readonly #bucket: Bucket;
@@ -151,6 +152,18 @@ export class S3BlobStore implements BlobStore {
     if (head === undefined) return undefined;
     const uploadId = head.metadata.upload;
     return { location, size: head.size, ...(uploadId && UPLOAD_ID.test(uploadId) ? { uploadId } : {}) };
+  }
+
+  // Garbage collection (s3-gc.ts).
+
+  listStored(_limit: number, cursor?: string): Promise<{ items: StoredObject[]; cursor?: string }> {
+    return listStored(this.#bucket, cursor);
+  }
+  deleteStale(location: string, notAfter: number): Promise<number> {
+    return deleteStale(this.#bucket, location, notAfter);
+  }
+  uploadIdOf(location: string): string | undefined {
+    return uploadIdOf(location);
   }
 
   #stateAt(stateText: string, size: number): UploadState {

@@ -3,76 +3,14 @@
 // encoding, the same order DynamoDB uses for sort keys, so pagination behaves alike in both adapters.
 import { DatabaseSync, type SQLInputValue, type StatementResultingChanges, type StatementSync } from 'node:sqlite';
 import {
-  StorageFullError, type BlobRecord, type Descriptor, type ManifestHead, type ManifestRecord, type MetadataStore, type Page, type References,
+  StorageFullError, type BlobRecord, type GcBlob, type GcMetadataStore, type GcRepository, type GcTarget, type Descriptor, type ManifestHead, type ManifestRecord, type MetadataStore, type Page, type References,
   type UploadLease, type UploadSession,
 } from '../../core/ports.ts';
+import { SqliteGc } from './sqlite-gc.ts';
+import { migrate } from './sqlite-schema.ts';
 
 /** SQLite's primary result code for a full disk or database. */
 const SQLITE_FULL = 13;
-
-/** Bump when the schema changes, and add a migration step in `migrate`. */
-const SCHEMA_VERSION = 2;
-
-const SCHEMA_V1 = `
-CREATE TABLE IF NOT EXISTS repositories (
-  name TEXT PRIMARY KEY
-) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS blobs (
-  digest TEXT PRIMARY KEY,
-  size INTEGER NOT NULL,
-  created_at INTEGER NOT NULL
-) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS blob_links (
-  repo TEXT NOT NULL REFERENCES repositories(name),
-  digest TEXT NOT NULL,
-  PRIMARY KEY (repo, digest)
-) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS manifests (
-  repo TEXT NOT NULL REFERENCES repositories(name),
-  digest TEXT NOT NULL,
-  media_type TEXT NOT NULL,
-  size INTEGER NOT NULL,
-  body BLOB NOT NULL,
-  subject TEXT,
-  artifact_type TEXT,
-  annotations TEXT,
-  blobs TEXT NOT NULL,
-  manifests TEXT NOT NULL,
-  created_at INTEGER NOT NULL,
-  PRIMARY KEY (repo, digest)
-);
-CREATE INDEX IF NOT EXISTS manifests_by_subject ON manifests (repo, subject, digest) WHERE subject IS NOT NULL;
-CREATE TABLE IF NOT EXISTS tags (
-  repo TEXT NOT NULL,
-  tag TEXT NOT NULL,
-  digest TEXT NOT NULL,
-  PRIMARY KEY (repo, tag),
-  FOREIGN KEY (repo, digest) REFERENCES manifests(repo, digest)
-) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS tags_by_digest ON tags (repo, digest);
-CREATE TABLE IF NOT EXISTS uploads (
-  id TEXT PRIMARY KEY,
-  repo TEXT NOT NULL,
-  offset INTEGER NOT NULL,
-  state TEXT NOT NULL,
-  created_at INTEGER NOT NULL,
-  updated_at INTEGER NOT NULL,
-  expires_at INTEGER NOT NULL
-) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS uploads_by_expiry ON uploads (expires_at);
-`;
-
-/**
- * v2: blobs name where their bytes live (earlier data: the file store's content-addressed path,
- * `blobs/<alg>/<first two hex>/<hex>`), and upload sessions carry a write lease.
- */
-const SCHEMA_V2 = `
-ALTER TABLE blobs ADD COLUMN location TEXT NOT NULL DEFAULT '';
-UPDATE blobs SET location = 'blobs/' || substr(digest, 1, instr(digest, ':') - 1) || '/' ||
-  substr(digest, instr(digest, ':') + 1, 2) || '/' || substr(digest, instr(digest, ':') + 1) WHERE location = '';
-ALTER TABLE uploads ADD COLUMN lease_holder TEXT;
-ALTER TABLE uploads ADD COLUMN lease_until INTEGER;
-`;
 
 interface UploadRow {
   id: string; repo: string; offset: number; state: string; created_at: number; updated_at: number; expires_at: number;
@@ -121,9 +59,13 @@ function prepareAll(db: DatabaseSync) {
     purgeUpload: p('DELETE FROM uploads WHERE id = ?'),
     expiredUploads: p('SELECT * FROM uploads WHERE expires_at < ? ORDER BY expires_at, id LIMIT ?'),
 
-    insertBlob: p('INSERT INTO blobs (digest, size, location, created_at) VALUES (?, ?, ?, ?) ON CONFLICT (digest) DO NOTHING'),
+    insertBlob: p('INSERT INTO blobs (digest, size, location, created_at, touched_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT (digest) DO NOTHING'),
+    touchBlob: p('UPDATE blobs SET touched_at = ?, gc_mark = NULL WHERE digest = ?'),
     getBlob: p('SELECT digest, size, location, created_at FROM blobs WHERE digest = ?'),
-    insertLink: p('INSERT INTO blob_links (repo, digest) VALUES (?, ?) ON CONFLICT DO NOTHING'),
+    insertLink: p('INSERT INTO blob_links (repo, digest, linked_at) VALUES (?, ?, ?) ON CONFLICT DO UPDATE SET linked_at = excluded.linked_at, gc_mark = NULL'),
+    linkMarked: p('SELECT 1 AS found FROM blob_links WHERE repo = ? AND digest = ? AND gc_mark IS NOT NULL'),
+    manifestMarked: p('SELECT 1 AS found FROM manifests WHERE repo = ? AND digest = ? AND gc_mark IS NOT NULL'),
+    unmarkManifest: p('UPDATE manifests SET gc_mark = NULL WHERE repo = ? AND digest = ? AND gc_mark IS NOT NULL'),
     getLinkedBlob: p('SELECT b.digest, b.size, b.location, b.created_at FROM blob_links l JOIN blobs b ON b.digest = l.digest WHERE l.repo = ? AND l.digest = ?'),
     deleteLink: p('DELETE FROM blob_links WHERE repo = ? AND digest = ?'),
 
@@ -194,9 +136,10 @@ function page(limit: number, fetch: (n: number) => unknown[]): Page<string> {
   return { items: names.slice(0, n), more: names.length > n };
 }
 
-export class SqliteMetadataStore implements MetadataStore {
+export class SqliteMetadataStore implements MetadataStore, GcMetadataStore {
   private readonly db: DatabaseSync;
   private readonly q: ReturnType<typeof prepareAll>;
+  private readonly gc: SqliteGc;
 
   private readonly now: () => number;
 
@@ -207,8 +150,9 @@ export class SqliteMetadataStore implements MetadataStore {
     try {
       // busy_timeout first: switching a new database to WAL needs a lock another process may hold.
       this.db.exec('PRAGMA busy_timeout = 5000; PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;');
-      this.migrate();
+      migrate(this.db);
       this.q = prepareAll(this.db);
+      this.gc = new SqliteGc(this.db, (work) => this.transaction(work));
     } catch (err) {
       this.db.close();
       throw err;
@@ -217,24 +161,6 @@ export class SqliteMetadataStore implements MetadataStore {
 
   close(): void {
     if (this.db.isOpen) this.db.close();
-  }
-
-  private migrate(): void {
-    // A current schema needs no write (so a full disk does not stop the registry from starting).
-    const current = this.db.prepare('PRAGMA user_version').get() as { user_version: number };
-    if (current.user_version === SCHEMA_VERSION) return;
-    this.db.exec('BEGIN IMMEDIATE');
-    try {
-      const { user_version: version } = this.db.prepare('PRAGMA user_version').get() as { user_version: number };
-      if (version > SCHEMA_VERSION) throw new Error(`metadata schema version ${version} is newer than this code supports (${SCHEMA_VERSION})`);
-      if (version < 1) this.db.exec(SCHEMA_V1);
-      if (version < 2) this.db.exec(SCHEMA_V2);
-      this.db.exec(`PRAGMA user_version = ${SCHEMA_VERSION}`);
-      this.db.exec('COMMIT');
-    } catch (err) {
-      if (this.db.isTransaction) this.db.exec('ROLLBACK');
-      throw err;
-    }
   }
 
   /** Runs `work` inside BEGIN IMMEDIATE ... COMMIT; rolls back and rethrows on any error. */
@@ -303,9 +229,13 @@ export class SqliteMetadataStore implements MetadataStore {
 
   // Blobs.
 
+  /** A record that exists is touched and its GC mark removed (it is needed again); the first one stays. */
   async putBlob(blob: BlobRecord): Promise<BlobRecord> {
-    if (Number(this.q.insertBlob.run(blob.digest, blob.size, blob.location, blob.createdAt).changes) > 0) return blob;
-    return toBlob(this.q.getBlob.get(blob.digest) as unknown as BlobRow);
+    return this.transaction(() => {
+      if (Number(this.q.touchBlob.run(this.now(), blob.digest).changes) > 0) return toBlob(this.q.getBlob.get(blob.digest) as unknown as BlobRow);
+      this.q.insertBlob.run(blob.digest, blob.size, blob.location, blob.createdAt, this.now());
+      return blob;
+    });
   }
 
   async getBlob(digest: string): Promise<BlobRecord | undefined> {
@@ -317,7 +247,7 @@ export class SqliteMetadataStore implements MetadataStore {
   async linkBlob(repo: string, blob: BlobRecord): Promise<void> {
     this.transaction(() => {
       this.q.insertRepo.run(repo);
-      this.q.insertLink.run(repo, blob.digest);
+      this.q.insertLink.run(repo, blob.digest, this.now());
     });
   }
 
@@ -354,6 +284,7 @@ export class SqliteMetadataStore implements MetadataStore {
       if (blob) found.blobs.set(digest, toBlob(blob));
       const head = this.q.headManifest.get(repo, digest) as HeadRow | undefined;
       if (head) found.manifests.set(digest, { digest: head.digest, mediaType: head.media_type, size: head.size });
+      if ((blob && this.q.linkMarked.get(repo, digest)) || (head && this.q.manifestMarked.get(repo, digest))) (found.marked ??= new Set()).add(digest);
     }
     return found;
   }
@@ -367,6 +298,7 @@ export class SqliteMetadataStore implements MetadataStore {
       this.q.insertRepo.run(repo);
       this.q.insertManifest.run(repo, m.digest, m.mediaType, m.size, m.body, m.subject ?? null, m.artifactType ?? null,
         annotations, blobs, manifests, m.createdAt);
+      this.q.unmarkManifest.run(repo, m.digest);
       for (const tag of tags) this.q.upsertTag.run(repo, tag, m.digest);
     });
   }
@@ -390,6 +322,24 @@ export class SqliteMetadataStore implements MetadataStore {
     const n = Math.max(0, Math.floor(limit));
     const rows = (last === undefined ? this.q.referrersFirst.all(repo, subject, n + 1) : this.q.referrersAfter.all(repo, subject, last, n + 1)) as unknown as ReferrerRow[];
     return { items: rows.slice(0, n).map(toDescriptor), more: rows.length > n };
+  }
+
+  // Garbage collection (sqlite-gc.ts).
+
+  async gcUnmark(target: GcTarget): Promise<boolean> {
+    return this.gc.gcUnmark(target);
+  }
+  async gcRepository(repo: string): Promise<GcRepository> {
+    return this.gc.gcRepository(repo);
+  }
+  async gcBlobs(limit: number, cursor?: string): Promise<{ items: GcBlob[]; cursor?: string }> {
+    return this.gc.gcBlobs(limit, cursor);
+  }
+  async gcMark(target: GcTarget, at: number, notAfter: number): Promise<boolean> {
+    return this.gc.gcMark(target, at, notAfter);
+  }
+  async gcDelete(target: GcTarget, markedAt: number): Promise<boolean> {
+    return this.gc.gcDelete(target, markedAt);
   }
 
   // Repositories.

@@ -38,6 +38,8 @@ async function recordOne(deps: EventDeps, record: S3EventRecord): Promise<Outcom
     // The object names the session that wrote it: recordEdgeUpload records it unless a request that
     // needed the blob first (HEAD, GET, mount, DELETE, manifest PUT) recorded it already.
     const found = deps.blobs.findRepoUpload ? await deps.blobs.findRepoUpload(upload.repo, upload.digest) : undefined;
+    // Gone since the event was sent (a GC run deleted an edge copy nobody recorded): nothing to record.
+    if (deps.blobs.findRepoUpload && found === undefined) return { key, result: 'ignored', reason: 'object no longer exists' };
     if (found?.uploadId !== undefined && (await edgeUploadRecorded(deps, upload.digest, found))) return { key, result: 'ignored', reason: 'recorded already' };
     const stored =
       found?.uploadId !== undefined

@@ -81,6 +81,7 @@ async function checkReferences(deps: RegistryDeps, repo: string, parsed: ParsedM
     if (i === 0) prepared = part.prepared;
     for (const [k, v] of part.blobs) found.blobs.set(k, v);
     for (const [k, v] of part.manifests) found.manifests.set(k, v);
+    for (const d of part.marked ?? []) await revive(deps, repo, d, found);
     i += size;
   }
   await reconcileEdgeUploads(deps, repo, parsed, found);
@@ -100,6 +101,16 @@ async function checkReferences(deps: RegistryDeps, repo: string, parsed: ParsedM
   for (const d of parsed.manifests) await check(d, 'manifest');
   if (missing.length > 0) throw new RegistryError('MANIFEST_BLOB_UNKNOWN', { digest: missing[0], missing });
   return prepared;
+}
+
+/**
+ * A referenced link or child manifest that a GC run has condemned (marked) is needed again: its mark
+ * is removed before the manifest is stored, so the run's later conditional delete fails. One that is
+ * gone meanwhile (the run deleted it first) counts as missing: the client uploads it again.
+ */
+async function revive(deps: RegistryDeps, repo: string, digest: string, found: References): Promise<void> {
+  if (found.blobs.has(digest) && !(await deps.metadata.gcUnmark({ kind: 'link', repo, digest }))) found.blobs.delete(digest);
+  if (found.manifests.has(digest) && !(await deps.metadata.gcUnmark({ kind: 'manifest', repo, digest }))) found.manifests.delete(digest);
 }
 
 /** Edge uploads looked up at once by one manifest PUT. */
@@ -142,7 +153,8 @@ async function reconcileEdgeUploads(deps: RegistryDeps, repo: string, parsed: Pa
 /** The empty descriptor never needs uploading: the registry stores and links `{}` itself. */
 async function ensureEmptyBlob(deps: RegistryDeps, repo: string): Promise<void> {
   const existing = await deps.metadata.getBlob(EMPTY_BLOB.digest);
-  if (existing) return deps.metadata.linkBlob(repo, existing);
+  // Recorded again (putBlob), not only linked: that revives a record a GC run may have condemned.
+  if (existing) return deps.metadata.linkBlob(repo, await deps.metadata.putBlob({ ...existing, createdAt: deps.now() }));
   const location = await deps.blobs.putBlob(EMPTY_BLOB.digest, EMPTY_BLOB.bytes);
   await recordBlob(deps, repo, { digest: EMPTY_BLOB.digest, size: EMPTY_BLOB.size, location, createdAt: deps.now() });
 }

@@ -80,12 +80,12 @@ describe('DynamoDB round trips per operation', () => {
     expect(await store.takeUpload(up.id, { holder: 'c', until: up.expiresAt + 120_000 }, up.expiresAt + 61_000)).toBeUndefined();
   });
 
-  it('blobs: HEAD/GET one GetItem, first-wins put one PutItem (also when it loses), link one PutItem when warm', async () => {
+  it('blobs: HEAD/GET one GetItem, first-wins put one UpdateItem (also when it loses: it touches the record for GC), link one PutItem when warm', async () => {
     const store = fresh();
     const b = blob();
-    expect(await measure(() => store.putBlob(b))).toEqual({ PutItem: 1 });
+    expect(await measure(() => store.putBlob(b))).toEqual({ UpdateItem: 1 });
     let returned;
-    expect(await measure(async () => { returned = await store.putBlob({ ...b, location: 'elsewhere' }); })).toEqual({ PutItem: 1 });
+    expect(await measure(async () => { returned = await store.putBlob({ ...b, location: 'elsewhere' }); })).toEqual({ UpdateItem: 1 });
     expect(returned).toEqual(b);
     expect(await measure(() => store.getBlob(b.digest))).toEqual({ GetItem: 1 });
     // New repository: read the catalog entry, then link + entry in one transaction.

@@ -3,7 +3,7 @@
 import { describe, it, beforeAll, afterAll, vi } from 'vitest';
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { appendFile, mkdtemp, open, readFile, rm, stat, symlink, type FileHandle } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -77,7 +77,7 @@ describe('FsBlobStore: one request at a time per upload', () => {
     assert.deepEqual(await readFile(store.blobPath(sha256(all))), all);
   });
 
-  it('a digest mismatch discards the bytes; a second copy of a stored blob keeps the first', async () => {
+  it('a digest mismatch discards the bytes; a second copy of a stored blob goes beside the first, never over it', async () => {
     const a = randomBytes(64);
     const id = newId();
     await store.startUpload(id);
@@ -91,8 +91,13 @@ describe('FsBlobStore: one request at a time per upload', () => {
       await store.appendUpload(u, 0, '', chunks(a));
     }
     const { location } = await store.finishUpload(first, a.length, '', sha256(a));
-    assert.deepEqual(await store.finishUpload(second, a.length, '', sha256(a)), { location });
+    assert.equal(location, store.blobLocation(sha256(a)));
+    const { location: beside } = await store.finishUpload(second, a.length, '', sha256(a));
+    assert.match(beside, new RegExp(`^${location}\\.[0-9a-f]{16}$`));
     assert.equal(existsSync(store.uploadPath(second)), false);
+    // The core keeps the first record and deletes the later copy (blob-records.ts).
+    await store.deleteBlob(beside);
+    assert.deepEqual(readFileSync(store.blobPath(sha256(a))), a);
     await store.deleteBlob(location);
     assert.equal(existsSync(store.blobPath(sha256(a))), false);
     await assert.rejects(store.deleteBlob('../secret'), /not a blob location/);

@@ -58,6 +58,7 @@ describe('the S3 ObjectCreated handler', () => {
   it('URL-decodes keys and ignores other keys and other events', async () => {
     const bytes = randomBytes(10);
     const key = edgeUploadKey('tenant-a/app', sha256(bytes));
+    r.blobs.edgePut('tenant-a/app', bytes); // the object the first event announces
     const outcomes = await recordEdgeUploads(
       deps,
       s3Event([
@@ -71,6 +72,13 @@ describe('the S3 ObjectCreated handler', () => {
     expect(outcomes.map((o) => o.result)).toEqual(['recorded', 'ignored', 'ignored', 'ignored', 'ignored']);
     expect(await r.metadata.getLinkedBlob('tenant-a/app', sha256(bytes))).toMatchObject({ location: key });
     expect(await r.metadata.getLinkedBlob('tenant-a/other', sha256(bytes))).toBeUndefined();
+  });
+
+  it('ignores an event whose object is gone (a GC run deleted an edge copy nobody recorded)', async () => {
+    const bytes = randomBytes(10);
+    const outcomes = await recordEdgeUploads(deps, s3Event([{ key: edgeUploadKey('tenant-a/app', sha256(bytes)), size: 10 }]));
+    expect(outcomes).toMatchObject([{ result: 'ignored', reason: 'object no longer exists' }]);
+    expect(await r.metadata.getBlob(sha256(bytes))).toBeUndefined();
   });
 
   it('is idempotent: the same event twice records and links once, and deletes nothing', async () => {

@@ -1,0 +1,99 @@
+// The SQLite metadata schema and its migrations, one step per version.
+import type { DatabaseSync } from 'node:sqlite';
+
+/** Bump when the schema changes, and add a migration step in `migrate`. */
+const SCHEMA_VERSION = 3;
+
+const SCHEMA_V1 = `
+CREATE TABLE IF NOT EXISTS repositories (
+  name TEXT PRIMARY KEY
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS blobs (
+  digest TEXT PRIMARY KEY,
+  size INTEGER NOT NULL,
+  created_at INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS blob_links (
+  repo TEXT NOT NULL REFERENCES repositories(name),
+  digest TEXT NOT NULL,
+  PRIMARY KEY (repo, digest)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS manifests (
+  repo TEXT NOT NULL REFERENCES repositories(name),
+  digest TEXT NOT NULL,
+  media_type TEXT NOT NULL,
+  size INTEGER NOT NULL,
+  body BLOB NOT NULL,
+  subject TEXT,
+  artifact_type TEXT,
+  annotations TEXT,
+  blobs TEXT NOT NULL,
+  manifests TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  PRIMARY KEY (repo, digest)
+);
+CREATE INDEX IF NOT EXISTS manifests_by_subject ON manifests (repo, subject, digest) WHERE subject IS NOT NULL;
+CREATE TABLE IF NOT EXISTS tags (
+  repo TEXT NOT NULL,
+  tag TEXT NOT NULL,
+  digest TEXT NOT NULL,
+  PRIMARY KEY (repo, tag),
+  FOREIGN KEY (repo, digest) REFERENCES manifests(repo, digest)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS tags_by_digest ON tags (repo, digest);
+CREATE TABLE IF NOT EXISTS uploads (
+  id TEXT PRIMARY KEY,
+  repo TEXT NOT NULL,
+  offset INTEGER NOT NULL,
+  state TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  updated_at INTEGER NOT NULL,
+  expires_at INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS uploads_by_expiry ON uploads (expires_at);
+`;
+
+/**
+ * v2: blobs name where their bytes live (earlier data: the file store's content-addressed path,
+ * `blobs/<alg>/<first two hex>/<hex>`), and upload sessions carry a write lease.
+ */
+const SCHEMA_V2 = `
+ALTER TABLE blobs ADD COLUMN location TEXT NOT NULL DEFAULT '';
+UPDATE blobs SET location = 'blobs/' || substr(digest, 1, instr(digest, ':') - 1) || '/' ||
+  substr(digest, instr(digest, ':') + 1, 2) || '/' || substr(digest, instr(digest, ':') + 1) WHERE location = '';
+ALTER TABLE uploads ADD COLUMN lease_holder TEXT;
+ALTER TABLE uploads ADD COLUMN lease_until INTEGER;
+`;
+
+/**
+ * v3: garbage collection (docs/gc.md). Blob records carry when they were last recorded and a GC
+ * mark; links when they were written and a mark; manifests a mark.
+ */
+const SCHEMA_V3 = `
+ALTER TABLE blobs ADD COLUMN touched_at INTEGER NOT NULL DEFAULT 0;
+UPDATE blobs SET touched_at = created_at;
+ALTER TABLE blobs ADD COLUMN gc_mark INTEGER;
+ALTER TABLE blob_links ADD COLUMN linked_at INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE blob_links ADD COLUMN gc_mark INTEGER;
+ALTER TABLE manifests ADD COLUMN gc_mark INTEGER;
+`;
+
+/** Brings the database to the current schema (no write when it is current). */
+export function migrate(db: DatabaseSync): void {
+  // A current schema needs no write (so a full disk does not stop the registry from starting).
+  const current = db.prepare('PRAGMA user_version').get() as { user_version: number };
+  if (current.user_version === SCHEMA_VERSION) return;
+  db.exec('BEGIN IMMEDIATE');
+  try {
+    const { user_version: version } = db.prepare('PRAGMA user_version').get() as { user_version: number };
+    if (version > SCHEMA_VERSION) throw new Error(`metadata schema version ${version} is newer than this code supports (${SCHEMA_VERSION})`);
+    if (version < 1) db.exec(SCHEMA_V1);
+    if (version < 2) db.exec(SCHEMA_V2);
+    if (version < 3) db.exec(SCHEMA_V3);
+    db.exec(`PRAGMA user_version = ${SCHEMA_VERSION}`);
+    db.exec('COMMIT');
+  } catch (err) {
+    if (db.isTransaction) db.exec('ROLLBACK');
+    throw err;
+  }
+}
