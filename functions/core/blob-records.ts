@@ -12,8 +12,14 @@ import type { BlobRecord, BlobStore } from './ports.ts';
  * either as the repository's own upload (the copy, not deleted yet) or as a link, never neither.
  */
 export async function recordBlob(deps: Pick<RegistryDeps, 'metadata' | 'blobs'>, repo: string, blob: BlobRecord): Promise<BlobRecord> {
-  const stored = await deps.metadata.putBlob(blob);
-  await deps.metadata.linkBlob(repo, stored);
+  const { metadata } = deps;
+  let stored: BlobRecord;
+  if (metadata.recordBlob) {
+    stored = await metadata.recordBlob(repo, blob);
+  } else {
+    stored = await metadata.putBlob(blob);
+    await metadata.linkBlob(repo, stored);
+  }
   if (stored.location !== blob.location) {
     // A duplicate: the bytes are the same (same digest), only their location differs. Deleting them
     // is tidying up; a failure leaves unreferenced bytes for GC, never a wrong blob.
@@ -26,40 +32,34 @@ type EdgeDeps = Pick<RegistryDeps, 'metadata' | 'blobs' | 'now'>;
 type EdgeUpload = NonNullable<Awaited<ReturnType<NonNullable<BlobStore['findRepoUpload']>>>>;
 
 /**
- * Whether an edge upload found in storage has been recorded already. The edge names the upload
- * session that wrote the object (`uploadId`); recording it ends that session. A recorded object
- * whose blob record still names it must not be recorded again: its repository may have unlinked
- * the blob since (DELETE), and the object stays as long as it is the blob's stored copy.
+ * Ends the upload session that wrote an edge upload (the object names it), which makes this caller
+ * the one that records the upload. True when it ended the session here; false when there is no
+ * session to end (the object names none, or it was ended already: by the request or event that
+ * recorded the upload, or by one that is recording it now). One DeleteItem when it names one.
  */
-export async function edgeUploadRecorded(deps: EdgeDeps, digest: string, upload: EdgeUpload): Promise<boolean> {
-  if (upload.uploadId === undefined) return false;
-  if (await deps.metadata.getUpload(upload.uploadId)) return false;
-  return (await deps.metadata.getBlob(digest))?.location === upload.location;
+export async function endEdgeSession(deps: EdgeDeps, upload: EdgeUpload): Promise<boolean> {
+  return upload.uploadId !== undefined && (await deps.metadata.deleteUpload(upload.uploadId));
 }
 
 /**
  * Records (and links) `repo`'s upload of `digest` that the edge PUT straight into storage, when
- * storage holds one not recorded yet, and ends the upload session that wrote it; undefined when
- * there is none. Its storage event normally does this (functions/apps/events-lambda); a request that needs the
- * blob before the event arrives does it first (the other one then finds it recorded). One storage
- * lookup (findRepoUpload), plus two reads when the object names its session (and a third when it
- * turns out recorded already: the link is read again, as the recording may have happened after the
- * caller read it).
+ * storage holds one not recorded yet; undefined when there is none. Its storage event normally does
+ * this (functions/apps/events-lambda); a request that needs the blob before the event arrives does it
+ * first. Whoever ends the upload's session records it (endEdgeSession); when the session was ended
+ * already, the upload counts as recorded if the blob record names this object (the event may still
+ * be writing it, or a recorder failed: then it is recorded here). A recorded object whose repository
+ * unlinked the blob since (DELETE) is never linked again. One storage lookup (findRepoUpload), then
+ * one DeleteItem and the recording; when the session was ended already, one GetItem of the blob
+ * record (and one of the link when it turns out recorded).
  */
 export async function recordEdgeUpload(deps: EdgeDeps, repo: string, digest: string): Promise<BlobRecord | undefined> {
   if (!deps.blobs.findRepoUpload) return undefined;
   const upload = await deps.blobs.findRepoUpload(repo, digest);
   if (!upload) return undefined;
-  // Recorded meanwhile (by the event, while this request was reading): the link it made, if any.
-  if (await edgeUploadRecorded(deps, digest, upload)) return deps.metadata.getLinkedBlob(repo, digest);
-  return recordFoundEdgeUpload(deps, repo, digest, upload);
-}
-
-/** Records an edge upload found in storage and not recorded yet, and ends the session that wrote it. */
-export async function recordFoundEdgeUpload(deps: EdgeDeps, repo: string, digest: string, upload: EdgeUpload, size = upload.size): Promise<BlobRecord> {
-  const stored = await recordBlob(deps, repo, { digest, size, location: upload.location, createdAt: deps.now() });
-  if (upload.uploadId !== undefined) await deps.metadata.deleteUpload(upload.uploadId);
-  return stored;
+  if (!(await endEdgeSession(deps, upload)) && upload.uploadId !== undefined && (await deps.metadata.getBlob(digest))?.location === upload.location) {
+    return deps.metadata.getLinkedBlob(repo, digest);
+  }
+  return recordBlob(deps, repo, { digest, size: upload.size, location: upload.location, createdAt: deps.now() });
 }
 
 /**

@@ -124,6 +124,14 @@ export interface MetadataStore {
    * only while `holder` holds the lease. False otherwise (the lease expired and another took it).
    */
   updateUpload(id: string, holder: string, next: Pick<UploadSession, 'offset' | 'state' | 'updatedAt' | 'expiresAt'>): Promise<boolean>;
+  /**
+   * Optional: takes the session out of the store for the request that finishes it (a store that can
+   * delete and return an item in one conditional write, e.g. DynamoDB's DeleteItem with ReturnValues).
+   * The same conditions and answers as takeUpload; the session returned carries no lease. A failed
+   * finish puts it back with createUpload. Without it the core leases the session and deletes it
+   * once the blob is recorded.
+   */
+  claimUpload?(id: string, now: number): Promise<UploadSession | { busyAt: number } | undefined>;
   /** Releases the lease, leaving the session as it was (a failed request). No-op if not held. */
   releaseUpload(id: string, holder: string): Promise<void>;
   deleteUpload(id: string): Promise<boolean>;
@@ -136,6 +144,11 @@ export interface MetadataStore {
    */
   putBlob(blob: BlobRecord): Promise<BlobRecord>;
   getBlob(digest: string): Promise<BlobRecord | undefined>;
+  /**
+   * Optional: putBlob, then linkBlob of the record that is stored, in one round trip where the store
+   * can (a transaction). Returns the record that is stored.
+   */
+  recordBlob?(repo: string, blob: BlobRecord): Promise<BlobRecord>;
   /**
    * Links the blob into the repository (registering the repository if new, without rewriting an
    * existing repository entry). The link carries size and location, so a read is one lookup.

@@ -66,9 +66,10 @@ export function dataStatements(access: DataAccess, tableArn: string, bucketArn: 
       ];
     case 'events':
       // recordBlob: HeadObject (authorized as s3:GetObject) of the new copy, and DeleteObject of a
-      // copy that duplicates a digest already stored (the first verified copy wins); the record (an
-      // UpdateItem upsert that also takes a GC mark away), the link and the end of the session. A late
-      // event may find its object deleted: 404 needs ListBucket.
+      // copy that duplicates a digest already stored (the first verified copy wins); the end of the
+      // session (DeleteItem), then the record and the link in one transaction (Put items, and an
+      // Update of a record this process has seen, which also takes a GC mark away). A late event may
+      // find its object deleted: 404 needs ListBucket.
       return [
         new iam.PolicyStatement({ sid: 'TableRecord', actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'], resources: [tableArn] }),
         new iam.PolicyStatement({ sid: 'BlobsReadDelete', actions: [...OBJECT_READ, 's3:DeleteObject'], resources: objects(blobs) }),

@@ -205,7 +205,7 @@ describe('IAM against the calls each process makes', () => {
   it('the workload reached every process and the paths it is meant to', () => {
     const ops = (p: Process) => new Set(calls[p].map((c) => c.operation));
     expect([...ops('api')]).toEqual(expect.arrayContaining(['GetItem', 'PutItem', 'TransactWriteItems', 'BatchGetItem', 'Query', 'HeadObject', 'PutObject', 'GetObject']));
-    expect([...ops('events')]).toEqual(expect.arrayContaining(['HeadObject', 'GetItem', 'PutItem']));
+    expect([...ops('events')]).toEqual(expect.arrayContaining(['HeadObject', 'GetItem', 'DeleteItem', 'TransactWriteItems']));
     expect([...ops('ingest')]).toEqual(expect.arrayContaining(['CreateMultipartUpload', 'UploadPart', 'CompleteMultipartUpload']));
     expect(calls.api.some((c) => c.operation === 'HeadObject' && c.status === 404), 'a HEAD of a missing key').toBe(true);
     expect([...ops('replica-api')]).toEqual(expect.arrayContaining(['GetItem', 'Query', 'GetObject', 'HeadObject']));

@@ -10,7 +10,8 @@ import type {
 import { DynamoManifests, PUT_READ_FIELDS, type KnownRepos, type PreparedPut } from './dynamo-manifests.ts';
 import { DynamoOps } from './dynamo-ops.ts';
 import { DynamoUploads } from './dynamo-uploads.ts';
-import { globalBlobItem, linkItem, repoEntryItem, toBlob, toDescriptor, toHead, toManifest, type Item, type ManifestFields } from './items.ts';
+import { BlobCache, recordAndLink } from './dynamo-blob-record.ts';
+import { globalBlobItem, linkItem, repoEntryItem, toBlob, toBlobFromWire, toDescriptor, toHead, toManifest, type Item, type ManifestFields } from './items.ts';
 import {
   LINK, MANIFEST, REPOS_PK, TAG, blobKey, linkKey, manifestKey, referrerPrefix, repoEntryKey, repoPk, tagKey, type Key,
 } from './keys.ts';
@@ -43,6 +44,7 @@ export class DynamoMetadataStore implements MetadataStore, GcMetadataStore {
   private readonly ops: DynamoOps;
   private readonly bodies: ManifestBodyStore | undefined;
   private readonly repos = new RepoCache();
+  private readonly blobs = new BlobCache();
   private readonly uploads: DynamoUploads;
   private readonly manifests: DynamoManifests;
   private readonly gc: DynamoGc;
@@ -86,6 +88,9 @@ export class DynamoMetadataStore implements MetadataStore, GcMetadataStore {
   deleteUpload(id: string): Promise<boolean> {
     return this.uploads.deleteUpload(id);
   }
+  claimUpload(id: string, now: number): Promise<UploadSession | { busyAt: number } | undefined> {
+    return this.uploads.claimUpload(id, now);
+  }
 
   // Blobs.
 
@@ -109,7 +114,18 @@ export class DynamoMetadataStore implements MetadataStore, GcMetadataStore {
   /** 1 GetItem. */
   async getBlob(digest: string): Promise<BlobRecord | undefined> {
     const item = await this.get(blobKey(digest));
-    return item && toBlob(item);
+    const blob = item && toBlob(item);
+    if (blob) this.blobs.set(blob);
+    return blob;
+  }
+
+  /** See dynamo-blob-record.ts: 1 TransactWriteItems (+ 1 GetItem while the repository is unknown here). */
+  recordBlob(repo: string, blob: BlobRecord): Promise<BlobRecord> {
+    return recordAndLink(
+      { ops: this.ops, repos: this.repos, cache: this.blobs, now: this.now, registered: async (r) => (await this.get(repoEntryKey(r))) !== undefined },
+      repo,
+      blob,
+    );
   }
 
   /**

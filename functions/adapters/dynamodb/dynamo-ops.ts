@@ -1,6 +1,6 @@
 // The DynamoDB calls the metadata store is built from: consistent batch reads that finish their
 // unprocessed keys, key-ordered page queries, and transactions whose lost races are retried.
-import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
+import { TransactionCanceledException, type CancellationReason } from '@aws-sdk/client-dynamodb';
 import { BatchGetCommand, QueryCommand, TransactWriteCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { Page } from '../../core/ports.ts';
 import type { Item } from './items.ts';
@@ -129,15 +129,24 @@ export class DynamoOps {
    * transaction on the same items got in the way (the caller re-reads and retries). Other errors throw.
    */
   async transact(items: TransactItem[]): Promise<boolean> {
-    if (items.length === 0) return true;
+    return (await this.transactOrReasons(items)) === undefined;
+  }
+
+  /**
+   * As transact, but a lost race returns the cancellation reasons, one per item in order (with the
+   * item as it was where the item asked for it with ReturnValuesOnConditionCheckFailure, in
+   * DynamoDB's wire format); undefined when it applied.
+   */
+  async transactOrReasons(items: TransactItem[]): Promise<CancellationReason[] | undefined> {
+    if (items.length === 0) return undefined;
     try {
       await this.doc.send(new TransactWriteCommand({ TransactItems: items }));
-      return true;
+      return undefined;
     } catch (err) {
       if (err instanceof TransactionCanceledException || (err as { name?: string }).name === 'TransactionCanceledException') {
         const reasons = (err as TransactionCanceledException).CancellationReasons ?? [];
         const lostRace = reasons.every((r) => r.Code === undefined || r.Code === 'None' || r.Code === 'ConditionalCheckFailed' || r.Code === 'TransactionConflict');
-        if (lostRace) return false;
+        if (lostRace) return reasons;
       }
       throw err;
     }

@@ -18,6 +18,16 @@ function names(expression: string): Record<string, string> {
   return Object.fromEntries(Object.entries(N).filter(([k]) => expression.includes(k)));
 }
 
+/** From a failed takeUpload/claimUpload: a live lease (busy at the recorded size) or no session. */
+function busyOrGone(err: unknown, now: number): { busyAt: number } | undefined {
+  // The item as it was, in DynamoDB's wire format (the document client does not convert errors).
+  const old = (err as { Item?: Record<string, { N?: string }> }).Item;
+  const expires = Number(old?.expires?.N ?? 0);
+  const offset = old?.off?.N;
+  if (old === undefined || offset === undefined || expires <= now) return undefined;
+  return { busyAt: Number(offset) };
+}
+
 export class DynamoUploads {
   private readonly ops: DynamoOps;
   private readonly now: () => number;
@@ -68,12 +78,31 @@ export class DynamoUploads {
       return toUpload(out.Attributes as Item);
     } catch (err) {
       if (!isConditionFailure(err)) throw err;
-      // The item as it was, in DynamoDB's wire format (the document client does not convert errors).
-      const old = (err as { Item?: Record<string, { N?: string }> }).Item;
-      const expires = Number(old?.expires?.N ?? 0);
-      const offset = old?.off?.N;
-      if (old === undefined || offset === undefined || expires <= now) return undefined;
-      return { busyAt: Number(offset) };
+      return busyOrGone(err, now);
+    }
+  }
+
+  /**
+   * 1 conditional DeleteItem returning the session as it was: the finishing request takes the session
+   * out of the table (no other request can lease it, and no session delete is left for the end). The
+   * same conditions and answers as takeUpload.
+   */
+  async claimUpload(id: string, now: number): Promise<UploadSession | { busyAt: number } | undefined> {
+    try {
+      const out = await this.ops.doc.send(new DeleteCommand({
+        TableName: this.ops.table,
+        Key: uploadKey(id),
+        ConditionExpression: 'attribute_exists(#pk) AND #expires > :now AND (attribute_not_exists(#lu) OR #lu <= :now)',
+        ExpressionAttributeNames: names('#pk #expires #lu'),
+        ExpressionAttributeValues: { ':now': now },
+        ReturnValues: 'ALL_OLD',
+        ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+      }));
+      const { lh: _holder, lu: _until, ...session } = out.Attributes as Item;
+      return toUpload(session);
+    } catch (err) {
+      if (!isConditionFailure(err)) throw err;
+      return busyOrGone(err, now);
     }
   }
 

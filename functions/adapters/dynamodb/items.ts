@@ -25,6 +25,13 @@ export function toBlob(item: Item): BlobRecord {
   return { digest: item.digest as string, size: item.size as number, location: item.loc as string, createdAt: item.created as number };
 }
 
+/** A blob item as the low-level client returns it (e.g. with a ConditionalCheckFailedException). */
+export function toBlobFromWire(item: Record<string, { S?: string; N?: string }>): BlobRecord | undefined {
+  const digest = item.digest?.S, size = item.size?.N, loc = item.loc?.S, created = item.created?.N;
+  if (digest === undefined || size === undefined || loc === undefined || created === undefined) return undefined;
+  return { digest, size: Number(size), location: loc, createdAt: Number(created) };
+}
+
 // ---- repositories
 
 export const repoEntryItem = (repo: string, now: number): Item => ({ ...repoEntryKey(repo), created: now });

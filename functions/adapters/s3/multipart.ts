@@ -12,6 +12,7 @@ import {
   UploadPartCommand,
   type S3Client,
 } from '@aws-sdk/client-s3';
+import { createHash } from 'node:crypto';
 import { UploadGoneError } from '../../core/ports.ts';
 import { goneIfMissing, isMissing, isUnsupported, s3ErrorName } from './s3-errors.ts';
 import { PENDING_TAG } from './s3-keys.ts';
@@ -145,7 +146,6 @@ export async function deleteQuietly(b: Bucket, keys: string[]): Promise<void> {
   await Promise.allSettled(keys.map((key) => deleteObject(b, key)));
 }
 
-/** Size of the object at `key`, or undefined when there is none (one HeadObject). */
 /** An object's size and user metadata (one HeadObject), or undefined when it does not exist. */
 export async function objectHead(b: Bucket, key: string): Promise<{ size: number; metadata: Record<string, string> } | undefined> {
   try {
@@ -157,3 +157,11 @@ export async function objectHead(b: Bucket, key: string): Promise<{ size: number
   }
 }
 
+
+/** `<algorithm>:<hex>` of the object at `key`, streamed once through node:crypto (one GetObject). */
+export async function hashObject(b: Bucket, key: string, algorithm: string): Promise<string> {
+  const res = await b.client.send(new GetObjectCommand({ Bucket: b.name, Key: key })).catch(goneIfMissing);
+  const hash = createHash(algorithm);
+  if (res.Body) for await (const chunk of res.Body as AsyncIterable<Uint8Array>) hash.update(chunk);
+  return `${algorithm}:${hash.digest('hex')}`;
+}

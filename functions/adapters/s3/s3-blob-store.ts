@@ -1,15 +1,18 @@
 // BlobStore on S3. Upload bytes stream into a multipart upload whose key is the blob's final location
-// (see keys.ts), so committing copies nothing; the running sha256 (and optionally sha512) is saved in
-// the upload state, so any Lambda or ingest task can take the next chunk and the digest is checked
-// without reading the bytes back. See part-writer.ts for how chunks of any size become valid parts.
+// (see keys.ts), so committing copies nothing. The upload state (parts, segments, and the digests of
+// a blob that arrived in one request) travels with the session, so any Lambda or ingest task can take
+// the next chunk; a blob sent in one request is checked without reading its bytes back, one sent in
+// several is read back once at the end (running-hash.ts). See part-writer.ts for how chunks of any
+// size become valid parts.
 import type { S3Client } from '@aws-sdk/client-s3';
-import { DigestMismatchError, StorageFullError, UploadConflictError, UploadSizeError, type BlobRecord, type BlobStore, type GcBlobStore, type StoredObject } from '../../core/ports.ts';
+import { DigestMismatchError, StorageFullError, UploadConflictError, UploadGoneError, UploadSizeError, type BlobRecord, type BlobStore, type GcBlobStore, type StoredObject } from '../../core/ports.ts';
 import { contentKey, uploadBlobKey } from './s3-keys.ts';
-import { abortMultipart, clearTags, completeMultipart, deleteObject, deleteQuietly, MAX_PARTS, MiB, objectHead, putObject, readSegments, uploadPart, type Bucket } from './multipart.ts';
+import { abortMultipart, clearTags, completeMultipart, deleteObject, deleteQuietly, hashObject, MAX_PARTS, MiB, objectHead, putObject, readSegments, uploadPart, type Bucket } from './multipart.ts';
 import { edgeUploadKey, EDGE_VERIFIED_ALGORITHMS } from './edge-upload-keys.ts';
 import { PartWriter } from './part-writer.ts';
 import { deleteStale, listStored, uploadIdOf } from './s3-gc.ts';
-import { digestOf, RunningHash } from './running-hash.ts';
+import { knownDigest, StreamDigests, VERIFIABLE } from './running-hash.ts';
+import { createHash } from 'node:crypto';
 import { parseState, serializeState, stateSize, type UploadState } from './upload-state.ts';
 import { S3PresignedUrls, type UrlSigner } from './url-signer.ts';
 
@@ -17,8 +20,9 @@ export interface S3BlobStoreOptions {
   client: S3Client;
   bucket: string;
   /**
-   * Also keep a running sha512, so sha512 digests can be verified. Costs a second hash pass (hash-wasm
-   * does ~200 MiB/s each on one core). Off: a sha512 digest is refused as a digest mismatch.
+   * Also hash sha512 as a blob's single request streams, so sha512 digests of such blobs can be
+   * verified. Costs a second hash pass. Off: a sha512 digest of a blob sent in one request is refused
+   * as a digest mismatch (a blob sent in several is read back, and verified in either algorithm).
    */
   sha512?: boolean;
   /** Size of streamed parts 1-1000 (then doubling, see partTarget). Default 8 MiB; at least 5 MiB. */
@@ -53,13 +57,14 @@ export class S3BlobStore implements BlobStore, GcBlobStore {
   /** No S3 call: the multipart upload starts with the first part. */
   async startUpload(id: string): Promise<string> {
     uploadBlobKey(id); // refuses an id that cannot name a key
-    const hash = await RunningHash.start(this.#sha512);
-    return serializeState({ hashes: hash.save(), parts: [], partBytes: 0, tail: [], junk: [] });
+    return serializeState({ hashes: new StreamDigests(this.#sha512).result(), parts: [], partBytes: 0, tail: [], junk: [] });
   }
 
   async appendUpload(id: string, offset: number, stateText: string, body: AsyncIterable<Uint8Array>, expectedLength?: number) {
     const state = this.#stateAt(stateText, offset);
-    const hash = await RunningHash.resume(state.hashes);
+    // Only a request that starts the upload hashes: if it stays the only one, its digest is the
+    // blob's. Bytes after it are verified when the upload finishes, by reading the blob back.
+    const hash = offset === 0 ? new StreamDigests(this.#sha512) : undefined;
     const writer = new PartWriter(
       { bucket: this.#bucket, id, key: uploadBlobKey(id), partSize: this.#partSize, maxInFlightBytes: this.#maxInFlightBytes, maxSegments: this.#maxSegments },
       state,
@@ -70,7 +75,7 @@ export class S3BlobStore implements BlobStore, GcBlobStore {
         if (chunk.length === 0) continue;
         received += chunk.length;
         if (expectedLength !== undefined && received > expectedLength) throw new UploadSizeError(expectedLength, received);
-        hash.update(chunk);
+        hash?.update(chunk);
         await writer.write(chunk);
       }
       if (expectedLength !== undefined && received !== expectedLength) throw new UploadSizeError(expectedLength, received);
@@ -78,7 +83,7 @@ export class S3BlobStore implements BlobStore, GcBlobStore {
       // The input state is the recorded one, so what it lists as junk is referenced by nothing. Deleted
       // after this request's own writes: s3rver removes a directory emptied by a delete, racing a put into it.
       await deleteQuietly(this.#bucket, state.junk);
-      return { offset: offset + received, state: serializeState({ hashes: hash.save(), ...written }) };
+      return { offset: offset + received, state: serializeState(hash ? { hashes: hash.result(), ...written } : written) };
     } catch (e) {
       await writer.discard();
       throw e;
@@ -87,34 +92,78 @@ export class S3BlobStore implements BlobStore, GcBlobStore {
 
   async finishUpload(id: string, size: number, stateText: string, digest: string): Promise<{ location: string }> {
     const state = this.#stateAt(stateText, size);
-    const sha256 = (await digestOf(state.hashes, 'sha256')) as string;
     const algorithm = digest.split(':', 1)[0] ?? '';
-    // An algorithm that was not tracked cannot be verified: refused like a mismatch, naming the sha256.
-    const actual = (await digestOf(state.hashes, algorithm)) ?? sha256;
-    if (actual !== digest) {
-      await this.#discard(id, state);
-      throw new DigestMismatchError(digest, actual);
-    }
     const key = uploadBlobKey(id);
-    if (state.multipartId === undefined && state.tail.length === 1 && state.tail[0]?.key === key) {
-      // One segment, written at the final key by the request that created it (If-None-Match): its
-      // bytes are the ones hashed; committed by clearing the pending tag, no read back, no copy.
-      await clearTags(this.#bucket, key);
-    } else if (state.multipartId === undefined) {
-      // Under 5 MiB, all in tail segments (or empty): written whole, and S3 checks the sha256 itself.
-      const bytes = await readSegments(this.#bucket, state.tail);
-      await putObject(this.#bucket, key, bytes, base64Digest(sha256));
+    if (state.hashes === undefined) {
+      await this.#finishReadBack(id, key, state, algorithm, digest);
     } else {
-      const etags = [...state.parts];
-      if (state.tail.length > 0) {
-        if (etags.length >= MAX_PARTS) throw new StorageFullError(`upload exceeds S3's ${MAX_PARTS} parts`);
-        const last = await readSegments(this.#bucket, state.tail);
-        etags.push(await uploadPart(this.#bucket, key, state.multipartId, etags.length + 1, last));
+      const sha256 = `sha256:${state.hashes.sha256}`;
+      // An algorithm that was not tracked cannot be verified: refused like a mismatch, naming the sha256.
+      const actual = knownDigest(state.hashes, algorithm) ?? sha256;
+      if (actual !== digest) {
+        await this.#discard(id, state);
+        throw new DigestMismatchError(digest, actual);
       }
-      await completeMultipart(this.#bucket, key, state.multipartId, etags);
+      if (state.multipartId === undefined && state.tail.length === 1 && state.tail[0]?.key === key) {
+        // One segment, written at the final key by the request that created it (If-None-Match): its
+        // bytes are the ones hashed; committed by clearing the pending tag, no read back, no copy.
+        await clearTags(this.#bucket, key);
+      } else if (state.multipartId === undefined) {
+        // Under 5 MiB, all in tail segments (or empty): written whole, and S3 checks the sha256 itself.
+        await putObject(this.#bucket, key, await readSegments(this.#bucket, state.tail), base64Digest(sha256));
+      } else {
+        await this.#complete(key, state.multipartId, state);
+      }
     }
     await deleteQuietly(this.#bucket, unreferenced(id, state));
     return { location: key };
+  }
+
+  /**
+   * An upload whose bytes arrived in several requests: the blob is assembled, then read back once and
+   * hashed (natively) before anything names it; on a mismatch it is deleted. Under 5 MiB the segments
+   * are read and hashed before the whole PutObject, whose sha256 S3 checks as well.
+   */
+  async #finishReadBack(id: string, key: string, state: UploadState, algorithm: string, digest: string): Promise<void> {
+    const mismatch = async (actual: string): Promise<never> => {
+      await this.#discard(id, state);
+      throw new DigestMismatchError(digest, actual);
+    };
+    const sha256Of = (bytes: Uint8Array) => `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
+    if (state.multipartId === undefined) {
+      const bytes = await readSegments(this.#bucket, state.tail);
+      const sha256 = sha256Of(bytes);
+      const actual = VERIFIABLE.has(algorithm) ? `${algorithm}:${createHash(algorithm).update(bytes).digest('hex')}` : sha256;
+      if (actual !== digest) await mismatch(actual);
+      await putObject(this.#bucket, key, bytes, base64Digest(sha256));
+      return;
+    }
+    await this.#complete(key, state.multipartId, state, true);
+    const actual = await hashObject(this.#bucket, key, VERIFIABLE.has(algorithm) ? algorithm : 'sha256');
+    if (actual !== digest) {
+      await deleteObject(this.#bucket, key);
+      await mismatch(actual);
+    }
+  }
+
+  /**
+   * Uploads the tail as the last part and completes the multipart upload. With `again`, an upload
+   * completed by an earlier attempt whose read back failed counts as completed when its object has
+   * the expected size (it is verified by the read back that follows).
+   */
+  async #complete(key: string, multipartId: string, state: UploadState, again = false): Promise<void> {
+    const etags = [...state.parts];
+    try {
+      if (state.tail.length > 0) {
+        if (etags.length >= MAX_PARTS) throw new StorageFullError(`upload exceeds S3's ${MAX_PARTS} parts`);
+        const last = await readSegments(this.#bucket, state.tail);
+        etags.push(await uploadPart(this.#bucket, key, multipartId, etags.length + 1, last));
+      }
+      await completeMultipart(this.#bucket, key, multipartId, etags);
+    } catch (e) {
+      if (again && e instanceof UploadGoneError && (await objectHead(this.#bucket, key))?.size === stateSize(state)) return;
+      throw e;
+    }
   }
 
   async abortUpload(id: string, stateText: string): Promise<void> {

@@ -1,7 +1,7 @@
 // The S3 blob store's upload state: everything a process needs to take the next chunk of an upload,
 // as one JSON string that lives in the upload session (a DynamoDB item: keep it small).
 import { UploadGoneError } from '../../core/ports.ts';
-import type { SavedHashes } from './running-hash.ts';
+import type { KnownDigests } from './running-hash.ts';
 
 /** An object under `uploads/<id>/` holding bytes not yet in a multipart part. */
 export interface Segment {
@@ -10,7 +10,11 @@ export interface Segment {
 }
 
 export interface UploadState {
-  hashes: SavedHashes;
+  /**
+   * The digests of the bytes, when they all arrived in one request (the common case). Absent once a
+   * second request added bytes: finishing then verifies the blob by reading it back.
+   */
+  hashes?: KnownDigests;
   /** The S3 multipart upload id, once the first part went up. */
   multipartId?: string;
   /** ETags of parts 1..n, in part-number order. */
@@ -38,9 +42,10 @@ export function tailSize(s: UploadState): number {
 }
 
 interface Wire {
-  v: 1;
-  h: string;
-  h5?: string;
+  /** 2: digests (`d`, `d5`) or none. 1 (sessions from before): `h`/`h5` were hash-wasm states, now unused. */
+  v: 1 | 2;
+  d?: string;
+  d5?: string;
   u?: string;
   /** Part ETags as strings, when any is not a plain MD5 (SSE-KMS, some emulators). */
   p?: string[];
@@ -54,8 +59,9 @@ interface Wire {
 const MD5_ETAG = /^"?([0-9a-f]{32})"?$/;
 
 export function serializeState(s: UploadState): string {
-  const w: Wire = { v: 1, h: s.hashes.sha256, pb: s.partBytes, t: s.tail.map((seg) => [seg.key, seg.size]), j: s.junk };
-  if (s.hashes.sha512 !== undefined) w.h5 = s.hashes.sha512;
+  const w: Wire = { v: 2, pb: s.partBytes, t: s.tail.map((seg) => [seg.key, seg.size]), j: s.junk };
+  if (s.hashes) w.d = s.hashes.sha256;
+  if (s.hashes?.sha512 !== undefined) w.d5 = s.hashes.sha512;
   if (s.multipartId !== undefined) w.u = s.multipartId;
   if (s.parts.length > 0) {
     if (s.parts.every((e) => MD5_ETAG.test(e))) {
@@ -75,7 +81,7 @@ export function parseState(text: string): UploadState {
   } catch {
     throw new UploadGoneError('upload state is unreadable');
   }
-  if (w === null || typeof w !== 'object' || w.v !== 1 || typeof w.h !== 'string' || typeof w.pb !== 'number' || !Array.isArray(w.t) || !Array.isArray(w.j)) {
+  if (w === null || typeof w !== 'object' || (w.v !== 1 && w.v !== 2) || typeof w.pb !== 'number' || !Array.isArray(w.t) || !Array.isArray(w.j)) {
     throw new UploadGoneError('upload state is unreadable');
   }
   let parts: string[] = w.p ?? [];
@@ -84,9 +90,9 @@ export function parseState(text: string): UploadState {
     parts = [];
     for (let i = 0; i < hex.length; i += 32) parts.push(`"${hex.slice(i, i + 32)}"`);
   }
-  const hashes: SavedHashes = { sha256: w.h };
-  if (w.h5 !== undefined) hashes.sha512 = w.h5;
-  const s: UploadState = { hashes, parts, partBytes: w.pb, tail: w.t.map(([key, size]) => ({ key, size })), junk: w.j };
+  const s: UploadState = { parts, partBytes: w.pb, tail: w.t.map(([key, size]) => ({ key, size })), junk: w.j };
+  // A version 1 state carries a hash-wasm state instead: its upload is verified by reading it back.
+  if (w.v === 2 && typeof w.d === 'string') s.hashes = { sha256: w.d, ...(typeof w.d5 === 'string' ? { sha512: w.d5 } : {}) };
   if (w.u !== undefined) s.multipartId = w.u;
   return s;
 }

@@ -235,6 +235,7 @@ export const putUpload: Operation = {
   access: (p) => [repoAccess(p.name, 'pull', 'push')],
   async handle(ctx) {
     const { deps, req } = ctx;
+    if (deps.metadata.claimUpload) return claimedPut(ctx, deps.metadata.claimUpload.bind(deps.metadata));
     // A failure after the append leaves the session as it was: the client may send the chunk again.
     // The session is checked first (an unknown session is 404 whatever the digest).
     return leased(ctx, async (session) => {
@@ -243,6 +244,34 @@ export const putUpload: Operation = {
     });
   },
 };
+
+/**
+ * The finishing PUT on a store that can take a session out in one write (claimUpload): the session
+ * leaves the store as this request starts (so no other request can write to it, and nothing is left
+ * to delete at the end), and is put back as it was when the request fails short of a verdict on the
+ * bytes. A digest mismatch ends the upload, as on the leased path. A crash mid-request loses the
+ * session: the client starts the blob again (its bytes expire in storage).
+ */
+async function claimedPut(ctx: HandlerContext, claim: NonNullable<RegistryDeps['metadata']['claimUpload']>): Promise<RegistryResponse> {
+  const { deps, req, params } = ctx;
+  checkUploadToken(deps, req, params.name, params.session);
+  const got = await claim(params.session, deps.now());
+  if (got === undefined) throw unknownUpload(params.session);
+  if ('busyAt' in got) {
+    throw new RegistryError('BLOB_UPLOAD_INVALID', { reason: 'another request is writing to this upload' }, { status: 416, headers: { range: rangeHeader(got.busyAt), 'docker-upload-uuid': params.session } });
+  }
+  let judged = false; // the bytes were held against the digest: a mismatch ends the upload
+  try {
+    if (got.repo !== params.name) throw unknownUpload(params.session);
+    const digest = requireDigest(req.query.get('digest'));
+    const filled = await appendBody(ctx, got);
+    judged = true;
+    return await complete(deps, filled, digest, false);
+  } catch (e) {
+    if (!(judged && e instanceof RegistryError && e.code === 'DIGEST_INVALID')) await deps.metadata.createUpload(got).catch(() => undefined);
+    throw e;
+  }
+}
 
 export const getUploadStatus: Operation = {
   access: (p) => [repoAccess(p.name, 'pull', 'push')],

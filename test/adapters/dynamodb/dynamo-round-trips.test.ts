@@ -1,7 +1,7 @@
 // Round trips per MetadataStore operation on DynamoDB, counted by the SDK middleware in
 // functions/aws/call-counter.ts against DynamoDB Local (docs/dynamodb.md lists the same).
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DeleteItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { DynamoMetadataStore } from '../../../functions/adapters/dynamodb/dynamo-metadata.ts';
 import { S3ManifestBodyStore } from '../../../functions/adapters/s3/manifest-bodies.ts';
@@ -78,6 +78,47 @@ describe('DynamoDB round trips per operation', () => {
     expect(got).toBeUndefined();
     // An expired session is absent.
     expect(await store.takeUpload(up.id, { holder: 'c', until: up.expiresAt + 120_000 }, up.expiresAt + 61_000)).toBeUndefined();
+  });
+
+  it('claimUpload takes the session out in one DeleteItem, and tells a live lease from no session without another read', async () => {
+    const store = fresh();
+    const now = Date.now();
+    const up = session('r');
+    await store.createUpload(up);
+    await store.leaseUpload(up.id, 0, { holder: 'a', until: now + 60_000 }, now);
+    let got: Awaited<ReturnType<typeof store.claimUpload>>;
+    expect(await measure(async () => { got = await store.claimUpload(up.id, now); })).toEqual({ DeleteItem: 1 });
+    expect(got).toEqual({ busyAt: 0 });
+    // Once the lease has run out the session is taken, without its lease, and is gone from the table.
+    expect(await measure(async () => { got = await store.claimUpload(up.id, now + 61_000); })).toEqual({ DeleteItem: 1 });
+    expect(got).toEqual(up);
+    expect(await store.getUpload(up.id)).toBeUndefined();
+    expect(await store.claimUpload(up.id, now)).toBeUndefined();
+  });
+
+  it('recordBlob: record, link and a new repository\'s entry in one transaction; a copy recorded first is linked instead', async () => {
+    const store = fresh();
+    const b = blob();
+    // A new repository: its catalog entry read, then record + link + entry in one transaction.
+    expect(await measure(async () => expect(await store.recordBlob('r', b)).toEqual(b))).toEqual({ GetItem: 1, TransactWriteItems: 1 });
+    expect((await store.getLinkedBlob('r', b.digest))?.location).toBe(b.location);
+    expect(await store.repositoryExists('r')).toBe(true);
+    // The same digest uploaded again (this process has seen the record): the first copy is checked and linked, in one transaction.
+    const dup = { ...b, location: 'blobs/by-upload/second' };
+    expect(await measure(async () => expect(await store.recordBlob('s', dup)).toEqual(b))).toEqual({ GetItem: 1, TransactWriteItems: 1 });
+    expect((await store.getLinkedBlob('s', b.digest))?.location).toBe(b.location);
+    // Another process (cold, repository known): the record is not known there, so the first attempt
+    // learns the winner from its failure, the second links it.
+    const other = fresh();
+    expect(await measure(async () => expect(await other.recordBlob('r', dup)).toEqual(b))).toEqual({ GetItem: 1, TransactWriteItems: 2 });
+    expect(await measure(async () => expect(await other.recordBlob('r', dup)).toEqual(b))).toEqual({ TransactWriteItems: 1 });
+    // A cached record that is gone (deleted meanwhile) is never linked: the check fails, the upload is recorded.
+    const gone = blob();
+    await store.recordBlob('r', gone);
+    await client.send(new DeleteItemCommand({ TableName: tableName, Key: { pk: { S: `BLOB#${gone.digest}` }, sk: { S: 'BLOB' } } }));
+    const again = { ...gone, location: 'blobs/by-upload/again' };
+    expect(await measure(async () => expect(await store.recordBlob('r', again)).toEqual(again))).toEqual({ TransactWriteItems: 2 });
+    expect((await store.getLinkedBlob('r', gone.digest))?.location).toBe(again.location);
   });
 
   it('blobs: HEAD/GET one GetItem, first-wins put one UpdateItem (also when it loses: it touches the record for GC), link one PutItem when warm', async () => {

@@ -141,7 +141,7 @@ describe('S3 blob store', { timeout: 120_000 }, () => {
     expect(sha256(await fetchBytes(store, { digest: sha256(bytes), size, location, createdAt: 0 }))).toBe(sha256(bytes));
   });
 
-  it('a small first request, then more: the first segment at the final key is read back once and replaced by the multipart blob', async () => {
+  it('a small first request, then more: the first segment at the final key is read back once and replaced by the multipart blob, which is read back once to verify it', async () => {
     const store = makeStore();
     const first = randomBytes(3000);
     const second = randomBytes(6 * MiB);
@@ -150,8 +150,33 @@ describe('S3 blob store', { timeout: 120_000 }, () => {
     up = await store.appendUpload(id, up.offset, up.state, chunked(second));
     s3.strict.reset();
     const { location } = await store.finishUpload(id, up.offset, up.state, sha256(Buffer.concat([first, second])));
-    expect(s3.strict.counts()).toEqual({ CompleteMultipartUpload: 1 }); // the final key is not deleted as junk
+    // The final key is not deleted as junk; bytes from two requests are verified by one read back.
+    expect(s3.strict.counts()).toEqual({ CompleteMultipartUpload: 1, GetObject: 1 });
     expect(sha256(await fetchBytes(store, { digest: '', size: 0, location, createdAt: 0 }))).toBe(sha256(Buffer.concat([first, second])));
+  });
+
+  it('five chunks, each through its own store and client (another process): the digest is checked by reading the blob back; a wrong one deletes it', async () => {
+    const chunks = [6 * MiB, 1000, 6 * MiB + 7, 3 * MiB, 5 * MiB].map((n) => randomBytes(n));
+    const whole = Buffer.concat(chunks);
+    for (const digest of [sha256(whole), sha256(Buffer.from('other'))]) {
+      const id = randomUUID();
+      let up = { offset: 0, state: await makeStore().startUpload(id) };
+      for (const chunk of chunks) up = await makeStore().appendUpload(id, up.offset, up.state, chunked(chunk));
+      // Only the first request hashed: the state names no digest of five requests' bytes.
+      expect(parseState(up.state).hashes).toBeUndefined();
+      s3.strict.reset();
+      const finished = await makeStore().finishUpload(id, up.offset, up.state, digest).catch((e: unknown) => e);
+      if (digest === sha256(whole)) {
+        const { location } = finished as { location: string };
+        expect(s3.strict.counts()).toMatchObject({ CompleteMultipartUpload: 1, GetObject: 1 }); // the last chunk was a part: only the blob is read
+        expect(sha256(await fetchBytes(makeStore(), { digest, size: whole.length, location, createdAt: 0 }))).toBe(digest);
+      } else {
+        expect(finished).toBeInstanceOf(DigestMismatchError);
+        expect((finished as DigestMismatchError).actual).toBe(sha256(whole));
+        const gone = await s3.client().send(new GetObjectCommand({ Bucket: s3.bucket, Key: `blobs/by-upload/${id}` })).catch((e: unknown) => e);
+        expect(gone).toBeInstanceOf(S3ServiceException);
+      }
+    }
   });
 
   it('never sends a part under 5 MiB but the last, whatever the chunking', async () => {
