@@ -11,7 +11,7 @@ import { DynamoManifests, PUT_READ_FIELDS, type KnownRepos, type PreparedPut } f
 import { DynamoOps } from './dynamo-ops.ts';
 import { DynamoUploads } from './dynamo-uploads.ts';
 import { BlobCache, recordAndLink } from './dynamo-blob-record.ts';
-import { globalBlobItem, linkItem, repoEntryItem, toBlob, toBlobFromWire, toDescriptor, toHead, toManifest, type Item, type ManifestFields } from './items.ts';
+import { globalBlobItem, linkItem, repoEntryItem, toBlob, toDescriptor, toHead, toManifest, type Item, type ManifestFields } from './items.ts';
 import {
   LINK, MANIFEST, REPOS_PK, TAG, blobKey, linkKey, manifestKey, referrerPrefix, repoEntryKey, repoPk, tagKey, type Key,
 } from './keys.ts';
