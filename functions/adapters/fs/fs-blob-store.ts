@@ -12,6 +12,8 @@ import type { TokenSigner } from '../../core/tokens.ts';
 const WRITE_CHUNK = 4 * 1024 * 1024;
 /** What a blob location of this store looks like: content-addressed, or a later copy beside it. */
 const BLOB_LOCATION = /^blobs\/[a-z0-9]+\/[0-9a-f]{2}\/[0-9a-f]+(\.[0-9a-f]{16})?$/;
+/** The suffix naming a later copy (#install). */
+const COPY = /^[0-9a-f]{16}$/;
 /** While a large body streams in, start writeback every this many bytes so the final fsync is short. */
 const SYNC_EVERY = 32 * 1024 * 1024;
 
@@ -45,8 +47,10 @@ export class FsBlobStore implements BlobStore, GcBlobStore {
     return `blobs/${alg}/${hex.slice(0, 2)}/${hex}`;
   }
 
-  blobPath(digest: string): string {
-    return join(this.root, this.blobLocation(digest));
+  /** The file of a blob: the content-addressed one, or its later copy `copy` (checked: 16 hex digits). */
+  blobPath(digest: string, copy?: string): string {
+    if (copy !== undefined && !COPY.test(copy)) throw new Error('not a copy of this store');
+    return join(this.root, copy === undefined ? this.blobLocation(digest) : `${this.blobLocation(digest)}.${copy}`);
   }
 
   uploadPath(id: string): string {
@@ -154,14 +158,23 @@ export class FsBlobStore implements BlobStore, GcBlobStore {
     }
   }
 
-  /** The local server's own signed path; blob-route.ts serves it. Signed with the blob URL keys only. */
+  /**
+   * The local server's own signed path; blob-route.ts serves it. Signed with the blob URL keys only.
+   * A record may name a later copy beside the content-addressed file (`<hex>.<copy>`, see #install:
+   * when two uploads of one digest finish together, either may win): the URL then names that copy,
+   * and the token binds it.
+   */
   async readUrl(blob: BlobRecord, opts: { expiresInSeconds: number }): Promise<string> {
     const exp = Math.floor(Date.now() / 1000) + opts.expiresInSeconds;
-    return `/_blobs/${blob.digest}?token=${this.#signer.sign(`blob|${blob.digest}`, exp)}`;
+    const base = this.blobLocation(blob.digest);
+    const copy = blob.location.startsWith(`${base}.`) ? blob.location.slice(base.length + 1) : undefined;
+    const token = this.#signer.sign(copy === undefined ? `blob|${blob.digest}` : `blob|${blob.digest}.${copy}`, exp);
+    return `/_blobs/${blob.digest}?${copy === undefined ? '' : `copy=${copy}&`}token=${token}`;
   }
 
-  /** Whether `token` grants reading `digest` (the check behind the signed URL). */
-  verifyReadToken(digest: string, token: string | null): boolean {
+  /** Whether `token` grants reading `digest` (the check behind the signed URL), or its later copy `copy`. */
+  verifyReadToken(digest: string, token: string | null, copy?: string): boolean {
+    if (copy !== undefined) return COPY.test(copy) && token !== null && this.#signer.verify(token) === `blob|${digest}.${copy}`;
     return token !== null && this.#signer.verify(token) === `blob|${digest}`;
   }
 

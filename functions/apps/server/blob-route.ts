@@ -1,5 +1,6 @@
 // GET / HEAD /_blobs/<digest>?token=...: the local stand-in for the S3/CloudFront signed URL that blob
-// GETs redirect to. Serves the content-addressed file with single-range support.
+// GETs redirect to. Serves the content-addressed file (or the later copy a record names, `copy=`)
+// with single-range support.
 import { open, stat } from 'node:fs/promises';
 import { finished } from 'node:stream/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -38,10 +39,11 @@ function parseRange(header: string | undefined, size: number): { start: number; 
 export async function serveBlob(store: FsBlobStore, url: URL, req: IncomingMessage, res: ServerResponse): Promise<string | undefined> {
   if (req.method !== 'GET' && req.method !== 'HEAD') return fail(res, 405, 'UNSUPPORTED', 'method not allowed', { allow: 'GET, HEAD' });
   const digest = url.pathname.slice(BLOB_PATH_PREFIX.length);
-  if (!isValidDigest(digest) || !store.verifyReadToken(digest, url.searchParams.get('token'))) {
+  const copy = url.searchParams.get('copy') ?? undefined;
+  if (!isValidDigest(digest) || !store.verifyReadToken(digest, url.searchParams.get('token'), copy)) {
     return fail(res, 403, 'DENIED', 'invalid or expired blob URL');
   }
-  const path = store.blobPath(digest);
+  const path = store.blobPath(digest, copy);
   const size = await stat(path).then((s) => s.size, () => undefined);
   if (size === undefined) return fail(res, 404, 'BLOB_UNKNOWN', 'blob unknown to registry');
   const etag = `"${digest}"`;

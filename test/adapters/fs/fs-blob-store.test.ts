@@ -103,6 +103,32 @@ describe('FsBlobStore: one request at a time per upload', () => {
     await assert.rejects(store.deleteBlob('../secret'), /not a blob location/);
   });
 
+  it('a record that names the later copy (its upload was recorded first) is read from that copy, with a URL that binds it', async () => {
+    const a = randomBytes(64);
+    const digest = sha256(a);
+    const location = await store.putBlob(digest, a);
+    const copy = await store.putBlob(digest, a);
+    assert.notEqual(copy, location);
+    const suffix = copy.slice(location.length + 1);
+    const record = { digest, size: a.length, location: copy, createdAt: 0 };
+    const url = new URL(await store.readUrl(record, { expiresInSeconds: 60 }), 'http://h');
+    assert.equal(url.searchParams.get('copy'), suffix);
+    const token = url.searchParams.get('token');
+    assert.equal(store.verifyReadToken(digest, token, suffix), true);
+    // The copy's token is not the content-addressed file's, nor another copy's; a malformed copy is refused.
+    assert.equal(store.verifyReadToken(digest, token), false);
+    assert.equal(store.verifyReadToken(digest, token, 'f'.repeat(16)), false);
+    assert.equal(store.verifyReadToken(digest, token, '../../x'), false);
+    assert.throws(() => store.blobPath(digest, '../../x'), /not a copy/);
+    // With the content-addressed file gone (deleted as the duplicate), the copy still reads.
+    await store.deleteBlob(location);
+    assert.deepEqual(readFileSync(store.blobPath(digest, suffix)), a);
+    const plain = new URL(await store.readUrl({ ...record, location }, { expiresInSeconds: 60 }), 'http://h');
+    assert.equal(plain.searchParams.has('copy'), false);
+    assert.equal(store.verifyReadToken(digest, plain.searchParams.get('token')), true);
+    await store.deleteBlob(copy);
+  });
+
   it('an upload whose file is gone (completed or cancelled meanwhile) is UploadGoneError, not a crash', async () => {
     const id = newId();
     await store.startUpload(id);
