@@ -3,6 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { RegistryError } from './errors.ts';
 import { header, type RegistryRequest } from './http.ts';
 import type { RegistryDeps } from './context.ts';
+import type { Principal } from './access.ts';
 import type { UploadSession } from './ports.ts';
 
 const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
@@ -14,10 +15,18 @@ export const rangeHeader = (size: number): string => `0-${Math.max(size - 1, 0)}
 
 type LocationDeps = Pick<RegistryDeps, 'uploadTokens' | 'settings' | 'now'>;
 
-export function uploadLocation(deps: LocationDeps, repo: string, id: string): string {
+/**
+ * What a session's `_state` token binds: the repository, the session and its owner (the principal
+ * that started the upload; URI-encoded, so no `|` of a subject can shift the fields). Only the owner
+ * may write to the session, read its status or cancel it. The edge checks the repository and session
+ * part alone (functions/edge/viewer-request.js): the token it is shown was handed to the owner.
+ */
+export const uploadTokenPayload = (repo: string, id: string, owner: string): string => `${repo}|${id}|${encodeURIComponent(owner)}`;
+
+export function uploadLocation(deps: LocationDeps, repo: string, id: string, owner: string): string {
   // Rounded up: the token lives at least as long as the session it was handed out with.
   const exp = Math.ceil((deps.now() + deps.settings.uploadTtlSeconds * 1000) / 1000);
-  return `/v2/${repo}/blobs/uploads/${id}?_state=${deps.uploadTokens.sign(`${repo}|${id}`, exp)}`;
+  return `/v2/${repo}/blobs/uploads/${id}?_state=${deps.uploadTokens.sign(uploadTokenPayload(repo, id, owner), exp)}`;
 }
 
 /**
@@ -25,9 +34,9 @@ export function uploadLocation(deps: LocationDeps, repo: string, id: string): st
  * session state) that a closing PUT with a body carries only the last chunk, not a whole blob, so it
  * must not go straight to S3 (docs/edge.md). Unsigned: dropping it only breaks the client's own upload.
  */
-export function sessionHeaders(deps: LocationDeps, session: UploadSession): Record<string, string> {
+export function sessionHeaders(deps: LocationDeps, session: UploadSession, owner: Principal): Record<string, string> {
   return {
-    location: uploadLocation(deps, session.repo, session.id) + (session.offset > 0 ? '&_partial=1' : ''),
+    location: uploadLocation(deps, session.repo, session.id, owner.subject) + (session.offset > 0 ? '&_partial=1' : ''),
     range: rangeHeader(session.offset),
     'docker-upload-uuid': session.id,
   };
@@ -39,8 +48,8 @@ export function sessionHeaders(deps: LocationDeps, session: UploadSession): Reco
  * on a session hands out a fresh token, so a client following the latest Location never meets an
  * expired one; an edge that sees no session state can check the same token alone.
  */
-export async function loadSession(deps: RegistryDeps, req: RegistryRequest, repo: string, id: string): Promise<UploadSession> {
-  checkUploadToken(deps, req, repo, id);
+export async function loadSession(deps: RegistryDeps, req: RegistryRequest, repo: string, id: string, principal: Principal): Promise<UploadSession> {
+  checkUploadToken(deps, req, repo, id, principal);
   const session = await deps.metadata.getUpload(id);
   if (!session || session.repo !== repo || session.expiresAt < deps.now()) throw unknownUpload(id);
   return session;
@@ -50,8 +59,8 @@ export function unknownUpload(id: string, reason?: string): RegistryError {
   return new RegistryError('BLOB_UPLOAD_UNKNOWN', reason ? { session: id.slice(0, 100), reason } : { session: id.slice(0, 100) });
 }
 
-/** The checks of loadSession that need no store: the session id and the `_state` token. */
-export function checkUploadToken(deps: RegistryDeps, req: RegistryRequest, repo: string, id: string): void {
+/** The checks of loadSession that need no store: the session id and the `_state` token, and that `principal` owns the session. */
+export function checkUploadToken(deps: RegistryDeps, req: RegistryRequest, repo: string, id: string, principal: Principal): void {
   const unknown = (reason?: string) => unknownUpload(id, reason);
   if (!UUID_RE.test(id)) throw unknown();
   const state = req.query.get('_state');
@@ -59,8 +68,14 @@ export function checkUploadToken(deps: RegistryDeps, req: RegistryRequest, repo:
   const token = deps.uploadTokens.open(state);
   if (token === undefined) throw new RegistryError('BLOB_UPLOAD_INVALID', { reason: 'upload state token is not authentic' });
   // An authentic token for another repository or session: that upload does not exist here.
-  if (token.payload !== `${repo}|${id}`) throw unknown();
+  const prefix = `${repo}|${id}|`;
+  if (!token.payload.startsWith(prefix)) throw unknown();
   if (token.expiresAtSeconds * 1000 < deps.now()) throw unknown('the upload token has expired');
+  // Someone else's upload (a Location that leaked, or another member of the project): refused, and
+  // named as such. The session id is random, so saying it exists tells nothing useful.
+  if (token.payload.slice(prefix.length) !== encodeURIComponent(principal.subject)) {
+    throw new RegistryError('DENIED', { reason: 'this upload was started by another principal: only its owner may continue, check or cancel it', session: id });
+  }
 }
 
 export interface ContentRange {

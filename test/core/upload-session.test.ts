@@ -20,6 +20,7 @@ import {
 } from '../../functions/core/upload-session.ts';
 
 const ID = '0b8f7c1e-1111-4222-8333-444455556666';
+const ALICE = { subject: 'alice' };
 const NOW_MS = 1_700_000_000_000;
 
 function request(headers: Record<string, string> = {}, query = ''): RegistryRequest {
@@ -161,75 +162,91 @@ describe('upload ids, Locations and loadSession', () => {
   });
 
   it('uploadLocation is a same-host path with a signed, expiring _state for repo and session', () => {
-    const loc = uploadLocation(deps, 'r/x', ID);
+    const loc = uploadLocation(deps, 'r/x', ID, 'alice');
     const url = new URL(loc, 'http://registry.invalid');
     assert.ok(loc.startsWith('/'), 'a path, not an absolute URL');
     assert.equal(url.pathname, `/v2/r/x/blobs/uploads/${ID}`);
     const state = url.searchParams.get('_state');
     assert.ok(state);
-    assert.equal(signer.verify(state, NOW_MS / 1000), `r/x|${ID}`);
+    assert.equal(signer.verify(state, NOW_MS / 1000), `r/x|${ID}|alice`);
     assert.equal(signer.verify(state, NOW_MS / 1000 + 601), undefined, 'the token expires with the upload TTL');
   });
 
   it('sessionHeaders: Location, Range and Docker-Upload-UUID', () => {
-    const h = sessionHeaders(deps, session(42));
+    const h = sessionHeaders(deps, session(42), ALICE);
     assert.equal(h.range, '0-41');
     assert.equal(h['docker-upload-uuid'], ID);
     assert.ok(h.location?.startsWith(`/v2/r/x/blobs/uploads/${ID}?_state=`));
-    assert.equal(sessionHeaders(deps, session(0)).range, '0-0');
+    assert.equal(sessionHeaders(deps, session(0), ALICE).range, '0-0');
   });
 
   it('loadSession returns the stored session with a valid _state, and a Location without one is 404', async () => {
     stored.set(ID, session(5));
-    const state = new URL(uploadLocation(deps, 'r/x', ID), 'http://h').searchParams.get('_state') ?? '';
-    assert.equal((await loadSession(deps, request({}, `_state=${state}`), 'r/x', ID)).offset, 5);
-    await expectRejection(loadSession(deps, request(), 'r/x', ID), 'BLOB_UPLOAD_UNKNOWN', 404);
+    const state = new URL(uploadLocation(deps, 'r/x', ID, 'alice'), 'http://h').searchParams.get('_state') ?? '';
+    assert.equal((await loadSession(deps, request({}, `_state=${state}`), 'r/x', ID, ALICE)).offset, 5);
+    await expectRejection(loadSession(deps, request(), 'r/x', ID, ALICE), 'BLOB_UPLOAD_UNKNOWN', 404);
   });
 
   it('a tampered _state is 400 BLOB_UPLOAD_INVALID', async () => {
     stored.set(ID, session(5));
-    const state = new URL(uploadLocation(deps, 'r/x', ID), 'http://h').searchParams.get('_state') ?? '';
-    await expectRejection(loadSession(deps, request({}, `_state=${state.slice(0, -2)}xx`), 'r/x', ID), 'BLOB_UPLOAD_INVALID', 400);
-    await expectRejection(loadSession(deps, request({}, '_state=garbage'), 'r/x', ID), 'BLOB_UPLOAD_INVALID', 400);
+    const state = new URL(uploadLocation(deps, 'r/x', ID, 'alice'), 'http://h').searchParams.get('_state') ?? '';
+    await expectRejection(loadSession(deps, request({}, `_state=${state.slice(0, -2)}xx`), 'r/x', ID, ALICE), 'BLOB_UPLOAD_INVALID', 400);
+    await expectRejection(loadSession(deps, request({}, '_state=garbage'), 'r/x', ID, ALICE), 'BLOB_UPLOAD_INVALID', 400);
   });
 
   it('a token past its expiry is refused (404) even while the session lives; every response hands out a fresh one', async () => {
-    const oldState = new URL(uploadLocation({ ...deps, now: () => NOW_MS - 3600_000 }, 'r/x', ID), 'http://h').searchParams.get('_state') ?? '';
+    const oldState = new URL(uploadLocation({ ...deps, now: () => NOW_MS - 3600_000 }, 'r/x', ID, 'alice'), 'http://h').searchParams.get('_state') ?? '';
     assert.equal(signer.verify(oldState, NOW_MS / 1000), undefined, 'the old token is past its expiry');
     stored.set(ID, session(5));
-    await expectRejection(loadSession(deps, request({}, `_state=${oldState}`), 'r/x', ID), 'BLOB_UPLOAD_UNKNOWN', 404);
-    const fresh = new URL(uploadLocation(deps, 'r/x', ID), 'http://h').searchParams.get('_state') ?? '';
-    assert.equal((await loadSession(deps, request({}, `_state=${fresh}`), 'r/x', ID)).offset, 5);
+    await expectRejection(loadSession(deps, request({}, `_state=${oldState}`), 'r/x', ID, ALICE), 'BLOB_UPLOAD_UNKNOWN', 404);
+    const fresh = new URL(uploadLocation(deps, 'r/x', ID, 'alice'), 'http://h').searchParams.get('_state') ?? '';
+    assert.equal((await loadSession(deps, request({}, `_state=${fresh}`), 'r/x', ID, ALICE)).offset, 5);
     // Once the session itself has expired, even a fresh token's Location is an unknown upload.
     stored.set(ID, session(5, { expiresAt: NOW_MS - 1 }));
-    await expectRejection(loadSession(deps, request({}, `_state=${fresh}`), 'r/x', ID), 'BLOB_UPLOAD_UNKNOWN', 404);
+    await expectRejection(loadSession(deps, request({}, `_state=${fresh}`), 'r/x', ID, ALICE), 'BLOB_UPLOAD_UNKNOWN', 404);
     stored.delete(ID);
-    await expectRejection(loadSession(deps, request({}, `_state=${fresh}`), 'r/x', ID), 'BLOB_UPLOAD_UNKNOWN', 404);
+    await expectRejection(loadSession(deps, request({}, `_state=${fresh}`), 'r/x', ID, ALICE), 'BLOB_UPLOAD_UNKNOWN', 404);
   });
 
   it('a token signed by an upload key that is no longer listed is refused; one signed by an older listed key is accepted', async () => {
     stored.set(ID, session(5));
     const rotated = new TokenSigner([{ id: 'new', secret: 'a-brand-new-upload-key-0123' }, { id: 'k0', secret: 'unit-test-secret-0123456789' }]);
-    const oldKeyToken = new URL(uploadLocation(deps, 'r/x', ID), 'http://h').searchParams.get('_state') ?? '';
-    assert.equal((await loadSession({ ...deps, uploadTokens: rotated }, request({}, `_state=${oldKeyToken}`), 'r/x', ID)).offset, 5);
+    const oldKeyToken = new URL(uploadLocation(deps, 'r/x', ID, 'alice'), 'http://h').searchParams.get('_state') ?? '';
+    assert.equal((await loadSession({ ...deps, uploadTokens: rotated }, request({}, `_state=${oldKeyToken}`), 'r/x', ID, ALICE)).offset, 5);
     const retired = new TokenSigner([{ id: 'new', secret: 'a-brand-new-upload-key-0123' }]);
-    await expectRejection(loadSession({ ...deps, uploadTokens: retired }, request({}, `_state=${oldKeyToken}`), 'r/x', ID), 'BLOB_UPLOAD_INVALID', 400);
-    assert.match(new URL(uploadLocation({ ...deps, uploadTokens: rotated }, 'r/x', ID), 'http://h').searchParams.get('_state') ?? '', /^new\./, 'the newest key signs');
+    await expectRejection(loadSession({ ...deps, uploadTokens: retired }, request({}, `_state=${oldKeyToken}`), 'r/x', ID, ALICE), 'BLOB_UPLOAD_INVALID', 400);
+    assert.match(new URL(uploadLocation({ ...deps, uploadTokens: rotated }, 'r/x', ID, 'alice'), 'http://h').searchParams.get('_state') ?? '', /^new\./, 'the newest key signs');
   });
 
   it('unknown, malformed or expired sessions are 404 BLOB_UPLOAD_UNKNOWN', async () => {
     stored.clear();
-    await expectRejection(loadSession(deps, request(), 'r/x', ID), 'BLOB_UPLOAD_UNKNOWN', 404);
-    await expectRejection(loadSession(deps, request(), 'r/x', 'not-a-uuid'), 'BLOB_UPLOAD_UNKNOWN', 404);
-    await expectRejection(loadSession(deps, request(), 'r/x', ID.toUpperCase()), 'BLOB_UPLOAD_UNKNOWN', 404);
+    await expectRejection(loadSession(deps, request(), 'r/x', ID, ALICE), 'BLOB_UPLOAD_UNKNOWN', 404);
+    await expectRejection(loadSession(deps, request(), 'r/x', 'not-a-uuid', ALICE), 'BLOB_UPLOAD_UNKNOWN', 404);
+    await expectRejection(loadSession(deps, request(), 'r/x', ID.toUpperCase(), ALICE), 'BLOB_UPLOAD_UNKNOWN', 404);
     stored.set(ID, session(5, { expiresAt: NOW_MS - 1 }));
-    await expectRejection(loadSession(deps, request(), 'r/x', ID), 'BLOB_UPLOAD_UNKNOWN', 404);
+    await expectRejection(loadSession(deps, request(), 'r/x', ID, ALICE), 'BLOB_UPLOAD_UNKNOWN', 404);
   });
 
   it('a session of repo A addressed under repo B is 404 BLOB_UPLOAD_UNKNOWN (with or without A\'s _state)', async () => {
     stored.set(ID, session(5, { repo: 'r/a' }));
-    await expectRejection(loadSession(deps, request(), 'r/b', ID), 'BLOB_UPLOAD_UNKNOWN', 404);
-    const stateOfA = new URL(uploadLocation(deps, 'r/a', ID), 'http://h').searchParams.get('_state') ?? '';
-    await expectRejection(loadSession(deps, request({}, `_state=${stateOfA}`), 'r/b', ID), 'BLOB_UPLOAD_UNKNOWN', 404);
+    await expectRejection(loadSession(deps, request(), 'r/b', ID, ALICE), 'BLOB_UPLOAD_UNKNOWN', 404);
+    const stateOfA = new URL(uploadLocation(deps, 'r/a', ID, 'alice'), 'http://h').searchParams.get('_state') ?? '';
+    await expectRejection(loadSession(deps, request({}, `_state=${stateOfA}`), 'r/b', ID, ALICE), 'BLOB_UPLOAD_UNKNOWN', 404);
+  });
+
+  it("a session belongs to the principal that started it: another principal's request with its Location is 403 DENIED", async () => {
+    stored.set(ID, session(5));
+    const state = new URL(uploadLocation(deps, 'r/x', ID, 'alice'), 'http://h').searchParams.get('_state') ?? '';
+    assert.equal((await loadSession(deps, request({}, `_state=${state}`), 'r/x', ID, ALICE)).offset, 5);
+    for (const subject of ['bob', 'robot$r+ci', 'anonymous', 'alice|x', 'ALICE']) {
+      await expectRejection(loadSession(deps, request({}, `_state=${state}`), 'r/x', ID, { subject }), 'DENIED', 403);
+    }
+    // A subject with the separator in it cannot pose as another field.
+    const odd = new URL(uploadLocation(deps, 'r/x', ID, 'a|b'), 'http://h').searchParams.get('_state') ?? '';
+    assert.equal((await loadSession(deps, request({}, `_state=${odd}`), 'r/x', ID, { subject: 'a|b' })).offset, 5);
+    await expectRejection(loadSession(deps, request({}, `_state=${odd}`), 'r/x', ID, { subject: 'a' }), 'DENIED', 403);
+    // A token binding no owner (repo|id) is no session's token.
+    const ownerless = signer.sign(`r/x|${ID}`, NOW_MS / 1000 + 600);
+    await expectRejection(loadSession(deps, request({}, `_state=${ownerless}`), 'r/x', ID, ALICE), 'BLOB_UPLOAD_UNKNOWN', 404);
   });
 });

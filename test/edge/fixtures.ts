@@ -5,6 +5,7 @@ import { expect } from 'vitest';
 import { KeyValueStore, loadEdgeFunction, requestEvent, responseBody, type CfEvent, type EdgeFunction, type RunResult } from '../../dev/cloudfront/harness.ts';
 import { uploadKeyName, type EdgeConfig } from '../../functions/edge/source.ts';
 import { TokenSigner, type SigningKey } from '../../functions/core/tokens.ts';
+import { uploadTokenPayload } from '../../functions/core/upload-session.ts';
 import { ociErrorBody } from '../../functions/core/errors.ts';
 import { API_VERSION_HEADERS } from '../../functions/core/http.ts';
 
@@ -50,7 +51,7 @@ export interface Session {
 }
 
 export function session(signer: TokenSigner, repo = 'team/app', id = randomUUID(), exp = nowSeconds() + 3600): Session {
-  const token = signer.sign(`${repo}|${id}`, exp);
+  const token = signer.sign(uploadTokenPayload(repo, id, 'ci'), exp);
   return { repo, id, token, location: `/v2/${repo}/blobs/uploads/${id}?_state=${token}` };
 }
 

@@ -129,6 +129,12 @@ describe('viewer request: tokens', () => {
     expectRefusal(await edge.request.run(put(`/v2/${a.repo}/x/blobs/uploads/${a.id}?_state=${a.token}`, `sha256:${HELLO}`, LAYER)), 404, 'BLOB_UPLOAD_UNKNOWN');
   });
 
+  it('a token that binds no owner (repo|id, as before uploads were bound to their pusher) is 404 BLOB_UPLOAD_UNKNOWN', async () => {
+    const s = session(edge.signer);
+    const ownerless = edge.signer.sign(`${s.repo}|${s.id}`, nowSeconds() + 600);
+    expectRefusal(await edge.request.run(put(`/v2/${s.repo}/blobs/uploads/${s.id}?_state=${ownerless}`, `sha256:${HELLO}`, LAYER)), 404, 'BLOB_UPLOAD_UNKNOWN');
+  });
+
   it('a PUT without _state, or on a session id that is no UUID, is 404 BLOB_UPLOAD_UNKNOWN', async () => {
     const s = session(edge.signer);
     const detail = expectRefusal(await edge.request.run(put(`/v2/${s.repo}/blobs/uploads/${s.id}?ns=docker.io`, `sha256:${HELLO}`, LAYER)), 404, 'BLOB_UPLOAD_UNKNOWN');
@@ -289,12 +295,12 @@ describe("viewer request with the core's own Locations", () => {
 
   it("a new session's Location (POST) takes the fast path: a TokenSigner token verifies at the edge", async () => {
     const session = at(0);
-    expectS3(await edge.request.run(put(sessionHeaders(deps, session).location!, `sha256:${HELLO}`, LAYER)), session.repo, HELLO);
+    expectS3(await edge.request.run(put(sessionHeaders(deps, session, { subject: "ci" }).location!, `sha256:${HELLO}`, LAYER)), session.repo, HELLO);
   });
 
   it('once the session holds bytes, its Location keeps a closing PUT with the last chunk off S3', async () => {
     const session = at(5000);
-    const location = sessionHeaders(deps, session).location!;
+    const location = sessionHeaders(deps, session, { subject: "ci" }).location!;
     expect(location).toMatch(/&_partial=1$/);
     expectRouted(await edge.request.run(put(location, `sha256:${HELLO}`, 100)), CONFIG.apiOrigin);
     expectRouted(await edge.request.run(put(location, `sha256:${HELLO}`, LAYER)), CONFIG.ingestOrigin);

@@ -91,7 +91,7 @@ describe('upload key entries', () => {
     const hex = createHash('sha256').update('hello world').digest('hex');
     const putWith = (secret: string, kid: string) => {
       const id = '8e0a6c3e-6f6f-4f43-9d1e-0b2a5f1c2d3e';
-      const token = new TokenSigner([{ id: kid, secret }]).sign(`team/app|${id}`, Math.floor(Date.now() / 1000) + 3600);
+      const token = new TokenSigner([{ id: kid, secret }]).sign(`team/app|${id}|ci`, Math.floor(Date.now() / 1000) + 3600);
       return requestEvent({ method: 'PUT', url: `/v2/team/app/blobs/uploads/${id}?_state=${token}&digest=sha256:${hex}`, headers: { host: 'r.example.com', 'content-length': '11' } });
     };
     for (const [secret, kid] of [['n'.repeat(64), 'k2'], ['o'.repeat(64), 'k1']] as const) {

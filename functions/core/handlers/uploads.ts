@@ -83,12 +83,12 @@ async function withLease<T>(
  * lease together (takeUpload), else loadSession then withLease's lease.
  */
 async function leased<T>(ctx: HandlerContext, work: (session: UploadSession) => Promise<{ next?: UploadSession; result: T }>): Promise<T> {
-  const { deps, req, params } = ctx;
+  const { deps, req, params, principal } = ctx;
   if (!deps.metadata.takeUpload) {
-    const session = await loadSession(deps, req, params.name, params.session);
+    const session = await loadSession(deps, req, params.name, params.session, principal);
     return withLease(deps, session, () => work(session));
   }
-  checkUploadToken(deps, req, params.name, params.session);
+  checkUploadToken(deps, req, params.name, params.session, principal);
   const holder = randomUUID();
   const now = deps.now();
   const got = await deps.metadata.takeUpload(params.session, { holder, until: now + deps.settings.uploadLeaseSeconds * 1000 }, now);
@@ -214,7 +214,7 @@ export const startUpload: Operation = {
       throw e;
     }
     return emptyResponse(202, {
-      ...sessionHeaders(deps, session),
+      ...sessionHeaders(deps, session, ctx.principal),
       'oci-chunk-min-length': String(deps.blobs.minChunkLength),
     });
   },
@@ -227,7 +227,7 @@ export const patchUpload: Operation = {
       const appended = await appendBody(ctx, session);
       return { next: appended === session ? undefined : appended, result: appended };
     });
-    return emptyResponse(202, sessionHeaders(ctx.deps, next));
+    return emptyResponse(202, sessionHeaders(ctx.deps, next, ctx.principal));
   },
 };
 
@@ -253,8 +253,8 @@ export const putUpload: Operation = {
  * session: the client starts the blob again (its bytes expire in storage).
  */
 async function claimedPut(ctx: HandlerContext, claim: NonNullable<RegistryDeps['metadata']['claimUpload']>): Promise<RegistryResponse> {
-  const { deps, req, params } = ctx;
-  checkUploadToken(deps, req, params.name, params.session);
+  const { deps, req, params, principal } = ctx;
+  checkUploadToken(deps, req, params.name, params.session, principal);
   const got = await claim(params.session, deps.now());
   if (got === undefined) throw unknownUpload(params.session);
   if ('busyAt' in got) {
@@ -275,16 +275,16 @@ async function claimedPut(ctx: HandlerContext, claim: NonNullable<RegistryDeps['
 
 export const getUploadStatus: Operation = {
   access: (p) => [repoAccess(p.name, 'pull', 'push')],
-  async handle({ deps, req, params }) {
-    const session = await loadSession(deps, req, params.name, params.session);
-    return emptyResponse(204, sessionHeaders(deps, session));
+  async handle({ deps, req, params, principal }) {
+    const session = await loadSession(deps, req, params.name, params.session, principal);
+    return emptyResponse(204, sessionHeaders(deps, session, principal));
   },
 };
 
 export const cancelUpload: Operation = {
   access: (p) => [repoAccess(p.name, 'pull', 'push')],
-  async handle({ deps, req, params }) {
-    const session = await loadSession(deps, req, params.name, params.session);
+  async handle({ deps, req, params, principal }) {
+    const session = await loadSession(deps, req, params.name, params.session, principal);
     await discard(deps, session, true);
     return emptyResponse(204);
   },

@@ -29,6 +29,8 @@ beforeAll(async () => {
   await createProject(local.deps.identity, 'pub', true);
   await setMember(local.deps.identity, 'team', 'dev', 'developer');
   await setMember(local.deps.identity, 'pub', 'dev', 'developer');
+  await addUser(local.deps.identity, 'dev2', PASSWORD, false);
+  await setMember(local.deps.identity, 'team', 'dev2', 'developer');
   if (gate.missing) return;
   skopeo = await createSkopeo();
   work = await mkdtemp(join(tmpdir(), 'aws-auth-'));
@@ -70,5 +72,36 @@ describe('start:aws with token auth', () => {
   it('an upload PATCH straight to ingest without a token is refused', async () => {
     const session = await fetch(`${local.ingest!.url}/v2/team/app/blobs/uploads/00000000-0000-4000-8000-000000000000?_state=x`, { method: 'PATCH', body: 'abc' });
     expect(session.status).toBe(401);
+  });
+
+  it("an upload belongs to its pusher: another member with push gets 403 DENIED on its Location, through the API and through ingest", { timeout: 60_000 }, async () => {
+    const tokenOf = async (user: string) => {
+      const basic = Buffer.from(`${user}:${PASSWORD}`).toString('base64');
+      const r = await fetch(`${local.url}/token?service=${host}&scope=repository:team/owned:pull,push`, { headers: { authorization: `Basic ${basic}` } });
+      expect(r.status).toBe(200);
+      return `Bearer ${((await r.json()) as { token: string }).token}`;
+    };
+    const [dev, dev2] = [await tokenOf('dev'), await tokenOf('dev2')];
+    const post = await fetch(`${local.url}/v2/team/owned/blobs/uploads/`, { method: 'POST', headers: { authorization: dev } });
+    expect(post.status).toBe(202);
+    const location = new URL(post.headers.get('location')!, local.url).toString();
+    const patch = (auth: string, body: Buffer) =>
+      fetch(location, { method: 'PATCH', body, headers: { authorization: auth, 'content-type': 'application/octet-stream', 'content-range': `0-${body.length - 1}` } });
+    // A small body (the API) and one over 4.5 MiB (ingest), each with the owner's Location.
+    const requests = async () => ((await (await fetch(`${local.url}/_local/stats`)).json()) as { requests: { api: number; ingest: number } }).requests;
+    for (const [size, origin] of [[1024, 'api'], [5 * MiB, 'ingest']] as const) {
+      const before = await requests();
+      const r = await patch(dev2, Buffer.alloc(size, 1));
+      expect((await requests())[origin]).toBe(before[origin] + 1);
+      expect(r.status).toBe(403);
+      const body = (await r.json()) as { errors: { code: string; detail: { reason: string } }[] };
+      expect(body.errors[0]?.code).toBe('DENIED');
+      expect(body.errors[0]?.detail.reason).toMatch(/another principal/);
+    }
+    for (const method of ['GET', 'DELETE']) expect((await fetch(location, { method, headers: { authorization: dev2 } })).status).toBe(403);
+    // The owner goes on where nothing was written.
+    const own = await patch(dev, Buffer.alloc(1024, 1));
+    expect(own.status).toBe(202);
+    expect(own.headers.get('range')).toBe('0-1023');
   });
 });
