@@ -7,6 +7,9 @@ import type { EnvironmentConfig } from './config.ts';
 
 export const PREFIX = 'oci-registry';
 
+/** CloudFront's stacks (the distribution, its functions and certificate) live in us-east-1. */
+export const EDGE_REGION = 'us-east-1';
+
 /** Key prefixes in the blob bucket; IAM grants are scoped to them. */
 export const KEY_PREFIXES = { blobs: 'blobs/', uploads: 'uploads/', manifests: 'manifests/' } as const;
 
@@ -68,6 +71,11 @@ export function keysSecretName(env: EnvironmentConfig): string {
 
 export function tokenKeysSecretName(env: EnvironmentConfig): string {
   return `${PREFIX}/${env.name}/token-keys`;
+}
+
+/** The value CloudFront sends to the API origins (functions/aws/origin-guard.ts); also replicated to us-east-1. */
+export function originSecretName(env: EnvironmentConfig): string {
+  return `${PREFIX}/${env.name}/origin-verify`;
 }
 
 export function cdnPrivateKeySecretName(env: EnvironmentConfig): string {

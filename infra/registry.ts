@@ -8,7 +8,7 @@ import { Annotations } from 'aws-cdk-lib';
 import type { App, Environment, Stack } from 'aws-cdk-lib';
 import type { EnvironmentConfig } from './config.ts';
 import { RegistryDashboard } from './constructs/dashboard.ts';
-import { bucketName, eventsFunctionName, stackName } from './names.ts';
+import { bucketName, EDGE_REGION, eventsFunctionName, stackName } from './names.ts';
 import { ApiStack } from './stacks/api-stack.ts';
 import { EdgeStack } from './stacks/edge-stack.ts';
 import { EventsStack } from './stacks/events-stack.ts';
@@ -18,7 +18,7 @@ import { MonitoringStack } from './stacks/monitoring-stack.ts';
 import { ReplicaStorageStack } from './stacks/replica-storage-stack.ts';
 import { REPLICATED_PREFIXES, replicationRuleId, StorageStack } from './stacks/storage-stack.ts';
 
-export const EDGE_REGION = 'us-east-1';
+export { EDGE_REGION };
 
 export interface RegistryStacks {
   readonly config: EnvironmentConfig;
@@ -53,6 +53,7 @@ export function addRegistry(app: App, config: EnvironmentConfig): RegistryStacks
     signingKeysSecretArn: keys.signingKeys.secretArn,
     cdnPrivateKeySecretArn: keys.cdnPrivateKey.secretArn,
     tokenKeysSecretArn: keys.tokenKeys.secretArn,
+    originSecretArn: keys.originSecret.secretArn,
     cdnKeyPairId: keys.publicKey.publicKeyId,
   })));
   const primaryApi = apis[0]!;

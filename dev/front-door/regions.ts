@@ -4,6 +4,7 @@
 // custom error response (an unreachable origin's 502, a silent one's 504, answered 503 with the
 // API's OCI error page). An API can be taken down and brought back, to show what a region outage
 // does to pushes and pulls (test/dev/start-aws/regions.test.ts).
+import { ORIGIN_SECRET_HEADER } from '../../functions/aws/origin-guard.ts';
 import type { IncomingMessage } from 'node:http';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { requestEvent, type EdgeFunction } from '../cloudfront/harness.ts';
@@ -88,7 +89,8 @@ function pageEvent(event: APIGatewayProxyEventV2): APIGatewayProxyEventV2 {
     ...rest,
     rawPath: UNAVAILABLE_PAGE_PATH,
     rawQueryString: '',
-    headers: { host: event.headers.host ?? 'localhost' },
+    // CloudFront's origin custom headers go with the error page's fetch too (an origin request).
+    headers: { host: event.headers.host ?? 'localhost', ...(event.headers[ORIGIN_SECRET_HEADER] ? { [ORIGIN_SECRET_HEADER]: event.headers[ORIGIN_SECRET_HEADER] } : {}) },
     requestContext: { ...event.requestContext, http: { ...event.requestContext.http, method: 'GET', path: UNAVAILABLE_PAGE_PATH } },
     isBase64Encoded: false,
   };

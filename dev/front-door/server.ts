@@ -16,6 +16,8 @@ export interface FrontDoorOptions {
   port: number;
   /** The API Lambda's handler (e.g. createApiHandler's result). */
   handler: LambdaHandler;
+  /** CloudFront's custom origin headers on the API origins: set on every API request, over any a viewer sent. */
+  originHeaders?: Record<string, string>;
   /** Origin of the ingest service, e.g. `http://127.0.0.1:5001`; without it everything goes to the API. */
   ingestUrl?: string;
   /** API Gateway's integration timeout (30 s). */
@@ -86,7 +88,7 @@ interface ApiTarget {
   originId?: string;
 }
 
-async function toApi(target: ApiTarget, req: IncomingMessage, res: ServerResponse, timeoutMs: number, stats?: FrontDoorStats): Promise<void> {
+async function toApi(target: ApiTarget, req: IncomingMessage, res: ServerResponse, timeoutMs: number, stats?: FrontDoorStats, originHeaders: Record<string, string> = {}): Promise<void> {
   const declared = Number(req.headers['content-length'] ?? 0);
   if (declared > API_GATEWAY_BODY_LIMIT) {
     writeAnswer(res, requestTooLarge(API_GATEWAY_BODY_LIMIT, 'the request body'), { connection: 'close' });
@@ -101,6 +103,7 @@ async function toApi(target: ApiTarget, req: IncomingMessage, res: ServerRespons
   }
   if (stats) stats.bytes.api += body.byteLength;
   const event = requestToEvent(req, body);
+  for (const [name, value] of Object.entries(originHeaders)) event.headers[name.toLowerCase()] = value;
   if (!target.regions) return writeAnswer(res, await invoke(target.handler, event, timeoutMs));
   const { answer, tried } = await regionalInvoke(target.regions, req, event, timeoutMs, target.originId);
   if (stats) for (const id of tried) stats.apiOrigins[id] = (stats.apiOrigins[id] ?? 0) + 1;
@@ -191,11 +194,11 @@ export async function startFrontDoor(opts: FrontDoorOptions): Promise<FrontDoor>
         return;
       }
       if (decision.destination === 'ingest' && ingest) return toIngest(ingest, req, res, stats);
-      return toApi(uploadApi, req, res, timeoutMs, stats);
+      return toApi(uploadApi, req, res, timeoutMs, stats, opts.originHeaders);
     }
     const destination: Destination = ingest ? routeUpload(req.method ?? 'GET', path, req.headers as Record<string, string | undefined>) : 'api';
     route(destination, req);
-    return destination === 'ingest' && ingest ? toIngest(ingest, req, res, stats) : toApi(destination === 'api' && isUploadPath(path) ? uploadApi : api, req, res, timeoutMs, stats);
+    return destination === 'ingest' && ingest ? toIngest(ingest, req, res, stats) : toApi(destination === 'api' && isUploadPath(path) ? uploadApi : api, req, res, timeoutMs, stats, opts.originHeaders);
   }
   const server = createServer({ requestTimeout: 3600_000, headersTimeout: 60_000, keepAliveTimeout: 65_000 }, (req, res) => {
     handle(req, res).catch(() => {

@@ -18,12 +18,13 @@ import { LOCAL_S3_CREDENTIALS, startS3Local } from './s3-local.ts';
 import { createTable as createRegistryTable } from '../../functions/adapters/dynamodb/table.ts';
 import { readAwsConfig } from '../../functions/aws/config.ts';
 import { createAwsDeps, createAwsRegistry, type AwsDeps } from '../../functions/aws/deps.ts';
-import { createApiHandler } from '../../functions/apps/api-lambda/handler.ts';
+import { createApiHandler, type ApiHandler } from '../../functions/apps/api-lambda/handler.ts';
 import { countS3ObjectBytes, newComputeBytes, type ComputeBytes } from '../../functions/aws/compute-bytes.ts';
 import { awsRegistryHooks } from '../../functions/aws/registry-hooks.ts';
 import { createEventsHandler } from '../../functions/apps/events-lambda/handler.ts';
 import { loadEdgeFunction, uploadKeysStore } from '../cloudfront/harness.ts';
 import type { EdgeConfig, ReadRoutingConfig } from '../../functions/edge/source.ts';
+import { ORIGIN_SECRET_HEADER } from '../../functions/aws/origin-guard.ts';
 import type { RegionalApis } from '../front-door/regions.ts';
 import { startFrontDoor, type FrontDoor, type FrontDoorOptions } from '../front-door/server.ts';
 import { log } from '../../functions/http/log.ts';
@@ -79,6 +80,8 @@ export interface AwsLocal {
   frontDoor: FrontDoor;
   /** The API Lambda's stores and clients. */
   deps: AwsDeps;
+  /** The API Lambda's handler itself, as a direct call to the API Gateway URL reaches it (no CloudFront origin header). */
+  apiHandler: ApiHandler;
   /** The events Lambda's. */
   eventsDeps: AwsDeps;
   /** Body bytes the API handler read from requests and moved to or from S3 (ingest serves its own on /healthz/calls). */
@@ -187,7 +190,12 @@ export async function startAwsLocal(opts: AwsLocalOptions): Promise<AwsLocal> {
       ...(opts.replicaRegion ? { REGISTRY_PRIMARY_REGION: PRIMARY_REGION } : {}),
     };
     // Passed in, never put into process.env: this process may be a test worker or a bench.
-    const deps = await createAwsDeps(readAwsConfig(env), { credentials: LOCAL_S3_CREDENTIALS });
+    // The API's origin-verify secret: the front door adds it to every API request, as CloudFront does.
+    const origin = { kid: 'o1', key: randomBytes(32).toString('hex') };
+    const originSecretFile = join(work, 'origin-secret.json');
+    await writeFile(originSecretFile, JSON.stringify(origin), { mode: 0o600 });
+    const apiEnv = { ...env, REGISTRY_ORIGIN_SECRET_FILE: originSecretFile };
+    const deps = await createAwsDeps(readAwsConfig(apiEnv), { credentials: LOCAL_S3_CREDENTIALS });
     cleanups.push(async () => {
       deps.dynamo.destroy();
       deps.s3.destroy();
@@ -207,7 +215,7 @@ export async function startAwsLocal(opts: AwsLocalOptions): Promise<AwsLocal> {
     if (opts.replicaRegion) {
       const replica = opts.replicaRegion;
       // The replica's API: a Lambda of its own in its own region, reading the same stores.
-      const replicaDeps = await createAwsDeps(readAwsConfig({ ...env, AWS_REGION: replica }), { credentials: LOCAL_S3_CREDENTIALS });
+      const replicaDeps = await createAwsDeps(readAwsConfig({ ...apiEnv, AWS_REGION: replica }), { credentials: LOCAL_S3_CREDENTIALS });
       cleanups.push(async () => {
         replicaDeps.dynamo.destroy();
         replicaDeps.s3.destroy();
@@ -316,6 +324,7 @@ export async function startAwsLocal(opts: AwsLocalOptions): Promise<AwsLocal> {
       host: opts.host,
       port,
       handler: handler as never,
+      originHeaders: { [ORIGIN_SECRET_HEADER]: origin.key },
       ...(ingestUrl ? { ingestUrl } : {}),
       ...(opts.onRoute ? { onRoute: opts.onRoute } : {}),
       // GET /_local/stats: bytes and requests per origin, for the tests (never part of a deployment).
@@ -332,7 +341,7 @@ export async function startAwsLocal(opts: AwsLocalOptions): Promise<AwsLocal> {
       } }),
     });
     cleanups.push(() => frontDoor.close());
-    return { url: frontDoor.url, frontDoor, deps, eventsDeps, apiBytes, env, edgeUploads: opts.edge !== false && config.edgeUploads, ...(localRegions ? { regions: localRegions } : {}), ...(ingest ? { ingest } : {}), events, close };
+    return { url: frontDoor.url, frontDoor, deps, apiHandler: handler, eventsDeps, apiBytes, env, edgeUploads: opts.edge !== false && config.edgeUploads, ...(localRegions ? { regions: localRegions } : {}), ...(ingest ? { ingest } : {}), events, close };
   } catch (e) {
     await close();
     throw e;

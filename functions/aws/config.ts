@@ -28,6 +28,11 @@ export interface AwsConfig {
    * and the service name.
    */
   auth?: { tokenKeys: { secretArn: string } | { file: string }; url: string; service: string; refreshTokenSeconds: number };
+  /**
+   * The API Lambda only: the secret CloudFront sends in the origin-verify header (functions/aws/origin-guard.ts),
+   * as the HMAC keys: JSON with kid/key/previous. Unset: no guard (the ingest service, behind a VPC origin).
+   */
+  originSecret?: { secretArn: string } | { file: string };
 }
 
 export function readAwsConfig(env: Env = process.env): AwsConfig {
@@ -73,6 +78,9 @@ export function readAwsConfig(env: Env = process.env): AwsConfig {
       refreshTokenSeconds,
     };
   }
+  const originSecretArn = optionalSetting(env, 'ORIGIN_SECRET_ARN');
+  const originSecretFile = optionalSetting(env, 'REGISTRY_ORIGIN_SECRET_FILE');
+  if (originSecretArn || originSecretFile) config.originSecret = originSecretArn ? { secretArn: originSecretArn } : { file: originSecretFile! };
   const primaryRegion = optionalSetting(env, 'REGISTRY_PRIMARY_REGION');
   if (primaryRegion) config.primaryRegion = primaryRegion;
   if (s3Endpoint) config.s3Endpoint = s3Endpoint;

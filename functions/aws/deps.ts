@@ -4,6 +4,7 @@ import { regionalApi } from './regional-api.ts';
 import { readFile } from 'node:fs/promises';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { originGuard } from './origin-guard.ts';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { allowAll, closedRegistry } from '../core/access.ts';
 import type { BlobStore, MetadataStore } from '../core/ports.ts';
@@ -40,6 +41,8 @@ export interface AwsDeps {
   identity: IdentityStore;
   /** With token authentication: the signer/verifier of registry tokens. */
   tokens?: TokenService;
+  /** The origin-verify values CloudFront may send (the API Lambda); empty: no guard. */
+  originSecrets: string[];
 }
 
 /** The CloudFront signer when the CDN is configured (its private key from Secrets Manager). */
@@ -79,10 +82,13 @@ export async function createAwsDeps(config: AwsConfig, opts: AwsDepsOptions = {}
   nameCommandsInErrors(dynamo, 'dynamodb');
   nameCommandsInErrors(s3, 's3');
   const metadata = new DynamoMetadataStore({ client: dynamo, tableName: config.tableName, bodies: new S3ManifestBodyStore(s3, config.bucketName) });
-  const [keys, urlSigner, tokens] = await Promise.all([readKeys(config), config.cdn ? cdnUrls(config, secretsClient(config)) : undefined, tokenService(config)]);
+  const [keys, urlSigner, tokens, origin] = await Promise.all([
+    readKeys(config), config.cdn ? cdnUrls(config, secretsClient(config)) : undefined, tokenService(config), config.originSecret ? readKeys(config, config.originSecret) : undefined,
+  ]);
   const blobs = new S3BlobStore({ client: s3, bucket: config.bucketName, sha512: config.sha512, ...(urlSigner ? { urlSigner } : {}) });
   const identity = new DynamoIdentityStore(DynamoDBDocumentClient.from(dynamo, { marshallOptions: { removeUndefinedValues: true } }), config.tableName);
-  return { config, dynamo, s3, metadata, blobs, keys, identity, ...(tokens ? { tokens } : {}) };
+  const originSecrets = origin ? origin.upload.map((k) => String(k.secret)) : [];
+  return { config, dynamo, s3, metadata, blobs, keys, identity, originSecrets, ...(tokens ? { tokens } : {}) };
 }
 
 /** The core registry over AWS deps; `hooks` adds the entry point's error classification and logging. */
@@ -100,12 +106,12 @@ function authOf(deps: AwsDeps): Pick<RegistryOptions, 'authorizer' | 'auth'> {
 const loginThrottle = new LoginThrottle();
 
 export function createAwsRegistry(deps: AwsDeps, hooks: Pick<RegistryOptions, 'classifyError' | 'onError'> = {}): Registry {
-  return regionalApi(createRegistry({
+  return originGuard(regionalApi(createRegistry({
     metadata: deps.metadata,
     blobs: deps.blobs,
     ...authOf(deps),
     uploadTokens: new TokenSigner(deps.keys.upload),
     settings: { uploadTtlSeconds: deps.config.uploadTtlSeconds },
     ...hooks,
-  }), deps.config.region, deps.config.primaryRegion);
+  }), deps.config.region, deps.config.primaryRegion), deps.originSecrets);
 }

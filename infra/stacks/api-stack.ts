@@ -23,6 +23,8 @@ export interface ApiStackProps extends StackProps {
   readonly signingKeysSecretArn: string;
   readonly cdnPrivateKeySecretArn: string;
   readonly tokenKeysSecretArn: string;
+  /** The value CloudFront sends in the origin-verify header (functions/aws/origin-guard.ts). */
+  readonly originSecretArn: string;
   readonly cdnKeyPairId: string;
 }
 
@@ -45,6 +47,7 @@ export class ApiStack extends Stack {
     const cdnPrivateKeySecretArn = inRegion(props.cdnPrivateKeySecretArn);
     // Read only where token auth is on (an environment with a domain).
     const tokenKeysSecretArn = config.domain ? inRegion(props.tokenKeysSecretArn) : undefined;
+    const originSecretArn = inRegion(props.originSecretArn);
 
     this.function = new RegistryFunction(this, 'ApiFunction', {
       bundle: 'api',
@@ -60,14 +63,14 @@ export class ApiStack extends Stack {
         cdnPrivateKeySecretArn,
         cdnKeyPairId: props.cdnKeyPairId,
         ...(tokenKeysSecretArn ? { tokenKeysSecretArn } : {}),
-      }, config.replicaRegions.length > 0 ? { REGISTRY_PRIMARY_REGION: config.region } : {}),
+      }, { ORIGIN_SECRET_ARN: originSecretArn, ...(config.replicaRegions.length > 0 ? { REGISTRY_PRIMARY_REGION: config.region } : {}) }),
     });
     const statements = [
       ...dataStatements(primary ? 'read-write' : 'read-only', tableArn(config, region), bucketArn(config, region)),
       new iam.PolicyStatement({
         sid: 'ReadKeys',
         actions: ['secretsmanager:GetSecretValue'],
-        resources: [signingKeysSecretArn, cdnPrivateKeySecretArn, ...(tokenKeysSecretArn ? [tokenKeysSecretArn] : [])],
+        resources: [signingKeysSecretArn, cdnPrivateKeySecretArn, originSecretArn, ...(tokenKeysSecretArn ? [tokenKeysSecretArn] : [])],
       }),
     ];
     for (const s of statements) this.function.role.addToPolicy(s);

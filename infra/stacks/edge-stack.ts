@@ -15,7 +15,7 @@
 // Every region's API and bucket is an origin of the distribution. CloudFront refuses a static origin
 // group on a behaviour that allows POST/PUT/PATCH/DELETE; a function-made group per read request is
 // the way around it: see docs/deploy.md, "Regions".
-import { Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy, SecretValue, Stack, Validations } from 'aws-cdk-lib';
 import type { StackProps } from 'aws-cdk-lib';
 import * as acm from 'aws-cdk-lib/aws-certificatemanager';
 import * as cloudfront from 'aws-cdk-lib/aws-cloudfront';
@@ -29,7 +29,8 @@ import type { EdgeConfig, ReadRoutingConfig } from '../../functions/edge/source.
 import type { EnvironmentConfig } from '../config.ts';
 import { UploadKeysPublisher } from '../constructs/upload-keys-publisher.ts';
 import { nearestRegion, regionLocation } from '../region-locations.ts';
-import { bucketName, bucketRegionalDomainName, KEY_PREFIXES, PREFIX, uploadKeysFunctionName } from '../names.ts';
+import { bucketName, bucketRegionalDomainName, KEY_PREFIXES, originSecretName, PREFIX, uploadKeysFunctionName } from '../names.ts';
+import { ORIGIN_SECRET_HEADER } from '../../functions/aws/origin-guard.ts';
 
 export interface ApiOrigin {
   readonly region: string;
@@ -108,8 +109,14 @@ export class EdgeStack extends Stack {
 
     const certificate = this.certificate(config);
 
+    // Every request to an API origin carries the origin secret (over any header of that name a viewer
+    // sends): the APIs refuse requests without it, so the API Gateway URLs answer only CloudFront.
+    // A dynamic reference: the value never enters the template (it resolves in us-east-1, where the
+    // keys stack replicates the secret).
+    const originHeaders = { [ORIGIN_SECRET_HEADER]: SecretValue.secretsManager(originSecretName(config), { jsonField: 'key' }).unsafeUnwrap() };
     const api = (o: ApiOrigin, originId: string) => new origins.HttpOrigin(o.domainName, {
       originId,
+      customHeaders: originHeaders,
       protocolPolicy: cloudfront.OriginProtocolPolicy.HTTPS_ONLY,
       originSslProtocols: [cloudfront.OriginSslPolicy.TLS_V1_2],
       readTimeout: Duration.seconds(ORIGIN_TIMEOUTS.api.read),

@@ -103,7 +103,7 @@ describe.each(APIS)('$stack', ({ env, stack, region, primary, access, cdnUrl }) 
     s.template(stack).hasResourceProperties('AWS::Logs::LogGroup', { RetentionInDays: 30 });
   });
 
-  it(`IAM: ${primary ? 'read/write' : 'read only'} on the table of its region and on its bucket prefixes, the ${cdnUrl ? 'three secrets (token keys: auth is on)' : 'two secrets'}, its own logs`, () => {
+  it(`IAM: ${primary ? 'read/write' : 'read only'} on the table of its region and on its bucket prefixes, the ${cdnUrl ? 'four secrets (token keys: auth is on)' : 'three secrets'} (the origin secret among them), its own logs`, () => {
     const st = statementsOf(stack, 'ApiFunctionRole');
     expect(st.every((x) => x.Effect === 'Allow')).toBe(true);
     const all = st.flatMap(actions);
@@ -140,7 +140,9 @@ describe.each(APIS)('$stack', ({ env, stack, region, primary, access, cdnUrl }) 
     const secrets = st.filter((x) => actions(x).includes('secretsmanager:GetSecretValue'));
     expect(secrets).toHaveLength(1);
     expect(actions(secrets[0])).toEqual(['secretsmanager:GetSecretValue']);
-    expect(resources(secrets[0])).toHaveLength(cdnUrl ? 3 : 2);
+    expect(resources(secrets[0])).toHaveLength(cdnUrl ? 4 : 3);
+    const vars = only(stack, 'AWS::Lambda::Function').Environment.Variables;
+    expect(resources(secrets[0])).toContain(asText(vars.ORIGIN_SECRET_ARN));
     const logs = st.filter((x) => actions(x).some((a) => a.startsWith('logs:')));
     expect(resources(logs[0])).toEqual([expect.stringMatching(/ApiFunctionLogs/)]);
     // No managed policies: the role holds exactly these statements.

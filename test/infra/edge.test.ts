@@ -64,6 +64,9 @@ function behaviour(cfg: Json, path: string): Json {
 
 const isApiOf = (o: Json, stack: string) => asText(o.DomainName).includes(`"StackName":"${stack}"`) && asText(o.DomainName).includes('.execute-api.');
 
+/** The dynamic reference CloudFront's API origins carry: the value stays in Secrets Manager. */
+const ORIGIN_REF = (env: string) => `{{resolve:secretsmanager:oci-registry/${env}/origin-verify:SecretString:key::}}`;
+
 describe.each([
   { env: 'dev', primary: 'us-east-1', replicas: [] as string[], fallback: '', ingest: false, priceClass: 'PriceClass_100' },
   { env: 'staging', primary: 'eu-west-1', replicas: [] as string[], fallback: '', ingest: true, priceClass: 'PriceClass_100' },
@@ -154,6 +157,12 @@ describe.each([
     const api = origin(cfg, config.apiOrigin);
     expect(isApiOf(api, `OciRegistry-${env}-Api`)).toBe(true);
     expect(asText(api.DomainName)).toContain(`.execute-api.${primary}.`);
+    // Every API Gateway origin (primary, replicas, the page's group) carries the origin secret, so the
+    // APIs can refuse whatever did not come through this distribution; S3 and the VPC origin do not.
+    for (const o of cfg.Origins as Json[]) {
+      if (o.CustomOriginConfig) expect(o.OriginCustomHeaders).toEqual([{ HeaderName: 'x-registry-origin-verify', HeaderValue: ORIGIN_REF(env) }]);
+      else expect(o.OriginCustomHeaders).toBeUndefined();
+    }
     // The API origin the function picks takes every method: the one of the default behaviour, not a failover group member.
     expect(config.apiOrigin).toBe(cfg.DefaultCacheBehavior.TargetOriginId);
     if (ingest) {
@@ -192,8 +201,9 @@ describe.each([
     // The deployed code is what `npm run build` wrote to dist/upload-keys.
     expect(readdirSync(join(s.outdir, `asset.${fn.Code.S3Key.replace(/\.zip$/, '')}`)).sort()).toEqual(readdirSync(join(ROOT, 'dist', 'upload-keys')).sort());
     expect(readFileSync(join(s.outdir, `asset.${fn.Code.S3Key.replace(/\.zip$/, '')}`, 'index.mjs'))).toEqual(readFileSync(join(ROOT, 'dist', 'upload-keys', 'index.mjs')));
-    // No key material anywhere in the template: only the secret's ARN.
-    expect(asText(t)).not.toMatch(/upload-key-k1|SecretString|resolve:secretsmanager/);
+    // No key material anywhere in the template: only the secret's ARN (and the origin secret's
+    // dynamic reference on the API origins, resolved by CloudFormation: asserted below).
+    expect(asText(t).replaceAll(ORIGIN_REF(env), '')).not.toMatch(/upload-key-k1|SecretString|resolve:secretsmanager/);
     // Its role reads exactly that secret and writes exactly this store (and its own logs).
     const roleId = fn.Role['Fn::GetAtt'][0] as string;
     const statements = res

@@ -83,7 +83,7 @@ describe('Secrets Manager and KMS against the calls each process makes', () => {
 
   it('no KMS call is needed: every secret uses the AWS managed key (no KmsKeyId), and no role is granted kms:*', () => {
     const secrets = Object.values(s.templateJson(`OciRegistry-${ENV}-Keys`).Resources).filter((r) => r.Type === 'AWS::SecretsManager::Secret');
-    expect(secrets.length).toBe(3);
+    expect(secrets.length).toBe(4);
     for (const secret of secrets) {
       expect((secret.Properties as Json).KmsKeyId).toBeUndefined();
       for (const replica of ((secret.Properties as Json).ReplicaRegions ?? []) as Json[]) expect(replica.KmsKeyId).toBeUndefined();

@@ -9,6 +9,9 @@ import { join } from 'node:path';
 import { startAwsLocal, type AwsLocal } from '../../../dev/start-aws/start.ts';
 import { addUser, createProject, setMember } from '../../../functions/core/auth/admin.ts';
 import { createSkopeo, toolGate, type Skopeo } from '../../support/clients.ts';
+import type { Context } from 'aws-lambda';
+import { ORIGIN_SECRET_HEADER } from '../../../functions/aws/origin-guard.ts';
+import { apiEvent } from '../../apps/api-lambda/events.ts';
 import { makeOciImage, type TestImage } from '../../support/images.ts';
 
 const gate = toolGate(['skopeo']);
@@ -67,6 +70,16 @@ describe('start:aws with token auth', () => {
     await copy(['--dest-tls-verify=false', '--dest-creds', `dev:${PASSWORD}`, `oci:${join(work, 'layout')}:v1`, `docker://${host}/pub/app:v1`]);
     const out = join(work, 'pulled');
     await copy(['--src-tls-verify=false', '--src-no-creds', `docker://${host}/pub/app:v1`, `oci:${out}:v1`]);
+  });
+
+  it('the API Gateway URL called directly (no CloudFront origin header) is 403 DENIED; a viewer cannot forge the header through the front door', async () => {
+    const direct = await local.apiHandler(apiEvent('GET', '/v2/'), {} as Context);
+    expect(direct.statusCode).toBe(403);
+    expect(JSON.parse(String(direct.body)).errors[0].code).toBe('DENIED');
+    const forged = await local.apiHandler(apiEvent('GET', '/v2/', { headers: { [ORIGIN_SECRET_HEADER]: 'guess' } }), {} as Context);
+    expect(forged.statusCode).toBe(403);
+    // Through the front door the header is CloudFront's own, whatever the viewer sent.
+    expect((await fetch(`${local.url}/v2/`, { headers: { [ORIGIN_SECRET_HEADER]: 'guess' } })).status).toBe(401);
   });
 
   it('an upload PATCH straight to ingest without a token is refused', async () => {
