@@ -179,8 +179,8 @@ export function factVerdict(f: Fact): Verdict {
   return Math.min(...runs) <= f.target.max ? 'within noise' : 'MISS';
 }
 
-export function formatFacts(facts: Fact[]): string {
-  const header = ['AWS shape (start:aws)', 'unit', 'value', 'target', 'result'];
+export function formatFacts(facts: Fact[], title = 'AWS shape (start:aws)'): string {
+  const header = [title, 'unit', 'value', 'target', 'result'];
   const lines: string[][] = [header];
   for (const f of facts) {
     const label = `${f.label}${(f.runs?.length ?? 0) > 1 ? ` (${f.runs!.length} runs)` : ''}`;

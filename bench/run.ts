@@ -5,7 +5,7 @@
 // Environment knobs (for developing the harness; the defaults are the real benchmark):
 //   BENCH_ONLY=distribution|ours|aws   measure one side only (aws: start:aws, see aws.ts)
 //   BENCH_OURS=distribution        use a second distribution instance as "ours" (sanity check: ratios ~1)
-//   BENCH_ROWS=push,pull,ctr,put,get,manifest   run a subset (pull/manifest imply push, get implies put)
+//   BENCH_ROWS=push,pull,ctr,put,get,manifest,auth   run a subset (pull/manifest imply push, get implies put)
 //   BENCH_QUICK=1                  fewer runs, smaller blobs, shorter wrk (smoke test of the harness)
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
@@ -13,9 +13,10 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { makeOciImage, toOciArchive, type TestImage } from '../test/support/images.ts';
 import { checkAborted, cleanupAll, installSignalHandlers, onCleanup, run, which } from './proc.ts';
-import { factVerdict, formatFacts, formatTable, newRow, ratio, ratioRange, spreadOf, verdict, type Fact, type Row } from './rows.ts';
+import { factVerdict, formatFacts, formatTable, newFact, newRow, ratio, ratioRange, spreadOf, verdict, type Fact, type Row } from './rows.ts';
 import { ctrPushPull, ctrPushes, makeRawBlob, rawGet, rawPut, skopeoPull, skopeoPush, type Ctx, type RawBlob } from './scenarios.ts';
 import { manifestLoad } from './manifest-load.ts';
+import { authFacts } from './auth.ts';
 import { putSyncCalls } from './sync-calls.ts';
 import { isAws, startAws } from './aws.ts';
 import { awsFacts, bundleFacts, ctrNoEdge, dynamoCeiling } from './aws-facts.ts';
@@ -30,7 +31,7 @@ const log = (msg: string): void => {
 };
 
 function selectedGroups(): Set<string> {
-  const all = ['push', 'pull', 'ctr', 'put', 'get', 'manifest'];
+  const all = ['push', 'pull', 'ctr', 'put', 'get', 'manifest', 'auth'];
   const want = new Set((process.env.BENCH_ROWS ?? all.join(',')).split(',').map((s) => s.trim()).filter(Boolean));
   for (const g of want) if (!all.includes(g)) throw new Error(`unknown BENCH_ROWS group "${g}" (known: ${all.join(', ')})`);
   if (want.has('pull') || want.has('manifest')) want.add('push');
@@ -222,8 +223,23 @@ async function main(): Promise<void> {
     }
   }
 
+  // ---- token auth on npm start: verification, token endpoint, manifest GET auth on vs off ----
+  let auth: Fact[] = [];
+  if (groups.has('auth') && only !== 'distribution' && only !== 'aws') {
+    checkAborted();
+    if (noWrk) log(`auth: skipped (${noWrk})`);
+    else {
+      log('auth: token verification...');
+      try {
+        auth = await authFacts(log, { runs: quick ? 1 : 3, wrkSeconds, tokenSeconds: quick ? 2 : 5 });
+      } catch (e) {
+        auth = [{ ...newFact({ id: 'auth', label: 'token auth', unit: '-' }), error: (e as Error).message }];
+      }
+    }
+  }
+
   const seconds = (Date.now() - started) / 1000;
-  const table = `${formatTable(order)}${facts.length > 0 ? `\n\n${formatFacts(facts)}` : ''}`;
+  const table = `${formatTable(order)}${facts.length > 0 ? `\n\n${formatFacts(facts)}` : ''}${auth.length > 0 ? `\n\n${formatFacts(auth, 'Token auth (npm start)')}` : ''}`;
   const title = only ? `(BENCH_ONLY=${only}: one side only)` : oursIsDistribution ? '(BENCH_OURS=distribution: "ours" is a second distribution)' : '';
   console.log('');
   console.log(`Machine: nproc=${machine.nproc} (${machine.cpu}), ${machine.memGiB} GiB RAM, node ${machine.node}`);
@@ -269,6 +285,7 @@ async function main(): Promise<void> {
       notes: r.notes,
     })),
     aws: facts.map((f) => ({ ...f, result: factVerdict(f) })),
+    auth: auth.map((f) => ({ ...f, result: factVerdict(f) })),
     awsRequests: ctx.aws,
   };
   await writeFile(join(outDir, 'results.json'), `${JSON.stringify(results, null, 2)}\n`);

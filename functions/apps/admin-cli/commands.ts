@@ -77,7 +77,11 @@ export const COMMANDS: Record<string, Record<string, { usage: string; run: Comma
 };
 
 export function usage(): string {
-  return ['usage: npm run admin -- <command> [--json]', ...Object.values(COMMANDS).flatMap((group) => Object.values(group).map((c) => `  ${c.usage}`))].join('\n');
+  return [
+    'usage: npm run admin -- <command> [--json] [--aws --env <name> [--region <region>]]',
+    '  (the data dir of npm start, REGISTRY_DATA_DIR; with --aws, the DynamoDB table of that cdk.json environment)',
+    ...Object.values(COMMANDS).flatMap((group) => Object.values(group).map((c) => `  ${c.usage}`)),
+  ].join('\n');
 }
 
 /** A failure a person can act on (the message says what), as opposed to a bug. */

@@ -1,12 +1,12 @@
 // `npm run admin -- <command>`: users, projects, members and robots of the registry in
-// REGISTRY_DATA_DIR (as `npm start`; safe while it runs). Passwords are read from stdin, never argv;
+// REGISTRY_DATA_DIR (as `npm start`; safe while it runs), or with `--aws --env <name>` of a
+// deployment (its DynamoDB table; stores.ts). Passwords are read from stdin, never argv;
 // a robot's secret is printed once. --json prints one JSON object.
-import { dirname, join, resolve } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { mkdirSync } from 'node:fs';
-import { IDENTITY_DB, SqliteIdentityStore } from '../../adapters/sqlite/sqlite-identity.ts';
 import { COMMANDS, isUserError, usage, UsageError } from './commands.ts';
+import { openStore, type OpenStore } from './stores.ts';
 
 const EXIT_FAILED = 1;
 const EXIT_USAGE = 64;
@@ -48,6 +48,7 @@ async function main(): Promise<number> {
       options: {
         json: { type: 'boolean' }, admin: { type: 'boolean' }, public: { type: 'boolean' }, system: { type: 'boolean' },
         actions: { type: 'string' }, repositories: { type: 'string' }, expires: { type: 'string' }, help: { type: 'boolean' },
+        aws: { type: 'boolean' }, env: { type: 'string' }, region: { type: 'string' },
       },
     });
   } catch (e) {
@@ -60,18 +61,23 @@ async function main(): Promise<number> {
     process.stderr.write(`${usage()}\n`);
     return parsed.values.help ? 0 : EXIT_USAGE;
   }
-  const dataDir = resolve(process.env.REGISTRY_DATA_DIR || join(projectDir, 'data'));
-  mkdirSync(dataDir, { recursive: true });
-  const store = new SqliteIdentityStore(join(dataDir, IDENTITY_DB));
+  let opened: OpenStore;
   try {
-    print(await command.run({ args, options: parsed.values, readSecret: readStdin, store }), parsed.values.json === true);
+    opened = openStore(projectDir, parsed.values);
+  } catch (e) {
+    if (!(e instanceof UsageError)) throw e;
+    process.stderr.write(`admin: ${e.message}\n`);
+    return EXIT_USAGE;
+  }
+  try {
+    print(await command.run({ args, options: parsed.values, readSecret: readStdin, store: opened.store }), parsed.values.json === true);
     return 0;
   } catch (e) {
     if (!isUserError(e)) throw e;
     process.stderr.write(`admin: ${(e as Error).message}${e instanceof UsageError ? `\n  ${command.usage}` : ''}\n`);
     return e instanceof UsageError ? EXIT_USAGE : EXIT_FAILED;
   } finally {
-    store.close();
+    opened.close();
   }
 }
 

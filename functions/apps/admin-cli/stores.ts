@@ -1,0 +1,50 @@
+// Where `npm run admin` works: the data dir of `npm start` (SQLite, as the server), or with
+// `--aws --env <name>` the DynamoDB table of that deployment, in the region cdk.json gives it
+// (credentials from the AWS SDK's usual chain: AWS_PROFILE, SSO, environment variables).
+import { mkdirSync, readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { DynamoIdentityStore } from '../../adapters/dynamodb/dynamo-identity.ts';
+import { IDENTITY_DB, SqliteIdentityStore } from '../../adapters/sqlite/sqlite-identity.ts';
+import type { IdentityStore } from '../../core/auth/identity-store.ts';
+import { UsageError } from './commands.ts';
+
+export interface OpenStore {
+  store: IdentityStore;
+  /** Where it is, for the one line the CLI prints to stderr. */
+  where: string;
+  close(): void;
+}
+
+/** A deployment's table and region: `oci-registry-<env>` (infra/names.ts), the region from cdk.json. */
+export function awsTarget(projectDir: string, env: string, region?: string): { table: string; region: string } {
+  if (!/^[a-z0-9-]{2,16}$/.test(env)) throw new UsageError(`--env ${JSON.stringify(env)} is not an environment name`);
+  let environments: Record<string, { region?: unknown }>;
+  try {
+    const cdk = JSON.parse(readFileSync(join(projectDir, 'cdk.json'), 'utf8')) as { context?: Record<string, unknown> };
+    environments = (cdk.context?.['registry:environments'] ?? {}) as Record<string, { region?: unknown }>;
+  } catch (e) {
+    throw new UsageError(`cannot read cdk.json: ${(e as Error).message}`);
+  }
+  const found = environments[env];
+  if (!found) throw new UsageError(`cdk.json names no environment ${JSON.stringify(env)} (known: ${Object.keys(environments).join(', ')})`);
+  const r = region ?? (typeof found.region === 'string' ? found.region : undefined);
+  if (!r) throw new UsageError(`environment ${env} has no region in cdk.json: pass --region`);
+  return { table: `oci-registry-${env}`, region: r };
+}
+
+export function openStore(projectDir: string, options: { aws?: boolean; env?: string; region?: string }): OpenStore {
+  if (options.aws) {
+    if (!options.env) throw new UsageError('--aws needs --env <name> (an environment of cdk.json)');
+    const { table, region } = awsTarget(projectDir, options.env, options.region);
+    const client = new DynamoDBClient({ region });
+    const doc = DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
+    return { store: new DynamoIdentityStore(doc, table), where: `table ${table} in ${region}`, close: () => client.destroy() };
+  }
+  if (options.env !== undefined || options.region !== undefined) throw new UsageError('--env and --region go with --aws');
+  const dataDir = resolve(process.env.REGISTRY_DATA_DIR || join(projectDir, 'data'));
+  mkdirSync(dataDir, { recursive: true });
+  const store = new SqliteIdentityStore(join(dataDir, IDENTITY_DB));
+  return { store, where: dataDir, close: () => store.close() };
+}
