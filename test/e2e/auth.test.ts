@@ -2,13 +2,14 @@
 // projects and robots made with `npm run admin`; skopeo and docker log in, push and pull as a user,
 // as a project robot and anonymously on a public project, and are refused cleanly elsewhere.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { spawn } from 'node:child_process';
 import { readFile, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startRegistry, onlyOnBackend, type RunningRegistry } from '../support/registry.ts';
 import { createSkopeo, startDockerd, startOrSkip, toolGate, type Skopeo } from '../support/clients.ts';
 import { makeOciImage, toDockerArchive, type TestImage } from '../support/images.ts';
+import { spawn } from 'node:child_process';
+import { runNodeCli } from '../support/cli.ts';
 
 onlyOnBackend('local', 'users come from npm run admin on the data dir of npm start; start:aws with auth is tested in test/dev/start-aws/auth.test.ts');
 
@@ -26,13 +27,7 @@ let robotSecret: string;
 
 /** `npm run admin -- ...` on the test's data dir, `stdin` piped in; the parsed --json output. */
 async function admin(args: string[], stdin = ''): Promise<Record<string, unknown>> {
-  const child = spawn(process.execPath, [ADMIN_CLI, ...args, '--json'], { env: { ...process.env, REGISTRY_DATA_DIR: dataDir }, stdio: ['pipe', 'pipe', 'pipe'] });
-  child.stdin.end(stdin);
-  let out = '';
-  let err = '';
-  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-  child.stderr.on('data', (d: Buffer) => (err += d.toString()));
-  const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+  const { code, out, err } = await runNodeCli(ADMIN_CLI, [...args, '--json'], { stdin, env: { ...process.env, REGISTRY_DATA_DIR: dataDir } });
   if (code !== 0) throw new Error(`admin ${args.join(' ')} exited ${code}: ${err}`);
   return JSON.parse(out) as Record<string, unknown>;
 }

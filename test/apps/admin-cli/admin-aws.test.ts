@@ -1,7 +1,6 @@
 // `npm run admin -- --aws --env <name>`: the same commands against a deployment's DynamoDB table
 // (here DynamoDB Local, through the SDK's own AWS_ENDPOINT_URL_DYNAMODB), found from cdk.json.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { DynamoIdentityStore } from '../../../functions/adapters/dynamodb/dynamo-identity.ts';
@@ -12,6 +11,7 @@ import { parseEnvironments, ENVIRONMENTS_CONTEXT_KEY } from '../../../infra/conf
 import { tableName } from '../../../infra/names.ts';
 import { cdkJson, ROOT } from '../../infra/synth.ts';
 import { startDynamoLocal, type DynamoLocal } from '../../support/dynamodb-local.ts';
+import { runNodeCli, type CliResult } from '../../support/cli.ts';
 
 const CLI = join(import.meta.dirname, '..', '..', '..', 'functions', 'apps', 'admin-cli', 'main.ts');
 const PASSWORD = 'correct horse battery staple';
@@ -29,17 +29,8 @@ afterAll(async () => {
 });
 
 /** The CLI with `args`, `stdin` piped in, against DynamoDB Local; no data dir is touched. */
-async function admin(args: string[], stdin = ''): Promise<{ code: number | null; out: string; err: string }> {
-  const env = { ...process.env, AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint, AWS_ACCESS_KEY_ID: 'local', AWS_SECRET_ACCESS_KEY: 'local', REGISTRY_DATA_DIR: '/nonexistent/never-used' };
-  const child = spawn(process.execPath, [CLI, ...args], { env, stdio: ['pipe', 'pipe', 'pipe'] });
-  child.stdin.end(stdin);
-  let out = '';
-  let err = '';
-  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-  child.stderr.on('data', (d: Buffer) => (err += d.toString()));
-  const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
-  return { code, out, err };
-}
+const admin = (args: string[], stdin = ''): Promise<CliResult> =>
+  runNodeCli(CLI, args, { stdin, env: { ...process.env, AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint, AWS_ACCESS_KEY_ID: 'local', AWS_SECRET_ACCESS_KEY: 'local', REGISTRY_DATA_DIR: '/nonexistent/never-used' } });
 
 describe('npm run admin -- --aws --env <name>', () => {
   it("finds every cdk.json environment's table and region as the CDK app names them", () => {
