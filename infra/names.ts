@@ -26,6 +26,9 @@ export { EDGE_UPLOAD_PREFIX } from '../functions/adapters/s3/edge-upload-keys.ts
  */
 export { PENDING_TAG, UPLOAD_BLOB_PREFIX } from '../functions/adapters/s3/s3-keys.ts';
 
+/** The partition key prefix of the failed-login counters: a replica region's API may write those items only. */
+export { LOGIN_PK_PREFIX } from '../functions/adapters/dynamodb/keys.ts';
+
 export function stackName(env: EnvironmentConfig, part: string, region?: string): string {
   const base = `OciRegistry-${env.name}-${part}`;
   return region ? `${base}-${region}` : base;

@@ -11,8 +11,12 @@ export interface CallRecord {
   key?: string;
   /** CopyObject's source, `bucket/key`. */
   copySource?: string;
-  /** Every table the call touches, with the IAM actions it takes there (a transaction: one per kind of item). */
-  tables?: { table: string; index?: string; actions: string[] }[];
+  /**
+   * Every table the call touches, with the IAM actions it takes there (a transaction: one per kind of
+   * item) and the partition keys of the items it names (IAM's dynamodb:LeadingKeys; absent for a
+   * Query or Scan, whose keys this record does not read).
+   */
+  tables?: { table: string; index?: string; actions: string[]; leadingKeys?: string[] }[];
   /** HTTP status of the last attempt; undefined when no answer came. */
   status?: number;
 }
@@ -25,27 +29,42 @@ export interface CallRecorder {
 
 type Input = Record<string, unknown>;
 
-/** The tables and per-table item actions of a DynamoDB input. */
+/** The `pk` of an item or key, marshalled ({S: "..."}) or not. */
+function pkOf(item: unknown): string | undefined {
+  const pk = (item as { pk?: unknown } | undefined)?.pk;
+  if (typeof pk === 'string') return pk;
+  const s = (pk as { S?: unknown } | undefined)?.S;
+  return typeof s === 'string' ? s : undefined;
+}
+
+/** The tables, per-table item actions and partition keys of a DynamoDB input. */
 function tablesOf(operation: string, input: Input): CallRecord['tables'] {
   if (typeof input.TableName === 'string') {
-    return [{ table: input.TableName, ...(typeof input.IndexName === 'string' ? { index: input.IndexName } : {}), actions: [operation] }];
+    const pk = pkOf(input.Key) ?? pkOf(input.Item);
+    return [{ table: input.TableName, ...(typeof input.IndexName === 'string' ? { index: input.IndexName } : {}), actions: [operation], ...(pk !== undefined ? { leadingKeys: [pk] } : {}) }];
   }
   if (input.RequestItems && typeof input.RequestItems === 'object') {
-    return Object.keys(input.RequestItems as Record<string, unknown>).map((table) => {
+    return Object.entries(input.RequestItems as Record<string, { Keys?: unknown[] }>).map(([table, req]) => {
       // IAM authorizes a batch by its own action, whatever the items.
-      return { table, actions: [operation] };
+      const keys = (req.Keys ?? []).map(pkOf).filter((k): k is string => k !== undefined);
+      return { table, actions: [operation], ...(keys.length > 0 ? { leadingKeys: keys } : {}) };
     });
   }
   if (Array.isArray(input.TransactItems)) {
-    const by = new Map<string, Set<string>>();
+    const by = new Map<string, { actions: Set<string>; keys: string[] }>();
     for (const item of input.TransactItems as Input[]) {
       for (const [kind, body] of Object.entries(item)) {
-        const table = (body as Input).TableName as string;
+        const b = body as Input;
+        const table = b.TableName as string;
         const action = kind === 'Get' ? 'GetItem' : kind === 'ConditionCheck' ? 'ConditionCheckItem' : `${kind}Item`;
-        by.set(table, (by.get(table) ?? new Set()).add(action));
+        const entry = by.get(table) ?? { actions: new Set<string>(), keys: [] };
+        entry.actions.add(action);
+        const pk = pkOf(b.Key) ?? pkOf(b.Item);
+        if (pk !== undefined) entry.keys.push(pk);
+        by.set(table, entry);
       }
     }
-    return [...by].map(([table, actions]) => ({ table, actions: [...actions] }));
+    return [...by].map(([table, e]) => ({ table, actions: [...e.actions], ...(e.keys.length > 0 ? { leadingKeys: e.keys } : {}) }));
   }
   return undefined;
 }

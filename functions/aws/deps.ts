@@ -22,7 +22,8 @@ import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { DynamoIdentityStore } from '../adapters/dynamodb/dynamo-identity.ts';
 import type { IdentityStore } from '../core/auth/identity-store.ts';
 import { TokenService } from '../core/auth/jwt.ts';
-import { LoginThrottle } from '../core/auth/login-throttle.ts';
+import type { LoginThrottle } from '../core/auth/login-throttle.ts';
+import { DynamoLoginThrottle } from '../adapters/dynamodb/dynamo-login-throttle.ts';
 import { TokenAuthorizer } from '../core/auth/token-authorizer.ts';
 import { tokenKeysFrom } from '../core/auth/token-keys.ts';
 import { loadSigningKeys, parseSigningKeys, type SigningKeys } from './signing-keys.ts';
@@ -43,6 +44,8 @@ export interface AwsDeps {
   tokens?: TokenService;
   /** The origin-verify values CloudFront may send (the API Lambda); empty: no guard. */
   originSecrets: string[];
+  /** Failed logins, counted in the table (every container and region alike). */
+  loginThrottle: LoginThrottle;
 }
 
 /** The CloudFront signer when the CDN is configured (its private key from Secrets Manager). */
@@ -86,9 +89,11 @@ export async function createAwsDeps(config: AwsConfig, opts: AwsDepsOptions = {}
     readKeys(config), config.cdn ? cdnUrls(config, secretsClient(config)) : undefined, tokenService(config), config.originSecret ? readKeys(config, config.originSecret) : undefined,
   ]);
   const blobs = new S3BlobStore({ client: s3, bucket: config.bucketName, sha512: config.sha512, ...(urlSigner ? { urlSigner } : {}) });
-  const identity = new DynamoIdentityStore(DynamoDBDocumentClient.from(dynamo, { marshallOptions: { removeUndefinedValues: true } }), config.tableName);
+  const doc = DynamoDBDocumentClient.from(dynamo, { marshallOptions: { removeUndefinedValues: true } });
+  const identity = new DynamoIdentityStore(doc, config.tableName);
+  const loginThrottle = new DynamoLoginThrottle(doc, config.tableName);
   const originSecrets = origin ? origin.upload.map((k) => String(k.secret)) : [];
-  return { config, dynamo, s3, metadata, blobs, keys, identity, originSecrets, ...(tokens ? { tokens } : {}) };
+  return { config, dynamo, s3, metadata, blobs, keys, identity, originSecrets, loginThrottle, ...(tokens ? { tokens } : {}) };
 }
 
 /** The core registry over AWS deps; `hooks` adds the entry point's error classification and logging. */
@@ -98,12 +103,9 @@ function authOf(deps: AwsDeps): Pick<RegistryOptions, 'authorizer' | 'auth'> {
   if (!auth || !deps.tokens) return { authorizer: deps.config.access === 'open' ? allowAll : closedRegistry };
   return {
     authorizer: new TokenAuthorizer(deps.tokens, { realm: `${auth.url}/token`, service: auth.service }),
-    auth: { store: deps.identity, tokens: deps.tokens, throttle: loginThrottle },
+    auth: { store: deps.identity, tokens: deps.tokens, throttle: deps.loginThrottle },
   };
 }
-
-/** One per container: failed logins counted across the container's requests. */
-const loginThrottle = new LoginThrottle();
 
 export function createAwsRegistry(deps: AwsDeps, hooks: Pick<RegistryOptions, 'classifyError' | 'onError'> = {}): Registry {
   return originGuard(regionalApi(createRegistry({

@@ -110,8 +110,13 @@ describe.each(APIS)('$stack', ({ env, stack, region, primary, access, cdnUrl }) 
     expect(all.some((a) => a.endsWith(':*') || a === '*')).toBe(false);
     for (const x of st) for (const r of resources(x)) expect(r).not.toBe('"*"');
 
-    const table = st.filter((x) => actions(x).some((a) => a.startsWith('dynamodb:')));
+    const table = st.filter((x) => actions(x).some((a) => a.startsWith('dynamodb:')) && x.Condition === undefined);
     expect(table).toHaveLength(1);
+    // A replica writes one kind of item: the failed-login counters (GET /token is served in every region).
+    const conditional = st.filter((x) => x.Condition !== undefined);
+    expect(conditional.map((x) => ({ actions: actions(x), condition: x.Condition }))).toEqual(primary
+      ? []
+      : [{ actions: ['dynamodb:UpdateItem'], condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['LOGIN#*'] } } }]);
     expect(resources(table[0]).join()).toMatch(new RegExp(`:dynamodb:${region}:.*:table/oci-registry-${env}"`));
     const tableActions = actions(table[0]).sort();
     expect(tableActions).toEqual(primary

@@ -1,8 +1,9 @@
 // IAM as AWS evaluates it, for the calls the registry's processes make: the identity policies of a
 // role as synthesized (CloudFormation intrinsics resolved for one account and region), the action
 // and resource each recorded SDK call needs (S3 and DynamoDB authorization reference), and matching
-// with IAM's wildcards. No Deny statement, condition or resource policy is modelled: the test using
-// this checks that there are none in the statements it evaluates.
+// with IAM's wildcards. One condition is modelled, `ForAllValues:StringLike` on
+// `dynamodb:LeadingKeys` (the partition keys a call names); no Deny statement, other condition or
+// resource policy is: the test using this checks that there are none in the statements it evaluates.
 import type { CallRecord } from '../../functions/aws/call-recorder.ts';
 import type { Json } from './synth.ts';
 
@@ -54,14 +55,35 @@ export function wildcard(pattern: string, value: string, caseless = false): bool
   return new RegExp(`^${re}$`, caseless ? 'is' : 's').test(value);
 }
 
-export function allows(statements: readonly Statement[], action: string, resource: string): Statement | undefined {
-  return statements.find((s) => s.effect === 'Allow' && s.actions.some((a) => wildcard(a, action, true)) && s.resources.some((r) => wildcard(r, resource)));
+/** The patterns of the one condition this evaluator models, or undefined for a statement without condition. */
+export function leadingKeysCondition(condition: unknown): string[] | undefined {
+  if (condition === undefined) return undefined;
+  const c = condition as Record<string, Record<string, unknown>>;
+  const keys = Object.keys(c);
+  const inner = c['ForAllValues:StringLike'];
+  if (keys.length !== 1 || !inner || Object.keys(inner).length !== 1 || inner['dynamodb:LeadingKeys'] === undefined) {
+    throw new Error(`a condition this evaluator does not model: ${JSON.stringify(condition)}`);
+  }
+  return list<string>(inner['dynamodb:LeadingKeys'] as string | string[]);
+}
+
+/** ForAllValues over no values is true in IAM; a call whose keys are unknown (Query) is taken as not matching. */
+function conditionHolds(s: Statement, leadingKeys: readonly string[] | undefined): boolean {
+  const patterns = leadingKeysCondition(s.condition);
+  if (patterns === undefined) return true;
+  return leadingKeys !== undefined && leadingKeys.length > 0 && leadingKeys.every((k) => patterns.some((p) => wildcard(p, k)));
+}
+
+export function allows(statements: readonly Statement[], action: string, resource: string, leadingKeys?: readonly string[]): Statement | undefined {
+  return statements.find((s) => s.effect === 'Allow' && s.actions.some((a) => wildcard(a, action, true)) && s.resources.some((r) => wildcard(r, resource)) && conditionHolds(s, leadingKeys));
 }
 
 export interface Need {
   action: string;
   resource: string;
   why: string;
+  /** DynamoDB: the partition keys of the items the call names (undefined: not known, e.g. a Query). */
+  leadingKeys?: string[];
 }
 
 /** What one recorded call needs in IAM, with the names it used mapped to the deployment's. */
@@ -111,7 +133,7 @@ export function needsOf(call: CallRecord, names: { table: (local: string) => str
       if (!call.tables) throw new Error(`no IAM mapping for ${call.operation}`);
       for (const t of call.tables) {
         const table = `arn:${at.partition}:dynamodb:${at.region}:${at.account}:table/${names.table(t.table)}${t.index ? `/index/${t.index}` : ''}`;
-        for (const a of t.actions) need.push({ action: `dynamodb:${a}`, resource: table, why: call.operation });
+        for (const a of t.actions) need.push({ action: `dynamodb:${a}`, resource: table, why: call.operation, ...(t.leadingKeys ? { leadingKeys: t.leadingKeys } : {}) });
       }
   }
   return need;

@@ -10,6 +10,9 @@
 //   REPOS           <repo>                      catalog entry, written once per repository
 //   BLOB#<digest>   BLOB                        global blob record (first verified upload wins)
 //   U#<id>          U                           upload session (TTL)
+//   LOGIN#u:<name>  <window start>              failed logins of a user name in a window (TTL)
+//   LOGIN#a:<addr>  <window start>              failed logins from a client address in a window (TTL)
+//   ID#...          ...                         users, projects, roles, robots (dynamo-identity.ts)
 
 export interface Key {
   pk: string;
@@ -40,3 +43,6 @@ export const uploadKey = (id: string): Key => ({ pk: `U#${id}`, sk: 'U' });
 export const manifestBodyKey = (repo: string, digest: string): string => `manifests/${repo}/${digest}`;
 /** S3 key of a manifest's references and annotations when they do not fit its item (JSON). */
 export const manifestFieldsKey = (repo: string, digest: string): string => `manifests/${repo}/${digest}.fields.json`;
+
+/** Failed-login counters (dynamo-login-throttle.ts): the one kind of item a replica region's API writes (an IAM condition names the prefix). */
+export const LOGIN_PK_PREFIX = 'LOGIN#';

@@ -1,7 +1,15 @@
-// Failed logins, counted per user name and per client address (failures only), in a sliding window:
-// past the limit, a login is answered 429 with Retry-After before any password hash is computed, so
-// guessing costs the guesser time and the registry nothing. Kept in the process (one `npm start`;
-// per container in Lambda, where it bounds each container's rate only).
+// Failed logins, counted per user name and per client address (failures only): past the limit, a
+// login is answered 429 with Retry-After before any password hash is computed, so guessing costs the
+// guesser time and the registry nothing. The port is async: `npm start` counts in its one process
+// (MemoryLoginThrottle, a sliding window); in AWS every Lambda container and region counts in the
+// table (adapters/dynamodb/dynamo-login-throttle.ts), so spreading guesses over containers gains nothing.
+export interface LoginThrottle {
+  /** Seconds to wait before `user` may try again from `address`; 0 when it may now. */
+  retryAfter(user: string, address: string, now?: number): Promise<number>;
+  /** Counts one failed login of `user` from `address`. */
+  failed(user: string, address: string, now?: number): Promise<void>;
+}
+
 export interface ThrottleLimits {
   windowMs: number;
   perUser: number;
@@ -10,7 +18,7 @@ export interface ThrottleLimits {
 
 export const DEFAULT_LIMITS: ThrottleLimits = { windowMs: 5 * 60_000, perUser: 10, perAddress: 30 };
 
-export class LoginThrottle {
+export class MemoryLoginThrottle implements LoginThrottle {
   readonly #limits: ThrottleLimits;
   readonly #failures = new Map<string, number[]>();
 
@@ -25,8 +33,7 @@ export class LoginThrottle {
     return list;
   }
 
-  /** Seconds to wait before `user` may try again from `address`; 0 when it may now. */
-  retryAfter(user: string, address: string, now = Date.now()): number {
+  async retryAfter(user: string, address: string, now = Date.now()): Promise<number> {
     let wait = 0;
     for (const [key, limit] of [[`u:${user}`, this.#limits.perUser], [`a:${address}`, this.#limits.perAddress]] as const) {
       const list = this.#recent(key, now);
@@ -35,7 +42,7 @@ export class LoginThrottle {
     return Math.ceil(wait / 1000);
   }
 
-  failed(user: string, address: string, now = Date.now()): void {
+  async failed(user: string, address: string, now = Date.now()): Promise<void> {
     for (const key of [`u:${user}`, `a:${address}`]) {
       const list = this.#recent(key, now);
       list.push(now);

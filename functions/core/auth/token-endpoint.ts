@@ -32,12 +32,12 @@ function tooMany(seconds: number): RegistryError {
 /** A password login, throttled per user and address: refused before hashing when over the limit. */
 async function passwordLogin(auth: AuthDeps, req: RegistryRequest, name: string, password: string, now: number): Promise<Identity> {
   const address = req.clientAddress ?? '';
-  const wait = auth.throttle.retryAfter(name, address, now);
+  const wait = await auth.throttle.retryAfter(name, address, now);
   if (wait > 0) throw tooMany(wait);
   try {
     return await byPassword(auth.store, name, password, now);
   } catch (e) {
-    if (e instanceof AuthenticationError) auth.throttle.failed(name, address, now);
+    if (e instanceof AuthenticationError) await auth.throttle.failed(name, address, now);
     throw e;
   }
 }

@@ -1,27 +1,19 @@
 // Concurrent manifest puts, re-tags, manifest deletes and tag deletes against DynamoDB Local, then a
 // check of the raw table (a test-only Scan): every tag points at a stored manifest, the reverse tag
 // index matches the tags exactly, referrer entries exist exactly for stored manifests with a subject.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { countCalls } from '../../../functions/aws/call-counter.ts';
 import { DynamoMetadataStore } from '../../../functions/adapters/dynamodb/dynamo-metadata.ts';
 import type { ManifestRecord } from '../../../functions/core/ports.ts';
 import { manifest } from '../../contract/fixtures.ts';
-import { startDynamoLocal, type DynamoLocal } from '../../support/dynamodb-local.ts';
+import { useDynamoLocal } from '../../support/dynamodb-local.ts';
 
-let dynamo: DynamoLocal;
-
-beforeAll(async () => {
-  dynamo = await startDynamoLocal();
-}, 90_000);
-
-afterAll(async () => {
-  await dynamo?.stop();
-});
+const local = useDynamoLocal();
 
 async function scan(tableName: string) {
-  const doc = DynamoDBDocumentClient.from(dynamo.client());
+  const doc = DynamoDBDocumentClient.from(local.get().client());
   const items: Record<string, unknown>[] = [];
   let start: Record<string, unknown> | undefined;
   do {
@@ -34,9 +26,9 @@ async function scan(tableName: string) {
 
 describe('DynamoDB store under concurrent manifest and tag changes', () => {
   it('keeps tags, reverse index, manifests and referrer entries consistent', async () => {
-    const tableName = await dynamo.createTable();
+    const tableName = await local.get().createTable();
     // Several "processes", each with its own client and caches.
-    const stores = Array.from({ length: 4 }, () => new DynamoMetadataStore({ client: dynamo.client(), tableName }));
+    const stores = Array.from({ length: 4 }, () => new DynamoMetadataStore({ client: local.get().client(), tableName }));
     const subject = manifest();
     await stores[0]!.putManifest('r', subject, ['base']);
     const pool: ManifestRecord[] = Array.from({ length: 4 }, (_, i) => manifest(i % 2 === 0 ? { subject: subject.digest } : {}));
@@ -67,8 +59,8 @@ describe('DynamoDB store under concurrent manifest and tag changes', () => {
   }, 120_000);
 
   it('8 writers adding different tags to one stored manifest at once all succeed, and each bumps the revision once', async () => {
-    const tableName = await dynamo.createTable();
-    const clients = Array.from({ length: 8 }, () => dynamo.client());
+    const tableName = await local.get().createTable();
+    const clients = Array.from({ length: 8 }, () => local.get().client());
     const counts = clients.map((client) => countCalls(client));
     const stores = clients.map((client) => new DynamoMetadataStore({ client, tableName }));
     const m = manifest();

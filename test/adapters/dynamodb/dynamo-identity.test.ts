@@ -1,22 +1,13 @@
 // The IdentityStore contract against DynamoDB Local over the wire (a fresh table per test).
-import { afterAll, beforeAll } from 'vitest';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { DynamoIdentityStore } from '../../../functions/adapters/dynamodb/dynamo-identity.ts';
 import { identityStoreContract } from '../../contract/identity-store.contract.ts';
-import { startDynamoLocal, type DynamoLocal } from '../../support/dynamodb-local.ts';
+import { useDynamoLocal } from '../../support/dynamodb-local.ts';
 
-let dynamo: DynamoLocal;
-
-beforeAll(async () => {
-  dynamo = await startDynamoLocal();
-}, 90_000);
-
-afterAll(async () => {
-  await dynamo?.stop();
-});
+const local = useDynamoLocal();
 
 identityStoreContract('DynamoDB Local', async () => {
-  const table = await dynamo.createTable();
-  const client = dynamo.client();
+  const table = await local.get().createTable();
+  const client = local.get().client();
   return { store: new DynamoIdentityStore(DynamoDBDocumentClient.from(client), table), close: async () => client.destroy() };
 });

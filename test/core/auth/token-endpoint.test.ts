@@ -5,7 +5,7 @@ import { randomBytes } from 'node:crypto';
 import { SqliteIdentityStore } from '../../../functions/adapters/sqlite/sqlite-identity.ts';
 import { addUser, createProject, setMember } from '../../../functions/core/auth/admin.ts';
 import { TokenService } from '../../../functions/core/auth/jwt.ts';
-import { LoginThrottle } from '../../../functions/core/auth/login-throttle.ts';
+import { MemoryLoginThrottle } from '../../../functions/core/auth/login-throttle.ts';
 import { TokenAuthorizer } from '../../../functions/core/auth/token-authorizer.ts';
 import { tokenKeysFrom } from '../../../functions/core/auth/token-keys.ts';
 import type { IdentityStore } from '../../../functions/core/auth/identity-store.ts';
@@ -35,7 +35,7 @@ async function setup(limits = { windowMs: 60_000, perUser: 3, perAddress: 5 }) {
   const registry = createRegistry({
     metadata: new SqliteMetadataStore(':memory:'), blobs: {} as BlobStore, uploadTokens: new TokenSigner(randomBytes(32)),
     authorizer: new TokenAuthorizer(tokens, { realm: 'http://reg/token', service: 'reg' }),
-    auth: { store: counted, tokens, throttle: new LoginThrottle(limits) },
+    auth: { store: counted, tokens, throttle: new MemoryLoginThrottle(limits) },
   });
   return { registry, tokens, reads: () => userReads };
 }
