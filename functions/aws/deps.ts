@@ -1,5 +1,6 @@
 // The registry wired to AWS: DynamoDB metadata, S3 blobs, keys from Secrets Manager. Built once per
 // Lambda container or ingest task and reused across requests.
+import { publicProjects } from '../core/auth/public-projects.ts';
 import { regionalApi } from './regional-api.ts';
 import { readFile } from 'node:fs/promises';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
@@ -102,7 +103,7 @@ function authOf(deps: AwsDeps): Pick<RegistryOptions, 'authorizer' | 'auth'> {
   const auth = deps.config.auth;
   if (!auth || !deps.tokens) return { authorizer: deps.config.access === 'open' ? allowAll : closedRegistry };
   return {
-    authorizer: new TokenAuthorizer(deps.tokens, { realm: `${auth.url}/token`, service: auth.service }),
+    authorizer: new TokenAuthorizer(deps.tokens, { realm: `${auth.url}/token`, service: auth.service }, publicProjects(deps.identity)),
     auth: { store: deps.identity, tokens: deps.tokens, throttle: deps.loginThrottle },
   };
 }

@@ -8,6 +8,11 @@ export type Access = { type: 'repository'; name: string; actions: Action[] } | {
 export interface Principal {
   /** Subject of the credentials, or 'anonymous'. */
   subject: string;
+  /**
+   * Anonymous, and let in only because what it reads is public: its successful reads may be kept by a
+   * shared cache (core/shared-cache.ts). Never set for a request that carried credentials.
+   */
+  publicRead?: boolean;
 }
 
 export type Decision =

@@ -1,6 +1,7 @@
 // What every handler receives: the request, its route parameters, the authorized principal and the
 // registry's dependencies (ports, authorizer, upload token signer, settings).
 import type { Access, Authorizer, Principal } from './access.ts';
+import type { CacheKind } from './shared-cache.ts';
 import type { RegistryRequest, RegistryResponse } from './http.ts';
 import type { BlobStore, MetadataStore } from './ports.ts';
 import type { TokenSigner } from './tokens.ts';
@@ -59,4 +60,6 @@ export interface Operation {
   handle(ctx: HandlerContext): Promise<RegistryResponse>;
   /** Served without asking the authorizer (the token endpoint, which authenticates by itself). */
   public?: boolean;
+  /** What a shared cache may keep of its answers to anonymous public reads (core/shared-cache.ts); undefined: nothing. */
+  cache?: (params: Params) => CacheKind;
 }

@@ -1,4 +1,5 @@
 // The registry: one framework-free function from request to response, shared by every entry point.
+import { NOT_SHARED, sharedCacheControl } from './shared-cache.ts';
 import { defaultSettings, type RegistryDeps, type RegistrySettings } from './context.ts';
 import { RegistryError } from './errors.ts';
 import { requireName } from './grammar.ts';
@@ -74,7 +75,10 @@ export function createRegistry(options: RegistryOptions): Registry {
       const code = decision.status === 401 ? 'UNAUTHORIZED' : 'DENIED';
       throw new RegistryError(code, decision.detail, { headers: decision.challenge ? { 'www-authenticate': decision.challenge } : {} });
     }
-    return op.handle({ req, params: match.params, principal: decision.principal, deps });
+    const res = await op.handle({ req, params: match.params, principal: decision.principal, deps });
+    // Whether a shared cache (CloudFront) may keep this answer is the origin's call, made here.
+    res.headers['cache-control'] = sharedCacheControl(decision.principal, op.cache?.(match.params), res, deps.settings.blobUrlTtlSeconds);
+    return res;
   }
 
   return async (req) => {
@@ -96,6 +100,8 @@ export function createRegistry(options: RegistryOptions): Registry {
       }
     }
     Object.assign(res.headers, API_VERSION_HEADERS);
+    // Errors and the answers of public operations that said nothing: never kept by a shared cache.
+    res.headers['cache-control'] ??= NOT_SHARED;
     return res;
   };
 }

@@ -1,4 +1,5 @@
 // The local registry: node:http in front of the core, SQLite metadata and files for blobs.
+import { publicProjects } from '../../core/auth/public-projects.ts';
 import { constants } from 'node:fs';
 import { access, mkdir } from 'node:fs/promises';
 import type { Server } from 'node:http';
@@ -73,7 +74,7 @@ function localAuth(config: LocalConfig, data: DataDir): { auth: AuthDeps; author
   if (!config.auth.on) return undefined;
   const settings: AuthSettings = { realm: config.auth.url ? `${config.auth.url}/token` : '', service: config.auth.service };
   const tokens = new TokenService(tokenKeysFrom([data.tokenSeed]), { issuer: config.auth.service, service: config.auth.service, refreshTokenSeconds: config.auth.refreshTokenSeconds });
-  return { auth: { store: data.identity, tokens, throttle: new MemoryLoginThrottle() }, authorizer: new TokenAuthorizer(tokens, settings), settings };
+  return { auth: { store: data.identity, tokens, throttle: new MemoryLoginThrottle() }, authorizer: new TokenAuthorizer(tokens, settings, publicProjects(data.identity)), settings };
 }
 
 export async function startLocalRegistry(config: LocalConfig): Promise<LocalRegistry> {

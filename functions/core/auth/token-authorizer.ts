@@ -32,19 +32,38 @@ export function covers(granted: readonly Grant[], access: Access): boolean {
     granted.some((g) => g.type === access.type && g.name === access.name && (g.actions.includes(action) || g.actions.includes('*'))));
 }
 
+/** Whether a repository's project is public (anyone may pull); cached briefly by the caller's choice. */
+export type PublicCheck = (repository: string) => Promise<boolean>;
+
 export class TokenAuthorizer implements Authorizer {
   readonly #tokens: TokenService;
   readonly #settings: AuthSettings;
+  readonly #isPublic: PublicCheck | undefined;
 
-  constructor(tokens: TokenService, settings: AuthSettings) {
+  /** `isPublic`: with it, a request without credentials may pull from public projects (and shared caches may keep the answers). */
+  constructor(tokens: TokenService, settings: AuthSettings, isPublic?: PublicCheck) {
     this.#tokens = tokens;
     this.#settings = settings;
+    this.#isPublic = isPublic;
+  }
+
+  /** A request with no credentials: let in when all it needs is pull on public repositories. */
+  async #anonymous(required: Access[]): Promise<Decision | undefined> {
+    if (!this.#isPublic || required.length === 0) return undefined;
+    for (const a of required) {
+      if (a.type !== 'repository' || a.actions.some((x) => x !== 'pull') || !(await this.#isPublic(a.name))) return undefined;
+    }
+    const access = required.map((a) => ({ type: 'repository' as const, name: a.name, actions: ['pull'] }));
+    const principal: TokenPrincipal = { subject: 'anonymous', access, publicRead: true };
+    return { allowed: true, principal };
   }
 
   async authorize(req: RegistryRequest, required: Access[]): Promise<Decision> {
     const auth = header(req, 'authorization');
     const bearer = auth !== undefined && /^bearer /i.test(auth) ? auth.slice(7).trim() : undefined;
     if (bearer === undefined) {
+      const anonymous = auth === undefined ? await this.#anonymous(required) : undefined;
+      if (anonymous) return anonymous;
       return { allowed: false, status: 401, challenge: challenge(this.#settings, required), detail: { reason: 'authentication required: get a token from the realm in WWW-Authenticate' } };
     }
     let claims;
@@ -63,7 +82,8 @@ export class TokenAuthorizer implements Authorizer {
         detail: { reason: 'the token does not grant this access', needed: missing.map(scopeOf) },
       };
     }
-    const principal: TokenPrincipal = { subject: claims.sub, access: claims.access };
+    // An anonymous token carries public pulls only (grants.ts): its reads are as shareable as a request without one.
+    const principal: TokenPrincipal = { subject: claims.sub, access: claims.access, ...(claims.sub === 'anonymous' ? { publicRead: true } : {}) };
     return { allowed: true, principal };
   }
 

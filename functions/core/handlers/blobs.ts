@@ -15,6 +15,7 @@ async function linkedBlob({ params, deps }: HandlerContext) {
 
 export const headBlob: Operation = {
   access: (p) => [repoAccess(p.name, 'pull')],
+  cache: () => 'content',
   async handle(ctx) {
     const blob = await linkedBlob(ctx);
     return {
@@ -31,6 +32,7 @@ export const headBlob: Operation = {
 
 export const getBlob: Operation = {
   access: (p) => [repoAccess(p.name, 'pull')],
+  cache: () => 'redirect',
   async handle(ctx) {
     const blob = await linkedBlob(ctx);
     const url = await ctx.deps.blobs.readUrl(blob, { expiresInSeconds: ctx.deps.settings.blobUrlTtlSeconds });

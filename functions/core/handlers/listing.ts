@@ -45,6 +45,7 @@ function linkHeader(path: string, n: number, result: Page<string>): Record<strin
 
 export const listTags: Operation = {
   access: (p) => [repoAccess(p.name, 'pull')],
+  cache: () => 'moving',
   async handle({ params, deps, req }) {
     const page = pageRequest(req, deps);
     if (!(await deps.metadata.repositoryExists(params.name))) throw new RegistryError('NAME_UNKNOWN', { name: params.name });

@@ -2,7 +2,7 @@
 import { repoAccess } from '../access.ts';
 import { RegistryError } from '../errors.ts';
 import { recordBlob, recordEdgeUpload } from '../blob-records.ts';
-import { digestAlgorithm, isValidTag, parseReference } from '../grammar.ts';
+import { digestAlgorithm, isDigestLike, isValidTag, parseReference } from '../grammar.ts';
 import { emptyResponse, header, type RegistryResponse } from '../http.ts';
 import { acceptable, digestOf, EMPTY_BLOB, MANIFEST_MEDIA_TYPES, MAX_MANIFEST_BYTES, parseManifest, type ParsedManifest } from '../manifest.ts';
 import { readLimited } from '../read-body.ts';
@@ -39,6 +39,7 @@ function manifestHeaders(m: ManifestHead): Record<string, string> {
 
 export const headManifest: Operation = {
   access: (p) => [repoAccess(p.name, 'pull')],
+  cache: (p) => (isDigestLike(p.reference) ? 'content' : 'moving'),
   async handle({ params, deps, req }) {
     const m = await deps.metadata.headManifest(params.name, readReference(params.reference));
     if (!m) throw new RegistryError('MANIFEST_UNKNOWN', { reference: params.reference });
@@ -49,6 +50,7 @@ export const headManifest: Operation = {
 
 export const getManifest: Operation = {
   access: (p) => [repoAccess(p.name, 'pull')],
+  cache: (p) => (isDigestLike(p.reference) ? 'content' : 'moving'),
   async handle({ params, deps, req }) {
     const ref = readReference(params.reference);
     const m = 'digest' in ref ? await deps.metadata.getManifest(params.name, ref.digest) : await deps.metadata.getTaggedManifest(params.name, ref.tag);

@@ -1,0 +1,22 @@
+// What a shared cache (CloudFront) may keep. Decided here, at the origin, per response: only
+// successful anonymous reads of public content are `public`; everything else — any answer to a
+// request that carried credentials, any error, any write — is `private, no-store`, so the cache can
+// never hand a private manifest to someone else. Content by digest never changes (a delete purges
+// the CDN, docs/auth.md); a tag moves, so its answers live a minute; a blob GET's 307 carries a
+// signed URL, so it lives well inside that URL's lifetime.
+import type { Principal } from './access.ts';
+import type { RegistryResponse } from './http.ts';
+
+/** What a cacheable operation answers: content by digest, something that moves (a tag, a tag list), or a redirect to a signed URL. */
+export type CacheKind = 'content' | 'moving' | 'redirect';
+
+export const SHARED_CACHE_SECONDS = { content: 86_400, moving: 60, redirect: 300 } as const;
+export const NOT_SHARED = 'private, no-store';
+
+/** The Cache-Control of `res`, answered to `principal` by an operation of kind `kind` (undefined: not cacheable). */
+export function sharedCacheControl(principal: Principal, kind: CacheKind | undefined, res: RegistryResponse, blobUrlTtlSeconds: number): string {
+  const ok = kind === 'redirect' ? res.status === 307 : res.status === 200;
+  if (!principal.publicRead || kind === undefined || !ok) return NOT_SHARED;
+  const seconds = kind === 'redirect' ? Math.min(SHARED_CACHE_SECONDS.redirect, Math.floor(blobUrlTtlSeconds / 3)) : SHARED_CACHE_SECONDS[kind];
+  return `public, max-age=${seconds}`;
+}
