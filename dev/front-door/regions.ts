@@ -10,6 +10,7 @@ import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { requestEvent, type EdgeFunction } from '../cloudfront/harness.ts';
 import { UNAVAILABLE_PAGE_PATH } from '../../functions/edge/source.ts';
 import { invoke, type Answer, type LambdaHandler } from './apigw-http.ts';
+import { CdnCache } from './cdn-cache.ts';
 
 export interface RegionalApis {
   /** The read-routing function, loaded with this distribution's settings. */
@@ -22,6 +23,8 @@ export interface RegionalApis {
   down: Set<string>;
   /** The unavailable page's behaviour: its origins in failover order (no function runs there). */
   pageOrigins: string[];
+  /** The API behaviour's cache (what the origin marks public); none: nothing is kept. */
+  cache?: CdnCache;
 }
 
 /** Which API origin served a request, for the front door's counters and the tests. */
@@ -42,9 +45,11 @@ interface Choice {
   failover: number[];
 }
 
-async function choose(apis: RegionalApis, req: { method: string; url: string; headers: IncomingMessage['headers'] }): Promise<Choice> {
+/** Read-routing's choice for `req`; a header the function dropped (an anonymous token) leaves `event` too. */
+async function choose(apis: RegionalApis, req: { method: string; url: string; headers: IncomingMessage['headers'] }, event: APIGatewayProxyEventV2): Promise<Choice> {
   const result = await apis.routing.run(requestEvent(req));
   if (result.kind !== 'request') throw new Error('read-routing answered a request itself');
+  for (const name of Object.keys(event.headers)) if (name in req.headers && !(name in result.request.headers)) delete event.headers[name];
   const origin = result.origin;
   if (origin.kind === 'id') return { ids: [origin.id], failover: [] };
   if (origin.kind === 'group') {
@@ -73,8 +78,13 @@ async function tryOrigins(apis: RegionalApis, choice: Choice, event: APIGatewayP
  * another behaviour chose one (the upload behaviour's), else read-routing's choice.
  */
 export async function regionalInvoke(apis: RegionalApis, req: IncomingMessage, event: APIGatewayProxyEventV2, timeoutMs: number, originId?: string): Promise<RegionalAnswer> {
-  const choice = originId ? { ids: [originId], failover: [] } : await choose(apis, { method: req.method ?? 'GET', url: req.url ?? '/', headers: req.headers });
+  const choice = originId ? { ids: [originId], failover: [] } : await choose(apis, { method: req.method ?? 'GET', url: req.url ?? '/', headers: req.headers }, event);
+  // The API behaviour's cache (the upload behaviour, which chose `originId`, keeps nothing).
+  const key = apis.cache && !originId ? CdnCache.keyOf(event) : undefined;
+  const hit = key === undefined ? undefined : apis.cache!.get(key);
+  if (hit) return { answer: hit, tried: [] };
   const result = await tryOrigins(apis, choice, event, timeoutMs);
+  if (key !== undefined) apis.cache!.put(key, result.answer);
   if (result.answer.status !== 502 && result.answer.status !== 504) return result;
   // The distribution's custom error response: the page, fetched as a GET from its own behaviour (a
   // static group starting with the replica, no function), sent with 503.

@@ -25,6 +25,7 @@ import { createEventsHandler } from '../../functions/apps/events-lambda/handler.
 import { loadEdgeFunction, uploadKeysStore } from '../cloudfront/harness.ts';
 import type { EdgeConfig, ReadRoutingConfig } from '../../functions/edge/source.ts';
 import { ORIGIN_SECRET_HEADER } from '../../functions/aws/origin-guard.ts';
+import { CdnCache } from '../front-door/cdn-cache.ts';
 import type { RegionalApis } from '../front-door/regions.ts';
 import { startFrontDoor, type FrontDoor, type FrontDoorOptions } from '../front-door/server.ts';
 import { log } from '../../functions/http/log.ts';
@@ -82,6 +83,8 @@ export interface AwsLocal {
   deps: AwsDeps;
   /** The API Lambda's handler itself, as a direct call to the API Gateway URL reaches it (no CloudFront origin header). */
   apiHandler: ApiHandler;
+  /** The API behaviour's CloudFront cache (hits, invalidations). */
+  cdn: CdnCache;
   /** The events Lambda's. */
   eventsDeps: AwsDeps;
   /** Body bytes the API handler read from requests and moved to or from S3 (ingest serves its own on /healthz/calls). */
@@ -210,7 +213,7 @@ export async function startAwsLocal(opts: AwsLocalOptions): Promise<AwsLocal> {
     const apiBytes = newComputeBytes();
     countS3ObjectBytes(deps.s3, apiBytes);
     const handler = createApiHandler(() => registry, { logger, metrics, computeBytes: apiBytes });
-    let regions: RegionalApis | undefined;
+    let regions: RegionalApis;
     let localRegions: LocalRegions | undefined;
     if (opts.replicaRegion) {
       const replica = opts.replicaRegion;
@@ -248,7 +251,21 @@ export async function startAwsLocal(opts: AwsLocalOptions): Promise<AwsLocal> {
           else down.delete(id);
         },
       };
+    } else {
+      // One region: the read-routing function still runs on the API behaviour (it drops anonymous
+      // tokens there), and picks the one API.
+      const routing: ReadRoutingConfig = { primary: PRIMARY_REGION, fallback: '', regions: [[PRIMARY_REGION, 38.9, -77.4]], api: { [PRIMARY_REGION]: EDGE_ORIGINS.apiOrigin }, blobs: { [PRIMARY_REGION]: 'blobs-primary' } };
+      regions = {
+        routing: loadEdgeFunction('read-routing', { config: routing }),
+        handlers: { [EDGE_ORIGINS.apiOrigin]: handler as never },
+        primary: EDGE_ORIGINS.apiOrigin,
+        down: new Set(),
+        pageOrigins: [EDGE_ORIGINS.apiOrigin],
+      };
     }
+    // The API behaviour's cache: what the origin marks public (anonymous pulls of public projects).
+    const cdn = new CdnCache();
+    regions.cache = cdn;
 
     let ingest: AwsLocal['ingest'];
     let ingestUrl: string | undefined;
@@ -329,7 +346,7 @@ export async function startAwsLocal(opts: AwsLocalOptions): Promise<AwsLocal> {
       ...(opts.onRoute ? { onRoute: opts.onRoute } : {}),
       // GET /_local/stats: bytes and requests per origin, for the tests (never part of a deployment).
       localStats: true,
-      ...(regions ? { regions } : {}),
+      regions,
       ...(opts.edge === false ? {} : { edge: {
         viewerRequest: loadEdgeFunction('viewer-request', { config, kvs }),
         viewerResponse: loadEdgeFunction('viewer-response'),
@@ -341,7 +358,7 @@ export async function startAwsLocal(opts: AwsLocalOptions): Promise<AwsLocal> {
       } }),
     });
     cleanups.push(() => frontDoor.close());
-    return { url: frontDoor.url, frontDoor, deps, apiHandler: handler, eventsDeps, apiBytes, env, edgeUploads: opts.edge !== false && config.edgeUploads, ...(localRegions ? { regions: localRegions } : {}), ...(ingest ? { ingest } : {}), events, close };
+    return { url: frontDoor.url, frontDoor, deps, apiHandler: handler, cdn, eventsDeps, apiBytes, env, edgeUploads: opts.edge !== false && config.edgeUploads, ...(localRegions ? { regions: localRegions } : {}), ...(ingest ? { ingest } : {}), events, close };
   } catch (e) {
     await close();
     throw e;

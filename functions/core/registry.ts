@@ -1,9 +1,9 @@
 // The registry: one framework-free function from request to response, shared by every entry point.
-import { NOT_SHARED, sharedCacheControl } from './shared-cache.ts';
+import { NOT_SHARED, SHARED_CACHE_SECONDS, sharedCacheControl } from './shared-cache.ts';
 import { defaultSettings, type RegistryDeps, type RegistrySettings } from './context.ts';
 import { RegistryError } from './errors.ts';
 import { requireName } from './grammar.ts';
-import { API_VERSION_HEADERS, BodyReadError, jsonResponse, type RegistryRequest, type RegistryResponse } from './http.ts';
+import { API_VERSION_HEADERS, BodyReadError, header, jsonResponse, type RegistryRequest, type RegistryResponse } from './http.ts';
 import { matchRoute } from './routes.ts';
 import { StorageFullError, UploadConflictError, UploadGoneError } from './ports.ts';
 
@@ -73,7 +73,10 @@ export function createRegistry(options: RegistryOptions): Registry {
     const decision = await deps.authorizer.authorize(req, op.access(match.params));
     if (!decision.allowed) {
       const code = decision.status === 401 ? 'UNAUTHORIZED' : 'DENIED';
-      throw new RegistryError(code, decision.detail, { headers: decision.challenge ? { 'www-authenticate': decision.challenge } : {} });
+      // The challenge of GET /v2/ to a caller without credentials is everyone's: a shared cache may keep it.
+      const headers: Record<string, string> = decision.challenge ? { 'www-authenticate': decision.challenge } : {};
+      if (match.route.resource === 'base' && header(req, 'authorization') === undefined) headers['cache-control'] = `public, max-age=${SHARED_CACHE_SECONDS.challenge}`;
+      throw new RegistryError(code, decision.detail, { headers });
     }
     const res = await op.handle({ req, params: match.params, principal: decision.principal, deps });
     // Whether a shared cache (CloudFront) may keep this answer is the origin's call, made here.

@@ -10,7 +10,15 @@ import type { RegistryResponse } from './http.ts';
 /** What a cacheable operation answers: content by digest, something that moves (a tag, a tag list), or a redirect to a signed URL. */
 export type CacheKind = 'content' | 'moving' | 'redirect';
 
-export const SHARED_CACHE_SECONDS = { content: 86_400, moving: 60, redirect: 300 } as const;
+export const SHARED_CACHE_SECONDS = {
+  content: 86_400,
+  moving: 60,
+  redirect: 300,
+  /** The token endpoint's answer to a caller with no credentials (the token lives 300 s). */
+  anonymousToken: 60,
+  /** The challenge of `GET /v2/` to a caller with no credentials (the same for everyone). */
+  challenge: 300,
+} as const;
 export const NOT_SHARED = 'private, no-store';
 
 /** The Cache-Control of `res`, answered to `principal` by an operation of kind `kind` (undefined: not cacheable). */

@@ -45,9 +45,29 @@ function nearest(headers) {
   return best;
 }
 
+var BEARER_JWT = /^bearer\s+[A-Za-z0-9_-]+\.([A-Za-z0-9_-]+)\.[A-Za-z0-9_-]*$/i;
+
+/**
+ * Whether the request carries an anonymous registry token (its payload's sub is "anonymous": it
+ * grants public pulls only). Read, not verified: dropping it can only make the request anonymous.
+ */
+function anonymousToken(headers) {
+  var h = headers.authorization;
+  var m = h ? BEARER_JWT.exec(h.value) : null;
+  if (!m) return false;
+  try {
+    return JSON.parse(Buffer.from(m[1], 'base64url').toString()).sub === 'anonymous';
+  } catch (e) {
+    return false;
+  }
+}
+
 function handler(event) {
   var req = event.request;
   var origins = req.uri.indexOf('/blobs/') === 0 ? CONFIG.blobs : CONFIG.api;
+  // An anonymous read goes on without its token, so that every anonymous puller shares one cached
+  // answer (Authorization is part of the cache key); the origin serves public content without one.
+  if ((req.method === 'GET' || req.method === 'HEAD') && anonymousToken(req.headers)) delete req.headers.authorization;
   if (req.method !== 'GET' && req.method !== 'HEAD') {
     cf.selectRequestOriginById(origins[CONFIG.primary]);
     return req;

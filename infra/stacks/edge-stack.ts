@@ -194,6 +194,25 @@ export class EdgeStack extends Stack {
       enableAcceptEncodingBrotli: false,
     });
 
+    // The API behaviour keeps what the origin says it may (core/shared-cache.ts): only anonymous
+    // reads of public content are `public`, everything else `private, no-store`, and nothing is kept
+    // without a Cache-Control that allows it (default TTL 0). Authorization is in the key, so an
+    // answer to one caller's credentials can only ever match the same credentials (and the
+    // read-routing function drops anonymous tokens, so anonymous pullers share one entry); Accept is
+    // in it because a manifest's representation depends on it; every query string (the tag list's
+    // pagination).
+    const apiReads = new cloudfront.CachePolicy(this, 'ApiReads', {
+      comment: 'API reads: what the origin marks public (anonymous pulls of public projects); Authorization and Accept in the key',
+      defaultTtl: Duration.seconds(0),
+      minTtl: Duration.seconds(0),
+      maxTtl: Duration.days(365),
+      headerBehavior: cloudfront.CacheHeaderBehavior.allowList('Authorization', 'Accept'),
+      queryStringBehavior: cloudfront.CacheQueryStringBehavior.all(),
+      cookieBehavior: cloudfront.CacheCookieBehavior.none(),
+      enableAcceptEncodingGzip: false,
+      enableAcceptEncodingBrotli: false,
+    });
+
     // The API sees its own Host (API Gateway routes on it): every viewer header but Host, every
     // query string, nothing cached. With caching disabled this policy also forwards Authorization.
     const passThrough = {
@@ -259,7 +278,14 @@ export class EdgeStack extends Stack {
       ...(config.domain && certificate
         ? { domainNames: [config.domain.name], certificate, minimumProtocolVersion: cloudfront.SecurityPolicyProtocol.TLS_V1_2_2021 }
         : {}),
-      defaultBehavior: { ...passThrough, origin: primaryApi, allowedMethods: cloudfront.AllowedMethods.ALLOW_ALL, functionAssociations: readRoutingAssociation },
+      defaultBehavior: {
+        ...passThrough,
+        origin: primaryApi,
+        allowedMethods: cloudfront.AllowedMethods.ALLOW_ALL,
+        cachedMethods: cloudfront.CachedMethods.CACHE_GET_HEAD,
+        cachePolicy: apiReads,
+        functionAssociations: readRoutingAssociation,
+      },
       // The primary API unreachable (502) or silent (504): an OCI error, not CloudFront's HTML page.
       // The page is the API's own, from its own behaviour (below), so a replica serves it.
       errorResponses: UNAVAILABLE_ERRORS.map((httpStatus) => ({ httpStatus, responseHttpStatus: 503, responsePagePath: UNAVAILABLE_PAGE_PATH, ttl: Duration.seconds(0) })),

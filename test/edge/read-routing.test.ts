@@ -78,6 +78,19 @@ describe('read routing', () => {
     expect(r.kind === 'request' && r.request).toEqual(e.request);
   });
 
+  it("an anonymous token is dropped from reads (so anonymous pullers share one cached answer); any other is kept, and writes keep theirs", async () => {
+    const jwt = (payload: unknown) => `Bearer eyJhbGciOiJFUzI1NiJ9.${Buffer.from(JSON.stringify(payload)).toString('base64url')}.c2ln`;
+    const headersAfter = async (method: string, authorization: string) => {
+      const r = await fn.run(event(method, '/v2/pub/app/manifests/v1', { ...PARIS, authorization }));
+      return r.kind === 'request' ? r.request.headers : undefined;
+    };
+    for (const method of ['GET', 'HEAD']) expect((await headersAfter(method, jwt({ sub: 'anonymous', access: [] })))?.authorization).toBeUndefined();
+    for (const kept of [jwt({ sub: 'alice' }), jwt({ sub: 'anonymousx' }), 'Bearer not-a-jwt', `Basic ${Buffer.from('anonymous:x').toString('base64')}`, 'Bearer a.%%%.b']) {
+      expect((await headersAfter('GET', kept))?.authorization).toEqual({ value: kept });
+    }
+    expect((await headersAfter('PUT', jwt({ sub: 'anonymous' })))?.authorization).toEqual({ value: jwt({ sub: 'anonymous' }) });
+  });
+
   it('settings are checked before they are written into the code', () => {
     expect(() => edgeFunctionSource('read-routing', { ...PROD, primary: 'eu-west-1' })).toThrow(/primary region comes first/);
     expect(() => edgeFunctionSource('read-routing', { ...PROD, fallback: 'us-east-1' })).toThrow(/fallback/);

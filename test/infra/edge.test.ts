@@ -81,11 +81,18 @@ describe.each([
     expect(cfg.Enabled).toBe(true);
   });
 
-  it('default behaviour: the primary API, every method, nothing cached, all headers but Host and all query strings forwarded', () => {
+  it('default behaviour: the primary API, every method, GET/HEAD kept only as the origin allows (Authorization and Accept in the key), all headers but Host and all query strings forwarded', () => {
     const cfg = distribution(env);
     const d = cfg.DefaultCacheBehavior;
     expect(d.AllowedMethods).toEqual(ALL_METHODS);
-    expect(d.CachePolicyId).toBe(CACHING_DISABLED);
+    expect(d.CachedMethods).toEqual(['GET', 'HEAD']);
+    const policy = (s.templateJson(`OciRegistry-${env}-Edge`).Resources as Record<string, Json>)[d.CachePolicyId.Ref].Properties.CachePolicyConfig as Json;
+    // Nothing without the origin's Cache-Control (core/shared-cache.ts marks only anonymous public reads).
+    expect(policy).toMatchObject({ DefaultTTL: 0, MinTTL: 0 });
+    const key = policy.ParametersInCacheKeyAndForwardedToOrigin;
+    expect(key.HeadersConfig).toEqual({ HeaderBehavior: 'whitelist', Headers: ['Authorization', 'Accept'] });
+    expect(key.QueryStringsConfig).toEqual({ QueryStringBehavior: 'all' });
+    expect(key.CookiesConfig).toEqual({ CookieBehavior: 'none' });
     expect(d.OriginRequestPolicyId).toBe(ALL_VIEWER_EXCEPT_HOST);
     expect(d.ViewerProtocolPolicy).toBe('https-only');
     const o = origin(cfg, d.TargetOriginId);

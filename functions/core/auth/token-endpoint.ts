@@ -2,6 +2,7 @@
 // (or none: anonymous) and the OAuth2 form POST (`password` and `refresh_token` grants). Grants the
 // intersection of the requested scopes and the caller's rights; `offline_token=true` (GET) or
 // `access_type=offline` (POST) adds a refresh token, which `docker login` keeps instead of the password.
+import { SHARED_CACHE_SECONDS } from '../shared-cache.ts';
 import type { Operation } from '../context.ts';
 import { RegistryError } from '../errors.ts';
 import { header, jsonResponse, type RegistryRequest, type RegistryResponse } from '../http.ts';
@@ -79,7 +80,14 @@ export const getToken: Operation = {
         throw e;
       }
     }
-    return answer(auth, who, req.query.getAll('scope'), req.query.get('offline_token') === 'true', deps.now());
+    const res = await answer(auth, who, req.query.getAll('scope'), req.query.get('offline_token') === 'true', deps.now());
+    // Asked with no credentials at all: every anonymous caller of these scopes may have this token
+    // (it grants public pulls only), so a shared cache may keep it for a fraction of its life.
+    if (who.kind === 'anonymous' && header(req, 'authorization') === undefined) {
+      res.headers['cache-control'] = `public, max-age=${SHARED_CACHE_SECONDS.anonymousToken}`;
+      delete res.headers.pragma;
+    }
+    return res;
   },
 };
 

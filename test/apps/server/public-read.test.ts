@@ -75,6 +75,16 @@ describe('anonymous reads of a public project', () => {
     expect((await get(`/v2/pub/app/blobs/${layerDigest}`, {}, 'HEAD')).headers.get('cache-control')).toBe('public, max-age=86400');
   });
 
+  it('what every caller without credentials gets alike is shareable too: the /v2/ challenge (5 minutes) and an anonymous token (1 minute of its 5)', async () => {
+    const ping = await get('/v2/');
+    expect(ping.status).toBe(401);
+    expect(ping.headers.get('cache-control')).toBe('public, max-age=300');
+    const anon = await fetch(`${reg.url}/token?service=${encodeURIComponent(service)}&scope=repository:pub/app:pull`);
+    expect(anon.status).toBe(200);
+    expect(anon.headers.get('cache-control')).toBe('public, max-age=60');
+    expect(anon.headers.get('pragma')).toBeNull();
+  });
+
   it("with an anonymous token (docker's way after the /v2/ challenge) they are as shareable", async () => {
     const r = await get(`/v2/pub/app/manifests/${manifestDigest}`, { authorization: `Bearer ${await token('repository:pub/app:pull')}` });
     expect(r.status).toBe(200);
@@ -91,12 +101,16 @@ describe('anonymous reads of a public project', () => {
     const missing = await get(`/v2/pub/app/manifests/sha256:${'0'.repeat(64)}`);
     expect(missing.status).toBe(404);
     expect(missing.headers.get('cache-control')).toBe('private, no-store');
-    for (const path of [`/v2/team/app/manifests/${manifestDigest}`, '/v2/team/app/tags/list', `/v2/team/app/blobs/${layerDigest}`, '/v2/', '/v2/_catalog']) {
+    for (const path of [`/v2/team/app/manifests/${manifestDigest}`, '/v2/team/app/tags/list', `/v2/team/app/blobs/${layerDigest}`, '/v2/_catalog']) {
       const r = await get(path);
       expect(r.status, path).toBe(401);
       expect(r.headers.get('cache-control')).toBe('private, no-store');
       expect(r.headers.get('www-authenticate')).toMatch(/^Bearer realm=/);
     }
+    // The token endpoint with credentials, and /v2/ with any Authorization: the caller's own.
+    const login = await fetch(`${reg.url}/token?service=${encodeURIComponent(service)}&scope=repository:pub/app:pull`, { headers: { authorization: `Basic ${Buffer.from(`dev:${PASSWORD}`).toString('base64')}` } });
+    expect(login.headers.get('cache-control')).toBe('no-store');
+    expect((await get('/v2/', { authorization: 'Bearer nonsense' })).headers.get('cache-control')).toBe('private, no-store');
     const anonPush = await fetch(`${reg.url}/v2/pub/app/blobs/uploads/`, { method: 'POST' });
     expect(anonPush.status).toBe(401);
     expect(anonPush.headers.get('cache-control')).toBe('private, no-store');

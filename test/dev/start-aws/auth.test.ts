@@ -11,6 +11,7 @@ import { addUser, createProject, setMember } from '../../../functions/core/auth/
 import { createSkopeo, toolGate, type Skopeo } from '../../support/clients.ts';
 import type { Context } from 'aws-lambda';
 import { ORIGIN_SECRET_HEADER } from '../../../functions/aws/origin-guard.ts';
+import { countCalls } from '../../../functions/aws/call-counter.ts';
 import { apiEvent } from '../../apps/api-lambda/events.ts';
 import { makeOciImage, type TestImage } from '../../support/images.ts';
 
@@ -80,6 +81,39 @@ describe('start:aws with token auth', () => {
     expect(forged.statusCode).toBe(403);
     // Through the front door the header is CloudFront's own, whatever the viewer sent.
     expect((await fetch(`${local.url}/v2/`, { headers: { [ORIGIN_SECRET_HEADER]: 'guess' } })).status).toBe(401);
+  });
+
+  it('a repeated anonymous pull of a public image by digest costs no Lambda invocation and no DynamoDB read (the CloudFront cache)', { timeout: 90_000 }, async (t) => {
+    gate.check(t);
+    await copy(['--dest-tls-verify=false', '--dest-creds', `dev:${PASSWORD}`, `oci:${join(work, 'layout')}:v1`, `docker://${host}/pub/cached:v1`]);
+    const pull = (to: string) => copy(['--src-tls-verify=false', '--src-no-creds', `docker://${host}/pub/cached@${img.manifestDigest}`, `oci:${join(work, to)}:x`]);
+    await pull('first');
+    const dynamo = countCalls(local.deps.dynamo);
+    const api = local.frontDoor.stats.apiOrigins.api ?? 0;
+    const hits = local.cdn.hits;
+    await pull('second');
+    expect(dynamo.calls).toEqual({});
+    expect(local.frontDoor.stats.apiOrigins.api ?? 0).toBe(api);
+    // The /v2/ challenge, the anonymous token, the manifest and each blob's redirect.
+    expect(local.cdn.hits - hits).toBeGreaterThanOrEqual(4);
+  });
+
+  it('a private manifest is never served to anonymous from the cache, even right after a signed-in GET of the same URL', { timeout: 90_000 }, async (t) => {
+    gate.check(t);
+    await copy(['--dest-tls-verify=false', '--dest-creds', `dev:${PASSWORD}`, `oci:${join(work, 'layout')}:v1`, `docker://${host}/team/cached:v1`]);
+    const url = `${local.url}/v2/team/cached/manifests/${img.manifestDigest}`;
+    const tokenFor = async (basic?: string) => {
+      const r = await fetch(`${local.url}/token?service=${host}&scope=repository:team/cached:pull`, basic ? { headers: { authorization: `Basic ${basic}` } } : {});
+      return ((await r.json()) as { token: string }).token;
+    };
+    const signedIn = await fetch(url, { headers: { accept: 'application/vnd.oci.image.manifest.v1+json', authorization: `Bearer ${await tokenFor(Buffer.from(`dev:${PASSWORD}`).toString('base64'))}` } });
+    expect(signedIn.status).toBe(200);
+    expect(signedIn.headers.get('cache-control')).toBe('private, no-store');
+    for (const authorization of [undefined, `Bearer ${await tokenFor()}`]) {
+      const anonymous = await fetch(url, { headers: { accept: 'application/vnd.oci.image.manifest.v1+json', ...(authorization ? { authorization } : {}) } });
+      expect(anonymous.status).toBe(401);
+      expect(anonymous.headers.get('x-cache')).toBeNull();
+    }
   });
 
   it('an upload PATCH straight to ingest without a token is refused', async () => {
