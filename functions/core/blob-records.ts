@@ -50,16 +50,35 @@ export async function endEdgeSession(deps: EdgeDeps, upload: EdgeUpload): Promis
  * be writing it, or a recorder failed: then it is recorded here). A recorded object whose repository
  * unlinked the blob since (DELETE) is never linked again. One storage lookup (findRepoUpload), then
  * one DeleteItem and the recording; when the session was ended already, one GetItem of the blob
- * record (and one of the link when it turns out recorded).
+ * record (and of the link when it turns out recorded, looked at again for up to 775 ms while another
+ * recorder may be writing it).
  */
 export async function recordEdgeUpload(deps: EdgeDeps, repo: string, digest: string): Promise<BlobRecord | undefined> {
   if (!deps.blobs.findRepoUpload) return undefined;
   const upload = await deps.blobs.findRepoUpload(repo, digest);
   if (!upload) return undefined;
   if (!(await endEdgeSession(deps, upload)) && upload.uploadId !== undefined && (await deps.metadata.getBlob(digest))?.location === upload.location) {
-    return deps.metadata.getLinkedBlob(repo, digest);
+    return linkSoon(deps, repo, digest);
   }
   return recordBlob(deps, repo, { digest, size: upload.size, location: upload.location, createdAt: deps.now() });
+}
+
+/** Waits between looks for a link that is being written: 775 ms in all. */
+const LINK_WAITS_MS = [25, 50, 100, 200, 400];
+
+/**
+ * The link of an upload whose session someone else ended: recorded already, or being recorded right
+ * now (the event or another request, between its DeleteItem and its transaction: a re-push of a blob
+ * to the key a record names already, e.g. after a DELETE of the blob). A few looks, spaced out; a
+ * blob its repository unlinked since stays unlinked, and the wait ends empty.
+ */
+async function linkSoon(deps: EdgeDeps, repo: string, digest: string): Promise<BlobRecord | undefined> {
+  for (const ms of [0, ...LINK_WAITS_MS]) {
+    if (ms > 0) await new Promise((resolve) => setTimeout(resolve, ms));
+    const linked = await deps.metadata.getLinkedBlob(repo, digest);
+    if (linked) return linked;
+  }
+  return undefined;
 }
 
 /**
