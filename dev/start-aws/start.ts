@@ -208,7 +208,11 @@ export async function startAwsLocal(opts: AwsLocalOptions): Promise<AwsLocal> {
     // Metrics go to stdout as EMF lines in AWS; here they are kept out of the request log.
     const metrics = new Metrics({ namespace: 'OciRegistryLocal', serviceName: 'registry-api', singleMetric: false });
     metrics.setDefaultDimensions({});
-    const registry = createAwsRegistry(deps, awsRegistryHooks(logger));
+    // The API behaviour's CloudFront cache: what the origin marks public (anonymous pulls of public
+    // projects); a delete purges the repository's paths from it, as the deployed API invalidates them.
+    const cdn = new CdnCache();
+    const sharedCache = { purge: async (_req: unknown, paths: readonly string[]) => cdn.purge(paths.map((p) => p.replace(/\*$/, ''))) };
+    const registry = createAwsRegistry(deps, { ...awsRegistryHooks(logger), sharedCache });
     // The body bytes the API handler reads and moves through S3, counted inside it (the tests, the bench).
     const apiBytes = newComputeBytes();
     countS3ObjectBytes(deps.s3, apiBytes);
@@ -263,8 +267,6 @@ export async function startAwsLocal(opts: AwsLocalOptions): Promise<AwsLocal> {
         pageOrigins: [EDGE_ORIGINS.apiOrigin],
       };
     }
-    // The API behaviour's cache: what the origin marks public (anonymous pulls of public projects).
-    const cdn = new CdnCache();
     regions.cache = cdn;
 
     let ingest: AwsLocal['ingest'];

@@ -97,7 +97,6 @@ export async function createAwsDeps(config: AwsConfig, opts: AwsDepsOptions = {}
   return { config, dynamo, s3, metadata, blobs, keys, identity, originSecrets, loginThrottle, ...(tokens ? { tokens } : {}) };
 }
 
-/** The core registry over AWS deps; `hooks` adds the entry point's error classification and logging. */
 /** Token auth when configured; else `access`: open (throwaway environments, start:aws) or closed. */
 function authOf(deps: AwsDeps): Pick<RegistryOptions, 'authorizer' | 'auth'> {
   const auth = deps.config.auth;
@@ -108,7 +107,8 @@ function authOf(deps: AwsDeps): Pick<RegistryOptions, 'authorizer' | 'auth'> {
   };
 }
 
-export function createAwsRegistry(deps: AwsDeps, hooks: Pick<RegistryOptions, 'classifyError' | 'onError'> = {}): Registry {
+/** `hooks`: the entry point's error classification and logging, and the CDN to purge on deletes (the API Lambda's). */
+export function createAwsRegistry(deps: AwsDeps, hooks: Pick<RegistryOptions, 'classifyError' | 'onError' | 'sharedCache'> = {}): Registry {
   return originGuard(regionalApi(createRegistry({
     metadata: deps.metadata,
     blobs: deps.blobs,

@@ -1,7 +1,7 @@
 // What every handler receives: the request, its route parameters, the authorized principal and the
 // registry's dependencies (ports, authorizer, upload token signer, settings).
 import type { Access, Authorizer, Principal } from './access.ts';
-import type { CacheKind } from './shared-cache.ts';
+import type { CacheKind, SharedCache } from './shared-cache.ts';
 import type { RegistryRequest, RegistryResponse } from './http.ts';
 import type { BlobStore, MetadataStore } from './ports.ts';
 import type { TokenSigner } from './tokens.ts';
@@ -38,6 +38,8 @@ export interface RegistryDeps {
   now: () => number;
   /** Token authentication (the token endpoint's store and signer); absent: /token is not served. */
   auth?: AuthDeps;
+  /** The CDN in front, purged on deletes (core/shared-cache.ts); absent: nothing to purge. */
+  sharedCache?: SharedCache;
 }
 
 export interface Params {

@@ -5,7 +5,7 @@
 // the CDN, docs/auth.md); a tag moves, so its answers live a minute; a blob GET's 307 carries a
 // signed URL, so it lives well inside that URL's lifetime.
 import type { Principal } from './access.ts';
-import type { RegistryResponse } from './http.ts';
+import type { RegistryRequest, RegistryResponse } from './http.ts';
 
 /** What a cacheable operation answers: content by digest, something that moves (a tag, a tag list), or a redirect to a signed URL. */
 export type CacheKind = 'content' | 'moving' | 'redirect';
@@ -28,3 +28,15 @@ export function sharedCacheControl(principal: Principal, kind: CacheKind | undef
   const seconds = kind === 'redirect' ? Math.min(SHARED_CACHE_SECONDS.redirect, Math.floor(blobUrlTtlSeconds / 3)) : SHARED_CACHE_SECONDS[kind];
   return `public, max-age=${seconds}`;
 }
+
+/**
+ * The shared cache in front of the registry, when there is one (CloudFront in AWS): what a delete
+ * makes stale is purged. Failures are the adapter's to report; the delete itself stands.
+ */
+export interface SharedCache {
+  /** `req`: the request that made them stale (an adapter may read which cache from it). */
+  purge(req: RegistryRequest, paths: readonly string[]): Promise<void>;
+}
+
+/** Everything a shared cache may hold of one repository (a single wildcard path: one invalidation path). */
+export const repositoryPaths = (repo: string): string[] => [`/v2/${repo}/*`];

@@ -68,6 +68,8 @@ function handler(event) {
   // An anonymous read goes on without its token, so that every anonymous puller shares one cached
   // answer (Authorization is part of the cache key); the origin serves public content without one.
   if ((req.method === 'GET' || req.method === 'HEAD') && anonymousToken(req.headers)) delete req.headers.authorization;
+  // Which distribution this is, for the purge a DELETE makes (adapters/cloudfront); never the viewer's.
+  req.headers['x-registry-distribution'] = { value: event.context.distributionId };
   if (req.method !== 'GET' && req.method !== 'HEAD') {
     cf.selectRequestOriginById(origins[CONFIG.primary]);
     return req;

@@ -11,6 +11,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
 import type { EnvironmentConfig } from '../config.ts';
 import { acknowledgePrefixWildcards, dataStatements } from '../constructs/grants.ts';
+import { flattenCfnReference } from 'cdk-nag/lib/utils/flatten-cfn-reference.js';
 import { RegistryFunction } from '../constructs/registry-function.ts';
 import { bucketArn, bucketName, replicaSecretArn, tableArn, tableName } from '../names.ts';
 import { registryEnvironment } from '../runtime-env.ts';
@@ -75,6 +76,17 @@ export class ApiStack extends Stack {
     ];
     for (const s of statements) this.function.role.addToPolicy(s);
     acknowledgePrefixWildcards(this.function.role, statements.flatMap((s) => s.resources).filter((r) => r.endsWith('/*')));
+    if (primary) {
+      // A delete purges the repository from the CDN (adapters/cloudfront). The distribution is made
+      // after this stack (it needs the API's address), so its id is not known here: the API uses the
+      // id the read-routing function writes into each request, and may invalidate, nothing else.
+      const distributions = `arn:${Stack.of(this).partition}:cloudfront::${Stack.of(this).account}:distribution/*`;
+      this.function.role.addToPolicy(new iam.PolicyStatement({ sid: 'PurgeCdn', actions: ['cloudfront:CreateInvalidation'], resources: [distributions] }));
+      Validations.of(this.function.role).acknowledge({
+        id: `AwsSolutions-IAM5[Resource::${flattenCfnReference(Stack.of(this).resolve(distributions))}]`,
+        reason: 'CreateInvalidation only; the distribution is created after the API (it needs its address), so its id is read from each DELETE request, written there by the read-routing CloudFront Function.',
+      });
+    }
 
     this.api = new apigw.HttpApi(this, 'HttpApi', {
       apiName: `${this.stackName}`,

@@ -72,10 +72,15 @@ describe('read routing', () => {
     expect((await single.run(event('PUT', '/v2/a/manifests/v1', SYDNEY))).origin).toEqual({ kind: 'id', id: 'api' });
   });
 
-  it('the request goes on unchanged', async () => {
-    const e = event('GET', '/v2/a/manifests/v1?x=1', { ...PARIS, authorization: 'Bearer t' });
-    const r = await fn.run(e);
-    expect(r.kind === 'request' && r.request).toEqual(e.request);
+  it('the request goes on unchanged but for the distribution id it carries (over any the viewer sent), for the purge of a DELETE', async () => {
+    const extras: Record<string, string>[] = [{}, { 'x-registry-distribution': 'EVIEWER' }];
+    for (const extra of extras) {
+      const e = event('GET', '/v2/a/manifests/v1?x=1', { ...PARIS, authorization: 'Bearer t', ...extra });
+      const r = await fn.run(e);
+      const expected = structuredClone(e.request);
+      expected.headers['x-registry-distribution'] = { value: e.context.distributionId };
+      expect(r.kind === 'request' && r.request).toEqual(expected);
+    }
   });
 
   it("an anonymous token is dropped from reads (so anonymous pullers share one cached answer); any other is kept, and writes keep theirs", async () => {

@@ -112,6 +112,11 @@ describe.each(APIS)('$stack', ({ env, stack, region, primary, access, cdnUrl }) 
 
     const table = st.filter((x) => actions(x).some((a) => a.startsWith('dynamodb:')) && x.Condition === undefined);
     expect(table).toHaveLength(1);
+    // The primary purges the CDN on deletes: CreateInvalidation only, on the account's distributions.
+    const cdn = st.filter((x) => actions(x).some((a) => a.startsWith('cloudfront:')));
+    expect(cdn.map((x) => ({ actions: actions(x), resources: resources(x) }))).toEqual(primary
+      ? [{ actions: ['cloudfront:CreateInvalidation'], resources: [expect.stringMatching(/:cloudfront::.*:distribution\/\*"/)] }]
+      : []);
     // A replica writes one kind of item: the failed-login counters (GET /token is served in every region).
     const conditional = st.filter((x) => x.Condition !== undefined);
     expect(conditional.map((x) => ({ actions: actions(x), condition: x.Condition }))).toEqual(primary

@@ -1,4 +1,5 @@
 // GET / HEAD / DELETE /v2/<name>/blobs/<digest>
+import { repositoryPaths } from '../shared-cache.ts';
 import { repoAccess } from '../access.ts';
 import { linkedOrEdgeBlob, recordEdgeUpload } from '../blob-records.ts';
 import { RegistryError } from '../errors.ts';
@@ -42,12 +43,13 @@ export const getBlob: Operation = {
 
 export const deleteBlob: Operation = {
   access: (p) => [repoAccess(p.name, 'delete')],
-  async handle({ params, deps }) {
+  async handle({ params, deps, req }) {
     const digest = requireDigest(params.digest);
     // An edge upload whose event is still on its way is recorded first, so that the event, arriving
     // later, finds it recorded and does not link it again.
     const unlinked = (await deps.metadata.unlinkBlob(params.name, digest)) || ((await recordEdgeUpload(deps, params.name, digest)) !== undefined && (await deps.metadata.unlinkBlob(params.name, digest)));
     if (!unlinked) throw new RegistryError('BLOB_UNKNOWN', { digest });
+    await deps.sharedCache?.purge(req, repositoryPaths(params.name)).catch(() => undefined);
     return emptyResponse(202, { 'docker-content-digest': digest });
   },
 };

@@ -1,4 +1,5 @@
 // GET / HEAD / PUT / DELETE /v2/<name>/manifests/<reference>
+import { repositoryPaths } from '../shared-cache.ts';
 import { repoAccess } from '../access.ts';
 import { RegistryError } from '../errors.ts';
 import { recordBlob, recordEdgeUpload } from '../blob-records.ts';
@@ -210,10 +211,11 @@ export const putManifest: Operation = {
 
 export const deleteManifest: Operation = {
   access: (p) => [repoAccess(p.name, 'delete')],
-  async handle({ params, deps }) {
+  async handle({ params, deps, req }) {
     const ref = parseReference(params.reference);
     const deleted = ref.kind === 'digest' ? await deps.metadata.deleteManifest(params.name, ref.digest) : await deps.metadata.deleteTag(params.name, ref.tag);
     if (!deleted) throw new RegistryError('MANIFEST_UNKNOWN', { reference: params.reference });
+    await deps.sharedCache?.purge(req, repositoryPaths(params.name)).catch(() => undefined);
     return emptyResponse(202);
   },
 };

@@ -98,6 +98,28 @@ describe('start:aws with token auth', () => {
     expect(local.cdn.hits - hits).toBeGreaterThanOrEqual(4);
   });
 
+  it('a delete purges the repository from the cache: an anonymous GET cached a moment ago reaches the origin again and finds it gone', { timeout: 90_000 }, async (t) => {
+    gate.check(t);
+    await copy(['--dest-tls-verify=false', '--dest-creds', `dev:${PASSWORD}`, `oci:${join(work, 'layout')}:v1`, `docker://${host}/pub/purged:v1`]);
+    const url = `${local.url}/v2/pub/purged/manifests/${img.manifestDigest}`;
+    const accept = { accept: 'application/vnd.oci.image.manifest.v1+json' };
+    expect((await fetch(url, { headers: accept })).status).toBe(200);
+    const cached = await fetch(url, { headers: accept });
+    expect(cached.headers.get('x-cache')).toBe('Hit from cloudfront');
+    // A maintainer deletes the manifest (developers may not).
+    await setMember(local.deps.identity, 'pub', 'dev', 'maintainer');
+    try {
+      const r = await fetch(`${local.url}/token?service=${host}&scope=repository:pub/purged:delete`, { headers: { authorization: `Basic ${Buffer.from(`dev:${PASSWORD}`).toString('base64')}` } });
+      const token = ((await r.json()) as { token: string }).token;
+      expect((await fetch(url, { method: 'DELETE', headers: { authorization: `Bearer ${token}` } })).status).toBe(202);
+    } finally {
+      await setMember(local.deps.identity, 'pub', 'dev', 'developer');
+    }
+    const after = await fetch(url, { headers: accept });
+    expect(after.status).toBe(404);
+    expect(after.headers.get('x-cache')).toBeNull();
+  });
+
   it('a private manifest is never served to anonymous from the cache, even right after a signed-in GET of the same URL', { timeout: 90_000 }, async (t) => {
     gate.check(t);
     await copy(['--dest-tls-verify=false', '--dest-creds', `dev:${PASSWORD}`, `oci:${join(work, 'layout')}:v1`, `docker://${host}/team/cached:v1`]);

@@ -1,0 +1,38 @@
+// The CDN in front of the registry in AWS, purged through CloudFront's API when a delete makes what
+// it may hold stale. Which distribution: the read-routing CloudFront Function writes its own id into
+// every request of the API behaviour (over any header of that name a viewer sends), and a DELETE only
+// ever comes through that behaviour; the origin secret proves the request came through CloudFront.
+// One CreateInvalidation per delete (a wildcard path: one billed path), asynchronous at CloudFront's
+// end (it reaches every edge location within minutes). A failure is reported, never turned into the
+// delete's failure: the entries then live out their max-age (a day at most, core/shared-cache.ts).
+import { randomUUID } from 'node:crypto';
+import { CreateInvalidationCommand, type CloudFrontClient } from '@aws-sdk/client-cloudfront';
+import { header, type RegistryRequest } from '../../core/http.ts';
+import type { SharedCache } from '../../core/shared-cache.ts';
+
+/** Set by functions/edge/read-routing.js from the function's context. */
+export const DISTRIBUTION_HEADER = 'x-registry-distribution';
+const DISTRIBUTION_ID = /^[A-Z0-9]{1,32}$/;
+
+export class CloudFrontCache implements SharedCache {
+  readonly #client: CloudFrontClient;
+  readonly #onError: (error: unknown, detail: { paths: readonly string[] }) => void;
+
+  constructor(client: CloudFrontClient, onError: (error: unknown, detail: { paths: readonly string[] }) => void) {
+    this.#client = client;
+    this.#onError = onError;
+  }
+
+  async purge(req: RegistryRequest, paths: readonly string[]): Promise<void> {
+    const id = header(req, DISTRIBUTION_HEADER);
+    try {
+      if (id === undefined || !DISTRIBUTION_ID.test(id)) throw new Error(`no CloudFront distribution id on the request (${DISTRIBUTION_HEADER})`);
+      await this.#client.send(new CreateInvalidationCommand({
+        DistributionId: id,
+        InvalidationBatch: { CallerReference: randomUUID(), Paths: { Quantity: paths.length, Items: [...paths] } },
+      }));
+    } catch (e) {
+      this.#onError(e, { paths });
+    }
+  }
+}
