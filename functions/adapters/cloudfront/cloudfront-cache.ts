@@ -6,7 +6,7 @@
 // end (it reaches every edge location within minutes). A failure is reported, never turned into the
 // delete's failure: the entries then live out their max-age (a day at most, core/shared-cache.ts).
 import { randomUUID } from 'node:crypto';
-import { CreateInvalidationCommand, type CloudFrontClient } from '@aws-sdk/client-cloudfront';
+import { CreateInvalidationCommand, ListDistributionsCommand, type CloudFrontClient } from '@aws-sdk/client-cloudfront';
 import { header, type RegistryRequest } from '../../core/http.ts';
 import type { SharedCache } from '../../core/shared-cache.ts';
 
@@ -35,4 +35,26 @@ export class CloudFrontCache implements SharedCache {
       this.#onError(e, { paths });
     }
   }
+}
+
+/**
+ * Purges `paths` from the distribution whose comment is `comment` (the CDK app writes
+ * `OCI registry <env>`), for tools that run outside a request (`npm run admin -- --aws`), which have
+ * no request to read the id from. One ListDistributions page at a time until it is found.
+ */
+export async function purgeDistribution(client: CloudFrontClient, comment: string, paths: readonly string[]): Promise<string> {
+  let marker: string | undefined;
+  do {
+    const page = (await client.send(new ListDistributionsCommand(marker === undefined ? {} : { Marker: marker }))).DistributionList;
+    const found = page?.Items?.find((d) => d.Comment === comment);
+    if (found?.Id) {
+      await client.send(new CreateInvalidationCommand({
+        DistributionId: found.Id,
+        InvalidationBatch: { CallerReference: randomUUID(), Paths: { Quantity: paths.length, Items: [...paths] } },
+      }));
+      return found.Id;
+    }
+    marker = page?.IsTruncated ? page.NextMarker : undefined;
+  } while (marker !== undefined);
+  throw new Error(`no CloudFront distribution with the comment ${JSON.stringify(comment)} in this account`);
 }

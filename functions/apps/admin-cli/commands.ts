@@ -10,6 +10,8 @@ export interface Invocation {
   options: Record<string, string | boolean | undefined>;
   readSecret: (what: string) => Promise<string>;
   store: IdentityStore;
+  /** With --aws: purges paths from the deployment's CDN; the distribution id it purged. */
+  purgeCdn?: (paths: readonly string[]) => Promise<string>;
 }
 
 type Command = (inv: Invocation) => Promise<unknown>;
@@ -40,7 +42,14 @@ export const COMMANDS: Record<string, Record<string, { usage: string; run: Comma
       run: async (inv) => {
         const v = arg(inv, 1, 'public or private');
         if (v !== 'public' && v !== 'private') throw new UsageError('visibility is public or private');
-        return publicProject(await setVisibility(inv.store, arg(inv, 0, 'project name'), v === 'public'));
+        const project = publicProject(await setVisibility(inv.store, arg(inv, 0, 'project name'), v === 'public'));
+        if (!inv.purgeCdn) return project;
+        // What the CDN keeps of the project's public answers goes too (a day at most otherwise).
+        try {
+          return { ...project, cdn: { purged: true, distribution: await inv.purgeCdn([`/v2/${project.name}/*`]) } };
+        } catch (e) {
+          return { ...project, cdn: { purged: false, error: (e as Error).message, fix: `aws cloudfront create-invalidation --distribution-id <id> --paths '/v2/${project.name}/*'` } };
+        }
       },
     },
   },

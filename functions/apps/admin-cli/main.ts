@@ -70,7 +70,7 @@ async function main(): Promise<number> {
     return EXIT_USAGE;
   }
   try {
-    print(await command.run({ args, options: parsed.values, readSecret: readStdin, store: opened.store }), parsed.values.json === true);
+    print(await command.run({ args, options: parsed.values, readSecret: readStdin, store: opened.store, ...(opened.purgeCdn ? { purgeCdn: opened.purgeCdn } : {}) }), parsed.values.json === true);
     return 0;
   } catch (e) {
     if (!isUserError(e)) throw e;

@@ -5,6 +5,8 @@ import { mkdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { CloudFrontClient } from '@aws-sdk/client-cloudfront';
+import { purgeDistribution } from '../../adapters/cloudfront/cloudfront-cache.ts';
 import { DynamoIdentityStore } from '../../adapters/dynamodb/dynamo-identity.ts';
 import { IDENTITY_DB, SqliteIdentityStore } from '../../adapters/sqlite/sqlite-identity.ts';
 import type { IdentityStore } from '../../core/auth/identity-store.ts';
@@ -12,6 +14,8 @@ import { UsageError } from './commands.ts';
 
 export interface OpenStore {
   store: IdentityStore;
+  /** With --aws: purges paths from the environment's CloudFront distribution. */
+  purgeCdn?: (paths: readonly string[]) => Promise<string>;
   /** Where it is, for the one line the CLI prints to stderr. */
   where: string;
   close(): void;
@@ -40,7 +44,17 @@ export function openStore(projectDir: string, options: { aws?: boolean; env?: st
     const { table, region } = awsTarget(projectDir, options.env, options.region);
     const client = new DynamoDBClient({ region });
     const doc = DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
-    return { store: new DynamoIdentityStore(doc, table), where: `table ${table} in ${region}`, close: () => client.destroy() };
+    // CloudFront's API is global (us-east-1); the distribution is found by the comment the CDK app gives it.
+    const cloudfront = new CloudFrontClient({ region: 'us-east-1' });
+    return {
+      store: new DynamoIdentityStore(doc, table),
+      purgeCdn: (paths) => purgeDistribution(cloudfront, `OCI registry ${options.env}`, paths),
+      where: `table ${table} in ${region}`,
+      close: () => {
+        client.destroy();
+        cloudfront.destroy();
+      },
+    };
   }
   if (options.env !== undefined || options.region !== undefined) throw new UsageError('--env and --region go with --aws');
   const dataDir = resolve(process.env.REGISTRY_DATA_DIR || join(projectDir, 'data'));

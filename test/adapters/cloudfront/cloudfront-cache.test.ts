@@ -3,8 +3,8 @@
 // reported, never thrown into the delete that asked for it.
 import { beforeEach, describe, expect, it } from 'vitest';
 import { mockClient } from 'aws-sdk-client-mock';
-import { CloudFrontClient, CreateInvalidationCommand } from '@aws-sdk/client-cloudfront';
-import { CloudFrontCache, DISTRIBUTION_HEADER } from '../../../functions/adapters/cloudfront/cloudfront-cache.ts';
+import { CloudFrontClient, CreateInvalidationCommand, ListDistributionsCommand } from '@aws-sdk/client-cloudfront';
+import { CloudFrontCache, DISTRIBUTION_HEADER, purgeDistribution } from '../../../functions/adapters/cloudfront/cloudfront-cache.ts';
 import type { RegistryRequest } from '../../../functions/core/http.ts';
 
 const cf = mockClient(CloudFrontClient);
@@ -41,5 +41,23 @@ describe('CloudFrontCache', () => {
     cf.on(CreateInvalidationCommand).rejects(Object.assign(new Error('Rate exceeded'), { name: 'TooManyInvalidationsInProgress' }));
     await expect(cache().purge(req({ [DISTRIBUTION_HEADER]: 'E2ABCDEF123456' }), ['/v2/pub/app/*'])).resolves.toBeUndefined();
     expect(errors.map((e) => e.paths)).toEqual([['/v2/pub/app/*']]);
+  });
+});
+
+describe('purgeDistribution (npm run admin -- --aws: no request to read the id from)', () => {
+  it("finds the environment's distribution by its comment, across pages, and invalidates there", async () => {
+    cf.on(ListDistributionsCommand, {}).resolves({ DistributionList: { Marker: '', MaxItems: 1, Quantity: 1, IsTruncated: true, NextMarker: 'm2', Items: [{ Id: 'EOTHER', Comment: 'OCI registry staging' } as never] } });
+    cf.on(ListDistributionsCommand, { Marker: 'm2' }).resolves({ DistributionList: { Marker: 'm2', MaxItems: 1, Quantity: 1, IsTruncated: false, Items: [{ Id: 'EPROD', Comment: 'OCI registry prod' } as never] } });
+    cf.on(CreateInvalidationCommand).resolves({});
+    expect(await purgeDistribution(new CloudFrontClient({ region: 'us-east-1' }), 'OCI registry prod', ['/v2/team/*'])).toBe('EPROD');
+    expect(cf.commandCalls(CreateInvalidationCommand).map((c) => c.args[0].input)).toEqual([
+      expect.objectContaining({ DistributionId: 'EPROD', InvalidationBatch: expect.objectContaining({ Paths: { Quantity: 1, Items: ['/v2/team/*'] } }) }),
+    ]);
+  });
+
+  it('no such distribution: an error that says so, and no invalidation', async () => {
+    cf.on(ListDistributionsCommand).resolves({ DistributionList: { Marker: '', MaxItems: 1, Quantity: 0, IsTruncated: false, Items: [] } });
+    await expect(purgeDistribution(new CloudFrontClient({ region: 'us-east-1' }), 'OCI registry prod', ['/v2/team/*'])).rejects.toThrow(/no CloudFront distribution with the comment "OCI registry prod"/);
+    expect(cf.commandCalls(CreateInvalidationCommand)).toHaveLength(0);
   });
 });

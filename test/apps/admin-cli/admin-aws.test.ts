@@ -30,7 +30,7 @@ afterAll(async () => {
 
 /** The CLI with `args`, `stdin` piped in, against DynamoDB Local; no data dir is touched. */
 const admin = (args: string[], stdin = ''): Promise<CliResult> =>
-  runNodeCli(CLI, args, { stdin, env: { ...process.env, AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint, AWS_ACCESS_KEY_ID: 'local', AWS_SECRET_ACCESS_KEY: 'local', REGISTRY_DATA_DIR: '/nonexistent/never-used' } });
+  runNodeCli(CLI, args, { stdin, env: { ...process.env, AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint, AWS_ACCESS_KEY_ID: 'local', AWS_SECRET_ACCESS_KEY: 'local', REGISTRY_DATA_DIR: '/nonexistent/never-used', AWS_ENDPOINT_URL_CLOUDFRONT: 'http://127.0.0.1:9', AWS_MAX_ATTEMPTS: '1' } });
 
 describe('npm run admin -- --aws --env <name>', () => {
   it("finds every cdk.json environment's table and region as the CDK app names them", () => {
@@ -62,6 +62,15 @@ describe('npm run admin -- --aws --env <name>', () => {
     }
     const list = await admin(['user', 'list', ...aws]);
     expect(JSON.parse(list.out)).toMatchObject({ users: [expect.objectContaining({ name: 'alice' })] });
+  });
+
+  it("a visibility change also purges the project from the deployment's CDN; when that fails, the output says so and how to do it", async () => {
+    const aws = ['--aws', '--env', 'staging', '--json'];
+    expect((await admin(['project', 'create', 'vis', '--public', ...aws])).code).toBe(0);
+    const r = await admin(['project', 'visibility', 'vis', 'private', ...aws]);
+    expect(r.code, r.err).toBe(0);
+    // CloudFront is not reachable here (its endpoint points at a closed port).
+    expect(JSON.parse(r.out)).toMatchObject({ name: 'vis', public: false, cdn: { purged: false, error: expect.any(String), fix: expect.stringContaining("--paths '/v2/vis/*'") } });
   });
 
   it('refuses --aws without --env, an environment cdk.json does not name, and --env without --aws (exit 64)', async () => {
