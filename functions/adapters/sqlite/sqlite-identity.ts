@@ -24,8 +24,20 @@ export class SqliteIdentityStore implements IdentityStore {
 
   constructor(path: string) {
     this.#db = new DatabaseSync(path);
-    this.#db.exec('PRAGMA journal_mode = WAL; PRAGMA busy_timeout = 5000;');
-    this.#db.exec(SCHEMA);
+    // busy_timeout first: switching a new database to WAL needs a lock another process may hold (two
+    // `npm start`s, or the admin CLI, opening a fresh data dir at once).
+    this.#db.exec('PRAGMA busy_timeout = 5000; PRAGMA journal_mode = WAL;');
+    // The schema in one write transaction taken up front: statements that each read, then write
+    // (CREATE ... IF NOT EXISTS) fail at once with "database is locked" when another process wrote
+    // in between, whatever the busy timeout; BEGIN IMMEDIATE waits for the write lock instead.
+    this.#db.exec('BEGIN IMMEDIATE');
+    try {
+      this.#db.exec(SCHEMA);
+      this.#db.exec('COMMIT');
+    } catch (e) {
+      if (this.#db.isTransaction) this.#db.exec('ROLLBACK');
+      throw e;
+    }
   }
 
   close(): void {
