@@ -7,7 +7,7 @@
 // (every GC write is conditional). Input `{dryRun: true}` to the execution: a dry run.
 import { startPass, runPage, type GcDeps, type GcOptions, type GcState } from '../../core/gc/run.ts';
 import type { GcReport } from '../../core/gc/report.ts';
-import { isRunId, reportKey, type GcRunStore } from './run-store.ts';
+import { isRunId, reportKey, type GcRunStore } from '../../adapters/s3/gc-runs.ts';
 
 /** What the state machine sends: the run (its execution name), the step, the execution's input. */
 export interface GcEvent {

@@ -5,7 +5,7 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import { createGcAwsDeps, readGcConfig } from '../../aws/gc-deps.ts';
 import { createGcHandler, type GcHandlerDeps } from './handler.ts';
-import { GcRunStore } from './run-store.ts';
+import { GcRunStore } from '../../adapters/s3/gc-runs.ts';
 
 const logger = new Logger({ serviceName: process.env.POWERTOOLS_SERVICE_NAME ?? 'registry-gc' });
 const metrics = new Metrics({ namespace: process.env.POWERTOOLS_METRICS_NAMESPACE ?? 'OciRegistry', serviceName: process.env.POWERTOOLS_SERVICE_NAME ?? 'registry-gc' });

@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { collectGarbage } from '../../../functions/core/gc/run.ts';
 import type { GcReport } from '../../../functions/core/gc/report.ts';
 import { createGcHandler, GcInputError, type GcEvent, type GcStep } from '../../../functions/apps/gc-lambda/handler.ts';
-import { GcRunStore, reportKey } from '../../../functions/apps/gc-lambda/run-store.ts';
+import { GcRunStore, reportKey } from '../../../functions/adapters/s3/gc-runs.ts';
 import { call, openBackend, pushImage, startAwsServices, type AwsServices, type GcBackend } from '../../support/gc-backends.ts';
 
 const GRACE_MS = 1000;

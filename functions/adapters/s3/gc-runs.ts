@@ -1,11 +1,11 @@
-// Where the GC Lambda keeps a run between invocations: S3 objects under gc/ in the blob bucket (not
-// replicated, not listed by GC itself): gc/runs/<runId>/state.json (the GcState, which holds every
-// digest still linked, so it can outgrow a Step Functions payload or a DynamoDB item) and, when the
-// run is done, gc/runs/<runId>/report.json.
+// Where the GC Lambda (functions/apps/gc-lambda) keeps a run between invocations: S3 objects under
+// gc/ in the blob bucket (not replicated, never listed by GC itself): gc/runs/<runId>/state.json (the
+// GcState, which holds every digest still linked, so it can outgrow a Step Functions payload or a
+// DynamoDB item) and, when the run is done, gc/runs/<runId>/report.json.
 import { GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import type { GcState } from '../../core/gc/run.ts';
 import type { GcReport } from '../../core/gc/report.ts';
-import { isMissing } from '../../adapters/s3/s3-errors.ts';
+import { isMissing } from './s3-errors.ts';
 
 export const GC_PREFIX = 'gc/';
 
