@@ -31,8 +31,8 @@ export interface GcBackend {
   read(location: string): Promise<Buffer>;
   /** Everything in storage (blobs and manifest bodies). */
   stored(): Promise<StoredObject[]>;
-  /** aws: the bucket and its client (the GC Lambda keeps its runs there too). */
-  s3?: { client: S3Client; bucket: string };
+  /** aws: the bucket and its client (the GC Lambda keeps its runs there too), and the table. */
+  s3?: { client: S3Client; bucket: string; table: string };
   close(): Promise<void>;
 }
 
@@ -95,7 +95,7 @@ export async function openBackend(name: BackendName, aws?: AwsServices): Promise
       return Buffer.from(await out.Body!.transformToByteArray());
     },
     stored: () => allStored(blobs),
-    s3: { client: s3client, bucket },
+    s3: { client: s3client, bucket, table: tableName },
     close: async () => undefined,
   };
 }
