@@ -8,11 +8,8 @@ import { S3BlobStore } from '../adapters/s3/s3-blob-store.ts';
 import { makeS3Client } from '../adapters/s3/s3-client.ts';
 import { durationSetting } from '../config/duration.ts';
 import { flagSetting, optionalSetting, requiredSetting, textSetting, type Env } from '../config/env-settings.ts';
-import type { GcDeps } from '../core/gc/run.ts';
+import { GC_DEFAULTS, type GcDeps } from '../core/gc/run.ts';
 import { nameCommandsInErrors } from './permission-errors.ts';
-
-/** Defaults of a scheduled run (as `npm run gc`): nothing younger than 6 h, untagged kept a day. */
-export const GC_DEFAULTS = { graceMs: 6 * 3_600_000, untaggedMs: 86_400_000 } as const;
 
 export interface GcAwsConfig {
   region: string;
