@@ -15,6 +15,8 @@ export const ENTRY_POINTS: Readonly<Record<string, string>> = {
   api: 'functions/apps/api-lambda/index.ts',
   events: 'functions/apps/events-lambda/index.ts',
   ingest: 'functions/apps/ingest/index.ts',
+  // One step of a garbage collection run, driven by the GC state machine (gc stack).
+  gc: 'functions/apps/gc-lambda/index.ts',
   // Deploy-time: publishes the upload-token keys into the edge's KeyValueStore (edge stack).
   'upload-keys': 'functions/apps/upload-keys-lambda/index.ts',
 };

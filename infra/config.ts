@@ -1,6 +1,7 @@
 // Environment configuration: read from the CDK context key `registry:environments` (cdk.json),
 // validated field by field. A bad value fails synth with a message naming the field.
 import { ConfigError } from '../functions/config/config-error.ts';
+import { parseDuration } from '../functions/config/duration.ts';
 import { readFileSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
 
@@ -43,7 +44,24 @@ export interface EnvironmentConfig {
   readonly cdnPublicKeyPem: string;
   readonly throttle: { readonly rateLimit: number; readonly burstLimit: number };
   readonly ingestScaling: { readonly minTasks: number; readonly maxTasks: number };
+  readonly gc: GcConfig;
 }
+
+/** Garbage collection (docs/gc.md): a run every `everyHours`, collecting nothing younger than `grace`. */
+export interface GcConfig {
+  /** The schedule on; off leaves the state machine to be started by hand. */
+  readonly enabled: boolean;
+  /** Hours between runs (the "not completed" alarm looks at two of them: at most 84, CloudWatch's 7 days). */
+  readonly everyHours: number;
+  /** Milliseconds: nothing written more recently is collected. At least 7 h (events arrive up to 6 h late). */
+  readonly graceMs: number;
+  /** Milliseconds: untagged manifests younger than this are kept. */
+  readonly untaggedMs: number;
+}
+
+/** The events function's maximum event age plus an hour: an edge upload is recorded before GC may take its bytes. */
+export const MIN_GC_GRACE_MS = 7 * 3_600_000;
+export const GC_CONFIG_DEFAULTS = { enabled: true, everyHours: 24, grace: '12h', untagged: '1d' } as const;
 
 // The registry's one ConfigError (app.ts prints its message alone).
 export { ConfigError };
@@ -63,8 +81,9 @@ const SNS_ARN = /^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]+$/;
 const ZONE_ID = /^Z[A-Z0-9]{1,31}$/;
 const KNOWN_FIELDS = new Set([
   'account', 'region', 'replicaRegions', 'domain', 'ingest', 'edgeUploads', 'alarms', 'retain', 'access', 'throwaway',
-  'priceClass', 'cdnPublicKey', 'cdnPublicKeyFile', 'throttle', 'ingestScaling', 'description',
+  'priceClass', 'cdnPublicKey', 'cdnPublicKeyFile', 'throttle', 'ingestScaling', 'description', 'gc',
 ]);
+const GC_FIELDS = new Set(['enabled', 'everyHours', 'grace', 'untagged']);
 
 type Raw = Record<string, unknown>;
 
@@ -155,6 +174,25 @@ function readPublicKey(raw: Raw, field: string, baseDir: string): string {
   return `${key}\n`;
 }
 
+function duration(raw: Raw, key: string, field: string, fallback: string, minMs: number): number {
+  const text = str(raw, key, field) ?? fallback;
+  const ms = parseDuration(text);
+  if (ms === undefined || ms < minMs) throw fieldError(`${field}.${key}`, `must be a duration such as 12h or 2d, at least ${minMs / 3_600_000} h (got "${text}")`);
+  return ms;
+}
+
+function parseGc(raw: unknown, field: string): GcConfig {
+  if (raw === undefined) raw = {};
+  if (!isObject(raw)) throw fieldError(field, 'must be an object with enabled, everyHours, grace and untagged');
+  for (const key of Object.keys(raw)) if (!GC_FIELDS.has(key)) throw fieldError(`${field}.${key}`, `is not a known field (known: ${[...GC_FIELDS].join(', ')})`);
+  return {
+    enabled: bool(raw, 'enabled', field, GC_CONFIG_DEFAULTS.enabled),
+    everyHours: int(raw, 'everyHours', field, GC_CONFIG_DEFAULTS.everyHours, 1, 84),
+    graceMs: duration(raw, 'grace', field, GC_CONFIG_DEFAULTS.grace, MIN_GC_GRACE_MS),
+    untaggedMs: duration(raw, 'untagged', field, GC_CONFIG_DEFAULTS.untagged, 0),
+  };
+}
+
 export function parseEnvironment(name: string, raw: unknown, baseDir: string): EnvironmentConfig {
   const field = `${ENVIRONMENTS_CONTEXT_KEY}.${name}`;
   if (!ENV_NAME.test(name)) throw fieldError(field, 'has a bad name: use 2-16 characters a-z, 0-9 and -');
@@ -217,6 +255,7 @@ export function parseEnvironment(name: string, raw: unknown, baseDir: string): E
       burstLimit: int(throttleRaw, 'burstLimit', `${field}.throttle`, 1000, 1, 100000),
     },
     ingestScaling,
+    gc: parseGc(raw.gc, `${field}.gc`),
   };
 }
 

@@ -29,6 +29,9 @@ export { PENDING_TAG, UPLOAD_BLOB_PREFIX } from '../functions/adapters/s3/s3-key
 /** The partition key prefix of the failed-login counters: a replica region's API may write those items only. */
 export { LOGIN_PK_PREFIX } from '../functions/adapters/dynamodb/keys.ts';
 
+/** Where the GC Lambda keeps its runs' state and reports (not replicated, never collected). */
+export { GC_PREFIX } from '../functions/adapters/s3/gc-runs.ts';
+
 export function stackName(env: EnvironmentConfig, part: string, region?: string): string {
   const base = `OciRegistry-${env.name}-${part}`;
   return region ? `${base}-${region}` : base;
@@ -61,6 +64,15 @@ export function eventsFunctionName(env: EnvironmentConfig): string {
 
 export function eventsFunctionArn(env: EnvironmentConfig): string {
   return `arn:${Aws.PARTITION}:lambda:${env.region}:${Aws.ACCOUNT_ID}:function:${eventsFunctionName(env)}`;
+}
+
+/** The GC Lambda and the state machine that runs it step by step (gc stack). */
+export function gcName(env: EnvironmentConfig): string {
+  return `${PREFIX}-${env.name}-gc`;
+}
+
+export function gcStateMachineArn(env: EnvironmentConfig): string {
+  return `arn:${Aws.PARTITION}:states:${env.region}:${Aws.ACCOUNT_ID}:stateMachine:${gcName(env)}`;
 }
 
 /** The upload-keys publisher (edge stack, us-east-1): invoke it after rotating the signing keys. */

@@ -8,10 +8,11 @@ import { Annotations } from 'aws-cdk-lib';
 import type { App, Environment, Stack } from 'aws-cdk-lib';
 import type { EnvironmentConfig } from './config.ts';
 import { RegistryDashboard } from './constructs/dashboard.ts';
-import { bucketName, EDGE_REGION, eventsFunctionName, stackName } from './names.ts';
+import { bucketName, EDGE_REGION, eventsFunctionName, gcName, gcStateMachineArn, stackName } from './names.ts';
 import { ApiStack } from './stacks/api-stack.ts';
 import { EdgeStack } from './stacks/edge-stack.ts';
 import { EventsStack } from './stacks/events-stack.ts';
+import { GC_SERVICE, GcStack } from './stacks/gc-stack.ts';
 import { IngestStack } from './stacks/ingest-stack.ts';
 import { KeysStack } from './stacks/keys-stack.ts';
 import { MonitoringStack } from './stacks/monitoring-stack.ts';
@@ -26,6 +27,7 @@ export interface RegistryStacks {
   readonly events: EventsStack;
   readonly apis: ApiStack[];
   readonly ingest?: IngestStack;
+  readonly gc: GcStack;
   readonly edge: EdgeStack;
   readonly storage: StorageStack;
   readonly replicaStorage: ReplicaStorageStack[];
@@ -62,6 +64,9 @@ export function addRegistry(app: App, config: EnvironmentConfig): RegistryStacks
     ? new IngestStack(app, ...withProps(place('Ingest', config.region), { config, signingKeysSecretArn: keys.signingKeys.secretArn, tokenKeysSecretArn: keys.tokenKeys.secretArn }))
     : undefined;
 
+  // GC reads and deletes in the primary's table and bucket, by their fixed names.
+  const gc = new GcStack(app, ...withProps(place('Gc', config.region), { config }));
+
   const edge = new EdgeStack(app, ...withProps(place('Edge', EDGE_REGION), {
     config,
     primaryApi: { region: config.region, domainName: primaryApi.originDomainName },
@@ -94,6 +99,7 @@ export function addRegistry(app: App, config: EnvironmentConfig): RegistryStacks
   }
   primaryMonitoring.addLambdaAlarms('Events', eventsFunctionName(config));
   primaryMonitoring.addTableAlarm();
+  primaryMonitoring.addGcAlarms({ stateMachineArn: gcStateMachineArn(config), functionName: gcName(config), service: GC_SERVICE, everyHours: config.gc.everyHours });
   for (const region of config.replicaRegions) {
     for (const prefix of REPLICATED_PREFIXES) {
       primaryMonitoring.addReplicationAlarm(bucketName(config, config.region), bucketName(config, region), replicationRuleId(prefix, region), region);
@@ -116,8 +122,8 @@ export function addRegistry(app: App, config: EnvironmentConfig): RegistryStacks
     console.warn(`WARNING: ${message}`);
   }
 
-  const all: Stack[] = [keys, events, ...apis, ...(ingest ? [ingest] : []), edge, ...replicaStorage, storage, ...monitoring];
-  return { config, keys, events, apis, ...(ingest ? { ingest } : {}), edge, storage, replicaStorage, monitoring, all };
+  const all: Stack[] = [keys, events, ...apis, ...(ingest ? [ingest] : []), gc, edge, ...replicaStorage, storage, ...monitoring];
+  return { config, keys, events, apis, ...(ingest ? { ingest } : {}), gc, edge, storage, replicaStorage, monitoring, all };
 }
 
 function withProps<P extends object, Q extends object>(placed: readonly [string, P], props: Q): [string, P & Q] {

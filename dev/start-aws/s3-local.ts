@@ -1,5 +1,10 @@
 // s3rver in process, standing in for the registry's bucket under `npm run start:aws` and the tests.
-import { mkdtemp, rm } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { createWriteStream } from 'node:fs';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import S3rver from 's3rver';
@@ -24,6 +29,7 @@ export async function startS3Local(bucket: string, opts: { directory?: string; h
   // s3rver is a Koa app: this runs before its routes (Koa composes the list when it starts listening).
   const app = server as unknown as { middleware: unknown[]; store: { getResourcePath(bucket: string, key: string, resource: string): string } };
   app.middleware.unshift(s3RangeMiddleware((b, k) => app.store.getResourcePath(b, k, 'object')));
+  answerPutsWhenWritten(server);
   const { port } = await server.run();
   const endpoint = `http://127.0.0.1:${port}`;
   await keepS3rverDirectories(endpoint, bucket);
@@ -56,4 +62,41 @@ export async function keepS3rverDirectories(endpoint: string, bucket: string): P
   } finally {
     c.destroy();
   }
+}
+
+interface S3rverObject {
+  bucket: string;
+  key: string;
+  content: Buffer | Readable;
+  metadata: unknown;
+}
+
+interface S3rverStore {
+  getResourcePath(bucket: string, key: string, resource: string): string;
+  putMetadata(bucket: string, key: string, metadata: unknown, md5: string): Promise<void>;
+  putObject(object: S3rverObject): Promise<{ size: number; md5: string }>;
+}
+
+/**
+ * s3rver 3.7 answers a PutObject before the object's file is written (it does not wait for the
+ * write stream to finish), so a GetObject right after may read an empty or short object; real S3
+ * has read-after-write consistency. Its store's putObject, writing the file to the end first.
+ */
+export function answerPutsWhenWritten(server: S3rver): void {
+  const store = (server as unknown as { store: S3rverStore }).store;
+  store.putObject = async (object) => {
+    const path = store.getResourcePath(object.bucket, object.key, 'object');
+    await mkdir(dirname(path), { recursive: true });
+    const md5 = createHash('md5');
+    let size = 0;
+    const source = Buffer.isBuffer(object.content) ? Readable.from([object.content]) : object.content;
+    source.on('data', (chunk: Buffer) => {
+      md5.update(chunk);
+      size += chunk.length;
+    });
+    await pipeline(source, createWriteStream(path));
+    const hex = md5.digest('hex');
+    await store.putMetadata(object.bucket, object.key, object.metadata, hex);
+    return { size, md5: hex };
+  };
 }

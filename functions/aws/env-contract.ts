@@ -4,7 +4,7 @@
 // only, and test/infra/env-contract.test.ts holds the two sides against this list. docs/deploy.md lists
 // the same.
 
-export type RuntimeProcess = 'api' | 'events' | 'ingest' | 'upload-keys';
+export type RuntimeProcess = 'api' | 'events' | 'ingest' | 'upload-keys' | 'gc';
 
 export interface RuntimeVariable {
   readonly processes: readonly RuntimeProcess[];
@@ -19,10 +19,12 @@ export interface RuntimeVariable {
 }
 
 const REGISTRY: readonly RuntimeProcess[] = ['api', 'events', 'ingest'];
+/** Every process that reaches the table and the bucket (the GC Lambda reads no secret). */
+const DATA: readonly RuntimeProcess[] = [...REGISTRY, 'gc'];
 
 export const RUNTIME_ENV = {
-  TABLE_NAME: { processes: REGISTRY, setBy: 'infra', meaning: 'the DynamoDB table (metadata)' },
-  BUCKET_NAME: { processes: REGISTRY, setBy: 'infra', meaning: 'the S3 bucket (blobs, large manifest bodies, upload segments)' },
+  TABLE_NAME: { processes: DATA, setBy: 'infra', meaning: 'the DynamoDB table (metadata)' },
+  BUCKET_NAME: { processes: DATA, setBy: 'infra', meaning: 'the S3 bucket (blobs, large manifest bodies, upload segments)' },
   KEYS_SECRET_ARN: { processes: REGISTRY, setBy: 'infra', meaning: 'Secrets Manager secret with the upload-token HMAC keys' },
   REGISTRY_KEYS_FILE: { processes: REGISTRY, setBy: 'local', meaning: 'a JSON file with the same content as the keys secret, instead of KEYS_SECRET_ARN' },
   REGISTRY_ACCESS: { processes: REGISTRY, setBy: 'infra', default: 'closed', meaning: '`closed` answers every request 401; `open` lets anyone push (throwaway environments only)' },
@@ -39,23 +41,25 @@ export const RUNTIME_ENV = {
   REGISTRY_PRIMARY_REGION: { processes: REGISTRY, setBy: 'infra', default: '', meaning: 'the region every write goes to; an API in another region (a read replica) answers writes 503 naming it' },
   REGISTRY_UPLOAD_TTL_SECONDS: { processes: REGISTRY, setBy: 'infra', default: '86400', meaning: 'upload sessions expire after this long (1 s to 7 days)' },
   REGISTRY_SHA512: { processes: REGISTRY, setBy: 'infra', default: 'true', meaning: 'keep a running sha512 beside sha256 so sha512 digests verify' },
-  POWERTOOLS_SERVICE_NAME: { processes: REGISTRY, setBy: 'infra', meaning: 'service name in every log line and metric (read by Powertools)' },
-  POWERTOOLS_METRICS_NAMESPACE: { processes: REGISTRY, setBy: 'infra', meaning: 'CloudWatch namespace of the metrics (read by Powertools)' },
+  POWERTOOLS_SERVICE_NAME: { processes: DATA, setBy: 'infra', meaning: 'service name in every log line and metric (read by Powertools)' },
+  POWERTOOLS_METRICS_NAMESPACE: { processes: DATA, setBy: 'infra', meaning: 'CloudWatch namespace of the metrics (read by Powertools)' },
   PORT: { processes: ['ingest'], setBy: 'infra', default: '8080', meaning: 'port the ingest service listens on' },
   HOST: { processes: ['ingest'], setBy: 'infra', default: '0.0.0.0', meaning: 'address the ingest service listens on' },
   REGISTRY_IDLE_TIMEOUT_SECONDS: { processes: ['ingest'], setBy: 'infra', default: '300', meaning: 'a connection that waits this long on its client is closed (0 disables)' },
+  GC_GRACE: { processes: ['gc'], setBy: 'infra', default: '6h', meaning: 'nothing written more recently than this is collected (cdk.json gc.grace)' },
+  GC_UNTAGGED: { processes: ['gc'], setBy: 'infra', default: '1d', meaning: 'untagged manifests younger than this are kept (cdk.json gc.untagged)' },
   KVS_ARN: { processes: ['upload-keys'], setBy: 'infra', meaning: 'the CloudFront KeyValueStore the upload keys are published to' },
   SECRET_ARN: { processes: ['upload-keys'], setBy: 'infra', meaning: 'the signing keys secret to publish' },
-  AWS_REGION: { processes: REGISTRY, setBy: 'platform', meaning: 'the region the process runs in' },
-  AWS_DEFAULT_REGION: { processes: REGISTRY, setBy: 'platform', meaning: 'read when AWS_REGION is not set' },
+  AWS_REGION: { processes: DATA, setBy: 'platform', meaning: 'the region the process runs in' },
+  AWS_DEFAULT_REGION: { processes: DATA, setBy: 'platform', meaning: 'read when AWS_REGION is not set' },
   AWS_LAMBDA_FUNCTION_NAME: { processes: ['upload-keys'], setBy: 'platform', meaning: 'names the function in the custom resource\'s physical id' },
   AWS_ACCESS_KEY_ID: { processes: ['upload-keys'], setBy: 'platform', meaning: 'the Lambda role credentials the KeyValueStore request is signed with' },
   AWS_SECRET_ACCESS_KEY: { processes: ['upload-keys'], setBy: 'platform', meaning: 'as above' },
   AWS_SESSION_TOKEN: { processes: ['upload-keys'], setBy: 'platform', meaning: 'as above' },
-  AWS_ENDPOINT_URL: { processes: REGISTRY, setBy: 'local', meaning: 'endpoint of local stand-ins for every service' },
-  AWS_ENDPOINT_URL_S3: { processes: REGISTRY, setBy: 'local', meaning: 'endpoint of the S3 stand-in' },
-  AWS_ENDPOINT_URL_DYNAMODB: { processes: REGISTRY, setBy: 'local', meaning: 'endpoint of DynamoDB Local' },
-  S3_FORCE_PATH_STYLE: { processes: REGISTRY, setBy: 'local', default: 'false', meaning: 'path-style S3 URLs (the S3 stand-in)' },
+  AWS_ENDPOINT_URL: { processes: DATA, setBy: 'local', meaning: 'endpoint of local stand-ins for every service' },
+  AWS_ENDPOINT_URL_S3: { processes: DATA, setBy: 'local', meaning: 'endpoint of the S3 stand-in' },
+  AWS_ENDPOINT_URL_DYNAMODB: { processes: DATA, setBy: 'local', meaning: 'endpoint of DynamoDB Local' },
+  S3_FORCE_PATH_STYLE: { processes: DATA, setBy: 'local', default: 'false', meaning: 'path-style S3 URLs (the S3 stand-in)' },
   REGISTRY_CALL_COUNTS: { processes: ['ingest'], setBy: 'local', default: 'off', meaning: '`on` serves the counts of AWS calls on /healthz/calls (tests and benches)' },
 } as const satisfies Record<string, RuntimeVariable>;
 

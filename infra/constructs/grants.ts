@@ -4,7 +4,7 @@ import { Stack, Validations } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type { IConstruct } from 'constructs';
 import { flattenCfnReference } from 'cdk-nag/lib/utils/flatten-cfn-reference.js';
-import { KEY_PREFIXES, LOGIN_PK_PREFIX, UPLOAD_BLOB_PREFIX } from '../names.ts';
+import { GC_PREFIX, KEY_PREFIXES, LOGIN_PK_PREFIX, UPLOAD_BLOB_PREFIX } from '../names.ts';
 
 export const TABLE_READ = ['dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:Query'];
 export const TABLE_WRITE = ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:ConditionCheckItem'];
@@ -31,7 +31,9 @@ export type DataAccess =
   /** api Lambda of a replica region: only GET/HEAD ever reach it (read routing). */
   | 'read-only'
   /** events Lambda: records new objects. */
-  | 'events';
+  | 'events'
+  /** GC Lambda: reads the whole table and the blob listing, deletes what nothing needs, keeps its runs under gc/. */
+  | 'gc';
 
 // Which calls each process makes is checked against these statements by test/infra/iam-vs-calls.test.ts.
 export function dataStatements(access: DataAccess, tableArn: string, bucketArn: string): iam.PolicyStatement[] {
@@ -80,6 +82,18 @@ export function dataStatements(access: DataAccess, tableArn: string, bucketArn: 
         new iam.PolicyStatement({ sid: 'TableRecord', actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'], resources: [tableArn] }),
         new iam.PolicyStatement({ sid: 'BlobsReadDelete', actions: [...OBJECT_READ, 's3:DeleteObject'], resources: objects(blobs) }),
         listBucket,
+      ];
+    case 'gc':
+      // A repository's partition by Query, blob records by Scan, a manifest's subject by GetItem;
+      // marks set and taken away by conditional UpdateItem, deletes by conditional DeleteItem (a
+      // referrer's in a transaction with a ConditionCheck on its subject). The listing of blobs/ and
+      // manifests/ (ListBucket, which also makes a missing key 404), a HeadObject (s3:GetObject) and
+      // DeleteObject per object freed; the run's own state and report under gc/.
+      return [
+        new iam.PolicyStatement({ sid: 'TableCollect', actions: ['dynamodb:Query', 'dynamodb:Scan', 'dynamodb:GetItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:ConditionCheckItem'], resources: [tableArn] }),
+        new iam.PolicyStatement({ sid: 'ObjectsCollect', actions: [...OBJECT_READ, 's3:DeleteObject'], resources: objects(blobs, manifests) }),
+        new iam.PolicyStatement({ sid: 'GcRuns', actions: [...OBJECT_READ, 's3:PutObject'], resources: objects(GC_PREFIX) }),
+        new iam.PolicyStatement({ sid: 'ListAndMissingKeysAs404', actions: MISSING_AS_404, resources: [bucketArn] }),
       ];
   }
 }

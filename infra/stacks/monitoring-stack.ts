@@ -156,6 +156,43 @@ export class MonitoringStack extends Stack {
     });
   }
 
+  /**
+   * Garbage collection: a run that failed, timed out or was aborted; and no real run completed in two
+   * schedule periods (the GC Lambda's GcRunsCompleted metric; no data counts as breaching, so a
+   * schedule that stopped firing alarms too). The Lambda's own errors alarm through addLambdaAlarms.
+   */
+  addGcAlarms(gc: { stateMachineArn: string; functionName: string; service: string; everyHours: number }): void {
+    const states = (metricName: string) => new cloudwatch.Metric({
+      namespace: 'AWS/States', metricName, statistic: 'Sum', period: Duration.hours(1), dimensionsMap: { StateMachineArn: gc.stateMachineArn },
+    });
+    this.alarm('GcRunFailed', {
+      alarmName: this.name('gc-run-failed'),
+      alarmDescription: 'A garbage collection run failed, timed out or was aborted (docs/gc.md: its execution history and gc/runs/<id>/ say where).',
+      metric: new cloudwatch.MathExpression({
+        expression: 'failed + timedOut + aborted',
+        usingMetrics: { failed: states('ExecutionsFailed'), timedOut: states('ExecutionsTimedOut'), aborted: states('ExecutionsAborted') },
+        period: Duration.hours(1),
+        label: 'failed GC runs',
+      }),
+      threshold: 1,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      evaluationPeriods: 1,
+    });
+    this.alarm('GcNotCompleted', {
+      alarmName: this.name('gc-not-completed'),
+      alarmDescription: `No garbage collection run completed in two periods of ${gc.everyHours} h.`,
+      metric: new cloudwatch.Metric({
+        namespace: `OciRegistry/${this.config.name}`, metricName: 'GcRunsCompleted', statistic: 'Sum',
+        period: Duration.hours(gc.everyHours), dimensionsMap: { service: gc.service },
+      }),
+      threshold: 1,
+      comparisonOperator: cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
+      evaluationPeriods: 2,
+      treatMissingData: cloudwatch.TreatMissingData.BREACHING,
+    });
+    this.addLambdaAlarms('Gc', gc.functionName);
+  }
+
   addCloudFrontAlarm(distributionId: string): void {
     this.alarm('CloudFront5xxRate', {
       alarmName: this.name('cloudfront-5xx-rate'),

@@ -61,6 +61,7 @@ describe('cdk-nag AwsSolutions', () => {
       'AwsSolutions-ELB2',
       'AwsSolutions-IAM5',
       'AwsSolutions-S1',
+      'AwsSolutions-SF2',
       'AwsSolutions-SMG4',
       'AwsSolutions-SNS2',
     ]);
@@ -68,14 +69,16 @@ describe('cdk-nag AwsSolutions', () => {
     // buckets, the API's CDN purge, and the one action without resource-level permissions (ecr:GetAuthorizationToken).
     const wildcards = acks.filter((a) => a.id.startsWith('AwsSolutions-IAM5'));
     for (const w of wildcards) {
-      expect(w.id).toMatch(/^AwsSolutions-IAM5\[Resource::(.*\/(blobs|uploads|manifests)\/\*|.*\/\*|\*)\]$/);
-      if (w.id === 'AwsSolutions-IAM5[Resource::*]') expect(w.path).toMatch(/Ingest\/Task\/ExecutionRole$/);
+      expect(w.id).toMatch(/^AwsSolutions-IAM5\[Resource::(.*\/(blobs|uploads|manifests)\/\*|.*\/\*|\*|<GcFunction[0-9A-F]+\.Arn>:\*)\]$/);
+      if (w.id === 'AwsSolutions-IAM5[Resource::*]') expect(w.path).toMatch(/Ingest\/Task\/ExecutionRole$|Gc\/GcStateMachine\/Role$/);
       // The primary API purges the CDN: CreateInvalidation on the account's distributions (its id is read from each DELETE).
       if (/:cloudfront::.*:distribution\/\*\]$/.test(w.id)) {
         expect(w.path).toMatch(/-Api\/ApiFunction\/Role$/);
         continue;
       }
-      if (!/\/(blobs|uploads|manifests|blobs\/by-upload)\/\*\]$/.test(w.id) && w.id !== 'AwsSolutions-IAM5[Resource::*]') expect(w.path).toMatch(/ReplicationRole$/);
+      // The GC state machine invokes its function's versions (<arn>:*); GC keeps its runs under gc/.
+      if (/GcFunction[0-9A-F]+\.Arn>:\*\]$/.test(w.id)) expect(w.path).toMatch(/Gc\/GcStateMachine\/Role$/);
+      else if (!/\/(blobs|uploads|manifests|blobs\/by-upload|gc)\/\*\]$/.test(w.id) && w.id !== 'AwsSolutions-IAM5[Resource::*]') expect(w.path).toMatch(/ReplicationRole$/);
     }
     // CFR4 (viewer TLS policy) only where CloudFront's own certificate is used: dev, no domain.
     expect(acks.filter((a) => a.id === 'AwsSolutions-CFR4').map((a) => a.path)).toEqual(['OciRegistry-dev-Edge/Distribution']);
@@ -145,9 +148,9 @@ describe('CloudFormation limits', () => {
       expect(Object.keys(t.Outputs ?? {}).length, stack.stackName).toBeLessThan(200);
       expect(Object.keys(t.Parameters ?? {}).length, stack.stackName).toBeLessThan(200);
     }
-    // Every environment synthesized: 6 stacks for dev, 8 for staging (its CloudFront alarm is in
-    // us-east-1), 13 for prod (api, storage and monitoring in three regions).
-    expect(s.assembly.stacks).toHaveLength(27);
+    // Every environment synthesized: 7 stacks for dev, 9 for staging (its CloudFront alarm is in
+    // us-east-1), 14 for prod (api, storage and monitoring in three regions); each has a Gc stack.
+    expect(s.assembly.stacks).toHaveLength(30);
     const largest = Object.entries(sizes).sort((a, b) => b[1].resources - a[1].resources)[0]!;
     expect(largest[1].resources).toBeLessThan(100);
   });

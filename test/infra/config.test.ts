@@ -53,6 +53,11 @@ describe('a user-defined environment', () => {
     expect(env.domain).toBeUndefined();
   });
 
+  it('runs GC every 24 h with a 12 h grace unless told otherwise', () => {
+    expect(parseEnvironment('mine', base, ROOT).gc).toEqual({ enabled: true, everyHours: 24, graceMs: 12 * 3_600_000, untaggedMs: 86_400_000 });
+    expect(parseEnvironment('mine', { ...base, gc: { enabled: false, everyHours: 6, grace: '2d', untagged: '0' } }, ROOT).gc).toEqual({ enabled: false, everyHours: 6, graceMs: 2 * 86_400_000, untaggedMs: 0 });
+  });
+
   it('turns the edge fast path off with edgeUploads: false', () => {
     expect(parseEnvironment('mine', { ...base, edgeUploads: false }, ROOT).edgeUploads).toBe(false);
   });
@@ -85,6 +90,14 @@ describe('invalid configuration names the field', () => {
     ['edgeUploads not a boolean', { ...base, edgeUploads: 'off' }, /\.mine\.edgeUploads must be true or false/],
     ['throttle out of range', { ...base, throttle: { rateLimit: 0 } }, /\.mine\.throttle\.rateLimit must be an integer from 1 to 100000/],
     ['max tasks below min', { ...base, ingestScaling: { minTasks: 3, maxTasks: 2 } }, /\.mine\.ingestScaling\.maxTasks must be at least minTasks/],
+    ['gc not an object', { ...base, gc: 'daily' }, /\.mine\.gc must be an object/],
+    ['gc field typo', { ...base, gc: { every: 24 } }, /\.mine\.gc\.every is not a known field/],
+    ['gc every 0 hours', { ...base, gc: { everyHours: 0 } }, /\.mine\.gc\.everyHours must be an integer from 1 to 84/],
+    ['gc every 4 days', { ...base, gc: { everyHours: 96 } }, /\.mine\.gc\.everyHours must be an integer from 1 to 84/],
+    ['gc grace below the events function\'s event age', { ...base, gc: { grace: '6h' } }, /\.mine\.gc\.grace must be a duration such as 12h or 2d, at least 7 h/],
+    ['gc grace not a duration', { ...base, gc: { grace: 'soon' } }, /\.mine\.gc\.grace must be a duration/],
+    ['gc untagged not a duration', { ...base, gc: { untagged: 5 } }, /\.mine\.gc\.untagged must be a string/],
+    ['gc enabled not a boolean', { ...base, gc: { enabled: 'yes' } }, /\.mine\.gc\.enabled must be true or false/],
     ['no public key', { region: 'us-east-1' }, /\.mine\.cdnPublicKeyFile is required/],
     ['missing key file', { region: 'us-east-1', cdnPublicKeyFile: 'nope.pem' }, /\.mine\.cdnPublicKeyFile cannot be read/],
     ['not a PEM', { region: 'us-east-1', cdnPublicKey: 'ssh-rsa AAAA' }, /\.mine\.cdnPublicKey must be a PEM "BEGIN PUBLIC KEY" block/],

@@ -7,6 +7,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readAwsConfig } from '../../functions/aws/config.ts';
+import { readGcConfig } from '../../functions/aws/gc-deps.ts';
 import { RUNTIME_ENV, type RuntimeEnvName, type RuntimeProcess, type RuntimeVariable } from '../../functions/aws/env-contract.ts';
 import { readIngestSettings } from '../../functions/apps/ingest/settings.ts';
 import { ROOT, SYNTH_TIMEOUT_MS, synthesizeAll } from './synth.ts';
@@ -39,6 +40,7 @@ function deployedProcesses(): Deployed[] {
         if ('KVS_ARN' in env) out.push({ where, process: 'upload-keys', env });
         else if (/-Api$|-Api-/.test(stack.stackName)) out.push({ where, process: 'api', env });
         else if (/-Events/.test(stack.stackName)) out.push({ where, process: 'events', env });
+        else if (/-Gc$/.test(stack.stackName)) out.push({ where, process: 'gc', env });
       }
       if (r.Type === 'AWS::ECS::TaskDefinition') {
         const env = Object.fromEntries(r.Properties.ContainerDefinitions[0].Environment.map((e: Json) => [e.Name, e.Value]));
@@ -82,12 +84,13 @@ const readsOf: Record<RuntimeProcess, () => Set<string>> = {
   events: () => new Set([...namesRead((env) => readAwsConfig(env)), ...staticReads(join(ROOT, 'functions/apps/events-lambda'))]),
   ingest: () => new Set([...namesRead((env) => readAwsConfig(env)), ...namesRead((env) => readIngestSettings(env)), ...staticReads(join(ROOT, 'functions/apps/ingest'))]),
   'upload-keys': () => staticReads(join(ROOT, 'functions/apps/upload-keys-lambda')),
+  gc: () => new Set([...namesRead((env) => readGcConfig(env)), ...staticReads(join(ROOT, 'functions/apps/gc-lambda'))]),
 };
 
 describe('the environment contract', () => {
   it('finds every kind of deployed process in the templates', () => {
     const kinds = new Set(deployedProcesses().map((p) => p.process));
-    expect([...kinds].sort()).toEqual(['api', 'events', 'ingest', 'upload-keys']);
+    expect([...kinds].sort()).toEqual(['api', 'events', 'gc', 'ingest', 'upload-keys']);
   });
 
   it('every variable the CDK app sets is in the contract for that process, and not one only local runs set', () => {
@@ -126,12 +129,24 @@ describe('the environment contract', () => {
   });
 
   it('every API, events and ingest process gets an environment readAwsConfig accepts', () => {
-    for (const p of deployedProcesses().filter((d) => d.process !== 'upload-keys')) {
+    for (const p of deployedProcesses().filter((d) => d.process !== 'upload-keys' && d.process !== 'gc')) {
       // Tokens (Ref, GetAtt, GetStackOutput) resolve at deploy time; any non-empty string stands in.
       const env = Object.fromEntries(Object.entries(p.env).map(([k, v]) => [k, typeof v === 'string' ? v : `resolved-${k}`]));
       const config = readAwsConfig({ ...env, AWS_REGION: 'us-east-1' });
       expect(config.keys, p.where).toEqual({ secretArn: 'resolved-KEYS_SECRET_ARN' });
       expect(config.access, p.where).toMatch(/^(open|closed)$/);
+      expect(config.tableName, p.where).toMatch(/^oci-registry-(dev|staging|prod)$/);
+    }
+  });
+
+  it('every GC process gets an environment readGcConfig accepts, with the grace of its cdk.json', () => {
+    const gcs = deployedProcesses().filter((d) => d.process === 'gc');
+    expect(gcs.map((p) => p.where.split('/')[0]).sort()).toEqual(['OciRegistry-dev-Gc', 'OciRegistry-prod-Gc', 'OciRegistry-staging-Gc']);
+    for (const p of gcs) {
+      const env = Object.fromEntries(Object.entries(p.env).map(([k, v]) => [k, typeof v === 'string' ? v : `resolved-${k}`]));
+      const config = readGcConfig(env);
+      expect(config.graceMs, p.where).toBe(12 * 3_600_000);
+      expect(config.untaggedMs, p.where).toBe(86_400_000);
       expect(config.tableName, p.where).toMatch(/^oci-registry-(dev|staging|prod)$/);
     }
   });

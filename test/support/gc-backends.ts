@@ -1,10 +1,10 @@
 // The registry core on either backend, with what a GC test needs beside it: the GC deps, and the bytes
 // in storage. `local`: SQLite (a file, as `npm start`) + files; `aws`: DynamoDB Local + s3rver.
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CreateBucketCommand, GetObjectCommand } from '@aws-sdk/client-s3';
+import { CreateBucketCommand, GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { FsBlobStore } from '../../functions/adapters/fs/fs-blob-store.ts';
 import { SqliteMetadataStore } from '../../functions/adapters/sqlite/sqlite-metadata.ts';
 import { DynamoMetadataStore } from '../../functions/adapters/dynamodb/dynamo-metadata.ts';
@@ -31,6 +31,8 @@ export interface GcBackend {
   read(location: string): Promise<Buffer>;
   /** Everything in storage (blobs and manifest bodies). */
   stored(): Promise<StoredObject[]>;
+  /** aws: the bucket and its client (the GC Lambda keeps its runs there too), and the table. */
+  s3?: { client: S3Client; bucket: string; table: string };
   close(): Promise<void>;
 }
 
@@ -93,6 +95,7 @@ export async function openBackend(name: BackendName, aws?: AwsServices): Promise
       return Buffer.from(await out.Body!.transformToByteArray());
     },
     stored: () => allStored(blobs),
+    s3: { client: s3client, bucket, table: tableName },
     close: async () => undefined,
   };
 }
@@ -120,4 +123,24 @@ export async function call(registry: Registry, method: string, url: string, body
   else if (res.body) for await (const c of res.body) chunks.push(c);
   const buf = Buffer.concat(chunks);
   return { status: res.status, headers: res.headers, body: buf, text: buf.toString('utf8') };
+}
+
+const sha256 = (b: Uint8Array): string => `sha256:${createHash('sha256').update(b).digest('hex')}`;
+
+/** Pushes an image (a config and the given layers) through the core and tags it; its manifest digest. */
+export async function pushImage(registry: Registry, repo: string, tag: string, layers: Buffer[]): Promise<string> {
+  const config = Buffer.from(JSON.stringify({ architecture: 'amd64', os: 'linux', tag }));
+  const desc = (mediaType: string, b: Buffer) => ({ mediaType, digest: sha256(b), size: b.length });
+  for (const b of [config, ...layers]) {
+    const r = await call(registry, 'POST', `/v2/${repo}/blobs/uploads/?digest=${sha256(b)}`, b);
+    if (r.status !== 201) throw new Error(`blob upload: ${r.status} ${r.text}`);
+  }
+  const manifest = Buffer.from(JSON.stringify({
+    schemaVersion: 2, mediaType: 'application/vnd.oci.image.manifest.v1+json',
+    config: desc('application/vnd.oci.image.config.v1+json', config),
+    layers: layers.map((l) => desc('application/vnd.oci.image.layer.v1.tar+gzip', l)),
+  }));
+  const r = await call(registry, 'PUT', `/v2/${repo}/manifests/${tag}`, manifest, { 'content-type': 'application/vnd.oci.image.manifest.v1+json' });
+  if (r.status !== 201) throw new Error(`manifest PUT: ${r.status} ${r.text}`);
+  return sha256(manifest);
 }

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import S3rver from 's3rver';
 import type { S3Client } from '@aws-sdk/client-s3';
-import { keepS3rverDirectories } from '../../dev/start-aws/s3-local.ts';
+import { answerPutsWhenWritten, keepS3rverDirectories } from '../../dev/start-aws/s3-local.ts';
 import { makeS3Client } from '../../functions/adapters/s3/s3-client.ts';
 import { S3Strictness } from './s3-strict.ts';
 
@@ -22,6 +22,7 @@ export interface LocalS3 {
 export async function startLocalS3(bucket = 'registry-test'): Promise<LocalS3> {
   const directory = await mkdtemp(join(tmpdir(), 's3rver-'));
   const server = new S3rver({ port: 0, address: '127.0.0.1', silent: true, directory, configureBuckets: [{ name: bucket }] });
+  answerPutsWhenWritten(server);
   const { port } = await server.run();
   const endpoint = `http://127.0.0.1:${port}`;
   const strict = new S3Strictness();

@@ -3,7 +3,10 @@
 import { resolve } from 'node:path';
 import { ConfigError } from '../../config/config-error.ts';
 import { choiceSetting, intSetting, MAX_TIMER_SECONDS, optionalSetting, type Env } from '../../config/env-settings.ts';
+import { durationSetting } from '../../config/duration.ts';
+import { GC_DEFAULTS } from '../../core/gc/run.ts';
 import { MIN_SECRET_BYTES } from './secret.ts';
+
 
 export interface LocalConfig {
   host: string;
@@ -21,6 +24,8 @@ export interface LocalConfig {
    */
   idleTimeoutSeconds: number;
   auth: LocalAuthConfig;
+  /** Garbage collection on a timer (REGISTRY_GC_INTERVAL); undefined: off (`npm run gc` by hand). */
+  gc?: { intervalMs: number; graceMs: number; untaggedMs: number };
 }
 
 export interface LocalAuthConfig {
@@ -31,6 +36,18 @@ export interface LocalAuthConfig {
   /** The token service name (`aud`); default: the host of `url`, else "oci-registry". */
   service: string;
   refreshTokenSeconds: number;
+}
+
+/** The timer's grace may not be below this: a request in flight must never see its blobs collected. */
+const MIN_TIMER_GRACE_MS = 1000;
+
+function readGc(env: Env): LocalConfig['gc'] {
+  const intervalMs = durationSetting(env, 'REGISTRY_GC_INTERVAL', 0);
+  if (intervalMs === 0) return undefined;
+  if (intervalMs < 1000 || intervalMs > MAX_TIMER_SECONDS * 1000) throw new ConfigError(`REGISTRY_GC_INTERVAL must be from 1s to ${MAX_TIMER_SECONDS}s (or 0: off), got ${JSON.stringify(env.REGISTRY_GC_INTERVAL)}`);
+  const graceMs = durationSetting(env, 'REGISTRY_GC_GRACE', GC_DEFAULTS.graceMs);
+  if (graceMs < MIN_TIMER_GRACE_MS) throw new ConfigError(`REGISTRY_GC_GRACE must be at least 1s while the registry serves (a grace of 0 is for \`npm run gc\` on a stopped registry), got ${JSON.stringify(env.REGISTRY_GC_GRACE)}`);
+  return { intervalMs, graceMs, untaggedMs: durationSetting(env, 'REGISTRY_GC_UNTAGGED', GC_DEFAULTS.untaggedMs) };
 }
 
 const LOOPBACK = /^(127\.\d{1,3}\.\d{1,3}\.\d{1,3}|::1|localhost|\[::1\])$/;
@@ -82,6 +99,7 @@ export function readConfig(env: Env, defaultDataDir: string): LocalConfig {
     uploadTtlSeconds: intSetting(env, 'REGISTRY_UPLOAD_TTL_SECONDS', 24 * 3600, 1, 365 * 24 * 3600),
     sweepIntervalSeconds: intSetting(env, 'REGISTRY_SWEEP_INTERVAL_SECONDS', 600, 1, MAX_TIMER_SECONDS),
     idleTimeoutSeconds: intSetting(env, 'REGISTRY_IDLE_TIMEOUT_SECONDS', 300, 0, MAX_TIMER_SECONDS),
+    gc: readGc(env),
   };
 }
 

@@ -23,6 +23,7 @@ import { startRegistryHttpServer, type RegistryHttpServer } from '../../http/ser
 import { log } from '../../http/log.ts';
 import { loadSecret } from './secret.ts';
 import { sweepUploads } from './sweeper.ts';
+import { startGcTimer } from './gc-timer.ts';
 
 export { STOP_DEADLINE_MS, STOP_GRACE_MS, UNWIND_MS } from '../../http/server.ts';
 export type { LocalConfig } from './config.ts';
@@ -116,12 +117,14 @@ export async function startLocalRegistry(config: LocalConfig): Promise<LocalRegi
     http.track(sweepUploads(metadata, blobs, { orphans: false }).catch((e: unknown) => log('warn', 'upload sweep failed', { error: String(e) })));
   }, config.sweepIntervalSeconds * 1000);
   sweeper.unref();
+  const gc = config.gc ? startGcTimer({ metadata, blobs, now: Date.now }, config.gc, (run) => http.track(run)) : undefined;
 
   return {
     url: http.url,
     server: http.server,
     async close() {
       clearInterval(sweeper);
+      gc?.stop();
       await http.close();
       metadata.close();
       identity.close();

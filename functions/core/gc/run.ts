@@ -23,6 +23,9 @@ export interface GcOptions {
   dryRun: boolean;
 }
 
+/** A run's defaults everywhere (`npm run gc`, the npm start timer, the GC Lambda without settings). */
+export const GC_DEFAULTS = { graceMs: 6 * 3_600_000, untaggedMs: 86_400_000 } as const;
+
 export interface GcState {
   version: 1;
   options: GcOptions;

@@ -1,0 +1,107 @@
+// The GC Lambda's IAM checked against what it calls (issue 16, item 2; as iam-vs-calls.test.ts for the
+// other processes). The deployed handler's wiring (createGcAwsDeps, the run store) runs on DynamoDB
+// Local + s3rver over a registry that has every kind of garbage: untagged images, a referrer of a
+// deleted image (its delete is a transaction with a ConditionCheck), a manifest too large for an item
+// (its body an S3 object), bytes no record names, a new run whose state is not there yet (404).
+// Every call is held against the GC role of prod as synthesized: each must be allowed, and each S3
+// or DynamoDB action granted must be used.
+import { createHash, randomBytes } from 'node:crypto';
+import { PutObjectCommand } from '@aws-sdk/client-s3';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { recordCalls, type CallRecord } from '../../functions/aws/call-recorder.ts';
+import { createGcAwsDeps } from '../../functions/aws/gc-deps.ts';
+import { LOCAL_S3_CREDENTIALS } from '../../dev/start-aws/s3-local.ts';
+import { GcRunStore } from '../../functions/adapters/s3/gc-runs.ts';
+import { createGcHandler, type GcStep } from '../../functions/apps/gc-lambda/handler.ts';
+import { call, openBackend, pushImage, startAwsServices, type AwsServices } from '../support/gc-backends.ts';
+import { OCI_MANIFEST } from '../support/oci.ts';
+import { allows, needsOf, resolve, roleStatements, type Place } from './iam-policy.ts';
+import { SYNTH_TIMEOUT_MS, synthesizeAll, type Json, type Synthesized } from './synth.ts';
+
+const AT: Place = { partition: 'aws', region: 'us-east-1', account: '123456789012' };
+const STACK = 'OciRegistry-prod-Gc';
+const GRACE_MS = 800;
+const sha256 = (b: Uint8Array) => `sha256:${createHash('sha256').update(b).digest('hex')}`;
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+let s: Synthesized;
+let aws: AwsServices;
+const calls: CallRecord[] = [];
+
+/** Garbage of every kind GC handles, then runs a grace apart until one changes nothing. */
+async function workload(): Promise<void> {
+  const b = await openBackend('aws', aws);
+  const { bucket, table, client } = b.s3!;
+  const layers = Array.from({ length: 3 }, () => randomBytes(4000));
+  const old = await pushImage(b.registry, 'iam/gc', 'old', [layers[0]!, layers[1]!]);
+  await pushImage(b.registry, 'iam/gc', 'keep', [layers[2]!]);
+  // A referrer of the image whose tag goes, with a body too large for an item (stored in S3).
+  const empty = Buffer.from('{}');
+  const r = await call(b.registry, 'POST', `/v2/iam/gc/blobs/uploads/?digest=${sha256(empty)}`, empty);
+  expect(r.status).toBe(201);
+  const referrer = Buffer.from(JSON.stringify({
+    schemaVersion: 2, mediaType: OCI_MANIFEST, artifactType: 'application/example',
+    config: { mediaType: 'application/vnd.oci.empty.v1+json', digest: sha256(empty), size: 2 }, layers: [],
+    subject: { mediaType: OCI_MANIFEST, digest: old, size: 1 }, annotations: { pad: 'x'.repeat(400 * 1024) },
+  }));
+  expect((await call(b.registry, 'PUT', `/v2/iam/gc/manifests/${sha256(referrer)}`, referrer, { 'content-type': OCI_MANIFEST })).status).toBe(201);
+  expect((await call(b.registry, 'DELETE', '/v2/iam/gc/manifests/old')).status).toBe(202);
+  // Bytes that no record names.
+  await client.send(new PutObjectCommand({ Bucket: bucket, Key: `blobs/sha256/${createHash('sha256').update('stray').digest('hex')}`, Body: 'stray' }));
+
+  const deps = createGcAwsDeps({ region: 'us-east-1', tableName: table, bucketName: bucket, graceMs: GRACE_MS, untaggedMs: GRACE_MS, s3Endpoint: aws.s3.endpoint, dynamoEndpoint: aws.dynamo.endpoint, s3ForcePathStyle: true }, { accessKeyId: LOCAL_S3_CREDENTIALS.accessKeyId, secretAccessKey: LOCAL_S3_CREDENTIALS.secretAccessKey });
+  const recorders = [recordCalls(deps.dynamo), recordCalls(deps.s3)];
+  const handler = createGcHandler(() => ({ gc: deps.gc, runs: new GcRunStore(deps.s3, bucket), options: { graceMs: GRACE_MS, untaggedMs: GRACE_MS }, pageSize: 2 }));
+  for (let run = 0; run < 10; run++) {
+    await sleep(GRACE_MS + 50);
+    let step: GcStep = await handler({ runId: `iam-${run}`, seq: 0 }, { getRemainingTimeInMillis: () => 0 });
+    while (!step.done) step = await handler({ runId: step.runId, seq: step.seq }, { getRemainingTimeInMillis: () => 0 });
+    if (!Object.keys(step.counts).some((k) => k.startsWith('delete.') || k.startsWith('mark.'))) break;
+  }
+  calls.push(...recorders.flatMap((rec) => rec.records));
+  for (const rec of recorders) rec.detach();
+}
+
+beforeAll(async () => {
+  s = synthesizeAll();
+  aws = await startAwsServices();
+  await workload();
+}, SYNTH_TIMEOUT_MS + 120_000);
+afterAll(async () => {
+  await aws?.stop();
+  s?.cleanup();
+});
+
+function gcRole() {
+  const template = s.templateJson(STACK) as Json;
+  const fn = Object.values(template.Resources as Record<string, Json>).find((r) => r.Type === 'AWS::Lambda::Function')!;
+  const vars = fn.Properties.Environment.Variables;
+  const [table, bucket] = [resolve(vars.TABLE_NAME, AT), resolve(vars.BUCKET_NAME, AT)];
+  return { statements: roleStatements(template, fn.Properties.Role['Fn::GetAtt'][0], AT), names: { table: () => table, bucket: () => bucket } };
+}
+
+describe('GC IAM against the calls the GC Lambda makes', () => {
+  it('the workload took every path: scan, queries, marks, deletes, a transaction, listings, heads, deletes of objects, a missing state', () => {
+    const ops = new Set(calls.map((c) => c.operation));
+    expect([...ops].sort()).toEqual(expect.arrayContaining(['DeleteItem', 'DeleteObject', 'GetItem', 'GetObject', 'HeadObject', 'ListObjectsV2', 'PutObject', 'Query', 'Scan', 'TransactWriteItems', 'UpdateItem']));
+    expect(calls.some((c) => c.operation === 'TransactWriteItems' && c.tables!.some((t) => t.actions.includes('ConditionCheckItem'))), 'a referrer deleted with a check on its subject').toBe(true);
+    expect(calls.some((c) => c.operation === 'DeleteObject' && c.key!.startsWith('manifests/')), 'a manifest body in S3 deleted').toBe(true);
+    expect(calls.some((c) => c.operation === 'GetObject' && c.key!.startsWith('gc/') && c.status === 404), 'a new run finds no state').toBe(true);
+  });
+
+  it('every call is allowed by the GC role as deployed', () => {
+    const { statements, names } = gcRole();
+    const denied = new Set<string>();
+    for (const c of calls) {
+      for (const need of needsOf(c, names, AT)) if (!allows(statements, need.action, need.resource)) denied.add(`${need.action} on ${need.resource.replace(/[0-9a-f]{64}/g, '<hex>')} (${need.why})`);
+    }
+    expect([...denied].sort()).toEqual([]);
+  });
+
+  it('every S3 and DynamoDB action the GC role grants is one a call used', () => {
+    const { statements, names } = gcRole();
+    const used = new Set(calls.flatMap((c) => needsOf(c, names, AT)).map((n) => n.action.toLowerCase()));
+    expect(statements.flatMap((st) => st.actions).filter((a) => /^(s3|dynamodb):/.test(a) && !used.has(a.toLowerCase())).sort()).toEqual([]);
+    for (const st of statements) expect(st.effect).toBe('Allow');
+  });
+});
