@@ -14,6 +14,14 @@ import type { SharedCache } from '../../core/shared-cache.ts';
 export const DISTRIBUTION_HEADER = 'x-registry-distribution';
 const DISTRIBUTION_ID = /^[A-Z0-9]{1,32}$/;
 
+/** One CreateInvalidation of `paths` in distribution `id` (a fresh caller reference each time). */
+async function invalidate(client: CloudFrontClient, id: string, paths: readonly string[]): Promise<void> {
+  await client.send(new CreateInvalidationCommand({
+    DistributionId: id,
+    InvalidationBatch: { CallerReference: randomUUID(), Paths: { Quantity: paths.length, Items: [...paths] } },
+  }));
+}
+
 export class CloudFrontCache implements SharedCache {
   readonly #client: CloudFrontClient;
   readonly #onError: (error: unknown, detail: { paths: readonly string[] }) => void;
@@ -27,10 +35,7 @@ export class CloudFrontCache implements SharedCache {
     const id = header(req, DISTRIBUTION_HEADER);
     try {
       if (id === undefined || !DISTRIBUTION_ID.test(id)) throw new Error(`no CloudFront distribution id on the request (${DISTRIBUTION_HEADER})`);
-      await this.#client.send(new CreateInvalidationCommand({
-        DistributionId: id,
-        InvalidationBatch: { CallerReference: randomUUID(), Paths: { Quantity: paths.length, Items: [...paths] } },
-      }));
+      await invalidate(this.#client, id, paths);
     } catch (e) {
       this.#onError(e, { paths });
     }
@@ -48,10 +53,7 @@ export async function purgeDistribution(client: CloudFrontClient, comment: strin
     const page = (await client.send(new ListDistributionsCommand(marker === undefined ? {} : { Marker: marker }))).DistributionList;
     const found = page?.Items?.find((d) => d.Comment === comment);
     if (found?.Id) {
-      await client.send(new CreateInvalidationCommand({
-        DistributionId: found.Id,
-        InvalidationBatch: { CallerReference: randomUUID(), Paths: { Quantity: paths.length, Items: [...paths] } },
-      }));
+      await invalidate(client, found.Id, paths);
       return found.Id;
     }
     marker = page?.IsTruncated ? page.NextMarker : undefined;
