@@ -6,6 +6,7 @@ import { GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { bundleAll } from '../infra/build.ts';
 import { startAws, total, type AwsRequests, type AwsTarget } from './aws.ts';
 import { coldStartFacts } from './cold-starts.ts';
+import { handlerCpuFacts } from './handler-cpu-facts.ts';
 import { onCleanup } from './proc.ts';
 import { median, newFact, newRow, type Fact, type Row } from './rows.ts';
 import type { AwsRun, Ctx } from './scenarios.ts';
@@ -13,7 +14,7 @@ import type { Containerd, Target } from './servers.ts';
 
 
 /** The api bundle (built as `npm run build` builds it) and its cold start (cold-starts.ts). */
-export async function bundleFacts(ctx: Ctx, aws: Target & { aws?: { env: Record<string, string> } }, root: string, coldStarts: number): Promise<Fact[]> {
+export async function bundleFacts(ctx: Ctx, aws: Target & { aws?: { env: Record<string, string> } }, root: string, coldStarts: number, cpu: { runs: number; n: number; warmup: number }): Promise<Fact[]> {
   const size = newFact({ id: 'api_bundle', label: 'api bundle dist/api/index.mjs (npm run build)', unit: 'KiB', target: { max: 1_000_000 / 1024, text: '<= 1 MB' } });
   try {
     const bundles = await bundleAll({ outDir: join(root, 'dist') });
@@ -21,7 +22,8 @@ export async function bundleFacts(ctx: Ctx, aws: Target & { aws?: { env: Record<
     if (!api) throw new Error('no api bundle was built');
     size.value = api.bytes / 1024;
     size.notes.push(`${api.bytes} bytes; events ${bundles.find((b) => b.name === 'events')?.bytes ?? '-'} bytes, ingest ${bundles.find((b) => b.name === 'ingest')?.bytes ?? '-'} bytes`);
-    return [size, ...(await coldStartFacts(ctx, api.file, aws.aws?.env ?? {}, coldStarts))];
+    const env = aws.aws?.env ?? {};
+    return [size, ...(await coldStartFacts(ctx, api.file, env, coldStarts)), await handlerCpuFacts(ctx, api.file, env, cpu)];
   } catch (e) {
     size.error = (e as Error).message;
     return [size];

@@ -215,7 +215,7 @@ async function main(): Promise<void> {
   if (aws) {
     checkAborted();
     log('api bundle and cold start...');
-    facts.unshift(...(await bundleFacts(ctx, aws, root, quick ? 3 : 7)));
+    facts.unshift(...(await bundleFacts(ctx, aws, root, quick ? 3 : 7, quick ? { runs: 1, n: 1000, warmup: 200 } : { runs: 3, n: 10_000, warmup: 1000 })));
     facts.push(...awsFacts(ctx));
     if (isAws(aws) && !rows.rps.skipped) {
       log('DynamoDB Local ceiling...');
