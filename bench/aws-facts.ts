@@ -23,7 +23,7 @@ export async function bundleFacts(ctx: Ctx, aws: Target & { aws?: { env: Record<
     size.value = api.bytes / 1024;
     size.notes.push(`${api.bytes} bytes; events ${bundles.find((b) => b.name === 'events')?.bytes ?? '-'} bytes, ingest ${bundles.find((b) => b.name === 'ingest')?.bytes ?? '-'} bytes`);
     const env = aws.aws?.env ?? {};
-    return [size, ...(await coldStartFacts(ctx, api.file, env, coldStarts)), await handlerCpuFacts(ctx, api.file, env, cpu)];
+    return [size, ...(await coldStartFacts(ctx, api.file, env, coldStarts)), ...(await handlerCpuFacts(ctx, api.file, env, cpu))];
   } catch (e) {
     size.error = (e as Error).message;
     return [size];

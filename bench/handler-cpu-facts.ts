@@ -19,20 +19,26 @@ interface CpuRun {
   p99Us: number;
   meanUs: number;
   wallMs: number;
+  floorMedianUs: number;
   statuses: Record<string, number>;
 }
 
-export async function handlerCpuFacts(ctx: Ctx, bundle: string, awsEnv: Record<string, string>, opts: { runs: number; n: number; warmup: number }): Promise<Fact> {
+export async function handlerCpuFacts(ctx: Ctx, bundle: string, awsEnv: Record<string, string>, opts: { runs: number; n: number; warmup: number }): Promise<Fact[]> {
   const fact = newFact({
     id: 'api_handler_cpu_manifest_get',
     label: `api handler CPU per manifest GET by tag (median of ${opts.n} requests per run; DynamoDB replayed at the wire, INFO logs + metrics)`,
     unit: 'us',
     target: { max: 250, text: '<= 250 us' },
   });
+  const floor = newFact({
+    id: 'sdk_getitem_cpu_floor',
+    label: 'the same GetItem alone with the SDK client, interleaved (the floor of a handler on the SDK)',
+    unit: 'us',
+  });
   const endpoint = awsEnv.AWS_ENDPOINT_URL_DYNAMODB;
   if (!endpoint) {
     fact.error = 'no DynamoDB endpoint in the start:aws environment';
-    return fact;
+    return [fact];
   }
   const replay = await startDynamoReplay(endpoint);
   try {
@@ -48,11 +54,14 @@ export async function handlerCpuFacts(ctx: Ctx, bundle: string, awsEnv: Record<s
       if (!line) throw new Error(`no CPU line in the output: ${r.stderr.slice(-500)}`);
       const c = JSON.parse(line.slice(4)) as CpuRun;
       if (Object.keys(c.statuses).some((s) => s !== '200')) throw new Error(`manifest GET answered ${JSON.stringify(c.statuses)}, not only 200`);
-      ctx.log(`  handler CPU run #${i + 1}: median ${c.medianUs} us, p10 ${c.p10Us}, p90 ${c.p90Us}, p99 ${c.p99Us}, mean ${c.meanUs.toFixed(0)} us; ${((c.wallMs * 1000) / c.n).toFixed(0)} us wall per request`);
+      ctx.log(`  handler CPU run #${i + 1}: median ${c.medianUs} us (SDK GetItem alone ${c.floorMedianUs} us), p10 ${c.p10Us}, p90 ${c.p90Us}, p99 ${c.p99Us}, mean ${c.meanUs.toFixed(0)} us; ${((c.wallMs * 1000) / c.n).toFixed(0)} us wall per request`);
       runs.push(c);
     }
     fact.runs = runs.map((c) => c.medianUs);
     fact.value = median(fact.runs);
+    floor.runs = runs.map((c) => c.floorMedianUs);
+    floor.value = median(floor.runs);
+    floor.notes.push(`the handler above it: ${(fact.value - floor.value).toFixed(0)} us (routing, the core, the API Gateway conversion, middy, one log line, two EMF documents)`);
     const m = (f: (c: CpuRun) => number): string => median(runs.map(f)).toFixed(0);
     fact.notes.push(
       `per run: p10 ${m((c) => c.p10Us)} us, p90 ${m((c) => c.p90Us)} us, p99 ${m((c) => c.p99Us)} us, mean ${m((c) => c.meanUs)} us, wall ${m((c) => (c.wallMs * 1000) / c.n)} us per request (medians over runs)`,
@@ -61,8 +70,9 @@ export async function handlerCpuFacts(ctx: Ctx, bundle: string, awsEnv: Record<s
     );
   } catch (e) {
     fact.error = (e as Error).message;
+    floor.error = fact.error;
   } finally {
     await replay.close();
   }
-  return fact;
+  return [fact, floor];
 }

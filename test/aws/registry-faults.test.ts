@@ -4,9 +4,9 @@
 // Retry-After; nothing is half written; the next request succeeds. Races the adapter must win
 // (ConditionalCheckFailed, TransactionCanceled) are retried inside and never reach the client.
 import { randomBytes } from 'node:crypto';
-import { ProvisionedThroughputExceededException, TransactionCanceledException } from '@aws-sdk/client-dynamodb';
+import { GetItemCommand, ProvisionedThroughputExceededException, TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import { CompleteMultipartUploadCommand, PutObjectCommand, S3ServiceException } from '@aws-sdk/client-s3';
-import { BatchGetCommand, DynamoDBDocumentClient, GetCommand, PutCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { BatchGetCommand, DynamoDBDocumentClient, PutCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient, type AwsStub } from 'aws-sdk-client-mock';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { CountableClient } from '../../functions/aws/call-counter.ts';
@@ -16,6 +16,9 @@ let reg: Counted;
 let base: string;
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 let ddb: AwsStub<any, any, any>;
+/** The plain DynamoDB client: the store's single-item reads (GetItem) go through it, not the DocumentClient. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+let raw: AwsStub<any, any, any>;
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 let s3: AwsStub<any, any, any>;
 
@@ -32,8 +35,10 @@ const cancelled = (...codes: string[]) => new TransactionCanceledException({ mes
  */
 function passThrough(faults: () => void = () => undefined): void {
   ddb.reset();
+  raw.reset();
   s3.reset();
   ddb.send.callThrough();
+  raw.send.callThrough();
   s3.send.callThrough();
   faults();
 }
@@ -42,6 +47,7 @@ beforeAll(async () => {
   reg = await startCounted({ ingest: false });
   base = reg.local.url;
   ddb = mockClient(DynamoDBDocumentClient);
+  raw = mockClient(reg.local.deps.dynamo);
   s3 = mockClient(reg.local.deps.s3);
   passThrough();
 }, 120_000);
@@ -50,6 +56,7 @@ afterEach(() => passThrough());
 
 afterAll(async () => {
   ddb?.restore();
+  raw?.restore();
   s3?.restore();
   await reg?.close();
 });
@@ -126,7 +133,7 @@ describe('throttling: 503 TOOMANYREQUESTS with Retry-After, nothing written, the
     const img = await image('f/get');
     await putManifest(base, 'f/get', 'v1', img.manifest);
     await settleEvents(reg.local);
-    passThrough(() => ddb.on(GetCommand).rejectsOnce(throughput()));
+    passThrough(() => raw.on(GetItemCommand).rejectsOnce(throughput()));
     await expectBusy(await getTag('f/get', 'v1'));
     await expectManifest('f/get', 'v1', img.digest);
   });
@@ -135,7 +142,7 @@ describe('throttling: 503 TOOMANYREQUESTS with Retry-After, nothing written, the
     const bytes = randomBytes(500);
     const digest = await pushBlobPut(base, 'f/head', bytes);
     await settleEvents(reg.local);
-    passThrough(() => ddb.on(GetCommand).rejectsOnce(throttling()));
+    passThrough(() => raw.on(GetItemCommand).rejectsOnce(throttling()));
     await expectBusy(await fetch(`${base}/v2/f/head/blobs/${digest}`, { method: 'HEAD' }), true);
     const r = await fetch(`${base}/v2/f/head/blobs/${digest}`, { method: 'HEAD' });
     expect(r.status).toBe(200);
