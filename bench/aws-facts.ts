@@ -134,3 +134,28 @@ export async function dynamoCeiling(aws: AwsTarget, seconds: number): Promise<Fa
   }
   return [rate, p99];
 }
+
+/**
+ * start:aws server CPU against npm start's for the same row and run (ratio per run pair, target
+ * <= 1.5x). start:aws's side is everything of ours that runs for it: the bench process (API handler,
+ * front door, events handler, and s3rver, which is in-process) and the ingest process; not DynamoDB
+ * Local. The ingest share is in the note: it is the upload path that AWS bills.
+ */
+export function cpuRatioFacts(rows: Row[]): Fact[] {
+  const out: Fact[] = [];
+  for (const row of rows) {
+    const aws = row.cpu.aws ?? [];
+    const ours = row.cpu.ours ?? [];
+    if (aws.length === 0 || ours.length === 0) continue;
+    const fact = newFact({ id: `${row.id}_cpu_vs_npm_start`, label: `server CPU, start:aws / npm start: ${row.label}`, unit: 'x', target: { max: 1.5, text: '<= 1.5x' } });
+    const pairs = Math.min(aws.length, ours.length);
+    fact.runs = Array.from({ length: pairs }, (_, i) => aws[i]! / ours[i]!);
+    fact.value = median(aws) / median(ours);
+    const ingest = row.cpuMore.aws ?? [];
+    fact.notes.push(
+      `start:aws ${median(aws).toFixed(2)} s (ingest ${ingest.length > 0 ? median(ingest).toFixed(2) : '0'} s; the rest in the bench process: API handler, front door, events handler, s3rver) against npm start ${median(ours).toFixed(2)} s, medians per run`,
+    );
+    out.push(fact);
+  }
+  return out;
+}

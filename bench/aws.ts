@@ -104,8 +104,10 @@ export async function startAws(opts: { edge?: boolean } = {}): Promise<AwsTarget
     url,
     host: new URL(url).host,
     logs: [],
-    // This process: the API handler, the front door and the events handler (not ingest, DynamoDB Local or s3rver).
+    // This process: the API handler, the front door, the events handler and s3rver; and the ingest
+    // process (morePids). Not DynamoDB Local (a JVM of its own).
     pid: process.pid,
+    morePids: () => (local.ingest ? [local.ingest.pid] : []),
     stop: () => (stopped ??= local.close()),
     aws: handle,
   };

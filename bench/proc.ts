@@ -247,3 +247,14 @@ export async function cpuSeconds(pid: number | undefined): Promise<number | unde
     return undefined;
   }
 }
+
+/** The CPU seconds of several processes together; undefined when one cannot be read. */
+export async function cpuOfAll(pids: number[]): Promise<number | undefined> {
+  let sum = 0;
+  for (const pid of pids) {
+    const s = await cpuSeconds(pid);
+    if (s === undefined) return undefined;
+    sum += s;
+  }
+  return sum;
+}

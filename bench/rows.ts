@@ -19,6 +19,8 @@ export interface Row {
   runs: Partial<Record<Side, number[]>>;
   /** Server CPU seconds (user + system) per run. */
   cpu: Partial<Record<Side, number[]>>;
+  /** Of `cpu`, the part of the server's other processes (start:aws: ingest), per run. */
+  cpuMore: Partial<Record<Side, number[]>>;
   /** Medians (or the single figure). */
   value: Partial<Record<Side, number>>;
   errors: Partial<Record<Side, string>>;
@@ -31,7 +33,7 @@ export interface Row {
 }
 
 export function newRow(init: Pick<Row, 'id' | 'label' | 'unit' | 'better' | 'runsWanted'> & { target?: Target; awsTarget?: Target }): Row {
-  return { ...init, runs: {}, cpu: {}, value: {}, errors: {}, notes: [] };
+  return { ...init, runs: {}, cpu: {}, cpuMore: {}, value: {}, errors: {}, notes: [] };
 }
 
 export function median(values: number[]): number {
@@ -145,7 +147,7 @@ export function formatTable(rows: Row[]): string {
     }
     const cpu = (['distribution', 'ours', 'aws'] as const)
       .filter((side) => (row.cpu[side]?.length ?? 0) > 0)
-      .map((side) => `${side} ${fmtSpread(spread(row.cpu[side]!), 's')} s`);
+      .map((side) => `${side} ${fmtSpread(spread(row.cpu[side]!), 's')} s${(row.cpuMore[side]?.length ?? 0) > 0 ? ` (of which ingest ${fmtSpread(spread(row.cpuMore[side]!), 's')} s)` : ''}`);
     if (cpu.length > 0) extra.push(`- ${row.label}: server CPU per run: ${cpu.join(', ')}`);
     for (const note of row.notes) extra.push(`- ${row.label}: ${note}`);
   }
@@ -161,7 +163,8 @@ export interface Fact {
   value?: number;
   /** Runs the value is the median of (1: a single figure). */
   runs?: number[];
-  target?: { max: number; text: string };
+  /** An upper bound (max) or a lower bound (min) that every run should meet. */
+  target?: { max: number; text: string } | { min: number; text: string };
   error?: string;
   notes: string[];
 }
@@ -175,8 +178,10 @@ export function factVerdict(f: Fact): Verdict {
   if (f.target === undefined) return 'info';
   if (f.value === undefined) return 'n/a';
   const runs = f.runs !== undefined && f.runs.length > 0 ? f.runs : [f.value];
-  if (Math.max(...runs) <= f.target.max) return 'PASS';
-  return Math.min(...runs) <= f.target.max ? 'within noise' : 'MISS';
+  const t = f.target;
+  const meets = (v: number): boolean => ('max' in t ? v <= t.max : v >= t.min);
+  if (runs.every(meets)) return 'PASS';
+  return runs.some(meets) ? 'within noise' : 'MISS';
 }
 
 export function formatFacts(facts: Fact[], title = 'AWS shape (start:aws)'): string {
@@ -184,7 +189,7 @@ export function formatFacts(facts: Fact[], title = 'AWS shape (start:aws)'): str
   const lines: string[][] = [header];
   for (const f of facts) {
     const label = `${f.label}${(f.runs?.length ?? 0) > 1 ? ` (${f.runs!.length} runs)` : ''}`;
-    const one = (v: number): string => (Number.isInteger(v) ? String(v) : v.toFixed(1));
+    const one = (v: number): string => (Number.isInteger(v) ? String(v) : Math.abs(v) < 10 ? v.toFixed(2) : v.toFixed(1));
     const range = f.runs !== undefined && f.runs.length > 1 ? ` [${one(Math.min(...f.runs))}-${one(Math.max(...f.runs))}]` : '';
     const value = f.error !== undefined ? 'error' : f.value === undefined ? '-' : `${one(f.value)}${range}`;
     lines.push([label, f.unit, value, f.target?.text ?? '-', factVerdict(f)]);

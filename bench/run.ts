@@ -18,8 +18,9 @@ import { ctrPushPull, ctrPushes, makeRawBlob, rawGet, rawPut, skopeoPull, skopeo
 import { manifestLoad } from './manifest-load.ts';
 import { authFacts } from './auth.ts';
 import { putSyncCalls } from './sync-calls.ts';
+import { putCeiling } from './put-ceiling.ts';
 import { isAws, startAws } from './aws.ts';
-import { awsFacts, bundleFacts, ctrNoEdge, dynamoCeiling } from './aws-facts.ts';
+import { awsFacts, bundleFacts, cpuRatioFacts, ctrNoEdge, dynamoCeiling } from './aws-facts.ts';
 import { DISTRIBUTION_BIN, startContainerd, startDistribution, startOurs, type Side, type Target } from './servers.ts';
 
 const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -144,6 +145,7 @@ async function main(): Promise<void> {
   await rm(join(repoRoot, '.bench', 'failures'), { recursive: true, force: true });
   const ctx: Ctx = { root, failures: join(repoRoot, '.bench', 'failures'), targets, log, aws: {}, rowsMeasured: 0, warmingUp: false };
   const facts: Fact[] = [];
+  let ceiling: Fact[] = [];
 
   if (targets.length > 0) {
     // ---- skopeo push / pull ----
@@ -191,6 +193,10 @@ async function main(): Promise<void> {
       const blob: RawBlob = await makeRawBlob(join(root, 'raw.bin'), rawSize);
       log('blob PUT...');
       await rawPut(ctx, rows.put, blob);
+      if (targets.some((t) => t.side === 'ours')) {
+        log('blob PUT ceiling (disk with fsync, sha256)...');
+        ceiling = await putCeiling(ctx, rows.put, blob, n.put);
+      }
       if (await which('strace')) {
         log('blob PUT under strace (sync calls)...');
         await putSyncCalls(ctx, rows.put, blob);
@@ -216,7 +222,7 @@ async function main(): Promise<void> {
     checkAborted();
     log('api bundle and cold start...');
     facts.unshift(...(await bundleFacts(ctx, aws, root, quick ? 3 : 7, quick ? { runs: 1, n: 1000, warmup: 200 } : { runs: 3, n: 10_000, warmup: 1000 })));
-    facts.push(...awsFacts(ctx));
+    facts.push(...cpuRatioFacts([rows.push, rows.put]), ...awsFacts(ctx));
     if (isAws(aws) && !rows.rps.skipped) {
       log('DynamoDB Local ceiling...');
       facts.push(...(await dynamoCeiling(aws, wrkSeconds)));
@@ -239,7 +245,7 @@ async function main(): Promise<void> {
   }
 
   const seconds = (Date.now() - started) / 1000;
-  const table = `${formatTable(order)}${facts.length > 0 ? `\n\n${formatFacts(facts)}` : ''}${auth.length > 0 ? `\n\n${formatFacts(auth, 'Token auth (npm start)')}` : ''}`;
+  const table = `${formatTable(order)}${ceiling.length > 0 ? `\n\n${formatFacts(ceiling, 'Blob PUT ceiling (this machine, this run)')}` : ''}${facts.length > 0 ? `\n\n${formatFacts(facts)}` : ''}${auth.length > 0 ? `\n\n${formatFacts(auth, 'Token auth (npm start)')}` : ''}`;
   const title = only ? `(BENCH_ONLY=${only}: one side only)` : oursIsDistribution ? '(BENCH_OURS=distribution: "ours" is a second distribution)' : '';
   console.log('');
   console.log(`Machine: nproc=${machine.nproc} (${machine.cpu}), ${machine.memGiB} GiB RAM, node ${machine.node}`);
@@ -284,6 +290,7 @@ async function main(): Promise<void> {
       errors: r.errors,
       notes: r.notes,
     })),
+    ceiling: ceiling.map((f) => ({ ...f, result: factVerdict(f) })),
     aws: facts.map((f) => ({ ...f, result: factVerdict(f) })),
     auth: auth.map((f) => ({ ...f, result: factVerdict(f) })),
     awsRequests: ctx.aws,

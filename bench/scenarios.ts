@@ -7,7 +7,7 @@ import { homedir } from 'node:os';
 import { join, relative } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import type { TestImage } from '../test/support/images.ts';
-import { checkAborted, cpuSeconds, run, type RunResult } from './proc.ts';
+import { checkAborted, cpuOfAll, cpuSeconds, run, type RunResult } from './proc.ts';
 
 /** Limit for one measured command: far above a healthy run, low enough to keep the bench bounded. */
 const OP_TIMEOUT_MS = 60_000;
@@ -93,11 +93,17 @@ export async function measure(ctx: Ctx, row: Row, n: number, fn: (t: Target, i: 
         continue;
       }
       try {
+        const more = t.morePids?.() ?? [];
         const cpu0 = await cpuSeconds(t.pid);
+        const more0 = await cpuOfAll(more);
         const v = await fn(t, i);
         const cpu1 = await cpuSeconds(t.pid);
+        const more1 = await cpuOfAll(more);
         (row.runs[t.side] ??= []).push(v);
-        if (cpu0 !== undefined && cpu1 !== undefined) (row.cpu[t.side] ??= []).push(cpu1 - cpu0);
+        if (cpu0 !== undefined && cpu1 !== undefined && more0 !== undefined && more1 !== undefined) {
+          (row.cpu[t.side] ??= []).push(cpu1 - cpu0 + (more1 - more0));
+          if (more.length > 0) (row.cpuMore[t.side] ??= []).push(more1 - more0);
+        }
         ctx.log(`  ${row.label} #${i} ${t.side}: ${v.toFixed(3)} ${row.unit}`);
       } catch (e) {
         failed.add(t.side);

@@ -20,6 +20,8 @@ export interface Target {
   logs: string[];
   /** Server process id, for its CPU time. */
   pid: number | undefined;
+  /** Other processes of the server whose CPU counts with it (start:aws: the ingest service). */
+  morePids?: () => number[];
   stop(): Promise<void>;
 }
 

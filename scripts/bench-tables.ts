@@ -36,7 +36,7 @@ interface ResultFact {
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const file = process.argv[2] ?? join(root, '.bench', 'results.json');
-const results = JSON.parse(readFileSync(file, 'utf8')) as { date: string; options: { quick: boolean }; loadAverage: { start: number[]; end: number[] }; rows: ResultRow[]; aws: ResultFact[] };
+const results = JSON.parse(readFileSync(file, 'utf8')) as { date: string; options: { quick: boolean }; loadAverage: { start: number[]; end: number[] }; rows: ResultRow[]; aws: ResultFact[]; ceiling?: ResultFact[]; auth?: ResultFact[] };
 
 const cell = (row: ResultRow, side: Side): string => {
   if (row.errors[side] !== undefined) return 'failed';
@@ -57,14 +57,21 @@ for (const row of results.rows) {
   console.log(`| ${row.label} (${n}) | ${cell(row, 'distribution')} | ${cell(row, 'ours')} | ${cell(row, 'aws')} | ${x(row.ratio)} | ${x(row.awsRatio)} | ${verdict(row.target, row.result)} | ${verdict(row.awsTarget, row.awsResult)} |`);
 }
 console.log('');
-console.log('| AWS shape alone (runs) | value | target |');
-console.log('|---|---|---|');
-for (const f of results.aws) {
-  const one = (v: number): string => (Number.isInteger(v) ? v.toLocaleString('en-US') : v.toFixed(1));
-  const runs = f.runs ?? [];
-  const value = f.error !== undefined ? 'failed' : f.value === undefined ? '-' : `${one(f.value)} ${f.unit}${runs.length > 1 ? ` [${one(Math.min(...runs))}-${one(Math.max(...runs))}]` : ''}`;
-  console.log(`| ${f.label} (${Math.max(runs.length, 1)}) | ${value} | ${f.target ? `${f.target.text}: ${f.result === 'MISS' ? '**MISS**' : f.result}` : '-'} |`);
+function factsTable(title: string, facts: ResultFact[]): void {
+  if (facts.length === 0) return;
+  console.log(`| ${title} (runs) | value | target |`);
+  console.log('|---|---|---|');
+  for (const f of facts) {
+    const one = (v: number): string => (Number.isInteger(v) ? v.toLocaleString('en-US') : Math.abs(v) < 10 ? v.toFixed(2) : v.toFixed(1));
+    const runs = f.runs ?? [];
+    const value = f.error !== undefined ? 'failed' : f.value === undefined ? '-' : `${one(f.value)} ${f.unit}${runs.length > 1 ? ` [${one(Math.min(...runs))}-${one(Math.max(...runs))}]` : ''}`;
+    console.log(`| ${f.label} (${Math.max(runs.length, 1)}) | ${value} | ${f.target ? `${f.target.text}: ${f.result === 'MISS' ? '**MISS**' : f.result}` : '-'} |`);
+  }
+  console.log('');
 }
+factsTable('Blob PUT ceiling, this machine and run', results.ceiling ?? []);
+factsTable('AWS shape alone', results.aws);
+factsTable('Token auth (npm start)', results.auth ?? []);
 console.log('');
 for (const row of results.rows) {
   const cpu = (['distribution', 'ours', 'aws'] as const).filter((side) => (row.serverCpuSeconds[side]?.length ?? 0) > 0).map((side) => {
@@ -75,4 +82,4 @@ for (const row of results.rows) {
   if (cpu.length > 0) console.log(`- ${row.label}: server CPU per run: ${cpu.join(', ')}`);
   for (const note of row.notes) if (/CPU per request|sync-family|sync calls/.test(note)) console.log(`- ${row.label}: ${note}`);
 }
-for (const f of results.aws) for (const note of f.notes) console.log(`- ${f.label}: ${note}`);
+for (const f of [...(results.ceiling ?? []), ...results.aws, ...(results.auth ?? [])]) for (const note of f.notes) console.log(`- ${f.label}: ${note}`);

@@ -1,0 +1,45 @@
+// The ceiling of a blob PUT on this machine, measured in the same run as the PUT row: the disk
+// (dd of the same blob file into the bench's work dir, conv=fsync, as the registry syncs before it
+// answers) and sha256 (openssl dgst of the same file, from the page cache). A registry that hashes
+// and writes every byte and syncs before answering cannot beat the lower of the two; npm start's
+// PUT is reported as a fraction of it.
+import { rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { run } from './proc.ts';
+import { median, newFact, type Fact, type Row } from './rows.ts';
+import type { Ctx, RawBlob } from './scenarios.ts';
+
+const MiB = 1024 * 1024;
+const TIMEOUT_MS = 300_000;
+
+export async function putCeiling(ctx: Ctx, put: Row, blob: RawBlob, runs: number): Promise<Fact[]> {
+  const disk = newFact({ id: 'disk_write_fsync', label: `disk: dd of the ${blob.size / MiB} MiB blob file into the work dir, conv=fsync`, unit: 'MiB/s' });
+  const hash = newFact({ id: 'sha256_openssl', label: `sha256: openssl dgst -sha256 of the ${blob.size / MiB} MiB blob file (page cache)`, unit: 'MiB/s' });
+  const share = newFact({ id: 'blob_put_vs_ceiling', label: 'npm start blob PUT / min(disk, sha256) of this run', unit: 'x', target: { min: 0.5, text: '>= 0.5' } });
+  try {
+    const target = join(ctx.root, 'ceiling.bin');
+    disk.runs = [];
+    hash.runs = [];
+    for (let i = 0; i < runs; i++) {
+      await run('sync', [], { timeoutMs: TIMEOUT_MS });
+      const d = await run('dd', [`if=${blob.file}`, `of=${target}`, 'bs=4M', 'conv=fsync', 'status=none'], { timeoutMs: TIMEOUT_MS });
+      disk.runs.push(blob.size / MiB / d.seconds);
+      await rm(target, { force: true });
+      const h = await run('openssl', ['dgst', '-sha256', blob.file], { timeoutMs: TIMEOUT_MS });
+      if (!h.stdout.includes(blob.digest.slice('sha256:'.length))) throw new Error(`openssl printed another digest: ${h.stdout.trim()}`);
+      hash.runs.push(blob.size / MiB / h.seconds);
+    }
+    disk.value = median(disk.runs);
+    hash.value = median(hash.runs);
+    const ceiling = Math.min(disk.value, hash.value);
+    const ours = put.runs.ours ?? [];
+    if (ours.length === 0) throw new Error('no npm start PUT was measured in this run');
+    share.runs = ours.map((v) => v / ceiling);
+    share.value = median(share.runs);
+    share.notes.push(`npm start PUT ${median(ours).toFixed(0)} MiB/s against a ceiling of ${ceiling.toFixed(0)} MiB/s (${disk.value < hash.value ? 'the disk' : 'sha256'}); each timed as one process, start included`);
+    ctx.log(`  ceiling: disk ${disk.value.toFixed(0)} MiB/s, sha256 ${hash.value.toFixed(0)} MiB/s; npm start PUT at ${share.value.toFixed(2)} of it`);
+  } catch (e) {
+    for (const f of [disk, hash, share]) if (f.value === undefined) f.error = (e as Error).message;
+  }
+  return [disk, hash, share];
+}
