@@ -5,7 +5,8 @@
 // Environment knobs (for developing the harness; the defaults are the real benchmark):
 //   BENCH_ONLY=distribution|ours|aws   measure one side only (aws: start:aws, see aws.ts)
 //   BENCH_OURS=distribution        use a second distribution instance as "ours" (sanity check: ratios ~1)
-//   BENCH_ROWS=push,pull,ctr,put,get,manifest,auth   run a subset (pull/manifest imply push, get implies put)
+//   BENCH_ROWS=push,pull,ctr,put,get,manifest,auth,gc   run a subset (pull/manifest imply push, get implies put)
+//   BENCH_GC_MANIFESTS=2000,10000  registry sizes of the GC rows (default 2000: ~2 min here; gc.ts)
 //   BENCH_QUICK=1                  fewer runs, smaller blobs, shorter wrk (smoke test of the harness)
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
@@ -21,6 +22,7 @@ import { putSyncCalls } from './sync-calls.ts';
 import { putCeiling } from './put-ceiling.ts';
 import { isAws, startAws } from './aws.ts';
 import { awsFacts, bundleFacts, cpuRatioFacts, ctrNoEdge, dynamoCeiling } from './aws-facts.ts';
+import { gcCostChild, gcFacts, type GcBench } from './gc.ts';
 import { DISTRIBUTION_BIN, startContainerd, startDistribution, startOurs, type Side, type Target } from './servers.ts';
 
 const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -32,7 +34,7 @@ const log = (msg: string): void => {
 };
 
 function selectedGroups(): Set<string> {
-  const all = ['push', 'pull', 'ctr', 'put', 'get', 'manifest', 'auth'];
+  const all = ['push', 'pull', 'ctr', 'put', 'get', 'manifest', 'auth', 'gc'];
   const want = new Set((process.env.BENCH_ROWS ?? all.join(',')).split(',').map((s) => s.trim()).filter(Boolean));
   for (const g of want) if (!all.includes(g)) throw new Error(`unknown BENCH_ROWS group "${g}" (known: ${all.join(', ')})`);
   if (want.has('pull') || want.has('manifest')) want.add('push');
@@ -242,6 +244,22 @@ async function main(): Promise<void> {
         auth = [{ ...newFact({ id: 'auth', label: 'token auth', unit: '-' }), error: (e as Error).message }];
       }
     }
+  }
+
+  // ---- GC cost on DynamoDB Local + s3rver (no side-by-side) ----
+  if (groups.has('gc') && (only === undefined || only === 'aws')) {
+    const sizes = (process.env.BENCH_GC_MANIFESTS ?? (quick ? '500' : '2000')).split(',').map(Number);
+    const results: GcBench[] = [];
+    for (const size of sizes) {
+      checkAborted();
+      log(`GC cost over ${size} manifests...`);
+      try {
+        results.push(await gcCostChild(size, log));
+      } catch (e) {
+        log(`GC bench over ${size} manifests failed: ${(e as Error).message}`);
+      }
+    }
+    facts.push(...gcFacts(results));
   }
 
   const seconds = (Date.now() - started) / 1000;
