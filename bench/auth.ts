@@ -1,7 +1,7 @@
 // Token auth's cost (issue 15): what verifying a registry token costs per request, how fast the
 // token endpoint issues tokens (a password login runs argon2id; a refresh only verifies and signs),
 // and manifest GET throughput of `npm start` with auth on against the same server with auth off.
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -9,8 +9,9 @@ import { SqliteIdentityStore, IDENTITY_DB } from '../functions/adapters/sqlite/s
 import { addUser, createProject, setMember } from '../functions/core/auth/admin.ts';
 import { TokenService } from '../functions/core/auth/jwt.ts';
 import { tokenKeysFrom } from '../functions/core/auth/token-keys.ts';
+import { pushTinyImage } from '../test/support/tiny-image.ts';
 import { startRegistry, type RunningRegistry } from '../test/support/registry.ts';
-import { EMPTY_DESCRIPTOR, OCI_MANIFEST } from '../test/support/oci.ts';
+import { OCI_MANIFEST } from '../test/support/oci.ts';
 import { parseWrk } from './manifest-load.ts';
 import { run } from './proc.ts';
 import { median, newFact, type Fact } from './rows.ts';
@@ -86,17 +87,10 @@ async function rate(seconds: number, concurrency: number, request: () => Promise
   return ok / ((Date.now() - started) / 1000);
 }
 
-/** A one-layer image tagged v1 in REPO (monolithic POST uploads), pushed with `auth` headers. */
+/** A one-layer image tagged v1 in REPO, pushed with `auth` headers. */
 async function pushImage(reg: RunningRegistry, auth: Record<string, string>): Promise<void> {
-  const layer = randomBytes(4096);
-  const digest = `sha256:${createHash('sha256').update(layer).digest('hex')}`;
-  for (const [bytes, d] of [[Buffer.from('{}'), EMPTY_DESCRIPTOR.digest], [layer, digest]] as const) {
-    const r = await fetch(`${reg.url}/v2/${REPO}/blobs/uploads/?digest=${d}`, { method: 'POST', body: bytes, headers: { ...auth, 'content-type': 'application/octet-stream' } });
-    if (r.status !== 201) throw new Error(`blob upload answered ${r.status}: ${await r.text()}`);
-  }
-  const manifest = JSON.stringify({ schemaVersion: 2, mediaType: OCI_MANIFEST, config: EMPTY_DESCRIPTOR, layers: [{ mediaType: 'application/vnd.oci.image.layer.v1.tar', digest, size: layer.length }] });
-  const r = await fetch(`${reg.url}/v2/${REPO}/manifests/v1`, { method: 'PUT', body: manifest, headers: { ...auth, 'content-type': OCI_MANIFEST } });
-  if (r.status !== 201) throw new Error(`manifest PUT answered ${r.status}: ${await r.text()}`);
+  const { put } = await pushTinyImage(reg.url, REPO, 'v1', auth);
+  if (put.status !== 201) throw new Error(`manifest PUT answered ${put.status}: ${await put.text()}`);
 }
 
 async function wrkRps(reg: RunningRegistry, seconds: number, auth: Record<string, string>): Promise<number> {

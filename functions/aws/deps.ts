@@ -1,6 +1,7 @@
 // The registry wired to AWS: DynamoDB metadata, S3 blobs, keys from Secrets Manager. Built once per
 // Lambda container or ingest task and reused across requests.
 import { publicProjects } from '../core/auth/public-projects.ts';
+import { projectTagRules } from '../core/tag-immutability.ts';
 import { regionalApi } from './regional-api.ts';
 import { readFile } from 'node:fs/promises';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
@@ -97,13 +98,14 @@ export async function createAwsDeps(config: AwsConfig, opts: AwsDepsOptions = {}
   return { config, dynamo, s3, metadata, blobs, keys, identity, originSecrets, loginThrottle, ...(tokens ? { tokens } : {}) };
 }
 
-/** Token auth when configured; else `access`: open (throwaway environments, start:aws) or closed. */
-function authOf(deps: AwsDeps): Pick<RegistryOptions, 'authorizer' | 'auth'> {
+/** Token auth when configured, with the projects' settings (tag immutability); else `access`: open (throwaway environments, start:aws) or closed. */
+function authOf(deps: AwsDeps): Pick<RegistryOptions, 'authorizer' | 'auth' | 'tagRules'> {
   const auth = deps.config.auth;
   if (!auth || !deps.tokens) return { authorizer: deps.config.access === 'open' ? allowAll : closedRegistry };
   return {
     authorizer: new TokenAuthorizer(deps.tokens, { realm: `${auth.url}/token`, service: auth.service }, publicProjects(deps.identity)),
     auth: { store: deps.identity, tokens: deps.tokens, throttle: deps.loginThrottle },
+    tagRules: projectTagRules(deps.identity),
   };
 }
 

@@ -6,6 +6,7 @@ import type { RegistryRequest, RegistryResponse } from './http.ts';
 import type { BlobStore, MetadataStore } from './ports.ts';
 import type { TokenSigner } from './tokens.ts';
 import type { AuthDeps } from './auth/auth-deps.ts';
+import type { TagRules } from './tag-immutability.ts';
 
 export interface RegistrySettings {
   /** Lifetime of an idle upload session (and of the token in its Location). */
@@ -40,6 +41,8 @@ export interface RegistryDeps {
   auth?: AuthDeps;
   /** The CDN in front, purged on deletes (core/shared-cache.ts); absent: nothing to purge. */
   sharedCache?: SharedCache;
+  /** Tag immutability rules per repository (core/tag-immutability.ts); absent: every tag may move. */
+  tagRules?: TagRules;
 }
 
 export interface Params {

@@ -177,7 +177,7 @@ export interface MetadataStore {
    * getReferences read for this put (see References.prepared); the store may rely on it for its
    * first attempt instead of reading again (its writes stay conditional on what it saw).
    */
-  putManifest(repo: string, manifest: ManifestRecord, tags: string[], prepared?: unknown): Promise<void>;
+  putManifest(repo: string, manifest: ManifestRecord, tags: string[], prepared?: unknown, opts?: PutManifestOptions): Promise<void>;
   /** Deletes the manifest, every tag pointing at it and its referrer entry, without a scan. False if absent. */
   deleteManifest(repo: string, digest: string): Promise<boolean>;
   deleteTag(repo: string, tag: string): Promise<boolean>;
@@ -295,6 +295,26 @@ export class UploadConflictError extends Error {
   constructor(message = 'upload is being written by another request') {
     super(message);
     this.name = 'UploadConflictError';
+  }
+}
+
+export interface PutManifestOptions {
+  /**
+   * Tags of the put that must not move: one that exists and points at another manifest fails the
+   * whole put with TagImmutableError, checked in the same atomic write (a racing put cannot slip by).
+   */
+  immutable?: ReadonlySet<string>;
+}
+
+/** Thrown by MetadataStore.putManifest when an immutable tag points at another manifest; nothing was written. */
+export class TagImmutableError extends Error {
+  readonly tag: string;
+  readonly current: string;
+  constructor(tag: string, current: string) {
+    super(`tag ${tag} is immutable and points at ${current}`);
+    this.name = 'TagImmutableError';
+    this.tag = tag;
+    this.current = current;
   }
 }
 

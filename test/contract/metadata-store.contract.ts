@@ -5,6 +5,7 @@ import { afterEach, beforeEach, describe } from 'vitest';
 import type { MetadataStore } from '../../functions/core/ports.ts';
 import { blobsContract } from './blobs.contract-part.ts';
 import { gcContract } from './gc.contract-part.ts';
+import { immutableTagsContract } from './immutable-tags.contract-part.ts';
 import { listingsContract } from './listings.contract-part.ts';
 import { manifestsContract } from './manifests.contract-part.ts';
 import { uploadsContract } from './uploads.contract-part.ts';
@@ -43,6 +44,7 @@ export function metadataStoreContract(name: string, open: OpenStore): void {
     uploadsContract(fixture);
     blobsContract(fixture);
     manifestsContract(fixture);
+    immutableTagsContract(fixture);
     listingsContract(fixture);
     gcContract(fixture);
   });

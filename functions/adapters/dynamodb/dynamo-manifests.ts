@@ -2,7 +2,7 @@
 // repository's catalog entry change together in one TransactWriteItems, conditioned on what a
 // consistent batch read saw just before; a lost race re-reads and tries again.
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
-import type { ManifestPutIntent, ManifestRecord } from '../../core/ports.ts';
+import { TagImmutableError, type ManifestPutIntent, type ManifestRecord, type PutManifestOptions } from '../../core/ports.ts';
 import { MetadataContentionError, RACE_ATTEMPTS, backoff, type DynamoOps, type TransactItem } from './dynamo-ops.ts';
 import { fieldsInline, fieldsOf, inlineInManifest, manifestItem, referrerItem, repoEntryItem, tagItem, type Item } from './items.ts';
 import {
@@ -98,7 +98,7 @@ export class DynamoManifests {
    * nothing changes); with `prepared` (read by getReferences in its batch), the first attempt reads
    * nothing. A body too large for an item is written to S3 first (1 PutObject).
    */
-  async putManifest(repo: string, m: ManifestRecord, tags: string[], prepared?: unknown): Promise<void> {
+  async putManifest(repo: string, m: ManifestRecord, tags: string[], prepared?: unknown, opts: PutManifestOptions = {}): Promise<void> {
     const unique = [...new Set(tags)];
     if (unique.length > MAX_TAGS_PER_PUT) throw new RangeError(`at most ${MAX_TAGS_PER_PUT} tags per manifest put`);
     const bodyKey = inlineInManifest(m) ? undefined : manifestBodyKey(repo, m.digest);
@@ -130,6 +130,9 @@ export class DynamoManifests {
       const checks: TransactItem[] = [];
       for (const tag of unique) {
         const old = tagDigest.get(tag);
+        // The tag's write below is conditioned on `old`: a put that moved it meanwhile fails this
+        // transaction, and the retry reads the tag again and refuses here.
+        if (old !== undefined && old !== m.digest && opts.immutable?.has(tag)) throw new TagImmutableError(tag, old);
         if (old === m.digest) {
           // Already there: the transaction still requires it to be (a concurrent delete must not win silently).
           checks.push({ ConditionCheck: { TableName: this.ops.table, Key: tagKey(repo, tag), ConditionExpression: '#digest = :d', ExpressionAttributeNames: { '#digest': 'digest' }, ExpressionAttributeValues: { ':d': m.digest } } });

@@ -6,7 +6,7 @@ import { DynamoDBDocumentClient, PutCommand, DeleteCommand, UpdateCommand } from
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { DynamoGc } from './dynamo-gc.ts';
 import type {
-  BlobRecord, Descriptor, GcBlob, GcMetadataStore, GcRepository, GcTarget, ManifestHead, ManifestPutIntent, ManifestRecord, MetadataStore, Page, References, UploadLease, UploadSession,
+  BlobRecord, Descriptor, GcBlob, GcMetadataStore, GcRepository, GcTarget, ManifestHead, ManifestPutIntent, ManifestRecord, MetadataStore, Page, PutManifestOptions, References, UploadLease, UploadSession,
 } from '../../core/ports.ts';
 import { DynamoManifests, PUT_READ_FIELDS, type KnownRepos, type PreparedPut } from './dynamo-manifests.ts';
 import { DynamoOps } from './dynamo-ops.ts';
@@ -233,8 +233,8 @@ export class DynamoMetadataStore implements MetadataStore, GcMetadataStore {
     return refs;
   }
 
-  putManifest(repo: string, manifest: ManifestRecord, tags: string[], prepared?: unknown): Promise<void> {
-    return this.manifests.putManifest(repo, manifest, tags, prepared);
+  putManifest(repo: string, manifest: ManifestRecord, tags: string[], prepared?: unknown, opts?: PutManifestOptions): Promise<void> {
+    return this.manifests.putManifest(repo, manifest, tags, prepared, opts);
   }
   deleteManifest(repo: string, digest: string): Promise<boolean> {
     return this.manifests.deleteManifest(repo, digest);

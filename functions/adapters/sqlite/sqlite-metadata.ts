@@ -3,8 +3,8 @@
 // encoding, the same order DynamoDB uses for sort keys, so pagination behaves alike in both adapters.
 import { DatabaseSync, type SQLInputValue, type StatementResultingChanges, type StatementSync } from 'node:sqlite';
 import {
-  StorageFullError, type BlobRecord, type GcBlob, type GcMetadataStore, type GcRepository, type GcTarget, type Descriptor, type ManifestHead, type ManifestRecord, type MetadataStore, type Page, type References,
-  type UploadLease, type UploadSession,
+  StorageFullError, TagImmutableError, type BlobRecord, type GcBlob, type GcMetadataStore, type GcRepository, type GcTarget, type Descriptor, type ManifestHead, type ManifestRecord, type MetadataStore, type Page, type References,
+  type PutManifestOptions, type UploadLease, type UploadSession,
 } from '../../core/ports.ts';
 import { SqliteGc } from './sqlite-gc.ts';
 import { migrate } from './sqlite-schema.ts';
@@ -86,6 +86,7 @@ function prepareAll(db: DatabaseSync) {
     referrersAfter: p(`SELECT digest, media_type, size, artifact_type, annotations FROM manifests
       WHERE repo = ? AND subject = ? AND digest > ? ORDER BY digest LIMIT ?`),
 
+    tagDigest: p('SELECT digest FROM tags WHERE repo = ? AND tag = ?'),
     upsertTag: p('INSERT INTO tags (repo, tag, digest) VALUES (?, ?, ?) ON CONFLICT (repo, tag) DO UPDATE SET digest = excluded.digest'),
     deleteTag: p('DELETE FROM tags WHERE repo = ? AND tag = ?'),
     deleteTagsOf: p('DELETE FROM tags WHERE repo = ? AND digest = ?'),
@@ -289,7 +290,7 @@ export class SqliteMetadataStore implements MetadataStore, GcMetadataStore {
     return found;
   }
 
-  async putManifest(repo: string, m: ManifestRecord, tags: string[]): Promise<void> {
+  async putManifest(repo: string, m: ManifestRecord, tags: string[], _prepared?: unknown, opts: PutManifestOptions = {}): Promise<void> {
     // Serialise before BEGIN so a bad value cannot fail mid-transaction.
     const annotations = m.annotations === undefined ? null : JSON.stringify(m.annotations);
     const blobs = JSON.stringify(m.blobs);
@@ -299,7 +300,14 @@ export class SqliteMetadataStore implements MetadataStore, GcMetadataStore {
       this.q.insertManifest.run(repo, m.digest, m.mediaType, m.size, m.body, m.subject ?? null, m.artifactType ?? null,
         annotations, blobs, manifests, m.createdAt);
       this.q.unmarkManifest.run(repo, m.digest);
-      for (const tag of tags) this.q.upsertTag.run(repo, tag, m.digest);
+      for (const tag of tags) {
+        if (opts.immutable?.has(tag)) {
+          // In the write transaction: no other put can move the tag between this read and the write.
+          const current = (this.q.tagDigest.get(repo, tag) as { digest: string } | undefined)?.digest;
+          if (current !== undefined && current !== m.digest) throw new TagImmutableError(tag, current);
+        }
+        this.q.upsertTag.run(repo, tag, m.digest);
+      }
     });
   }
 

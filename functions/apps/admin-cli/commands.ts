@@ -2,7 +2,7 @@
 // secret from stdin, and returns the one object it prints (as JSON with --json).
 import { AlreadyExistsError, type IdentityStore } from '../../core/auth/identity-store.ts';
 import {
-  addUser, AdminError, createProject, publicProject, createRobot, parseActions, publicRobot, publicUser, revokeRobot, rotateRobot, setDisabled, setMember, setPassword, setVisibility,
+  addImmutableRule, addUser, AdminError, createProject, removeImmutableRule, publicProject, createRobot, parseActions, publicRobot, publicUser, revokeRobot, rotateRobot, setDisabled, setMember, setPassword, setVisibility,
 } from '../../core/auth/admin.ts';
 
 export interface Invocation {
@@ -50,6 +50,24 @@ export const COMMANDS: Record<string, Record<string, { usage: string; run: Comma
         } catch (e) {
           return { ...project, cdn: { purged: false, error: (e as Error).message, fix: `aws cloudfront create-invalidation --distribution-id <id> --paths '/v2/${project.name}/*'` } };
         }
+      },
+    },
+  },
+  policy: {
+    show: { usage: 'policy show <project>', run: async (inv) => {
+      const name = arg(inv, 0, 'project');
+      const project = await inv.store.getProject(name);
+      if (!project) throw new AdminError(`no project ${name}`);
+      return { project: name, immutableTags: project.immutableTags ?? [] };
+    } },
+    immutable: {
+      usage: "policy immutable add|remove <project> <repositories pattern> <tags pattern>   (e.g. 'team/*' 'v*'; '*' is any run of characters)",
+      run: async (inv) => {
+        const op = arg(inv, 0, 'add or remove');
+        if (op !== 'add' && op !== 'remove') throw new UsageError('policy immutable add|remove');
+        const rule = { repositories: arg(inv, 2, 'repositories pattern'), tags: arg(inv, 3, 'tags pattern') };
+        const project = await (op === 'add' ? addImmutableRule : removeImmutableRule)(inv.store, arg(inv, 1, 'project'), rule);
+        return { project: project.name, immutableTags: project.immutableTags ?? [] };
       },
     },
   },

@@ -1,5 +1,6 @@
 // The local registry: node:http in front of the core, SQLite metadata and files for blobs.
 import { publicProjects } from '../../core/auth/public-projects.ts';
+import { projectTagRules } from '../../core/tag-immutability.ts';
 import { constants } from 'node:fs';
 import { access, mkdir } from 'node:fs/promises';
 import type { Server } from 'node:http';
@@ -88,7 +89,8 @@ export async function startLocalRegistry(config: LocalConfig): Promise<LocalRegi
     metadata,
     blobs,
     authorizer: auth?.authorizer ?? allowAll,
-    ...(auth ? { auth: auth.auth } : {}),
+    // Projects and their settings exist with token auth only.
+    ...(auth ? { auth: auth.auth, tagRules: projectTagRules(auth.auth.store) } : {}),
     uploadTokens,
     settings: { uploadTtlSeconds: config.uploadTtlSeconds },
     onError: (e, req) =>

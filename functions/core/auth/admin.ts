@@ -3,7 +3,7 @@
 // points take them from stdin, never from argv.
 import type { Action } from '../access.ts';
 import type { IdentityStore } from './identity-store.ts';
-import { checkProjectName, checkUserName, robotName, ROLES, type Project, type Robot, type Role, type User } from './model.ts';
+import { checkProjectName, checkUserName, robotName, ROLES, type Project, type Robot, type Role, type TagRule, type User } from './model.ts';
 import { hashPassword, MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH, newSecret, secretHash } from './passwords.ts';
 
 export class AdminError extends Error {}
@@ -27,7 +27,7 @@ const wrap = <T>(f: () => T): T => {
 
 /** A user as shown to people: never the hash. */
 export const publicUser = (u: User) => ({ name: u.name, admin: u.admin, disabled: u.disabled, created: new Date(u.created).toISOString() });
-export const publicProject = (p: Project) => ({ name: p.name, public: p.public, created: new Date(p.created).toISOString() });
+export const publicProject = (p: Project) => ({ name: p.name, public: p.public, created: new Date(p.created).toISOString(), immutableTags: p.immutableTags ?? [] });
 export const publicRobot = (r: Robot) => ({
   name: r.name, project: r.project ?? null, actions: r.actions, repositories: r.repositories ?? null,
   expiresAt: r.expiresAt === null ? 'never' : new Date(r.expiresAt).toISOString(), revoked: r.revoked, created: new Date(r.created).toISOString(),
@@ -73,6 +73,39 @@ export async function setVisibility(store: IdentityStore, name: string, isPublic
   const project = { ...(await existingProject(store, name)), public: isPublic };
   await store.putProject(project, { create: false });
   return project;
+}
+
+/** A rule's repository pattern must stay inside the project: its name, then `/`, `*` or nothing. */
+function checkTagRule(project: string, rule: TagRule): TagRule {
+  const rest = rule.repositories.startsWith(project) ? rule.repositories.slice(project.length) : undefined;
+  if (rest === undefined || !(rest === '' || rest.startsWith('/') || rest.startsWith('*'))) {
+    throw new AdminError(`the repository pattern ${JSON.stringify(rule.repositories)} is outside project ${project} (start it with "${project}/")`);
+  }
+  if (rule.tags === '') throw new AdminError('the tag pattern is empty');
+  return { repositories: rule.repositories, tags: rule.tags };
+}
+
+/** Adds a tag immutability rule (idempotent); the project as stored. */
+export async function addImmutableRule(store: IdentityStore, name: string, rule: TagRule): Promise<Project> {
+  const project = await existingProject(store, name);
+  const r = checkTagRule(name, rule);
+  const rules = project.immutableTags ?? [];
+  if (rules.some((x) => x.repositories === r.repositories && x.tags === r.tags)) return project;
+  const next = { ...project, immutableTags: [...rules, r] };
+  await store.putProject(next, { create: false });
+  return next;
+}
+
+/** Removes a tag immutability rule; an error if the project has no such rule. */
+export async function removeImmutableRule(store: IdentityStore, name: string, rule: TagRule): Promise<Project> {
+  const project = await existingProject(store, name);
+  const rules = project.immutableTags ?? [];
+  const left = rules.filter((x) => !(x.repositories === rule.repositories && x.tags === rule.tags));
+  if (left.length === rules.length) throw new AdminError(`project ${name} has no immutability rule ${rule.repositories}:${rule.tags}`);
+  const { immutableTags: _, ...rest } = project;
+  const next: Project = left.length > 0 ? { ...rest, immutableTags: left } : rest;
+  await store.putProject(next, { create: false });
+  return next;
 }
 
 export async function setMember(store: IdentityStore, project: string, user: string, role: string | undefined): Promise<{ project: string; user: string; role: Role | null }> {

@@ -29,6 +29,14 @@ export interface Project {
   /** Anyone, signed in or not, may pull. */
   public: boolean;
   created: number;
+  /** Tags that, once they exist, never point at another manifest (core/tag-immutability.ts). */
+  immutableTags?: TagRule[];
+}
+
+/** Repositories and tags a rule covers: IAM-style patterns (`*` any run of characters) on full names. */
+export interface TagRule {
+  repositories: string;
+  tags: string;
 }
 
 export interface Robot {

@@ -7,7 +7,9 @@ import { digestAlgorithm, isDigestLike, isValidTag, parseReference } from '../gr
 import { emptyResponse, header, type RegistryResponse } from '../http.ts';
 import { acceptable, digestOf, EMPTY_BLOB, MANIFEST_MEDIA_TYPES, MAX_MANIFEST_BYTES, parseManifest, type ParsedManifest } from '../manifest.ts';
 import { readLimited } from '../read-body.ts';
-import type { Descriptor, ManifestHead, ManifestPutIntent, ManifestRecord, References } from '../ports.ts';
+import { TagImmutableError, type Descriptor, type ManifestHead, type ManifestPutIntent, type ManifestRecord, type References } from '../ports.ts';
+import { describeRule, immutableBy } from '../tag-immutability.ts';
+import type { TagRule } from '../auth/model.ts';
 import type { HandlerContext, Operation, RegistryDeps } from '../context.ts';
 
 /**
@@ -176,6 +178,23 @@ function tagsOf(ref: ReturnType<typeof parseReference>, query: URLSearchParams):
   return tags;
 }
 
+/** putManifest with the repository's immutable tags held still: 403 DENIED, naming the rule, if one would move. */
+async function putWithRules(deps: RegistryDeps, repo: string, record: ManifestRecord, tags: string[], prepared: unknown): Promise<void> {
+  const rules = tags.length > 0 && deps.tagRules ? await deps.tagRules(repo) : [];
+  const frozen = new Map<string, TagRule>();
+  for (const tag of tags) {
+    const rule = immutableBy(rules, repo, tag);
+    if (rule) frozen.set(tag, rule);
+  }
+  try {
+    await deps.metadata.putManifest(repo, record, tags, prepared, frozen.size > 0 ? { immutable: new Set(frozen.keys()) } : undefined);
+  } catch (e) {
+    if (!(e instanceof TagImmutableError)) throw e;
+    const rule = describeRule(frozen.get(e.tag)!);
+    throw new RegistryError('DENIED', { tag: e.tag, current: e.current, rule }, { message: `tag ${e.tag} is immutable (rule ${rule}): it points at ${e.current}; push under a new tag` });
+  }
+}
+
 export const putManifest: Operation = {
   access: (p) => [repoAccess(p.name, 'pull', 'push')],
   async handle({ params, deps, req }): Promise<RegistryResponse> {
@@ -201,7 +220,7 @@ export const putManifest: Operation = {
     if (parsed.subject) record.subject = parsed.subject.digest;
     if (parsed.artifactType) record.artifactType = parsed.artifactType;
     if (parsed.annotations) record.annotations = parsed.annotations;
-    await deps.metadata.putManifest(params.name, record, tags, prepared);
+    await putWithRules(deps, params.name, record, tags, prepared);
     const headers: Record<string, string> = { location: `/v2/${params.name}/manifests/${digest}`, 'docker-content-digest': digest };
     if (ref.kind === 'digest' && tags.length > 0) headers['oci-tag'] = tags.join(', ');
     if (parsed.subject) headers['oci-subject'] = parsed.subject.digest;

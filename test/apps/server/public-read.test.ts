@@ -2,23 +2,21 @@
 // needed (a client's first GET succeeds), and every answer says whether a shared cache (the CDN in
 // AWS) may keep it: only successful anonymous reads of public content are `public`.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createHash, randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { IDENTITY_DB, SqliteIdentityStore } from '../../../functions/adapters/sqlite/sqlite-identity.ts';
 import { addUser, createProject, setMember } from '../../../functions/core/auth/admin.ts';
-import { EMPTY_DESCRIPTOR, OCI_MANIFEST } from '../../support/oci.ts';
+import { OCI_MANIFEST } from '../../support/oci.ts';
+import { pushTinyImage, tinyImage } from '../../support/tiny-image.ts';
 import { startRegistry, type RunningRegistry } from '../../support/registry.ts';
 
 const PASSWORD = 'correct horse battery staple';
 let dir: string;
 let reg: RunningRegistry;
 let service: string;
-const layer = randomBytes(2048);
-const layerDigest = `sha256:${createHash('sha256').update(layer).digest('hex')}`;
-const manifest = JSON.stringify({ schemaVersion: 2, mediaType: OCI_MANIFEST, config: EMPTY_DESCRIPTOR, layers: [{ mediaType: 'application/vnd.oci.image.layer.v1.tar', digest: layerDigest, size: layer.length }] });
-const manifestDigest = `sha256:${createHash('sha256').update(manifest).digest('hex')}`;
+const image = tinyImage();
+const { layerDigest, digest: manifestDigest } = image;
 
 async function token(scope: string, user?: string): Promise<string> {
   const headers: Record<string, string> = user ? { authorization: `Basic ${Buffer.from(`${user}:${PASSWORD}`).toString('base64')}` } : {};
@@ -29,10 +27,7 @@ async function token(scope: string, user?: string): Promise<string> {
 
 async function push(repo: string): Promise<void> {
   const auth = { authorization: `Bearer ${await token(`repository:${repo}:pull,push`, 'dev')}` };
-  for (const [bytes, d] of [[Buffer.from('{}'), EMPTY_DESCRIPTOR.digest], [layer, layerDigest]] as const) {
-    expect((await fetch(`${reg.url}/v2/${repo}/blobs/uploads/?digest=${d}`, { method: 'POST', body: bytes, headers: auth })).status).toBe(201);
-  }
-  expect((await fetch(`${reg.url}/v2/${repo}/manifests/v1`, { method: 'PUT', body: manifest, headers: { ...auth, 'content-type': OCI_MANIFEST } })).status).toBe(201);
+  expect((await pushTinyImage(reg.url, repo, 'v1', auth, image)).put.status).toBe(201);
 }
 
 const get = (path: string, headers: Record<string, string> = {}, method = 'GET') =>
