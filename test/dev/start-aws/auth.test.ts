@@ -7,7 +7,8 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startAwsLocal, type AwsLocal } from '../../../dev/start-aws/start.ts';
-import { addUser, createProject, setMember } from '../../../functions/core/auth/admin.ts';
+import { addImmutableRule, addUser, createProject, setMember } from '../../../functions/core/auth/admin.ts';
+import { pushTinyImage } from '../../support/tiny-image.ts';
 import { createSkopeo, toolGate, type Skopeo } from '../../support/clients.ts';
 import type { Context } from 'aws-lambda';
 import { ORIGIN_SECRET_HEADER } from '../../../functions/aws/origin-guard.ts';
@@ -172,5 +173,21 @@ describe('start:aws with token auth', () => {
     const own = await patch(dev, Buffer.alloc(1024, 1));
     expect(own.status).toBe(202);
     expect(own.headers.get('range')).toBe('0-1023');
+  });
+
+  it('an immutable tag (a rule on the project in the table) refuses another digest with 403 DENIED naming the rule', { timeout: 60_000 }, async () => {
+    // A project of its own: the registry keeps a project's rules for a few seconds once it has read them.
+    await createProject(local.deps.identity, 'frozen', false);
+    await setMember(local.deps.identity, 'frozen', 'dev', 'developer');
+    await addImmutableRule(local.deps.identity, 'frozen', { repositories: 'frozen/app', tags: 'v*' });
+    const r = await fetch(`${local.url}/token?service=${host}&scope=repository:frozen/app:pull,push`, { headers: { authorization: `Basic ${Buffer.from(`dev:${PASSWORD}`).toString('base64')}` } });
+    const auth = { authorization: `Bearer ${((await r.json()) as { token: string }).token}` };
+    const { image, put } = await pushTinyImage(local.url, 'frozen/app', 'v1', auth);
+    expect(put.status).toBe(201);
+    expect((await pushTinyImage(local.url, 'frozen/app', 'v1', auth, image)).put.status).toBe(201);
+    const moved = await pushTinyImage(local.url, 'frozen/app', 'v1', auth);
+    expect(moved.put.status).toBe(403);
+    expect(((await moved.put.json()) as { errors: unknown[] }).errors[0]).toMatchObject({ code: 'DENIED', detail: { tag: 'v1', current: image.digest, rule: 'frozen/app:v*' } });
+    expect((await pushTinyImage(local.url, 'frozen/app', 'latest', auth)).put.status).toBe(201);
   });
 });
