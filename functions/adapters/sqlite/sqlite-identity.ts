@@ -3,6 +3,7 @@
 import { DatabaseSync } from 'node:sqlite';
 import { AlreadyExistsError, type IdentityStore } from '../../core/auth/identity-store.ts';
 import type { Project, Robot, Role, User } from '../../core/auth/model.ts';
+import { inImmediateTransaction } from './sqlite-schema.ts';
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS users (name TEXT PRIMARY KEY, doc TEXT NOT NULL) WITHOUT ROWID;
@@ -27,17 +28,8 @@ export class SqliteIdentityStore implements IdentityStore {
     // busy_timeout first: switching a new database to WAL needs a lock another process may hold (two
     // `npm start`s, or the admin CLI, opening a fresh data dir at once).
     this.#db.exec('PRAGMA busy_timeout = 5000; PRAGMA journal_mode = WAL;');
-    // The schema in one write transaction taken up front: statements that each read, then write
-    // (CREATE ... IF NOT EXISTS) fail at once with "database is locked" when another process wrote
-    // in between, whatever the busy timeout; BEGIN IMMEDIATE waits for the write lock instead.
-    this.#db.exec('BEGIN IMMEDIATE');
-    try {
-      this.#db.exec(SCHEMA);
-      this.#db.exec('COMMIT');
-    } catch (e) {
-      if (this.#db.isTransaction) this.#db.exec('ROLLBACK');
-      throw e;
-    }
+    // The schema in one write transaction taken up front (another process may create it at once).
+    inImmediateTransaction(this.#db, () => this.#db.exec(SCHEMA));
   }
 
   close(): void {

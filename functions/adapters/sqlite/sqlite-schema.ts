@@ -83,15 +83,28 @@ export function migrate(db: DatabaseSync): void {
   // A current schema needs no write (so a full disk does not stop the registry from starting).
   const current = db.prepare('PRAGMA user_version').get() as { user_version: number };
   if (current.user_version === SCHEMA_VERSION) return;
-  db.exec('BEGIN IMMEDIATE');
-  try {
+  inImmediateTransaction(db, () => {
     const { user_version: version } = db.prepare('PRAGMA user_version').get() as { user_version: number };
     if (version > SCHEMA_VERSION) throw new Error(`metadata schema version ${version} is newer than this code supports (${SCHEMA_VERSION})`);
     if (version < 1) db.exec(SCHEMA_V1);
     if (version < 2) db.exec(SCHEMA_V2);
     if (version < 3) db.exec(SCHEMA_V3);
     db.exec(`PRAGMA user_version = ${SCHEMA_VERSION}`);
+  });
+}
+
+/**
+ * Runs `fn` in a write transaction taken up front, committed when it returns, rolled back when it
+ * throws. Statements that each read, then write (CREATE ... IF NOT EXISTS, a version check) fail at
+ * once with "database is locked" when another process wrote in between, whatever the busy timeout;
+ * BEGIN IMMEDIATE waits for the write lock instead.
+ */
+export function inImmediateTransaction<T>(db: DatabaseSync, fn: () => T): T {
+  db.exec('BEGIN IMMEDIATE');
+  try {
+    const out = fn();
     db.exec('COMMIT');
+    return out;
   } catch (err) {
     if (db.isTransaction) db.exec('ROLLBACK');
     throw err;
