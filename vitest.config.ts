@@ -15,7 +15,7 @@ const serialGlobs = [
   'test/e2e/**/*.test.ts',
   // DynamoDB Local and s3rver over the wire, call counts and bounded-memory figures.
   'test/adapters/dynamodb/**/*.test.ts',
-  'test/adapters/s3/s3-blob-store.test.ts',
+  'test/adapters/s3/s3-blob-store*.test.ts',
   // start:aws in the test process, with its call counters; the ingest service killed or fed 1 GiB.
   'test/aws/registry-faults.test.ts',
   'test/apps/api-lambda/aws-round-trips.test.ts',

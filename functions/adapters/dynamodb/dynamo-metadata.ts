@@ -65,8 +65,8 @@ export class DynamoMetadataStore implements MetadataStore, GcMetadataStore {
 
   /**
    * One strongly consistent GetItem. Every manifest GET and blob HEAD is one of these, so it goes
-   * through the plain client: the DocumentClient's marshalling middleware cost about 250 us of CPU per
-   * read in the bench's handler-CPU row, more than the handler's own work.
+   * through the plain client: the DocumentClient's marshalling middleware cost 150-250 us of CPU per
+   * read more (bench/handler-cpu.ts, on a loaded 2-core VM).
    */
   private async get(key: Key, extra: Partial<typeof HEAD_FIELDS> = {}): Promise<Item | undefined> {
     const out = await this.client.send(new GetItemCommand({ TableName: this.ops.table, Key: { pk: { S: key.pk }, sk: { S: key.sk } }, ConsistentRead: true, ...extra }));
