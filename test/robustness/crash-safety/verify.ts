@@ -80,16 +80,23 @@ export async function verifyCommitted(w: CrashWorld, problems: string[]): Promis
   }
 }
 
-/** The content-addressed area must hold only complete blobs: every file hashes to its own name. */
+/**
+ * The content-addressed area must hold only complete blobs: every file hashes to its own name. A
+ * later copy of a blob (`<hex>.<16 hex>`, written beside the content-addressed file when two uploads
+ * of one digest finish together, fs-blob-store.ts #install) must hash to its digest too; one that a
+ * crash left unrecorded is garbage for the GC, not a half-written blob.
+ */
 export async function verifyBlobArea(w: CrashWorld, problems: string[], when: string): Promise<void> {
   const area = join(w.dataDir, 'blobs');
   for (const f of await walk(area)) {
-    const name = f.split('/').pop() ?? '';
+    const file = f.split('/').pop() ?? '';
     const alg = f.split('/')[0];
-    if (alg !== 'sha256' || !/^[a-f0-9]{64}$/.test(name)) {
+    const m = /^([a-f0-9]{64})(\.[a-f0-9]{16})?$/.exec(file);
+    if (alg !== 'sha256' || !m) {
       problems.push(`${when}: unexpected file in the blob area: blobs/${f}`);
       continue;
     }
+    const name = m[1]!;
     const actual = await fileDigest(join(area, f));
     if (actual !== name) problems.push(`${when}: blobs/${f} holds ${(await stat(join(area, f))).size} bytes hashing to ${actual} (partial or wrong content in the content-addressed area)`);
   }
