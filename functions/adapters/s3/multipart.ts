@@ -49,9 +49,17 @@ export async function createMultipart(b: Bucket, key: string): Promise<string> {
 }
 
 export async function uploadPart(b: Bucket, key: string, multipartId: string, partNumber: number, body: Uint8Array): Promise<string> {
-  const res = await b.client
-    .send(new UploadPartCommand({ Bucket: b.name, Key: key, UploadId: multipartId, PartNumber: partNumber, Body: body, ContentLength: body.length }))
-    .catch(goneIfMissing);
+  const command = new UploadPartCommand({ Bucket: b.name, Key: key, UploadId: multipartId, PartNumber: partNumber, Body: body, ContentLength: body.length });
+  // The signature covers no payload hash: the SDK would otherwise sha256 every byte again to sign
+  // it, and the bytes are verified by the upload's own digest (running-hash.ts or a read back).
+  command.middlewareStack.add(
+    (next) => (args) => {
+      (args.request as { headers: Record<string, string> }).headers['x-amz-content-sha256'] = 'UNSIGNED-PAYLOAD';
+      return next(args);
+    },
+    { step: 'build', name: 'unsignedPartPayload' },
+  );
+  const res = await b.client.send(command).catch(goneIfMissing);
   if (!res.ETag) throw new Error('UploadPart returned no ETag');
   return res.ETag;
 }
