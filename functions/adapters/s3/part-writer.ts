@@ -153,6 +153,8 @@ export class PartWriter {
       body.set(piece, at);
       at += piece.length;
     }
+    // As Buffer.concat did: never let bytes of an earlier part (maybe another upload's) through.
+    if (at < size) body.fill(0, at);
     const partNumber = ++this.#partCount;
     this.#partBytes += size;
     // Bounded memory: wait for room before adding another part to those in flight.
