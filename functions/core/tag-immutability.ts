@@ -5,6 +5,7 @@
 // the check itself is in the metadata store's atomic write (PutManifestOptions.immutable).
 import type { IdentityStore } from './auth/identity-store.ts';
 import { matchesPattern, projectOf, type TagRule } from './auth/model.ts';
+import { cachedProjects } from './auth/project-cache.ts';
 
 export const TAG_RULES_SECONDS = 10;
 
@@ -12,17 +13,8 @@ export const TAG_RULES_SECONDS = 10;
 export type TagRules = (repository: string) => Promise<TagRule[]>;
 
 export function projectTagRules(store: IdentityStore, now: () => number = Date.now, ttlSeconds = TAG_RULES_SECONDS): TagRules {
-  const seen = new Map<string, { rules: TagRule[]; until: number }>();
-  return async (repository) => {
-    const name = projectOf(repository);
-    const t = now();
-    const hit = seen.get(name);
-    if (hit && hit.until > t) return hit.rules;
-    const rules = (await store.getProject(name))?.immutableTags ?? [];
-    if (seen.size > 10_000) seen.clear();
-    seen.set(name, { rules, until: t + ttlSeconds * 1000 });
-    return rules;
-  };
+  const project = cachedProjects(store, now, ttlSeconds);
+  return async (repository) => (await project(projectOf(repository)))?.immutableTags ?? [];
 }
 
 /** The first rule that makes `repository:tag` immutable, if any. */
