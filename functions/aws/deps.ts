@@ -116,7 +116,8 @@ export function createAwsRegistry(deps: AwsDeps, hooks: Pick<RegistryOptions, 'c
     blobs: deps.blobs,
     ...authOf(deps),
     uploadTokens: new TokenSigner(deps.keys.upload),
-    settings: { uploadTtlSeconds: deps.config.uploadTtlSeconds },
+    // A replica region's role cannot write the table: it records no pulls (docs/gc.md, "Retention").
+    settings: { uploadTtlSeconds: deps.config.uploadTtlSeconds, recordPulls: deps.config.primaryRegion === undefined || deps.config.primaryRegion === deps.config.region },
     ...hooks,
   }), deps.config.region, deps.config.primaryRegion), deps.originSecrets);
 }

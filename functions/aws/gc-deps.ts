@@ -2,6 +2,8 @@
 // no URL and reads no secret). Endpoints of local stand-ins come from AWS_ENDPOINT_URL_<SERVICE>.
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { S3Client } from '@aws-sdk/client-s3';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { DynamoIdentityStore } from '../adapters/dynamodb/dynamo-identity.ts';
 import { DynamoMetadataStore } from '../adapters/dynamodb/dynamo-metadata.ts';
 import { S3ManifestBodyStore } from '../adapters/s3/manifest-bodies.ts';
 import { S3BlobStore } from '../adapters/s3/s3-blob-store.ts';
@@ -9,6 +11,7 @@ import { makeS3Client } from '../adapters/s3/s3-client.ts';
 import { durationSetting } from '../config/duration.ts';
 import { flagSetting, optionalSetting, requiredSetting, textSetting, type Env } from '../config/env-settings.ts';
 import { GC_DEFAULTS, type GcDeps } from '../core/gc/run.ts';
+import { projectRetention } from '../core/gc/retention.ts';
 import { nameCommandsInErrors } from './permission-errors.ts';
 
 export interface GcAwsConfig {
@@ -52,5 +55,7 @@ export function createGcAwsDeps(config: GcAwsConfig, credentials?: { accessKeyId
   nameCommandsInErrors(s3, 's3');
   const metadata = new DynamoMetadataStore({ client: dynamo, tableName: config.tableName, bodies: new S3ManifestBodyStore(s3, config.bucketName) });
   const blobs = new S3BlobStore({ client: s3, bucket: config.bucketName });
-  return { gc: { metadata, blobs, now: Date.now }, s3, dynamo };
+  // The projects' retention rules live in the same table (GetItem of a project item).
+  const retention = projectRetention(new DynamoIdentityStore(DynamoDBDocumentClient.from(dynamo), config.tableName));
+  return { gc: { metadata, blobs, now: Date.now, retention }, s3, dynamo };
 }

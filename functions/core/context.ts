@@ -20,6 +20,12 @@ export interface RegistrySettings {
    * works, so a long upload keeps it; a crashed holder blocks the session for at most this long.
    */
   uploadLeaseSeconds: number;
+  /**
+   * Record the last pull of each tag (at most one write per tag per day, core/pulls.ts). Off where the
+   * metadata store is read-only (a replica region's API): retention's "not pulled" rule then counts
+   * only pulls served where it is on.
+   */
+  recordPulls: boolean;
 }
 
 export const defaultSettings: RegistrySettings = {
@@ -27,6 +33,7 @@ export const defaultSettings: RegistrySettings = {
   blobUrlTtlSeconds: 15 * 60,
   maxPageSize: 1000,
   uploadLeaseSeconds: 60,
+  recordPulls: true,
 };
 
 export interface RegistryDeps {

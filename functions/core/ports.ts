@@ -160,10 +160,16 @@ export interface MetadataStore {
 
   // Manifests and tags.
   getManifest(repo: string, digest: string): Promise<ManifestRecord | undefined>;
-  /** The manifest a tag points at; one lookup when the manifest is small. */
-  getTaggedManifest(repo: string, tag: string): Promise<ManifestRecord | undefined>;
-  /** Digest, media type and size of a manifest by tag or digest, without reading a large body. */
-  headManifest(repo: string, ref: { tag: string } | { digest: string }): Promise<ManifestHead | undefined>;
+  /** The manifest a tag points at; one lookup when the manifest is small. With the tag's last recorded pull. */
+  getTaggedManifest(repo: string, tag: string): Promise<(ManifestRecord & TagUse) | undefined>;
+  /** Digest, media type and size of a manifest by tag or digest, without reading a large body (by tag: with its last recorded pull). */
+  headManifest(repo: string, ref: { tag: string } | { digest: string }): Promise<(ManifestHead & TagUse) | undefined>;
+  /**
+   * Records a pull of `repo:tag` at `at` (epoch ms), in one conditional write that applies only while
+   * the tag points at `digest` and its recorded pull is from an earlier UTC day (or none): at most one
+   * write per tag per day (functions/core/pulls.ts). True when written.
+   */
+  recordPull(repo: string, tag: string, digest: string, at: number): Promise<boolean>;
   /**
    * For each digest, the blob linked into `repo` and/or the manifest stored in `repo` under it, in
    * one batch read (at most 100 digests per call: the caller splits larger sets). With `intent`, the
@@ -175,12 +181,18 @@ export interface MetadataStore {
    * Atomically stores the manifest (idempotent for the same digest), its referrer entry when it has a
    * subject, the repository, and points every tag in `tags` at it (at most 10 tags). `prepared`: what
    * getReferences read for this put (see References.prepared); the store may rely on it for its
-   * first attempt instead of reading again (its writes stay conditional on what it saw).
+   * first attempt instead of reading again (its writes stay conditional on what it saw). A tag it
+   * creates or moves gets `manifest.createdAt` (the put's time) as its tag time and no pull record.
    */
   putManifest(repo: string, manifest: ManifestRecord, tags: string[], prepared?: unknown, opts?: PutManifestOptions): Promise<void>;
   /** Deletes the manifest, every tag pointing at it and its referrer entry, without a scan. False if absent. */
   deleteManifest(repo: string, digest: string): Promise<boolean>;
-  deleteTag(repo: string, tag: string): Promise<boolean>;
+  /**
+   * Deletes the tag (false if absent). With `expect`, only while the tag is exactly as a reader saw it
+   * (digest, tag time, last pull): a retention rule's delete loses to a push or pull that came after
+   * its decision (functions/core/gc/retention.ts).
+   */
+  deleteTag(repo: string, tag: string, expect?: TagState): Promise<boolean>;
   /** Tags in lexical (byte) order, strictly after `last`. */
   listTags(repo: string, limit: number, last?: string): Promise<Page<string>>;
   /** Descriptors of manifests in `repo` whose subject is `subject`, ordered by digest, strictly after `last`. */
@@ -226,11 +238,27 @@ export interface GcLink {
   markedAt?: number;
 }
 
+/** A tag as a reader sees it: what it points at, since when, and its last recorded pull. */
+export interface TagState {
+  digest: string;
+  /**
+   * When the tag was last pointed at a manifest (a put that moved or created it; the same digest
+   * again moves nothing). Tags stored before tag times were recorded: their manifest's creation time.
+   */
+  taggedAt: number;
+  /** When a pull by tag was last recorded (at most one record per UTC day); absent: none since it was set. */
+  pulledAt?: number;
+}
+
+/** What a read by tag also says of the tag. */
+export interface TagUse {
+  pulledAt?: number;
+}
+
 /** Everything GC needs of one repository, read in one go (tags, manifests, links). */
 export interface GcRepository {
   repo: string;
-  /** tag -> manifest digest */
-  tags: Map<string, string>;
+  tags: Map<string, TagState>;
   manifests: GcManifest[];
   links: GcLink[];
 }
@@ -260,6 +288,8 @@ export interface GcMetadataStore {
   gcDelete(target: GcTarget, markedAt: number): Promise<boolean>;
   /** As MetadataStore.gcUnmark. */
   gcUnmark(target: GcTarget): Promise<boolean>;
+  /** As MetadataStore.deleteTag (a retention rule's removal passes `expect`). */
+  deleteTag(repo: string, tag: string, expect?: TagState): Promise<boolean>;
   /** Every repository name, a page at a time (listRepositories). */
   listRepositories(limit: number, last?: string): Promise<Page<string>>;
   /** Whether an upload session is alive (its bytes are not garbage). */

@@ -20,7 +20,8 @@ export function gcContract(s: StoreFixture): void {
       await st.putManifest('gc/read', m, ['v1']);
       await st.putManifest('gc/read', r, []);
       const repo = await st.gcRepository('gc/read');
-      expect(repo.tags).toEqual(new Map([['v1', m.digest]]));
+      expect([...repo.tags.keys()]).toEqual(['v1']);
+      expect(repo.tags.get('v1')).toEqual({ digest: m.digest, taggedAt: m.createdAt });
       expect(repo.manifests.map((x) => x.digest).sort()).toEqual([m.digest, r.digest].sort());
       const got = repo.manifests.find((x) => x.digest === m.digest)!;
       expect(got).toMatchObject({ blobs: m.blobs, manifests: m.manifests, size: m.size, stored: [] });

@@ -8,6 +8,7 @@ import { gcContract } from './gc.contract-part.ts';
 import { immutableTagsContract } from './immutable-tags.contract-part.ts';
 import { listingsContract } from './listings.contract-part.ts';
 import { manifestsContract } from './manifests.contract-part.ts';
+import { tagTimesContract } from './tag-times.contract-part.ts';
 import { uploadsContract } from './uploads.contract-part.ts';
 
 export interface OpenedStore {
@@ -47,5 +48,6 @@ export function metadataStoreContract(name: string, open: OpenStore): void {
     immutableTagsContract(fixture);
     listingsContract(fixture);
     gcContract(fixture);
+    tagTimesContract(fixture);
   });
 }

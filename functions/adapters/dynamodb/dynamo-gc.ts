@@ -4,9 +4,9 @@
 // every mark, unmark and delete is one conditional write (a manifest's delete one transaction).
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { DeleteCommand, GetCommand, QueryCommand, ScanCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import type { GcBlob, GcLink, GcManifest, GcRepository, GcTarget } from '../../core/ports.ts';
+import type { GcBlob, GcLink, GcManifest, GcRepository, GcTarget, TagState } from '../../core/ports.ts';
 import type { DynamoOps } from './dynamo-ops.ts';
-import type { Item, ManifestFields } from './items.ts';
+import { toTagState, type Item, type ManifestFields } from './items.ts';
 import { LINK, MANIFEST, TAG, blobKey, linkKey, manifestKey, referrerKey, repoPk, type Key } from './keys.ts';
 import type { ManifestBodyStore } from './manifest-body-store.ts';
 
@@ -45,20 +45,22 @@ export class DynamoGc {
     do {
       const out = await this.ops.doc.send(new QueryCommand({
         TableName: this.ops.table, KeyConditionExpression: '#pk = :pk', ConsistentRead: true,
-        ExpressionAttributeNames: { '#pk': 'pk', '#sk': 'sk', '#d': 'digest', '#s': 'size', '#c': 'created', '#b': 'blobs', '#k': 'kids', '#j': 'subj', '#m': 'gcm', '#lt': 'lt', '#bk': 'bodyKey', '#fk': 'fieldsKey' },
-        ProjectionExpression: '#sk, #d, #s, #c, #b, #k, #j, #m, #lt, #bk, #fk',
+        ExpressionAttributeNames: {
+          '#pk': 'pk', '#sk': 'sk', '#d': 'digest', '#s': 'size', '#c': 'created', '#b': 'blobs', '#k': 'kids', '#j': 'subj', '#m': 'gcm', '#lt': 'lt', '#bk': 'bodyKey', '#fk': 'fieldsKey', '#tt': 'tt', '#pa': 'pa',
+        },
+        ProjectionExpression: '#sk, #d, #s, #c, #b, #k, #j, #m, #lt, #bk, #fk, #tt, #pa',
         ExpressionAttributeValues: { ':pk': repoPk(repo) },
         ...(start === undefined ? {} : { ExclusiveStartKey: start }),
       }));
       items.push(...(out.Items ?? []));
       start = out.LastEvaluatedKey;
     } while (start !== undefined);
-    const tags = new Map<string, string>();
+    const tags = new Map<string, TagState>();
     const manifests: GcManifest[] = [];
     const links: GcLink[] = [];
     for (const item of items) {
       const sk = item.sk as string;
-      if (sk.startsWith(TAG)) tags.set(sk.slice(TAG.length), item.digest as string);
+      if (sk.startsWith(TAG)) tags.set(sk.slice(TAG.length), toTagState(item));
       else if (sk.startsWith(LINK)) links.push({ digest: item.digest as string, size: item.size as number, linkedAt: (item.lt ?? item.created) as number, ...mark(item) });
       else if (sk.startsWith(MANIFEST)) manifests.push(await this.manifestOf(item));
     }

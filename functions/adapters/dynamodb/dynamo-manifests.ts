@@ -2,7 +2,7 @@
 // repository's catalog entry change together in one TransactWriteItems, conditioned on what a
 // consistent batch read saw just before; a lost race re-reads and tries again.
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
-import { TagImmutableError, type ManifestPutIntent, type ManifestRecord, type PutManifestOptions } from '../../core/ports.ts';
+import { TagImmutableError, type ManifestPutIntent, type ManifestRecord, type PutManifestOptions, type TagState } from '../../core/ports.ts';
 import { MetadataContentionError, RACE_ATTEMPTS, backoff, type DynamoOps, type TransactItem } from './dynamo-ops.ts';
 import { fieldsInline, fieldsOf, inlineInManifest, manifestItem, referrerItem, repoEntryItem, tagItem, type Item } from './items.ts';
 import {
@@ -138,9 +138,10 @@ export class DynamoManifests {
           checks.push({ ConditionCheck: { TableName: this.ops.table, Key: tagKey(repo, tag), ConditionExpression: '#digest = :d', ExpressionAttributeNames: { '#digest': 'digest' }, ExpressionAttributeValues: { ':d': m.digest } } });
           continue;
         }
+        // The tag time is the put's (m.createdAt), not the stored manifest's creation.
         writes.push(old === undefined
-          ? this.put(tagItem(repo, tag, record), notExists, pkName)
-          : this.put(tagItem(repo, tag, record), '#digest = :old', { '#digest': 'digest' }, { ':old': old }));
+          ? this.put(tagItem(repo, tag, record, m.createdAt), notExists, pkName)
+          : this.put(tagItem(repo, tag, record, m.createdAt), '#digest = :old', { '#digest': 'digest' }, { ':old': old }));
         if (old !== undefined) writes.push(this.del(reverseKey(repo, old, tag)));
         writes.push(this.put({ ...reverseKey(repo, m.digest, tag) }));
       }
@@ -214,8 +215,22 @@ export class DynamoManifests {
     }
   }
 
-  /** 1 GetItem + 1 TransactWriteItems (tag and its reverse entry). */
-  async deleteTag(repo: string, tag: string): Promise<boolean> {
+  /**
+   * 1 GetItem + 1 TransactWriteItems (tag and its reverse entry). With `expect` (a retention rule's
+   * delete): no read, one transaction conditioned on the tag being exactly as seen (digest, tag time,
+   * last pull; an item without `tt` on its `created`); false when it changed or is gone.
+   */
+  async deleteTag(repo: string, tag: string, expect?: TagState): Promise<boolean> {
+    if (expect !== undefined) {
+      const names: Record<string, string> = { '#digest': 'digest', '#tt': 'tt', '#c': 'created', '#pa': 'pa' };
+      const values: Record<string, unknown> = { ':d': expect.digest, ':tt': expect.taggedAt };
+      if (expect.pulledAt !== undefined) values[':pa'] = expect.pulledAt;
+      const condition = `#digest = :d AND (#tt = :tt OR (attribute_not_exists(#tt) AND #c = :tt)) AND ${expect.pulledAt === undefined ? 'attribute_not_exists(#pa)' : '#pa = :pa'}`;
+      return this.ops.transact([
+        { Delete: { TableName: this.ops.table, Key: tagKey(repo, tag), ConditionExpression: condition, ExpressionAttributeNames: names, ExpressionAttributeValues: values } },
+        this.del(reverseKey(repo, expect.digest, tag)),
+      ]);
+    }
     return this.ops.retrying('tag delete', async () => {
       const { Item: item } = await this.ops.doc.send(new GetCommand({
         TableName: this.ops.table, Key: tagKey(repo, tag), ConsistentRead: true,

@@ -4,15 +4,16 @@
 import { GetItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, PutCommand, DeleteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
+import { startOfDay } from '../../core/pulls.ts';
 import { DynamoGc } from './dynamo-gc.ts';
 import type {
-  BlobRecord, Descriptor, GcBlob, GcMetadataStore, GcRepository, GcTarget, ManifestHead, ManifestPutIntent, ManifestRecord, MetadataStore, Page, PutManifestOptions, References, UploadLease, UploadSession,
+  BlobRecord, Descriptor, GcBlob, GcMetadataStore, GcRepository, GcTarget, ManifestHead, ManifestPutIntent, ManifestRecord, MetadataStore, Page, PutManifestOptions, References, TagState, TagUse, UploadLease, UploadSession,
 } from '../../core/ports.ts';
 import { DynamoManifests, PUT_READ_FIELDS, type KnownRepos, type PreparedPut } from './dynamo-manifests.ts';
 import { DynamoOps } from './dynamo-ops.ts';
 import { DynamoUploads } from './dynamo-uploads.ts';
 import { BlobCache, recordAndLink } from './dynamo-blob-record.ts';
-import { globalBlobItem, linkItem, repoEntryItem, toBlob, toDescriptor, toHead, toManifest, type Item, type ManifestFields } from './items.ts';
+import { globalBlobItem, linkItem, repoEntryItem, toBlob, toDescriptor, toHead, toManifest, tagUseOf, type Item, type ManifestFields } from './items.ts';
 import {
   LINK, MANIFEST, REPOS_PK, TAG, blobKey, linkKey, manifestKey, referrerPrefix, repoEntryKey, repoPk, tagKey, type Key,
 } from './keys.ts';
@@ -27,7 +28,8 @@ export interface DynamoMetadataOptions {
   now?: () => number;
 }
 
-const HEAD_FIELDS = { ProjectionExpression: '#digest, #mt, #size', ExpressionAttributeNames: { '#digest': 'digest', '#mt': 'mt', '#size': 'size' } };
+/** A manifest's head; on a tag item also its last recorded pull (`pa`, absent on manifest items). */
+const HEAD_FIELDS = { ProjectionExpression: '#digest, #mt, #size, #pa', ExpressionAttributeNames: { '#digest': 'digest', '#mt': 'mt', '#size': 'size', '#pa': 'pa' } };
 
 /** A bounded set of repository names this process has seen registered (they are never removed). */
 class RepoCache implements KnownRepos {
@@ -193,18 +195,38 @@ export class DynamoMetadataStore implements MetadataStore, GcMetadataStore {
   }
 
   /** 1 GetItem when the body fits the tag item (<= 100 KiB); else + getManifest. */
-  async getTaggedManifest(repo: string, tag: string): Promise<ManifestRecord | undefined> {
+  async getTaggedManifest(repo: string, tag: string): Promise<(ManifestRecord & TagUse) | undefined> {
     const item = await this.get(tagKey(repo, tag));
     if (item === undefined) return undefined;
-    if (item.body !== undefined) return toManifest(item, item.body as Uint8Array);
-    return this.getManifest(repo, item.digest as string);
+    if (item.body !== undefined) return { ...toManifest(item, item.body as Uint8Array), ...tagUseOf(item) };
+    const m = await this.getManifest(repo, item.digest as string);
+    return m && { ...m, ...tagUseOf(item) };
+  }
+
+  /**
+   * 1 conditional UpdateItem, made by at most one pull per tag per day (the handler skips it when the
+   * tag read already shows today). It costs write units for the whole tag item (a small manifest's
+   * copy lives in it: 1 unit per KB, usually 1-4), also when the condition fails.
+   */
+  async recordPull(repo: string, tag: string, digest: string, at: number): Promise<boolean> {
+    try {
+      await this.ops.doc.send(new UpdateCommand({
+        TableName: this.ops.table, Key: tagKey(repo, tag), UpdateExpression: 'SET #pa = :at',
+        ConditionExpression: '#digest = :d AND (attribute_not_exists(#pa) OR #pa < :day)',
+        ExpressionAttributeNames: { '#pa': 'pa', '#digest': 'digest' }, ExpressionAttributeValues: { ':at': at, ':d': digest, ':day': startOfDay(at) },
+      }));
+      return true;
+    } catch (e) {
+      if ((e as { name?: string }).name === 'ConditionalCheckFailedException') return false;
+      throw e;
+    }
   }
 
   /** 1 GetItem (projected); never reads S3. */
-  async headManifest(repo: string, ref: { tag: string } | { digest: string }): Promise<ManifestHead | undefined> {
+  async headManifest(repo: string, ref: { tag: string } | { digest: string }): Promise<(ManifestHead & TagUse) | undefined> {
     const key = 'tag' in ref ? tagKey(repo, ref.tag) : manifestKey(repo, ref.digest);
     const item = await this.get(key, HEAD_FIELDS);
-    return item && toHead(item);
+    return item && { ...toHead(item), ...tagUseOf(item) };
   }
 
   /**
@@ -239,8 +261,8 @@ export class DynamoMetadataStore implements MetadataStore, GcMetadataStore {
   deleteManifest(repo: string, digest: string): Promise<boolean> {
     return this.manifests.deleteManifest(repo, digest);
   }
-  deleteTag(repo: string, tag: string): Promise<boolean> {
-    return this.manifests.deleteTag(repo, tag);
+  deleteTag(repo: string, tag: string, expect?: TagState): Promise<boolean> {
+    return this.manifests.deleteTag(repo, tag, expect);
   }
 
   /** 1 Query (more only when DynamoDB's 1 MB page cuts it short). */

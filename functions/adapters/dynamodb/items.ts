@@ -1,7 +1,7 @@
 // Item shapes of the single table and their conversion to and from the port's records. Attribute
 // names are short: they count towards every item's size (and so its read and write units).
 import type { NativeAttributeValue } from '@aws-sdk/lib-dynamodb';
-import type { BlobRecord, Descriptor, ManifestHead, ManifestRecord, UploadSession } from '../../core/ports.ts';
+import type { BlobRecord, Descriptor, ManifestHead, ManifestRecord, TagState, TagUse, UploadSession } from '../../core/ports.ts';
 import { blobKey, linkKey, manifestKey, referrerKey, repoEntryKey, tagKey, uploadKey, type Key } from './keys.ts';
 
 export type Item = Record<string, NativeAttributeValue>;
@@ -112,12 +112,22 @@ export function manifestItem(repo: string, m: ManifestRecord, bodyKey: string | 
 
 /**
  * The tag item: when the body is small, a full copy of the manifest (one read serves GET by tag);
- * else only digest, media type and size (HEAD by tag), and GET reads the manifest item.
+ * else only digest, media type and size (HEAD by tag), and GET reads the manifest item. `tt`: when
+ * the tag was pointed at this manifest; `pa` (written by recordPull): the last recorded pull.
+ * Items written before tag times were recorded lack `tt`: their `created` (the manifest's) stands in.
  */
-export function tagItem(repo: string, tag: string, m: ManifestRecord): Item {
-  if (!inlineInTag(m)) return { ...tagKey(repo, tag), ...headFields(m) };
-  return { ...tagKey(repo, tag), ...manifestFields(m), body: m.body };
+export function tagItem(repo: string, tag: string, m: ManifestRecord, taggedAt: number): Item {
+  if (!inlineInTag(m)) return { ...tagKey(repo, tag), ...headFields(m), tt: taggedAt };
+  return { ...tagKey(repo, tag), ...manifestFields(m), body: m.body, tt: taggedAt };
 }
+
+/** The tag as GC and retention see it. */
+export function toTagState(item: Item): TagState {
+  return { digest: item.digest as string, taggedAt: (item.tt ?? item.created) as number, ...(item.pa === undefined ? {} : { pulledAt: item.pa as number }) };
+}
+
+/** The last recorded pull of a tag item, as a read by tag returns it. */
+export const tagUseOf = (item: Item): TagUse => (item.pa === undefined ? {} : { pulledAt: item.pa as number });
 
 /** The referrer descriptor; annotations too large for it stay in the manifest's fields object. */
 export function referrerItem(repo: string, subject: string, m: ManifestRecord, fieldsKey: string | undefined): Item {

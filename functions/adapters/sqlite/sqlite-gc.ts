@@ -1,7 +1,7 @@
 // What a GC run needs of the SQLite metadata store (GcMetadataStore, functions/core/ports.ts): the whole
 // of one repository, pages of blob records, and marks and deletes conditioned on the mark.
 import type { DatabaseSync, StatementSync } from 'node:sqlite';
-import type { GcBlob, GcLink, GcManifest, GcRepository, GcTarget } from '../../core/ports.ts';
+import type { GcBlob, GcLink, GcManifest, GcRepository, GcTarget, TagState } from '../../core/ports.ts';
 
 interface GcManifestRow { digest: string; size: number; created_at: number; blobs: string; manifests: string; subject: string | null; gc_mark: number | null }
 interface GcLinkRow { digest: string; size: number | null; linked_at: number; gc_mark: number | null }
@@ -17,7 +17,7 @@ export class SqliteGc {
     this.transaction = transaction;
     const p = (sql: string) => db.prepare(sql);
     this.q = {
-      tags: p('SELECT tag, digest FROM tags WHERE repo = ?'),
+      tags: p('SELECT tag, digest, tagged_at, pulled_at FROM tags WHERE repo = ?'),
       manifests: p('SELECT digest, size, created_at, blobs, manifests, subject, gc_mark FROM manifests WHERE repo = ?'),
       links: p('SELECT l.digest, b.size, l.linked_at, l.gc_mark FROM blob_links l LEFT JOIN blobs b ON b.digest = l.digest WHERE l.repo = ?'),
       blobsFirst: p('SELECT digest, size, location, created_at, touched_at, gc_mark FROM blobs ORDER BY digest LIMIT ?'),
@@ -37,7 +37,8 @@ export class SqliteGc {
   }
 
   gcRepository(repo: string): GcRepository {
-    const tags = new Map((this.q.tags!.all(repo) as { tag: string; digest: string }[]).map((r) => [r.tag, r.digest]));
+    const rows = this.q.tags!.all(repo) as { tag: string; digest: string; tagged_at: number; pulled_at: number | null }[];
+    const tags = new Map(rows.map((r): [string, TagState] => [r.tag, { digest: r.digest, taggedAt: r.tagged_at, ...(r.pulled_at === null ? {} : { pulledAt: r.pulled_at }) }]));
     const manifests = (this.q.manifests!.all(repo) as unknown as GcManifestRow[]).map((r): GcManifest => ({
       digest: r.digest, size: r.size, createdAt: r.created_at, blobs: JSON.parse(r.blobs) as string[], manifests: JSON.parse(r.manifests) as string[],
       ...(r.subject === null ? {} : { subject: r.subject }), ...mark(r.gc_mark), stored: [],

@@ -3,9 +3,10 @@
 // encoding, the same order DynamoDB uses for sort keys, so pagination behaves alike in both adapters.
 import { DatabaseSync, type SQLInputValue, type StatementResultingChanges, type StatementSync } from 'node:sqlite';
 import {
-  StorageFullError, TagImmutableError, type BlobRecord, type GcBlob, type GcMetadataStore, type GcRepository, type GcTarget, type Descriptor, type ManifestHead, type ManifestRecord, type MetadataStore, type Page, type References,
+  StorageFullError, TagImmutableError, type BlobRecord, type GcBlob, type GcMetadataStore, type GcRepository, type GcTarget, type Descriptor, type ManifestHead, type ManifestRecord, type MetadataStore, type TagState, type TagUse, type Page, type References,
   type PutManifestOptions, type UploadLease, type UploadSession,
 } from '../../core/ports.ts';
+import { startOfDay } from '../../core/pulls.ts';
 import { SqliteGc } from './sqlite-gc.ts';
 import { migrate } from './sqlite-schema.ts';
 
@@ -17,10 +18,10 @@ interface UploadRow {
   lease_holder: string | null; lease_until: number | null;
 }
 interface BlobRow { digest: string; size: number; location: string; created_at: number }
-interface HeadRow { digest: string; media_type: string; size: number }
+interface HeadRow { digest: string; media_type: string; size: number; pulled_at?: number | null }
 interface ManifestRow {
   digest: string; media_type: string; size: number; body: Uint8Array; subject: string | null; artifact_type: string | null;
-  annotations: string | null; blobs: string; manifests: string; created_at: number;
+  annotations: string | null; blobs: string; manifests: string; created_at: number; pulled_at?: number | null;
 }
 interface ReferrerRow { digest: string; media_type: string; size: number; artifact_type: string | null; annotations: string | null }
 
@@ -77,9 +78,9 @@ function prepareAll(db: DatabaseSync) {
     insertManifest: p(`INSERT INTO manifests (repo, digest, media_type, size, body, subject, artifact_type, annotations, blobs, manifests, created_at)
       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (repo, digest) DO NOTHING`),
     getManifest: p(`SELECT ${MANIFEST_COLUMNS} FROM manifests m WHERE m.repo = ? AND m.digest = ?`),
-    getTaggedManifest: p(`SELECT ${MANIFEST_COLUMNS} FROM tags t JOIN manifests m ON m.repo = t.repo AND m.digest = t.digest WHERE t.repo = ? AND t.tag = ?`),
+    getTaggedManifest: p(`SELECT ${MANIFEST_COLUMNS}, t.pulled_at FROM tags t JOIN manifests m ON m.repo = t.repo AND m.digest = t.digest WHERE t.repo = ? AND t.tag = ?`),
     headManifest: p('SELECT digest, media_type, size FROM manifests WHERE repo = ? AND digest = ?'),
-    headTaggedManifest: p('SELECT m.digest, m.media_type, m.size FROM tags t JOIN manifests m ON m.repo = t.repo AND m.digest = t.digest WHERE t.repo = ? AND t.tag = ?'),
+    headTaggedManifest: p('SELECT m.digest, m.media_type, m.size, t.pulled_at FROM tags t JOIN manifests m ON m.repo = t.repo AND m.digest = t.digest WHERE t.repo = ? AND t.tag = ?'),
     deleteManifest: p('DELETE FROM manifests WHERE repo = ? AND digest = ?'),
     referrersFirst: p(`SELECT digest, media_type, size, artifact_type, annotations FROM manifests
       WHERE repo = ? AND subject = ? ORDER BY digest LIMIT ?`),
@@ -87,8 +88,12 @@ function prepareAll(db: DatabaseSync) {
       WHERE repo = ? AND subject = ? AND digest > ? ORDER BY digest LIMIT ?`),
 
     tagDigest: p('SELECT digest FROM tags WHERE repo = ? AND tag = ?'),
-    upsertTag: p('INSERT INTO tags (repo, tag, digest) VALUES (?, ?, ?) ON CONFLICT (repo, tag) DO UPDATE SET digest = excluded.digest'),
+    // A tag moved to another manifest gets the put's time and loses its pull record; the same digest again changes nothing.
+    upsertTag: p(`INSERT INTO tags (repo, tag, digest, tagged_at) VALUES (?, ?, ?, ?) ON CONFLICT (repo, tag)
+      DO UPDATE SET digest = excluded.digest, tagged_at = excluded.tagged_at, pulled_at = NULL WHERE tags.digest <> excluded.digest`),
     deleteTag: p('DELETE FROM tags WHERE repo = ? AND tag = ?'),
+    deleteTagAsSeen: p('DELETE FROM tags WHERE repo = ? AND tag = ? AND digest = ? AND tagged_at = ? AND pulled_at IS ?'),
+    recordPull: p('UPDATE tags SET pulled_at = ? WHERE repo = ? AND tag = ? AND digest = ? AND (pulled_at IS NULL OR pulled_at < ?)'),
     deleteTagsOf: p('DELETE FROM tags WHERE repo = ? AND digest = ?'),
     tagsFirst: p('SELECT tag AS name FROM tags WHERE repo = ? ORDER BY tag LIMIT ?'),
     tagsAfter: p('SELECT tag AS name FROM tags WHERE repo = ? AND tag > ? ORDER BY tag LIMIT ?'),
@@ -106,6 +111,8 @@ function toUpload(row: UploadRow): UploadSession {
 function toBlob(row: BlobRow): BlobRecord {
   return { digest: row.digest, size: row.size, location: row.location, createdAt: row.created_at };
 }
+
+const pulled = (v: number | null | undefined): TagUse => (v === null || v === undefined ? {} : { pulledAt: v });
 
 function toManifest(row: ManifestRow): ManifestRecord {
   const record: ManifestRecord = {
@@ -268,14 +275,18 @@ export class SqliteMetadataStore implements MetadataStore, GcMetadataStore {
     return row && toManifest(row);
   }
 
-  async getTaggedManifest(repo: string, tag: string): Promise<ManifestRecord | undefined> {
+  async getTaggedManifest(repo: string, tag: string): Promise<(ManifestRecord & TagUse) | undefined> {
     const row = this.q.getTaggedManifest.get(repo, tag) as ManifestRow | undefined;
-    return row && toManifest(row);
+    return row && { ...toManifest(row), ...pulled(row.pulled_at) };
   }
 
-  async headManifest(repo: string, ref: { tag: string } | { digest: string }): Promise<ManifestHead | undefined> {
+  async headManifest(repo: string, ref: { tag: string } | { digest: string }): Promise<(ManifestHead & TagUse) | undefined> {
     const row = ('digest' in ref ? this.q.headManifest.get(repo, ref.digest) : this.q.headTaggedManifest.get(repo, ref.tag)) as HeadRow | undefined;
-    return row && { digest: row.digest, mediaType: row.media_type, size: row.size };
+    return row && { digest: row.digest, mediaType: row.media_type, size: row.size, ...pulled(row.pulled_at) };
+  }
+
+  async recordPull(repo: string, tag: string, digest: string, at: number): Promise<boolean> {
+    return Number(this.q.recordPull.run(at, repo, tag, digest, startOfDay(at)).changes) > 0;
   }
 
   async getReferences(repo: string, digests: string[]): Promise<References> {
@@ -306,7 +317,7 @@ export class SqliteMetadataStore implements MetadataStore, GcMetadataStore {
           const current = (this.q.tagDigest.get(repo, tag) as { digest: string } | undefined)?.digest;
           if (current !== undefined && current !== m.digest) throw new TagImmutableError(tag, current);
         }
-        this.q.upsertTag.run(repo, tag, m.digest);
+        this.q.upsertTag.run(repo, tag, m.digest, m.createdAt);
       }
     });
   }
@@ -318,8 +329,9 @@ export class SqliteMetadataStore implements MetadataStore, GcMetadataStore {
     });
   }
 
-  async deleteTag(repo: string, tag: string): Promise<boolean> {
-    return Number(this.q.deleteTag.run(repo, tag).changes) > 0;
+  async deleteTag(repo: string, tag: string, expect?: TagState): Promise<boolean> {
+    const out = expect === undefined ? this.q.deleteTag.run(repo, tag) : this.q.deleteTagAsSeen.run(repo, tag, expect.digest, expect.taggedAt, expect.pulledAt ?? null);
+    return Number(out.changes) > 0;
   }
 
   async listTags(repo: string, limit: number, last?: string): Promise<Page<string>> {

@@ -2,7 +2,7 @@
 import type { DatabaseSync } from 'node:sqlite';
 
 /** Bump when the schema changes, and add a migration step in `migrate`. */
-const SCHEMA_VERSION = 3;
+const SCHEMA_VERSION = 4;
 
 const SCHEMA_V1 = `
 CREATE TABLE IF NOT EXISTS repositories (
@@ -78,6 +78,16 @@ ALTER TABLE blob_links ADD COLUMN gc_mark INTEGER;
 ALTER TABLE manifests ADD COLUMN gc_mark INTEGER;
 `;
 
+/**
+ * v4: retention (docs/gc.md). Tags carry when they were last pointed at a manifest (existing tags:
+ * their manifest's creation time) and when a pull by tag was last recorded (none yet).
+ */
+const SCHEMA_V4 = `
+ALTER TABLE tags ADD COLUMN tagged_at INTEGER NOT NULL DEFAULT 0;
+UPDATE tags SET tagged_at = COALESCE((SELECT m.created_at FROM manifests m WHERE m.repo = tags.repo AND m.digest = tags.digest), 0);
+ALTER TABLE tags ADD COLUMN pulled_at INTEGER;
+`;
+
 /** Brings the database to the current schema (no write when it is current). */
 export function migrate(db: DatabaseSync): void {
   // A current schema needs no write (so a full disk does not stop the registry from starting).
@@ -89,6 +99,7 @@ export function migrate(db: DatabaseSync): void {
     if (version < 1) db.exec(SCHEMA_V1);
     if (version < 2) db.exec(SCHEMA_V2);
     if (version < 3) db.exec(SCHEMA_V3);
+    if (version < 4) db.exec(SCHEMA_V4);
     db.exec(`PRAGMA user_version = ${SCHEMA_VERSION}`);
   });
 }

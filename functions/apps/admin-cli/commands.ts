@@ -1,30 +1,13 @@
 // The commands of `npm run admin`: each takes its positional arguments, options and a way to read a
 // secret from stdin, and returns the one object it prints (as JSON with --json).
-import { AlreadyExistsError, type IdentityStore } from '../../core/auth/identity-store.ts';
+import { AlreadyExistsError } from '../../core/auth/identity-store.ts';
 import {
-  addImmutableRule, addUser, AdminError, createProject, removeImmutableRule, publicProject, createRobot, parseActions, publicRobot, publicUser, revokeRobot, rotateRobot, setDisabled, setMember, setPassword, setVisibility,
+  addUser, AdminError, createProject, publicProject, createRobot, parseActions, publicRobot, publicUser, revokeRobot, rotateRobot, setDisabled, setMember, setPassword, setVisibility,
 } from '../../core/auth/admin.ts';
+import { arg, str, UsageError, type Command, type Invocation } from './command-args.ts';
+import { POLICY_COMMANDS } from './policy-commands.ts';
 
-export interface Invocation {
-  args: string[];
-  options: Record<string, string | boolean | undefined>;
-  readSecret: (what: string) => Promise<string>;
-  store: IdentityStore;
-  /** With --aws: purges paths from the deployment's CDN; the distribution id it purged. */
-  purgeCdn?: (paths: readonly string[]) => Promise<string>;
-}
-
-type Command = (inv: Invocation) => Promise<unknown>;
-
-function arg(inv: Invocation, i: number, what: string): string {
-  const v = inv.args[i];
-  if (v === undefined) throw new UsageError(`missing ${what}`);
-  return v;
-}
-
-export class UsageError extends Error {}
-
-const str = (v: string | boolean | undefined): string | undefined => (typeof v === 'string' ? v : undefined);
+export { UsageError, type Invocation };
 
 export const COMMANDS: Record<string, Record<string, { usage: string; run: Command }>> = {
   user: {
@@ -53,24 +36,7 @@ export const COMMANDS: Record<string, Record<string, { usage: string; run: Comma
       },
     },
   },
-  policy: {
-    show: { usage: 'policy show <project>', run: async (inv) => {
-      const name = arg(inv, 0, 'project');
-      const project = await inv.store.getProject(name);
-      if (!project) throw new AdminError(`no project ${name}`);
-      return { project: name, immutableTags: project.immutableTags ?? [] };
-    } },
-    immutable: {
-      usage: "policy immutable add|remove <project> <repositories pattern> <tags pattern>   (e.g. 'team/*' 'v*'; '*' is any run of characters)",
-      run: async (inv) => {
-        const op = arg(inv, 0, 'add or remove');
-        if (op !== 'add' && op !== 'remove') throw new UsageError('policy immutable add|remove');
-        const rule = { repositories: arg(inv, 2, 'repositories pattern'), tags: arg(inv, 3, 'tags pattern') };
-        const project = await (op === 'add' ? addImmutableRule : removeImmutableRule)(inv.store, arg(inv, 1, 'project'), rule);
-        return { project: project.name, immutableTags: project.immutableTags ?? [] };
-      },
-    },
-  },
+  policy: POLICY_COMMANDS,
   member: {
     add: { usage: 'member add <project> <user> <guest|developer|maintainer|admin>', run: async (inv) => setMember(inv.store, arg(inv, 0, 'project'), arg(inv, 1, 'user'), arg(inv, 2, 'role')) },
     remove: { usage: 'member remove <project> <user>', run: async (inv) => setMember(inv.store, arg(inv, 0, 'project'), arg(inv, 1, 'user'), undefined) },

@@ -48,6 +48,7 @@ async function main(): Promise<number> {
       options: {
         json: { type: 'boolean' }, admin: { type: 'boolean' }, public: { type: 'boolean' }, system: { type: 'boolean' },
         actions: { type: 'string' }, repositories: { type: 'string' }, expires: { type: 'string' }, help: { type: 'boolean' },
+        keep: { type: 'string' }, 'older-than': { type: 'string' }, 'not-pulled': { type: 'string' },
         aws: { type: 'boolean' }, env: { type: 'string' }, region: { type: 'string' },
       },
     });

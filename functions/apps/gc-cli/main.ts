@@ -8,7 +8,9 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { FsBlobStore } from '../../adapters/fs/fs-blob-store.ts';
+import { IDENTITY_DB, SqliteIdentityStore } from '../../adapters/sqlite/sqlite-identity.ts';
 import { SqliteMetadataStore } from '../../adapters/sqlite/sqlite-metadata.ts';
+import { projectRetention } from '../../core/gc/retention.ts';
 import { ConfigError, EXIT_CONFIG } from '../../config/config-error.ts';
 import { parseDuration } from '../../config/duration.ts';
 import { collectGarbage } from '../../core/gc/run.ts';
@@ -45,13 +47,17 @@ async function main(): Promise<void> {
   const dataDir = resolve(process.env.REGISTRY_DATA_DIR || join(projectDir, 'data'));
   if (!existsSync(join(dataDir, 'registry.db'))) throw new ConfigError(`no registry data in ${dataDir}: set REGISTRY_DATA_DIR to the data dir \`npm start\` uses`);
   const metadata = new SqliteMetadataStore(join(dataDir, 'registry.db'));
+  // The projects' retention rules (`npm run admin -- policy retention`), when there are projects.
+  const identity = existsSync(join(dataDir, IDENTITY_DB)) ? new SqliteIdentityStore(join(dataDir, IDENTITY_DB)) : undefined;
   try {
     // GC never signs a blob URL: the store's signer is a throwaway.
     const blobs = new FsBlobStore(dataDir, new TokenSigner(randomBytes(32)));
-    const report = await collectGarbage({ metadata, blobs, now: Date.now }, { graceMs, untaggedMs, dryRun: values['dry-run'] === true });
+    const deps = { metadata, blobs, now: Date.now, ...(identity ? { retention: projectRetention(identity) } : {}) };
+    const report = await collectGarbage(deps, { graceMs, untaggedMs, dryRun: values['dry-run'] === true });
     process.stdout.write(values.json ? `${JSON.stringify(report, null, 2)}\n` : `${formatReport(report)}\n`);
   } finally {
     metadata.close();
+    identity?.close();
   }
 }
 

@@ -25,6 +25,7 @@ import { log } from '../../http/log.ts';
 import { loadSecret } from './secret.ts';
 import { sweepUploads } from './sweeper.ts';
 import { startGcTimer } from './gc-timer.ts';
+import { projectRetention } from '../../core/gc/retention.ts';
 
 export { STOP_DEADLINE_MS, STOP_GRACE_MS, UNWIND_MS } from '../../http/server.ts';
 export type { LocalConfig } from './config.ts';
@@ -119,7 +120,7 @@ export async function startLocalRegistry(config: LocalConfig): Promise<LocalRegi
     http.track(sweepUploads(metadata, blobs, { orphans: false }).catch((e: unknown) => log('warn', 'upload sweep failed', { error: String(e) })));
   }, config.sweepIntervalSeconds * 1000);
   sweeper.unref();
-  const gc = config.gc ? startGcTimer({ metadata, blobs, now: Date.now }, config.gc, (run) => http.track(run)) : undefined;
+  const gc = config.gc ? startGcTimer({ metadata, blobs, now: Date.now, retention: projectRetention(identity) }, config.gc, (run) => http.track(run)) : undefined;
 
   return {
     url: http.url,

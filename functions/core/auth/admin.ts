@@ -76,7 +76,7 @@ export async function setVisibility(store: IdentityStore, name: string, isPublic
 }
 
 /** A rule's repository pattern must stay inside the project: its name, then `/`, `*` or nothing. */
-function checkTagRule(project: string, rule: TagRule): TagRule {
+export function checkTagRule(project: string, rule: TagRule): TagRule {
   const rest = rule.repositories.startsWith(project) ? rule.repositories.slice(project.length) : undefined;
   if (rest === undefined || !(rest === '' || rest.startsWith('/') || rest.startsWith('*'))) {
     throw new AdminError(`the repository pattern ${JSON.stringify(rule.repositories)} is outside project ${project} (start it with "${project}/")`);

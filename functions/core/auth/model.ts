@@ -31,7 +31,19 @@ export interface Project {
   created: number;
   /** Tags that, once they exist, never point at another manifest (core/tag-immutability.ts). */
   immutableTags?: TagRule[];
+  /** Rules by which GC runs remove tags (core/gc/retention.ts). */
+  retention?: RetentionRule[];
+  /** Tags no retention rule ever removes. */
+  retentionProtect?: TagRule[];
 }
+
+/**
+ * A retention rule: of the tags it covers (repositories and tags by pattern), remove those beyond the
+ * `keep` most recently tagged ones per repository, those tagged more than `olderThanDays` ago, or
+ * those not pulled for `notPulledDays` (a tag never pulled counts from when it was tagged). One of
+ * the three per rule.
+ */
+export type RetentionRule = TagRule & ({ keep: number } | { olderThanDays: number } | { notPulledDays: number });
 
 /** Repositories and tags a rule covers: IAM-style patterns (`*` any run of characters) on full names. */
 export interface TagRule {

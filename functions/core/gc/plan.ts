@@ -65,7 +65,7 @@ export function planRepository(repo: GcRepository, w: GcWindow): RepositoryPlan 
     needed.set(digest, why);
     queue.push(digest);
   };
-  for (const [tag, digest] of repo.tags) need(digest, `tagged ${tag}`);
+  for (const [tag, { digest }] of repo.tags) need(digest, `tagged ${tag}`);
   for (const m of repo.manifests) if (m.createdAt > w.untaggedCutoff) need(m.digest, 'younger than the untagged retention');
   while (queue.length > 0) {
     const m = byDigest.get(queue.pop()!)!;

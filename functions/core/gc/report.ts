@@ -1,7 +1,7 @@
 // What a GC run did (or, dry, would do): counts and bytes per kind of action, and the actions
 // themselves up to a limit, each with its reason. Plain JSON, so a run can be saved between pages.
 
-export type GcKind = 'manifest' | 'link' | 'blob' | 'stored';
+export type GcKind = 'tag' | 'manifest' | 'link' | 'blob' | 'stored';
 export type GcActionName = 'delete' | 'mark' | 'unmark';
 
 export interface GcAction {
@@ -9,6 +9,9 @@ export interface GcAction {
   kind: GcKind;
   repo?: string;
   digest?: string;
+  /** A tag removed by a retention rule: the tag, and the rule (reason says why it applies). */
+  tag?: string;
+  rule?: string;
   location?: string;
   /** Bytes freed in storage (blob records and stored objects); size of the item otherwise. */
   bytes: number;
@@ -91,6 +94,7 @@ export function formatBytes(n: number): string {
 export function formatReport(r: GcReport): string {
   const verb = (a: GcActionName) => (r.dryRun ? { delete: 'would delete', mark: 'would mark', unmark: 'would unmark' }[a] : { delete: 'deleted', mark: 'marked', unmark: 'unmarked' }[a]);
   const lines = r.actions.map((a) => {
+    if (a.kind === 'tag') return `${verb(a.action)} tag ${a.repo}:${a.tag} (was ${a.digest}) by rule ${a.rule}: ${a.reason}`;
     const what = a.kind === 'stored' ? a.location : `${a.repo ? `${a.repo}@` : ''}${a.digest}`;
     return `${verb(a.action)} ${a.kind} ${what} (${formatBytes(a.bytes)}): ${a.reason}`;
   });

@@ -5,14 +5,17 @@
 // twice changes nothing the second time. A dry run writes nothing: its marks and deletions go to an
 // overlay in the state, which later pages and passes read through, so it reports exactly what a real
 // run would do. docs/gc.md.
-import type { GcBlob, GcBlobStore, GcMetadataStore, GcRepository, GcTarget } from '../ports.ts';
+import type { GcBlob, GcBlobStore, GcMetadataStore, GcRepository, GcTarget, TagState } from '../ports.ts';
 import { planRepository, type GcWindow, type Verdict } from './plan.ts';
+import { planRetention, type RetentionPolicies } from './retention.ts';
 import { changedAnything, emptyReport, mergeReports, recordAction, type GcKind, type GcReport } from './report.ts';
 
 export interface GcDeps {
   metadata: GcMetadataStore;
   blobs: GcBlobStore;
   now: () => number;
+  /** The projects' retention rules (core/gc/retention.ts); absent: no tag is removed by a rule. */
+  retention?: RetentionPolicies;
 }
 
 export interface GcOptions {
@@ -80,6 +83,15 @@ class Writer {
     return this.#deps.metadata.gcMark(t, this.#state.startedAt, notAfter);
   }
 
+  /** Deletes a tag as a retention rule decided, only while it is still as seen. */
+  async deleteTag(repo: string, tag: string, seen: TagState): Promise<boolean> {
+    if (this.dry) {
+      this.#gone(`tag|${repo}|${tag}`);
+      return true;
+    }
+    return this.#deps.metadata.deleteTag(repo, tag, seen);
+  }
+
   async unmark(t: GcTarget): Promise<void> {
     if (this.dry) delete this.#state.overlay.marks[keyOf(t)];
     else await this.#deps.metadata.gcUnmark(t);
@@ -122,7 +134,20 @@ function overlaid(repo: GcRepository, w: Writer): GcRepository {
       const { markedAt: _, ...rest } = i;
       return (markedAt === undefined ? rest : { ...rest, markedAt }) as T;
     });
-  return { ...repo, manifests: live('manifest', repo.manifests), links: live('link', repo.links) };
+  const tags = new Map([...repo.tags].filter(([tag]) => !w.isDeleted(`tag|${repo.repo}|${tag}`)));
+  return { ...repo, tags, manifests: live('manifest', repo.manifests), links: live('link', repo.links) };
+}
+
+/** Removes the tags the repository's retention rules remove (before the mark: what they held becomes untagged). */
+async function applyRetention(deps: GcDeps, state: GcState, w: Writer, repo: GcRepository): Promise<void> {
+  const policy = repo.tags.size > 0 ? await deps.retention?.(repo.repo) : undefined;
+  if (!policy) return;
+  for (const r of planRetention(repo.repo, repo.tags, policy, state.startedAt)) {
+    // A tag pushed or pulled since the read stays (the delete's condition fails): the next run decides again.
+    if (!(await w.deleteTag(repo.repo, r.tag, r.seen))) continue;
+    repo.tags.delete(r.tag);
+    recordAction(state.report, { action: 'delete', kind: 'tag', repo: repo.repo, tag: r.tag, digest: r.seen.digest, bytes: 0, rule: r.rule, reason: r.reason });
+  }
 }
 
 /** Applies one verdict: returns whether the item is still there afterwards. */
@@ -145,6 +170,7 @@ async function repositoriesPage(deps: GcDeps, state: GcState, w: Writer, pageSiz
   const linked = new Set(state.linked);
   for (const name of page.items) {
     const repo = overlaid(await deps.metadata.gcRepository(name), w);
+    await applyRetention(deps, state, w, repo);
     state.report.scanned.repositories += 1;
     state.report.scanned.manifests += repo.manifests.length;
     state.report.scanned.links += repo.links.length;

@@ -7,6 +7,7 @@ import { digestAlgorithm, isDigestLike, isValidTag, parseReference } from '../gr
 import { emptyResponse, header, type RegistryResponse } from '../http.ts';
 import { acceptable, digestOf, EMPTY_BLOB, MANIFEST_MEDIA_TYPES, MAX_MANIFEST_BYTES, parseManifest, type ParsedManifest } from '../manifest.ts';
 import { readLimited } from '../read-body.ts';
+import { notePull } from '../pulls.ts';
 import { TagImmutableError, type Descriptor, type ManifestHead, type ManifestPutIntent, type ManifestRecord, type References } from '../ports.ts';
 import { describeRule, immutableBy } from '../tag-immutability.ts';
 import type { TagRule } from '../auth/model.ts';
@@ -44,9 +45,11 @@ export const headManifest: Operation = {
   access: (p) => [repoAccess(p.name, 'pull')],
   cache: (p) => (isDigestLike(p.reference) ? 'content' : 'moving'),
   async handle({ params, deps, req }) {
-    const m = await deps.metadata.headManifest(params.name, readReference(params.reference));
+    const ref = readReference(params.reference);
+    const m = await deps.metadata.headManifest(params.name, ref);
     if (!m) throw new RegistryError('MANIFEST_UNKNOWN', { reference: params.reference });
     checkAccept(req, params.reference, m);
+    if ('tag' in ref && deps.settings.recordPulls) await notePull(deps.metadata, params.name, ref.tag, m, deps.now());
     return { status: 200, headers: manifestHeaders(m) };
   },
 };
@@ -59,6 +62,7 @@ export const getManifest: Operation = {
     const m = 'digest' in ref ? await deps.metadata.getManifest(params.name, ref.digest) : await deps.metadata.getTaggedManifest(params.name, ref.tag);
     if (!m) throw new RegistryError('MANIFEST_UNKNOWN', { reference: params.reference });
     checkAccept(req, params.reference, m);
+    if ('tag' in ref && deps.settings.recordPulls) await notePull(deps.metadata, params.name, ref.tag, m, deps.now());
     return { status: 200, headers: manifestHeaders(m), body: m.body };
   },
 };
