@@ -48,8 +48,8 @@ export async function startAwsServices(): Promise<AwsServices> {
   return { dynamo, s3, stop: async () => void (await Promise.all([dynamo.stop(), s3.stop()])) };
 }
 
-function wire(metadata: MetadataStore, blobs: BlobStore): Registry {
-  return createRegistry({ metadata, blobs, authorizer: allowAll, uploadTokens: new TokenSigner(randomBytes(32)) });
+function wire(metadata: MetadataStore, blobs: BlobStore, now: () => number): Registry {
+  return createRegistry({ metadata, blobs, authorizer: allowAll, uploadTokens: new TokenSigner(randomBytes(32)), now });
 }
 
 async function allStored(blobs: GcBlobStore): Promise<StoredObject[]> {
@@ -63,14 +63,15 @@ async function allStored(blobs: GcBlobStore): Promise<StoredObject[]> {
   return out;
 }
 
-export async function openBackend(name: BackendName, aws?: AwsServices): Promise<GcBackend> {
+/** `now`: the clock of the registry core and of GC (tag times, pulls, a run's start); the stores keep the real one. */
+export async function openBackend(name: BackendName, aws?: AwsServices, now: () => number = Date.now): Promise<GcBackend> {
   if (name === 'local') {
     const dir = await mkdtemp(join(tmpdir(), 'gc-local-'));
     const metadata = new SqliteMetadataStore(join(dir, 'registry.db'));
     const blobs = new FsBlobStore(dir, new TokenSigner(randomBytes(32)));
     await blobs.init();
     return {
-      name, metadata, blobs, registry: wire(metadata, blobs), gc: { metadata, blobs, now: Date.now },
+      name, metadata, blobs, registry: wire(metadata, blobs, now), gc: { metadata, blobs, now },
       read: (location) => readFile(join(dir, location)),
       stored: () => allStored(blobs),
       close: async () => {
@@ -89,7 +90,7 @@ export async function openBackend(name: BackendName, aws?: AwsServices): Promise
   const metadata = new DynamoMetadataStore({ client: aws.dynamo.client(), tableName, bodies: new S3ManifestBodyStore(s3client, bucket) });
   const blobs = new S3BlobStore({ client: s3client, bucket });
   return {
-    name, metadata, blobs, registry: wire(metadata, blobs), gc: { metadata, blobs, now: Date.now },
+    name, metadata, blobs, registry: wire(metadata, blobs, now), gc: { metadata, blobs, now },
     read: async (location) => {
       const out = await s3client.send(new GetObjectCommand({ Bucket: bucket, Key: location }));
       return Buffer.from(await out.Body!.transformToByteArray());
