@@ -2,7 +2,7 @@
 // manifest bodies offloaded to s3rver; then what only this adapter has: the S3 offload itself, TTL,
 // the table definition.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DescribeTableCommand, DescribeTimeToLiveCommand, GetItemCommand } from '@aws-sdk/client-dynamodb';
+import { DescribeTableCommand, DescribeTimeToLiveCommand, GetItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { GetObjectCommand } from '@aws-sdk/client-s3';
 import { DynamoMetadataStore } from '../../../functions/adapters/dynamodb/dynamo-metadata.ts';
 import { S3ManifestBodyStore } from '../../../functions/adapters/s3/manifest-bodies.ts';
@@ -35,6 +35,18 @@ async function openStore() {
 metadataStoreContract('DynamoDB Local + s3rver', async () => ({ store: (await openStore()).store }));
 
 describe('DynamoDB adapter specifics', () => {
+  it('a tag item written before tag times (no `tt`) reads with its manifest\'s creation time, and its conditional delete holds on that', async () => {
+    const { store, client, tableName } = await openStore();
+    const m = { ...manifest(), createdAt: 1234 };
+    await store.putManifest('legacy/app', { ...m, createdAt: 99_999 }, ['v1']);
+    await client.send(new UpdateItemCommand({ TableName: tableName, Key: { pk: { S: 'R#legacy/app' }, sk: { S: 'T#v1' } }, UpdateExpression: 'REMOVE tt SET created = :c', ExpressionAttributeValues: { ':c': { N: '1234' } } }));
+    expect((await store.gcRepository('legacy/app')).tags.get('v1')).toEqual({ digest: m.digest, taggedAt: 1234 });
+    expect(await store.deleteTag('legacy/app', 'v1', { digest: m.digest, taggedAt: 99_999 })).toBe(false);
+    expect(await store.recordPull('legacy/app', 'v1', m.digest, 86_400_000)).toBe(true);
+    expect(await store.deleteTag('legacy/app', 'v1', { digest: m.digest, taggedAt: 1234, pulledAt: 86_400_000 })).toBe(true);
+    expect((await store.listTags('legacy/app', 10)).items).toEqual([]);
+  });
+
   it('creates the table exactly as defined: pk/sk strings, on demand, no index, TTL on `ttl`', async () => {
     const { client, tableName } = await openStore();
     const { Table } = await client.send(new DescribeTableCommand({ TableName: tableName }));

@@ -66,7 +66,7 @@ describe('SqliteMetadataStore', () => {
     const db = new DatabaseSync(file);
     try {
       assert.deepEqual({ ...db.prepare('PRAGMA journal_mode').get() }, { journal_mode: 'wal' });
-      assert.deepEqual({ ...db.prepare('PRAGMA user_version').get() }, { user_version: 3 });
+      assert.deepEqual({ ...db.prepare('PRAGMA user_version').get() }, { user_version: 4 });
     } finally {
       db.close();
     }
@@ -390,6 +390,19 @@ describe('SqliteMetadataStore', () => {
       assert.deepEqual((await store.listTags('r/x', 10)).items, ['z', '\uFFFD', '\u{1F600}']);
       assert.deepEqual((await store.listTags('r/x', 10, '\uFFFD')).items, ['\u{1F600}']);
     });
+  });
+
+  it('migrates a version 3 database: existing tags get their manifest\'s creation time as tag time, and no pull', async () => {
+    await store.putManifest('r/old', { ...manifest(7), createdAt: 1234 }, ['v1']);
+    store.close();
+    // What a data dir of the previous release holds: tags without tag times, schema version 3.
+    const db = new DatabaseSync(file);
+    db.exec('ALTER TABLE tags DROP COLUMN tagged_at; ALTER TABLE tags DROP COLUMN pulled_at; PRAGMA user_version = 3');
+    db.close();
+    store = new SqliteMetadataStore(file, { now: () => 0 });
+    assert.deepEqual((await store.gcRepository('r/old')).tags.get('v1'), { digest: digestOf(7), taggedAt: 1234 });
+    assert.equal(await store.recordPull('r/old', 'v1', digestOf(7), 5 * 86_400_000), true);
+    assert.equal(await store.deleteTag('r/old', 'v1', { digest: digestOf(7), taggedAt: 1234, pulledAt: 5 * 86_400_000 }), true);
   });
 
   it('persists across close and reopen', async () => {
