@@ -10,6 +10,10 @@ import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { recordCalls, type CallRecord } from '../../functions/aws/call-recorder.ts';
 import { createGcAwsDeps } from '../../functions/aws/gc-deps.ts';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { DynamoIdentityStore } from '../../functions/adapters/dynamodb/dynamo-identity.ts';
+import { createProject } from '../../functions/core/auth/admin.ts';
+import { addRetentionRule } from '../../functions/core/auth/retention-admin.ts';
 import { LOCAL_S3_CREDENTIALS } from '../../dev/start-aws/s3-local.ts';
 import { GcRunStore } from '../../functions/adapters/s3/gc-runs.ts';
 import { createGcHandler, type GcStep } from '../../functions/apps/gc-lambda/handler.ts';
@@ -27,6 +31,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 let s: Synthesized;
 let aws: AwsServices;
 const calls: CallRecord[] = [];
+let retained: string[] = [];
 
 /** Garbage of every kind GC handles, then runs a grace apart until one changes nothing. */
 async function workload(): Promise<void> {
@@ -46,6 +51,12 @@ async function workload(): Promise<void> {
   }));
   expect((await call(b.registry, 'PUT', `/v2/iam/gc/manifests/${sha256(referrer)}`, referrer, { 'content-type': OCI_MANIFEST })).status).toBe(201);
   expect((await call(b.registry, 'DELETE', '/v2/iam/gc/manifests/old')).status).toBe(202);
+  // A retention rule of the project (read by the GC from the table) that removes pr-1 (a conditional tag delete).
+  const identity = new DynamoIdentityStore(DynamoDBDocumentClient.from(aws.dynamo.client()), table);
+  await createProject(identity, 'iam', false);
+  await addRetentionRule(identity, 'iam', { repositories: 'iam/*', tags: 'pr-*', keep: 1 });
+  await pushImage(b.registry, 'iam/gc', 'pr-1', [randomBytes(100)]);
+  await pushImage(b.registry, 'iam/gc', 'pr-2', [randomBytes(100)]);
   // Bytes that no record names.
   await client.send(new PutObjectCommand({ Bucket: bucket, Key: `blobs/sha256/${createHash('sha256').update('stray').digest('hex')}`, Body: 'stray' }));
 
@@ -59,6 +70,7 @@ async function workload(): Promise<void> {
     if (!Object.keys(step.counts).some((k) => k.startsWith('delete.') || k.startsWith('mark.'))) break;
   }
   calls.push(...recorders.flatMap((rec) => rec.records));
+  retained = [...(await b.metadata.gcRepository('iam/gc')).tags.keys()].sort();
   for (const rec of recorders) rec.detach();
 }
 
@@ -87,6 +99,8 @@ describe('GC IAM against the calls the GC Lambda makes', () => {
     expect(calls.some((c) => c.operation === 'TransactWriteItems' && c.tables!.some((t) => t.actions.includes('ConditionCheckItem'))), 'a referrer deleted with a check on its subject').toBe(true);
     expect(calls.some((c) => c.operation === 'DeleteObject' && c.key!.startsWith('manifests/')), 'a manifest body in S3 deleted').toBe(true);
     expect(calls.some((c) => c.operation === 'GetObject' && c.key!.startsWith('gc/') && c.status === 404), 'a new run finds no state').toBe(true);
+    expect(calls.some((c) => c.operation === 'GetItem' && c.tables!.some((t) => t.leadingKeys?.includes('ID#PROJECT'))), 'the project read for its retention rules').toBe(true);
+    expect(retained, 'a tag removed by a retention rule (a conditional transaction)').toEqual(['keep', 'pr-2']);
   });
 
   it('every call is allowed by the GC role as deployed', () => {

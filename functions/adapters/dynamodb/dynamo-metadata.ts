@@ -13,7 +13,7 @@ import { DynamoManifests, PUT_READ_FIELDS, type KnownRepos, type PreparedPut } f
 import { DynamoOps } from './dynamo-ops.ts';
 import { DynamoUploads } from './dynamo-uploads.ts';
 import { BlobCache, recordAndLink } from './dynamo-blob-record.ts';
-import { globalBlobItem, linkItem, repoEntryItem, toBlob, toDescriptor, toHead, toManifest, tagUseOf, type Item, type ManifestFields } from './items.ts';
+import { globalBlobItem, linkItem, repoEntryItem, toBlob, toDescriptor, toHead, toManifest, type Item, type ManifestFields } from './items.ts';
 import {
   LINK, MANIFEST, REPOS_PK, TAG, blobKey, linkKey, manifestKey, referrerPrefix, repoEntryKey, repoPk, tagKey, type Key,
 } from './keys.ts';
@@ -198,9 +198,9 @@ export class DynamoMetadataStore implements MetadataStore, GcMetadataStore {
   async getTaggedManifest(repo: string, tag: string): Promise<(ManifestRecord & TagUse) | undefined> {
     const item = await this.get(tagKey(repo, tag));
     if (item === undefined) return undefined;
-    if (item.body !== undefined) return { ...toManifest(item, item.body as Uint8Array), ...tagUseOf(item) };
-    const m = await this.getManifest(repo, item.digest as string);
-    return m && { ...m, ...tagUseOf(item) };
+    const m: (ManifestRecord & TagUse) | undefined = item.body !== undefined ? toManifest(item, item.body as Uint8Array) : await this.getManifest(repo, item.digest as string);
+    if (m && item.pa !== undefined) m.pulledAt = item.pa as number;
+    return m;
   }
 
   /**
@@ -226,7 +226,10 @@ export class DynamoMetadataStore implements MetadataStore, GcMetadataStore {
   async headManifest(repo: string, ref: { tag: string } | { digest: string }): Promise<(ManifestHead & TagUse) | undefined> {
     const key = 'tag' in ref ? tagKey(repo, ref.tag) : manifestKey(repo, ref.digest);
     const item = await this.get(key, HEAD_FIELDS);
-    return item && { ...toHead(item), ...tagUseOf(item) };
+    if (item === undefined) return undefined;
+    const head: ManifestHead & TagUse = toHead(item);
+    if (item.pa !== undefined) head.pulledAt = item.pa as number;
+    return head;
   }
 
   /**

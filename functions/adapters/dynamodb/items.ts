@@ -1,7 +1,7 @@
 // Item shapes of the single table and their conversion to and from the port's records. Attribute
 // names are short: they count towards every item's size (and so its read and write units).
 import type { NativeAttributeValue } from '@aws-sdk/lib-dynamodb';
-import type { BlobRecord, Descriptor, ManifestHead, ManifestRecord, TagState, TagUse, UploadSession } from '../../core/ports.ts';
+import type { BlobRecord, Descriptor, ManifestHead, ManifestRecord, TagState, UploadSession } from '../../core/ports.ts';
 import { blobKey, linkKey, manifestKey, referrerKey, repoEntryKey, tagKey, uploadKey, type Key } from './keys.ts';
 
 export type Item = Record<string, NativeAttributeValue>;
@@ -125,9 +125,6 @@ export function tagItem(repo: string, tag: string, m: ManifestRecord, taggedAt: 
 export function toTagState(item: Item): TagState {
   return { digest: item.digest as string, taggedAt: (item.tt ?? item.created) as number, ...(item.pa === undefined ? {} : { pulledAt: item.pa as number }) };
 }
-
-/** The last recorded pull of a tag item, as a read by tag returns it. */
-export const tagUseOf = (item: Item): TagUse => (item.pa === undefined ? {} : { pulledAt: item.pa as number });
 
 /** The referrer descriptor; annotations too large for it stay in the manifest's fields object. */
 export function referrerItem(repo: string, subject: string, m: ManifestRecord, fieldsKey: string | undefined): Item {

@@ -112,8 +112,6 @@ function toBlob(row: BlobRow): BlobRecord {
   return { digest: row.digest, size: row.size, location: row.location, createdAt: row.created_at };
 }
 
-const pulled = (v: number | null | undefined): TagUse => (v === null || v === undefined ? {} : { pulledAt: v });
-
 function toManifest(row: ManifestRow): ManifestRecord {
   const record: ManifestRecord = {
     digest: row.digest,
@@ -277,12 +275,18 @@ export class SqliteMetadataStore implements MetadataStore, GcMetadataStore {
 
   async getTaggedManifest(repo: string, tag: string): Promise<(ManifestRecord & TagUse) | undefined> {
     const row = this.q.getTaggedManifest.get(repo, tag) as ManifestRow | undefined;
-    return row && { ...toManifest(row), ...pulled(row.pulled_at) };
+    if (row === undefined) return undefined;
+    const m: ManifestRecord & TagUse = toManifest(row);
+    if (row.pulled_at != null) m.pulledAt = row.pulled_at;
+    return m;
   }
 
   async headManifest(repo: string, ref: { tag: string } | { digest: string }): Promise<(ManifestHead & TagUse) | undefined> {
     const row = ('digest' in ref ? this.q.headManifest.get(repo, ref.digest) : this.q.headTaggedManifest.get(repo, ref.tag)) as HeadRow | undefined;
-    return row && { digest: row.digest, mediaType: row.media_type, size: row.size, ...pulled(row.pulled_at) };
+    if (row === undefined) return undefined;
+    const head: ManifestHead & TagUse = { digest: row.digest, mediaType: row.media_type, size: row.size };
+    if (row.pulled_at != null) head.pulledAt = row.pulled_at;
+    return head;
   }
 
   async recordPull(repo: string, tag: string, digest: string, at: number): Promise<boolean> {
