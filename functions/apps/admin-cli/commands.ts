@@ -1,6 +1,9 @@
 // The commands of `npm run admin`: each takes its positional arguments, options and a way to read a
 // secret from stdin, and returns the one object it prints (as JSON with --json).
 import { AlreadyExistsError, type IdentityStore } from '../../core/auth/identity-store.ts';
+import type { AuditLog } from '../../core/audit.ts';
+import { listAudit } from './audit-commands.ts';
+import { UsageError } from './usage-error.ts';
 import {
   addImmutableRule, addUser, AdminError, createProject, removeImmutableRule, publicProject, createRobot, parseActions, publicRobot, publicUser, revokeRobot, rotateRobot, setDisabled, setMember, setPassword, setVisibility,
 } from '../../core/auth/admin.ts';
@@ -10,6 +13,8 @@ export interface Invocation {
   options: Record<string, string | boolean | undefined>;
   readSecret: (what: string) => Promise<string>;
   store: IdentityStore;
+  /** The audit trail (`audit list`). */
+  audit?: AuditLog;
   /** With --aws: purges paths from the deployment's CDN; the distribution id it purged. */
   purgeCdn?: (paths: readonly string[]) => Promise<string>;
 }
@@ -22,7 +27,7 @@ function arg(inv: Invocation, i: number, what: string): string {
   return v;
 }
 
-export class UsageError extends Error {}
+export { UsageError } from './usage-error.ts';
 
 const str = (v: string | boolean | undefined): string | undefined => (typeof v === 'string' ? v : undefined);
 
@@ -100,6 +105,15 @@ export const COMMANDS: Record<string, Record<string, { usage: string; run: Comma
     },
     revoke: { usage: 'robot revoke <robot name>', run: async (inv) => publicRobot(await revokeRobot(inv.store, arg(inv, 0, 'robot name'))) },
     list: { usage: 'robot list [<project>]', run: async (inv) => ({ robots: (await inv.store.listRobots(inv.args[0])).map(publicRobot) }) },
+  },
+  audit: {
+    list: {
+      usage: 'audit list [--project <project>] [--since 24h|7d|2026-12-01T08:00:00Z] [--limit N]   (newest first; default 100)',
+      run: async (inv) => {
+        if (!inv.audit) throw new UsageError('no audit trail here');
+        return listAudit(inv.audit, { project: str(inv.options.project), since: str(inv.options.since), limit: str(inv.options.limit) });
+      },
+    },
   },
 };
 
