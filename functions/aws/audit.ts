@@ -1,7 +1,8 @@
 // The audit trail in AWS: entries in the table (adapters/dynamodb/dynamo-audit.ts), each also a
 // Powertools log line (`audit`, `pull`) in the process's log group; a failed or late write is an
 // `audit write failed` error line and one `AuditWriteFailures` metric (alarm on it), never a failed
-// request. Pull counts are written per repository once a minute per container (core/audit.ts).
+// request. Pull counts are written per repository once a minute per container (core/audit.ts;
+// REGISTRY_AUDIT_PULL_FLUSH_SECONDS), by the first pull after the minute, without holding it up.
 import type { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import { AuditRecorder, type AuditLog, type AuditLogLine } from '../core/audit.ts';
@@ -17,7 +18,7 @@ function countFailure(): void {
 
 const stdoutLine: AuditLogLine = (level, msg, fields) => process.stdout.write(`${JSON.stringify({ level, message: msg, ...fields })}\n`);
 
-export function awsAuditRecorder(store: AuditLog, logger?: Logger): AuditRecorder {
+export function awsAuditRecorder(store: AuditLog, pullFlushSeconds: number, logger?: Logger): AuditRecorder {
   const log: AuditLogLine = logger ? (level, msg, fields) => logger[level](msg, fields) : stdoutLine;
-  return new AuditRecorder({ store, log, onWriteFailed: countFailure });
+  return new AuditRecorder({ store, log, onWriteFailed: countFailure, pullFlushMs: pullFlushSeconds * 1000 });
 }

@@ -119,7 +119,7 @@ function authOf(deps: AwsDeps): Pick<RegistryOptions, 'authorizer' | 'auth' | 't
 /** `hooks`: the entry point's error classification and logging (its logger also writes the audit lines), and the CDN to purge on deletes (the API Lambda's). */
 export function createAwsRegistry(deps: AwsDeps, { logger, ...hooks }: Pick<RegistryOptions, 'classifyError' | 'onError' | 'sharedCache'> & { logger?: Logger } = {}): Registry {
   return originGuard(regionalApi(createRegistry({
-    audit: awsAuditRecorder(deps.audit, logger),
+    audit: awsAuditRecorder(deps.audit, deps.config.auditPullFlushSeconds, logger),
     metadata: deps.metadata,
     blobs: deps.blobs,
     ...authOf(deps),
