@@ -57,7 +57,7 @@ export interface AuditLog {
 
 /** How long an entry is kept (DynamoDB TTL in AWS, a prune on `npm start`) unless configured. */
 export const DEFAULT_AUDIT_RETENTION_DAYS = 400;
-/** Pull counts are written once per this window per repository and process (and when it stops). */
+/** Pull counts are written once per this window per repository and process, by the first pull or audited action after it (and when `npm start` stops). */
 export const DEFAULT_PULL_FLUSH_MS = 60_000;
 export const DEFAULT_AUDIT_WRITE_TIMEOUT_MS = 1000;
 
@@ -120,6 +120,12 @@ export class AuditRecorder {
     };
     this.#opts.log('info', 'audit', lineOf(entry));
     await this.#write(entry);
+    // Any audited action after the window ends also writes the pull counts it holds.
+    if (input.action !== 'pull.count' && this.#due()) await this.flushPulls();
+  }
+
+  #due(): boolean {
+    return this.#pulls.size > 0 && this.#opts.now() - this.#windowStart >= this.#opts.pullFlushMs;
   }
 
   async #write(entry: AuditEntry): Promise<void> {
@@ -152,7 +158,7 @@ export class AuditRecorder {
   async pulled(repository: string, reference: string, actor: string, address: string): Promise<void> {
     this.#opts.log('info', 'pull', { action: 'pull', repository, reference, actor: cut(actor), address: cut(address, 64) });
     this.#pulls.set(repository, (this.#pulls.get(repository) ?? 0) + 1);
-    if (this.#opts.now() - this.#windowStart >= this.#opts.pullFlushMs) await this.flushPulls();
+    if (this.#due()) await this.flushPulls();
   }
 
   /** Writes the window's pull counts (one entry per repository pulled) and starts a new window. */

@@ -24,7 +24,7 @@ auditTrailContract('npm start (SQLite)', async () => {
   const reg = await startRegistry({ dataDir: dir, env: { REGISTRY_AUTH: 'on' } });
   cleanups.push(() => reg.stop());
   return {
-    url: reg.url, identity, audit, pullCounts: true,
+    url: reg.url, identity, audit,
     async settle() {
       await reg.stop();
       return reg.logs.filter((l) => l.startsWith('{'));

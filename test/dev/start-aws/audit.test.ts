@@ -1,7 +1,7 @@
 // The audit trail in the AWS shape: start:aws with token auth, entries in the DynamoDB table (as the
 // API Lambda writes them behind the front door, which sets CloudFront-Viewer-Address as CloudFront
-// does): the contract every backend runs (test/contract/audit-trail.contract.ts). Pull counts are
-// written once a minute per container; test/adapters/dynamodb/dynamo-audit.test.ts has them.
+// does): the contract every backend runs (test/contract/audit-trail.contract.ts), with a pull-count
+// window of 1 s rather than a minute.
 import { afterAll } from 'vitest';
 import { startAwsLocal, type AwsLocal } from '../../../dev/start-aws/start.ts';
 import { auditTrailContract } from '../../contract/audit-trail.contract.ts';
@@ -12,6 +12,6 @@ afterAll(async () => {
 });
 
 auditTrailContract('start:aws (DynamoDB Local)', async () => {
-  local = await startAwsLocal({ host: '127.0.0.1', port: 0, ingest: false, auth: true });
-  return { url: local.url, identity: local.deps.identity, audit: local.deps.audit, pullCounts: false, settle: async () => undefined };
+  local = await startAwsLocal({ host: '127.0.0.1', port: 0, ingest: false, auth: true, auditPullFlushSeconds: 1 });
+  return { url: local.url, identity: local.deps.identity, audit: local.deps.audit, pullWindowMs: 1000, settle: async () => undefined };
 });
