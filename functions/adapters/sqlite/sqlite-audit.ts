@@ -1,7 +1,8 @@
 // AuditLog on SQLite (`npm start`, the admin CLI): its own database file (audit.db in the data dir),
-// written by the server and the CLI alike (WAL, a busy timeout). Entries older than the retention are
+// written by the server and the CLI alike (WAL, a busy timeout; each entry committed with
+// synchronous=FULL, the WAL default here, as registry.db's writes are). Entries older than the retention are
 // deleted when the file is opened and then at most once an hour, as entries are added.
-import { DatabaseSync } from 'node:sqlite';
+import { DatabaseSync, type StatementSync } from 'node:sqlite';
 import { DEFAULT_AUDIT_RETENTION_DAYS, type AuditEntry, type AuditLog, type AuditQuery } from '../../core/audit.ts';
 import { inImmediateTransaction } from './sqlite-schema.ts';
 
@@ -18,12 +19,14 @@ const PRUNE_EVERY_MS = 3_600_000;
 export class SqliteAuditLog implements AuditLog {
   readonly #db: DatabaseSync;
   readonly #retentionMs: number;
+  readonly #insert: StatementSync;
   #pruned = 0;
 
   constructor(path: string, opts: { retentionDays?: number; now?: () => number } = {}) {
     this.#db = new DatabaseSync(path);
     this.#db.exec('PRAGMA busy_timeout = 5000; PRAGMA journal_mode = WAL;');
     inImmediateTransaction(this.#db, () => this.#db.exec(SCHEMA));
+    this.#insert = this.#db.prepare('INSERT INTO audit (project, id, time, doc) VALUES (?, ?, ?, ?)');
     this.#retentionMs = (opts.retentionDays ?? DEFAULT_AUDIT_RETENTION_DAYS) * DAY_MS;
     this.#prune((opts.now ?? Date.now)());
   }
@@ -38,7 +41,7 @@ export class SqliteAuditLog implements AuditLog {
   }
 
   async append(entry: AuditEntry): Promise<void> {
-    this.#db.prepare('INSERT INTO audit (project, id, time, doc) VALUES (?, ?, ?, ?)').run(entry.project, entry.id, entry.time, JSON.stringify(entry));
+    this.#insert.run(entry.project, entry.id, entry.time, JSON.stringify(entry));
     if (entry.time - this.#pruned >= PRUNE_EVERY_MS) this.#prune(entry.time);
   }
 
