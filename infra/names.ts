@@ -28,6 +28,8 @@ export { PENDING_TAG, UPLOAD_BLOB_PREFIX } from '../functions/adapters/s3/s3-key
 
 /** The partition key prefix of the failed-login counters: a replica region's API may write those items only. */
 export { LOGIN_PK_PREFIX } from '../functions/adapters/dynamodb/keys.ts';
+/** The partition key prefix of audit entries: a replica region's API writes those too (logins served there). */
+export { AUDIT_PK_PREFIX } from '../functions/adapters/dynamodb/keys.ts';
 
 /** Where the GC Lambda keeps its runs' state and reports (not replicated, never collected). */
 export { GC_PREFIX } from '../functions/adapters/s3/gc-runs.ts';

@@ -104,6 +104,8 @@ async function toApi(target: ApiTarget, req: IncomingMessage, res: ServerRespons
   if (stats) stats.bytes.api += body.byteLength;
   const event = requestToEvent(req, body);
   for (const [name, value] of Object.entries(originHeaders)) event.headers[name.toLowerCase()] = value;
+  // CloudFront's own viewer address (ip:port of the connection), whatever the viewer sent in its name.
+  event.headers['cloudfront-viewer-address'] = `${req.socket.remoteAddress ?? ''}:${req.socket.remotePort ?? 0}`;
   if (!target.regions) return writeAnswer(res, await invoke(target.handler, event, timeoutMs));
   const { answer, tried } = await regionalInvoke(target.regions, req, event, timeoutMs, target.originId);
   if (stats) for (const id of tried) stats.apiOrigins[id] = (stats.apiOrigins[id] ?? 0) + 1;

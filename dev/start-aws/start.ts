@@ -65,6 +65,8 @@ export interface AwsLocalOptions {
   auth?: boolean;
   /** A test fault of the S3 stand-in: the edge PUT refused as if OAC did not sign its x-amz headers. */
   faultEdgePutUnsigned?: boolean;
+  /** REGISTRY_AUDIT_PULL_FLUSH_SECONDS (default 60): how often pull counts are written. */
+  auditPullFlushSeconds?: number;
 }
 
 /** The regions of a start:aws with a replica: take an API down (unreachable) or bring it back. */
@@ -190,6 +192,7 @@ export async function startAwsLocal(opts: AwsLocalOptions): Promise<AwsLocal> {
       REGISTRY_ACCESS: 'open',
       ...(opts.auth ? { REGISTRY_TOKEN_KEYS_FILE: tokenKeysFile, REGISTRY_URL: publicUrl } : {}),
       POWERTOOLS_METRICS_NAMESPACE: 'OciRegistryLocal',
+      ...(opts.auditPullFlushSeconds ? { REGISTRY_AUDIT_PULL_FLUSH_SECONDS: String(opts.auditPullFlushSeconds) } : {}),
       ...(opts.replicaRegion ? { REGISTRY_PRIMARY_REGION: PRIMARY_REGION } : {}),
     };
     // Passed in, never put into process.env: this process may be a test worker or a bench.

@@ -20,6 +20,8 @@ export interface AwsConfig {
   /** Keep a running sha512 beside sha256 so sha512 digests verify (a second hash pass per byte). */
   sha512: boolean;
   uploadTtlSeconds: number;
+  /** How often a process writes its pull counts (core/audit.ts). */
+  auditPullFlushSeconds: number;
   /** Blob GETs redirect to CloudFront signed URLs when set (else to S3 presigned GETs). */
   cdn?: { url: string; keyPairId: string; privateKeySecretArn: string };
   /**
@@ -49,6 +51,7 @@ export function readAwsConfig(env: Env = process.env): AwsConfig {
     s3ForcePathStyle: flagSetting(env, 'S3_FORCE_PATH_STYLE', false),
     sha512: flagSetting(env, 'REGISTRY_SHA512', true),
     uploadTtlSeconds: intSetting(env, 'REGISTRY_UPLOAD_TTL_SECONDS', 86_400, 1, 7 * 86_400),
+    auditPullFlushSeconds: intSetting(env, 'REGISTRY_AUDIT_PULL_FLUSH_SECONDS', 60, 1, 86_400),
   };
   // CloudFront signed URLs need all three; an environment without a custom domain gets no CDN_URL
   // and serves blobs through S3 presigned GETs.

@@ -29,6 +29,10 @@ import { DynamoLoginThrottle } from '../adapters/dynamodb/dynamo-login-throttle.
 import { TokenAuthorizer } from '../core/auth/token-authorizer.ts';
 import { tokenKeysFrom } from '../core/auth/token-keys.ts';
 import { loadSigningKeys, parseSigningKeys, type SigningKeys } from './signing-keys.ts';
+import type { Logger } from '@aws-lambda-powertools/logger';
+import type { AuditLog } from '../core/audit.ts';
+import { DynamoAuditLog } from '../adapters/dynamodb/dynamo-audit.ts';
+import { awsAuditRecorder } from './audit.ts';
 
 let secrets: SecretsManagerClient | undefined;
 const secretsClient = (config: AwsConfig): SecretsManagerClient => (secrets ??= new SecretsManagerClient({ region: config.region }));
@@ -48,6 +52,8 @@ export interface AwsDeps {
   originSecrets: string[];
   /** Failed logins, counted in the table (every container and region alike). */
   loginThrottle: LoginThrottle;
+  /** The audit trail's entries (the same table). */
+  audit: AuditLog;
 }
 
 /** The CloudFront signer when the CDN is configured (its private key from Secrets Manager). */
@@ -95,7 +101,8 @@ export async function createAwsDeps(config: AwsConfig, opts: AwsDepsOptions = {}
   const identity = new DynamoIdentityStore(doc, config.tableName);
   const loginThrottle = new DynamoLoginThrottle(doc, config.tableName);
   const originSecrets = origin ? origin.upload.map((k) => String(k.secret)) : [];
-  return { config, dynamo, s3, metadata, blobs, keys, identity, originSecrets, loginThrottle, ...(tokens ? { tokens } : {}) };
+  const audit = new DynamoAuditLog(doc, config.tableName);
+  return { config, dynamo, s3, metadata, blobs, keys, identity, originSecrets, loginThrottle, audit, ...(tokens ? { tokens } : {}) };
 }
 
 /** Token auth when configured, with the projects' settings (tag immutability); else `access`: open (throwaway environments, start:aws) or closed. */
@@ -109,9 +116,10 @@ function authOf(deps: AwsDeps): Pick<RegistryOptions, 'authorizer' | 'auth' | 't
   };
 }
 
-/** `hooks`: the entry point's error classification and logging, and the CDN to purge on deletes (the API Lambda's). */
-export function createAwsRegistry(deps: AwsDeps, hooks: Pick<RegistryOptions, 'classifyError' | 'onError' | 'sharedCache'> = {}): Registry {
+/** `hooks`: the entry point's error classification and logging (its logger also writes the audit lines), and the CDN to purge on deletes (the API Lambda's). */
+export function createAwsRegistry(deps: AwsDeps, { logger, ...hooks }: Pick<RegistryOptions, 'classifyError' | 'onError' | 'sharedCache'> & { logger?: Logger } = {}): Registry {
   return originGuard(regionalApi(createRegistry({
+    audit: awsAuditRecorder(deps.audit, deps.config.auditPullFlushSeconds, logger),
     metadata: deps.metadata,
     blobs: deps.blobs,
     ...authOf(deps),

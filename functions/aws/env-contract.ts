@@ -34,6 +34,7 @@ export const RUNTIME_ENV = {
   TOKEN_KEYS_SECRET_ARN: { processes: REGISTRY, setBy: 'infra', default: '', meaning: 'Secrets Manager secret the ES256 token signing key is derived from; with REGISTRY_URL, Docker token authentication is on' },
   ORIGIN_SECRET_ARN: { processes: REGISTRY, setBy: 'infra', default: '', meaning: 'Secrets Manager secret whose key CloudFront sends in the x-registry-origin-verify header; requests without it (straight to the API Gateway URL) are refused 403' },
   REGISTRY_ORIGIN_SECRET_FILE: { processes: REGISTRY, setBy: 'local', meaning: 'a JSON file with the same content as the origin secret, instead of ORIGIN_SECRET_ARN' },
+  REGISTRY_AUDIT_PULL_FLUSH_SECONDS: { processes: REGISTRY, setBy: 'local', default: '60', meaning: 'how often a process writes its per-repository pull counts to the audit trail (1 s to 1 day); start:aws tests shorten or lengthen it' },
   REGISTRY_TOKEN_KEYS_FILE: { processes: REGISTRY, setBy: 'local', meaning: 'a JSON file with the same content as the token keys secret, instead of TOKEN_KEYS_SECRET_ARN' },
   REGISTRY_URL: { processes: REGISTRY, setBy: 'infra', default: '', meaning: 'the registry\'s public URL: the token realm is <url>/token' },
   REGISTRY_AUTH_SERVICE: { processes: REGISTRY, setBy: 'infra', default: '', meaning: 'the token service name (aud); default the host of REGISTRY_URL' },

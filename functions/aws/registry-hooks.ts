@@ -22,8 +22,9 @@ function errorFields(error: unknown): Record<string, string | number | undefined
  * The hooks to pass to createRegistry: transient AWS failures become
  * 503 TOOMANYREQUESTS with Retry-After, and every unexpected error is logged once.
  */
-export function awsRegistryHooks(logger: Logger, opts: { retryAfterSeconds?: number } = {}): Pick<RegistryOptions, 'classifyError' | 'onError'> {
+export function awsRegistryHooks(logger: Logger, opts: { retryAfterSeconds?: number } = {}): Pick<RegistryOptions, 'classifyError' | 'onError'> & { logger: Logger } {
   return {
+    logger,
     classifyError: (e) => classifyAwsError(e, opts),
     onError: (e: unknown, req: RegistryRequest) => {
       const fields = { method: req.method, path: req.path, ...errorFields(e) };

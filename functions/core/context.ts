@@ -7,6 +7,7 @@ import type { BlobStore, MetadataStore } from './ports.ts';
 import type { TokenSigner } from './tokens.ts';
 import type { AuthDeps } from './auth/auth-deps.ts';
 import type { TagRules } from './tag-immutability.ts';
+import type { AuditRecorder } from './audit.ts';
 
 export interface RegistrySettings {
   /** Lifetime of an idle upload session (and of the token in its Location). */
@@ -50,6 +51,8 @@ export interface RegistryDeps {
   sharedCache?: SharedCache;
   /** Tag immutability rules per repository (core/tag-immutability.ts); absent: every tag may move. */
   tagRules?: TagRules;
+  /** The audit trail (core/audit.ts); absent: nothing is recorded. */
+  audit?: AuditRecorder;
 }
 
 export interface Params {

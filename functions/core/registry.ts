@@ -5,6 +5,7 @@ import { RegistryError } from './errors.ts';
 import { requireName } from './grammar.ts';
 import { API_VERSION_HEADERS, BodyReadError, header, jsonResponse, type RegistryRequest, type RegistryResponse } from './http.ts';
 import { matchRoute } from './routes.ts';
+import { auditRequest } from './audit-events.ts';
 import { StorageFullError, UploadConflictError, UploadGoneError } from './ports.ts';
 
 export type Registry = (req: RegistryRequest) => Promise<RegistryResponse>;
@@ -79,6 +80,7 @@ export function createRegistry(options: RegistryOptions): Registry {
       throw new RegistryError(code, decision.detail, { headers });
     }
     const res = await op.handle({ req, params: match.params, principal: decision.principal, deps });
+    if (deps.audit) await auditRequest(deps.audit, match.route.resource, match.params, req, decision.principal, res);
     // Whether a shared cache (CloudFront) may keep this answer is the origin's call, made here.
     res.headers['cache-control'] = sharedCacheControl(decision.principal, op.cache?.(match.params), res, deps.settings.blobUrlTtlSeconds);
     return res;

@@ -4,7 +4,7 @@ import { Stack, Validations } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type { IConstruct } from 'constructs';
 import { flattenCfnReference } from 'cdk-nag/lib/utils/flatten-cfn-reference.js';
-import { GC_PREFIX, KEY_PREFIXES, LOGIN_PK_PREFIX, UPLOAD_BLOB_PREFIX } from '../names.ts';
+import { AUDIT_PK_PREFIX, GC_PREFIX, KEY_PREFIXES, LOGIN_PK_PREFIX, UPLOAD_BLOB_PREFIX } from '../names.ts';
 
 export const TABLE_READ = ['dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:Query'];
 export const TABLE_WRITE = ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:ConditionCheckItem'];
@@ -63,11 +63,12 @@ export function dataStatements(access: DataAccess, tableArn: string, bucketArn: 
       return [
         // BatchGetItem is the manifest PUT's (its references): a write, never sent to a replica.
         new iam.PolicyStatement({ sid: 'TableRead', actions: ['dynamodb:GetItem', 'dynamodb:Query'], resources: [tableArn] }),
-        // Logins reach the nearest region (GET /token): a failed one is counted there, in the one kind
-        // of item this role may write (the global table carries the count to every region).
+        // Logins reach the nearest region (GET /token): a failed one is counted there, and every one
+        // is an audit entry, the two kinds of item this role may write (the global table carries them
+        // to every region; audit entries have unique keys, so two regions' writes never meet).
         new iam.PolicyStatement({
-          sid: 'FailedLoginCounts', actions: ['dynamodb:UpdateItem'], resources: [tableArn],
-          conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [`${LOGIN_PK_PREFIX}*`] } },
+          sid: 'FailedLoginCountsAndAudit', actions: ['dynamodb:UpdateItem'], resources: [tableArn],
+          conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [`${LOGIN_PK_PREFIX}*`, `${AUDIT_PK_PREFIX}*`] } },
         }),
         new iam.PolicyStatement({ sid: 'ObjectsRead', actions: OBJECT_READ, resources: objects(blobs, manifests) }),
         listBucket,

@@ -15,6 +15,8 @@ import { blobStoreContract } from './blob-store.contract.ts';
 import { metadataStoreContract } from './metadata-store.contract.ts';
 import { identityStoreContract } from './identity-store.contract.ts';
 import { SqliteIdentityStore } from '../../functions/adapters/sqlite/sqlite-identity.ts';
+import { SqliteAuditLog } from '../../functions/adapters/sqlite/sqlite-audit.ts';
+import { auditLogContract } from './audit-log.contract.ts';
 
 identityStoreContract('SQLite (in memory)', async () => {
   const store = new SqliteIdentityStore(':memory:');
@@ -48,4 +50,9 @@ afterAll(async () => {
 
 blobStoreContract('files (one data dir, URLs served by the blob route)', () => store(), {
   fetch: (url, init) => fetch(new URL(url, base), init),
+});
+
+auditLogContract('SQLite (in memory)', async () => {
+  const log = new SqliteAuditLog(':memory:', { now: () => Date.parse('2026-12-02T00:00:00Z') });
+  return { log, close: async () => log.close() };
 });

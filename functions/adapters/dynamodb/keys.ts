@@ -13,6 +13,8 @@
 //   LOGIN#u:<name>  <window start>              failed logins of a user name in a window (TTL)
 //   LOGIN#a:<addr>  <window start>              failed logins from a client address in a window (TTL)
 //   ID#...          ...                         users, projects, roles, robots (dynamo-identity.ts)
+//   AUDIT#P#<proj>  <ISO time>#<seq>            audit entry (TTL; dynamo-audit.ts)
+//   AUDIT#PROJECTS  P#<project>                 the projects that have audit entries
 
 export interface Key {
   pk: string;
@@ -46,3 +48,6 @@ export const manifestFieldsKey = (repo: string, digest: string): string => `mani
 
 /** Failed-login counters (dynamo-login-throttle.ts): the one kind of item a replica region's API writes (an IAM condition names the prefix). */
 export const LOGIN_PK_PREFIX = 'LOGIN#';
+
+/** Audit entries (dynamo-audit.ts): a replica region's API writes these too (logins served there). */
+export const AUDIT_PK_PREFIX = 'AUDIT#';

@@ -1,11 +1,14 @@
 // What every `npm run admin` command receives, and the helpers that read its arguments.
 import type { IdentityStore } from '../../core/auth/identity-store.ts';
+import type { AuditLog } from '../../core/audit.ts';
 
 export interface Invocation {
   args: string[];
   options: Record<string, string | boolean | undefined>;
   readSecret: (what: string) => Promise<string>;
   store: IdentityStore;
+  /** The audit trail (`audit list`). */
+  audit?: AuditLog;
   /** With --aws: purges paths from the deployment's CDN; the distribution id it purged. */
   purgeCdn?: (paths: readonly string[]) => Promise<string>;
 }
@@ -18,6 +21,7 @@ export function arg(inv: Invocation, i: number, what: string): string {
   return v;
 }
 
+/** A command line the admin CLI cannot run (exit 64 with the command's usage). */
 export class UsageError extends Error {}
 
 export const str = (v: string | boolean | undefined): string | undefined => (typeof v === 'string' ? v : undefined);

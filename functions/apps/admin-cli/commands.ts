@@ -1,6 +1,7 @@
 // The commands of `npm run admin`: each takes its positional arguments, options and a way to read a
 // secret from stdin, and returns the one object it prints (as JSON with --json).
 import { AlreadyExistsError } from '../../core/auth/identity-store.ts';
+import { listAudit } from './audit-commands.ts';
 import {
   addUser, AdminError, createProject, publicProject, createRobot, parseActions, publicRobot, publicUser, revokeRobot, rotateRobot, setDisabled, setMember, setPassword, setVisibility,
 } from '../../core/auth/admin.ts';
@@ -66,6 +67,15 @@ export const COMMANDS: Record<string, Record<string, { usage: string; run: Comma
     },
     revoke: { usage: 'robot revoke <robot name>', run: async (inv) => publicRobot(await revokeRobot(inv.store, arg(inv, 0, 'robot name'))) },
     list: { usage: 'robot list [<project>]', run: async (inv) => ({ robots: (await inv.store.listRobots(inv.args[0])).map(publicRobot) }) },
+  },
+  audit: {
+    list: {
+      usage: 'audit list [--project <project>] [--since 24h|7d|2026-12-01T08:00:00Z] [--limit N]   (newest first; default 100)',
+      run: async (inv) => {
+        if (!inv.audit) throw new UsageError('no audit trail here');
+        return listAudit(inv.audit, { project: str(inv.options.project), since: str(inv.options.since), limit: str(inv.options.limit) });
+      },
+    },
   },
 };
 

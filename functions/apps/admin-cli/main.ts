@@ -7,6 +7,8 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { COMMANDS, isUserError, usage, UsageError } from './commands.ts';
 import { openStore, type OpenStore } from './stores.ts';
+import { auditedIdentityStore } from '../../core/auth/audited-admin.ts';
+import { cliActor, cliAuditRecorder } from './audit-actor.ts';
 
 const EXIT_FAILED = 1;
 const EXIT_USAGE = 64;
@@ -50,6 +52,7 @@ async function main(): Promise<number> {
         actions: { type: 'string' }, repositories: { type: 'string' }, expires: { type: 'string' }, help: { type: 'boolean' },
         keep: { type: 'string' }, 'older-than': { type: 'string' }, 'not-pulled': { type: 'string' },
         aws: { type: 'boolean' }, env: { type: 'string' }, region: { type: 'string' },
+        project: { type: 'string' }, since: { type: 'string' }, limit: { type: 'string' },
       },
     });
   } catch (e) {
@@ -71,7 +74,9 @@ async function main(): Promise<number> {
     return EXIT_USAGE;
   }
   try {
-    print(await command.run({ args, options: parsed.values, readSecret: readStdin, store: opened.store, ...(opened.purgeCdn ? { purgeCdn: opened.purgeCdn } : {}) }), parsed.values.json === true);
+    // Every change made through the CLI is an audit entry (core/auth/audited-admin.ts).
+    const store = auditedIdentityStore(opened.store, cliAuditRecorder(opened.audit), cliActor());
+    print(await command.run({ args, options: parsed.values, readSecret: readStdin, store, audit: opened.audit, ...(opened.purgeCdn ? { purgeCdn: opened.purgeCdn } : {}) }), parsed.values.json === true);
     return 0;
   } catch (e) {
     if (!isUserError(e)) throw e;

@@ -10,10 +10,15 @@ import { purgeDistribution } from '../../adapters/cloudfront/cloudfront-cache.ts
 import { DynamoIdentityStore } from '../../adapters/dynamodb/dynamo-identity.ts';
 import { IDENTITY_DB, SqliteIdentityStore } from '../../adapters/sqlite/sqlite-identity.ts';
 import type { IdentityStore } from '../../core/auth/identity-store.ts';
+import type { AuditLog } from '../../core/audit.ts';
+import { DynamoAuditLog } from '../../adapters/dynamodb/dynamo-audit.ts';
+import { AUDIT_DB, SqliteAuditLog } from '../../adapters/sqlite/sqlite-audit.ts';
 import { UsageError } from './commands.ts';
 
 export interface OpenStore {
   store: IdentityStore;
+  /** The audit trail of the same place (audit.db in the data dir, or the table). */
+  audit: AuditLog;
   /** With --aws: purges paths from the environment's CloudFront distribution. */
   purgeCdn?: (paths: readonly string[]) => Promise<string>;
   /** Where it is, for the one line the CLI prints to stderr. */
@@ -48,6 +53,7 @@ export function openStore(projectDir: string, options: { aws?: boolean; env?: st
     const cloudfront = new CloudFrontClient({ region: 'us-east-1' });
     return {
       store: new DynamoIdentityStore(doc, table),
+      audit: new DynamoAuditLog(doc, table),
       purgeCdn: (paths) => purgeDistribution(cloudfront, `OCI registry ${options.env}`, paths),
       where: `table ${table} in ${region}`,
       close: () => {
@@ -60,5 +66,11 @@ export function openStore(projectDir: string, options: { aws?: boolean; env?: st
   const dataDir = resolve(process.env.REGISTRY_DATA_DIR || join(projectDir, 'data'));
   mkdirSync(dataDir, { recursive: true });
   const store = new SqliteIdentityStore(join(dataDir, IDENTITY_DB));
-  return { store, where: dataDir, close: () => store.close() };
+  const audit = new SqliteAuditLog(join(dataDir, AUDIT_DB));
+  return {
+    store, audit, where: dataDir, close: () => {
+      store.close();
+      audit.close();
+    },
+  };
 }

@@ -26,6 +26,9 @@ import { loadSecret } from './secret.ts';
 import { sweepUploads } from './sweeper.ts';
 import { startGcTimer } from './gc-timer.ts';
 import { projectRetention } from '../../core/gc/retention.ts';
+import { AUDIT_DB, SqliteAuditLog } from '../../adapters/sqlite/sqlite-audit.ts';
+import { DEFAULT_PULL_FLUSH_MS } from '../../core/audit.ts';
+import { localAuditRecorder } from './audit.ts';
 
 export { STOP_DEADLINE_MS, STOP_GRACE_MS, UNWIND_MS } from '../../http/server.ts';
 export type { LocalConfig } from './config.ts';
@@ -43,6 +46,7 @@ interface DataDir {
   metadata: SqliteMetadataStore;
   blobs: FsBlobStore;
   identity: SqliteIdentityStore;
+  audit: SqliteAuditLog;
   /** Seed of the ES256 token signing key (derived from the master secret). */
   tokenSeed: Buffer;
 }
@@ -57,17 +61,20 @@ async function openDataDir(dataDir: string, secret: string | undefined): Promise
   const blobUrls = new TokenSigner([{ id: 'b0', secret: deriveKey(master, 'blob-url') }]);
   const metadata = new SqliteMetadataStore(join(dataDir, 'registry.db'));
   let identity: SqliteIdentityStore | undefined;
+  let audit: SqliteAuditLog | undefined;
   try {
     identity = new SqliteIdentityStore(join(dataDir, IDENTITY_DB));
+    audit = new SqliteAuditLog(join(dataDir, AUDIT_DB));
     const blobs = new FsBlobStore(dataDir, blobUrls);
     await blobs.init();
     // No request of this process holds a lease yet: one left by a killed process is void.
     metadata.releaseAllLeases();
     await sweepUploads(metadata, blobs, { orphans: true });
-    return { uploadTokens, metadata, blobs, identity, tokenSeed: deriveKey(master, 'token-signing') };
+    return { uploadTokens, metadata, blobs, identity, audit, tokenSeed: deriveKey(master, 'token-signing') };
   } catch (e) {
     metadata.close();
     identity?.close();
+    audit?.close();
     throw e;
   }
 }
@@ -86,7 +93,9 @@ export async function startLocalRegistry(config: LocalConfig): Promise<LocalRegi
   });
   const { uploadTokens, metadata, blobs, identity } = data;
   const auth = localAuth(config, data);
+  const audit = localAuditRecorder(data.audit);
   const registry = createRegistry({
+    audit,
     metadata,
     blobs,
     authorizer: auth?.authorizer ?? allowAll,
@@ -112,6 +121,7 @@ export async function startLocalRegistry(config: LocalConfig): Promise<LocalRegi
   } catch (e) {
     metadata.close();
     identity.close();
+    data.audit.close();
     throw e;
   }
   // Without a public URL, the realm is where this server listens (known once it does).
@@ -120,6 +130,8 @@ export async function startLocalRegistry(config: LocalConfig): Promise<LocalRegi
     http.track(sweepUploads(metadata, blobs, { orphans: false }).catch((e: unknown) => log('warn', 'upload sweep failed', { error: String(e) })));
   }, config.sweepIntervalSeconds * 1000);
   sweeper.unref();
+  const pullCounts = setInterval(() => http.track(audit.flushPulls()), DEFAULT_PULL_FLUSH_MS);
+  pullCounts.unref();
   const gc = config.gc ? startGcTimer({ metadata, blobs, now: Date.now, retention: projectRetention(identity) }, config.gc, (run) => http.track(run)) : undefined;
 
   return {
@@ -127,10 +139,13 @@ export async function startLocalRegistry(config: LocalConfig): Promise<LocalRegi
     server: http.server,
     async close() {
       clearInterval(sweeper);
+      clearInterval(pullCounts);
       gc?.stop();
       await http.close();
+      await audit.flushPulls();
       metadata.close();
       identity.close();
+      data.audit.close();
     },
   };
 }

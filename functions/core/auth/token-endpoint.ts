@@ -13,6 +13,7 @@ import { grantsFor, subjectOf } from './grants.ts';
 import type { AuthDeps } from './auth-deps.ts';
 import { ACCESS_TOKEN_SECONDS } from './jwt.ts';
 import { parseScopes } from './scopes.ts';
+import { auditFailedLogin, auditToken, type TokenAudit } from './audit-logins.ts';
 
 
 const MAX_FORM_BYTES = 64 * 1024;
@@ -47,8 +48,9 @@ function unauthorized(reason: string): RegistryError {
   return new RegistryError('UNAUTHORIZED', { reason }, { headers: { 'www-authenticate': 'Basic realm="registry token"' } });
 }
 
-async function answer(auth: AuthDeps, who: Identity, scopes: string[], offline: boolean, now: number): Promise<RegistryResponse> {
+async function answer(auth: AuthDeps, who: Identity, scopes: string[], offline: boolean, now: number, audit?: TokenAudit): Promise<RegistryResponse> {
   const access = await grantsFor(auth.store, who, parseScopes(scopes));
+  if (audit && who.kind !== 'anonymous') await auditToken(audit, subjectOf(who), access);
   const token = await auth.tokens.issueAccess(subjectOf(who), access, now);
   const body: Record<string, unknown> = { token, access_token: token, expires_in: ACCESS_TOKEN_SECONDS, issued_at: new Date(now).toISOString() };
   if (offline && who.kind !== 'anonymous') body.refresh_token = await auth.tokens.issueRefresh(subjectOf(who), now);
@@ -76,11 +78,14 @@ export const getToken: Operation = {
       try {
         who = await passwordLogin(auth, req, credentials.name, credentials.password, deps.now());
       } catch (e) {
-        if (e instanceof AuthenticationError) throw unauthorized('authentication failed');
+        if (e instanceof AuthenticationError) {
+          await auditFailedLogin(deps.audit, req, credentials.name, 'basic');
+          throw unauthorized('authentication failed');
+        }
         throw e;
       }
     }
-    const res = await answer(auth, who, req.query.getAll('scope'), req.query.get('offline_token') === 'true', deps.now());
+    const res = await answer(auth, who, req.query.getAll('scope'), req.query.get('offline_token') === 'true', deps.now(), deps.audit && { audit: deps.audit, req, action: 'login' });
     // Asked with no credentials at all: every anonymous caller of these scopes may have this token
     // (it grants public pulls only), so a shared cache may keep it for a fraction of its life.
     if (who.kind === 'anonymous' && header(req, 'authorization') === undefined) {
@@ -113,11 +118,15 @@ export const postToken: Operation = {
       else if (grant === 'refresh_token') who = await byRefreshToken(auth.store, auth.tokens, form.get('refresh_token') ?? '', deps.now());
       else return oauthError(400, 'unsupported_grant_type', 'grant_type must be password or refresh_token');
     } catch (e) {
-      if (e instanceof AuthenticationError) return oauthError(401, 'invalid_grant', 'authentication failed');
+      if (e instanceof AuthenticationError) {
+        await auditFailedLogin(deps.audit, req, form.get('username') ?? '', form.get('grant_type') ?? '');
+        return oauthError(401, 'invalid_grant', 'authentication failed');
+      }
       throw e;
     }
     const scopes = (form.get('scope') ?? '').split(' ').filter(Boolean);
-    const res = await answer(auth, who, scopes, form.get('access_type') === 'offline', deps.now());
+    const action = form.get('grant_type') === 'refresh_token' ? 'token.refresh' : 'login';
+    const res = await answer(auth, who, scopes, form.get('access_type') === 'offline', deps.now(), deps.audit && { audit: deps.audit, req, action });
     return res;
   },
 };

@@ -73,6 +73,16 @@ describe('npm run admin -- --aws --env <name>', () => {
     expect(JSON.parse(r.out)).toMatchObject({ name: 'vis', public: false, cdn: { purged: false, error: expect.any(String), fix: expect.stringContaining("--paths '/v2/vis/*'") } });
   });
 
+  it("audit list reads the deployment's trail: the CLI's own changes, by project", async () => {
+    const aws = ['--aws', '--env', 'staging', '--json'];
+    expect((await admin(['project', 'create', 'audited', ...aws])).code).toBe(0);
+    const r = await admin(['audit', 'list', '--project', 'audited', ...aws]);
+    expect(r.code, r.err).toBe(0);
+    expect(JSON.parse(r.out)).toEqual({ entries: [expect.objectContaining({ action: 'admin.project.create', project: 'audited', target: 'audited', actor: expect.stringMatching(/^cli:/) })] });
+    const all = JSON.parse((await admin(['audit', 'list', ...aws])).out) as { entries: { action: string }[] };
+    expect(all.entries.map((e) => e.action)).toEqual(expect.arrayContaining(['admin.user.add', 'admin.robot.create', 'admin.project.create']));
+  });
+
   it('refuses --aws without --env, an environment cdk.json does not name, and --env without --aws (exit 64)', async () => {
     for (const [args, message] of [
       [['user', 'list', '--aws'], /--aws needs --env/],

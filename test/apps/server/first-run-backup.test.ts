@@ -19,11 +19,12 @@ const digestOf = (b: Uint8Array): string => `sha256:${createHash('sha256').updat
 const BACKUP = `mkdir backup
 node_modules/.bin/node -e 'new (require("node:sqlite").DatabaseSync)("data/registry.db", { timeout: 10000 }).prepare("VACUUM INTO ?").run("backup/registry.db")'
 node_modules/.bin/node -e 'new (require("node:sqlite").DatabaseSync)("data/identity.db", { timeout: 10000 }).prepare("VACUUM INTO ?").run("backup/identity.db")'
+node_modules/.bin/node -e 'new (require("node:sqlite").DatabaseSync)("data/audit.db", { timeout: 10000 }).prepare("VACUUM INTO ?").run("backup/audit.db")'
 cp -R data/blobs backup/blobs
 cp data/secret backup/secret`;
 const RESTORE = `mv data data.before-restore
 mkdir data
-cp backup/registry.db backup/identity.db backup/secret data/
+cp backup/registry.db backup/identity.db backup/audit.db backup/secret data/
 cp -R backup/blobs data/blobs`;
 
 async function pushBlob(base: string, repo: string, bytes: Uint8Array): Promise<{ digest: string; size: number }> {

@@ -1,0 +1,43 @@
+// The AuditLog contract against DynamoDB Local (a fresh table per test), and what only the table
+// shows: every entry's TTL, its keys (a project's partition, never a scan to read it), pull counts.
+import { expect, it } from 'vitest';
+import { DynamoDBDocumentClient, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { DynamoAuditLog } from '../../../functions/adapters/dynamodb/dynamo-audit.ts';
+import { AuditRecorder, DEFAULT_AUDIT_RETENTION_DAYS } from '../../../functions/core/audit.ts';
+import { auditLogContract } from '../../contract/audit-log.contract.ts';
+import { useDynamoLocal } from '../../support/dynamodb-local.ts';
+
+const local = useDynamoLocal();
+
+auditLogContract('DynamoDB Local', async () => {
+  const table = await local.get().createTable();
+  const client = local.get().client();
+  return { log: new DynamoAuditLog(DynamoDBDocumentClient.from(client), table), close: async () => client.destroy() };
+});
+
+it('an entry is an item of its project partition with a TTL of the retention; pulls are counted per repository, one write per window', async () => {
+  const table = await local.get().createTable();
+  const client = local.get().client();
+  const doc = DynamoDBDocumentClient.from(client);
+  try {
+    let now = Date.parse('2026-12-01T10:00:00Z');
+    const lines: Record<string, unknown>[] = [];
+    const audit = new AuditRecorder({ store: new DynamoAuditLog(doc, table), log: (_l, msg, f) => lines.push({ msg, ...f }), now: () => now, pullFlushMs: 60_000 });
+    await audit.record({ action: 'push', actor: 'alice', address: '192.0.2.1', repository: 'team/app', target: 'v1' });
+    const items = (await doc.send(new QueryCommand({ TableName: table, KeyConditionExpression: 'pk = :pk', ExpressionAttributeValues: { ':pk': 'AUDIT#P#team' } }))).Items ?? [];
+    expect(items).toHaveLength(1);
+    expect(items[0]!.ttl).toBe(Math.ceil(now / 1000) + DEFAULT_AUDIT_RETENTION_DAYS * 86_400);
+    expect(String(items[0]!.sk)).toMatch(/^2026-12-01T10:00:00\.000Z#/);
+    // 5 pulls of one repository and 2 of another in a window: 7 log lines, no write yet.
+    for (let i = 0; i < 5; i++) await audit.pulled('team/app', 'v1', 'alice', '192.0.2.1');
+    for (let i = 0; i < 2; i++) await audit.pulled('team/lib', 'sha256:ab', 'anonymous', '192.0.2.2');
+    expect(lines.filter((l) => l.msg === 'pull')).toHaveLength(7);
+    expect(await audit.store.list({ project: 'team', limit: 10 })).toHaveLength(1);
+    now += 60_000;
+    await audit.pulled('team/app', 'v2', 'alice', '192.0.2.1');
+    const counts = (await audit.store.list({ project: 'team', limit: 10 })).filter((e) => e.action === 'pull.count');
+    expect(Object.fromEntries(counts.map((e) => [e.repository, e.detail?.count]))).toEqual({ 'team/app': 6, 'team/lib': 2 });
+  } finally {
+    client.destroy();
+  }
+});
