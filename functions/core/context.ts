@@ -7,6 +7,7 @@ import type { BlobStore, MetadataStore } from './ports.ts';
 import type { TokenSigner } from './tokens.ts';
 import type { AuthDeps } from './auth/auth-deps.ts';
 import type { TagRules } from './tag-immutability.ts';
+import type { ProxyDeps } from './proxy/deps.ts';
 
 export interface RegistrySettings {
   /** Lifetime of an idle upload session (and of the token in its Location). */
@@ -43,6 +44,8 @@ export interface RegistryDeps {
   sharedCache?: SharedCache;
   /** Tag immutability rules per repository (core/tag-immutability.ts); absent: every tag may move. */
   tagRules?: TagRules;
+  /** Proxy projects (pull-through cache, core/proxy); absent: there are none. */
+  proxy?: ProxyDeps;
 }
 
 export interface Params {

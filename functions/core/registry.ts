@@ -5,6 +5,7 @@ import { RegistryError } from './errors.ts';
 import { requireName } from './grammar.ts';
 import { API_VERSION_HEADERS, BodyReadError, header, jsonResponse, type RegistryRequest, type RegistryResponse } from './http.ts';
 import { matchRoute } from './routes.ts';
+import { mirrorName, refuseProxyWrite } from './proxy/gate.ts';
 import { StorageFullError, UploadConflictError, UploadGoneError } from './ports.ts';
 
 export type Registry = (req: RegistryRequest) => Promise<RegistryResponse>;
@@ -68,7 +69,10 @@ export function createRegistry(options: RegistryOptions): Registry {
       const allow = Object.keys(match.route.methods).join(', ');
       throw new RegistryError('UNSUPPORTED', { method: req.method, allow }, { headers: { allow } });
     }
-    if (match.route.keys.includes('name')) requireName(match.params.name);
+    if (match.route.keys.includes('name')) {
+      requireName(match.params.name);
+      if (deps.proxy) match.params.name = await mirrorName(deps.proxy, req.method, match.params.name);
+    }
     if (op.public) return op.handle({ req, params: match.params, principal: { subject: 'anonymous' }, deps });
     const decision = await deps.authorizer.authorize(req, op.access(match.params));
     if (!decision.allowed) {
@@ -78,6 +82,7 @@ export function createRegistry(options: RegistryOptions): Registry {
       if (match.route.resource === 'base' && header(req, 'authorization') === undefined) headers['cache-control'] = `public, max-age=${SHARED_CACHE_SECONDS.challenge}`;
       throw new RegistryError(code, decision.detail, { headers });
     }
+    if (deps.proxy && match.route.keys.includes('name')) await refuseProxyWrite(deps.proxy, req.method, match.params.name);
     const res = await op.handle({ req, params: match.params, principal: decision.principal, deps });
     // Whether a shared cache (CloudFront) may keep this answer is the origin's call, made here.
     res.headers['cache-control'] = sharedCacheControl(decision.principal, op.cache?.(match.params), res, deps.settings.blobUrlTtlSeconds);

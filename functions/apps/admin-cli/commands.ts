@@ -1,6 +1,8 @@
 // The commands of `npm run admin`: each takes its positional arguments, options and a way to read a
 // secret from stdin, and returns the one object it prints (as JSON with --json).
 import { AlreadyExistsError, type IdentityStore } from '../../core/auth/identity-store.ts';
+import type { UpstreamSecrets } from '../../core/proxy/model.ts';
+import { createProxyFromOptions, PROXY_USAGE } from './proxy-options.ts';
 import {
   addImmutableRule, addUser, AdminError, createProject, removeImmutableRule, publicProject, createRobot, parseActions, publicRobot, publicUser, revokeRobot, rotateRobot, setDisabled, setMember, setPassword, setVisibility,
 } from '../../core/auth/admin.ts';
@@ -10,6 +12,8 @@ export interface Invocation {
   options: Record<string, string | boolean | undefined>;
   readSecret: (what: string) => Promise<string>;
   store: IdentityStore;
+  /** Where proxy projects' upstream credentials go (the data dir); absent where there is none yet. */
+  secrets?: UpstreamSecrets;
   /** With --aws: purges paths from the deployment's CDN; the distribution id it purged. */
   purgeCdn?: (paths: readonly string[]) => Promise<string>;
 }
@@ -35,7 +39,14 @@ export const COMMANDS: Record<string, Record<string, { usage: string; run: Comma
     list: { usage: 'user list', run: async (inv) => ({ users: (await inv.store.listUsers()).map(publicUser) }) },
   },
   project: {
-    create: { usage: 'project create <name> [--public]', run: async (inv) => publicProject(await createProject(inv.store, arg(inv, 0, 'project name'), inv.options.public === true)) },
+    create: {
+      usage: `project create <name> [--public] ${PROXY_USAGE}`,
+      run: async (inv) => {
+        const name = arg(inv, 0, 'project name');
+        const isPublic = inv.options.public === true;
+        return publicProject(typeof inv.options.proxy === 'string' ? await createProxyFromOptions(inv, name, isPublic) : await createProject(inv.store, name, isPublic));
+      },
+    },
     list: { usage: 'project list', run: async (inv) => ({ projects: (await inv.store.listProjects()).map(publicProject) }) },
     visibility: {
       usage: 'project visibility <name> public|private',

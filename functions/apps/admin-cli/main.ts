@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { COMMANDS, isUserError, usage, UsageError } from './commands.ts';
 import { openStore, type OpenStore } from './stores.ts';
+import { PROXY_OPTIONS } from './proxy-options.ts';
 
 const EXIT_FAILED = 1;
 const EXIT_USAGE = 64;
@@ -49,6 +50,7 @@ async function main(): Promise<number> {
         json: { type: 'boolean' }, admin: { type: 'boolean' }, public: { type: 'boolean' }, system: { type: 'boolean' },
         actions: { type: 'string' }, repositories: { type: 'string' }, expires: { type: 'string' }, help: { type: 'boolean' },
         aws: { type: 'boolean' }, env: { type: 'string' }, region: { type: 'string' },
+        ...PROXY_OPTIONS,
       },
     });
   } catch (e) {
@@ -70,7 +72,7 @@ async function main(): Promise<number> {
     return EXIT_USAGE;
   }
   try {
-    print(await command.run({ args, options: parsed.values, readSecret: readStdin, store: opened.store, ...(opened.purgeCdn ? { purgeCdn: opened.purgeCdn } : {}) }), parsed.values.json === true);
+    print(await command.run({ args, options: parsed.values, readSecret: readStdin, store: opened.store, ...(opened.secrets ? { secrets: opened.secrets } : {}), ...(opened.purgeCdn ? { purgeCdn: opened.purgeCdn } : {}) }), parsed.values.json === true);
     return 0;
   } catch (e) {
     if (!isUserError(e)) throw e;

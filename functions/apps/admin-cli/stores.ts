@@ -11,9 +11,13 @@ import { DynamoIdentityStore } from '../../adapters/dynamodb/dynamo-identity.ts'
 import { IDENTITY_DB, SqliteIdentityStore } from '../../adapters/sqlite/sqlite-identity.ts';
 import type { IdentityStore } from '../../core/auth/identity-store.ts';
 import { UsageError } from './commands.ts';
+import { FsUpstreamSecrets } from '../../adapters/fs/fs-upstream-secrets.ts';
+import type { UpstreamSecrets } from '../../core/proxy/model.ts';
 
 export interface OpenStore {
   store: IdentityStore;
+  /** Proxy projects' upstream credentials (the data dir); absent with --aws until Secrets Manager is wired. */
+  secrets?: UpstreamSecrets;
   /** With --aws: purges paths from the environment's CloudFront distribution. */
   purgeCdn?: (paths: readonly string[]) => Promise<string>;
   /** Where it is, for the one line the CLI prints to stderr. */
@@ -60,5 +64,5 @@ export function openStore(projectDir: string, options: { aws?: boolean; env?: st
   const dataDir = resolve(process.env.REGISTRY_DATA_DIR || join(projectDir, 'data'));
   mkdirSync(dataDir, { recursive: true });
   const store = new SqliteIdentityStore(join(dataDir, IDENTITY_DB));
-  return { store, where: dataDir, close: () => store.close() };
+  return { store, secrets: new FsUpstreamSecrets(dataDir), where: dataDir, close: () => store.close() };
 }

@@ -25,6 +25,7 @@ import { log } from '../../http/log.ts';
 import { loadSecret } from './secret.ts';
 import { sweepUploads } from './sweeper.ts';
 import { startGcTimer } from './gc-timer.ts';
+import { localProxy } from './proxy.ts';
 
 export { STOP_DEADLINE_MS, STOP_GRACE_MS, UNWIND_MS } from '../../http/server.ts';
 export type { LocalConfig } from './config.ts';
@@ -85,12 +86,14 @@ export async function startLocalRegistry(config: LocalConfig): Promise<LocalRegi
   });
   const { uploadTokens, metadata, blobs, identity } = data;
   const auth = localAuth(config, data);
+  const proxy = localProxy(config.dataDir, identity, config.proxy);
   const registry = createRegistry({
     metadata,
     blobs,
     authorizer: auth?.authorizer ?? allowAll,
     // Projects and their settings exist with token auth only.
     ...(auth ? { auth: auth.auth, tagRules: projectTagRules(auth.auth.store) } : {}),
+    proxy: proxy.proxy,
     uploadTokens,
     settings: { uploadTtlSeconds: config.uploadTtlSeconds },
     onError: (e, req) =>
@@ -111,6 +114,7 @@ export async function startLocalRegistry(config: LocalConfig): Promise<LocalRegi
   } catch (e) {
     metadata.close();
     identity.close();
+    proxy.close();
     throw e;
   }
   // Without a public URL, the realm is where this server listens (known once it does).
@@ -130,6 +134,7 @@ export async function startLocalRegistry(config: LocalConfig): Promise<LocalRegi
       await http.close();
       metadata.close();
       identity.close();
+      proxy.close();
     },
   };
 }

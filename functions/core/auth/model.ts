@@ -2,6 +2,7 @@
 // role, robot accounts. Rights are computed here and nowhere else (the token endpoint grants what
 // `allowedActions` says; the registry only checks the token).
 import type { Action } from '../access.ts';
+import type { ProxyConfig } from '../proxy/model.ts';
 
 export type Role = 'guest' | 'developer' | 'maintainer' | 'admin';
 export const ROLES: readonly Role[] = ['guest', 'developer', 'maintainer', 'admin'];
@@ -31,6 +32,8 @@ export interface Project {
   created: number;
   /** Tags that, once they exist, never point at another manifest (core/tag-immutability.ts). */
   immutableTags?: TagRule[];
+  /** A proxy project (pull-through cache) of this upstream (core/proxy); its content is fetched, never pushed. */
+  proxy?: ProxyConfig;
 }
 
 /** Repositories and tags a rule covers: IAM-style patterns (`*` any run of characters) on full names. */
