@@ -5,7 +5,7 @@ import { RegistryError } from './errors.ts';
 import { requireName } from './grammar.ts';
 import { API_VERSION_HEADERS, BodyReadError, header, jsonResponse, type RegistryRequest, type RegistryResponse } from './http.ts';
 import { matchRoute } from './routes.ts';
-import { mirrorName, refuseProxyWrite } from './proxy/gate.ts';
+import { isWrite, mirrorName, refuseProxyWrite } from './proxy/gate.ts';
 import { StorageFullError, UploadConflictError, UploadGoneError } from './ports.ts';
 
 export type Registry = (req: RegistryRequest) => Promise<RegistryResponse>;
@@ -71,7 +71,7 @@ export function createRegistry(options: RegistryOptions): Registry {
     }
     if (match.route.keys.includes('name')) {
       requireName(match.params.name);
-      if (deps.proxy) match.params.name = await mirrorName(deps.proxy, req.method, match.params.name);
+      if (deps.proxy?.mirror) match.params.name = await mirrorName(deps.proxy, req.method, match.params.name);
     }
     if (op.public) return op.handle({ req, params: match.params, principal: { subject: 'anonymous' }, deps });
     const decision = await deps.authorizer.authorize(req, op.access(match.params));
@@ -82,7 +82,7 @@ export function createRegistry(options: RegistryOptions): Registry {
       if (match.route.resource === 'base' && header(req, 'authorization') === undefined) headers['cache-control'] = `public, max-age=${SHARED_CACHE_SECONDS.challenge}`;
       throw new RegistryError(code, decision.detail, { headers });
     }
-    if (deps.proxy && match.route.keys.includes('name')) await refuseProxyWrite(deps.proxy, req.method, match.params.name);
+    if (deps.proxy && isWrite(req.method) && match.route.keys.includes('name')) await refuseProxyWrite(deps.proxy, match.params.name);
     const res = await op.handle({ req, params: match.params, principal: decision.principal, deps });
     // Whether a shared cache (CloudFront) may keep this answer is the origin's call, made here.
     res.headers['cache-control'] = sharedCacheControl(decision.principal, op.cache?.(match.params), res, deps.settings.blobUrlTtlSeconds);

@@ -14,9 +14,11 @@ export async function mirrorName(proxy: ProxyDeps, method: string, name: string)
   return (await proxy.projectExists(projectOf(name))) ? name : `${proxy.mirror}/${name}`;
 }
 
-/** A push (POST, PUT, PATCH) into a proxy project: 403 DENIED. Its content comes from the upstream only. */
-export async function refuseProxyWrite(proxy: ProxyDeps, method: string, name: string): Promise<void> {
-  if (method !== 'POST' && method !== 'PUT' && method !== 'PATCH') return;
+/** The methods of a push (uploads, manifest PUTs, mounts). */
+export const isWrite = (method: string): boolean => method === 'POST' || method === 'PUT' || method === 'PATCH';
+
+/** A push into a proxy project: 403 DENIED. Its content comes from the upstream only. */
+export async function refuseProxyWrite(proxy: ProxyDeps, name: string): Promise<void> {
   const project = await proxy.projectOf(name);
   if (project) {
     throw new RegistryError('DENIED', { project: project.name, upstream: project.config.upstream }, { message: `project ${project.name} is a pull-through cache of ${project.config.upstream}: push to the upstream, or to another project` });
