@@ -8,6 +8,7 @@ import type { TokenSigner } from './tokens.ts';
 import type { AuthDeps } from './auth/auth-deps.ts';
 import type { TagRules } from './tag-immutability.ts';
 import type { AuditRecorder } from './audit.ts';
+import type { ProxyDeps } from './proxy/deps.ts';
 
 export interface RegistrySettings {
   /** Lifetime of an idle upload session (and of the token in its Location). */
@@ -53,6 +54,8 @@ export interface RegistryDeps {
   tagRules?: TagRules;
   /** The audit trail (core/audit.ts); absent: nothing is recorded. */
   audit?: AuditRecorder;
+  /** Proxy projects (pull-through cache, core/proxy); absent: there are none. */
+  proxy?: ProxyDeps;
 }
 
 export interface Params {

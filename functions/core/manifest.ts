@@ -3,7 +3,7 @@
 import { createHash } from 'node:crypto';
 import { RegistryError } from './errors.ts';
 import { isValidDigest } from './grammar.ts';
-import type { Descriptor } from './ports.ts';
+import type { Descriptor, ManifestRecord } from './ports.ts';
 
 export const MediaTypes = {
   ociManifest: 'application/vnd.oci.image.manifest.v1+json',
@@ -166,4 +166,21 @@ export function acceptable(accept: string | undefined, mediaType: string): boole
     if (rank > 0 && (!best || rank > best.rank)) best = { rank, q: e.q };
   }
   return best !== undefined && best.q > 0;
+}
+
+/** The record a parsed manifest is stored as (a PUT, or a pull-through fetch). */
+export function manifestRecord(parsed: ParsedManifest, body: Uint8Array, digest: string, createdAt: number): ManifestRecord {
+  const record: ManifestRecord = {
+    digest,
+    mediaType: parsed.mediaType,
+    size: body.byteLength,
+    body,
+    blobs: parsed.blobs.map((d) => d.digest),
+    manifests: parsed.manifests.map((d) => d.digest),
+    createdAt,
+  };
+  if (parsed.subject) record.subject = parsed.subject.digest;
+  if (parsed.artifactType) record.artifactType = parsed.artifactType;
+  if (parsed.annotations) record.annotations = parsed.annotations;
+  return record;
 }

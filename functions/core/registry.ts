@@ -6,6 +6,7 @@ import { requireName } from './grammar.ts';
 import { API_VERSION_HEADERS, BodyReadError, header, jsonResponse, type RegistryRequest, type RegistryResponse } from './http.ts';
 import { matchRoute } from './routes.ts';
 import { auditRequest } from './audit-events.ts';
+import { isWrite, mirrorName, refuseProxyWrite } from './proxy/gate.ts';
 import { StorageFullError, UploadConflictError, UploadGoneError } from './ports.ts';
 
 export type Registry = (req: RegistryRequest) => Promise<RegistryResponse>;
@@ -69,7 +70,10 @@ export function createRegistry(options: RegistryOptions): Registry {
       const allow = Object.keys(match.route.methods).join(', ');
       throw new RegistryError('UNSUPPORTED', { method: req.method, allow }, { headers: { allow } });
     }
-    if (match.route.keys.includes('name')) requireName(match.params.name);
+    if (match.route.keys.includes('name')) {
+      requireName(match.params.name);
+      if (deps.proxy?.mirror) match.params.name = await mirrorName(deps.proxy, req.method, match.params.name);
+    }
     if (op.public) return op.handle({ req, params: match.params, principal: { subject: 'anonymous' }, deps });
     const decision = await deps.authorizer.authorize(req, op.access(match.params));
     if (!decision.allowed) {
@@ -79,6 +83,7 @@ export function createRegistry(options: RegistryOptions): Registry {
       if (match.route.resource === 'base' && header(req, 'authorization') === undefined) headers['cache-control'] = `public, max-age=${SHARED_CACHE_SECONDS.challenge}`;
       throw new RegistryError(code, decision.detail, { headers });
     }
+    if (deps.proxy && isWrite(req.method) && match.route.keys.includes('name')) await refuseProxyWrite(deps.proxy, match.params.name);
     const res = await op.handle({ req, params: match.params, principal: decision.principal, deps });
     if (deps.audit) await auditRequest(deps.audit, match.route.resource, match.params, req, decision.principal, res);
     // Whether a shared cache (CloudFront) may keep this answer is the origin's call, made here.

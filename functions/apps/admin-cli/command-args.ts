@@ -1,6 +1,7 @@
 // What every `npm run admin` command receives, and the helpers that read its arguments.
 import type { IdentityStore } from '../../core/auth/identity-store.ts';
 import type { AuditLog } from '../../core/audit.ts';
+import type { UpstreamSecrets } from '../../core/proxy/model.ts';
 
 export interface Invocation {
   args: string[];
@@ -9,6 +10,8 @@ export interface Invocation {
   store: IdentityStore;
   /** The audit trail (`audit list`). */
   audit?: AuditLog;
+  /** Where proxy projects' upstream credentials go (the data dir); absent where there is none yet. */
+  secrets?: UpstreamSecrets;
   /** With --aws: purges paths from the deployment's CDN; the distribution id it purged. */
   purgeCdn?: (paths: readonly string[]) => Promise<string>;
 }

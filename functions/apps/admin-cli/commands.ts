@@ -2,6 +2,7 @@
 // secret from stdin, and returns the one object it prints (as JSON with --json).
 import { AlreadyExistsError } from '../../core/auth/identity-store.ts';
 import { listAudit } from './audit-commands.ts';
+import { createProxyFromOptions, PROXY_USAGE } from './proxy-options.ts';
 import {
   addUser, AdminError, createProject, publicProject, createRobot, parseActions, publicRobot, publicUser, revokeRobot, rotateRobot, setDisabled, setMember, setPassword, setVisibility,
 } from '../../core/auth/admin.ts';
@@ -19,7 +20,14 @@ export const COMMANDS: Record<string, Record<string, { usage: string; run: Comma
     list: { usage: 'user list', run: async (inv) => ({ users: (await inv.store.listUsers()).map(publicUser) }) },
   },
   project: {
-    create: { usage: 'project create <name> [--public]', run: async (inv) => publicProject(await createProject(inv.store, arg(inv, 0, 'project name'), inv.options.public === true)) },
+    create: {
+      usage: `project create <name> [--public] ${PROXY_USAGE}`,
+      run: async (inv) => {
+        const name = arg(inv, 0, 'project name');
+        const isPublic = inv.options.public === true;
+        return publicProject(typeof inv.options.proxy === 'string' ? await createProxyFromOptions(inv, name, isPublic) : await createProject(inv.store, name, isPublic));
+      },
+    },
     list: { usage: 'project list', run: async (inv) => ({ projects: (await inv.store.listProjects()).map(publicProject) }) },
     visibility: {
       usage: 'project visibility <name> public|private',

@@ -9,6 +9,7 @@ import { COMMANDS, isUserError, usage, UsageError } from './commands.ts';
 import { openStore, type OpenStore } from './stores.ts';
 import { auditedIdentityStore } from '../../core/auth/audited-admin.ts';
 import { cliActor, cliAuditRecorder } from './audit-actor.ts';
+import { PROXY_OPTIONS } from './proxy-options.ts';
 
 const EXIT_FAILED = 1;
 const EXIT_USAGE = 64;
@@ -53,6 +54,7 @@ async function main(): Promise<number> {
         keep: { type: 'string' }, 'older-than': { type: 'string' }, 'not-pulled': { type: 'string' },
         aws: { type: 'boolean' }, env: { type: 'string' }, region: { type: 'string' },
         project: { type: 'string' }, since: { type: 'string' }, limit: { type: 'string' },
+        ...PROXY_OPTIONS,
       },
     });
   } catch (e) {
@@ -76,7 +78,7 @@ async function main(): Promise<number> {
   try {
     // Every change made through the CLI is an audit entry (core/auth/audited-admin.ts).
     const store = auditedIdentityStore(opened.store, cliAuditRecorder(opened.audit), cliActor());
-    print(await command.run({ args, options: parsed.values, readSecret: readStdin, store, audit: opened.audit, ...(opened.purgeCdn ? { purgeCdn: opened.purgeCdn } : {}) }), parsed.values.json === true);
+    print(await command.run({ args, options: parsed.values, readSecret: readStdin, store, audit: opened.audit, ...(opened.secrets ? { secrets: opened.secrets } : {}), ...(opened.purgeCdn ? { purgeCdn: opened.purgeCdn } : {}) }), parsed.values.json === true);
     return 0;
   } catch (e) {
     if (!isUserError(e)) throw e;

@@ -14,11 +14,15 @@ import type { AuditLog } from '../../core/audit.ts';
 import { DynamoAuditLog } from '../../adapters/dynamodb/dynamo-audit.ts';
 import { AUDIT_DB, SqliteAuditLog } from '../../adapters/sqlite/sqlite-audit.ts';
 import { UsageError } from './commands.ts';
+import { FsUpstreamSecrets } from '../../adapters/fs/fs-upstream-secrets.ts';
+import type { UpstreamSecrets } from '../../core/proxy/model.ts';
 
 export interface OpenStore {
   store: IdentityStore;
   /** The audit trail of the same place (audit.db in the data dir, or the table). */
   audit: AuditLog;
+  /** Proxy projects' upstream credentials (the data dir); absent with --aws until Secrets Manager is wired. */
+  secrets?: UpstreamSecrets;
   /** With --aws: purges paths from the environment's CloudFront distribution. */
   purgeCdn?: (paths: readonly string[]) => Promise<string>;
   /** Where it is, for the one line the CLI prints to stderr. */
@@ -68,7 +72,7 @@ export function openStore(projectDir: string, options: { aws?: boolean; env?: st
   const store = new SqliteIdentityStore(join(dataDir, IDENTITY_DB));
   const audit = new SqliteAuditLog(join(dataDir, AUDIT_DB));
   return {
-    store, audit, where: dataDir, close: () => {
+    store, audit, secrets: new FsUpstreamSecrets(dataDir), where: dataDir, close: () => {
       store.close();
       audit.close();
     },

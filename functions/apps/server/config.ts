@@ -6,6 +6,7 @@ import { choiceSetting, intSetting, MAX_TIMER_SECONDS, optionalSetting, type Env
 import { durationSetting } from '../../config/duration.ts';
 import { GC_DEFAULTS } from '../../core/gc/run.ts';
 import { MIN_SECRET_BYTES } from './secret.ts';
+import type { LocalProxyConfig } from './proxy.ts';
 
 
 export interface LocalConfig {
@@ -26,6 +27,8 @@ export interface LocalConfig {
   auth: LocalAuthConfig;
   /** Garbage collection on a timer (REGISTRY_GC_INTERVAL); undefined: off (`npm run gc` by hand). */
   gc?: { intervalMs: number; graceMs: number; untaggedMs: number };
+  /** The pull-through cache (proxy projects): the mirror project and the fetch leases. */
+  proxy: LocalProxyConfig;
 }
 
 export interface LocalAuthConfig {
@@ -87,6 +90,16 @@ function secretEnv(env: Env): string | undefined {
   return secret;
 }
 
+function readProxy(env: Env): LocalProxyConfig {
+  const mirror = optionalSetting(env, 'REGISTRY_PROXY_MIRROR');
+  if (mirror !== undefined && !/^[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*$/.test(mirror)) throw new ConfigError(`REGISTRY_PROXY_MIRROR must be a project name, got ${JSON.stringify(mirror)}`);
+  return {
+    ...(mirror ? { mirror } : {}),
+    leaseSeconds: intSetting(env, 'REGISTRY_PROXY_LEASE_SECONDS', 60, 1, 3600),
+    waitSeconds: intSetting(env, 'REGISTRY_PROXY_WAIT_SECONDS', 120, 1, 3600),
+  };
+}
+
 /** The settings `npm start` runs with; `defaultDataDir` is `./data` in the project folder. */
 export function readConfig(env: Env, defaultDataDir: string): LocalConfig {
   const host = env.HOST || '127.0.0.1';
@@ -100,6 +113,7 @@ export function readConfig(env: Env, defaultDataDir: string): LocalConfig {
     sweepIntervalSeconds: intSetting(env, 'REGISTRY_SWEEP_INTERVAL_SECONDS', 600, 1, MAX_TIMER_SECONDS),
     idleTimeoutSeconds: intSetting(env, 'REGISTRY_IDLE_TIMEOUT_SECONDS', 300, 0, MAX_TIMER_SECONDS),
     gc: readGc(env),
+    proxy: readProxy(env),
   };
 }
 

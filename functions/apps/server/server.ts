@@ -29,6 +29,7 @@ import { projectRetention } from '../../core/gc/retention.ts';
 import { AUDIT_DB, SqliteAuditLog } from '../../adapters/sqlite/sqlite-audit.ts';
 import { DEFAULT_PULL_FLUSH_MS } from '../../core/audit.ts';
 import { localAuditRecorder } from './audit.ts';
+import { localProxy } from './proxy.ts';
 
 export { STOP_DEADLINE_MS, STOP_GRACE_MS, UNWIND_MS } from '../../http/server.ts';
 export type { LocalConfig } from './config.ts';
@@ -94,6 +95,7 @@ export async function startLocalRegistry(config: LocalConfig): Promise<LocalRegi
   const { uploadTokens, metadata, blobs, identity } = data;
   const auth = localAuth(config, data);
   const audit = localAuditRecorder(data.audit);
+  const proxy = localProxy(config.dataDir, identity, config.proxy);
   const registry = createRegistry({
     audit,
     metadata,
@@ -101,6 +103,7 @@ export async function startLocalRegistry(config: LocalConfig): Promise<LocalRegi
     authorizer: auth?.authorizer ?? allowAll,
     // Projects and their settings exist with token auth only.
     ...(auth ? { auth: auth.auth, tagRules: projectTagRules(auth.auth.store) } : {}),
+    proxy: proxy.proxy,
     uploadTokens,
     settings: { uploadTtlSeconds: config.uploadTtlSeconds },
     onError: (e, req) =>
@@ -122,6 +125,7 @@ export async function startLocalRegistry(config: LocalConfig): Promise<LocalRegi
     metadata.close();
     identity.close();
     data.audit.close();
+    proxy.close();
     throw e;
   }
   // Without a public URL, the realm is where this server listens (known once it does).
@@ -146,6 +150,7 @@ export async function startLocalRegistry(config: LocalConfig): Promise<LocalRegi
       metadata.close();
       identity.close();
       data.audit.close();
+      proxy.close();
     },
   };
 }

@@ -2,8 +2,9 @@
 // management API) does, with the rules in one place. Secrets come in as arguments here; the entry
 // points take them from stdin, never from argv.
 import type { Action } from '../access.ts';
-import type { IdentityStore } from './identity-store.ts';
+import { AlreadyExistsError, type IdentityStore } from './identity-store.ts';
 import { checkProjectName, checkUserName, robotName, ROLES, type Project, type Robot, type Role, type TagRule, type User } from './model.ts';
+import { publicProxy } from '../proxy/model.ts';
 import { hashPassword, MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH, newSecret, secretHash } from './passwords.ts';
 
 export class AdminError extends Error {}
@@ -27,7 +28,9 @@ const wrap = <T>(f: () => T): T => {
 
 /** A user as shown to people: never the hash. */
 export const publicUser = (u: User) => ({ name: u.name, admin: u.admin, disabled: u.disabled, created: new Date(u.created).toISOString() });
-export const publicProject = (p: Project) => ({ name: p.name, public: p.public, created: new Date(p.created).toISOString(), immutableTags: p.immutableTags ?? [] });
+export const publicProject = (p: Project) => ({
+  name: p.name, public: p.public, created: new Date(p.created).toISOString(), immutableTags: p.immutableTags ?? [], ...(p.proxy ? { proxy: publicProxy(p.proxy) } : {}),
+});
 export const publicRobot = (r: Robot) => ({
   name: r.name, project: r.project ?? null, actions: r.actions, repositories: r.repositories ?? null,
   expiresAt: r.expiresAt === null ? 'never' : new Date(r.expiresAt).toISOString(), revoked: r.revoked, created: new Date(r.created).toISOString(),
@@ -57,8 +60,13 @@ export async function setDisabled(store: IdentityStore, name: string, disabled: 
   return user;
 }
 
-export async function createProject(store: IdentityStore, name: string, isPublic: boolean, now = Date.now()): Promise<Project> {
-  const project: Project = { name: wrap(() => checkProjectName(name)), public: isPublic, created: now };
+/** `prepare`: what a kind of project adds (a proxy project's settings, after storing its secrets). */
+export async function createProject(store: IdentityStore, name: string, isPublic: boolean, now = Date.now(), prepare?: (p: Project) => Promise<Project>): Promise<Project> {
+  let project: Project = { name: wrap(() => checkProjectName(name)), public: isPublic, created: now };
+  if (prepare) {
+    if (await store.getProject(project.name)) throw new AlreadyExistsError(`project ${project.name} exists already`);
+    project = await prepare(project);
+  }
   await store.putProject(project, { create: true });
   return project;
 }

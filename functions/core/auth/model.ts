@@ -2,6 +2,7 @@
 // role, robot accounts. Rights are computed here and nowhere else (the token endpoint grants what
 // `allowedActions` says; the registry only checks the token).
 import type { Action } from '../access.ts';
+import type { ProxyConfig } from '../proxy/model.ts';
 
 export type Role = 'guest' | 'developer' | 'maintainer' | 'admin';
 export const ROLES: readonly Role[] = ['guest', 'developer', 'maintainer', 'admin'];
@@ -35,6 +36,8 @@ export interface Project {
   retention?: RetentionRule[];
   /** Tags no retention rule ever removes. */
   retentionProtect?: TagRule[];
+  /** A proxy project (pull-through cache) of this upstream (core/proxy); its content is fetched, never pushed. */
+  proxy?: ProxyConfig;
 }
 
 /**

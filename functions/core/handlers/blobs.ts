@@ -6,10 +6,14 @@ import { RegistryError } from '../errors.ts';
 import { requireDigest } from '../grammar.ts';
 import { emptyResponse } from '../http.ts';
 import type { HandlerContext, Operation } from '../context.ts';
+import { proxiedBlob } from '../proxy/pull-through.ts';
 
 async function linkedBlob({ params, deps }: HandlerContext) {
   const digest = requireDigest(params.digest);
-  const blob = await linkedOrEdgeBlob(deps, params.name, digest);
+  let blob = await linkedOrEdgeBlob(deps, params.name, digest);
+  // A miss in a proxy project is fetched from its upstream (the project read only on a miss).
+  const proxied = !blob && deps.proxy && (await deps.proxy.projectOf(params.name));
+  if (proxied) blob = await proxiedBlob({ ...deps, proxy: deps.proxy! }, proxied, params.name, digest);
   if (!blob) throw new RegistryError('BLOB_UNKNOWN', { digest });
   return blob;
 }

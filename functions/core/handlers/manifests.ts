@@ -5,13 +5,14 @@ import { RegistryError } from '../errors.ts';
 import { recordBlob, recordEdgeUpload } from '../blob-records.ts';
 import { digestAlgorithm, isDigestLike, isValidTag, parseReference } from '../grammar.ts';
 import { emptyResponse, header, type RegistryResponse } from '../http.ts';
-import { acceptable, digestOf, EMPTY_BLOB, MANIFEST_MEDIA_TYPES, MAX_MANIFEST_BYTES, parseManifest, type ParsedManifest } from '../manifest.ts';
+import { acceptable, digestOf, EMPTY_BLOB, MANIFEST_MEDIA_TYPES, manifestRecord, MAX_MANIFEST_BYTES, parseManifest, type ParsedManifest } from '../manifest.ts';
 import { readLimited } from '../read-body.ts';
 import { notePull } from '../pulls.ts';
 import { TagImmutableError, type Descriptor, type ManifestHead, type ManifestPutIntent, type ManifestRecord, type References } from '../ports.ts';
 import { describeRule, immutableBy } from '../tag-immutability.ts';
 import type { TagRule } from '../auth/model.ts';
 import type { HandlerContext, Operation, RegistryDeps } from '../context.ts';
+import { proxiedManifest } from '../proxy/pull-through.ts';
 
 /**
  * The reference of a GET or HEAD: a manifest that cannot exist (neither a valid tag nor a valid
@@ -46,7 +47,8 @@ export const headManifest: Operation = {
   cache: (p) => (isDigestLike(p.reference) ? 'content' : 'moving'),
   async handle({ params, deps, req }) {
     const ref = readReference(params.reference);
-    const m = await deps.metadata.headManifest(params.name, ref);
+    const proxied = deps.proxy && (await deps.proxy.projectOf(params.name));
+    const m = proxied ? await proxiedManifest({ ...deps, proxy: deps.proxy! }, proxied, params.name, ref) : await deps.metadata.headManifest(params.name, ref);
     if (!m) throw new RegistryError('MANIFEST_UNKNOWN', { reference: params.reference });
     checkAccept(req, params.reference, m);
     if ('tag' in ref && deps.settings.recordPulls) await notePull(deps.metadata, params.name, ref.tag, m, deps.now());
@@ -59,7 +61,8 @@ export const getManifest: Operation = {
   cache: (p) => (isDigestLike(p.reference) ? 'content' : 'moving'),
   async handle({ params, deps, req }) {
     const ref = readReference(params.reference);
-    const m = 'digest' in ref ? await deps.metadata.getManifest(params.name, ref.digest) : await deps.metadata.getTaggedManifest(params.name, ref.tag);
+    const proxied = deps.proxy && (await deps.proxy.projectOf(params.name));
+    const m = proxied ? await proxiedManifest({ ...deps, proxy: deps.proxy! }, proxied, params.name, ref) : 'digest' in ref ? await deps.metadata.getManifest(params.name, ref.digest) : await deps.metadata.getTaggedManifest(params.name, ref.tag);
     if (!m) throw new RegistryError('MANIFEST_UNKNOWN', { reference: params.reference });
     checkAccept(req, params.reference, m);
     if ('tag' in ref && deps.settings.recordPulls) await notePull(deps.metadata, params.name, ref.tag, m, deps.now());
@@ -212,18 +215,7 @@ export const putManifest: Operation = {
     const digest = digestOf(ref.kind === 'digest' ? digestAlgorithm(ref.digest) : 'sha256', body);
     if (ref.kind === 'digest' && ref.digest !== digest) throw new RegistryError('DIGEST_INVALID', { digest: ref.digest, actual: digest });
     const prepared = await checkReferences(deps, params.name, parsed, { digest, tags });
-    const record: ManifestRecord = {
-      digest,
-      mediaType: parsed.mediaType,
-      size: body.byteLength,
-      body,
-      blobs: parsed.blobs.map((d) => d.digest),
-      manifests: parsed.manifests.map((d) => d.digest),
-      createdAt: deps.now(),
-    };
-    if (parsed.subject) record.subject = parsed.subject.digest;
-    if (parsed.artifactType) record.artifactType = parsed.artifactType;
-    if (parsed.annotations) record.annotations = parsed.annotations;
+    const record = manifestRecord(parsed, body, digest, deps.now());
     await putWithRules(deps, params.name, record, tags, prepared);
     const headers: Record<string, string> = { location: `/v2/${params.name}/manifests/${digest}`, 'docker-content-digest': digest };
     if (ref.kind === 'digest' && tags.length > 0) headers['oci-tag'] = tags.join(', ');
