@@ -7,7 +7,6 @@ import { isAbsolute, resolve } from 'node:path';
 
 export const ENVIRONMENTS_CONTEXT_KEY = 'registry:environments';
 
-export type Access = 'closed' | 'open';
 export type PriceClass = '100' | '200' | 'All';
 
 export interface DomainConfig {
@@ -37,7 +36,6 @@ export interface EnvironmentConfig {
   readonly alarms: AlarmConfig;
   /** Deletion protection on the table and RETAIN on table, buckets and secrets. */
   readonly retain: boolean;
-  readonly access: Access;
   readonly throwaway: boolean;
   readonly priceClass: PriceClass;
   /** PEM of the CloudFront public key whose private half signs blob URLs. */
@@ -214,9 +212,8 @@ export function parseEnvironment(name: string, raw: unknown, baseDir: string): E
   if (new Set(replicaRegions).size !== replicaRegions.length) throw fieldError(`${field}.replicaRegions`, 'lists a region twice');
 
   const throwaway = bool(raw, 'throwaway', field, false);
-  const access = (str(raw, 'access', field, /^(closed|open)$/, '"closed" or "open"') ?? 'closed') as Access;
-  if (access === 'open' && !throwaway) {
-    throw fieldError(`${field}.access`, 'may be "open" only in an environment marked "throwaway": true (an open registry is a public push target)');
+  if (raw.access !== undefined) {
+    throw fieldError(`${field}.access`, 'is gone: every environment has token authentication on (its first admin: npm run admin -- user add <name> --admin --aws --env <env>, docs/auth.md)');
   }
   const retain = bool(raw, 'retain', field, false);
   if (retain && throwaway) throw fieldError(`${field}.retain`, 'cannot be true in a throwaway environment');
@@ -246,7 +243,6 @@ export function parseEnvironment(name: string, raw: unknown, baseDir: string): E
     edgeUploads: bool(raw, 'edgeUploads', field, true),
     alarms: parseAlarms(raw.alarms, `${field}.alarms`),
     retain,
-    access,
     throwaway,
     priceClass: (str(raw, 'priceClass', field, /^(100|200|All)$/, '"100", "200" or "All"') ?? '100') as PriceClass,
     cdnPublicKeyPem: readPublicKey(raw, field, baseDir),

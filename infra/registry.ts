@@ -4,7 +4,6 @@
 // Resources in other regions are named by their fixed names (names.ts) where possible; the rest
 // (API ids, the distribution ARN, key ids) cross regions as CDK references, which CDK renders as
 // Fn::GetStackOutput (no custom resources).
-import { Annotations } from 'aws-cdk-lib';
 import type { App, Environment, Stack } from 'aws-cdk-lib';
 import type { EnvironmentConfig } from './config.ts';
 import { RegistryDashboard } from './constructs/dashboard.ts';
@@ -115,12 +114,6 @@ export function addRegistry(app: App, config: EnvironmentConfig): RegistryStacks
     ...(ingest ? { ingest: { loadBalancerFullName: ingest.loadBalancer.loadBalancerFullName, targetGroupFullName: ingest.targetGroup.targetGroupFullName } } : {}),
   });
   const monitoring = [...monitoringByRegion.values()];
-
-  if (config.access === 'open') {
-    const message = `Environment "${config.name}" is OPEN: anyone who finds ${config.domain ? config.domain.name : 'its CloudFront domain'} can push and pull. Allowed only because it is marked throwaway; never keep data in it.`;
-    for (const api of apis) Annotations.of(api).addWarningV2('oci-registry:open-access', message);
-    console.warn(`WARNING: ${message}`);
-  }
 
   const all: Stack[] = [keys, events, ...apis, ...(ingest ? [ingest] : []), gc, edge, ...replicaStorage, storage, ...monitoring];
   return { config, keys, events, apis, ...(ingest ? { ingest } : {}), gc, edge, storage, replicaStorage, monitoring, all };

@@ -13,7 +13,7 @@ export interface RuntimeResources {
   readonly signingKeysSecretArn?: string;
   readonly cdnPrivateKeySecretArn?: string;
   readonly cdnKeyPairId?: string;
-  /** The token keys secret: with a domain, Docker token authentication is on. */
+  /** The token keys secret: Docker token authentication (every environment). */
   readonly tokenKeysSecretArn?: string;
 }
 
@@ -21,15 +21,18 @@ export function registryEnvironment(config: EnvironmentConfig, r: RuntimeResourc
   const env: RuntimeEnvironment = {
     TABLE_NAME: r.tableName,
     BUCKET_NAME: r.bucketName,
-    REGISTRY_ACCESS: config.access,
     POWERTOOLS_SERVICE_NAME: r.service,
     POWERTOOLS_METRICS_NAMESPACE: `${METRICS_NAMESPACE}/${config.name}`,
     ...(r.signingKeysSecretArn ? { KEYS_SECRET_ARN: r.signingKeysSecretArn } : {}),
     ...(r.cdnPrivateKeySecretArn ? { CDN_PRIVATE_KEY_SECRET_ARN: r.cdnPrivateKeySecretArn } : {}),
     ...(r.cdnKeyPairId ? { CDN_KEY_PAIR_ID: r.cdnKeyPairId } : {}),
     ...(config.domain ? { CDN_URL: `https://${config.domain.name}` } : {}),
-    // Token auth needs the realm's absolute URL before the distribution exists: the domain's.
-    ...(config.domain && r.tokenKeysSecretArn ? { TOKEN_KEYS_SECRET_ARN: r.tokenKeysSecretArn, REGISTRY_URL: `https://${config.domain.name}` } : {}),
+    // Token auth in every environment. Its realm is the domain's URL; without a domain, CloudFront's
+    // own host name, which exists only after the API, so the CloudFront Functions name it in each
+    // request (functions/aws/public-url.ts), and the service is the environment's name.
+    ...(r.tokenKeysSecretArn
+      ? { TOKEN_KEYS_SECRET_ARN: r.tokenKeysSecretArn, ...(config.domain ? { REGISTRY_URL: `https://${config.domain.name}` } : { REGISTRY_AUTH_SERVICE: `oci-registry-${config.name}` }) }
+      : {}),
   };
   return runtimeEnvironment({ ...env, ...extra });
 }

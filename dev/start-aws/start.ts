@@ -188,9 +188,9 @@ export async function startAwsLocal(opts: AwsLocalOptions): Promise<AwsLocal> {
       TABLE_NAME: TABLE,
       BUCKET_NAME: BUCKET,
       REGISTRY_KEYS_FILE: keysFile,
-      // A registry on this machine for trying it out and for the tests: open, unless auth is asked for.
-      REGISTRY_ACCESS: 'open',
-      ...(opts.auth ? { REGISTRY_TOKEN_KEYS_FILE: tokenKeysFile, REGISTRY_URL: publicUrl } : {}),
+      // A registry on this machine for trying it out and for the tests: open (loopback stand-ins
+      // only, functions/aws/config.ts), unless auth is asked for; a deployment is never open.
+      ...(opts.auth ? { REGISTRY_TOKEN_KEYS_FILE: tokenKeysFile, REGISTRY_URL: publicUrl } : { REGISTRY_LOCAL_OPEN: 'on' }),
       POWERTOOLS_METRICS_NAMESPACE: 'OciRegistryLocal',
       ...(opts.auditPullFlushSeconds ? { REGISTRY_AUDIT_PULL_FLUSH_SECONDS: String(opts.auditPullFlushSeconds) } : {}),
       ...(opts.replicaRegion ? { REGISTRY_PRIMARY_REGION: PRIMARY_REGION } : {}),

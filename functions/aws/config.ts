@@ -12,8 +12,12 @@ export interface AwsConfig {
   bucketName: string;
   /** Secrets Manager secret with the HMAC keys (AWS), or a JSON file with the same content (start:aws). */
   keys: { secretArn: string } | { file: string };
-  /** `closed` (the default) answers every request 401 until authentication is configured. */
-  access: 'closed' | 'open';
+  /**
+   * `npm run start:aws` without REGISTRY_AUTH=on only: no authentication, taken only when every AWS
+   * endpoint is a loopback stand-in (REGISTRY_LOCAL_OPEN=on). A deployment cannot be open: without
+   * `auth` it answers every request 401.
+   */
+  localOpen: boolean;
   s3Endpoint?: string;
   dynamoEndpoint?: string;
   s3ForcePathStyle: boolean;
@@ -25,11 +29,12 @@ export interface AwsConfig {
   /** Blob GETs redirect to CloudFront signed URLs when set (else to S3 presigned GETs). */
   cdn?: { url: string; keyPairId: string; privateKeySecretArn: string };
   /**
-   * Docker token authentication (when set, instead of `access`): the secret the token signing key is
-   * derived from (as the HMAC keys: JSON with kid/key/previous), the public URL (realm `<url>/token`)
-   * and the service name.
+   * Docker token authentication (every deployment has it): the secret the token signing key is
+   * derived from (as the HMAC keys: JSON with kid/key/previous), the public URL (realm `<url>/token`;
+   * unset in an environment without a domain, where CloudFront names it per request:
+   * functions/aws/public-url.ts) and the service name.
    */
-  auth?: { tokenKeys: { secretArn: string } | { file: string }; url: string; service: string; refreshTokenSeconds: number };
+  auth?: { tokenKeys: { secretArn: string } | { file: string }; url?: string; service: string; refreshTokenSeconds: number };
   /**
    * The API Lambda only: the secret CloudFront sends in the origin-verify header (functions/aws/origin-guard.ts),
    * as the HMAC keys: JSON with kid/key/previous. Unset: no guard (the ingest service, behind a VPC origin).
@@ -37,8 +42,16 @@ export interface AwsConfig {
   originSecret?: { secretArn: string } | { file: string };
 }
 
+function isLoopback(url: string): boolean {
+  try {
+    const host = new URL(url).hostname;
+    return host === 'localhost' || host === '[::1]' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
+  } catch {
+    return false;
+  }
+}
+
 export function readAwsConfig(env: Env = process.env): AwsConfig {
-  const access = choiceSetting(env, 'REGISTRY_ACCESS', ['closed', 'open'], 'closed');
   const secretArn = optionalSetting(env, 'KEYS_SECRET_ARN');
   const file = optionalSetting(env, 'REGISTRY_KEYS_FILE');
   if (!secretArn && !file) throw new ConfigError('KEYS_SECRET_ARN (or REGISTRY_KEYS_FILE for a local run) is not set');
@@ -47,7 +60,7 @@ export function readAwsConfig(env: Env = process.env): AwsConfig {
     tableName: requiredSetting(env, 'TABLE_NAME'),
     bucketName: requiredSetting(env, 'BUCKET_NAME'),
     keys: secretArn ? { secretArn } : { file: file! },
-    access,
+    localOpen: false,
     s3ForcePathStyle: flagSetting(env, 'S3_FORCE_PATH_STYLE', false),
     sha512: flagSetting(env, 'REGISTRY_SHA512', true),
     uploadTtlSeconds: intSetting(env, 'REGISTRY_UPLOAD_TTL_SECONDS', 86_400, 1, 7 * 86_400),
@@ -67,19 +80,27 @@ export function readAwsConfig(env: Env = process.env): AwsConfig {
   const publicUrl = optionalSetting(env, 'REGISTRY_URL');
   const service = optionalSetting(env, 'REGISTRY_AUTH_SERVICE');
   const refreshTokenSeconds = intSetting(env, 'REGISTRY_REFRESH_TOKEN_DAYS', 30, 1, 365) * 86_400;
-  if ((tokenSecret || tokenFile) && publicUrl) {
-    let host: string;
+  if (tokenSecret || tokenFile) {
+    let host: string | undefined;
     try {
-      host = new URL(publicUrl).host;
+      host = publicUrl ? new URL(publicUrl).host : undefined;
     } catch {
       throw new ConfigError(`REGISTRY_URL ${JSON.stringify(publicUrl)} is not a URL`);
     }
+    if (!(service ?? host)) throw new ConfigError('REGISTRY_AUTH_SERVICE (or REGISTRY_URL, whose host it defaults to) is not set: token authentication needs a service name');
     config.auth = {
       tokenKeys: tokenSecret ? { secretArn: tokenSecret } : { file: tokenFile! },
-      url: publicUrl.replace(/\/+$/, ''),
-      service: service ?? host,
+      ...(publicUrl ? { url: publicUrl.replace(/\/+$/, '') } : {}),
+      service: (service ?? host)!,
       refreshTokenSeconds,
     };
+  }
+  if (choiceSetting(env, 'REGISTRY_LOCAL_OPEN', ['on', 'off'], 'off') === 'on') {
+    const endpoints = [s3Endpoint, dynamoEndpoint];
+    if (config.auth || !endpoints.every((e) => e !== undefined && isLoopback(e))) {
+      throw new ConfigError('REGISTRY_LOCAL_OPEN=on is for npm run start:aws alone: it needs loopback AWS_ENDPOINT_URL_S3 and AWS_ENDPOINT_URL_DYNAMODB and no token authentication');
+    }
+    config.localOpen = true;
   }
   const originSecretArn = optionalSetting(env, 'ORIGIN_SECRET_ARN');
   const originSecretFile = optionalSetting(env, 'REGISTRY_ORIGIN_SECRET_FILE');

@@ -9,6 +9,7 @@ import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-sec
 import { originGuard } from './origin-guard.ts';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { allowAll, closedRegistry } from '../core/access.ts';
+import { edgeRealm } from './public-url.ts';
 import type { BlobStore, MetadataStore } from '../core/ports.ts';
 import { createRegistry, type Registry, type RegistryOptions } from '../core/registry.ts';
 import { TokenSigner } from '../core/tokens.ts';
@@ -105,12 +106,17 @@ export async function createAwsDeps(config: AwsConfig, opts: AwsDepsOptions = {}
   return { config, dynamo, s3, metadata, blobs, keys, identity, originSecrets, loginThrottle, audit, ...(tokens ? { tokens } : {}) };
 }
 
-/** Token auth when configured, with the projects' settings (tag immutability); else `access`: open (throwaway environments, start:aws) or closed. */
+/**
+ * Token auth (every deployment), with the projects' settings (tag immutability). Without it: closed
+ * (401 to everything), or open for `start:aws` on loopback stand-ins alone (config.localOpen).
+ */
 function authOf(deps: AwsDeps): Pick<RegistryOptions, 'authorizer' | 'auth' | 'tagRules'> {
   const auth = deps.config.auth;
-  if (!auth || !deps.tokens) return { authorizer: deps.config.access === 'open' ? allowAll : closedRegistry };
+  if (!auth || !deps.tokens) return { authorizer: deps.config.localOpen ? allowAll : closedRegistry };
+  // Without a domain the public URL is CloudFront's own host, named per request (public-url.ts).
+  const realm = auth.url === undefined ? { realm: '', realmOf: edgeRealm } : { realm: `${auth.url}/token` };
   return {
-    authorizer: new TokenAuthorizer(deps.tokens, { realm: `${auth.url}/token`, service: auth.service }, publicProjects(deps.identity)),
+    authorizer: new TokenAuthorizer(deps.tokens, { ...realm, service: auth.service }, publicProjects(deps.identity)),
     auth: { store: deps.identity, tokens: deps.tokens, throttle: deps.loginThrottle },
     tagRules: projectTagRules(deps.identity),
   };

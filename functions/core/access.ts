@@ -3,7 +3,7 @@ import type { RegistryRequest } from './http.ts';
 
 export type Action = 'pull' | 'push' | 'delete';
 
-export type Access = { type: 'repository'; name: string; actions: Action[] } | { type: 'registry'; name: 'catalog'; actions: ['*'] };
+export type Access = { type: 'repository'; name: string; actions: Action[] } | { type: 'registry'; name: 'catalog' | 'management'; actions: ['*'] };
 
 export interface Principal {
   /** Subject of the credentials, or 'anonymous'. */

@@ -22,6 +22,10 @@ export const ErrorCodes = {
   TOOMANYREQUESTS: { status: 429, message: 'too many requests' },
   UNAVAILABLE: { status: 503, message: 'service unavailable' },
   UNKNOWN: { status: 500, message: 'internal server error' },
+  // The management API's (/api/v1/, functions/core/management).
+  INVALID_REQUEST: { status: 400, message: 'invalid request' },
+  NOT_FOUND: { status: 404, message: 'not found' },
+  CONFLICT: { status: 409, message: 'already exists' },
 } as const satisfies Record<string, { status: number; message: string }>;
 
 export type ErrorCode = keyof typeof ErrorCodes;

@@ -7,10 +7,11 @@ import { deleteBlob, getBlob, headBlob } from './handlers/blobs.ts';
 import { listCatalog, listReferrers, listTags } from './handlers/listing.ts';
 import { deleteManifest, getManifest, headManifest, putManifest } from './handlers/manifests.ts';
 import { getToken, postToken } from './auth/token-endpoint.ts';
+import { managementApi } from './management/api.ts';
 import { cancelUpload, getUploadStatus, patchUpload, putUpload, startUpload } from './handlers/uploads.ts';
 
 /** What a route serves, for logs and metrics (`manifest.get`, `upload.patch`): never a repository name. */
-export type Resource = 'base' | 'catalog' | 'tags' | 'manifest' | 'referrers' | 'upload' | 'blob' | 'token';
+export type Resource = 'base' | 'catalog' | 'tags' | 'manifest' | 'referrers' | 'upload' | 'blob' | 'token' | 'management';
 
 export interface Route {
   resource: Resource;
@@ -25,6 +26,8 @@ export interface Route {
 export const routes: readonly Route[] = [
   // Docker token authentication's realm (the registry is its own token server).
   { resource: 'token', pattern: /^\/token$/, keys: [], methods: { GET: getToken, POST: postToken } },
+  // The management API (core/management/router.ts holds its own table below this prefix).
+  { resource: 'management', pattern: /^\/api\/v1\/.*$/, keys: [], methods: { GET: managementApi, POST: managementApi, PUT: managementApi, PATCH: managementApi, DELETE: managementApi } },
   { resource: 'base', pattern: /^\/v2\/?$/, keys: [], methods: { GET: apiVersionCheck, HEAD: apiVersionCheck } },
   { resource: 'catalog', pattern: /^\/v2\/_catalog$/, keys: [], methods: { GET: listCatalog } },
   { resource: 'tags', pattern: /^\/v2\/(.+)\/tags\/list$/, keys: ['name'], methods: { GET: listTags } },

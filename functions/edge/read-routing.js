@@ -70,6 +70,8 @@ function handler(event) {
   if ((req.method === 'GET' || req.method === 'HEAD') && anonymousToken(req.headers)) delete req.headers.authorization;
   // Which distribution this is, for the purge a DELETE makes (adapters/cloudfront); never the viewer's.
   req.headers['x-registry-distribution'] = { value: event.context.distributionId };
+  // Its host name: the token realm of an environment without a domain (functions/aws/public-url.ts).
+  req.headers['x-registry-host'] = { value: event.context.distributionDomainName };
   if (req.method !== 'GET' && req.method !== 'HEAD') {
     cf.selectRequestOriginById(origins[CONFIG.primary]);
     return req;

@@ -184,6 +184,8 @@ async function handler(event) {
       maxChunkBytes: MAX_API_BODY_BYTES,
     });
   }
+  // The distribution's host name: the token realm of an environment without a domain (functions/aws/public-url.ts).
+  req.headers['x-registry-host'] = { value: event.context.distributionDomainName };
   cf.selectRequestOriginById(dest === 'ingest' ? CONFIG.ingestOrigin : CONFIG.apiOrigin);
   return req;
 }

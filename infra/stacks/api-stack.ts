@@ -46,8 +46,8 @@ export class ApiStack extends Stack {
     const inRegion = (arn: string) => (primary ? arn : replicaSecretArn(this, arn));
     const signingKeysSecretArn = inRegion(props.signingKeysSecretArn);
     const cdnPrivateKeySecretArn = inRegion(props.cdnPrivateKeySecretArn);
-    // Read only where token auth is on (an environment with a domain).
-    const tokenKeysSecretArn = config.domain ? inRegion(props.tokenKeysSecretArn) : undefined;
+    // Token auth is on in every environment.
+    const tokenKeysSecretArn = inRegion(props.tokenKeysSecretArn);
     const originSecretArn = inRegion(props.originSecretArn);
 
     this.function = new RegistryFunction(this, 'ApiFunction', {
@@ -63,7 +63,7 @@ export class ApiStack extends Stack {
         signingKeysSecretArn,
         cdnPrivateKeySecretArn,
         cdnKeyPairId: props.cdnKeyPairId,
-        ...(tokenKeysSecretArn ? { tokenKeysSecretArn } : {}),
+        tokenKeysSecretArn,
       }, { ORIGIN_SECRET_ARN: originSecretArn, ...(config.replicaRegions.length > 0 ? { REGISTRY_PRIMARY_REGION: config.region } : {}) }),
     });
     const statements = [
@@ -71,7 +71,7 @@ export class ApiStack extends Stack {
       new iam.PolicyStatement({
         sid: 'ReadKeys',
         actions: ['secretsmanager:GetSecretValue'],
-        resources: [signingKeysSecretArn, cdnPrivateKeySecretArn, originSecretArn, ...(tokenKeysSecretArn ? [tokenKeysSecretArn] : [])],
+        resources: [signingKeysSecretArn, cdnPrivateKeySecretArn, originSecretArn, tokenKeysSecretArn],
       }),
     ];
     for (const s of statements) this.function.role.addToPolicy(s);
@@ -109,7 +109,7 @@ export class ApiStack extends Stack {
     });
     Validations.of(this.api).acknowledge({
       id: 'AwsSolutions-APIG4',
-      reason: 'The registry authorizes every request itself (OCI token auth, signed upload tokens); until the auth issue lands an environment is "closed" and answers 401 to everything.',
+      reason: 'The registry authorizes every request itself (Docker token auth in every environment, signed upload tokens).',
     });
     this.originDomainName = `${this.api.apiId}.execute-api.${region}.${this.urlSuffix}`;
   }

@@ -68,7 +68,7 @@ export class IngestStack extends Stack {
     });
     const statements = [
       ...dataStatements('ingest', tableArn(config, config.region), bucketArn(config, config.region)),
-      new iam.PolicyStatement({ sid: 'ReadKeys', actions: ['secretsmanager:GetSecretValue'], resources: [props.signingKeysSecretArn, ...(config.domain ? [props.tokenKeysSecretArn] : [])] }),
+      new iam.PolicyStatement({ sid: 'ReadKeys', actions: ['secretsmanager:GetSecretValue'], resources: [props.signingKeysSecretArn, props.tokenKeysSecretArn] }),
     ];
     for (const s of statements) this.taskRole.addToPolicy(s);
     acknowledgePrefixWildcards(this.taskRole, statements.flatMap((s) => s.resources).filter((r) => r.endsWith('/*')));

@@ -8,23 +8,38 @@ import { TokenSigner } from '../../functions/core/tokens.ts';
 const base = { TABLE_NAME: 'registry', BUCKET_NAME: 'blobs', KEYS_SECRET_ARN: 'arn:aws:secretsmanager:us-east-1:1:secret:k' };
 
 describe('readAwsConfig', () => {
-  it('reads the deployment settings; closed, sha512 on and path-style off by default', () => {
+  it('reads the deployment settings; never open, sha512 on and path-style off by default', () => {
     const c = readAwsConfig({ ...base, AWS_REGION: 'eu-west-1' });
-    expect(c).toMatchObject({ region: 'eu-west-1', tableName: 'registry', bucketName: 'blobs', access: 'closed', sha512: true, s3ForcePathStyle: false });
+    expect(c).toMatchObject({ region: 'eu-west-1', tableName: 'registry', bucketName: 'blobs', localOpen: false, sha512: true, s3ForcePathStyle: false });
     expect(c.keys).toEqual({ secretArn: base.KEYS_SECRET_ARN });
     expect(c.s3Endpoint).toBeUndefined();
   });
 
-  it('takes local endpoints and a keys file for start:aws', () => {
-    const c = readAwsConfig({ TABLE_NAME: 't', BUCKET_NAME: 'b', REGISTRY_KEYS_FILE: '/tmp/k.json', AWS_ENDPOINT_URL_S3: 'http://127.0.0.1:9', S3_FORCE_PATH_STYLE: 'true', REGISTRY_ACCESS: 'open' });
-    expect(c).toMatchObject({ keys: { file: '/tmp/k.json' }, s3Endpoint: 'http://127.0.0.1:9', s3ForcePathStyle: true, access: 'open' });
+  it('takes local endpoints and a keys file for start:aws, open on loopback stand-ins alone', () => {
+    const local = { TABLE_NAME: 't', BUCKET_NAME: 'b', REGISTRY_KEYS_FILE: '/tmp/k.json', AWS_ENDPOINT_URL_S3: 'http://127.0.0.1:9', AWS_ENDPOINT_URL_DYNAMODB: 'http://localhost:8', S3_FORCE_PATH_STYLE: 'true' };
+    const c = readAwsConfig({ ...local, REGISTRY_LOCAL_OPEN: 'on' });
+    expect(c).toMatchObject({ keys: { file: '/tmp/k.json' }, s3Endpoint: 'http://127.0.0.1:9', s3ForcePathStyle: true, localOpen: true });
+    expect(readAwsConfig(local).localOpen).toBe(false);
+  });
+
+  it('token auth: the realm of REGISTRY_URL, or (no domain) none fixed and the service named by REGISTRY_AUTH_SERVICE', () => {
+    const tokens = { ...base, TOKEN_KEYS_SECRET_ARN: 'arn:aws:secretsmanager:us-east-1:1:secret:t' };
+    expect(readAwsConfig({ ...tokens, REGISTRY_URL: 'https://registry.example.com/' }).auth).toMatchObject({ url: 'https://registry.example.com', service: 'registry.example.com' });
+    const dev = readAwsConfig({ ...tokens, REGISTRY_AUTH_SERVICE: 'oci-registry-dev' }).auth!;
+    expect(dev).toMatchObject({ service: 'oci-registry-dev', tokenKeys: { secretArn: tokens.TOKEN_KEYS_SECRET_ARN } });
+    expect(dev.url).toBeUndefined();
+    expect(() => readAwsConfig(tokens)).toThrow(/REGISTRY_AUTH_SERVICE \(or REGISTRY_URL/);
   });
 
   it.each([
     [{ BUCKET_NAME: 'b', KEYS_SECRET_ARN: 'a' }, /TABLE_NAME is not set/],
     [{ TABLE_NAME: 't', KEYS_SECRET_ARN: 'a' }, /BUCKET_NAME is not set/],
     [{ TABLE_NAME: 't', BUCKET_NAME: 'b' }, /KEYS_SECRET_ARN/],
-    [{ ...base, REGISTRY_ACCESS: 'public' }, /REGISTRY_ACCESS must be closed or open/],
+    // Open only against loopback stand-ins: never a deployment's AWS endpoints, never beside token auth.
+    [{ ...base, REGISTRY_LOCAL_OPEN: 'on' }, /REGISTRY_LOCAL_OPEN=on is for npm run start:aws alone/],
+    [{ ...base, REGISTRY_LOCAL_OPEN: 'on', AWS_ENDPOINT_URL_S3: 'http://127.0.0.1:9', AWS_ENDPOINT_URL_DYNAMODB: 'https://dynamodb.us-east-1.amazonaws.com' }, /REGISTRY_LOCAL_OPEN=on is for npm run start:aws alone/],
+    [{ ...base, REGISTRY_LOCAL_OPEN: 'on', AWS_ENDPOINT_URL: 'http://127.0.0.1:9', TOKEN_KEYS_SECRET_ARN: 't', REGISTRY_URL: 'https://r.example.com' }, /REGISTRY_LOCAL_OPEN=on is for npm run start:aws alone/],
+    [{ ...base, REGISTRY_LOCAL_OPEN: 'yes' }, /REGISTRY_LOCAL_OPEN must be on or off/],
     [{ ...base, S3_FORCE_PATH_STYLE: 'yes' }, /S3_FORCE_PATH_STYLE must be true or false/],
     [{ ...base, REGISTRY_UPLOAD_TTL_SECONDS: '0' }, /REGISTRY_UPLOAD_TTL_SECONDS must be an integer/],
   ])('refuses %o', (env, message) => {

@@ -72,13 +72,14 @@ describe('read routing', () => {
     expect((await single.run(event('PUT', '/v2/a/manifests/v1', SYDNEY))).origin).toEqual({ kind: 'id', id: 'api' });
   });
 
-  it('the request goes on unchanged but for the distribution id it carries (over any the viewer sent), for the purge of a DELETE', async () => {
-    const extras: Record<string, string>[] = [{}, { 'x-registry-distribution': 'EVIEWER' }];
+  it('the request goes on unchanged but for the distribution id (the purge of a DELETE) and host name (the token realm without a domain) it carries, over any the viewer sent', async () => {
+    const extras: Record<string, string>[] = [{}, { 'x-registry-distribution': 'EVIEWER', 'x-registry-host': 'evil.example.com' }];
     for (const extra of extras) {
       const e = event('GET', '/v2/a/manifests/v1?x=1', { ...PARIS, authorization: 'Bearer t', ...extra });
       const r = await fn.run(e);
       const expected = structuredClone(e.request);
       expected.headers['x-registry-distribution'] = { value: e.context.distributionId };
+      expected.headers['x-registry-host'] = { value: e.context.distributionDomainName };
       expect(r.kind === 'request' && r.request).toEqual(expected);
     }
   });

@@ -194,12 +194,14 @@ describe('viewer request: not a fast-path request, routed by routeUpload', () =>
     expectRouted(await edge.request.run(put(`${s.location}&_partial=1`, `sha256:${HELLO}`, LAYER)), CONFIG.ingestOrigin);
   });
 
-  it('HEAD, GET and DELETE on upload paths go to the API untouched', async () => {
+  it('HEAD, GET and DELETE on upload paths go to the API untouched but for the distribution host name (the token realm without a domain), over any the viewer sent', async () => {
     for (const method of ['HEAD', 'GET', 'DELETE']) {
-      const e = event(method, s.location);
+      const e = event(method, s.location, { 'x-registry-host': 'evil.example.com' });
       const r = await edge.request.run(e);
       expectRouted(r, CONFIG.apiOrigin);
-      if (r.kind === 'request') expect(r.request).toEqual(e.request);
+      const expected = structuredClone(e.request);
+      expected.headers['x-registry-host'] = { value: e.context.distributionDomainName };
+      if (r.kind === 'request') expect(r.request).toEqual(expected);
     }
   });
 

@@ -1,7 +1,7 @@
 // What the whole app must pass: cdk-nag AwsSolutions with zero unacknowledged findings (each
 // acknowledgement with its reason, in code), CDK's CloudFormation validation as errors, and
 // CloudFormation's limits; plus the loud warning an open environment gets.
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { App, CfnResource, Stack, Validations } from 'aws-cdk-lib';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { AwsSolutionsChecks } from 'cdk-nag';
@@ -94,12 +94,10 @@ describe('cdk-nag AwsSolutions', () => {
       expect(() => app.synth()).toThrow(/validation-report\.json/);
       type Report = { pluginReports: Array<{ pluginName: string; conclusion: string; violations: Array<{ ruleName: string; violatingConstructs: Array<{ constructPath: string }> }> }> };
       const report = JSON.parse(readFileSync(join(outdir, 'validation-report.json'), 'utf8')) as Report;
-      // cdk-nag fails; the only other report holds the construct annotations (dev's open warning).
+      // cdk-nag fails; no other report has anything to say (dev has no open-access warning any more).
       const nag = report.pluginReports.find((r) => r.pluginName === 'AwsSolutions')!;
       expect(nag.conclusion).toBe('failure');
-      for (const other of report.pluginReports.filter((r) => r !== nag)) {
-        expect(other.violations.map((v) => v.ruleName)).toEqual(['Annotation::oci-registry:open-access']);
-      }
+      for (const other of report.pluginReports.filter((r) => r !== nag)) expect(other.violations).toEqual([]);
       // Only the stray bucket: no access logs (S1), no TLS-only policy (S10).
       const found = nag.violations.map((v) => `${v.ruleName} ${v.violatingConstructs.map((c) => c.constructPath).join()}`);
       expect(found.sort()).toEqual(['AwsSolutions-S1 Stray/Open/Resource', 'AwsSolutions-S10 Stray/Open/Resource']);
@@ -157,23 +155,19 @@ describe('CloudFormation limits', () => {
 });
 
 describe('access', () => {
-  it('staging and prod APIs are closed; dev is open only because it is a throwaway, with a warning', () => {
-    const warnings = (stack: string) => s.assembly.getStackByName(stack).messages.filter((m) => m.level === 'warning').map((m) => String(m.entry.data));
-    expect(warnings('OciRegistry-dev-Api').some((w) => /is OPEN: anyone .* can push and pull/.test(w))).toBe(true);
-    expect(warnings('OciRegistry-staging-Api').some((w) => /OPEN/.test(w))).toBe(false);
-    expect(warnings('OciRegistry-prod-Api').some((w) => /OPEN/.test(w))).toBe(false);
+  it('no environment is open: no API carries an open-access warning, and each runs token auth', () => {
+    for (const stack of ['OciRegistry-dev-Api', 'OciRegistry-staging-Api', 'OciRegistry-prod-Api']) {
+      const messages = s.assembly.getStackByName(stack).messages.map((m) => String(m.entry.data));
+      expect(messages.some((w) => /OPEN|open-access/.test(w)), stack).toBe(false);
+    }
   });
 
-  it('synth prints the open-access warning on the console', { timeout: SYNTH_TIMEOUT_MS }, () => {
-    const warn = vi.spyOn(console, 'warn').mockImplementation(() => {});
-    try {
-      buildApp({ context: { ...cdkJson().context, env: 'dev' }, outdir: mkdtempSync(join(tmpdir(), 'cdk-open-')) }, ROOT);
-      expect(warn).toHaveBeenCalledWith(expect.stringMatching(/^WARNING: Environment "dev" is OPEN/));
-      warn.mockClear();
-      buildApp({ context: { ...cdkJson().context, env: 'prod' }, outdir: mkdtempSync(join(tmpdir(), 'cdk-open-')) }, ROOT);
-      expect(warn).not.toHaveBeenCalled();
-    } finally {
-      warn.mockRestore();
+  it('synth refuses an environment that still sets access (open or closed), naming how its first admin is made', { timeout: SYNTH_TIMEOUT_MS }, () => {
+    const context = cdkJson().context;
+    const envs = context['registry:environments'] as Record<string, Record<string, unknown>>;
+    for (const access of ['open', 'closed']) {
+      const withAccess = { ...context, env: 'dev', 'registry:environments': { ...envs, dev: { ...envs.dev, access } } };
+      expect(() => buildApp({ context: withAccess, outdir: mkdtempSync(join(tmpdir(), 'cdk-access-')) }, ROOT)).toThrow(/dev\.access is gone: every environment has token authentication on \(its first admin: npm run admin -- user add/);
     }
   });
 });

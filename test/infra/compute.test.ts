@@ -46,14 +46,14 @@ function files(dir: string): Record<string, string> {
 }
 
 const APIS = [
-  { env: 'dev', stack: 'OciRegistry-dev-Api', region: 'us-east-1', primary: true, access: 'open', cdnUrl: undefined },
-  { env: 'staging', stack: 'OciRegistry-staging-Api', region: 'eu-west-1', primary: true, access: 'closed', cdnUrl: 'https://registry.staging.example.com' },
-  { env: 'prod', stack: 'OciRegistry-prod-Api', region: 'us-east-1', primary: true, access: 'closed', cdnUrl: 'https://registry.example.com' },
-  { env: 'prod', stack: 'OciRegistry-prod-Api-eu-west-1', region: 'eu-west-1', primary: false, access: 'closed', cdnUrl: 'https://registry.example.com' },
-  { env: 'prod', stack: 'OciRegistry-prod-Api-ap-southeast-2', region: 'ap-southeast-2', primary: false, access: 'closed', cdnUrl: 'https://registry.example.com' },
+  { env: 'dev', stack: 'OciRegistry-dev-Api', region: 'us-east-1', primary: true, cdnUrl: undefined },
+  { env: 'staging', stack: 'OciRegistry-staging-Api', region: 'eu-west-1', primary: true, cdnUrl: 'https://registry.staging.example.com' },
+  { env: 'prod', stack: 'OciRegistry-prod-Api', region: 'us-east-1', primary: true, cdnUrl: 'https://registry.example.com' },
+  { env: 'prod', stack: 'OciRegistry-prod-Api-eu-west-1', region: 'eu-west-1', primary: false, cdnUrl: 'https://registry.example.com' },
+  { env: 'prod', stack: 'OciRegistry-prod-Api-ap-southeast-2', region: 'ap-southeast-2', primary: false, cdnUrl: 'https://registry.example.com' },
 ];
 
-describe.each(APIS)('$stack', ({ env, stack, region, primary, access, cdnUrl }) => {
+describe.each(APIS)('$stack', ({ env, stack, region, primary, cdnUrl }) => {
   it('API Lambda: Node 24 on arm64, index.handler of the dist/api bundle', () => {
     const fn = only(stack, 'AWS::Lambda::Function');
     expect(fn.Runtime).toBe('nodejs24.x');
@@ -65,23 +65,26 @@ describe.each(APIS)('$stack', ({ env, stack, region, primary, access, cdnUrl }) 
     expect(files(asset)).toEqual(files(join(ROOT, 'dist', 'api')));
   });
 
-  it('environment: table, the bucket of its own region, keys, access mode, CDN, Powertools', () => {
+  it('environment: table, the bucket of its own region, keys, token auth, CDN, Powertools', () => {
     const vars = only(stack, 'AWS::Lambda::Function').Environment.Variables;
     expect(vars.TABLE_NAME).toBe(`oci-registry-${env}`);
     expect(asText(vars.BUCKET_NAME)).toMatch(new RegExp(`oci-registry-${env}-.*-${region}"`));
-    expect(vars.REGISTRY_ACCESS).toBe(access);
+    expect(vars.REGISTRY_ACCESS).toBeUndefined();
+    expect(vars.REGISTRY_LOCAL_OPEN).toBeUndefined();
     expect(vars.POWERTOOLS_SERVICE_NAME).toBe('oci-registry-api');
     expect(vars.POWERTOOLS_METRICS_NAMESPACE).toBe(`OciRegistry/${env}`);
     expect(vars.CDN_URL).toBe(cdnUrl);
     expect(asText(vars.CDN_KEY_PAIR_ID)).toContain(`"StackName":"OciRegistry-${env}-Keys"`);
-    // Token auth where there is a domain (its realm is https://<domain>/token).
+    // Token auth everywhere: the realm https://<domain>/token, or without a domain CloudFront's own
+    // host named in each request (functions/aws/public-url.ts) and the environment as the service.
     if (cdnUrl) {
       expect(vars.REGISTRY_URL).toBe(cdnUrl);
+      expect(vars.REGISTRY_AUTH_SERVICE).toBeUndefined();
     } else {
       expect(vars.REGISTRY_URL).toBeUndefined();
-      expect(vars.TOKEN_KEYS_SECRET_ARN).toBeUndefined();
+      expect(vars.REGISTRY_AUTH_SERVICE).toBe(`oci-registry-${env}`);
     }
-    for (const key of ['KEYS_SECRET_ARN', 'CDN_PRIVATE_KEY_SECRET_ARN', ...(cdnUrl ? ['TOKEN_KEYS_SECRET_ARN'] : [])]) {
+    for (const key of ['KEYS_SECRET_ARN', 'CDN_PRIVATE_KEY_SECRET_ARN', 'TOKEN_KEYS_SECRET_ARN']) {
       const arn = asText(vars[key]);
       expect(arn).toContain(`"StackName":"OciRegistry-${env}-Keys"`);
       // A replica reads the Secrets Manager replica in its own region.
@@ -103,7 +106,7 @@ describe.each(APIS)('$stack', ({ env, stack, region, primary, access, cdnUrl }) 
     s.template(stack).hasResourceProperties('AWS::Logs::LogGroup', { RetentionInDays: 30 });
   });
 
-  it(`IAM: ${primary ? 'read/write' : 'read only'} on the table of its region and on its bucket prefixes, the ${cdnUrl ? 'four secrets (token keys: auth is on)' : 'three secrets'} (the origin secret among them), its own logs`, () => {
+  it(`IAM: ${primary ? 'read/write' : 'read only'} on the table of its region and on its bucket prefixes, the four secrets (token keys: auth is on everywhere; the origin secret among them), its own logs`, () => {
     const st = statementsOf(stack, 'ApiFunctionRole');
     expect(st.every((x) => x.Effect === 'Allow')).toBe(true);
     const all = st.flatMap(actions);
@@ -150,7 +153,7 @@ describe.each(APIS)('$stack', ({ env, stack, region, primary, access, cdnUrl }) 
     const secrets = st.filter((x) => actions(x).includes('secretsmanager:GetSecretValue'));
     expect(secrets).toHaveLength(1);
     expect(actions(secrets[0])).toEqual(['secretsmanager:GetSecretValue']);
-    expect(resources(secrets[0])).toHaveLength(cdnUrl ? 4 : 3);
+    expect(resources(secrets[0])).toHaveLength(4);
     const vars = only(stack, 'AWS::Lambda::Function').Environment.Variables;
     expect(resources(secrets[0])).toContain(asText(vars.ORIGIN_SECRET_ARN));
     const logs = st.filter((x) => actions(x).some((a) => a.startsWith('logs:')));
@@ -168,7 +171,8 @@ describe.each(['dev', 'staging', 'prod'])('%s events Lambda', (env) => {
     expect(fn).toMatchObject({ Runtime: 'nodejs24.x', Architectures: ['arm64'], Handler: 'index.handler', FunctionName: `oci-registry-${env}-events` });
     expect(files(join(s.outdir, `asset.${fn.Code.S3Key.replace(/\.zip$/, '')}`))).toEqual(files(join(ROOT, 'dist', 'events')));
     const vars = fn.Environment.Variables;
-    expect(vars).toMatchObject({ TABLE_NAME: `oci-registry-${env}`, POWERTOOLS_SERVICE_NAME: 'oci-registry-events', REGISTRY_ACCESS: env === 'dev' ? 'open' : 'closed' });
+    expect(vars).toMatchObject({ TABLE_NAME: `oci-registry-${env}`, POWERTOOLS_SERVICE_NAME: 'oci-registry-events' });
+    expect(vars.REGISTRY_ACCESS).toBeUndefined();
     expect(asText(vars.BUCKET_NAME)).toMatch(new RegExp(`-${env === 'staging' ? 'eu-west-1' : 'us-east-1'}"`));
     // functions/aws/config.ts refuses to start without KEYS_SECRET_ARN.
     expect(asText(vars.KEYS_SECRET_ARN)).toContain(`"StackName":"OciRegistry-${env}-Keys"`);
@@ -212,7 +216,10 @@ describe('ingest', () => {
       const env = Object.fromEntries(container.Environment.map((e: Json) => [e.Name, e.Value]));
       expect(env.PORT).toBe('8080');
       expect(env.POWERTOOLS_SERVICE_NAME).toBe('oci-registry-ingest');
-      expect(env.REGISTRY_ACCESS).toBe('closed');
+      expect(env.REGISTRY_ACCESS).toBeUndefined();
+      // It verifies the bearer token of a streamed PATCH, with the realm of its environment's domain.
+      expect(env.TOKEN_KEYS_SECRET_ARN).toBeDefined();
+      expect(env.REGISTRY_URL).toMatch(/^https:\/\/registry(\.staging)?\.example\.com$/);
       const tg = only(stack, 'AWS::ElasticLoadBalancingV2::TargetGroup');
       expect(tg).toMatchObject({ HealthCheckPath: '/healthz', Port: 8080, Protocol: 'HTTP', TargetType: 'ip' });
       expect(asText(container.Image)).toContain('container-assets');

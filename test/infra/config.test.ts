@@ -27,10 +27,8 @@ describe('cdk.json environments', () => {
     expect(envs.map((e) => e.name)).toEqual(['dev', 'staging', 'prod']);
   });
 
-  it('keeps staging and prod closed and retains prod data', () => {
+  it('retains prod data', () => {
     const byName = Object.fromEntries(envs.map((e) => [e.name, e]));
-    expect(byName.staging!.access).toBe('closed');
-    expect(byName.prod!.access).toBe('closed');
     expect(byName.prod!.retain).toBe(true);
     expect(byName.prod!.replicaRegions).toEqual(['eu-west-1', 'ap-southeast-2']);
     expect(byName.dev!.throwaway).toBe(true);
@@ -46,7 +44,7 @@ describe('a user-defined environment', () => {
   it('needs only a region and the CDN public key; the rest has safe defaults', () => {
     const env = parseEnvironment('mine', base, ROOT);
     expect(env).toMatchObject({
-      name: 'mine', region: 'eu-central-1', replicaRegions: [], access: 'closed', throwaway: false,
+      name: 'mine', region: 'eu-central-1', replicaRegions: [], throwaway: false,
       ingest: true, edgeUploads: true, retain: false, priceClass: '100', throttle: { rateLimit: 500, burstLimit: 1000 },
     });
     expect(env.account).toBeUndefined();
@@ -77,8 +75,8 @@ describe('invalid configuration names the field', () => {
     ['replica twice', { ...base, replicaRegions: ['eu-west-1', 'eu-west-1'] }, /\.mine\.replicaRegions lists a region twice/],
     ['replica not a region', { ...base, replicaRegions: [42] }, /\.mine\.replicaRegions\[0\] must be an AWS region name/],
     ['bad account', { ...base, account: '1234' }, /\.mine\.account must be a 12-digit AWS account id/],
-    ['open without throwaway', { ...base, access: 'open' }, /\.mine\.access may be "open" only in an environment marked "throwaway": true/],
-    ['unknown access', { ...base, access: 'public' }, /\.mine\.access must be "closed" or "open"/],
+    ['access open, even throwaway (gone: auth is on everywhere)', { ...base, throwaway: true, access: 'open' }, /\.mine\.access is gone: every environment has token authentication on \(its first admin: npm run admin -- user add <name> --admin --aws --env <env>/],
+    ['access closed (gone too)', { ...base, access: 'closed' }, /\.mine\.access is gone/],
     ['retained throwaway', { ...base, throwaway: true, retain: true }, /\.mine\.retain cannot be true in a throwaway environment/],
     ['typo in a field name', { ...base, replicaRegion: ['eu-west-1'] }, /\.mine\.replicaRegion is not a known field/],
     ['domain without certificate or zone', { ...base, domain: { name: 'r.example.com' } }, /\.mine\.domain needs hostedZone .* or certificateArn/],

@@ -134,7 +134,12 @@ describe('the environment contract', () => {
       const env = Object.fromEntries(Object.entries(p.env).map(([k, v]) => [k, typeof v === 'string' ? v : `resolved-${k}`]));
       const config = readAwsConfig({ ...env, AWS_REGION: 'us-east-1' });
       expect(config.keys, p.where).toEqual({ secretArn: 'resolved-KEYS_SECRET_ARN' });
-      expect(config.access, p.where).toMatch(/^(open|closed)$/);
+      expect(config.localOpen, p.where).toBe(false);
+      // Token auth where requests are served (the events Lambda serves none), in every environment:
+      // the realm from the domain, or per request from CloudFront's host (functions/aws/public-url.ts).
+      if (p.process === 'events') continue;
+      expect(config.auth, p.where).toMatchObject({ tokenKeys: { secretArn: 'resolved-TOKEN_KEYS_SECRET_ARN' } });
+      expect(config.auth!.url ?? `service ${config.auth!.service}`, p.where).toMatch(/^https:\/\/registry(\.staging)?\.example\.com$|^service oci-registry-dev$/);
       expect(config.tableName, p.where).toMatch(/^oci-registry-(dev|staging|prod)$/);
     }
   });
@@ -156,7 +161,7 @@ describe('the environment contract', () => {
     const config = readAwsConfig(base);
     const ingest = readIngestSettings({});
     const defaults: Partial<Record<RuntimeEnvName, unknown>> = {
-      REGISTRY_ACCESS: config.access,
+      REGISTRY_LOCAL_OPEN: config.localOpen ? 'on' : 'off',
       REGISTRY_UPLOAD_TTL_SECONDS: String(config.uploadTtlSeconds),
       REGISTRY_SHA512: String(config.sha512),
       S3_FORCE_PATH_STYLE: String(config.s3ForcePathStyle),

@@ -41,6 +41,8 @@ export async function grantsFor(store: IdentityStore, who: Identity, requested: 
     if (r.type === 'registry') {
       // The catalog lists every repository: system administrators only.
       if (r.name === 'catalog' && who.kind === 'user' && who.user.admin && r.actions.includes('*')) out.push({ type: 'registry', name: 'catalog', actions: ['*'] });
+      // The management API (/api/v1/): any signed-in user or robot; each endpoint checks its own rights.
+      if (r.name === 'management' && who.kind !== 'anonymous' && r.actions.includes('*')) out.push({ type: 'registry', name: 'management', actions: ['*'] });
       continue;
     }
     const allowed = await repositoryActions(store, who, r.name);

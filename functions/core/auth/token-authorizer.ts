@@ -11,6 +11,12 @@ export interface AuthSettings {
   /** Where clients get tokens, e.g. https://registry.example.com/token. */
   realm: string;
   service: string;
+  /**
+   * The realm of one request, when the public URL is known only per request: an AWS environment
+   * without a domain, whose CloudFront Functions write the distribution's own host name into each
+   * request (functions/aws/public-url.ts). Undefined from it: `realm`.
+   */
+  realmOf?: (req: RegistryRequest) => string | undefined;
 }
 
 /** A principal whose rights are its token's `access` claims. */
@@ -20,8 +26,9 @@ export interface TokenPrincipal extends Principal {
 
 const quoted = (v: string) => `"${v.replace(/["\\]/g, '')}"`;
 
-export function challenge(settings: AuthSettings, required: readonly Access[], error?: 'invalid_token' | 'insufficient_scope'): string {
-  const parts = [`realm=${quoted(settings.realm)}`, `service=${quoted(settings.service)}`];
+export function challenge(settings: AuthSettings, required: readonly Access[], error?: 'invalid_token' | 'insufficient_scope', req?: RegistryRequest): string {
+  const realm = (req && settings.realmOf?.(req)) ?? settings.realm;
+  const parts = [`realm=${quoted(realm)}`, `service=${quoted(settings.service)}`];
   if (required.length > 0) parts.push(`scope=${quoted(required.map(scopeOf).join(' '))}`);
   if (error) parts.push(`error=${quoted(error)}`);
   return `Bearer ${parts.join(',')}`;
@@ -64,21 +71,21 @@ export class TokenAuthorizer implements Authorizer {
     if (bearer === undefined) {
       const anonymous = auth === undefined ? await this.#anonymous(required) : undefined;
       if (anonymous) return anonymous;
-      return { allowed: false, status: 401, challenge: challenge(this.#settings, required), detail: { reason: 'authentication required: get a token from the realm in WWW-Authenticate' } };
+      return { allowed: false, status: 401, challenge: challenge(this.#settings, required, undefined, req), detail: { reason: 'authentication required: get a token from the realm in WWW-Authenticate' } };
     }
     let claims;
     try {
       claims = await this.#tokens.verifyAccess(bearer);
     } catch (e) {
       const reason = e instanceof TokenError ? e.message : 'invalid token';
-      return { allowed: false, status: 401, challenge: challenge(this.#settings, required, 'invalid_token'), detail: { reason: `invalid token: ${reason}` } };
+      return { allowed: false, status: 401, challenge: challenge(this.#settings, required, 'invalid_token', req), detail: { reason: `invalid token: ${reason}` } };
     }
     const missing = required.filter((a) => !covers(claims.access, a));
     if (missing.length > 0) {
       return {
         allowed: false,
         status: 401,
-        challenge: challenge(this.#settings, required, 'insufficient_scope'),
+        challenge: challenge(this.#settings, required, 'insufficient_scope', req),
         detail: { reason: 'the token does not grant this access', needed: missing.map(scopeOf) },
       };
     }
