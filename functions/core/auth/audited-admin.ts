@@ -30,6 +30,10 @@ function projectChange(before: Project | undefined, after: Project, create: bool
   if (before.public !== after.public) return { action: 'project.visibility', detail: { public: after.public } };
   const rules = JSON.stringify(after.immutableTags ?? []);
   if (JSON.stringify(before.immutableTags ?? []) !== rules) return { action: 'policy.immutable', detail: { immutableTags: rules } };
+  const retention = JSON.stringify(after.retention ?? []);
+  if (JSON.stringify(before.retention ?? []) !== retention) return { action: 'policy.retention', detail: { retention } };
+  const protect = JSON.stringify(after.retentionProtect ?? []);
+  if (JSON.stringify(before.retentionProtect ?? []) !== protect) return { action: 'policy.protect', detail: { retentionProtect: protect } };
   return { action: 'project.update' };
 }
 

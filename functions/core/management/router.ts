@@ -5,6 +5,7 @@ import type { HandlerContext, Operation } from '../context.ts';
 import { RegistryError } from '../errors.ts';
 import type { RegistryResponse } from '../http.ts';
 import type { IdentityStore } from '../auth/identity-store.ts';
+import { auditedIdentityStore } from '../auth/audited-admin.ts';
 import type { Project } from '../auth/model.ts';
 import { requireName } from '../grammar.ts';
 import { administeredProject, callerOf, canPull, isSystemAdmin, visibleProject, type Caller } from './caller.ts';
@@ -105,7 +106,10 @@ export function managementOperation(endpoints: readonly Endpoint[]): Operation {
       hit.c.keys.forEach((k, i) => (path[k] = decodeURIComponent(hit.m![i + 1]!)));
       const { access } = hit.c.endpoint;
       const caller = await callerOf(base.req, base.deps, auth.store, ALLOWS_ANONYMOUS.has(access));
-      const ctx: ManagementContext = { ...base, store: auth.store, caller, path };
+      // Every change made through the API is an audit entry under the caller's name (core/auth/audited-admin.ts).
+      const actor = caller.kind === 'user' ? caller.user.name : caller.kind === 'robot' ? caller.robot.name : 'anonymous';
+      const store = base.deps.audit ? auditedIdentityStore(auth.store, base.deps.audit, { actor, address: base.req.clientAddress ?? '' }) : auth.store;
+      const ctx: ManagementContext = { ...base, store, caller, path };
       await check(ctx, access);
       return hit.c.endpoint.handle(ctx);
     },
