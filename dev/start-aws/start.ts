@@ -99,8 +99,14 @@ export interface AwsLocal {
   edgeUploads: boolean;
   /** The ingest process (undefined when ingest is off). */
   ingest?: { url: string; pid: number; restart(): Promise<void>; kill(signal?: NodeJS.Signals): void };
-  /** Events the events handler processed (recorded, duplicate or ignored), failed, and still has (retries included). */
+  /** Events the events handler processed (recorded, duplicate or ignored), failed, and still has (retries and held ones included). */
   events: { delivered: number; failed: number; inFlight: number };
+  /**
+   * Holds object-created events back until the returned function is called: S3 sends its
+   * notifications ~1 s after the object or later, so a client may send its next requests (the
+   * manifest PUT) before the events arrive. Here they arrive at once unless held.
+   */
+  holdEvents(): () => void;
   close(): Promise<void>;
 }
 
@@ -312,6 +318,16 @@ export async function startAwsLocal(opts: AwsLocalOptions): Promise<AwsLocal> {
     }
 
     const events = { delivered: 0, failed: 0, inFlight: 0 };
+    let held: S3Event[] | undefined;
+    const holdEvents = (): (() => void) => {
+      held ??= [];
+      return () => {
+        const release = held ?? [];
+        held = undefined;
+        events.inFlight -= release.length;
+        for (const e of release) deliver(e);
+      };
+    };
     // The events Lambda is a process of its own in AWS: its own clients (and so its own call records).
     const eventsDeps = await createAwsDeps(readAwsConfig(env), { credentials: LOCAL_S3_CREDENTIALS });
     cleanups.push(async () => {
@@ -337,7 +353,11 @@ export async function startAwsLocal(opts: AwsLocalOptions): Promise<AwsLocal> {
         },
       );
     };
-    const gate = new EventGate((e) => deliver(e));
+    const gate = new EventGate((e) => {
+      if (!held) return deliver(e);
+      events.inFlight += 1;
+      held.push(e);
+    });
     s3.onEvent((e) => gate.event(e));
 
     const config: EdgeConfig = { ingest: opts.ingest, edgeUploads: opts.edgeUploads !== false, ...EDGE_ORIGINS };
@@ -363,7 +383,7 @@ export async function startAwsLocal(opts: AwsLocalOptions): Promise<AwsLocal> {
       } }),
     });
     cleanups.push(() => frontDoor.close());
-    return { url: frontDoor.url, frontDoor, deps, apiHandler: handler, cdn, eventsDeps, apiBytes, env, edgeUploads: opts.edge !== false && config.edgeUploads, ...(localRegions ? { regions: localRegions } : {}), ...(ingest ? { ingest } : {}), events, close };
+    return { url: frontDoor.url, frontDoor, deps, apiHandler: handler, cdn, eventsDeps, apiBytes, env, edgeUploads: opts.edge !== false && config.edgeUploads, ...(localRegions ? { regions: localRegions } : {}), ...(ingest ? { ingest } : {}), events, holdEvents, close };
   } catch (e) {
     await close();
     throw e;

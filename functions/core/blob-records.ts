@@ -20,49 +20,69 @@ export async function recordBlob(deps: Pick<RegistryDeps, 'metadata' | 'blobs'>,
     stored = await metadata.putBlob(blob);
     await metadata.linkBlob(repo, stored);
   }
-  if (stored.location !== blob.location) {
-    // A duplicate: the bytes are the same (same digest), only their location differs. Deleting them
-    // is tidying up; a failure leaves unreferenced bytes for GC, never a wrong blob.
-    await deps.blobs.deleteBlob(blob.location).catch(() => undefined);
-  }
+  await dropDuplicate(deps, blob, stored);
   return stored;
 }
 
+/**
+ * Deletes `blob`'s bytes when another copy (`stored`) was recorded first. A duplicate: the bytes are
+ * the same (same digest), only their location differs. Deleting them is tidying up; a failure leaves
+ * unreferenced bytes for GC, never a wrong blob.
+ */
+async function dropDuplicate(deps: Pick<RegistryDeps, 'blobs'>, blob: BlobRecord, stored: BlobRecord): Promise<void> {
+  if (stored.location !== blob.location) await deps.blobs.deleteBlob(blob.location).catch(() => undefined);
+}
+
 type EdgeDeps = Pick<RegistryDeps, 'metadata' | 'blobs' | 'now'>;
-type EdgeUpload = NonNullable<Awaited<ReturnType<NonNullable<BlobStore['findRepoUpload']>>>>;
+export type EdgeUpload = NonNullable<Awaited<ReturnType<NonNullable<BlobStore['findRepoUpload']>>>>;
 
 /**
- * Ends the upload session that wrote an edge upload (the object names it), which makes this caller
- * the one that records the upload. True when it ended the session here; false when there is no
- * session to end (the object names none, or it was ended already: by the request or event that
- * recorded the upload, or by one that is recording it now). One DeleteItem when it names one.
+ * Ends upload session `uploadId` (when the object names one) and records `blob`: whoever ends the
+ * session records the upload. One atomic write where the store has one (recordUpload: one
+ * TransactWriteItems), else one DeleteItem and then the recording. undefined when the session was
+ * not there (ended already by whoever recorded the upload, or expired): nothing was recorded here.
  */
-export async function endEdgeSession(deps: EdgeDeps, upload: EdgeUpload): Promise<boolean> {
-  return upload.uploadId !== undefined && (await deps.metadata.deleteUpload(upload.uploadId));
+export async function recordSession(deps: EdgeDeps, repo: string, blob: BlobRecord, uploadId: string | undefined): Promise<BlobRecord | undefined> {
+  const { metadata } = deps;
+  if (uploadId === undefined) return recordBlob(deps, repo, blob);
+  if (!metadata.recordUpload) return (await metadata.deleteUpload(uploadId)) ? recordBlob(deps, repo, blob) : undefined;
+  const stored = await metadata.recordUpload(repo, blob, uploadId);
+  if (stored) await dropDuplicate(deps, blob, stored);
+  return stored;
+}
+
+/**
+ * Records `repo`'s edge upload of `digest` (the object `upload`) for a request that needs the blob
+ * (recordSession). With an atomic store, undefined means the session was ended by the write that
+ * recorded and linked the upload (the link is there, unless the repository deleted the blob since)
+ * or had expired. A store that ends sessions apart from recording may have a recorder between the
+ * two: a session ended already counts as recorded when the blob record names this object (one
+ * GetItem; then the link, looked at again for up to 775 ms while the other recorder may be writing
+ * it), else the upload is recorded here (a recorder that failed after ending the session).
+ */
+export async function recordFoundUpload(deps: EdgeDeps, repo: string, digest: string, upload: EdgeUpload): Promise<BlobRecord | undefined> {
+  const blob: BlobRecord = { digest, size: upload.size, location: upload.location, createdAt: deps.now() };
+  const stored = await recordSession(deps, repo, blob, upload.uploadId);
+  if (stored || deps.metadata.recordUpload) return stored;
+  if ((await deps.metadata.getBlob(digest))?.location === upload.location) return linkSoon(deps, repo, digest);
+  return recordBlob(deps, repo, blob);
 }
 
 /**
  * Records (and links) `repo`'s upload of `digest` that the edge PUT straight into storage, when
  * storage holds one not recorded yet; undefined when there is none. Its storage event normally does
  * this (functions/apps/events-lambda); a request that needs the blob before the event arrives does it
- * first. Whoever ends the upload's session records it (endEdgeSession); when the session was ended
- * already, the upload counts as recorded if the blob record names this object (the event may still
- * be writing it, or a recorder failed: then it is recorded here). A recorded object whose repository
- * unlinked the blob since (DELETE) is never linked again. One storage lookup (findRepoUpload), then
- * one DeleteItem and the recording; when the session was ended already, one GetItem of the blob
- * record (and of the link when it turns out recorded, looked at again for up to 775 ms while another
- * recorder may be writing it).
+ * first (recordFoundUpload). One storage lookup (findRepoUpload), then the recording; when the
+ * session was ended already by an atomic recording, one GetItem of the link. A recorded object whose
+ * repository unlinked the blob since (DELETE) is never linked again.
  */
 export async function recordEdgeUpload(deps: EdgeDeps, repo: string, digest: string): Promise<BlobRecord | undefined> {
-  if (!deps.blobs.findRepoUpload) return undefined;
-  const upload = await deps.blobs.findRepoUpload(repo, digest);
+  const upload = await deps.blobs.findRepoUpload?.(repo, digest);
   if (!upload) return undefined;
-  if (!(await endEdgeSession(deps, upload)) && upload.uploadId !== undefined && (await deps.metadata.getBlob(digest))?.location === upload.location) {
-    return linkSoon(deps, repo, digest);
-  }
-  return recordBlob(deps, repo, { digest, size: upload.size, location: upload.location, createdAt: deps.now() });
+  const stored = await recordFoundUpload(deps, repo, digest, upload);
+  if (stored || !deps.metadata.recordUpload) return stored;
+  return deps.metadata.getLinkedBlob(repo, digest);
 }
-
 /** Waits between looks for a link that is being written: 775 ms in all. */
 const LINK_WAITS_MS = [25, 50, 100, 200, 400];
 

@@ -150,6 +150,20 @@ export interface MetadataStore {
    */
   recordBlob?(repo: string, blob: BlobRecord): Promise<BlobRecord>;
   /**
+   * Optional: deleteUpload(uploadId), then recordBlob, in one atomic write, so that a session ended
+   * means its upload recorded and linked (a store without it ends the session first, and a recorder
+   * that fails in between leaves the upload to the next request that needs it). Returns the record
+   * that is stored; undefined when the session was not there (ended already, or expired): then
+   * nothing is written.
+   */
+  recordUpload?(repo: string, blob: BlobRecord, uploadId: string): Promise<BlobRecord | undefined>;
+  /**
+   * Optional, with recordUpload: reads in one round trip what recording uploads of `digests` into
+   * `repo` needs (their blob records, the repository's catalog entry), kept for the recordUpload
+   * calls that follow, and returns the links of those digests that are there already.
+   */
+  prepareUploads?(repo: string, digests: string[]): Promise<Map<string, BlobRecord>>;
+  /**
    * Links the blob into the repository (registering the repository if new, without rewriting an
    * existing repository entry). The link carries size and location, so a read is one lookup.
    */

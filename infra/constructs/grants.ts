@@ -74,11 +74,12 @@ export function dataStatements(access: DataAccess, tableArn: string, bucketArn: 
         listBucket,
       ];
     case 'events':
-      // recordBlob: HeadObject (authorized as s3:GetObject) of the new copy, and DeleteObject of a
+      // recordUpload: HeadObject (authorized as s3:GetObject) of the new copy, and DeleteObject of a
       // copy that duplicates a digest already stored (the first verified copy wins); the end of the
-      // session (DeleteItem), then the record and the link in one transaction (Put items, and an
-      // Update of a record this process has seen, which also takes a GC mark away). A late event may
-      // find its object deleted: 404 needs ListBucket.
+      // session (a Delete), the record and the link in one transaction (Put items, and an Update of a
+      // record this process has seen, which also takes a GC mark away). An object that names no
+      // session is recorded without it, after a GetItem of the catalog entry of a repository this
+      // process has not seen. A late event may find its object deleted: 404 needs ListBucket.
       return [
         new iam.PolicyStatement({ sid: 'TableRecord', actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'], resources: [tableArn] }),
         new iam.PolicyStatement({ sid: 'BlobsReadDelete', actions: [...OBJECT_READ, 's3:DeleteObject'], resources: objects(blobs) }),

@@ -8,7 +8,7 @@ import type { BlobRecord } from '../../core/ports.ts';
 import { backoff, MetadataContentionError, type DynamoOps, type TransactItem } from './dynamo-ops.ts';
 import type { KnownRepos } from './dynamo-manifests.ts';
 import { globalBlobItem, linkItem, repoEntryItem, toBlobFromWire } from './items.ts';
-import { blobKey } from './keys.ts';
+import { blobKey, uploadKey } from './keys.ts';
 
 /** Blob records this process has written or read, by digest (bounded; checked at every use). */
 export class BlobCache {
@@ -33,6 +33,12 @@ export interface RecordDeps {
   ops: DynamoOps;
   repos: KnownRepos;
   cache: BlobCache;
+  /**
+   * Repositories this process is registering now (a transaction with their catalog entry on its way):
+   * a concurrent recording into one of them waits for it instead of writing the entry too (it would
+   * lose that race, and send its transaction again).
+   */
+  registering: Map<string, Promise<void>>;
   /** Whether the repository's catalog entry exists (1 GetItem unless this process knows it). */
   registered(repo: string): Promise<boolean>;
   now(): number;
@@ -44,7 +50,38 @@ export interface RecordDeps {
  * one more TransactWriteItems, linking that copy.
  */
 export async function recordAndLink(d: RecordDeps, repo: string, blob: BlobRecord): Promise<BlobRecord> {
-  let registered = d.repos.has(repo) || (await d.registered(repo));
+  return (await recordWrites(d, repo, blob, undefined, (r) => d.registered(r)))!;
+}
+
+/**
+ * Ends upload session `uploadId` and records and links `blob` in the same transaction: whoever ends
+ * the session has recorded the upload, so no one ever sees a session ended and a blob not recorded.
+ * undefined when the session was not there (ended already, by the transaction that recorded it, or
+ * expired): then nothing was written. 1 TransactWriteItems; a repository this process has not seen
+ * is registered in it (a conditional Put of its catalog entry, refused when it exists: then one
+ * more), and a blob recorded first elsewhere that this process had not seen costs one more too.
+ */
+export function recordUploadAndLink(d: RecordDeps, repo: string, blob: BlobRecord, uploadId: string): Promise<BlobRecord | undefined> {
+  return recordWrites(d, repo, blob, uploadId, async () => false);
+}
+
+async function recordWrites(d: RecordDeps, repo: string, blob: BlobRecord, uploadId: string | undefined, registered: (repo: string) => Promise<boolean>): Promise<BlobRecord | undefined> {
+  // Waits while another call of this process registers the repository; from the last look on, no
+  // await until this call claims the registration itself.
+  for (let p = d.registering.get(repo); p !== undefined && !d.repos.has(repo); p = d.registering.get(repo)) await p;
+  if (d.repos.has(repo)) return transactRecord(d, repo, blob, uploadId, true);
+  let done = (): void => undefined;
+  d.registering.set(repo, new Promise<void>((resolve) => (done = resolve)));
+  try {
+    return await transactRecord(d, repo, blob, uploadId, await registered(repo));
+  } finally {
+    d.registering.delete(repo);
+    done();
+  }
+}
+
+async function transactRecord(d: RecordDeps, repo: string, blob: BlobRecord, uploadId: string | undefined, registeredAtStart: boolean): Promise<BlobRecord | undefined> {
+  let registered = registeredAtStart;
   for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
     const known = d.cache.get(blob.digest);
     const winner = known ?? blob;
@@ -67,23 +104,30 @@ export async function recordAndLink(d: RecordDeps, repo: string, blob: BlobRecor
           },
         };
     const items: TransactItem[] = [record, { Put: { TableName: d.ops.table, Item: { ...linkItem(repo, winner), lt: now } } }];
-    if (!registered) {
-      items.push({ Put: { TableName: d.ops.table, Item: repoEntryItem(repo, now), ConditionExpression: 'attribute_not_exists(#pk)', ExpressionAttributeNames: PK } });
-    }
+    const repoAt = registered ? -1 : items.push({ Put: { TableName: d.ops.table, Item: repoEntryItem(repo, now), ConditionExpression: 'attribute_not_exists(#pk)', ExpressionAttributeNames: PK } }) - 1;
+    // The session, live (an expired one counts as absent, as deleteUpload says).
+    const sessionAt = uploadId === undefined ? -1 : items.push({
+      Delete: { TableName: d.ops.table, Key: uploadKey(uploadId), ConditionExpression: 'attribute_exists(#pk) AND #exp > :now', ExpressionAttributeNames: { ...PK, '#exp': 'expires' }, ExpressionAttributeValues: { ':now': now } },
+    }) - 1;
     const reasons = await d.ops.transactOrReasons(items);
     if (reasons === undefined) {
       d.cache.set(winner);
       d.repos.add(repo);
       return winner;
     }
+    // A concurrent request registered the repository first.
+    if (repoAt >= 0 && reasons[repoAt]?.Code === 'ConditionalCheckFailed') {
+      registered = true;
+      d.repos.add(repo);
+    }
+    // The session was ended already: by the transaction that recorded this upload (or it expired).
+    if (sessionAt >= 0 && reasons[sessionAt]?.Code === 'ConditionalCheckFailed') return undefined;
     if (reasons[0]?.Code === 'ConditionalCheckFailed') {
       // Another copy won (or the cached one is gone): the record as it is came back with the failure.
       const current = reasons[0].Item === undefined ? undefined : toBlobFromWire(reasons[0].Item as Record<string, { S?: string; N?: string }>);
       if (current) d.cache.set(current);
       else d.cache.delete(blob.digest);
     }
-    // A concurrent request registered the repository first.
-    if (reasons[2]?.Code === 'ConditionalCheckFailed') registered = true;
     // Another transaction on the same items: back off before the next attempt.
     if (reasons.some((r) => r.Code === 'TransactionConflict')) await backoff(attempt + 1);
   }

@@ -12,7 +12,7 @@ import type {
 import { DynamoManifests, PUT_READ_FIELDS, type KnownRepos, type PreparedPut } from './dynamo-manifests.ts';
 import { DynamoOps } from './dynamo-ops.ts';
 import { DynamoUploads } from './dynamo-uploads.ts';
-import { BlobCache, recordAndLink } from './dynamo-blob-record.ts';
+import { BlobCache, recordAndLink, recordUploadAndLink, type RecordDeps } from './dynamo-blob-record.ts';
 import { globalBlobItem, linkItem, repoEntryItem, toBlob, toDescriptor, toHead, toManifest, type Item, type ManifestFields } from './items.ts';
 import {
   LINK, MANIFEST, REPOS_PK, TAG, blobKey, linkKey, manifestKey, referrerPrefix, repoEntryKey, repoPk, tagKey, type Key,
@@ -53,6 +53,7 @@ export class DynamoMetadataStore implements MetadataStore, GcMetadataStore {
   private readonly manifests: DynamoManifests;
   private readonly gc: DynamoGc;
   private readonly now: () => number;
+  private readonly recordDeps: RecordDeps;
 
   constructor(options: DynamoMetadataOptions) {
     const doc = DynamoDBDocumentClient.from(options.client, { marshallOptions: { removeUndefinedValues: true } });
@@ -63,6 +64,10 @@ export class DynamoMetadataStore implements MetadataStore, GcMetadataStore {
     this.uploads = new DynamoUploads(this.ops, this.now);
     this.manifests = new DynamoManifests(this.ops, this.bodies, this.repos, this.now);
     this.gc = new DynamoGc(this.ops, this.bodies);
+    this.recordDeps = {
+      ops: this.ops, repos: this.repos, cache: this.blobs, registering: new Map(), now: this.now,
+      registered: async (r) => (await this.get(repoEntryKey(r))) !== undefined,
+    };
   }
 
   /**
@@ -131,11 +136,29 @@ export class DynamoMetadataStore implements MetadataStore, GcMetadataStore {
 
   /** See dynamo-blob-record.ts: 1 TransactWriteItems (+ 1 GetItem while the repository is unknown here). */
   recordBlob(repo: string, blob: BlobRecord): Promise<BlobRecord> {
-    return recordAndLink(
-      { ops: this.ops, repos: this.repos, cache: this.blobs, now: this.now, registered: async (r) => (await this.get(repoEntryKey(r))) !== undefined },
-      repo,
-      blob,
-    );
+    return recordAndLink(this.recordDeps, repo, blob);
+  }
+
+  /** See dynamo-blob-record.ts: 1 TransactWriteItems ending the session, recording and linking. */
+  recordUpload(repo: string, blob: BlobRecord, uploadId: string): Promise<BlobRecord | undefined> {
+    return recordUploadAndLink(this.recordDeps, repo, blob, uploadId);
+  }
+
+  /**
+   * 1 BatchGetItem: the links of `digests` in `repo`, their blob records and the repository's catalog
+   * entry (unless known), kept for the recordUpload calls that follow. Returns the links there (a
+   * link a GC run has condemned is left to the recording, which writes it again unmarked).
+   */
+  async prepareUploads(repo: string, digests: string[]): Promise<Map<string, BlobRecord>> {
+    const keys = digests.flatMap((d) => [linkKey(repo, d), blobKey(d)]);
+    const items = await this.ops.batchGet(this.repos.has(repo) ? keys : [...keys, repoEntryKey(repo)]);
+    const links = new Map<string, BlobRecord>();
+    for (const item of items) {
+      if (item.pk === REPOS_PK) this.repos.add(repo);
+      else if (item.pk === blobKey(item.digest as string).pk) this.blobs.set(toBlob(item));
+      else if (item.gcm === undefined) links.set(item.digest as string, toBlob(item));
+    }
+    return links;
   }
 
   /**

@@ -5,7 +5,7 @@
 // recorded the blob already (functions/core/handlers/manifests.ts); recording again changes nothing,
 // and an object some request recorded first (its upload session ended) is not linked again.
 import type { S3Event, S3EventRecord } from 'aws-lambda';
-import { endEdgeSession, recordBlob } from '../../core/blob-records.ts';
+import { recordSession } from '../../core/blob-records.ts';
 import type { RegistryDeps } from '../../core/context.ts';
 import { parseEdgeUploadKey } from '../../adapters/s3/edge-upload-keys.ts';
 
@@ -35,15 +35,14 @@ async function recordOne(deps: EventDeps, record: S3EventRecord): Promise<Outcom
   const size = record.s3.object.size;
   if (!Number.isSafeInteger(size) || size < 0) return { key, result: 'ignored', reason: 'no object size' };
   try {
-    // The object names the session that wrote it: whoever ends that session records the upload. A
-    // request that needed the blob first (HEAD, GET, mount, DELETE, manifest PUT) ended it already,
-    // or an earlier delivery of this event did: nothing to do (a recorder that failed after ending
-    // it leaves the upload to the next request that needs the blob, which checks the blob record).
-    const found = deps.blobs.findRepoUpload ? await deps.blobs.findRepoUpload(upload.repo, upload.digest) : undefined;
+    // The object names the session that wrote it: whoever ends that session records the upload
+    // (recordSession). A request that needed the blob first (HEAD, GET, mount, DELETE, manifest
+    // PUT) ended it already, or an earlier delivery of this event did: nothing to do.
+    const found = deps.blobs.findRepoUpload ? await deps.blobs.findRepoUpload(upload.repo, upload.digest) : { uploadId: undefined };
     // Gone since the event was sent (a GC run deleted an edge copy nobody recorded): nothing to record.
-    if (deps.blobs.findRepoUpload && found === undefined) return { key, result: 'ignored', reason: 'object no longer exists' };
-    if (found?.uploadId !== undefined && !(await endEdgeSession(deps, found))) return { key, result: 'ignored', reason: 'recorded already' };
-    const stored = await recordBlob(deps, upload.repo, { digest: upload.digest, size, location: key, createdAt: deps.now() });
+    if (found === undefined) return { key, result: 'ignored', reason: 'object no longer exists' };
+    const stored = await recordSession(deps, upload.repo, { digest: upload.digest, size, location: key, createdAt: deps.now() }, found.uploadId);
+    if (!stored) return { key, result: 'ignored', reason: 'recorded already' };
     return { key, result: 'recorded', repo: upload.repo, digest: upload.digest, location: stored.location, duplicate: stored.location !== key };
   } catch (error) {
     return { key, result: 'failed', error };

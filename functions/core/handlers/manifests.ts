@@ -2,7 +2,7 @@
 import { repositoryPaths } from '../shared-cache.ts';
 import { repoAccess } from '../access.ts';
 import { RegistryError } from '../errors.ts';
-import { recordBlob, recordEdgeUpload } from '../blob-records.ts';
+import { recordBlob, recordFoundUpload, type EdgeUpload } from '../blob-records.ts';
 import { digestAlgorithm, isDigestLike, isValidTag, parseReference } from '../grammar.ts';
 import { emptyResponse, header, type RegistryResponse } from '../http.ts';
 import { acceptable, digestOf, EMPTY_BLOB, MANIFEST_MEDIA_TYPES, manifestRecord, MAX_MANIFEST_BYTES, parseManifest, type ParsedManifest } from '../manifest.ts';
@@ -125,15 +125,25 @@ async function revive(deps: RegistryDeps, repo: string, digest: string, found: R
   if (found.manifests.has(digest) && !(await deps.metadata.gcUnmark({ kind: 'manifest', repo, digest }))) found.manifests.delete(digest);
 }
 
-/** Edge uploads looked up at once by one manifest PUT. */
+/** Edge uploads looked up (and recorded) at once by one manifest PUT. */
 const EDGE_LOOKUP_CONCURRENCY = 8;
+
+/** Runs `work` on every item, `EDGE_LOOKUP_CONCURRENCY` at a time. */
+async function eachInGroups<T>(items: T[], work: (item: T) => Promise<void>): Promise<void> {
+  for (let i = 0; i < items.length; i += EDGE_LOOKUP_CONCURRENCY) await Promise.all(items.slice(i, i + EDGE_LOOKUP_CONCURRENCY).map(work));
+}
 
 /**
  * A blob the edge PUT straight into storage is recorded by its storage event, which may arrive after
- * the manifest that references it (clients PUT the manifest right after the blob's 201). For each
- * referenced blob not linked into `repo`, asks the blob store for `repo`'s own edge upload of it and
- * records what it finds (first verified copy wins; linking is idempotent, so a late or repeated event
- * changes nothing). Another repository's upload of the digest is never found here.
+ * the manifest that references it (clients PUT the manifest right after the blob's 201; S3 sends its
+ * notifications ~1 s later or more). For each referenced blob not linked into `repo`, asks the blob
+ * store for `repo`'s own edge upload of it and records what it finds (recordFoundUpload; whoever ends
+ * the upload's session records it, so the late event then writes nothing). Another repository's
+ * upload of the digest is never found here. With a store that prepares recordings, one batch read
+ * first: the links written meanwhile (by the events), and the blob records and catalog entry the
+ * recordings need (a blob pushed before by another repository is then recorded in one transaction,
+ * not in a refused one and another). The first recording goes alone: it registers a new repository
+ * for the others.
  */
 async function reconcileEdgeUploads(deps: RegistryDeps, repo: string, parsed: ParsedManifest, found: References): Promise<void> {
   const blobs = deps.blobs;
@@ -143,19 +153,30 @@ async function reconcileEdgeUploads(deps: RegistryDeps, repo: string, parsed: Pa
   for (const d of parsed.manifests) {
     if (!MANIFEST_MEDIA_TYPES.includes(d.mediaType) && !found.manifests.has(d.digest) && !found.blobs.has(d.digest)) candidates.add(d.digest);
   }
-  const digests = [...candidates];
+  const uploads = new Map<string, EdgeUpload>();
   const unresolved: string[] = [];
-  for (let i = 0; i < digests.length; i += EDGE_LOOKUP_CONCURRENCY) {
-    await Promise.all(
-      digests.slice(i, i + EDGE_LOOKUP_CONCURRENCY).map(async (digest) => {
-        const recorded = await recordEdgeUpload(deps, repo, digest);
-        if (recorded) found.blobs.set(digest, recorded);
-        else unresolved.push(digest);
-      }),
-    );
+  await eachInGroups([...candidates], async (digest) => {
+    const upload = await blobs.findRepoUpload!(repo, digest);
+    if (upload) uploads.set(digest, upload);
+    else unresolved.push(digest);
+  });
+  if (uploads.size > 0 && deps.metadata.prepareUploads) {
+    for (const [digest, linked] of await deps.metadata.prepareUploads(repo, [...uploads.keys()])) {
+      found.blobs.set(digest, linked);
+      uploads.delete(digest);
+    }
   }
-  // The event may have recorded the blob between the link read and the lookup: it links before it
-  // deletes a duplicate copy, so a link absent before and a copy absent now means the link is there.
+  const record = async ([digest, upload]: [string, EdgeUpload]): Promise<void> => {
+    const recorded = await recordFoundUpload(deps, repo, digest, upload);
+    if (recorded) found.blobs.set(digest, recorded);
+    else unresolved.push(digest);
+  };
+  const [first, ...rest] = uploads;
+  if (first) await record(first);
+  await eachInGroups(rest, record);
+  // Recorded by someone else meanwhile: the event may have recorded the blob between the link read
+  // and the lookup (it links before it deletes a duplicate copy, so a link absent before and a copy
+  // absent now means the link is there), or ended the session in the write that linked it.
   for (let i = 0; i < unresolved.length; i += REFERENCE_BATCH) {
     const again = await deps.metadata.getReferences(repo, unresolved.slice(i, i + REFERENCE_BATCH));
     for (const [k, v] of again.blobs) found.blobs.set(k, v);

@@ -121,6 +121,36 @@ describe('DynamoDB round trips per operation', () => {
     expect((await store.getLinkedBlob('r', gone.digest))?.location).toBe(again.location);
   });
 
+  it('recordUpload: the session ended, the blob recorded and linked (and a new repository registered) in one transaction; a session ended already writes nothing', async () => {
+    const store = fresh();
+    const [a, b, c] = [blob(), blob(), blob()];
+    const [sa, sb, sc] = [session('edge'), session('edge'), session('edge')];
+    for (const s of [sa, sb, sc]) await store.createUpload(s);
+    // A new repository, concurrent recordings: the first registers it, the others wait for that
+    // instead of reading the catalog entry or losing the race for it.
+    const all = await measure(async () => expect(await Promise.all([store.recordUpload('edge', a, sa.id), store.recordUpload('edge', b, sb.id)])).toEqual([a, b]));
+    expect(all).toEqual({ TransactWriteItems: 2 });
+    expect(await store.repositoryExists('edge')).toBe(true);
+    expect(await store.getUpload(sa.id)).toBeUndefined();
+    expect((await store.getLinkedBlob('edge', b.digest))?.location).toBe(b.location);
+    // Its session ended already (by the transaction that recorded it): refused, nothing written.
+    const other = fresh();
+    expect(await measure(async () => expect(await other.recordUpload('edge', { ...a, location: 'blobs/x' }, sa.id)).toBeUndefined())).toEqual({ TransactWriteItems: 1 });
+    expect((await store.getLinkedBlob('edge', a.digest))?.location).toBe(a.location);
+    // An expired session counts as absent.
+    const expired = session('edge', { expiresAt: Date.now() - 1 });
+    await store.createUpload(expired);
+    expect(await store.recordUpload('edge', blob(), expired.id)).toBeUndefined();
+    // A cold process, the blob recorded first by another repository: one batch read prepares what
+    // the recording needs (record, catalog entry), then one transaction links the first copy.
+    const cold = fresh();
+    const dup = { ...c, location: 'blobs/by-upload/dup' };
+    await store.recordBlob('first', c);
+    expect(await measure(async () => expect(await cold.prepareUploads('edge', [c.digest, a.digest])).toEqual(new Map([[a.digest, a]])))).toEqual({ BatchGetItem: 1 });
+    expect(await measure(async () => expect(await cold.recordUpload('edge', dup, sc.id)).toEqual(c))).toEqual({ TransactWriteItems: 1 });
+    expect((await store.getLinkedBlob('edge', c.digest))?.location).toBe(c.location);
+  });
+
   it('blobs: HEAD/GET one GetItem, first-wins put one UpdateItem (also when it loses: it touches the record for GC), link one PutItem when warm', async () => {
     const store = fresh();
     const b = blob();
