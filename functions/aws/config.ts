@@ -17,8 +17,6 @@ export interface AwsConfig {
   s3Endpoint?: string;
   dynamoEndpoint?: string;
   s3ForcePathStyle: boolean;
-  /** Keep a running sha512 beside sha256 so sha512 digests verify (a second hash pass per byte). */
-  sha512: boolean;
   uploadTtlSeconds: number;
   /** Blob GETs redirect to CloudFront signed URLs when set (else to S3 presigned GETs). */
   cdn?: { url: string; keyPairId: string; privateKeySecretArn: string };
@@ -47,7 +45,6 @@ export function readAwsConfig(env: Env = process.env): AwsConfig {
     keys: secretArn ? { secretArn } : { file: file! },
     access,
     s3ForcePathStyle: flagSetting(env, 'S3_FORCE_PATH_STYLE', false),
-    sha512: flagSetting(env, 'REGISTRY_SHA512', true),
     uploadTtlSeconds: intSetting(env, 'REGISTRY_UPLOAD_TTL_SECONDS', 86_400, 1, 7 * 86_400),
   };
   // CloudFront signed URLs need all three; an environment without a custom domain gets no CDN_URL

