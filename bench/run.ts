@@ -23,7 +23,7 @@ import { authFacts } from './auth.ts';
 import { putSyncCalls } from './sync-calls.ts';
 import { putCeiling } from './put-ceiling.ts';
 import { isAws, startAws } from './aws.ts';
-import { awsFacts, bundleFacts, cpuRatioFacts, ctrNoEdge, dynamoCeiling } from './aws-facts.ts';
+import { awsFacts, bundleFacts, cpuRatioFacts, ctrNoEdge, dynamoCeiling, putNoEdge } from './aws-facts.ts';
 import { gcCostChild, gcFacts, type GcBench } from './gc.ts';
 import { DISTRIBUTION_BIN, startContainerd, startDistribution, startOurs, type Side, type Target } from './servers.ts';
 
@@ -197,6 +197,10 @@ async function main(): Promise<void> {
       const blob: RawBlob = await makeRawBlob(join(root, 'raw.bin'), rawSize);
       log('blob PUT...');
       await rawPut(ctx, rows.put, blob);
+      if (targets.some((t) => t.side === 'aws')) {
+        log('blob PUT, edge fast path off (through ingest)...');
+        facts.push(...(await putNoEdge(ctx, rows.put, (c, row) => rawPut(c, row, blob))));
+      }
       if (targets.some((t) => t.side === 'ours')) {
         log('blob PUT ceiling (disk with fsync, sha256)...');
         ceiling = await putCeiling(ctx, rows.put, blob, n.put);
