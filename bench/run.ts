@@ -7,6 +7,7 @@
 //   BENCH_OURS=distribution        use a second distribution instance as "ours" (sanity check: ratios ~1)
 //   BENCH_ROWS=push,pull,ctr,put,get,manifest,auth,gc   run a subset (pull/manifest imply push, get implies put)
 //   BENCH_GC_MANIFESTS=2000,10000  registry sizes of the GC rows (default 2000: ~2 min here; gc.ts)
+//   BENCH_OP_TIMEOUT_MS=180000     limit of one measured command (default 60 s; for a loaded machine)
 //   BENCH_QUICK=1                  fewer runs, smaller blobs, shorter wrk (smoke test of the harness)
 //   BENCH_CPU_PROF=<dir>           V8 CPU profiles of the handler-CPU runs there (handler-cpu-facts.ts)
 //   BENCH_HANDLER_SOURCE=1         the handler-CPU row runs the TypeScript source, not the bundle (readable profiles)
