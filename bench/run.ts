@@ -7,6 +7,7 @@
 //   BENCH_OURS=distribution        use a second distribution instance as "ours" (sanity check: ratios ~1)
 //   BENCH_ROWS=push,pull,ctr,put,get,manifest,auth,gc   run a subset (pull/manifest imply push, get implies put)
 //   BENCH_GC_MANIFESTS=2000,10000  registry sizes of the GC rows (default 2000: ~2 min here; gc.ts)
+//   BENCH_OP_TIMEOUT_MS=180000     limit of one measured command (default 60 s; for a loaded machine)
 //   BENCH_QUICK=1                  fewer runs, smaller blobs, shorter wrk (smoke test of the harness)
 //   BENCH_CPU_PROF=<dir>           V8 CPU profiles of the handler-CPU runs there (handler-cpu-facts.ts)
 //   BENCH_HANDLER_SOURCE=1         the handler-CPU row runs the TypeScript source, not the bundle (readable profiles)
@@ -23,7 +24,7 @@ import { authFacts } from './auth.ts';
 import { putSyncCalls } from './sync-calls.ts';
 import { putCeiling } from './put-ceiling.ts';
 import { isAws, startAws } from './aws.ts';
-import { awsFacts, bundleFacts, cpuRatioFacts, ctrNoEdge, dynamoCeiling } from './aws-facts.ts';
+import { awsFacts, bundleFacts, cpuRatioFacts, ctrNoEdge, dynamoCeiling, putNoEdge } from './aws-facts.ts';
 import { gcCostChild, gcFacts, type GcBench } from './gc.ts';
 import { DISTRIBUTION_BIN, startContainerd, startDistribution, startOurs, type Side, type Target } from './servers.ts';
 
@@ -197,6 +198,10 @@ async function main(): Promise<void> {
       const blob: RawBlob = await makeRawBlob(join(root, 'raw.bin'), rawSize);
       log('blob PUT...');
       await rawPut(ctx, rows.put, blob);
+      if (targets.some((t) => t.side === 'aws')) {
+        log('blob PUT, edge fast path off (through ingest)...');
+        facts.push(...(await putNoEdge(ctx, rows.put, (c, row) => rawPut(c, row, blob))));
+      }
       if (targets.some((t) => t.side === 'ours')) {
         log('blob PUT ceiling (disk with fsync, sha256)...');
         ceiling = await putCeiling(ctx, rows.put, blob, n.put);

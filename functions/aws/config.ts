@@ -21,8 +21,6 @@ export interface AwsConfig {
   s3Endpoint?: string;
   dynamoEndpoint?: string;
   s3ForcePathStyle: boolean;
-  /** Keep a running sha512 beside sha256 so sha512 digests verify (a second hash pass per byte). */
-  sha512: boolean;
   uploadTtlSeconds: number;
   /** How often a process writes its pull counts (core/audit.ts). */
   auditPullFlushSeconds: number;
@@ -62,7 +60,6 @@ export function readAwsConfig(env: Env = process.env): AwsConfig {
     keys: secretArn ? { secretArn } : { file: file! },
     localOpen: false,
     s3ForcePathStyle: flagSetting(env, 'S3_FORCE_PATH_STYLE', false),
-    sha512: flagSetting(env, 'REGISTRY_SHA512', true),
     uploadTtlSeconds: intSetting(env, 'REGISTRY_UPLOAD_TTL_SECONDS', 86_400, 1, 7 * 86_400),
     auditPullFlushSeconds: intSetting(env, 'REGISTRY_AUDIT_PULL_FLUSH_SECONDS', 60, 1, 86_400),
   };

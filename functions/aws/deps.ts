@@ -97,7 +97,7 @@ export async function createAwsDeps(config: AwsConfig, opts: AwsDepsOptions = {}
   const [keys, urlSigner, tokens, origin] = await Promise.all([
     readKeys(config), config.cdn ? cdnUrls(config, secretsClient(config)) : undefined, tokenService(config), config.originSecret ? readKeys(config, config.originSecret) : undefined,
   ]);
-  const blobs = new S3BlobStore({ client: s3, bucket: config.bucketName, sha512: config.sha512, ...(urlSigner ? { urlSigner } : {}) });
+  const blobs = new S3BlobStore({ client: s3, bucket: config.bucketName, ...(urlSigner ? { urlSigner } : {}) });
   const doc = DynamoDBDocumentClient.from(dynamo, { marshallOptions: { removeUndefinedValues: true } });
   const identity = new DynamoIdentityStore(doc, config.tableName);
   const loginThrottle = new DynamoLoginThrottle(doc, config.tableName);

@@ -41,7 +41,6 @@ export const RUNTIME_ENV = {
   REGISTRY_REFRESH_TOKEN_DAYS: { processes: REGISTRY, setBy: 'infra', default: '30', meaning: 'lifetime of refresh tokens (docker login\'s identity token), 1 to 365 days' },
   REGISTRY_PRIMARY_REGION: { processes: REGISTRY, setBy: 'infra', default: '', meaning: 'the region every write goes to; an API in another region (a read replica) answers writes 503 naming it' },
   REGISTRY_UPLOAD_TTL_SECONDS: { processes: REGISTRY, setBy: 'infra', default: '86400', meaning: 'upload sessions expire after this long (1 s to 7 days)' },
-  REGISTRY_SHA512: { processes: REGISTRY, setBy: 'infra', default: 'true', meaning: 'keep a running sha512 beside sha256 so sha512 digests verify' },
   POWERTOOLS_SERVICE_NAME: { processes: DATA, setBy: 'infra', meaning: 'service name in every log line and metric (read by Powertools)' },
   POWERTOOLS_METRICS_NAMESPACE: { processes: DATA, setBy: 'infra', meaning: 'CloudWatch namespace of the metrics (read by Powertools)' },
   PORT: { processes: ['ingest'], setBy: 'infra', default: '8080', meaning: 'port the ingest service listens on' },

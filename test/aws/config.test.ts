@@ -8,9 +8,9 @@ import { TokenSigner } from '../../functions/core/tokens.ts';
 const base = { TABLE_NAME: 'registry', BUCKET_NAME: 'blobs', KEYS_SECRET_ARN: 'arn:aws:secretsmanager:us-east-1:1:secret:k' };
 
 describe('readAwsConfig', () => {
-  it('reads the deployment settings; never open, sha512 on and path-style off by default', () => {
+  it('reads the deployment settings; never open and path-style off by default', () => {
     const c = readAwsConfig({ ...base, AWS_REGION: 'eu-west-1' });
-    expect(c).toMatchObject({ region: 'eu-west-1', tableName: 'registry', bucketName: 'blobs', localOpen: false, sha512: true, s3ForcePathStyle: false });
+    expect(c).toMatchObject({ region: 'eu-west-1', tableName: 'registry', bucketName: 'blobs', localOpen: false, s3ForcePathStyle: false });
     expect(c.keys).toEqual({ secretArn: base.KEYS_SECRET_ARN });
     expect(c.s3Endpoint).toBeUndefined();
   });

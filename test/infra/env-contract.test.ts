@@ -163,7 +163,6 @@ describe('the environment contract', () => {
     const defaults: Partial<Record<RuntimeEnvName, unknown>> = {
       REGISTRY_LOCAL_OPEN: config.localOpen ? 'on' : 'off',
       REGISTRY_UPLOAD_TTL_SECONDS: String(config.uploadTtlSeconds),
-      REGISTRY_SHA512: String(config.sha512),
       S3_FORCE_PATH_STYLE: String(config.s3ForcePathStyle),
       PORT: String(ingest.port),
       HOST: ingest.host,

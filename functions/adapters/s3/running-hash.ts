@@ -4,33 +4,27 @@
 // digest is the blob's and the finishing request needs nothing else. No resumable hash state travels
 // between requests: an upload whose bytes arrived in several requests is verified once, when it is
 // finished, by reading the stored blob back (s3-blob-store.ts). See docs/s3-blob-store.md.
+// Only sha256 runs per byte: a sha512 digest (rare) is verified by reading the blob back, as
+// `npm start` re-reads its file for one; a running sha512 cost ingest about a fifth of its CPU.
 import { createHash, type Hash } from 'node:crypto';
 
 /** Digests (hex) of all the bytes of an upload that arrived in one request. */
 export interface KnownDigests {
   sha256: string;
-  /** Present only when the store tracks sha512 as well. */
+  /** Present only in states recorded while a running sha512 was kept (read, never written now). */
   sha512?: string;
 }
 
-/** Hashes one request's bytes: sha256 always, sha512 when asked. */
+/** Hashes one request's bytes (sha256). */
 export class StreamDigests {
   readonly #sha256: Hash = createHash('sha256');
-  readonly #sha512: Hash | undefined;
-
-  constructor(withSha512: boolean) {
-    this.#sha512 = withSha512 ? createHash('sha512') : undefined;
-  }
 
   update(bytes: Uint8Array): void {
     this.#sha256.update(bytes);
-    this.#sha512?.update(bytes);
   }
 
   result(): KnownDigests {
-    const out: KnownDigests = { sha256: this.#sha256.digest('hex') };
-    if (this.#sha512) out.sha512 = this.#sha512.digest('hex');
-    return out;
+    return { sha256: this.#sha256.digest('hex') };
   }
 }
 

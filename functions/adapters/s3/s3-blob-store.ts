@@ -19,12 +19,6 @@ import { S3PresignedUrls, type UrlSigner } from './url-signer.ts';
 export interface S3BlobStoreOptions {
   client: S3Client;
   bucket: string;
-  /**
-   * Also hash sha512 as a blob's single request streams, so sha512 digests of such blobs can be
-   * verified. Costs a second hash pass. Off: a sha512 digest of a blob sent in one request is refused
-   * as a digest mismatch (a blob sent in several is read back, and verified in either algorithm).
-   */
-  sha512?: boolean;
   /** Size of streamed parts 1-1000 (then doubling, see partTarget). Default 8 MiB; at least 5 MiB. */
   partSize?: number;
   /** Bytes of parts uploading at once per request. Default 16 MiB (two 8 MiB parts). */
@@ -39,7 +33,6 @@ export class S3BlobStore implements BlobStore, GcBlobStore {
   /** Chunks of 5 MiB or more become parts directly; smaller ones cost a segment write and a read back. */
   readonly minChunkLength = 5 * MiB;
   readonly #bucket: Bucket;
-  readonly #sha512: boolean;
   readonly #partSize: number;
   readonly #maxInFlightBytes: number;
   readonly #maxSegments: number;
@@ -47,7 +40,6 @@ export class S3BlobStore implements BlobStore, GcBlobStore {
 
   constructor(o: S3BlobStoreOptions) {
     this.#bucket = { client: o.client, name: o.bucket };
-    this.#sha512 = o.sha512 ?? false;
     this.#partSize = Math.max(o.partSize ?? 8 * MiB, 5 * MiB);
     this.#maxInFlightBytes = o.maxInFlightBytes ?? 16 * MiB;
     this.#maxSegments = Math.max(o.maxSegments ?? 32, 1);
@@ -57,14 +49,14 @@ export class S3BlobStore implements BlobStore, GcBlobStore {
   /** No S3 call: the multipart upload starts with the first part. */
   async startUpload(id: string): Promise<string> {
     uploadBlobKey(id); // refuses an id that cannot name a key
-    return serializeState({ hashes: new StreamDigests(this.#sha512).result(), parts: [], partBytes: 0, tail: [], junk: [] });
+    return serializeState({ hashes: new StreamDigests().result(), parts: [], partBytes: 0, tail: [], junk: [] });
   }
 
   async appendUpload(id: string, offset: number, stateText: string, body: AsyncIterable<Uint8Array>, expectedLength?: number) {
     const state = this.#stateAt(stateText, offset);
     // Only a request that starts the upload hashes: if it stays the only one, its digest is the
     // blob's. Bytes after it are verified when the upload finishes, by reading the blob back.
-    const hash = offset === 0 ? new StreamDigests(this.#sha512) : undefined;
+    const hash = offset === 0 ? new StreamDigests() : undefined;
     const writer = new PartWriter(
       { bucket: this.#bucket, id, key: uploadBlobKey(id), partSize: this.#partSize, maxInFlightBytes: this.#maxInFlightBytes, maxSegments: this.#maxSegments },
       state,
@@ -94,12 +86,15 @@ export class S3BlobStore implements BlobStore, GcBlobStore {
     const state = this.#stateAt(stateText, size);
     const algorithm = digest.split(':', 1)[0] ?? '';
     const key = uploadBlobKey(id);
-    if (state.hashes === undefined) {
+    // The stream's own digest answers when it is in the digest's algorithm (sha256: the common path);
+    // a sha512 digest, or bytes that arrived in several requests, are verified by reading back.
+    const known = state.hashes === undefined ? undefined : knownDigest(state.hashes, algorithm);
+    if (state.hashes === undefined || (known === undefined && VERIFIABLE.has(algorithm))) {
       await this.#finishReadBack(id, key, state, algorithm, digest);
     } else {
       const sha256 = `sha256:${state.hashes.sha256}`;
-      // An algorithm that was not tracked cannot be verified: refused like a mismatch, naming the sha256.
-      const actual = knownDigest(state.hashes, algorithm) ?? sha256;
+      // An algorithm that cannot be verified: refused like a mismatch, naming the sha256.
+      const actual = known ?? sha256;
       if (actual !== digest) {
         await this.#discard(id, state);
         throw new DigestMismatchError(digest, actual);
@@ -120,7 +115,7 @@ export class S3BlobStore implements BlobStore, GcBlobStore {
   }
 
   /**
-   * An upload whose bytes arrived in several requests: the blob is assembled, then read back once and
+   * An upload whose bytes arrived in several requests, or a sha512 digest: the blob is assembled, then read back once and
    * hashed (natively) before anything names it; on a mismatch it is deleted. Under 5 MiB the segments
    * are read and hashed before the whole PutObject, whose sha256 S3 checks as well.
    */
