@@ -12,14 +12,17 @@ import { recordCalls } from '../../../functions/aws/call-recorder.ts';
 import { nameCommandsInErrors, permissionDenied } from '../../../functions/aws/permission-errors.ts';
 import { useDynamoLocal } from '../../support/dynamodb-local.ts';
 
-type Fault = 'throttle' | 'server' | 'reset' | 'expired' | 'denied';
+type Fault = 'throttle' | 'server' | 'reset' | 'expired' | 'denied' | 'skew';
 
 const FAULT_ANSWERS: Record<Exclude<Fault, 'reset'>, { status: number; type: string; message: string }> = {
   throttle: { status: 400, type: 'com.amazonaws.dynamodb.v20120810#ProvisionedThroughputExceededException', message: 'The level of configured provisioned throughput for the table was exceeded.' },
   server: { status: 500, type: 'com.amazonaws.dynamodb.v20120810#InternalServerError', message: 'Internal server error' },
   expired: { status: 400, type: 'com.amazon.coral.service#ExpiredTokenException', message: 'The security token included in the request is expired' },
   denied: { status: 400, type: 'com.amazon.coral.service#AccessDeniedException', message: 'User is not authorized to perform: dynamodb:GetItem' },
+  // A clock an hour behind DynamoDB's (the answer's Date says so).
+  skew: { status: 400, type: 'com.amazon.coral.service#InvalidSignatureException', message: 'Signature not yet current' },
 };
+const SKEW_MS = 3_600_000;
 
 /** Forwards to DynamoDB Local, answering the next requests with `faults` first; keeps each request's headers. */
 class FaultProxy {
@@ -42,7 +45,8 @@ class FaultProxy {
         }
         if (fault) {
           const a = FAULT_ANSWERS[fault];
-          res.writeHead(a.status, { 'content-type': 'application/x-amz-json-1.0', 'x-amzn-requestid': 'fault' }).end(JSON.stringify({ __type: a.type, message: a.message }));
+          const date = new Date(Date.now() + (fault === 'skew' ? SKEW_MS : 0)).toUTCString();
+          res.writeHead(a.status, { 'content-type': 'application/x-amz-json-1.0', 'x-amzn-requestid': 'fault', date }).end(JSON.stringify({ __type: a.type, message: a.message }));
           return;
         }
         const up = request(to, { method: req.method, headers: req.headers }, (r) => {
@@ -181,6 +185,24 @@ describe('GetItemClient', () => {
     expect(tokens).toHaveLength(2);
     expect(tokens[0]).toMatch(/^token-\d+$/);
     expect(new Set(tokens).size).toBe(2);
+  });
+
+  it('corrects its clock offset from a clock-skew answer and retries, as the SDK does', async () => {
+    const seen: { outcome: Outcome; offset: number; dates: string[] }[] = [];
+    for (const lean of [false, true]) {
+      const c = client();
+      proxy.reset();
+      proxy.faults = ['skew'];
+      const result = await outcome(() => (lean ? getItemClientOf(c).getItem(input()) : c.send(new GetItemCommand(input()))));
+      seen.push({ outcome: result, offset: (c.config as { systemClockOffset?: number }).systemClockOffset ?? 0, dates: proxy.seen.map((h) => String(h['x-amz-date'])) });
+    }
+    const [sdk, lean] = seen;
+    expect(lean!.outcome).toEqual(sdk!.outcome);
+    expect(lean!.outcome).toMatchObject({ attempts: 2, requests: 2 });
+    expect(Math.abs(lean!.offset - SKEW_MS)).toBeLessThan(60_000);
+    // The retry is signed on the server's clock: an hour after the first attempt.
+    const at = (d: string) => Date.parse(d.replace(/^(\d{4})(\d\d)(\d\d)T(\d\d)(\d\d)(\d\d)Z$/, '$1-$2-$3T$4:$5:$6Z'));
+    expect(at(lean!.dates[1]!) - at(lean!.dates[0]!)).toBeGreaterThan(SKEW_MS - 60_000);
   });
 
   it('is seen by call counting, call recording and error naming attached to its DynamoDB client', async () => {
