@@ -20,6 +20,7 @@ interface CpuRun {
   meanUs: number;
   wallMs: number;
   floorMedianUs: number;
+  leanFloorMedianUs: number;
   statuses: Record<string, number>;
 }
 
@@ -33,6 +34,11 @@ export async function handlerCpuFacts(ctx: Ctx, bundle: string, awsEnv: Record<s
   const floor = newFact({
     id: 'sdk_getitem_cpu_floor',
     label: 'the same GetItem alone with the SDK client, interleaved (the floor of a handler on the SDK)',
+    unit: 'us',
+  });
+  const leanFloor = newFact({
+    id: 'lean_getitem_cpu_floor',
+    label: 'the same GetItem alone with the lean client the handler reads with (adapters/dynamodb/get-item-client.ts), interleaved',
     unit: 'us',
   });
   const endpoint = awsEnv.AWS_ENDPOINT_URL_DYNAMODB;
@@ -54,14 +60,16 @@ export async function handlerCpuFacts(ctx: Ctx, bundle: string, awsEnv: Record<s
       if (!line) throw new Error(`no CPU line in the output: ${r.stderr.slice(-500)}`);
       const c = JSON.parse(line.slice(4)) as CpuRun;
       if (Object.keys(c.statuses).some((s) => s !== '200')) throw new Error(`manifest GET answered ${JSON.stringify(c.statuses)}, not only 200`);
-      ctx.log(`  handler CPU run #${i + 1}: median ${c.medianUs} us (SDK GetItem alone ${c.floorMedianUs} us), p10 ${c.p10Us}, p90 ${c.p90Us}, p99 ${c.p99Us}, mean ${c.meanUs.toFixed(0)} us; ${((c.wallMs * 1000) / c.n).toFixed(0)} us wall per request`);
+      ctx.log(`  handler CPU run #${i + 1}: median ${c.medianUs} us (SDK GetItem alone ${c.floorMedianUs} us, lean GetItem alone ${c.leanFloorMedianUs} us), p10 ${c.p10Us}, p90 ${c.p90Us}, p99 ${c.p99Us}, mean ${c.meanUs.toFixed(0)} us; ${((c.wallMs * 1000) / c.n).toFixed(0)} us wall per request`);
       runs.push(c);
     }
     fact.runs = runs.map((c) => c.medianUs);
     fact.value = median(fact.runs);
     floor.runs = runs.map((c) => c.floorMedianUs);
     floor.value = median(floor.runs);
-    floor.notes.push(`the handler above it: ${(fact.value - floor.value).toFixed(0)} us (routing, the core, the API Gateway conversion, middy, one log line, two EMF documents)`);
+    leanFloor.runs = runs.map((c) => c.leanFloorMedianUs);
+    leanFloor.value = median(leanFloor.runs);
+    leanFloor.notes.push(`the handler above it: ${(fact.value - leanFloor.value).toFixed(0)} us (routing, the core, the API Gateway conversion, middy, one log line, two EMF documents in one write)`);
     const m = (f: (c: CpuRun) => number): string => median(runs.map(f)).toFixed(0);
     fact.notes.push(
       `per run: p10 ${m((c) => c.p10Us)} us, p90 ${m((c) => c.p90Us)} us, p99 ${m((c) => c.p99Us)} us, mean ${m((c) => c.meanUs)} us, wall ${m((c) => (c.wallMs * 1000) / c.n)} us per request (medians over runs)`,
@@ -71,8 +79,9 @@ export async function handlerCpuFacts(ctx: Ctx, bundle: string, awsEnv: Record<s
   } catch (e) {
     fact.error = (e as Error).message;
     floor.error = fact.error;
+    leanFloor.error = fact.error;
   } finally {
     await replay.close();
   }
-  return [fact, floor];
+  return [fact, floor, leanFloor];
 }

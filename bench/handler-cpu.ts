@@ -4,13 +4,15 @@
 // the handler, the SDK, logging, GC) around each. DynamoDB answers from the replay stand-in
 // (dynamo-replay.ts), so its CPU is not in here. Interleaved with each request, the floor: the same
 // GetItem made alone with the SDK's DynamoDB client as the handler configures it (region, retries,
-// endpoint), which any handler built on the SDK pays per read. Prints one `CPU {json}` line.
+// endpoint), which any handler built on the SDK pays per read; and the same GetItem alone by the lean
+// client the handler reads with (functions/adapters/dynamodb/get-item-client.ts). Prints one `CPU {json}` line.
 // argv: <bundle file> <request path> <n> <warmup>
 const { pathToFileURL } = await import('node:url');
 const { apiEvent, lambdaContext } = await import('../test/apps/api-lambda/events.ts');
 const { DynamoDBClient, GetItemCommand } = await import('@aws-sdk/client-dynamodb');
 const { unmarshall } = await import('@aws-sdk/util-dynamodb');
 const { tagKey } = await import('../functions/adapters/dynamodb/keys.ts');
+const { GetItemClient } = await import('../functions/adapters/dynamodb/get-item-client.ts');
 
 const [bundle = '', path = '', nText = '', warmupText = ''] = process.argv.slice(2);
 if (!bundle || !path || !nText || !warmupText) throw new Error('usage: handler-cpu.ts <bundle> <path> <n> <warmup>');
@@ -21,13 +23,16 @@ const [, repo = '', tag = ''] = /^\/v2\/(.+)\/manifests\/([^/]+)$/.exec(path) ??
 const key = tagKey(repo, tag);
 const sdk = new DynamoDBClient({ region: process.env.AWS_REGION ?? 'us-east-1', maxAttempts: 4, endpoint: process.env.AWS_ENDPOINT_URL_DYNAMODB });
 const getItem = new GetItemCommand({ TableName: process.env.TABLE_NAME, Key: { pk: { S: key.pk }, sk: { S: key.sk } }, ConsistentRead: true });
-async function floor(): Promise<number> {
+const lean = new GetItemClient(sdk);
+async function cpuOf(read: () => Promise<{ Item?: Parameters<typeof unmarshall>[0] }>): Promise<number> {
   const c0 = process.cpuUsage();
-  const out = await sdk.send(getItem);
+  const out = await read();
   if (out.Item) unmarshall(out.Item);
   const d = process.cpuUsage(c0);
   return d.user + d.system;
 }
+const floor = () => cpuOf(() => sdk.send(getItem));
+const leanFloor = () => cpuOf(() => lean.getItem(getItem.input));
 
 const statuses = new Map<number, number>();
 async function once(): Promise<number> {
@@ -43,21 +48,26 @@ async function once(): Promise<number> {
 for (let i = 0; i < Number(warmupText); i++) {
   await once();
   await floor();
+  await leanFloor();
 }
 statuses.clear();
 const us: number[] = [];
 const floorUs: number[] = [];
+const leanUs: number[] = [];
 let wallMs = 0;
 for (let i = 0; i < Number(nText); i++) {
   const t0 = performance.now();
   us.push(await once());
   wallMs += performance.now() - t0;
   floorUs.push(await floor());
+  leanUs.push(await leanFloor());
 }
 const at = (xs: number[], q: number): number => xs[Math.min(xs.length - 1, Math.floor(q * xs.length))]!;
 us.sort((a, b) => a - b);
 floorUs.sort((a, b) => a - b);
+leanUs.sort((a, b) => a - b);
+// Exit once the line is out: a pipe under load may still hold the log lines before it.
 process.stdout.write(
-  `\nCPU ${JSON.stringify({ n: us.length, medianUs: at(us, 0.5), p10Us: at(us, 0.1), p90Us: at(us, 0.9), p99Us: at(us, 0.99), meanUs: us.reduce((a, b) => a + b, 0) / us.length, wallMs, floorMedianUs: at(floorUs, 0.5), statuses: Object.fromEntries(statuses) })}\n`,
+  `\nCPU ${JSON.stringify({ n: us.length, medianUs: at(us, 0.5), p10Us: at(us, 0.1), p90Us: at(us, 0.9), p99Us: at(us, 0.99), meanUs: us.reduce((a, b) => a + b, 0) / us.length, wallMs, floorMedianUs: at(floorUs, 0.5), leanFloorMedianUs: at(leanUs, 0.5), statuses: Object.fromEntries(statuses) })}\n`,
 );
 process.exit(0);

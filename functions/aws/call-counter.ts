@@ -1,7 +1,11 @@
 // Counts the calls an AWS SDK v3 client makes, by operation, with a middleware: `calls` counts each
 // command sent (a round trip as the code sees it), `attempts` each HTTP request (retries included).
+// A DynamoDB client's lean GetItems (adapters/dynamodb/get-item-client.ts) are counted with it.
 // Used by the round-trip tests and the benches, in their own process and, with REGISTRY_CALL_COUNTS=on,
 // in the ingest service (which serves the counts on /healthz/calls); off in deployments.
+
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { getItemClientOf } from '../adapters/dynamodb/get-item-client.ts';
 
 export interface CallCounts {
   /** Commands sent, by operation name (e.g. `GetItem`). */
@@ -32,6 +36,14 @@ export interface CountableClient {
   };
 }
 
+/**
+ * The middleware stacks a client's calls run through: a DynamoDB client's single-item reads go
+ * through its GetItemClient (its own small stack), so what watches the client watches both.
+ */
+export function stacksOf(client: CountableClient): CountableClient[] {
+  return client instanceof DynamoDBClient ? [client, getItemClientOf(client)] : [client];
+}
+
 let seq = 0;
 
 function operation(context: { commandName?: string }): string {
@@ -47,21 +59,16 @@ export function countCalls(client: CountableClient): CallCounts {
   const bump = (into: Record<string, number>, name: string) => {
     into[name] = (into[name] ?? 0) + 1;
   };
-  client.middlewareStack.add(
-    ((next, context) => async (args) => {
-      bump(calls, operation(context));
-      return next(args);
-    }) satisfies Middleware,
-    { step: 'initialize', name: callName, priority: 'high' },
-  );
-  client.middlewareStack.add(
-    ((next, context) => async (args) => {
-      bump(attempts, operation(context));
-      return next(args);
-    }) satisfies Middleware,
+  const counting = (into: Record<string, number>): Middleware => (next, context) => async (args) => {
+    bump(into, operation(context));
+    return next(args);
+  };
+  const stacks = stacksOf(client);
+  for (const c of stacks) {
+    c.middlewareStack.add(counting(calls), { step: 'initialize', name: callName, priority: 'high' });
     // Below the retry middleware (finalizeRequest, high priority): runs once per HTTP attempt.
-    { step: 'finalizeRequest', name: attemptName, priority: 'low' },
-  );
+    c.middlewareStack.add(counting(attempts), { step: 'finalizeRequest', name: attemptName, priority: 'low' });
+  }
   const clear = (o: Record<string, number>) => {
     for (const k of Object.keys(o)) delete o[k];
   };
@@ -75,8 +82,10 @@ export function countCalls(client: CountableClient): CallCounts {
     },
     snapshot: () => ({ ...calls }),
     detach: () => {
-      client.middlewareStack.remove(callName);
-      client.middlewareStack.remove(attemptName);
+      for (const c of stacks) {
+        c.middlewareStack.remove(callName);
+        c.middlewareStack.remove(attemptName);
+      }
     },
   };
 }

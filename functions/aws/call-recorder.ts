@@ -3,7 +3,7 @@
 // it ended with. For the test that holds each process's calls against its IAM policy as deployed
 // (test/infra/iam-vs-calls.test.ts); used by tests in their own process and, with
 // REGISTRY_CALL_COUNTS=on, by the ingest service (served on /healthz/calls). Off in deployments.
-import type { CountableClient } from './call-counter.ts';
+import { stacksOf, type CountableClient } from './call-counter.ts';
 
 export interface CallRecord {
   operation: string;
@@ -74,32 +74,33 @@ let seq = 0;
 export function recordCalls(client: CountableClient): CallRecorder {
   const records: CallRecord[] = [];
   const name = `recordCalls#${++seq}`;
-  client.middlewareStack.add(
-    (next: (args: unknown) => Promise<unknown>, context: { commandName?: string }) => async (args: unknown) => {
-      const operation = (context.commandName ?? 'Unknown').replace(/Command$/, '');
-      const input = ((args as { input?: Input }).input ?? {}) as Input;
-      const record: CallRecord = { operation };
-      if (typeof input.Bucket === 'string') record.bucket = input.Bucket;
-      if (typeof input.Key === 'string') record.key = input.Key;
-      if (typeof input.CopySource === 'string') record.copySource = decodeURIComponent(input.CopySource);
-      const tables = tablesOf(operation, input);
-      if (tables) record.tables = tables;
-      records.push(record);
-      try {
-        const out = await next(args);
-        record.status = (out as { response?: { statusCode?: number } }).response?.statusCode ?? 200;
-        return out;
-      } catch (e) {
-        const status = (e as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
-        if (status !== undefined) record.status = status;
-        throw e;
-      }
-    },
-    { step: 'initialize', name, priority: 'high' },
-  );
+  const middleware = (next: (args: unknown) => Promise<unknown>, context: { commandName?: string }) => async (args: unknown) => {
+    const operation = (context.commandName ?? 'Unknown').replace(/Command$/, '');
+    const input = ((args as { input?: Input }).input ?? {}) as Input;
+    const record: CallRecord = { operation };
+    if (typeof input.Bucket === 'string') record.bucket = input.Bucket;
+    if (typeof input.Key === 'string') record.key = input.Key;
+    if (typeof input.CopySource === 'string') record.copySource = decodeURIComponent(input.CopySource);
+    const tables = tablesOf(operation, input);
+    if (tables) record.tables = tables;
+    records.push(record);
+    try {
+      const out = await next(args);
+      record.status = (out as { response?: { statusCode?: number } }).response?.statusCode ?? 200;
+      return out;
+    } catch (e) {
+      const status = (e as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+      if (status !== undefined) record.status = status;
+      throw e;
+    }
+  };
+  const stacks = stacksOf(client);
+  for (const c of stacks) c.middlewareStack.add(middleware, { step: 'initialize', name, priority: 'high' });
   return {
     records,
     reset: () => void records.splice(0),
-    detach: () => void client.middlewareStack.remove(name),
+    detach: () => {
+      for (const c of stacks) c.middlewareStack.remove(name);
+    },
   };
 }

@@ -2,7 +2,7 @@
 // not a passing one: it is answered as an internal error that says so, and logged naming the IAM
 // action that was refused, so the operator sees which grant is missing. The SDK's errors do not say
 // which command failed: nameCommandsInErrors stamps it on them.
-import type { CountableClient } from './call-counter.ts';
+import { stacksOf, type CountableClient } from './call-counter.ts';
 
 /** The IAM action each S3 operation is authorized as (S3's authorization reference). */
 const S3_ACTIONS: Readonly<Record<string, string>> = {
@@ -30,19 +30,17 @@ type Stamped = { $command?: string };
 
 /** Stamps `<service>:<operation>` on every error a client's calls throw (as `$command`). */
 export function nameCommandsInErrors(client: CountableClient, service: 's3' | 'dynamodb'): void {
-  client.middlewareStack.add(
-    (next: (args: unknown) => Promise<unknown>, context: { commandName?: string }) => async (args: unknown) => {
-      try {
-        return await next(args);
-      } catch (e) {
-        if (typeof e === 'object' && e !== null && (e as Stamped).$command === undefined) {
-          (e as Stamped).$command = `${service}:${(context.commandName ?? 'Unknown').replace(/Command$/, '')}`;
-        }
-        throw e;
+  const middleware = (next: (args: unknown) => Promise<unknown>, context: { commandName?: string }) => async (args: unknown) => {
+    try {
+      return await next(args);
+    } catch (e) {
+      if (typeof e === 'object' && e !== null && (e as Stamped).$command === undefined) {
+        (e as Stamped).$command = `${service}:${(context.commandName ?? 'Unknown').replace(/Command$/, '')}`;
       }
-    },
-    { step: 'initialize', name: 'nameCommandsInErrors', priority: 'high' },
-  );
+      throw e;
+    }
+  };
+  for (const c of stacksOf(client)) c.middlewareStack.add(middleware, { step: 'initialize', name: 'nameCommandsInErrors', priority: 'high' });
 }
 
 export interface PermissionDenied {

@@ -4,21 +4,19 @@
 // Retry-After; nothing is half written; the next request succeeds. Races the adapter must win
 // (ConditionalCheckFailed, TransactionCanceled) are retried inside and never reach the client.
 import { randomBytes } from 'node:crypto';
-import { GetItemCommand, ProvisionedThroughputExceededException, TransactionCanceledException } from '@aws-sdk/client-dynamodb';
+import { ProvisionedThroughputExceededException, TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import { CompleteMultipartUploadCommand, PutObjectCommand, S3ServiceException } from '@aws-sdk/client-s3';
 import { BatchGetCommand, DynamoDBDocumentClient, PutCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient, type AwsStub } from 'aws-sdk-client-mock';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { CountableClient } from '../../functions/aws/call-counter.ts';
+import { getItemClientOf } from '../../functions/adapters/dynamodb/get-item-client.ts';
 import { imageManifest, OCI_MANIFEST, pushBlobPut, putManifest, settleEvents, sha256, startCounted, startUpload, withDigest, type Counted } from '../support/counted-start-aws.ts';
 
 let reg: Counted;
 let base: string;
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 let ddb: AwsStub<any, any, any>;
-/** The plain DynamoDB client: the store's single-item reads (GetItem) go through it, not the DocumentClient. */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-let raw: AwsStub<any, any, any>;
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 let s3: AwsStub<any, any, any>;
 
@@ -33,12 +31,23 @@ const cancelled = (...codes: string[]) => new TransactionCanceledException({ mes
  * Every call goes through to DynamoDB Local / s3rver, except what `faults` sets up. The mocks are
  * reset first: Sinon counts `onCall(n)` over every matching call since the last reset.
  */
+/**
+ * The store's single-item reads (GetItem) go the lean way (get-item-client.ts), past the SDK client's
+ * `send`: the next one fails with `error` (as the SDK's would after its own retries).
+ */
+function failNextGetItem(error: Error): void {
+  const reads = getItemClientOf(reg.local.deps.dynamo);
+  reads.middlewareStack.add(() => async () => {
+    reads.middlewareStack.remove('failNextGetItem');
+    throw error;
+  }, { step: 'initialize', name: 'failNextGetItem', priority: 'high' });
+}
+
 function passThrough(faults: () => void = () => undefined): void {
+  getItemClientOf(reg.local.deps.dynamo).middlewareStack.remove('failNextGetItem');
   ddb.reset();
-  raw.reset();
   s3.reset();
   ddb.send.callThrough();
-  raw.send.callThrough();
   s3.send.callThrough();
   faults();
 }
@@ -47,7 +56,6 @@ beforeAll(async () => {
   reg = await startCounted({ ingest: false });
   base = reg.local.url;
   ddb = mockClient(DynamoDBDocumentClient);
-  raw = mockClient(reg.local.deps.dynamo);
   s3 = mockClient(reg.local.deps.s3);
   passThrough();
 }, 120_000);
@@ -56,7 +64,6 @@ afterEach(() => passThrough());
 
 afterAll(async () => {
   ddb?.restore();
-  raw?.restore();
   s3?.restore();
   await reg?.close();
 });
@@ -133,7 +140,7 @@ describe('throttling: 503 TOOMANYREQUESTS with Retry-After, nothing written, the
     const img = await image('f/get');
     await putManifest(base, 'f/get', 'v1', img.manifest);
     await settleEvents(reg.local);
-    passThrough(() => raw.on(GetItemCommand).rejectsOnce(throughput()));
+    passThrough(() => failNextGetItem(throughput()));
     await expectBusy(await getTag('f/get', 'v1'));
     await expectManifest('f/get', 'v1', img.digest);
   });
@@ -142,7 +149,7 @@ describe('throttling: 503 TOOMANYREQUESTS with Retry-After, nothing written, the
     const bytes = randomBytes(500);
     const digest = await pushBlobPut(base, 'f/head', bytes);
     await settleEvents(reg.local);
-    passThrough(() => raw.on(GetItemCommand).rejectsOnce(throttling()));
+    passThrough(() => failNextGetItem(throttling()));
     await expectBusy(await fetch(`${base}/v2/f/head/blobs/${digest}`, { method: 'HEAD' }), true);
     const r = await fetch(`${base}/v2/f/head/blobs/${digest}`, { method: 'HEAD' });
     expect(r.status).toBe(200);

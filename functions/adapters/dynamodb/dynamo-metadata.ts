@@ -1,11 +1,12 @@
 // MetadataStore on one DynamoDB table (layout in keys.ts, item shapes in items.ts, design and round
 // trips in docs/dynamodb.md). Manifest writes live in dynamo-manifests.ts, upload sessions in
 // dynamo-uploads.ts; this file holds blobs, reads and listings.
-import { GetItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, PutCommand, DeleteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { startOfDay } from '../../core/pulls.ts';
 import { DynamoGc } from './dynamo-gc.ts';
+import { getItemClientOf, type GetItemClient } from './get-item-client.ts';
 import type {
   BlobRecord, Descriptor, GcBlob, GcMetadataStore, GcRepository, GcTarget, ManifestHead, ManifestPutIntent, ManifestRecord, MetadataStore, Page, PutManifestOptions, References, TagState, TagUse, UploadLease, UploadSession,
 } from '../../core/ports.ts';
@@ -45,7 +46,7 @@ class RepoCache implements KnownRepos {
 
 export class DynamoMetadataStore implements MetadataStore, GcMetadataStore {
   private readonly ops: DynamoOps;
-  private readonly client: DynamoDBClient;
+  private readonly reads: GetItemClient;
   private readonly bodies: ManifestBodyStore | undefined;
   private readonly repos = new RepoCache();
   private readonly blobs = new BlobCache();
@@ -57,7 +58,7 @@ export class DynamoMetadataStore implements MetadataStore, GcMetadataStore {
 
   constructor(options: DynamoMetadataOptions) {
     const doc = DynamoDBDocumentClient.from(options.client, { marshallOptions: { removeUndefinedValues: true } });
-    this.client = options.client;
+    this.reads = getItemClientOf(options.client);
     this.ops = new DynamoOps(doc, options.tableName);
     this.bodies = options.bodies;
     this.now = options.now ?? Date.now;
@@ -72,11 +73,11 @@ export class DynamoMetadataStore implements MetadataStore, GcMetadataStore {
 
   /**
    * One strongly consistent GetItem. Every manifest GET and blob HEAD is one of these, so it goes
-   * through the plain client: the DocumentClient's marshalling middleware cost 150-250 us of CPU per
-   * read more (bench/handler-cpu.ts, on a loaded 2-core VM).
+   * the lean way (get-item-client.ts): the SDK's command stack cost ~570 us of CPU per read, the
+   * DocumentClient's marshalling 150-250 us more (bench/handler-cpu.ts).
    */
   private async get(key: Key, extra: Partial<typeof HEAD_FIELDS> = {}): Promise<Item | undefined> {
-    const out = await this.client.send(new GetItemCommand({ TableName: this.ops.table, Key: { pk: { S: key.pk }, sk: { S: key.sk } }, ConsistentRead: true, ...extra }));
+    const out = await this.reads.getItem({ TableName: this.ops.table, Key: { pk: { S: key.pk }, sk: { S: key.sk } }, ConsistentRead: true, ...extra });
     return out.Item && (unmarshall(out.Item) as Item);
   }
 
