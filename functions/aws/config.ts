@@ -3,6 +3,7 @@
 // the SDK's own AWS_ENDPOINT_URL_<SERVICE> variables.
 import { ConfigError } from '../config/config-error.ts';
 import { choiceSetting, flagSetting, intSetting, optionalSetting, requiredSetting, textSetting, type Env } from '../config/env-settings.ts';
+import { oidcSettings, type OidcSettings } from '../config/oidc-settings.ts';
 
 export interface AwsConfig {
   region: string;
@@ -27,7 +28,7 @@ export interface AwsConfig {
    * derived from (as the HMAC keys: JSON with kid/key/previous), the public URL (realm `<url>/token`)
    * and the service name.
    */
-  auth?: { tokenKeys: { secretArn: string } | { file: string }; url: string; service: string; refreshTokenSeconds: number };
+  auth?: { tokenKeys: { secretArn: string } | { file: string }; url: string; service: string; refreshTokenSeconds: number; oidc: OidcSettings };
   /**
    * The API Lambda only: the secret CloudFront sends in the origin-verify header (functions/aws/origin-guard.ts),
    * as the HMAC keys: JSON with kid/key/previous. Unset: no guard (the ingest service, behind a VPC origin).
@@ -76,6 +77,7 @@ export function readAwsConfig(env: Env = process.env): AwsConfig {
       url: publicUrl.replace(/\/+$/, ''),
       service: service ?? host,
       refreshTokenSeconds,
+      oidc: oidcSettings(env, service ?? host),
     };
   }
   const originSecretArn = optionalSetting(env, 'ORIGIN_SECRET_ARN');

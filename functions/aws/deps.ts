@@ -28,6 +28,7 @@ import type { LoginThrottle } from '../core/auth/login-throttle.ts';
 import { DynamoLoginThrottle } from '../adapters/dynamodb/dynamo-login-throttle.ts';
 import { TokenAuthorizer } from '../core/auth/token-authorizer.ts';
 import { tokenKeysFrom } from '../core/auth/token-keys.ts';
+import { githubActionsVerifier } from '../adapters/oidc/discovered-keys.ts';
 import { loadSigningKeys, parseSigningKeys, type SigningKeys } from './signing-keys.ts';
 
 let secrets: SecretsManagerClient | undefined;
@@ -104,7 +105,7 @@ function authOf(deps: AwsDeps): Pick<RegistryOptions, 'authorizer' | 'auth' | 't
   if (!auth || !deps.tokens) return { authorizer: deps.config.access === 'open' ? allowAll : closedRegistry };
   return {
     authorizer: new TokenAuthorizer(deps.tokens, { realm: `${auth.url}/token`, service: auth.service }, publicProjects(deps.identity)),
-    auth: { store: deps.identity, tokens: deps.tokens, throttle: deps.loginThrottle },
+    auth: { store: deps.identity, tokens: deps.tokens, throttle: deps.loginThrottle, oidc: githubActionsVerifier(auth.oidc.audience, auth.oidc.githubUrl) },
     tagRules: projectTagRules(deps.identity),
   };
 }

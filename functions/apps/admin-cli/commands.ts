@@ -1,34 +1,20 @@
 // The commands of `npm run admin`: each takes its positional arguments, options and a way to read a
 // secret from stdin, and returns the one object it prints (as JSON with --json).
-import { AlreadyExistsError, type IdentityStore } from '../../core/auth/identity-store.ts';
+import { AlreadyExistsError } from '../../core/auth/identity-store.ts';
+import { arg, str, UsageError, type Command } from './invocation.ts';
+import { TOKEN_COMMANDS, TRUST_COMMANDS } from './trust-commands.ts';
 import {
   addImmutableRule, addUser, AdminError, createProject, removeImmutableRule, publicProject, createRobot, parseActions, publicRobot, publicUser, revokeRobot, rotateRobot, setDisabled, setMember, setPassword, setVisibility,
 } from '../../core/auth/admin.ts';
 
-export interface Invocation {
-  args: string[];
-  options: Record<string, string | boolean | undefined>;
-  readSecret: (what: string) => Promise<string>;
-  store: IdentityStore;
-  /** With --aws: purges paths from the deployment's CDN; the distribution id it purged. */
-  purgeCdn?: (paths: readonly string[]) => Promise<string>;
-}
-
-type Command = (inv: Invocation) => Promise<unknown>;
-
-function arg(inv: Invocation, i: number, what: string): string {
-  const v = inv.args[i];
-  if (v === undefined) throw new UsageError(`missing ${what}`);
-  return v;
-}
-
-export class UsageError extends Error {}
-
-const str = (v: string | boolean | undefined): string | undefined => (typeof v === 'string' ? v : undefined);
+export { UsageError, type Invocation } from './invocation.ts';
 
 export const COMMANDS: Record<string, Record<string, { usage: string; run: Command }>> = {
   user: {
-    add: { usage: 'user add <name> [--admin]   (password on stdin)', run: async (inv) => publicUser(await addUser(inv.store, arg(inv, 0, 'user name'), await inv.readSecret('password'), inv.options.admin === true)) },
+    add: {
+      usage: 'user add <name> [--admin] [--no-password]   (password on stdin; --no-password: signs in elsewhere, uses access tokens)',
+      run: async (inv) => publicUser(await addUser(inv.store, arg(inv, 0, 'user name'), inv.options['no-password'] === true ? undefined : await inv.readSecret('password'), inv.options.admin === true)),
+    },
     passwd: { usage: 'user passwd <name>   (password on stdin)', run: async (inv) => publicUser(await setPassword(inv.store, arg(inv, 0, 'user name'), await inv.readSecret('password'))) },
     disable: { usage: 'user disable <name>', run: async (inv) => publicUser(await setDisabled(inv.store, arg(inv, 0, 'user name'), true)) },
     enable: { usage: 'user enable <name>', run: async (inv) => publicUser(await setDisabled(inv.store, arg(inv, 0, 'user name'), false)) },
@@ -101,6 +87,8 @@ export const COMMANDS: Record<string, Record<string, { usage: string; run: Comma
     revoke: { usage: 'robot revoke <robot name>', run: async (inv) => publicRobot(await revokeRobot(inv.store, arg(inv, 0, 'robot name'))) },
     list: { usage: 'robot list [<project>]', run: async (inv) => ({ robots: (await inv.store.listRobots(inv.args[0])).map(publicRobot) }) },
   },
+  trust: TRUST_COMMANDS,
+  token: TOKEN_COMMANDS,
 };
 
 export function usage(): string {

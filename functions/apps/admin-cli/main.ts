@@ -48,6 +48,8 @@ async function main(): Promise<number> {
       options: {
         json: { type: 'boolean' }, admin: { type: 'boolean' }, public: { type: 'boolean' }, system: { type: 'boolean' },
         actions: { type: 'string' }, repositories: { type: 'string' }, expires: { type: 'string' }, help: { type: 'boolean' },
+        'no-password': { type: 'boolean' }, github: { type: 'string' }, 'owner-id': { type: 'string' }, 'repository-id': { type: 'string' },
+        ref: { type: 'string' }, environment: { type: 'string' }, workflow: { type: 'string' }, life: { type: 'string' },
         aws: { type: 'boolean' }, env: { type: 'string' }, region: { type: 'string' },
       },
     });

@@ -13,6 +13,7 @@ import { grantsFor, subjectOf } from './grants.ts';
 import type { AuthDeps } from './auth-deps.ts';
 import { ACCESS_TOKEN_SECONDS } from './jwt.ts';
 import { parseScopes } from './scopes.ts';
+import { byIdToken, OIDC_USER, refreshOptions } from './oidc-exchange.ts';
 
 
 const MAX_FORM_BYTES = 64 * 1024;
@@ -51,7 +52,8 @@ async function answer(auth: AuthDeps, who: Identity, scopes: string[], offline: 
   const access = await grantsFor(auth.store, who, parseScopes(scopes));
   const token = await auth.tokens.issueAccess(subjectOf(who), access, now);
   const body: Record<string, unknown> = { token, access_token: token, expires_in: ACCESS_TOKEN_SECONDS, issued_at: new Date(now).toISOString() };
-  if (offline && who.kind !== 'anonymous') body.refresh_token = await auth.tokens.issueRefresh(subjectOf(who), now);
+  const refresh = offline ? refreshOptions(who, now) : undefined;
+  if (refresh) body.refresh_token = await auth.tokens.issueRefresh(subjectOf(who), now, refresh);
   return jsonResponse(200, body, NO_STORE);
 }
 
@@ -74,9 +76,9 @@ export const getToken: Operation = {
     let who: Identity = { kind: 'anonymous' };
     if (credentials) {
       try {
-        who = await passwordLogin(auth, req, credentials.name, credentials.password, deps.now());
+        who = credentials.name === OIDC_USER ? await byIdToken(auth, credentials.password, deps.now()) : await passwordLogin(auth, req, credentials.name, credentials.password, deps.now());
       } catch (e) {
-        if (e instanceof AuthenticationError) throw unauthorized('authentication failed');
+        if (e instanceof AuthenticationError) throw unauthorized(e.message);
         throw e;
       }
     }
@@ -109,11 +111,12 @@ export const postToken: Operation = {
     let who: Identity;
     try {
       const grant = form.get('grant_type');
-      if (grant === 'password') who = await passwordLogin(auth, req, form.get('username') ?? '', form.get('password') ?? '', deps.now());
+      if (grant === 'password' && form.get('username') === OIDC_USER) who = await byIdToken(auth, form.get('password') ?? '', deps.now());
+      else if (grant === 'password') who = await passwordLogin(auth, req, form.get('username') ?? '', form.get('password') ?? '', deps.now());
       else if (grant === 'refresh_token') who = await byRefreshToken(auth.store, auth.tokens, form.get('refresh_token') ?? '', deps.now());
       else return oauthError(400, 'unsupported_grant_type', 'grant_type must be password or refresh_token');
     } catch (e) {
-      if (e instanceof AuthenticationError) return oauthError(401, 'invalid_grant', 'authentication failed');
+      if (e instanceof AuthenticationError) return oauthError(401, 'invalid_grant', e.message);
       throw e;
     }
     const scopes = (form.get('scope') ?? '').split(' ').filter(Boolean);
