@@ -119,7 +119,8 @@ export const postToken: Operation = {
       if (e instanceof AuthenticationError) return oauthError(401, 'invalid_grant', e.message);
       throw e;
     }
-    const scopes = (form.get('scope') ?? '').split(' ').filter(Boolean);
+    // Space-separated (the OAuth2 spec, docker) or repeated (containers/image: skopeo, podman, buildah).
+    const scopes = form.getAll('scope').flatMap((s) => s.split(' ')).filter(Boolean);
     const res = await answer(auth, who, scopes, form.get('access_type') === 'offline', deps.now());
     return res;
   },

@@ -100,6 +100,19 @@ describe('keyless CI: exchanging a GitHub Actions ID token', () => {
     }
   });
 
+  it('the refresh grant as containers/image sends it (scope repeated, not space-separated): every scope granted', async () => {
+    const { registry, tokens } = await setup();
+    const first = json((await registry(login(await issuer.idToken()))).body);
+    const form = `grant_type=refresh_token&refresh_token=${String(first.refresh_token)}&client_id=containers%2Fimage&service=${SERVICE}&scope=repository%3Ateam%2Fapp%3Apull%2Cpush&scope=repository%3Ateam%2Fbase%3Apull`;
+    const body = Buffer.from(form);
+    const r = await registry({ method: 'POST', path: '/token', query: new URLSearchParams(), headers: { 'content-type': 'application/x-www-form-urlencoded', 'content-length': String(body.length) }, body: (async function* () { yield body; })() });
+    expect(r.status).toBe(200);
+    expect((await tokens.verifyAccess(String(json(r.body).access_token))).access).toEqual([
+      { type: 'repository', name: 'team/app', actions: ['pull', 'push'] },
+      { type: 'repository', name: 'team/base', actions: ['pull'] },
+    ]);
+  });
+
   it('removing the rule stops its refresh tokens at once', async () => {
     const { registry, store, rule } = await setup();
     const first = json((await registry(login(await issuer.idToken()))).body);
