@@ -4,13 +4,14 @@
 // the ID token expired with the refresh token `docker login` would have stored (skopeo's auth file
 // `identitytoken`, which it trades at the token endpoint's refresh_token grant).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { spawn } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { startRegistry, onlyOnBackend, type RunningRegistry } from '../support/registry.ts';
-import { createSkopeo, toolGate, type Skopeo } from '../support/clients.ts';
-import { makeOciImage, type TestImage } from '../support/images.ts';
+import { createSkopeo, startDockerd, startOrSkip, toolGate, type Skopeo } from '../support/clients.ts';
+import { makeOciImage, toDockerArchive, type TestImage } from '../support/images.ts';
 import { adminJson, ADMIN_CLI, runNodeCli } from '../support/cli.ts';
 import { startIssuer, type TestIssuer } from '../support/oidc-issuer.ts';
 
@@ -101,6 +102,40 @@ describe('keyless CI with skopeo', () => {
     await writeFile(authfile, JSON.stringify({ auths: { [reg.host]: { auth: Buffer.from('oidc:').toString('base64'), identitytoken: refresh } } }));
     await push('team/late', ['--dest-authfile', authfile]);
     expect(await digestOf('team/late', ['--authfile', authfile])).toBe(img.manifestDigest);
+  });
+});
+
+describe('keyless CI with docker', () => {
+  it('docker login -u oidc stores an identity token, and docker push works after the ID token expired', { timeout: 180_000 }, async (t) => {
+    toolGate(['dockerd', 'docker']).check(t);
+    const dockerd = await startOrSkip(t, () => startDockerd());
+    if (!dockerd) return;
+    try {
+      const archive = await toDockerArchive(img, join(dataDir, 'img.docker.tar'), 'e2e/load:v1');
+      await dockerd.docker(['load', '-i', archive]);
+      const target = `${reg.host}/team/docker-ci:v1`;
+      await dockerd.docker(['tag', 'e2e/load:v1', target]);
+      // Expires a second from now (then 10 s of clock tolerance).
+      const idToken = await issuer.idToken({}, { issuedAgo: 299, seconds: 300 });
+      const issued = Date.now();
+      const login = await new Promise<{ code: number | null; err: string }>((resolve) => {
+        const child = spawn('docker', ['-H', dockerd.host, 'login', '--username', 'oidc', '--password-stdin', reg.host], { env: { ...process.env, DOCKER_CONFIG: join(dockerd.dir, 'client') }, stdio: ['pipe', 'ignore', 'pipe'] });
+        let err = '';
+        child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+        child.stdin.end(idToken);
+        child.once('exit', (code) => resolve({ code, err }));
+      });
+      expect(login.code, login.err).toBe(0);
+      const config = JSON.parse(await readFile(join(dockerd.dir, 'client', 'config.json'), 'utf8')) as { auths: Record<string, { identitytoken?: string }> };
+      const stored = config.auths[reg.host]?.identitytoken;
+      expect(stored, JSON.stringify(config)).toBeTruthy();
+      expect(stored).not.toBe(idToken);
+      await sleep(Math.max(0, issued + 12_000 - Date.now()));
+      await dockerd.docker(['push', target], { timeoutMs: 60_000 });
+      expect(await digestOf('team/docker-ci', ['--creds', `oidc:${await issuer.idToken()}`])).toMatch(/^sha256:[0-9a-f]{64}$/);
+    } finally {
+      await dockerd.stop();
+    }
   });
 });
 
