@@ -65,6 +65,8 @@ export function readAwsConfig(env: Env = process.env): AwsConfig {
   const publicUrl = optionalSetting(env, 'REGISTRY_URL');
   const service = optionalSetting(env, 'REGISTRY_AUTH_SERVICE');
   const refreshTokenSeconds = intSetting(env, 'REGISTRY_REFRESH_TOKEN_DAYS', 30, 1, 365) * 86_400;
+  // Read whether auth is on or not (the env contract test sees every variable read); '' audience: the service's.
+  const oidc = oidcSettings(env, service ?? '');
   if ((tokenSecret || tokenFile) && publicUrl) {
     let host: string;
     try {
@@ -77,7 +79,7 @@ export function readAwsConfig(env: Env = process.env): AwsConfig {
       url: publicUrl.replace(/\/+$/, ''),
       service: service ?? host,
       refreshTokenSeconds,
-      oidc: oidcSettings(env, service ?? host),
+      oidc: oidc.audience === '' ? { ...oidc, audience: host } : oidc,
     };
   }
   const originSecretArn = optionalSetting(env, 'ORIGIN_SECRET_ARN');
