@@ -22,6 +22,7 @@ const serialGlobs = [
   // Two regions of start:aws with skopeo and containerd.
   'test/dev/start-aws/regions.test.ts',
   'test/dev/start-aws/auth.test.ts',
+  'test/dev/start-aws/oidc.test.ts',
   // DynamoDB Local JVM of its own.
   'test/apps/admin-cli/**/*.test.ts',
   'test/dev/smoke/smoke.test.ts',
