@@ -63,6 +63,8 @@ export interface AwsLocalOptions {
    * projects and robots live in the table (create them through `deps.identity`). Default: open.
    */
   auth?: boolean;
+  /** With auth: where GitHub Actions' OIDC discovery document is (a local issuer in tests). */
+  oidcGithubUrl?: string;
   /** A test fault of the S3 stand-in: the edge PUT refused as if OAC did not sign its x-amz headers. */
   faultEdgePutUnsigned?: boolean;
   /** REGISTRY_AUDIT_PULL_FLUSH_SECONDS (default 60): how often pull counts are written. */
@@ -197,6 +199,7 @@ export async function startAwsLocal(opts: AwsLocalOptions): Promise<AwsLocal> {
       // A registry on this machine for trying it out and for the tests: open (loopback stand-ins
       // only, functions/aws/config.ts), unless auth is asked for; a deployment is never open.
       ...(opts.auth ? { REGISTRY_TOKEN_KEYS_FILE: tokenKeysFile, REGISTRY_URL: publicUrl } : { REGISTRY_LOCAL_OPEN: 'on' }),
+      ...(opts.auth && opts.oidcGithubUrl ? { REGISTRY_OIDC_GITHUB_URL: opts.oidcGithubUrl } : {}),
       POWERTOOLS_METRICS_NAMESPACE: 'OciRegistryLocal',
       ...(opts.auditPullFlushSeconds ? { REGISTRY_AUDIT_PULL_FLUSH_SECONDS: String(opts.auditPullFlushSeconds) } : {}),
       ...(opts.replicaRegion ? { REGISTRY_PRIMARY_REGION: PRIMARY_REGION } : {}),

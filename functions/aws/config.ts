@@ -3,6 +3,7 @@
 // the SDK's own AWS_ENDPOINT_URL_<SERVICE> variables.
 import { ConfigError } from '../config/config-error.ts';
 import { choiceSetting, flagSetting, intSetting, optionalSetting, requiredSetting, textSetting, type Env } from '../config/env-settings.ts';
+import { oidcSettings, type OidcSettings } from '../config/oidc-settings.ts';
 
 export interface AwsConfig {
   region: string;
@@ -32,7 +33,7 @@ export interface AwsConfig {
    * unset in an environment without a domain, where CloudFront names it per request:
    * functions/aws/public-url.ts) and the service name.
    */
-  auth?: { tokenKeys: { secretArn: string } | { file: string }; url?: string; service: string; refreshTokenSeconds: number };
+  auth?: { tokenKeys: { secretArn: string } | { file: string }; url?: string; service: string; refreshTokenSeconds: number; oidc: OidcSettings };
   /**
    * The API Lambda only: the secret CloudFront sends in the origin-verify header (functions/aws/origin-guard.ts),
    * as the HMAC keys: JSON with kid/key/previous. Unset: no guard (the ingest service, behind a VPC origin).
@@ -77,6 +78,8 @@ export function readAwsConfig(env: Env = process.env): AwsConfig {
   const publicUrl = optionalSetting(env, 'REGISTRY_URL');
   const service = optionalSetting(env, 'REGISTRY_AUTH_SERVICE');
   const refreshTokenSeconds = intSetting(env, 'REGISTRY_REFRESH_TOKEN_DAYS', 30, 1, 365) * 86_400;
+  // Read whether auth is on or not (the env contract test sees every variable read); '' audience: the service's.
+  const oidc = oidcSettings(env, service ?? '');
   if (tokenSecret || tokenFile) {
     let host: string | undefined;
     try {
@@ -90,6 +93,7 @@ export function readAwsConfig(env: Env = process.env): AwsConfig {
       ...(publicUrl ? { url: publicUrl.replace(/\/+$/, '') } : {}),
       service: (service ?? host)!,
       refreshTokenSeconds,
+      oidc: oidc.audience === '' ? { ...oidc, audience: (service ?? host)! } : oidc,
     };
   }
   if (choiceSetting(env, 'REGISTRY_LOCAL_OPEN', ['on', 'off'], 'off') === 'on') {

@@ -29,6 +29,7 @@ import type { LoginThrottle } from '../core/auth/login-throttle.ts';
 import { DynamoLoginThrottle } from '../adapters/dynamodb/dynamo-login-throttle.ts';
 import { TokenAuthorizer } from '../core/auth/token-authorizer.ts';
 import { tokenKeysFrom } from '../core/auth/token-keys.ts';
+import { githubActionsVerifier } from '../adapters/oidc/discovered-keys.ts';
 import { loadSigningKeys, parseSigningKeys, type SigningKeys } from './signing-keys.ts';
 import type { Logger } from '@aws-lambda-powertools/logger';
 import type { AuditLog } from '../core/audit.ts';
@@ -117,7 +118,7 @@ function authOf(deps: AwsDeps): Pick<RegistryOptions, 'authorizer' | 'auth' | 't
   const realm = auth.url === undefined ? { realm: '', realmOf: edgeRealm } : { realm: `${auth.url}/token` };
   return {
     authorizer: new TokenAuthorizer(deps.tokens, { ...realm, service: auth.service }, publicProjects(deps.identity)),
-    auth: { store: deps.identity, tokens: deps.tokens, throttle: deps.loginThrottle },
+    auth: { store: deps.identity, tokens: deps.tokens, throttle: deps.loginThrottle, oidc: githubActionsVerifier(auth.oidc.audience, auth.oidc.githubUrl) },
     tagRules: projectTagRules(deps.identity),
   };
 }

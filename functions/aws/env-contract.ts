@@ -38,6 +38,8 @@ export const RUNTIME_ENV = {
   REGISTRY_TOKEN_KEYS_FILE: { processes: REGISTRY, setBy: 'local', meaning: 'a JSON file with the same content as the token keys secret, instead of TOKEN_KEYS_SECRET_ARN' },
   REGISTRY_URL: { processes: REGISTRY, setBy: 'infra', default: '', meaning: 'the registry\'s public URL (an environment with a domain): the token realm is <url>/token; unset, the realm is https://<the CloudFront host named by the x-registry-host header the CloudFront Functions set>/token' },
   REGISTRY_AUTH_SERVICE: { processes: REGISTRY, setBy: 'infra', default: '', meaning: 'the token service name (aud); default the host of REGISTRY_URL; oci-registry-<env> in an environment without a domain' },
+  REGISTRY_OIDC_AUDIENCE: { processes: REGISTRY, setBy: 'infra', default: '', meaning: 'the `aud` OIDC ID tokens (keyless CI) must carry; default the token service name' },
+  REGISTRY_OIDC_GITHUB_URL: { processes: REGISTRY, setBy: 'local', meaning: 'where GitHub Actions\' OIDC discovery document is fetched from instead of https://token.actions.githubusercontent.com (tests)' },
   REGISTRY_REFRESH_TOKEN_DAYS: { processes: REGISTRY, setBy: 'infra', default: '30', meaning: 'lifetime of refresh tokens (docker login\'s identity token), 1 to 365 days' },
   REGISTRY_PRIMARY_REGION: { processes: REGISTRY, setBy: 'infra', default: '', meaning: 'the region every write goes to; an API in another region (a read replica) answers writes 503 naming it' },
   REGISTRY_UPLOAD_TTL_SECONDS: { processes: REGISTRY, setBy: 'infra', default: '86400', meaning: 'upload sessions expire after this long (1 s to 7 days)' },

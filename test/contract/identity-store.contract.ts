@@ -1,6 +1,7 @@
 // The IdentityStore contract: every adapter (SQLite, DynamoDB) runs it.
 import { describe, expect, it } from 'vitest';
 import { AlreadyExistsError, type IdentityStore } from '../../functions/core/auth/identity-store.ts';
+import type { AccessToken, TrustRule } from '../../functions/core/auth/credential-store.ts';
 import type { Robot, User } from '../../functions/core/auth/model.ts';
 
 export function identityStoreContract(name: string, open: () => Promise<{ store: IdentityStore; close?: () => Promise<void> }>): void {
@@ -63,6 +64,48 @@ export function identityStoreContract(name: string, open: () => Promise<{ store:
         expect((await store.getRobot('robot$team+ci'))?.revoked).toBe(true);
         expect((await store.getRobot('robot$backup'))?.project).toBeUndefined();
         expect(await store.getRobot('robot$nope+x')).toBeUndefined();
+      } finally {
+        await close?.();
+      }
+    });
+
+    it('trust rules: create once, by project and by the repository they trust, delete both ways', async () => {
+      const { store, close } = await open();
+      const rule = (id: string, project: string, repositoryId: string, issuer = 'https://issuer.example'): TrustRule => ({
+        id, project, issuer, repository: 'o/r', repositoryOwnerId: '1', repositoryId, actions: ['pull', 'push'], maxSeconds: 3600, created: 1, ref: 'refs/heads/main',
+      });
+      try {
+        await store.putTrustRule(rule('b2', 'team', '42'));
+        await store.putTrustRule(rule('a1', 'team', '43'));
+        await store.putTrustRule(rule('c3', 'apps', '42'));
+        await store.putTrustRule(rule('d4', 'apps', '42', 'https://other.example'));
+        await expect(store.putTrustRule(rule('b2', 'team', '99'))).rejects.toBeInstanceOf(AlreadyExistsError);
+        expect(await store.getTrustRule('team', 'b2')).toEqual(rule('b2', 'team', '42'));
+        expect(await store.getTrustRule('apps', 'b2')).toBeUndefined();
+        expect((await store.listTrustRules('team')).map((r) => r.id)).toEqual(['a1', 'b2']);
+        expect((await store.trustRulesFor('https://issuer.example', '42')).map((r) => `${r.project}/${r.id}`).sort()).toEqual(['apps/c3', 'team/b2']);
+        expect(await store.deleteTrustRule('team', 'b2')).toBe(true);
+        expect(await store.deleteTrustRule('team', 'b2')).toBe(false);
+        expect((await store.trustRulesFor('https://issuer.example', '42')).map((r) => r.id)).toEqual(['c3']);
+        expect(await store.getTrustRule('team', 'b2')).toBeUndefined();
+      } finally {
+        await close?.();
+      }
+    });
+
+    it('access tokens: create once per user and name, replace, list by user', async () => {
+      const { store, close } = await open();
+      const token = (user: string, name: string, extra: Partial<AccessToken> = {}): AccessToken => ({ user, name, secretHash: 'h', expiresAt: null, revoked: false, created: 1, ...extra });
+      try {
+        await store.putAccessToken(token('alice', 'laptop'), { create: true });
+        await store.putAccessToken(token('alice', 'ci', { expiresAt: 5 }), { create: true });
+        await store.putAccessToken(token('bob', 'ci'), { create: true });
+        await expect(store.putAccessToken(token('alice', 'ci'), { create: true })).rejects.toBeInstanceOf(AlreadyExistsError);
+        await store.putAccessToken(token('alice', 'ci', { expiresAt: 5, revoked: true }), { create: false });
+        expect(await store.getAccessToken('alice', 'ci')).toEqual(token('alice', 'ci', { expiresAt: 5, revoked: true }));
+        expect(await store.getAccessToken('carol', 'ci')).toBeUndefined();
+        expect((await store.listAccessTokens('alice')).map((t) => t.name)).toEqual(['ci', 'laptop']);
+        expect((await store.listAccessTokens('bob')).map((t) => t.name)).toEqual(['ci']);
       } finally {
         await close?.();
       }

@@ -9,12 +9,11 @@ import { startRegistry, onlyOnBackend, type RunningRegistry } from '../support/r
 import { createSkopeo, startDockerd, startOrSkip, toolGate, type Skopeo } from '../support/clients.ts';
 import { makeOciImage, toDockerArchive, type TestImage } from '../support/images.ts';
 import { spawn } from 'node:child_process';
-import { runNodeCli } from '../support/cli.ts';
+import { adminJson } from '../support/cli.ts';
 
 onlyOnBackend('local', 'users come from npm run admin on the data dir of npm start; start:aws with auth is tested in test/dev/start-aws/auth.test.ts');
 
 const gate = toolGate(['skopeo']);
-const ADMIN_CLI = join(import.meta.dirname, '..', '..', 'functions', 'apps', 'admin-cli', 'main.ts');
 const PASSWORD = 'correct horse battery staple';
 const KiB = 1024;
 
@@ -25,12 +24,7 @@ let img: TestImage;
 let layout: string;
 let robotSecret: string;
 
-/** `npm run admin -- ...` on the test's data dir, `stdin` piped in; the parsed --json output. */
-async function admin(args: string[], stdin = ''): Promise<Record<string, unknown>> {
-  const { code, out, err } = await runNodeCli(ADMIN_CLI, [...args, '--json'], { stdin, env: { ...process.env, REGISTRY_DATA_DIR: dataDir } });
-  if (code !== 0) throw new Error(`admin ${args.join(' ')} exited ${code}: ${err}`);
-  return JSON.parse(out) as Record<string, unknown>;
-}
+const admin = (args: string[], stdin = '') => adminJson(dataDir, args, stdin);
 
 const ref = (repo: string, tag = 'v1') => `docker://${reg.host}/${repo}:${tag}`;
 const push = (repo: string, creds: string[]) => skopeo.run(['copy', '--preserve-digests', '--dest-tls-verify=false', ...creds, `oci:${layout}:v1`, ref(repo)], { timeoutMs: 30_000 });

@@ -1,6 +1,7 @@
 // Runs a Node entry point (e.g. the admin CLI) as a child process with `stdin` piped in, and
 // collects what it printed.
 import { spawn } from 'node:child_process';
+import { join } from 'node:path';
 
 export interface CliResult {
   code: number | null;
@@ -17,4 +18,13 @@ export async function runNodeCli(script: string, args: string[], opts: { env?: N
   child.stderr.on('data', (d: Buffer) => (err += d.toString()));
   const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
   return { code, out, err };
+}
+
+export const ADMIN_CLI = join(import.meta.dirname, '..', '..', 'functions', 'apps', 'admin-cli', 'main.ts');
+
+/** `npm run admin -- ... --json` on a data dir, `stdin` piped in: the parsed output (an error if it failed). */
+export async function adminJson(dataDir: string, args: string[], stdin = ''): Promise<Record<string, unknown>> {
+  const { code, out, err } = await runNodeCli(ADMIN_CLI, [...args, '--json'], { stdin, env: { ...process.env, REGISTRY_DATA_DIR: dataDir } });
+  if (code !== 0) throw new Error(`admin ${args.join(' ')} exited ${code}: ${err}`);
+  return JSON.parse(out) as Record<string, unknown>;
 }

@@ -7,12 +7,17 @@
 //   ID#MEMBER#<project>         <user>      role of a member
 //   ID#ROLES#<user>             <project>   the same role, by user (written in the same transaction)
 //   ID#ROBOT#<project or ->     <name>      robot (actions, patterns, secret hash, expiry)
+//   ID#TRUST#<project>          <id>        OIDC trust rule
+//   ID#TRUSTBY#<iss>#<repo id>  <project>#<id>  the same rule, by the repository it trusts (same transaction):
+//                                           one Query finds the rules an ID token may match
+//   ID#PAT#<user>               <name>      personal access token (secret hash, expiry)
 //
 // Lists (users, projects, members, robots) are one key-ordered Query each: administration only, never
 // on a request's path.
-import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
+import { ConditionalCheckFailedException, TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import { GetCommand, PutCommand, QueryCommand, TransactWriteCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { AlreadyExistsError, type IdentityStore } from '../../core/auth/identity-store.ts';
+import type { AccessToken, TrustRule } from '../../core/auth/credential-store.ts';
 import type { Project, Robot, Role, User } from '../../core/auth/model.ts';
 
 const USERS = 'ID#USER';
@@ -20,6 +25,9 @@ const PROJECTS = 'ID#PROJECT';
 const members = (project: string) => `ID#MEMBER#${project}`;
 const roles = (user: string) => `ID#ROLES#${user}`;
 const robots = (project: string | undefined) => `ID#ROBOT#${project ?? '-'}`;
+const trust = (project: string) => `ID#TRUST#${project}`;
+const trustBy = (issuer: string, repositoryId: string) => `ID#TRUSTBY#${issuer}#${repositoryId}`;
+const tokens = (user: string) => `ID#PAT#${user}`;
 /** `robot$<project>+<name>` belongs to <project>; `robot$<name>` is a system robot. */
 const projectOfRobot = (name: string): string | undefined => (name.includes('+') ? name.slice('robot$'.length, name.indexOf('+')) : undefined);
 
@@ -121,5 +129,58 @@ export class DynamoIdentityStore implements IdentityStore {
 
   async listRobots(project?: string): Promise<Robot[]> {
     return (await this.#query(robots(project))).map((i) => i.doc as Robot);
+  }
+
+  async putTrustRule(rule: TrustRule): Promise<void> {
+    const TableName = this.#table;
+    try {
+      await this.#doc.send(new TransactWriteCommand({ TransactItems: [
+        { Put: { TableName, Item: { pk: trust(rule.project), sk: rule.id, doc: rule }, ConditionExpression: 'attribute_not_exists(pk)' } },
+        { Put: { TableName, Item: { pk: trustBy(rule.issuer, rule.repositoryId), sk: `${rule.project}#${rule.id}`, doc: rule } } },
+      ] }));
+    } catch (e) {
+      if (e instanceof TransactionCanceledException) throw new AlreadyExistsError(`trust rule ${rule.project}/${rule.id} exists already`);
+      throw e;
+    }
+  }
+
+  getTrustRule(project: string, id: string): Promise<TrustRule | undefined> {
+    return this.#get<TrustRule>(trust(project), id);
+  }
+
+  async deleteTrustRule(project: string, id: string): Promise<boolean> {
+    const rule = await this.getTrustRule(project, id);
+    if (!rule) return false;
+    const TableName = this.#table;
+    try {
+      await this.#doc.send(new TransactWriteCommand({ TransactItems: [
+        { Delete: { TableName, Key: { pk: trust(project), sk: id }, ConditionExpression: 'attribute_exists(pk)' } },
+        { Delete: { TableName, Key: { pk: trustBy(rule.issuer, rule.repositoryId), sk: `${project}#${id}` } } },
+      ] }));
+      return true;
+    } catch (e) {
+      if (e instanceof TransactionCanceledException) return false;
+      throw e;
+    }
+  }
+
+  async listTrustRules(project: string): Promise<TrustRule[]> {
+    return (await this.#query(trust(project))).map((i) => i.doc as TrustRule);
+  }
+
+  async trustRulesFor(issuer: string, repositoryId: string): Promise<TrustRule[]> {
+    return (await this.#query(trustBy(issuer, repositoryId))).map((i) => i.doc as TrustRule);
+  }
+
+  putAccessToken(token: AccessToken, opts: { create: boolean }): Promise<void> {
+    return this.#put(tokens(token.user), token.name, token, opts.create, `access token ${token.name} of ${token.user}`);
+  }
+
+  getAccessToken(user: string, name: string): Promise<AccessToken | undefined> {
+    return this.#get<AccessToken>(tokens(user), name);
+  }
+
+  async listAccessTokens(user: string): Promise<AccessToken[]> {
+    return (await this.#query(tokens(user))).map((i) => i.doc as AccessToken);
   }
 }

@@ -2,6 +2,7 @@
 // registry's metadata, so users, projects and robots have their own schema and backups.
 import { DatabaseSync } from 'node:sqlite';
 import { AlreadyExistsError, type IdentityStore } from '../../core/auth/identity-store.ts';
+import type { AccessToken, TrustRule } from '../../core/auth/credential-store.ts';
 import type { Project, Robot, Role, User } from '../../core/auth/model.ts';
 import { inImmediateTransaction } from './sqlite-schema.ts';
 
@@ -12,6 +13,9 @@ CREATE TABLE IF NOT EXISTS members (project TEXT NOT NULL, user TEXT NOT NULL, r
 CREATE INDEX IF NOT EXISTS members_by_user ON members (user, project);
 CREATE TABLE IF NOT EXISTS robots (name TEXT PRIMARY KEY, project TEXT NOT NULL, doc TEXT NOT NULL) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS robots_by_project ON robots (project, name);
+CREATE TABLE IF NOT EXISTS trust_rules (project TEXT NOT NULL, id TEXT NOT NULL, issuer TEXT NOT NULL, repository_id TEXT NOT NULL, doc TEXT NOT NULL, PRIMARY KEY (project, id)) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS trust_rules_by_repository ON trust_rules (issuer, repository_id);
+CREATE TABLE IF NOT EXISTS access_tokens (user TEXT NOT NULL, name TEXT NOT NULL, doc TEXT NOT NULL, PRIMARY KEY (user, name)) WITHOUT ROWID;
 `;
 
 /** The identity database's file name in the data dir. */
@@ -105,5 +109,41 @@ export class SqliteIdentityStore implements IdentityStore {
 
   async listRobots(project?: string): Promise<Robot[]> {
     return this.#all<Robot>('SELECT doc FROM robots WHERE project = ? ORDER BY name', project ?? SYSTEM);
+  }
+
+  async putTrustRule(rule: TrustRule): Promise<void> {
+    const r = this.#db.prepare('INSERT INTO trust_rules (project, id, issuer, repository_id, doc) VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING')
+      .run(rule.project, rule.id, rule.issuer, rule.repositoryId, JSON.stringify(rule));
+    if (r.changes === 0) throw new AlreadyExistsError(`trust rule ${rule.project}/${rule.id} exists already`);
+  }
+
+  async getTrustRule(project: string, id: string): Promise<TrustRule | undefined> {
+    return this.#all<TrustRule>('SELECT doc FROM trust_rules WHERE project = ? AND id = ?', project, id)[0];
+  }
+
+  async deleteTrustRule(project: string, id: string): Promise<boolean> {
+    return this.#db.prepare('DELETE FROM trust_rules WHERE project = ? AND id = ?').run(project, id).changes > 0;
+  }
+
+  async listTrustRules(project: string): Promise<TrustRule[]> {
+    return this.#all<TrustRule>('SELECT doc FROM trust_rules WHERE project = ? ORDER BY id', project);
+  }
+
+  async trustRulesFor(issuer: string, repositoryId: string): Promise<TrustRule[]> {
+    return this.#all<TrustRule>('SELECT doc FROM trust_rules WHERE issuer = ? AND repository_id = ? ORDER BY project, id', issuer, repositoryId);
+  }
+
+  async putAccessToken(token: AccessToken, opts: { create: boolean }): Promise<void> {
+    const sql = opts.create ? 'INSERT INTO access_tokens (user, name, doc) VALUES (?, ?, ?) ON CONFLICT DO NOTHING' : 'INSERT OR REPLACE INTO access_tokens (user, name, doc) VALUES (?, ?, ?)';
+    const r = this.#db.prepare(sql).run(token.user, token.name, JSON.stringify(token));
+    if (opts.create && r.changes === 0) throw new AlreadyExistsError(`user ${token.user} has an access token ${token.name} already`);
+  }
+
+  async getAccessToken(user: string, name: string): Promise<AccessToken | undefined> {
+    return this.#all<AccessToken>('SELECT doc FROM access_tokens WHERE user = ? AND name = ?', user, name)[0];
+  }
+
+  async listAccessTokens(user: string): Promise<AccessToken[]> {
+    return this.#all<AccessToken>('SELECT doc FROM access_tokens WHERE user = ? ORDER BY name', user);
   }
 }

@@ -3,6 +3,7 @@
 import { AlreadyExistsError } from '../../core/auth/identity-store.ts';
 import { listAudit } from './audit-commands.ts';
 import { createProxyFromOptions, PROXY_USAGE } from './proxy-options.ts';
+import { TOKEN_COMMANDS, TRUST_COMMANDS } from './trust-commands.ts';
 import {
   addUser, AdminError, createProject, publicProject, createRobot, parseActions, publicRobot, publicUser, revokeRobot, rotateRobot, setDisabled, setMember, setPassword, setVisibility,
 } from '../../core/auth/admin.ts';
@@ -13,7 +14,10 @@ export { UsageError, type Invocation };
 
 export const COMMANDS: Record<string, Record<string, { usage: string; run: Command }>> = {
   user: {
-    add: { usage: 'user add <name> [--admin]   (password on stdin)', run: async (inv) => publicUser(await addUser(inv.store, arg(inv, 0, 'user name'), await inv.readSecret('password'), inv.options.admin === true)) },
+    add: {
+      usage: 'user add <name> [--admin] [--no-password]   (password on stdin; --no-password: signs in elsewhere, uses access tokens)',
+      run: async (inv) => publicUser(await addUser(inv.store, arg(inv, 0, 'user name'), inv.options['no-password'] === true ? undefined : await inv.readSecret('password'), inv.options.admin === true)),
+    },
     passwd: { usage: 'user passwd <name>   (password on stdin)', run: async (inv) => publicUser(await setPassword(inv.store, arg(inv, 0, 'user name'), await inv.readSecret('password'))) },
     disable: { usage: 'user disable <name>', run: async (inv) => publicUser(await setDisabled(inv.store, arg(inv, 0, 'user name'), true)) },
     enable: { usage: 'user enable <name>', run: async (inv) => publicUser(await setDisabled(inv.store, arg(inv, 0, 'user name'), false)) },
@@ -85,6 +89,8 @@ export const COMMANDS: Record<string, Record<string, { usage: string; run: Comma
       },
     },
   },
+  trust: TRUST_COMMANDS,
+  token: TOKEN_COMMANDS,
 };
 
 export function usage(): string {

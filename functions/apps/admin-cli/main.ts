@@ -52,6 +52,8 @@ async function main(): Promise<number> {
         json: { type: 'boolean' }, admin: { type: 'boolean' }, public: { type: 'boolean' }, system: { type: 'boolean' },
         actions: { type: 'string' }, repositories: { type: 'string' }, expires: { type: 'string' }, help: { type: 'boolean' },
         keep: { type: 'string' }, 'older-than': { type: 'string' }, 'not-pulled': { type: 'string' },
+        'no-password': { type: 'boolean' }, github: { type: 'string' }, 'owner-id': { type: 'string' }, 'repository-id': { type: 'string' },
+        ref: { type: 'string' }, environment: { type: 'string' }, workflow: { type: 'string' }, life: { type: 'string' },
         aws: { type: 'boolean' }, env: { type: 'string' }, region: { type: 'string' },
         project: { type: 'string' }, since: { type: 'string' }, limit: { type: 'string' },
         ...PROXY_OPTIONS,

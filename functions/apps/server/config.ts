@@ -4,6 +4,7 @@ import { resolve } from 'node:path';
 import { ConfigError } from '../../config/config-error.ts';
 import { choiceSetting, intSetting, MAX_TIMER_SECONDS, optionalSetting, type Env } from '../../config/env-settings.ts';
 import { durationSetting } from '../../config/duration.ts';
+import { oidcSettings, type OidcSettings } from '../../config/oidc-settings.ts';
 import { GC_DEFAULTS } from '../../core/gc/run.ts';
 import { MIN_SECRET_BYTES } from './secret.ts';
 import type { LocalProxyConfig } from './proxy.ts';
@@ -39,6 +40,8 @@ export interface LocalAuthConfig {
   /** The token service name (`aud`); default: the host of `url`, else "oci-registry". */
   service: string;
   refreshTokenSeconds: number;
+  /** Keyless CI (docs/auth.md): the `aud` ID tokens must carry, and where GitHub's discovery document is. */
+  oidc: OidcSettings;
 }
 
 /** The timer's grace may not be below this: a request in flight must never see its blobs collected. */
@@ -70,11 +73,13 @@ function readAuth(env: Env, host: string): LocalAuthConfig {
     }
     if (parsed.protocol !== 'https:' && parsed.protocol !== 'http:') throw new ConfigError('REGISTRY_URL must be an http(s) URL');
   }
+  const service = optionalSetting(env, 'REGISTRY_AUTH_SERVICE') ?? parsed?.host ?? 'oci-registry';
   return {
     on: mode === 'on',
     ...(parsed ? { url: parsed.origin } : {}),
-    service: optionalSetting(env, 'REGISTRY_AUTH_SERVICE') ?? parsed?.host ?? 'oci-registry',
+    service,
     refreshTokenSeconds: intSetting(env, 'REGISTRY_REFRESH_TOKEN_DAYS', 30, 1, 365) * 86_400,
+    oidc: oidcSettings(env, service),
   };
 }
 

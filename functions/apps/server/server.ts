@@ -18,6 +18,7 @@ import { TokenService } from '../../core/auth/jwt.ts';
 import { TokenAuthorizer, type AuthSettings } from '../../core/auth/token-authorizer.ts';
 import { tokenKeysFrom } from '../../core/auth/token-keys.ts';
 import { MemoryLoginThrottle } from '../../core/auth/login-throttle.ts';
+import { githubActionsVerifier } from '../../adapters/oidc/discovered-keys.ts';
 import { BLOB_PATH_PREFIX, serveBlob } from './blob-route.ts';
 import { dataDirError, type LocalConfig } from './config.ts';
 import { startRegistryHttpServer, type RegistryHttpServer } from '../../http/server.ts';
@@ -85,7 +86,8 @@ function localAuth(config: LocalConfig, data: DataDir): { auth: AuthDeps; author
   if (!config.auth.on) return undefined;
   const settings: AuthSettings = { realm: config.auth.url ? `${config.auth.url}/token` : '', service: config.auth.service };
   const tokens = new TokenService(tokenKeysFrom([data.tokenSeed]), { issuer: config.auth.service, service: config.auth.service, refreshTokenSeconds: config.auth.refreshTokenSeconds });
-  return { auth: { store: data.identity, tokens, throttle: new MemoryLoginThrottle() }, authorizer: new TokenAuthorizer(tokens, settings, publicProjects(data.identity)), settings };
+  const oidc = githubActionsVerifier(config.auth.oidc.audience, config.auth.oidc.githubUrl);
+  return { auth: { store: data.identity, tokens, throttle: new MemoryLoginThrottle(), oidc }, authorizer: new TokenAuthorizer(tokens, settings, publicProjects(data.identity)), settings };
 }
 
 export async function startLocalRegistry(config: LocalConfig): Promise<LocalRegistry> {

@@ -36,8 +36,10 @@ export const publicRobot = (r: Robot) => ({
   expiresAt: r.expiresAt === null ? 'never' : new Date(r.expiresAt).toISOString(), revoked: r.revoked, created: new Date(r.created).toISOString(),
 });
 
-export async function addUser(store: IdentityStore, name: string, password: string, admin: boolean, now = Date.now()): Promise<User> {
-  const user: User = { name: wrap(() => checkUserName(name)), passwordHash: await hashPassword(checkPassword(password)), admin, disabled: false, created: now };
+/** `password` undefined: a user who signs in elsewhere (no password here; personal access tokens). */
+export async function addUser(store: IdentityStore, name: string, password: string | undefined, admin: boolean, now = Date.now()): Promise<User> {
+  const passwordHash = password === undefined ? '' : await hashPassword(checkPassword(password));
+  const user: User = { name: wrap(() => checkUserName(name)), passwordHash, admin, disabled: false, created: now };
   await store.putUser(user, { create: true });
   return user;
 }

@@ -5,8 +5,16 @@ import type { Action } from '../access.ts';
 import type { IdentityStore } from './identity-store.ts';
 import { matchesPattern, projectOf, ROLE_ACTIONS, type Robot, type User } from './model.ts';
 import { expandActions, type RequestedAccess } from './scopes.ts';
+import type { AccessToken } from './access-tokens.ts';
+import { ruleActions, type TrustRule } from './trust-rules.ts';
 
-export type Identity = { kind: 'anonymous' } | { kind: 'user'; user: User } | { kind: 'robot'; robot: Robot };
+export type Identity =
+  | { kind: 'anonymous' }
+  /** `accessToken`: signed in with a personal access token. */
+  | { kind: 'user'; user: User; accessToken?: AccessToken }
+  | { kind: 'robot'; robot: Robot }
+  /** A CI job's ID token accepted by trust rules; `until` (epoch s): no refresh token outlives it. */
+  | { kind: 'oidc'; subject: string; rules: TrustRule[]; until: number };
 
 export interface Grant {
   type: 'repository' | 'registry';
@@ -14,7 +22,11 @@ export interface Grant {
   actions: string[];
 }
 
-export const subjectOf = (who: Identity): string => (who.kind === 'anonymous' ? 'anonymous' : who.kind === 'user' ? who.user.name : who.robot.name);
+export function subjectOf(who: Identity): string {
+  if (who.kind === 'anonymous') return 'anonymous';
+  if (who.kind === 'user') return who.user.name;
+  return who.kind === 'robot' ? who.robot.name : who.subject;
+}
 
 async function repositoryActions(store: IdentityStore, who: Identity, repository: string): Promise<Set<Action>> {
   const allowed = new Set<Action>();
@@ -30,6 +42,8 @@ async function repositoryActions(store: IdentityStore, who: Identity, repository
     const inProject = r.project === undefined || r.project === project.name;
     const inRepos = r.repositories === undefined || r.repositories.some((p) => matchesPattern(p, repository));
     if (inProject && inRepos) for (const a of r.actions) allowed.add(a);
+  } else if (who.kind === 'oidc') {
+    for (const rule of who.rules) for (const a of ruleActions(rule, repository)) allowed.add(a);
   }
   return allowed;
 }

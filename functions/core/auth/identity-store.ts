@@ -1,10 +1,11 @@
 // The port the identity model is kept behind (SQLite on `npm start`, DynamoDB in AWS).
+import type { CredentialStore } from './credential-store.ts';
 import type { Project, Robot, Role, User } from './model.ts';
 
 /** A create of something that exists already. */
 export class AlreadyExistsError extends Error {}
 
-export interface IdentityStore {
+export interface IdentityStore extends CredentialStore {
   getUser(name: string): Promise<User | undefined>;
   /** `create`: fails with AlreadyExistsError when the user exists; else replaces it. */
   putUser(user: User, opts: { create: boolean }): Promise<void>;

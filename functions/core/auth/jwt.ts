@@ -40,6 +40,8 @@ export interface RefreshClaims {
   exp: number;
   /** For a refresh token made by an OIDC trust rule: the rule that capped it. */
   rule?: string;
+  /** For a refresh token made from a personal access token: its name (the token must stay live). */
+  pat?: string;
 }
 
 export class TokenError extends Error {}
@@ -75,8 +77,10 @@ export class TokenService {
     return this.#sign({ sub: subject, access, token_use: 'access' }, ACCESS_TOKEN_SECONDS, now);
   }
 
-  issueRefresh(subject: string, now = Date.now(), opts: { seconds?: number; rule?: string } = {}): Promise<string> {
-    return this.#sign({ sub: subject, token_use: 'refresh', ...(opts.rule ? { rule: opts.rule } : {}) }, opts.seconds ?? this.#settings.refreshTokenSeconds, now);
+  /** `seconds` may shorten the configured life, never extend it. */
+  issueRefresh(subject: string, now = Date.now(), opts: { seconds?: number; rule?: string; pat?: string } = {}): Promise<string> {
+    const seconds = Math.min(opts.seconds ?? this.#settings.refreshTokenSeconds, this.#settings.refreshTokenSeconds);
+    return this.#sign({ sub: subject, token_use: 'refresh', ...(opts.rule ? { rule: opts.rule } : {}), ...(opts.pat ? { pat: opts.pat } : {}) }, seconds, now);
   }
 
   async #verify(token: string, use: 'access' | 'refresh', now: number): Promise<JWTPayload> {
@@ -113,6 +117,6 @@ export class TokenService {
 
   async verifyRefresh(token: string, now = Date.now()): Promise<RefreshClaims> {
     const p = await this.#verify(token, 'refresh', now);
-    return { sub: String(p.sub), exp: p.exp!, ...(typeof p.rule === 'string' ? { rule: p.rule } : {}) };
+    return { sub: String(p.sub), exp: p.exp!, ...(typeof p.rule === 'string' ? { rule: p.rule } : {}), ...(typeof p.pat === 'string' ? { pat: p.pat } : {}) };
   }
 }

@@ -17,7 +17,7 @@ export const ROLE_ACTIONS: Readonly<Record<Role, readonly Action[]>> = {
 
 export interface User {
   name: string;
-  /** argon2id, PHC string format. */
+  /** argon2id, PHC string format; '' for a user who signs in elsewhere (no password here). */
   passwordHash: string;
   /** A system administrator: every project, `_catalog`, user management. */
   admin: boolean;

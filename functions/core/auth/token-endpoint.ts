@@ -14,6 +14,7 @@ import type { AuthDeps } from './auth-deps.ts';
 import { ACCESS_TOKEN_SECONDS } from './jwt.ts';
 import { parseScopes } from './scopes.ts';
 import { auditFailedLogin, auditToken, type TokenAudit } from './audit-logins.ts';
+import { byIdToken, OIDC_USER, refreshOptions } from './oidc-exchange.ts';
 
 
 const MAX_FORM_BYTES = 64 * 1024;
@@ -53,7 +54,8 @@ async function answer(auth: AuthDeps, who: Identity, scopes: string[], offline: 
   if (audit && who.kind !== 'anonymous') await auditToken(audit, subjectOf(who), access);
   const token = await auth.tokens.issueAccess(subjectOf(who), access, now);
   const body: Record<string, unknown> = { token, access_token: token, expires_in: ACCESS_TOKEN_SECONDS, issued_at: new Date(now).toISOString() };
-  if (offline && who.kind !== 'anonymous') body.refresh_token = await auth.tokens.issueRefresh(subjectOf(who), now);
+  const refresh = offline ? refreshOptions(who, now) : undefined;
+  if (refresh) body.refresh_token = await auth.tokens.issueRefresh(subjectOf(who), now, refresh);
   return jsonResponse(200, body, NO_STORE);
 }
 
@@ -76,11 +78,11 @@ export const getToken: Operation = {
     let who: Identity = { kind: 'anonymous' };
     if (credentials) {
       try {
-        who = await passwordLogin(auth, req, credentials.name, credentials.password, deps.now());
+        who = credentials.name === OIDC_USER ? await byIdToken(auth, credentials.password, deps.now()) : await passwordLogin(auth, req, credentials.name, credentials.password, deps.now());
       } catch (e) {
         if (e instanceof AuthenticationError) {
           await auditFailedLogin(deps.audit, req, credentials.name, 'basic');
-          throw unauthorized('authentication failed');
+          throw unauthorized(e.message);
         }
         throw e;
       }
@@ -114,17 +116,19 @@ export const postToken: Operation = {
     let who: Identity;
     try {
       const grant = form.get('grant_type');
-      if (grant === 'password') who = await passwordLogin(auth, req, form.get('username') ?? '', form.get('password') ?? '', deps.now());
+      if (grant === 'password' && form.get('username') === OIDC_USER) who = await byIdToken(auth, form.get('password') ?? '', deps.now());
+      else if (grant === 'password') who = await passwordLogin(auth, req, form.get('username') ?? '', form.get('password') ?? '', deps.now());
       else if (grant === 'refresh_token') who = await byRefreshToken(auth.store, auth.tokens, form.get('refresh_token') ?? '', deps.now());
       else return oauthError(400, 'unsupported_grant_type', 'grant_type must be password or refresh_token');
     } catch (e) {
       if (e instanceof AuthenticationError) {
         await auditFailedLogin(deps.audit, req, form.get('username') ?? '', form.get('grant_type') ?? '');
-        return oauthError(401, 'invalid_grant', 'authentication failed');
+        return oauthError(401, 'invalid_grant', e.message);
       }
       throw e;
     }
-    const scopes = (form.get('scope') ?? '').split(' ').filter(Boolean);
+    // Space-separated (the OAuth2 spec, docker) or repeated (containers/image: skopeo, podman, buildah).
+    const scopes = form.getAll('scope').flatMap((s) => s.split(' ')).filter(Boolean);
     const action = form.get('grant_type') === 'refresh_token' ? 'token.refresh' : 'login';
     const res = await answer(auth, who, scopes, form.get('access_type') === 'offline', deps.now(), deps.audit && { audit: deps.audit, req, action });
     return res;
