@@ -117,7 +117,9 @@ export default defineConfig({
       // The figures of the last measured run (see the README's Tests section; re-measured when the
       // layout moved files between folders, and on 2026-12-05 after the GC, speed, measurement and
       // auth branches merged: child-process entry points such as gc-cli and the GC timer lowered
-      // apps/server, apps/api-lambda and the totals) minus one point; the lower of two such runs, as
+      // apps/server, apps/api-lambda and the totals; again at the evening merge of the audit trail, OIDC,
+      // management API, retention, proxy and speed branches, which also added the core/auth, core/gc,
+      // core/management, core/proxy and adapters/oidc folders) minus one point; the lower of two such runs, as
       // small folders moved by more than a point between them (timing-dependent paths): the run fails when coverage drops below
       // them, overall or in one of these folders.
       thresholds: {
@@ -125,18 +127,23 @@ export default defineConfig({
         branches: 83.33,
         functions: 89.37,
         lines: 92.72,
-        'functions/adapters/dynamodb/*.ts': { statements: 95.27, branches: 87.86, functions: 98.44, lines: 97.43 },
-        'functions/adapters/fs/*.ts': { statements: 93.15, branches: 89.22, functions: 89.48, lines: 96.7 },
+        'functions/adapters/dynamodb/*.ts': { statements: 95.14, branches: 84.82, functions: 97.4, lines: 97.05 },
+        'functions/adapters/fs/*.ts': { statements: 91.85, branches: 88.0, functions: 89.48, lines: 95.33 },
+        'functions/adapters/oidc/*.ts': { statements: 86.87, branches: 74.0, functions: 99.0, lines: 99.0 },
         'functions/adapters/s3/*.ts': { statements: 91.72, branches: 80.79, functions: 97.08, lines: 95.04 },
         'functions/adapters/sqlite/*.ts': { statements: 97.63, branches: 91.37, functions: 99.0, lines: 97.9 },
         'functions/apps/api-lambda/*.ts': { statements: 84.34, branches: 72.12, functions: 65.67, lines: 87.35 },
-        'functions/apps/events-lambda/*.ts': { statements: 78.63, branches: 78.49, functions: 54.56, lines: 81.5 },
+        'functions/apps/events-lambda/*.ts': { statements: 78.62, branches: 76.14, functions: 54.55, lines: 81.5 },
         'functions/apps/ingest/*.ts': { statements: 85.67, branches: 62.33, functions: 79.0, lines: 90.43 },
         'functions/apps/server/*.ts': { statements: 79.62, branches: 76.4, functions: 64.38, lines: 82.97 },
         'functions/apps/upload-keys-lambda/*.ts': { statements: 85.11, branches: 71.73, functions: 82.33, lines: 91.57 },
         'functions/aws/*.ts': { statements: 95.93, branches: 86.64, functions: 94.77, lines: 97.5 },
         'functions/config/*.ts': { statements: 96.78, branches: 92.48, functions: 99.0, lines: 99.0 },
-        'functions/core/*.ts': { statements: 95.87, branches: 96.12, functions: 94.0, lines: 98.01 },
+        'functions/core/*.ts': { statements: 95.87, branches: 94.18, functions: 94.0, lines: 98.0 },
+        'functions/core/auth/*.ts': { statements: 91.36, branches: 85.39, functions: 93.01, lines: 95.19 },
+        'functions/core/gc/*.ts': { statements: 95.94, branches: 84.22, functions: 99.0, lines: 96.8 },
+        'functions/core/management/*.ts': { statements: 91.63, branches: 79.57, functions: 92.33, lines: 96.9 },
+        'functions/core/proxy/*.ts': { statements: 86.81, branches: 78.39, functions: 87.23, lines: 91.82 },
         'functions/core/handlers/*.ts': { statements: 93.03, branches: 91.14, functions: 86.8, lines: 95.95 },
         'functions/edge/*.{ts,js}': { statements: 96.06, branches: 96.67, functions: 99.0, lines: 96.4 },
         'functions/http/*.ts': { statements: 90.23, branches: 73.36, functions: 95.3, lines: 92.48 },

@@ -120,11 +120,12 @@ describe.each(APIS)('$stack', ({ env, stack, region, primary, cdnUrl }) => {
     expect(cdn.map((x) => ({ actions: actions(x), resources: resources(x) }))).toEqual(primary
       ? [{ actions: ['cloudfront:CreateInvalidation'], resources: [expect.stringMatching(/:cloudfront::.*:distribution\/\*"/)] }]
       : []);
-    // A replica writes one kind of item: the failed-login counters (GET /token is served in every region).
+    // A replica writes two kinds of item: the failed-login counters and the audit entries of logins
+    // (GET /token is served in every region).
     const conditional = st.filter((x) => x.Condition !== undefined);
     expect(conditional.map((x) => ({ actions: actions(x), condition: x.Condition }))).toEqual(primary
       ? []
-      : [{ actions: ['dynamodb:UpdateItem'], condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['LOGIN#*'] } } }]);
+      : [{ actions: ['dynamodb:UpdateItem'], condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['LOGIN#*', 'AUDIT#*'] } } }]);
     expect(resources(table[0]).join()).toMatch(new RegExp(`:dynamodb:${region}:.*:table/oci-registry-${env}"`));
     const tableActions = actions(table[0]).sort();
     expect(tableActions).toEqual(primary
