@@ -128,7 +128,7 @@ export default defineConfig({
         functions: 89.37,
         lines: 92.72,
         'functions/adapters/dynamodb/*.ts': { statements: 95.14, branches: 84.82, functions: 97.4, lines: 97.05 },
-        'functions/adapters/fs/*.ts': { statements: 91.85, branches: 88.0, functions: 89.48, lines: 95.33 },
+        'functions/adapters/fs/*.ts': { statements: 91.41, branches: 87.0, functions: 88.36, lines: 95.33 },
         'functions/adapters/oidc/*.ts': { statements: 86.87, branches: 74.0, functions: 99.0, lines: 99.0 },
         'functions/adapters/s3/*.ts': { statements: 91.72, branches: 80.79, functions: 97.08, lines: 95.04 },
         'functions/adapters/sqlite/*.ts': { statements: 97.63, branches: 91.37, functions: 99.0, lines: 97.9 },
