@@ -94,16 +94,17 @@ export async function createAwsDeps(config: AwsConfig, opts: AwsDepsOptions = {}
   const s3 = makeS3Client({ region: config.region, ...credentials, ...(config.s3Endpoint ? { endpoint: config.s3Endpoint } : {}), forcePathStyle: config.s3ForcePathStyle, maxAttempts: 4 });
   nameCommandsInErrors(dynamo, 'dynamodb');
   nameCommandsInErrors(s3, 's3');
-  const metadata = new DynamoMetadataStore({ client: dynamo, tableName: config.tableName, bodies: new S3ManifestBodyStore(s3, config.bucketName) });
+  const doc = DynamoDBDocumentClient.from(dynamo, { marshallOptions: { removeUndefinedValues: true } });
+  const audit = new DynamoAuditLog(doc, config.tableName);
+  // A push's audit entry is written in the manifest's own transaction (one request less per push).
+  const metadata = new DynamoMetadataStore({ client: dynamo, tableName: config.tableName, bodies: new S3ManifestBodyStore(s3, config.bucketName), audit });
   const [keys, urlSigner, tokens, origin] = await Promise.all([
     readKeys(config), config.cdn ? cdnUrls(config, secretsClient(config)) : undefined, tokenService(config), config.originSecret ? readKeys(config, config.originSecret) : undefined,
   ]);
   const blobs = new S3BlobStore({ client: s3, bucket: config.bucketName, ...(urlSigner ? { urlSigner } : {}) });
-  const doc = DynamoDBDocumentClient.from(dynamo, { marshallOptions: { removeUndefinedValues: true } });
   const identity = new DynamoIdentityStore(doc, config.tableName);
   const loginThrottle = new DynamoLoginThrottle(doc, config.tableName);
   const originSecrets = origin ? origin.upload.map((k) => String(k.secret)) : [];
-  const audit = new DynamoAuditLog(doc, config.tableName);
   return { config, dynamo, s3, metadata, blobs, keys, identity, originSecrets, loginThrottle, audit, ...(tokens ? { tokens } : {}) };
 }
 

@@ -109,8 +109,17 @@ export class AuditRecorder {
 
   /** Logs the entry and writes it to the store; never throws, waits at most writeTimeoutMs. */
   async record(input: NewAuditEntry): Promise<void> {
+    await this.settle(this.prepare(input), false);
+  }
+
+  /**
+   * The entry `input` makes (id, time, project), not yet logged or written: for an action whose own
+   * write can carry it (a manifest put writes its push entry in the same transaction). Pass it to
+   * settle() once the action has succeeded.
+   */
+  prepare(input: NewAuditEntry): AuditEntry {
     const time = this.#opts.now();
-    const entry: AuditEntry = {
+    return {
       ...input,
       id: auditId(time),
       time,
@@ -118,10 +127,14 @@ export class AuditRecorder {
       address: cut(input.address, 64),
       project: input.project ?? (input.repository ? projectOfRepository(input.repository) : ''),
     };
+  }
+
+  /** Logs a prepared entry and, unless the action's own write `stored` it, writes it to the store. */
+  async settle(entry: AuditEntry, stored: boolean): Promise<void> {
     this.#opts.log('info', 'audit', lineOf(entry));
-    await this.#write(entry);
+    if (!stored) await this.#write(entry);
     // Any audited action after the window ends also writes the pull counts it holds.
-    if (input.action !== 'pull.count' && this.#due()) await this.flushPulls();
+    if (entry.action !== 'pull.count' && this.#due()) await this.flushPulls();
   }
 
   #due(): boolean {

@@ -1,5 +1,6 @@
 // The two storage ports the core depends on. Shaped for DynamoDB + S3 (single-item conditional
 // writes, small transactions, key-ordered queries, no scans on hot paths); SQLite + files fit too.
+import type { AuditEntry } from './audit.ts';
 
 export interface Descriptor {
   mediaType: string;
@@ -198,7 +199,7 @@ export interface MetadataStore {
    * first attempt instead of reading again (its writes stay conditional on what it saw). A tag it
    * creates or moves gets `manifest.createdAt` (the put's time) as its tag time and no pull record.
    */
-  putManifest(repo: string, manifest: ManifestRecord, tags: string[], prepared?: unknown, opts?: PutManifestOptions): Promise<void>;
+  putManifest(repo: string, manifest: ManifestRecord, tags: string[], prepared?: unknown, opts?: PutManifestOptions): Promise<PutManifestResult>;
   /** Deletes the manifest, every tag pointing at it and its referrer entry, without a scan. False if absent. */
   deleteManifest(repo: string, digest: string): Promise<boolean>;
   /**
@@ -348,6 +349,17 @@ export interface PutManifestOptions {
    * whole put with TagImmutableError, checked in the same atomic write (a racing put cannot slip by).
    */
   immutable?: ReadonlySet<string>;
+  /**
+   * The push's audit entry: a store that can write it in the same atomic write as the manifest does
+   * (then the push and its entry land together or not at all) and says so in the result; otherwise
+   * the caller writes it to the audit log.
+   */
+  audit?: AuditEntry;
+}
+
+/** What putManifest did beyond the manifest: whether it wrote `opts.audit`. */
+export interface PutManifestResult {
+  audited: boolean;
 }
 
 /** Thrown by MetadataStore.putManifest when an immutable tag points at another manifest; nothing was written. */

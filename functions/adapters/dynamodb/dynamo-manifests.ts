@@ -2,7 +2,8 @@
 // repository's catalog entry change together in one TransactWriteItems, conditioned on what a
 // consistent batch read saw just before; a lost race re-reads and tries again.
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
-import { TagImmutableError, type ManifestPutIntent, type ManifestRecord, type PutManifestOptions, type TagState } from '../../core/ports.ts';
+import type { AuditEntry } from '../../core/audit.ts';
+import { TagImmutableError, type ManifestPutIntent, type ManifestRecord, type PutManifestOptions, type PutManifestResult, type TagState } from '../../core/ports.ts';
 import { MetadataContentionError, RACE_ATTEMPTS, backoff, type DynamoOps, type TransactItem } from './dynamo-ops.ts';
 import { fieldsInline, fieldsOf, inlineInManifest, manifestItem, referrerItem, repoEntryItem, tagItem, type Item } from './items.ts';
 import {
@@ -10,7 +11,7 @@ import {
 } from './keys.ts';
 import type { ManifestBodyStore } from './manifest-body-store.ts';
 
-/** The port allows at most 10 tags per manifest PUT: 1 + 3 x 10 + 2 transaction items, well under 100. */
+/** The port allows at most 10 tags per manifest PUT: 1 + 3 x 10 + 2 transaction items (+ 2 of the audit entry), well under 100. */
 export const MAX_TAGS_PER_PUT = 10;
 /** Tags removed per transaction by deleteManifest: 2 items each (tag, reverse entry) + manifest + referrer <= 100. */
 export const TAGS_PER_DELETE = 48;
@@ -24,6 +25,13 @@ export interface PreparedPut {
   digest: string;
   tags: string[];
   items: Item[];
+}
+
+/** Writes a push's audit entry in the manifest's transaction (dynamo-audit.ts). */
+export interface AuditItems {
+  transactItems(entry: AuditEntry): TransactItem[];
+  /** The transaction holding transactItems(entry) succeeded. */
+  appended(entry: AuditEntry): void;
 }
 
 /** Repositories known (in this process) to have their catalog entry. Entries are never removed. */
@@ -44,12 +52,14 @@ export class DynamoManifests {
   private readonly bodies: ManifestBodyStore | undefined;
   private readonly repos: KnownRepos;
   private readonly now: () => number;
+  private readonly audit: AuditItems | undefined;
 
-  constructor(ops: DynamoOps, bodies: ManifestBodyStore | undefined, repos: KnownRepos, now: () => number) {
+  constructor(ops: DynamoOps, bodies: ManifestBodyStore | undefined, repos: KnownRepos, now: () => number, audit?: AuditItems) {
     this.ops = ops;
     this.bodies = bodies;
     this.repos = repos;
     this.now = now;
+    this.audit = audit;
   }
 
   private put(item: Item, condition?: string, names?: Record<string, string>, values?: Record<string, unknown>): TransactItem {
@@ -96,9 +106,10 @@ export class DynamoManifests {
   /**
    * 1 BatchGetItem (manifest, tags, catalog entry unless known) + 1 TransactWriteItems (none when
    * nothing changes); with `prepared` (read by getReferences in its batch), the first attempt reads
-   * nothing. A body too large for an item is written to S3 first (1 PutObject).
+   * nothing. A body too large for an item is written to S3 first (1 PutObject). The push's audit
+   * entry (opts.audit) joins the transaction when there is one (not when nothing changes).
    */
-  async putManifest(repo: string, m: ManifestRecord, tags: string[], prepared?: unknown, opts: PutManifestOptions = {}): Promise<void> {
+  async putManifest(repo: string, m: ManifestRecord, tags: string[], prepared?: unknown, opts: PutManifestOptions = {}): Promise<PutManifestResult> {
     const unique = [...new Set(tags)];
     if (unique.length > MAX_TAGS_PER_PUT) throw new RangeError(`at most ${MAX_TAGS_PER_PUT} tags per manifest put`);
     const bodyKey = inlineInManifest(m) ? undefined : manifestBodyKey(repo, m.digest);
@@ -108,7 +119,8 @@ export class DynamoManifests {
     const pkName = { '#pk': 'pk' };
 
     let ahead = usablePrepared(prepared, repo, m.digest, unique);
-    await this.ops.retrying('manifest put', async () => {
+    const entry = this.audit === undefined ? undefined : opts.audit;
+    return this.ops.retrying('manifest put', async (): Promise<PutManifestResult | undefined> => {
       const repoKnown = this.repos.has(repo);
       // What getReferences read ahead serves the first attempt; a retry (lost race) reads again.
       const found = ahead ?? (await this.ops.batchGet(this.putReadKeys(repo, { digest: m.digest, tags: unique }), PUT_READ_FIELDS));
@@ -167,10 +179,11 @@ export class DynamoManifests {
         });
       }
       if (!repoExists) writes.push(this.put(repoEntryItem(repo, this.now()), notExists, pkName));
-      if (writes.length === 0) return true;
-      if (!(await this.ops.transact([...writes, ...checks]))) return undefined;
+      if (writes.length === 0) return { audited: false };
+      if (!(await this.ops.transact([...writes, ...checks, ...(entry ? this.audit!.transactItems(entry) : [])]))) return undefined;
       this.repos.add(repo);
-      return true;
+      if (entry) this.audit!.appended(entry);
+      return { audited: entry !== undefined };
     });
   }
 

@@ -8,9 +8,9 @@ import { startOfDay } from '../../core/pulls.ts';
 import { DynamoGc } from './dynamo-gc.ts';
 import { getItemClientOf, type GetItemClient } from './get-item-client.ts';
 import type {
-  BlobRecord, Descriptor, GcBlob, GcMetadataStore, GcRepository, GcTarget, ManifestHead, ManifestPutIntent, ManifestRecord, MetadataStore, Page, PutManifestOptions, References, TagState, TagUse, UploadLease, UploadSession,
+  BlobRecord, Descriptor, GcBlob, GcMetadataStore, GcRepository, GcTarget, ManifestHead, ManifestPutIntent, ManifestRecord, MetadataStore, Page, PutManifestOptions, PutManifestResult, References, TagState, TagUse, UploadLease, UploadSession,
 } from '../../core/ports.ts';
-import { DynamoManifests, PUT_READ_FIELDS, type KnownRepos, type PreparedPut } from './dynamo-manifests.ts';
+import { DynamoManifests, PUT_READ_FIELDS, type AuditItems, type KnownRepos, type PreparedPut } from './dynamo-manifests.ts';
 import { DynamoOps } from './dynamo-ops.ts';
 import { DynamoUploads } from './dynamo-uploads.ts';
 import { BlobCache, recordAndLink, recordUploadAndLink, type RecordDeps } from './dynamo-blob-record.ts';
@@ -27,6 +27,8 @@ export interface DynamoMetadataOptions {
   bodies?: ManifestBodyStore;
   /** Clock for session expiry (epoch ms); Date.now by default. */
   now?: () => number;
+  /** The audit log (dynamo-audit.ts): a push's entry is written in the manifest's transaction. Without it the caller writes it. */
+  audit?: AuditItems;
 }
 
 /** A manifest's head; on a tag item also its last recorded pull (`pa`, absent on manifest items). */
@@ -63,7 +65,7 @@ export class DynamoMetadataStore implements MetadataStore, GcMetadataStore {
     this.bodies = options.bodies;
     this.now = options.now ?? Date.now;
     this.uploads = new DynamoUploads(this.ops, this.now);
-    this.manifests = new DynamoManifests(this.ops, this.bodies, this.repos, this.now);
+    this.manifests = new DynamoManifests(this.ops, this.bodies, this.repos, this.now, options.audit);
     this.gc = new DynamoGc(this.ops, this.bodies);
     this.recordDeps = {
       ops: this.ops, repos: this.repos, cache: this.blobs, registering: new Map(), now: this.now,
@@ -282,7 +284,7 @@ export class DynamoMetadataStore implements MetadataStore, GcMetadataStore {
     return refs;
   }
 
-  putManifest(repo: string, manifest: ManifestRecord, tags: string[], prepared?: unknown, opts?: PutManifestOptions): Promise<void> {
+  putManifest(repo: string, manifest: ManifestRecord, tags: string[], prepared?: unknown, opts?: PutManifestOptions): Promise<PutManifestResult> {
     return this.manifests.putManifest(repo, manifest, tags, prepared, opts);
   }
   deleteManifest(repo: string, digest: string): Promise<boolean> {

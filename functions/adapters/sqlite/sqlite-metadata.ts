@@ -4,7 +4,7 @@
 import { DatabaseSync, type SQLInputValue, type StatementResultingChanges, type StatementSync } from 'node:sqlite';
 import {
   StorageFullError, TagImmutableError, type BlobRecord, type GcBlob, type GcMetadataStore, type GcRepository, type GcTarget, type Descriptor, type ManifestHead, type ManifestRecord, type MetadataStore, type TagState, type TagUse, type Page, type References,
-  type PutManifestOptions, type UploadLease, type UploadSession,
+  type PutManifestOptions, type PutManifestResult, type UploadLease, type UploadSession,
 } from '../../core/ports.ts';
 import { startOfDay } from '../../core/pulls.ts';
 import { SqliteGc } from './sqlite-gc.ts';
@@ -305,7 +305,8 @@ export class SqliteMetadataStore implements MetadataStore, GcMetadataStore {
     return found;
   }
 
-  async putManifest(repo: string, m: ManifestRecord, tags: string[], _prepared?: unknown, opts: PutManifestOptions = {}): Promise<void> {
+  /** The audit trail is its own database (audit.db): the caller writes the push's entry. */
+  async putManifest(repo: string, m: ManifestRecord, tags: string[], _prepared?: unknown, opts: PutManifestOptions = {}): Promise<PutManifestResult> {
     // Serialise before BEGIN so a bad value cannot fail mid-transaction.
     const annotations = m.annotations === undefined ? null : JSON.stringify(m.annotations);
     const blobs = JSON.stringify(m.blobs);
@@ -324,6 +325,7 @@ export class SqliteMetadataStore implements MetadataStore, GcMetadataStore {
         this.q.upsertTag.run(repo, tag, m.digest, m.createdAt);
       }
     });
+    return { audited: false };
   }
 
   async deleteManifest(repo: string, digest: string): Promise<boolean> {

@@ -8,7 +8,8 @@ import { emptyResponse, header, type RegistryResponse } from '../http.ts';
 import { acceptable, digestOf, EMPTY_BLOB, MANIFEST_MEDIA_TYPES, manifestRecord, MAX_MANIFEST_BYTES, parseManifest, type ParsedManifest } from '../manifest.ts';
 import { readLimited } from '../read-body.ts';
 import { notePull } from '../pulls.ts';
-import { TagImmutableError, type Descriptor, type ManifestHead, type ManifestPutIntent, type ManifestRecord, type References } from '../ports.ts';
+import { TagImmutableError, type Descriptor, type ManifestHead, type ManifestPutIntent, type ManifestRecord, type PutManifestResult, type References } from '../ports.ts';
+import type { AuditEntry, NewAuditEntry } from '../audit.ts';
 import { describeRule, immutableBy } from '../tag-immutability.ts';
 import type { TagRule } from '../auth/model.ts';
 import type { HandlerContext, Operation, RegistryDeps } from '../context.ts';
@@ -207,7 +208,7 @@ function tagsOf(ref: ReturnType<typeof parseReference>, query: URLSearchParams):
 }
 
 /** putManifest with the repository's immutable tags held still: 403 DENIED, naming the rule, if one would move. */
-async function putWithRules(deps: RegistryDeps, repo: string, record: ManifestRecord, tags: string[], prepared: unknown): Promise<void> {
+async function putWithRules(deps: RegistryDeps, repo: string, record: ManifestRecord, tags: string[], prepared: unknown, audit: AuditEntry | undefined): Promise<PutManifestResult> {
   const rules = tags.length > 0 && deps.tagRules ? await deps.tagRules(repo) : [];
   const frozen = new Map<string, TagRule>();
   for (const tag of tags) {
@@ -215,7 +216,7 @@ async function putWithRules(deps: RegistryDeps, repo: string, record: ManifestRe
     if (rule) frozen.set(tag, rule);
   }
   try {
-    await deps.metadata.putManifest(repo, record, tags, prepared, frozen.size > 0 ? { immutable: new Set(frozen.keys()) } : undefined);
+    return await deps.metadata.putManifest(repo, record, tags, prepared, { ...(frozen.size > 0 ? { immutable: new Set(frozen.keys()) } : {}), ...(audit ? { audit } : {}) });
   } catch (e) {
     if (!(e instanceof TagImmutableError)) throw e;
     const rule = describeRule(frozen.get(e.tag)!);
@@ -223,9 +224,18 @@ async function putWithRules(deps: RegistryDeps, repo: string, record: ManifestRe
   }
 }
 
+/** The audit entry of a manifest PUT of `digest` (the other requests' entries: audit-events.ts). */
+function pushEntry({ params, req, principal }: Pick<HandlerContext, 'params' | 'req' | 'principal'>, digest: string): NewAuditEntry {
+  const tags = req.query.getAll('tag');
+  return {
+    actor: principal.subject, address: req.clientAddress ?? '', repository: params.name, action: 'push', target: params.reference,
+    detail: { digest, ...(tags.length > 0 ? { tags: tags.join(',') } : {}) },
+  };
+}
+
 export const putManifest: Operation = {
   access: (p) => [repoAccess(p.name, 'pull', 'push')],
-  async handle({ params, deps, req }): Promise<RegistryResponse> {
+  async handle({ params, deps, req, principal }): Promise<RegistryResponse> {
     const ref = parseReference(params.reference);
     const tags = tagsOf(ref, req.query);
     const body = await readLimited(req.body, MAX_MANIFEST_BYTES, header(req, 'content-length'));
@@ -237,7 +247,10 @@ export const putManifest: Operation = {
     if (ref.kind === 'digest' && ref.digest !== digest) throw new RegistryError('DIGEST_INVALID', { digest: ref.digest, actual: digest });
     const prepared = await checkReferences(deps, params.name, parsed, { digest, tags });
     const record = manifestRecord(parsed, body, digest, deps.now());
-    await putWithRules(deps, params.name, record, tags, prepared);
+    // The push's audit entry goes into the manifest's own write where the store can (one request less).
+    const entry = deps.audit?.prepare(pushEntry({ params, req, principal }, digest));
+    const { audited } = await putWithRules(deps, params.name, record, tags, prepared, entry);
+    if (entry) await deps.audit!.settle(entry, audited);
     const headers: Record<string, string> = { location: `/v2/${params.name}/manifests/${digest}`, 'docker-content-digest': digest };
     if (ref.kind === 'digest' && tags.length > 0) headers['oci-tag'] = tags.join(', ');
     if (parsed.subject) headers['oci-subject'] = parsed.subject.digest;

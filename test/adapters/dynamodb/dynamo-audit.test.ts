@@ -3,7 +3,11 @@
 import { expect, it } from 'vitest';
 import { DynamoDBDocumentClient, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { DynamoAuditLog } from '../../../functions/adapters/dynamodb/dynamo-audit.ts';
+import { DynamoMetadataStore } from '../../../functions/adapters/dynamodb/dynamo-metadata.ts';
+import { countCalls } from '../../../functions/aws/call-counter.ts';
 import { AuditRecorder, DEFAULT_AUDIT_RETENTION_DAYS } from '../../../functions/core/audit.ts';
+import { TagImmutableError } from '../../../functions/core/ports.ts';
+import { manifest } from '../../contract/fixtures.ts';
 import { auditLogContract } from '../../contract/audit-log.contract.ts';
 import { useDynamoLocal } from '../../support/dynamodb-local.ts';
 
@@ -37,6 +41,39 @@ it('an entry is an item of its project partition with a TTL of the retention; pu
     await audit.pulled('team/app', 'v2', 'alice', '192.0.2.1');
     const counts = (await audit.store.list({ project: 'team', limit: 10 })).filter((e) => e.action === 'pull.count');
     expect(Object.fromEntries(counts.map((e) => [e.repository, e.detail?.count]))).toEqual({ 'team/app': 6, 'team/lib': 2 });
+  } finally {
+    client.destroy();
+  }
+});
+
+it('a push\'s entry is an item of the manifest put\'s transaction: it lands with the push or not at all, and a put that writes nothing leaves it to the recorder', async () => {
+  const table = await local.get().createTable();
+  const client = local.get().client();
+  const calls = countCalls(client);
+  const doc = DynamoDBDocumentClient.from(client);
+  try {
+    const log = new DynamoAuditLog(doc, table);
+    const store = new DynamoMetadataStore({ client, tableName: table, audit: log });
+    const audit = new AuditRecorder({ store: log, log: () => undefined });
+    const push = (target: string) => audit.prepare({ action: 'push', actor: 'alice', address: '192.0.2.1', repository: 'team/app', target });
+    const m1 = manifest();
+    const first = push('v1');
+    calls.reset();
+    expect(await store.putManifest('team/app', m1, ['v1'], undefined, { audit: first })).toEqual({ audited: true });
+    // One transaction (the project's listing among its items, the first time), no UpdateItem of its own.
+    expect(calls.snapshot()).toEqual({ BatchGetItem: 1, TransactWriteItems: 1 });
+    expect((await log.list({ project: 'team', limit: 10 })).map((e) => e.id)).toEqual([first.id]);
+    expect(await log.projects()).toEqual(['team']);
+
+    // Refused (v1 is immutable and would move): neither the manifest nor the entry is written.
+    const refused = push('v1');
+    await expect(store.putManifest('team/app', manifest(), ['v1'], undefined, { audit: refused, immutable: new Set(['v1']) })).rejects.toBeInstanceOf(TagImmutableError);
+    expect((await log.list({ project: 'team', limit: 10 })).map((e) => e.id)).toEqual([first.id]);
+
+    // The same manifest and tag again: nothing to write, so no transaction; the caller writes the entry.
+    calls.reset();
+    expect(await store.putManifest('team/app', m1, ['v1'], undefined, { audit: push('v1') })).toEqual({ audited: false });
+    expect(calls.snapshot()).toEqual({ BatchGetItem: 1 });
   } finally {
     client.destroy();
   }
