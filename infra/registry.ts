@@ -8,7 +8,7 @@ import type { App, Environment, Stack } from 'aws-cdk-lib';
 import type { EnvironmentConfig } from './config.ts';
 import { RegistryDashboard } from './constructs/dashboard.ts';
 import { bucketName, EDGE_REGION, eventsFunctionName, gcName, gcStateMachineArn, stackName } from './names.ts';
-import { ApiStack } from './stacks/api-stack.ts';
+import { API_SERVICE, ApiStack } from './stacks/api-stack.ts';
 import { EdgeStack } from './stacks/edge-stack.ts';
 import { EventsStack } from './stacks/events-stack.ts';
 import { GC_SERVICE, GcStack } from './stacks/gc-stack.ts';
@@ -94,7 +94,7 @@ export function addRegistry(app: App, config: EnvironmentConfig): RegistryStacks
   };
   const primaryMonitoring = monitoringIn(config.region);
   for (const api of apis) {
-    monitoringIn(api.region).addApiAlarms({ region: api.region, apiId: api.api.apiId, functionName: api.function.fn.functionName });
+    monitoringIn(api.region).addApiAlarms({ region: api.region, apiId: api.api.apiId, functionName: api.function.fn.functionName }, API_SERVICE);
   }
   primaryMonitoring.addLambdaAlarms('Events', eventsFunctionName(config));
   primaryMonitoring.addTableAlarm();

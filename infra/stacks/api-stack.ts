@@ -16,6 +16,9 @@ import { RegistryFunction } from '../constructs/registry-function.ts';
 import { bucketArn, bucketName, replicaSecretArn, tableArn, tableName } from '../names.ts';
 import { registryEnvironment } from '../runtime-env.ts';
 
+/** The API's Powertools service name: the `service` dimension of its metrics (AuditWriteFailures). */
+export const API_SERVICE = 'oci-registry-api';
+
 export interface ApiStackProps extends StackProps {
   readonly config: EnvironmentConfig;
   /** The region this API runs in; the primary's or a replica's. */
@@ -57,7 +60,7 @@ export class ApiStack extends Stack {
       timeout: Duration.seconds(29),
       removalPolicy,
       environment: registryEnvironment(config, {
-        service: 'oci-registry-api',
+        service: API_SERVICE,
         tableName: tableName(config),
         bucketName: bucketName(config, region),
         signingKeysSecretArn,

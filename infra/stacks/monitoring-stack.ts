@@ -10,6 +10,7 @@ import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import type { Construct } from 'constructs';
 import type { EnvironmentConfig } from '../config.ts';
 import { tableName } from '../names.ts';
+import { METRICS_NAMESPACE } from '../runtime-env.ts';
 
 export interface ApiMetricsSource {
   readonly region: string;
@@ -32,6 +33,7 @@ export const THRESHOLDS = {
   replicationLatencySeconds: 900,
   cloudFront5xxPercent: 0.1,
   ingestHealthyTasks: 1,
+  auditWriteFailures: 1,
 } as const;
 
 const FIVE_MINUTES = Duration.minutes(5);
@@ -69,7 +71,8 @@ export class MonitoringStack extends Stack {
   }
 
   /** API 5xx rate (the pull success objective is 99.9%), p99 latency, Lambda errors and throttles. */
-  addApiAlarms(api: ApiMetricsSource): void {
+  /** `service`: the API's Powertools service name (the `service` dimension of its own metrics). */
+  addApiAlarms(api: ApiMetricsSource, service: string): void {
     const apiMetric = (metricName: string, statistic: string) => new cloudwatch.Metric({
       namespace: 'AWS/ApiGateway', metricName, statistic, period: FIVE_MINUTES, dimensionsMap: { ApiId: api.apiId },
     });
@@ -95,6 +98,18 @@ export class MonitoringStack extends Stack {
       comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
       evaluationPeriods: 3,
       datapointsToAlarm: 3,
+    });
+    // An audit entry the table did not take is only in the log (its `audit write failed` line).
+    this.alarm('AuditWriteFailures', {
+      alarmName: this.name('audit-write-failures'),
+      alarmDescription: 'An audit entry could not be written to the table (throttled, failed or no answer within 1 s); the entry is in the API log group, in its "audit write failed" line.',
+      metric: new cloudwatch.Metric({
+        namespace: `${METRICS_NAMESPACE}/${this.config.name}`, metricName: 'AuditWriteFailures', statistic: 'Sum', period: FIVE_MINUTES,
+        dimensionsMap: { service },
+      }),
+      threshold: THRESHOLDS.auditWriteFailures,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      evaluationPeriods: 1,
     });
     this.addLambdaAlarms('Api', api.functionName);
   }
@@ -182,7 +197,7 @@ export class MonitoringStack extends Stack {
       alarmName: this.name('gc-not-completed'),
       alarmDescription: `No garbage collection run completed in two periods of ${gc.everyHours} h.`,
       metric: new cloudwatch.Metric({
-        namespace: `OciRegistry/${this.config.name}`, metricName: 'GcRunsCompleted', statistic: 'Sum',
+        namespace: `${METRICS_NAMESPACE}/${this.config.name}`, metricName: 'GcRunsCompleted', statistic: 'Sum',
         period: Duration.hours(gc.everyHours), dimensionsMap: { service: gc.service },
       }),
       threshold: 1,

@@ -37,7 +37,7 @@ describe.each([
   const name = (what: string, region: string) => `oci-registry-${env}-${what}-${region}`;
   const primaryAlarms = () => alarms(`OciRegistry-${env}-Monitoring`);
 
-  it.each([primary, ...replicas])('API in %s: 5xx rate above 0.1%, p99 latency above 500 ms, Lambda errors and throttles', (region) => {
+  it.each([primary, ...replicas])('API in %s: 5xx rate above 0.1%, p99 latency above 500 ms, Lambda errors and throttles, a failed audit write', (region) => {
     const stack = region === primary ? `OciRegistry-${env}-Monitoring` : `OciRegistry-${env}-Monitoring-${region}`;
     expect(s.assembly.getStackByName(stack).environment.region).toBe(region);
     const a = alarms(stack);
@@ -62,6 +62,16 @@ describe.each([
       expect(alarm).toMatchObject({ Namespace: 'AWS/Lambda', MetricName: metric, Statistic: 'Sum', Threshold: 1, ComparisonOperator: 'GreaterThanOrEqualToThreshold' });
       expect(dims(alarm).FunctionName).toContain(`"StackName":"${apiStack}"`);
     }
+
+    // Audit entries the table did not take: the metric the API publishes (functions/aws/audit.ts), by
+    // the namespace and service its function is given.
+    const fns: Json[] = Object.values(s.templateJson(apiStack).Resources).filter((r: Json) => r.Type === 'AWS::Lambda::Function' && r.Properties.Environment?.Variables?.POWERTOOLS_SERVICE_NAME);
+    expect(fns).toHaveLength(1);
+    const vars: Json = fns[0]!.Properties.Environment.Variables;
+    expect(a[name('audit-write-failures', region)]).toMatchObject({
+      Namespace: vars.POWERTOOLS_METRICS_NAMESPACE, MetricName: 'AuditWriteFailures', Statistic: 'Sum', Period: 300,
+      Threshold: 1, ComparisonOperator: 'GreaterThanOrEqualToThreshold', Dimensions: [{ Name: 'service', Value: vars.POWERTOOLS_SERVICE_NAME }],
+    });
   });
 
   it('events Lambda errors and throttles, DynamoDB throttled requests, in the primary region', () => {
