@@ -59,6 +59,7 @@ function prepareAll(db: DatabaseSync) {
     deleteUpload: p('DELETE FROM uploads WHERE id = ? AND expires_at > ?'),
     purgeUpload: p('DELETE FROM uploads WHERE id = ?'),
     expiredUploads: p('SELECT * FROM uploads WHERE expires_at < ? ORDER BY expires_at, id LIMIT ?'),
+    uploadIdsAfter: p('SELECT id FROM uploads WHERE id > ? ORDER BY id LIMIT ?'),
 
     insertBlob: p('INSERT INTO blobs (digest, size, location, created_at, touched_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT (digest) DO NOTHING'),
     touchBlob: p('UPDATE blobs SET touched_at = ?, gc_mark = NULL WHERE digest = ?'),
@@ -231,6 +232,11 @@ export class SqliteMetadataStore implements MetadataStore, GcMetadataStore {
   async listExpiredUploads(now: number, limit: number): Promise<UploadSession[]> {
     const rows = this.q.expiredUploads.all(now, Math.max(0, Math.floor(limit))) as unknown as UploadRow[];
     return rows.map(toUpload);
+  }
+
+  /** Every session's id, expired or not, in id order after `after` (the start-up sweep). */
+  listUploadIds(after: string, limit: number): string[] {
+    return (this.q.uploadIdsAfter.all(after, Math.max(1, Math.floor(limit))) as unknown as { id: string }[]).map((r) => r.id);
   }
 
   // Blobs.

@@ -205,6 +205,33 @@ describe('local server: races and faults', { timeout: 120_000 }, () => {
     }
   });
 
+  it('a session whose upload file a kill took away (moved into blobs/ before the session ended) is dropped at start-up', async () => {
+    const dataDir = await mkdtemp(join(tmpdir(), 'registry-unbacked-'));
+    try {
+      let reg = await startRegistry({ dataDir });
+      const kept = await startSession(reg, 'sweep/unbacked');
+      const lost = await startSession(reg, 'sweep/unbacked');
+      await reg.stop();
+      // What SIGKILL between the finishing PUT's rename and the session's end leaves: a session, no file.
+      await rm(join(dataDir, 'uploads', uploadIdOf(lost)));
+      reg = await startRegistry({ dataDir });
+      // The same sessions on the new port.
+      const moved = (u: URL) => new URL(`${u.pathname}${u.search}`, reg.url);
+      try {
+        const gone = await fetch(moved(lost));
+        assert.equal(gone.status, 404, 'the session without its file is gone: the client starts the blob again');
+        assert.equal(((await gone.json()) as { errors: { code: string }[] }).errors[0]?.code, 'BLOB_UPLOAD_UNKNOWN');
+        assert.equal((await fetch(moved(kept))).status, 204, 'a session with its file survives the restart');
+        const data = randomBytes(1000);
+        assert.equal((await fetch(withDigest(moved(kept), digestOf(data)), { method: 'PUT', body: data })).status, 201);
+      } finally {
+        await reg.stop();
+      }
+    } finally {
+      await rm(dataDir, { recursive: true, force: true });
+    }
+  });
+
   it('two instances starting at once on a fresh data dir both start and agree on one signing secret', async () => {
     const dataDir = await mkdtemp(join(tmpdir(), 'registry-secret-'));
     try {
