@@ -215,6 +215,48 @@ export function managementScenario(target: () => Target, secrets: () => { robotS
       expect((await call('DELETE', '/projects/team/immutable-rules?repositories=team%2F*&tags=v*', alice)).status).toBe(204);
       refused(await call('DELETE', '/projects/team/immutable-rules?repositories=team%2F*&tags=v*', alice), 400, 'INVALID_REQUEST');
     });
+
+    it('retention rules and protect patterns: shown to whoever sees the project, changed by its admin only, each rule checked', async () => {
+      const empty = { project: 'team', retention: [], retentionProtect: [], immutableTags: [] };
+      expect((await call('GET', '/projects/team/policy', alice)).body).toEqual(empty);
+      expect((await call('GET', '/projects/team/policy', robot)).body).toEqual(empty);
+      refused(await call('GET', '/projects/team/policy', carol), 404, 'NOT_FOUND');
+      refused(await call('GET', '/projects/team/policy'), 404, 'NOT_FOUND');
+
+      const added = await call('POST', '/projects/team/retention-rules', alice, { repositories: 'team/*', tags: 'pr-*', olderThanDays: 30 });
+      expect(added.status).toBe(200);
+      expect(added.body).toEqual({ project: 'team', retention: [{ repositories: 'team/*', tags: 'pr-*', olderThanDays: 30 }], retentionProtect: [] });
+      expect((await call('POST', '/projects/team/retention-rules', alice, { repositories: 'team/app', tags: '*', keep: 5 })).status).toBe(200);
+      // Not one limit, two limits, a limit out of range, a pattern outside the project, an unknown field, a caller who is not the admin.
+      refused(await call('POST', '/projects/team/retention-rules', alice, { repositories: 'team/*', tags: '*' }), 400, 'INVALID_REQUEST');
+      refused(await call('POST', '/projects/team/retention-rules', alice, { repositories: 'team/*', tags: '*', keep: 1, notPulledDays: 9 }), 400, 'INVALID_REQUEST');
+      refused(await call('POST', '/projects/team/retention-rules', alice, { repositories: 'team/*', tags: '*', keep: 0 }), 400, 'INVALID_REQUEST');
+      refused(await call('POST', '/projects/team/retention-rules', alice, { repositories: 'team/*', tags: '*', keep: '5' }), 400, 'INVALID_REQUEST');
+      refused(await call('POST', '/projects/team/retention-rules', alice, { repositories: 'other/*', tags: '*', keep: 5 }), 400, 'INVALID_REQUEST');
+      refused(await call('POST', '/projects/team/retention-rules', alice, { repositories: 'team/*', tags: '*', keep: 5, days: 3 }), 400, 'INVALID_REQUEST');
+      refused(await call('POST', '/projects/team/retention-rules', bob, { repositories: 'team/*', tags: '*', keep: 5 }), 403, 'DENIED');
+      refused(await call('POST', '/projects/team/retention-rules', robot, { repositories: 'team/*', tags: '*', keep: 5 }), 403, 'DENIED');
+
+      expect((await call('POST', '/projects/team/protect-rules', alice, { repositories: 'team/*', tags: 'release-*' })).body.retentionProtect).toEqual([{ repositories: 'team/*', tags: 'release-*' }]);
+      refused(await call('POST', '/projects/team/protect-rules', bob, { repositories: 'team/*', tags: 'x*' }), 403, 'DENIED');
+      expect((await call('GET', '/projects/team/policy', bob)).body).toEqual({
+        project: 'team', immutableTags: [],
+        retention: [{ repositories: 'team/*', tags: 'pr-*', olderThanDays: 30 }, { repositories: 'team/app', tags: '*', keep: 5 }],
+        retentionProtect: [{ repositories: 'team/*', tags: 'release-*' }],
+      });
+
+      // A DELETE names the whole rule; one that is not there is refused.
+      expect((await call('DELETE', '/projects/team/retention-rules?repositories=team%2F*&tags=pr-*&olderThanDays=30', alice)).status).toBe(204);
+      refused(await call('DELETE', '/projects/team/retention-rules?repositories=team%2F*&tags=pr-*&olderThanDays=30', alice), 400, 'INVALID_REQUEST');
+      refused(await call('DELETE', '/projects/team/retention-rules?repositories=team%2Fapp&tags=*&keep=6', alice), 400, 'INVALID_REQUEST');
+      refused(await call('DELETE', '/projects/team/retention-rules?repositories=team%2Fapp&tags=*&keep=five', alice), 400, 'INVALID_REQUEST');
+      refused(await call('DELETE', '/projects/team/retention-rules?repositories=team%2Fapp&tags=*', alice), 400, 'INVALID_REQUEST');
+      refused(await call('DELETE', '/projects/team/retention-rules?repositories=team%2Fapp&tags=*&keep=5', bob), 403, 'DENIED');
+      expect((await call('DELETE', '/projects/team/retention-rules?repositories=team%2Fapp&tags=*&keep=5', alice)).status).toBe(204);
+      expect((await call('DELETE', '/projects/team/protect-rules?repositories=team%2F*&tags=release-*', alice)).status).toBe(204);
+      refused(await call('DELETE', '/projects/team/protect-rules?repositories=team%2F*&tags=release-*', alice), 400, 'INVALID_REQUEST');
+      expect((await call('GET', '/projects/team/policy', alice)).body).toEqual(empty);
+    });
   });
 
   describe('robots', () => {
