@@ -64,6 +64,30 @@ describe('npm run admin -- audit list', () => {
     expect(plain.out).toMatch(/entries:\n {2}- time="[^"]+" action="admin.project.create"/);
   });
 
+  it('trust rules added and removed, access tokens created and revoked: each an entry, with no secret', async () => {
+    const run = async (...args: string[]): Promise<Record<string, unknown>> => {
+      const r = await admin([...args, '--json']);
+      expect(r.code, r.err).toBe(0);
+      return JSON.parse(r.out) as Record<string, unknown>;
+    };
+    const rule = await run('trust', 'add', 'team', '--github', 'acme/app', '--owner-id', '101', '--repository-id', '202', '--ref', 'main', '--actions', 'pull,push');
+    await run('trust', 'remove', 'team', String(rule.id));
+    const created = await run('token', 'create', 'alice', 'laptop', '--expires', '30d');
+    await run('token', 'revoke', 'alice', 'laptop');
+    const newest = (await list('--limit', '4')).entries;
+    expect(newest.map((e) => [e.action, e.project, e.target])).toEqual([
+      ['admin.token.revoke', null, 'alice/laptop'],
+      ['admin.token.create', null, 'alice/laptop'],
+      ['admin.trust.remove', 'team', rule.id],
+      ['admin.trust.add', 'team', rule.id],
+    ]);
+    expect(newest[3]!.detail).toMatchObject({ repository: 'acme/app', ownerId: '101', repositoryId: '202', ref: 'refs/heads/main', actions: 'pull,push' });
+    expect(newest[1]!.detail).toEqual({ expiresAt: expect.stringMatching(/^\d{4}-\d\d-\d\dT/) });
+    const secret = Object.values(created).find((v) => typeof v === 'string' && v.startsWith('pat.')) as string;
+    expect(secret).toBeDefined();
+    expect(JSON.stringify(newest)).not.toContain(secret.split('.')[2]!);
+  });
+
   it('a malformed --since or --limit is a usage error (exit 64)', async () => {
     for (const args of [['--since', 'yesterday'], ['--since', '5y'], ['--limit', '0'], ['--limit', 'lots']]) {
       const r = await admin(['audit', 'list', ...args]);
