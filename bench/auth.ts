@@ -11,6 +11,7 @@ import { TokenService } from '../functions/core/auth/jwt.ts';
 import { tokenKeysFrom } from '../functions/core/auth/token-keys.ts';
 import { pushTinyImage } from '../test/support/tiny-image.ts';
 import { startRegistry, type RunningRegistry } from '../test/support/registry.ts';
+import { orderOf } from './scenarios.ts';
 import { OCI_MANIFEST } from '../test/support/oci.ts';
 import { parseWrk } from './manifest-load.ts';
 import { run } from './proc.ts';
@@ -135,19 +136,24 @@ export async function authFacts(log: (m: string) => void, opts: { runs: number; 
     issue.value = median(issue.runs);
     refresh.value = median(refresh.runs);
     log('auth: manifest GET, auth off and on, alternating...');
-    // Warm both, then alternate (off, on) so drift in the machine's load hits both alike.
+    // Warm both, then one wrk run of each per round, which goes first alternating round by round, so
+    // drift in the machine's load and the order itself hit both alike.
     await wrkRps(off, 2, {});
     await wrkRps(on, 2, bearer);
     const offRps: number[] = [];
     const onRps: number[] = [];
     slowdown.runs = [];
     for (let r = 0; r < opts.runs; r++) {
-      offRps.push(await wrkRps(off, opts.wrkSeconds, {}));
-      onRps.push(await wrkRps(on, opts.wrkSeconds, bearer));
+      for (const side of orderOf(['off', 'on'] as const, 0, r)) {
+        if (side === 'off') offRps.push(await wrkRps(off, opts.wrkSeconds, {}));
+        else onRps.push(await wrkRps(on, opts.wrkSeconds, bearer));
+      }
       slowdown.runs.push((1 - onRps[r]! / offRps[r]!) * 100);
     }
     slowdown.value = median(slowdown.runs);
-    slowdown.notes.push(`req/s off ${offRps.map((v) => v.toFixed(0)).join(', ')}; on ${onRps.map((v) => v.toFixed(0)).join(', ')} (a negative figure: auth on was faster in that run)`);
+    const faster = slowdown.runs.some((v) => v < 0) ? ' (a negative figure: auth on was faster in that round)' : '';
+    const firsts = offRps.map((_, r) => orderOf(['off', 'on'], 0, r)[0]).join(', ');
+    slowdown.notes.push(`req/s off ${offRps.map((v) => v.toFixed(0)).join(', ')}; on ${onRps.map((v) => v.toFixed(0)).join(', ')}; first in each round: ${firsts}${faster}`);
     return [...facts, issue, refresh, slowdown];
   } finally {
     await Promise.all([off.stop(), on.stop()]);
