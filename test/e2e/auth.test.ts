@@ -8,7 +8,6 @@ import { join } from 'node:path';
 import { startRegistry, onlyOnBackend, type RunningRegistry } from '../support/registry.ts';
 import { createSkopeo, startDockerd, startOrSkip, toolGate, type Skopeo } from '../support/clients.ts';
 import { makeOciImage, toDockerArchive, type TestImage } from '../support/images.ts';
-import { spawn } from 'node:child_process';
 import { adminJson } from '../support/cli.ts';
 
 onlyOnBackend('local', 'users come from npm run admin on the data dir of npm start; start:aws with auth is tested in test/dev/start-aws/auth.test.ts');
@@ -94,16 +93,7 @@ describe('token auth with docker', () => {
     const dockerd = await startOrSkip(t, () => startDockerd());
     if (!dockerd) return;
     try {
-      const login = (password: string) => new Promise<{ code: number | null; err: string }>((resolve) => {
-        const child = spawn('docker', ['-H', dockerd.host, 'login', '--username', 'dev', '--password-stdin', reg.host], {
-          env: { ...process.env, DOCKER_CONFIG: join(dockerd.dir, 'client') },
-          stdio: ['pipe', 'ignore', 'pipe'],
-        });
-        let err = '';
-        child.stderr.on('data', (d: Buffer) => (err += d.toString()));
-        child.stdin.end(password);
-        child.once('exit', (code) => resolve({ code, err }));
-      });
+      const login = (password: string) => dockerd.login('dev', password, reg.host);
       const bad = await login('not the password at all');
       expect(bad.code).not.toBe(0);
       expect(bad.err).toMatch(/unauthorized|authentication/i);

@@ -5,7 +5,6 @@
 // `identitytoken`, which it trades at the token endpoint's refresh_token grant).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { spawn } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -118,13 +117,7 @@ describe('keyless CI with docker', () => {
       // Expires a second from now (then 10 s of clock tolerance).
       const idToken = await issuer.idToken({}, { issuedAgo: 299, seconds: 300 });
       const issued = Date.now();
-      const login = await new Promise<{ code: number | null; err: string }>((resolve) => {
-        const child = spawn('docker', ['-H', dockerd.host, 'login', '--username', 'oidc', '--password-stdin', reg.host], { env: { ...process.env, DOCKER_CONFIG: join(dockerd.dir, 'client') }, stdio: ['pipe', 'ignore', 'pipe'] });
-        let err = '';
-        child.stderr.on('data', (d: Buffer) => (err += d.toString()));
-        child.stdin.end(idToken);
-        child.once('exit', (code) => resolve({ code, err }));
-      });
+      const login = await dockerd.login('oidc', idToken, reg.host);
       expect(login.code, login.err).toBe(0);
       const config = JSON.parse(await readFile(join(dockerd.dir, 'client', 'config.json'), 'utf8')) as { auths: Record<string, { identitytoken?: string }> };
       const stored = config.auths[reg.host]?.identitytoken;

@@ -1,4 +1,5 @@
 // A private dockerd (own data/exec root, socket, vfs, no networking) and the docker CLI pointed at it.
+import { spawn } from 'node:child_process';
 import { mkdtemp, mkdir, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,6 +15,8 @@ export interface Dockerd {
   logFile: string;
   /** `docker -H HOST ...args` with a private DOCKER_CONFIG. */
   docker(args: string[], opts?: RunOptions): Promise<RunResult>;
+  /** `docker login` with the secret on stdin (never argv): its exit code and stderr, failures included. */
+  login(user: string, secret: string, registry: string): Promise<{ code: number | null; err: string }>;
   stop(): Promise<void>;
 }
 
@@ -68,5 +71,13 @@ export async function startDockerd(opts: { startTimeoutMs?: number; /** More doc
     startTimeoutMs: opts.startTimeoutMs ?? 20_000,
     graceMs: 10_000,
   });
-  return { dir, host, version, logFile, docker, stop };
+  const login = (user: string, secret: string, registry: string) => new Promise<{ code: number | null; err: string }>((resolve, reject) => {
+    const child = spawn(dockerBin, ['-H', host, 'login', '--username', user, '--password-stdin', registry], { env: clientEnv, stdio: ['pipe', 'ignore', 'pipe'] });
+    let err = '';
+    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    child.once('error', reject);
+    child.stdin.end(secret);
+    child.once('exit', (code) => resolve({ code, err }));
+  });
+  return { dir, host, version, logFile, docker, login, stop };
 }
