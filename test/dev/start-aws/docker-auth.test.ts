@@ -4,7 +4,6 @@
 // which checks the token too) and pull; anyone pulls a public project's image, nobody a private one
 // without signing in. One private dockerd for the file, started by the first test.
 import { afterAll, beforeAll, describe, expect, it, type TestContext } from 'vitest';
-import { spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -52,19 +51,7 @@ afterAll(async () => {
   if (work) await rm(work, { recursive: true, force: true });
 });
 
-/** `docker login` with the password on stdin (never argv). */
-function login(user: string, password: string): Promise<{ code: number | null; err: string }> {
-  return new Promise((resolve) => {
-    const child = spawn('docker', ['-H', dockerd!.host, 'login', '--username', user, '--password-stdin', host], {
-      env: { ...process.env, DOCKER_CONFIG: join(dockerd!.dir, 'client') },
-      stdio: ['pipe', 'ignore', 'pipe'],
-    });
-    let err = '';
-    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
-    child.stdin.end(password);
-    child.once('exit', (code) => resolve({ code, err }));
-  });
-}
+const login = (user: string, password: string) => dockerd!.login(user, password, host);
 
 async function pushAndPull(target: string): Promise<void> {
   await dockerd!.docker(['tag', 'e2e/load:v1', target]);
