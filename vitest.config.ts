@@ -24,6 +24,7 @@ const serialGlobs = [
   'test/dev/start-aws/auth.test.ts',
   'test/dev/start-aws/audit.test.ts',
   'test/dev/start-aws/oidc.test.ts',
+  'test/dev/start-aws/docker-auth.test.ts',
   // DynamoDB Local JVM of its own.
   'test/apps/admin-cli/**/*.test.ts',
   'test/dev/smoke/smoke.test.ts',

@@ -102,7 +102,9 @@ describe('token auth with docker', () => {
       const config = JSON.parse(await readFile(join(dockerd.dir, 'client', 'config.json'), 'utf8')) as { auths: Record<string, { auth?: string; identitytoken?: string }> };
       const entry = config.auths[reg.host];
       expect(entry?.identitytoken, JSON.stringify(config)).toBeTruthy();
-      expect(JSON.stringify(config)).not.toContain(Buffer.from(PASSWORD).toString('base64').slice(0, 12));
+      // No password in any form: in the clear, or inside an `auth` field (base64 of user:password).
+      expect(JSON.stringify(config)).not.toContain(PASSWORD);
+      for (const [host, e] of Object.entries(config.auths)) expect(Buffer.from(e.auth ?? '', 'base64').toString('utf8'), host).not.toContain(PASSWORD);
       const archive = await toDockerArchive(img, join(dataDir, 'img.docker.tar'), 'e2e/load:v1');
       await dockerd.docker(['load', '-i', archive]);
       const target = `${reg.host}/team/docker:v1`;

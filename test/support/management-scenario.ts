@@ -215,6 +215,108 @@ export function managementScenario(target: () => Target, secrets: () => { robotS
       expect((await call('DELETE', '/projects/team/immutable-rules?repositories=team%2F*&tags=v*', alice)).status).toBe(204);
       refused(await call('DELETE', '/projects/team/immutable-rules?repositories=team%2F*&tags=v*', alice), 400, 'INVALID_REQUEST');
     });
+
+    it('retention rules and protect patterns: shown to whoever sees the project, changed by its admin only, each rule checked', async () => {
+      const empty = { project: 'team', retention: [], retentionProtect: [], immutableTags: [] };
+      expect((await call('GET', '/projects/team/policy', alice)).body).toEqual(empty);
+      expect((await call('GET', '/projects/team/policy', robot)).body).toEqual(empty);
+      refused(await call('GET', '/projects/team/policy', carol), 404, 'NOT_FOUND');
+      refused(await call('GET', '/projects/team/policy'), 404, 'NOT_FOUND');
+
+      const added = await call('POST', '/projects/team/retention-rules', alice, { repositories: 'team/*', tags: 'pr-*', olderThanDays: 30 });
+      expect(added.status).toBe(200);
+      expect(added.body).toEqual({ project: 'team', retention: [{ repositories: 'team/*', tags: 'pr-*', olderThanDays: 30 }], retentionProtect: [] });
+      expect((await call('POST', '/projects/team/retention-rules', alice, { repositories: 'team/app', tags: '*', keep: 5 })).status).toBe(200);
+      // Not one limit, two limits, a limit out of range, a pattern outside the project, an unknown field, a caller who is not the admin.
+      refused(await call('POST', '/projects/team/retention-rules', alice, { repositories: 'team/*', tags: '*' }), 400, 'INVALID_REQUEST');
+      refused(await call('POST', '/projects/team/retention-rules', alice, { repositories: 'team/*', tags: '*', keep: 1, notPulledDays: 9 }), 400, 'INVALID_REQUEST');
+      refused(await call('POST', '/projects/team/retention-rules', alice, { repositories: 'team/*', tags: '*', keep: 0 }), 400, 'INVALID_REQUEST');
+      refused(await call('POST', '/projects/team/retention-rules', alice, { repositories: 'team/*', tags: '*', keep: '5' }), 400, 'INVALID_REQUEST');
+      refused(await call('POST', '/projects/team/retention-rules', alice, { repositories: 'other/*', tags: '*', keep: 5 }), 400, 'INVALID_REQUEST');
+      refused(await call('POST', '/projects/team/retention-rules', alice, { repositories: 'team/*', tags: '*', keep: 5, days: 3 }), 400, 'INVALID_REQUEST');
+      refused(await call('POST', '/projects/team/retention-rules', bob, { repositories: 'team/*', tags: '*', keep: 5 }), 403, 'DENIED');
+      refused(await call('POST', '/projects/team/retention-rules', robot, { repositories: 'team/*', tags: '*', keep: 5 }), 403, 'DENIED');
+
+      expect((await call('POST', '/projects/team/protect-rules', alice, { repositories: 'team/*', tags: 'release-*' })).body.retentionProtect).toEqual([{ repositories: 'team/*', tags: 'release-*' }]);
+      refused(await call('POST', '/projects/team/protect-rules', bob, { repositories: 'team/*', tags: 'x*' }), 403, 'DENIED');
+      expect((await call('GET', '/projects/team/policy', bob)).body).toEqual({
+        project: 'team', immutableTags: [],
+        retention: [{ repositories: 'team/*', tags: 'pr-*', olderThanDays: 30 }, { repositories: 'team/app', tags: '*', keep: 5 }],
+        retentionProtect: [{ repositories: 'team/*', tags: 'release-*' }],
+      });
+
+      // A DELETE names the whole rule; one that is not there is refused.
+      expect((await call('DELETE', '/projects/team/retention-rules?repositories=team%2F*&tags=pr-*&olderThanDays=30', alice)).status).toBe(204);
+      refused(await call('DELETE', '/projects/team/retention-rules?repositories=team%2F*&tags=pr-*&olderThanDays=30', alice), 400, 'INVALID_REQUEST');
+      refused(await call('DELETE', '/projects/team/retention-rules?repositories=team%2Fapp&tags=*&keep=6', alice), 400, 'INVALID_REQUEST');
+      refused(await call('DELETE', '/projects/team/retention-rules?repositories=team%2Fapp&tags=*&keep=five', alice), 400, 'INVALID_REQUEST');
+      refused(await call('DELETE', '/projects/team/retention-rules?repositories=team%2Fapp&tags=*', alice), 400, 'INVALID_REQUEST');
+      refused(await call('DELETE', '/projects/team/retention-rules?repositories=team%2Fapp&tags=*&keep=5', bob), 403, 'DENIED');
+      expect((await call('DELETE', '/projects/team/retention-rules?repositories=team%2Fapp&tags=*&keep=5', alice)).status).toBe(204);
+      expect((await call('DELETE', '/projects/team/protect-rules?repositories=team%2F*&tags=release-*', alice)).status).toBe(204);
+      refused(await call('DELETE', '/projects/team/protect-rules?repositories=team%2F*&tags=release-*', alice), 400, 'INVALID_REQUEST');
+      expect((await call('GET', '/projects/team/policy', alice)).body).toEqual(empty);
+    });
+  });
+
+  describe('access tokens, trust rules, the audit trail', () => {
+    let ruleId = '';
+
+    it('personal access tokens: the user (or a system admin) creates, lists and revokes them; the token signs in until revoked', async () => {
+      expect((await call('GET', '/users/alice/tokens', alice)).body).toEqual({ tokens: [], next: null });
+      const made = await call('POST', '/users/alice/tokens', alice, { name: 'laptop', expires: '30d' });
+      expect(made.status, JSON.stringify(made.body)).toBe(201);
+      expect(made.body).toMatchObject({ user: 'alice', name: 'laptop', revoked: false, token: expect.stringMatching(/^pat\.laptop\./) });
+      expect(await token('alice', made.body.token)).toBeTruthy();
+      refused(await call('POST', '/users/alice/tokens', alice, { name: 'laptop' }), 409, 'CONFLICT');
+      refused(await call('POST', '/users/alice/tokens', alice, { name: 'Bad Name' }), 400, 'INVALID_REQUEST');
+      refused(await call('POST', '/users/alice/tokens', alice, { name: 'x', secret: 'mine' }), 400, 'INVALID_REQUEST');
+      refused(await call('POST', '/users/alice/tokens', bob, { name: 'stolen' }), 403, 'DENIED');
+      refused(await call('GET', '/users/alice/tokens', robot), 403, 'DENIED');
+      refused(await call('GET', '/users/alice/tokens'), 401, 'UNAUTHORIZED');
+      refused(await call('GET', '/users/nobody/tokens', root), 404, 'NOT_FOUND');
+      const listed = (await call('GET', '/users/alice/tokens', root)).body.tokens;
+      expect(listed).toEqual([expect.objectContaining({ name: 'laptop', revoked: false })]);
+      expect(JSON.stringify(listed)).not.toContain(made.body.token.split('.')[2]);
+      refused(await call('DELETE', '/users/alice/tokens/laptop', bob), 403, 'DENIED');
+      expect((await call('DELETE', '/users/alice/tokens/laptop', alice)).status).toBe(204);
+      refused(await call('DELETE', '/users/alice/tokens/nothere', alice), 404, 'NOT_FOUND');
+      expect((await call('GET', '/users/alice/tokens', alice)).body.tokens[0].revoked).toBe(true);
+      const r = await fetch(`${target().url}/token?service=${encodeURIComponent(service)}`, { headers: { authorization: `Basic ${Buffer.from(`alice:${made.body.token}`).toString('base64')}` } });
+      expect(r.status).toBe(401);
+    });
+
+    it('trust rules: the project admin adds, lists and removes them; every field is checked', async () => {
+      const added = await call('POST', '/projects/team/trust-rules', alice, { github: 'acme/app', ownerId: '101', repositoryId: '202', ref: 'main', maxSeconds: 1800 });
+      expect(added.status, JSON.stringify(added.body)).toBe(201);
+      expect(added.body).toMatchObject({ project: 'team', github: 'acme/app', ownerId: '101', repositoryId: '202', ref: 'refs/heads/main', actions: ['pull', 'push'], maxSeconds: 1800 });
+      ruleId = added.body.id;
+      for (const bad of [{ github: 'acme/app', ownerId: 'acme', repositoryId: '202' }, { github: 'not a repo', ownerId: '1', repositoryId: '2' }, { github: 'acme/app', ownerId: '1' },
+        { github: 'acme/app', ownerId: '1', repositoryId: '2', maxSeconds: 10 }, { github: 'acme/app', ownerId: '1', repositoryId: '2', maxSeconds: '1h' },
+        { github: 'acme/app', ownerId: '1', repositoryId: '2', actions: ['admin'] }, { github: 'acme/app', ownerId: '1', repositoryId: '2', pullRequests: true }]) {
+        refused(await call('POST', '/projects/team/trust-rules', alice, bad), 400, 'INVALID_REQUEST');
+      }
+      refused(await call('POST', '/projects/team/trust-rules', bob, { github: 'acme/app', ownerId: '1', repositoryId: '2' }), 403, 'DENIED');
+      refused(await call('GET', '/projects/team/trust-rules', robot), 403, 'DENIED');
+      expect((await call('GET', '/projects/team/trust-rules', alice)).body.rules.map((r: { id: string }) => r.id)).toEqual([ruleId]);
+      refused(await call('DELETE', `/projects/team/trust-rules/${ruleId}`, bob), 403, 'DENIED');
+      expect((await call('DELETE', `/projects/team/trust-rules/${ruleId}`, alice)).status).toBe(204);
+      refused(await call('DELETE', `/projects/team/trust-rules/${ruleId}`, alice), 404, 'NOT_FOUND');
+    });
+
+    it('the audit trail: a project\'s entries for its admin, every entry for a system admin, newest first', async () => {
+      const team = (await call('GET', '/projects/team/audit?since=1h', alice)).body.entries as { action: string; actor: string; target?: string }[];
+      expect(team.slice(0, 2).map((e) => [e.action, e.actor, e.target])).toEqual([['admin.trust.remove', 'alice', ruleId], ['admin.trust.add', 'alice', ruleId]]);
+      expect((await call('GET', '/projects/team/audit?n=1', alice)).body.entries).toHaveLength(1);
+      refused(await call('GET', '/projects/team/audit', bob), 403, 'DENIED');
+      refused(await call('GET', '/audit', alice), 403, 'DENIED');
+      refused(await call('GET', '/audit?since=yesterday', root), 400, 'INVALID_REQUEST');
+      const wide = (await call('GET', '/audit?project=', root)).body.entries as { action: string; actor: string; target?: string; project: string | null }[];
+      expect(wide.find((e) => e.action === 'admin.token.revoke')).toMatchObject({ actor: 'alice', target: 'alice/laptop', project: null });
+      expect((await call('GET', '/audit?since=2999-01-01', root)).body.entries).toEqual([]);
+      const all = (await call('GET', '/audit?n=1000', root)).body.entries as { project: string | null }[];
+      expect(all.some((e) => e.project === 'team') && all.some((e) => e.project === null)).toBe(true);
+    });
   });
 
   describe('robots', () => {

@@ -1,10 +1,11 @@
 // Admin changes in the audit trail: the identity store as every administrator's caller gets it (the
 // `npm run admin` CLI, the management API), each write an entry named for the change it makes
-// (`admin.user.add`, `admin.robot.rotate`, ...), with who and from where. The change is read off the
+// (`admin.user.add`, `admin.robot.rotate`, `admin.trust.add`, `admin.token.revoke`, ...), with who and from where. The change is read off the
 // write against the record the same caller read just before (every admin.ts function reads first),
 // so no extra read is made. Writes that are no admin change (a password rehash at login) go through
 // the plain store and are not recorded. No hash or secret is ever in an entry.
 import type { AuditDetail, AuditRecorder } from '../audit.ts';
+import type { TrustRule } from './credential-store.ts';
 import type { IdentityStore } from './identity-store.ts';
 import type { Project, Robot, Role, User } from './model.ts';
 
@@ -47,6 +48,15 @@ function robotChange(before: Robot | undefined, after: Robot, create: boolean): 
   return { action: 'robot.update' };
 }
 
+/** What a trust rule lets in, for its entry (ids and patterns; nothing secret). */
+function trustDetail(r: TrustRule): AuditDetail {
+  return {
+    issuer: r.issuer, repository: r.repository, ownerId: r.repositoryOwnerId, repositoryId: r.repositoryId, actions: r.actions.join(','), maxSeconds: r.maxSeconds,
+    ...(r.ref !== undefined ? { ref: r.ref } : {}), ...(r.environment !== undefined ? { environment: r.environment } : {}),
+    ...(r.jobWorkflowRef !== undefined ? { jobWorkflowRef: r.jobWorkflowRef } : {}), ...(r.repositories ? { repositories: r.repositories.join(',') } : {}),
+  };
+}
+
 /** `store` with every admin write recorded in `audit` as done by `who`. */
 export function auditedIdentityStore(store: IdentityStore, audit: AuditRecorder, who: AdminActor): IdentityStore {
   const read = new Map<string, unknown>();
@@ -77,6 +87,21 @@ export function auditedIdentityStore(store: IdentityStore, audit: AuditRecorder,
     async setRole(project: string, user: string, role: Role | undefined) {
       await store.setRole(project, user, role);
       await record(role === undefined ? { action: 'member.remove' } : { action: 'member.set', detail: { role } }, project, user);
+    },
+    async putTrustRule(rule) {
+      await store.putTrustRule(rule);
+      await record({ action: 'trust.add', detail: trustDetail(rule) }, rule.project, rule.id);
+    },
+    async deleteTrustRule(project, id) {
+      const deleted = await store.deleteTrustRule(project, id);
+      if (deleted) await record({ action: 'trust.remove' }, project, id);
+      return deleted;
+    },
+    async putAccessToken(token, opts) {
+      await store.putAccessToken(token, opts);
+      const expiresAt = token.expiresAt === null ? 'never' : new Date(token.expiresAt).toISOString();
+      // A user's own token: registry-wide, named `<user>/<token name>`.
+      await record(opts.create ? { action: 'token.create', detail: { expiresAt } } : { action: token.revoked ? 'token.revoke' : 'token.update' }, '', `${token.user}/${token.name}`);
     },
   };
   // Every other method (reads, and whatever the port gains later) is the store's own.

@@ -15,12 +15,13 @@ import { denied, notFound } from './io.ts';
  * Who may call an endpoint:
  * - `anyone`: signed in or not (the answer holds only what the caller may see);
  * - `signed-in`: a user or a robot; `user`: a user, not a robot;
+ * - `user-self`: the user named by the path's `{user}`, or a system administrator (robots never);
  * - `system-admin`: a user who is a system administrator;
  * - `project-reader`: whoever may see the project (public, a member, a robot of it, a system admin);
  * - `project-admin`: the project's admins and system administrators;
  * - `repository-reader`: whoever may pull from the repository (anonymous on a public project).
  */
-export type EndpointAccess = 'anyone' | 'signed-in' | 'user' | 'system-admin' | 'project-reader' | 'project-admin' | 'repository-reader';
+export type EndpointAccess = 'anyone' | 'signed-in' | 'user' | 'user-self' | 'system-admin' | 'project-reader' | 'project-admin' | 'repository-reader';
 
 export interface ManagementContext extends HandlerContext {
   store: IdentityStore;
@@ -66,6 +67,9 @@ async function check(ctx: ManagementContext, access: EndpointAccess): Promise<vo
       return;
     case 'user':
       if (caller.kind !== 'user') throw denied('robots may not call this endpoint');
+      return;
+    case 'user-self':
+      if (!isSystemAdmin(caller) && !(caller.kind === 'user' && caller.user.name === path.user)) throw denied('only the user and system administrators may call this endpoint');
       return;
     case 'system-admin':
       if (!isSystemAdmin(caller)) throw denied('this endpoint is for system administrators');

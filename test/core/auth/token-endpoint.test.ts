@@ -104,7 +104,9 @@ describe('token endpoint', () => {
 
   it('20 parallel correct logins all succeed (successes are not counted)', async () => {
     const { registry } = await setup();
-    const all = await Promise.all(Array.from({ length: 20 }, () => registry(get('service=reg&scope=repository:team/app:pull', { authorization: basic('alice', PASSWORD) }))));
-    expect(all.map((r) => r.status)).toEqual(Array(20).fill(200));
+    const batch = () => Promise.all(Array.from({ length: 20 }, () => registry(get('service=reg&scope=repository:team/app:pull', { authorization: basic('alice', PASSWORD) }))));
+    expect((await batch()).map((r) => r.status)).toEqual(Array(20).fill(200));
+    // Once the first 20 have answered (had they been counted, the user would be far past the limit of 3), 20 more.
+    expect((await batch()).map((r) => r.status)).toEqual(Array(20).fill(200));
   });
 });
