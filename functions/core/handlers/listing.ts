@@ -1,5 +1,6 @@
 // Tag list, catalog and referrers: key-ordered listings with `n` / `last` paging and Link headers.
-import { repoAccess } from '../access.ts';
+import { repoAccess, type Principal } from '../access.ts';
+import { identityOfSubject, pullFilter } from '../auth/grants.ts';
 import { RegistryError } from '../errors.ts';
 import { requireDigest } from '../grammar.ts';
 import { jsonResponse, type RegistryRequest } from '../http.ts';
@@ -56,13 +57,42 @@ export const listTags: Operation = {
 
 export const listCatalog: Operation = {
   access: () => [{ type: 'registry', name: 'catalog', actions: ['*'] }],
-  async handle({ deps, req }) {
+  async handle({ deps, req, principal }) {
     const page = pageRequest(req, deps);
     const n = page.n ?? deps.settings.maxPageSize;
-    const result = await collect({ n, last: page.last }, n, (limit, last) => deps.metadata.listRepositories(limit, last));
+    const visible = await catalogFilter(deps, principal);
+    const list = (limit: number, last?: string) => deps.metadata.listRepositories(limit, last);
+    const result = await collect({ n, last: page.last }, n, visible ? (limit, last) => filteredPage(list, visible, limit, last) : list);
     return jsonResponse(200, { repositories: result.items }, linkHeader('/v2/_catalog', n, result));
   },
 };
+
+/**
+ * Which repositories the catalog shows the caller: undefined for all of them (auth off, or a system
+ * administrator), else the ones it may pull. Its token only says who; the rights are read now.
+ */
+async function catalogFilter(deps: RegistryDeps, principal: Principal): Promise<((repository: string) => Promise<boolean>) | undefined> {
+  if (!deps.auth) return undefined;
+  const who = await identityOfSubject(deps.auth.store, principal.subject, deps.now());
+  if (!who) throw new RegistryError('UNAUTHORIZED', { reason: 'the account of this token is disabled, revoked, expired or gone' });
+  if (who.kind === 'user' && who.user.admin) return undefined;
+  return pullFilter(deps.auth.store, who);
+}
+
+/** Up to `limit` repositories after `last` that pass `keep`, reading the store a page at a time. */
+async function filteredPage(list: (limit: number, last?: string) => Promise<Page<string>>, keep: (repository: string) => Promise<boolean>, limit: number, last?: string): Promise<Page<string>> {
+  const items: string[] = [];
+  for (let cursor = last; ; ) {
+    const page = await list(limit, cursor);
+    for (const [i, name] of page.items.entries()) {
+      if (!(await keep(name))) continue;
+      items.push(name);
+      if (items.length === limit) return { items, more: i < page.items.length - 1 || page.more };
+    }
+    if (!page.more || page.items.length === 0) return { items, more: false };
+    cursor = page.items[page.items.length - 1];
+  }
+}
 
 /**
  * Referrers in digest order, one page of at most `maxPageSize` (after the artifactType filter), with

@@ -8,8 +8,8 @@ import { RegistryError } from '../errors.ts';
 import { header, type RegistryRequest } from '../http.ts';
 import type { RegistryDeps } from '../context.ts';
 import type { IdentityStore } from '../auth/identity-store.ts';
-import { grantsFor, type Identity } from '../auth/grants.ts';
-import { isRobotName, type Role } from '../auth/model.ts';
+import { grantsFor, identityOfSubject, type Identity } from '../auth/grants.ts';
+import type { Role } from '../auth/model.ts';
 import { denied, notFound } from './io.ts';
 
 export const MANAGEMENT_ACCESS: Access = { type: 'registry', name: 'management', actions: ['*'] };
@@ -24,15 +24,8 @@ export async function callerOf(req: RegistryRequest, deps: RegistryDeps, store: 
   if (!decision.allowed) {
     throw new RegistryError(decision.status === 401 ? 'UNAUTHORIZED' : 'DENIED', decision.detail, { headers: decision.challenge ? { 'www-authenticate': decision.challenge } : {} });
   }
-  const subject = decision.principal.subject;
-  const now = deps.now();
-  if (isRobotName(subject)) {
-    const robot = await store.getRobot(subject);
-    if (robot && !robot.revoked && (robot.expiresAt === null || robot.expiresAt > now)) return { kind: 'robot', robot };
-  } else {
-    const user = await store.getUser(subject);
-    if (user && !user.disabled) return { kind: 'user', user };
-  }
+  const who = await identityOfSubject(store, decision.principal.subject, deps.now());
+  if (who) return who;
   throw new RegistryError('UNAUTHORIZED', { reason: 'the account of this token is disabled, revoked, expired or gone' });
 }
 

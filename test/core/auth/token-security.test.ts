@@ -7,7 +7,7 @@ import { SqliteIdentityStore } from '../../../functions/adapters/sqlite/sqlite-i
 import type { Access } from '../../../functions/core/access.ts';
 import { addUser, createProject, createRobot, revokeRobot, rotateRobot, setDisabled, setMember } from '../../../functions/core/auth/admin.ts';
 import { AuthenticationError, byPassword, byRefreshToken } from '../../../functions/core/auth/authenticate.ts';
-import { grantsFor } from '../../../functions/core/auth/grants.ts';
+import { grantsFor, pullFilter } from '../../../functions/core/auth/grants.ts';
 import { TokenService } from '../../../functions/core/auth/jwt.ts';
 import { parseScopes } from '../../../functions/core/auth/scopes.ts';
 import { TokenAuthorizer } from '../../../functions/core/auth/token-authorizer.ts';
@@ -93,12 +93,16 @@ describe('access tokens the registry refuses', () => {
 });
 
 describe('what the token endpoint grants, and whom it refuses', () => {
-  it('less than asked is granted, not refused; the catalog only to system admins', async () => {
+  it('less than asked is granted, not refused; the catalog to users and robots (each sees what it may pull), never to anonymous callers or CI jobs', async () => {
     const alice = await byPassword(store, 'alice', PASSWORD);
-    expect(await grantsFor(store, alice, parseScopes(['repository:team/a:pull,push,delete registry:catalog:*']))).toEqual(grant('team/a', ['pull']));
+    const catalog = { type: 'registry', name: 'catalog', actions: ['*'] };
+    expect(await grantsFor(store, alice, parseScopes(['repository:team/a:pull,push,delete registry:catalog:*']))).toEqual([...grant('team/a', ['pull']), catalog]);
     const root = await byPassword(store, 'root', PASSWORD);
-    expect(await grantsFor(store, root, parseScopes(['registry:catalog:*']))).toEqual([{ type: 'registry', name: 'catalog', actions: ['*'] }]);
-    expect(await grantsFor(store, { kind: 'anonymous' }, parseScopes(['repository:team/a:pull']))).toEqual([]);
+    expect(await grantsFor(store, root, parseScopes(['registry:catalog:*']))).toEqual([catalog]);
+    expect(await grantsFor(store, { kind: 'anonymous' }, parseScopes(['repository:team/a:pull registry:catalog:*']))).toEqual([]);
+    expect(await grantsFor(store, { kind: 'oidc', subject: 'repo:o/r', rules: [], until: 0 }, parseScopes(['registry:catalog:*']))).toEqual([]);
+    const alicePulls = pullFilter(store, alice);
+    expect([await alicePulls('team/a'), await alicePulls('team/secret-repo-of-nobody'), await alicePulls('elsewhere/x')]).toEqual([true, true, false]);
   });
 
   it('a wrong password, an unknown user (as slow as a wrong password), a disabled user', async () => {
