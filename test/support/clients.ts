@@ -13,6 +13,7 @@
 // - clients/tools.ts: tool discovery (Debian's package dirs before PATH) and the skip-or-fail-in-CI
 //   policy of toolGate()/startOrSkip(); E2E_HIDE_TOOLS=skopeo,dockerd makes tools look missing.
 // - clients/podman.ts: createPodman(), podman with its own storage (vfs), run root, events log and config;
+// - clients/buildah.ts: createBuildah(), buildah with the same private state (clients/containers-storage.ts);
 // Nothing here touches the machine's own daemons or caches.
 export { isCI, findTool, Unavailable, toolGate, startOrSkip, type ToolGate } from './clients/tools.ts';
 export { run, CommandError, type RunOptions, type RunResult } from './clients/process.ts';
@@ -20,3 +21,4 @@ export { createSkopeo, type Skopeo } from './clients/skopeo.ts';
 export { startContainerd, type Containerd } from './clients/containerd.ts';
 export { startDockerd, type Dockerd } from './clients/dockerd.ts';
 export { createPodman, type Podman } from './clients/podman.ts';
+export { createBuildah, type Buildah } from './clients/buildah.ts';

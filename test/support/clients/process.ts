@@ -19,6 +19,8 @@ export interface RunOptions {
   timeoutMs?: number;
   /** Resolve instead of rejecting on a non-zero exit. */
   allowFail?: boolean;
+  /** Written to the command's stdin (then closed): how a secret reaches it, never argv. */
+  input?: string;
 }
 
 /** A command that failed; the message carries the command line, exit status and output tails. */
@@ -49,10 +51,14 @@ export function run(cmd: string, args: string[], opts: RunOptions = {}): Promise
   return new Promise((resolve, reject) => {
     let child: ChildProcess;
     try {
-      child = spawn(cmd, args, { env: opts.env ?? process.env, cwd: opts.cwd, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+      child = spawn(cmd, args, { env: opts.env ?? process.env, cwd: opts.cwd, detached: true, stdio: [opts.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'] });
     } catch (err) {
       reject(err as Error);
       return;
+    }
+    if (opts.input !== undefined) {
+      child.stdin?.on('error', () => undefined); // a command that exits before reading it
+      child.stdin?.end(opts.input);
     }
     const out: Buffer[] = [];
     let outLen = 0;
