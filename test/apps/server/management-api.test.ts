@@ -8,6 +8,7 @@ import { IDENTITY_DB, SqliteIdentityStore } from '../../../functions/adapters/sq
 import { AUDIT_DB, SqliteAuditLog } from '../../../functions/adapters/sqlite/sqlite-audit.ts';
 import { startRegistry, type RunningRegistry } from '../../support/registry.ts';
 import { managementScenario, PASSWORD, seedIdentities } from '../../support/management-scenario.ts';
+import { pushTinyImage } from '../../support/tiny-image.ts';
 
 let dir: string;
 let reg: RunningRegistry;
@@ -53,5 +54,50 @@ describe('the management API in the audit trail', () => {
     } finally {
       audit.close();
     }
+  });
+});
+
+describe('every management listing pages', () => {
+  it('members, robots, trust rules, access tokens and repositories: n=1 gives one item and a Link to the next; /whoami lists a user\'s projects in name order', async () => {
+    const service = /service="([^"]+)"/.exec((await fetch(`${reg.url}/v2/`)).headers.get('www-authenticate') ?? '')![1]!;
+    const token = async (user: string, scope: string) => {
+      const res = await fetch(`${reg.url}/token?service=${encodeURIComponent(service)}&scope=${encodeURIComponent(scope)}`, { headers: { authorization: `Basic ${Buffer.from(`${user}:${PASSWORD}`).toString('base64')}` } });
+      expect(res.status).toBe(200);
+      return ((await res.json()) as { token: string }).token;
+    };
+    const root = await token('root', 'registry:management:*');
+    const call = async (method: string, path: string, body?: unknown) => {
+      const res = await fetch(`${reg.url}/api/v1${path}`, { method, headers: { authorization: `Bearer ${root}`, ...(body ? { 'content-type': 'application/json' } : {}) }, ...(body ? { body: JSON.stringify(body) } : {}) });
+      return { status: res.status, link: res.headers.get('link'), body: (await res.json().catch(() => ({}))) as Record<string, unknown> };
+    };
+    expect((await call('POST', '/projects', { name: 'paged' })).status).toBe(201);
+    for (const user of ['bob', 'carol']) expect((await call('PUT', `/projects/paged/members/${user}`, { role: 'guest' })).status).toBe(200);
+    for (const name of ['r1', 'r2']) expect((await call('POST', '/projects/paged/robots', { name, actions: ['pull'] })).status).toBe(201);
+    for (const id of ['1', '2']) expect((await call('POST', '/projects/paged/trust-rules', { github: `acme/app${id}`, ownerId: '101', repositoryId: `20${id}` })).status).toBe(201);
+    for (const name of ['t1', 't2']) expect((await call('POST', '/users/root/tokens', { name })).status).toBe(201);
+    const push = { authorization: `Bearer ${await token('root', 'repository:paged/a:pull,push repository:paged/b:pull,push')}` };
+    for (const repo of ['paged/a', 'paged/b']) expect((await pushTinyImage(reg.url, repo, 'v1', push)).put.status).toBe(201);
+
+    for (const [path, key, first] of [
+      ['/projects/paged/members', 'members', 'bob'],
+      ['/projects/paged/robots', 'robots', 'robot$paged+r1'],
+      ['/projects/paged/trust-rules', 'rules', undefined],
+      ['/users/root/tokens', 'tokens', 't1'],
+      ['/projects/paged/repositories', 'repositories', 'paged/a'],
+    ] as const) {
+      const page = await call('GET', `${path}?n=1`);
+      expect(page.status, path).toBe(200);
+      const items = page.body[key] as Record<string, string>[];
+      expect(items, path).toHaveLength(1);
+      const last = first ?? items[0]!.id!;
+      if (first !== undefined) expect(Object.values(items[0]!), path).toContain(first);
+      expect(page.link, path).toBe(`</api/v1${path}?n=1&last=${encodeURIComponent(last)}>; rel="next"`);
+      const rest = await call('GET', `${path}?n=100&last=${encodeURIComponent(last)}`);
+      expect(rest.body[key], path).toHaveLength(1);
+      expect(rest.link, path).toBeNull();
+    }
+    const carol = await token('carol', 'registry:management:*');
+    const me = await fetch(`${reg.url}/api/v1/whoami`, { headers: { authorization: `Bearer ${carol}` } });
+    expect(((await me.json()) as { projects: { project: string }[] }).projects.map((p) => p.project)).toEqual(['other', 'paged']);
   });
 });
