@@ -50,6 +50,7 @@ export const RUNTIME_ENV = {
   REGISTRY_IDLE_TIMEOUT_SECONDS: { processes: ['ingest'], setBy: 'infra', default: '300', meaning: 'a connection that waits this long on its client is closed (0 disables)' },
   GC_GRACE: { processes: ['gc'], setBy: 'infra', default: '6h', meaning: 'nothing written more recently than this is collected (cdk.json gc.grace)' },
   GC_UNTAGGED: { processes: ['gc'], setBy: 'infra', default: '1d', meaning: 'untagged manifests younger than this are kept (cdk.json gc.untagged)' },
+  CDN_DISTRIBUTION_COMMENT: { processes: ['gc'], setBy: 'infra', default: '', meaning: 'the comment of the environment\'s CloudFront distribution, which a finished GC run purges of what it deleted (empty: no purge)' },
   KVS_ARN: { processes: ['upload-keys'], setBy: 'infra', meaning: 'the CloudFront KeyValueStore the upload keys are published to' },
   SECRET_ARN: { processes: ['upload-keys'], setBy: 'infra', meaning: 'the signing keys secret to publish' },
   AWS_REGION: { processes: DATA, setBy: 'platform', meaning: 'the region the process runs in' },

@@ -1,5 +1,7 @@
-// The GC Lambda's settings and its ports over AWS: the table and the bucket, nothing else (GC signs
-// no URL and reads no secret). Endpoints of local stand-ins come from AWS_ENDPOINT_URL_<SERVICE>.
+// The GC Lambda's settings and its ports over AWS: the table and the bucket, and CloudFront's API to
+// purge what a run deleted (GC signs no URL and reads no secret). Endpoints of local stand-ins come
+// from AWS_ENDPOINT_URL_<SERVICE>.
+import { CloudFrontClient } from '@aws-sdk/client-cloudfront';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
@@ -23,12 +25,15 @@ export interface GcAwsConfig {
   s3Endpoint?: string;
   dynamoEndpoint?: string;
   s3ForcePathStyle: boolean;
+  /** The comment of the environment's CloudFront distribution, purged after a run (none: no purge). */
+  cdnComment?: string;
 }
 
 export function readGcConfig(env: Env = process.env): GcAwsConfig {
   const any = optionalSetting(env, 'AWS_ENDPOINT_URL');
   const s3Endpoint = optionalSetting(env, 'AWS_ENDPOINT_URL_S3') ?? any;
   const dynamoEndpoint = optionalSetting(env, 'AWS_ENDPOINT_URL_DYNAMODB') ?? any;
+  const cdnComment = optionalSetting(env, 'CDN_DISTRIBUTION_COMMENT');
   return {
     region: optionalSetting(env, 'AWS_REGION') ?? textSetting(env, 'AWS_DEFAULT_REGION', 'us-east-1'),
     tableName: requiredSetting(env, 'TABLE_NAME'),
@@ -38,6 +43,7 @@ export function readGcConfig(env: Env = process.env): GcAwsConfig {
     s3ForcePathStyle: flagSetting(env, 'S3_FORCE_PATH_STYLE', false),
     ...(s3Endpoint ? { s3Endpoint } : {}),
     ...(dynamoEndpoint ? { dynamoEndpoint } : {}),
+    ...(cdnComment ? { cdnComment } : {}),
   };
 }
 
@@ -45,6 +51,8 @@ export interface GcAwsDeps {
   gc: GcDeps;
   s3: S3Client;
   dynamo: DynamoDBClient;
+  /** CloudFront's API (global, in us-east-1), when there is a distribution to purge. */
+  cloudfront?: CloudFrontClient;
 }
 
 export function createGcAwsDeps(config: GcAwsConfig, credentials?: { accessKeyId: string; secretAccessKey: string }): GcAwsDeps {
@@ -57,5 +65,6 @@ export function createGcAwsDeps(config: GcAwsConfig, credentials?: { accessKeyId
   const blobs = new S3BlobStore({ client: s3, bucket: config.bucketName });
   // The projects' retention rules live in the same table (GetItem of a project item).
   const retention = projectRetention(new DynamoIdentityStore(DynamoDBDocumentClient.from(dynamo), config.tableName));
-  return { gc: { metadata, blobs, now: Date.now, retention }, s3, dynamo };
+  const cloudfront = config.cdnComment === undefined ? undefined : new CloudFrontClient({ region: 'us-east-1', maxAttempts: 8, ...creds });
+  return { gc: { metadata, blobs, now: Date.now, retention }, s3, dynamo, ...(cloudfront ? { cloudfront } : {}) };
 }

@@ -25,6 +25,7 @@ import * as targets from 'aws-cdk-lib/aws-route53-targets';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import type { Construct } from 'constructs';
 import { edgeFunctionSource, UNAVAILABLE_PAGE_PATH, UPLOAD_PATH } from '../../functions/edge/source.ts';
+import { distributionComment } from '../../functions/adapters/cloudfront/cloudfront-cache.ts';
 import type { EdgeConfig, ReadRoutingConfig } from '../../functions/edge/source.ts';
 import type { EnvironmentConfig } from '../config.ts';
 import { UploadKeysPublisher } from '../constructs/upload-keys-publisher.ts';
@@ -271,7 +272,7 @@ export class EdgeStack extends Stack {
     ];
 
     this.distribution = new cloudfront.Distribution(this, 'Distribution', {
-      comment: `OCI registry ${config.name}`,
+      comment: distributionComment(config.name),
       httpVersion: cloudfront.HttpVersion.HTTP2_AND_3,
       enableIpv6: true,
       priceClass: PRICE_CLASSES[config.priceClass],

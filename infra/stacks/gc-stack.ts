@@ -4,6 +4,7 @@
 // failed, no run completed in two periods, Lambda errors) are in the monitoring stack.
 import { Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import type { StackProps } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as scheduler from 'aws-cdk-lib/aws-scheduler';
 import * as targets from 'aws-cdk-lib/aws-scheduler-targets';
@@ -11,6 +12,7 @@ import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import type { Construct } from 'constructs';
 import { flattenCfnReference } from 'cdk-nag/lib/utils/flatten-cfn-reference.js';
+import { distributionComment } from '../../functions/adapters/cloudfront/cloudfront-cache.ts';
 import { runtimeEnvironment } from '../../functions/aws/env-contract.ts';
 import type { EnvironmentConfig } from '../config.ts';
 import { acknowledgePrefixWildcards, dataStatements } from '../constructs/grants.ts';
@@ -51,6 +53,7 @@ export class GcStack extends Stack {
         BUCKET_NAME: bucketName(config, config.region),
         GC_GRACE: ms(config.gc.graceMs),
         GC_UNTAGGED: ms(config.gc.untaggedMs),
+        CDN_DISTRIBUTION_COMMENT: distributionComment(config.name),
         POWERTOOLS_SERVICE_NAME: GC_SERVICE,
         POWERTOOLS_METRICS_NAMESPACE: `${METRICS_NAMESPACE}/${config.name}`,
       }),
@@ -58,6 +61,15 @@ export class GcStack extends Stack {
     const statements = dataStatements('gc', tableArn(config, config.region), bucketArn(config, config.region));
     for (const s of statements) this.function.role.addToPolicy(s);
     acknowledgePrefixWildcards(this.function.role, statements.flatMap((s) => s.resources).filter((r) => r.endsWith('/*')));
+    // The purge after a run (functions/aws/gc-purge.ts): the distribution is created after this stack
+    // (in the edge stack, which needs the APIs' addresses), so it is found by its comment and may only be invalidated.
+    const distributions = `arn:${this.partition}:cloudfront::${this.account}:distribution/*`;
+    this.function.role.addToPolicy(new iam.PolicyStatement({ sid: 'FindCdn', actions: ['cloudfront:ListDistributions'], resources: ['*'] }));
+    this.function.role.addToPolicy(new iam.PolicyStatement({ sid: 'PurgeCdn', actions: ['cloudfront:CreateInvalidation'], resources: [distributions] }));
+    Validations.of(this.function.role).acknowledge(
+      { id: 'AwsSolutions-IAM5[Resource::*]', reason: 'cloudfront:ListDistributions supports no resource-level permission; the GC finds its distribution by comment with it.' },
+      { id: `AwsSolutions-IAM5[Resource::${flattenCfnReference(this.resolve(distributions))}]`, reason: 'CreateInvalidation only; the distribution is created after the GC stack, so its id is not known here.' },
+    );
 
     // The loop: {runId: execution name, seq: 0, input} -> step -> done? -> step ...
     const start = new sfn.Pass(this, 'Start', {

@@ -174,7 +174,8 @@ export class MonitoringStack extends Stack {
   /**
    * Garbage collection: a run that failed, timed out or was aborted; and no real run completed in two
    * schedule periods (the GC Lambda's GcRunsCompleted metric; no data counts as breaching, so a
-   * schedule that stopped firing alarms too). The Lambda's own errors alarm through addLambdaAlarms.
+   * schedule that stopped firing alarms too); a run whose CDN purge failed. The Lambda's own errors
+   * alarm through addLambdaAlarms.
    */
   addGcAlarms(gc: { stateMachineArn: string; functionName: string; service: string; everyHours: number }): void {
     const states = (metricName: string) => new cloudwatch.Metric({
@@ -204,6 +205,18 @@ export class MonitoringStack extends Stack {
       comparisonOperator: cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
       evaluationPeriods: 2,
       treatMissingData: cloudwatch.TreatMissingData.BREACHING,
+    });
+    this.alarm('GcCdnPurgeFailed', {
+      alarmName: this.name('gc-cdn-purge-failed'),
+      alarmDescription: 'A garbage collection run could not invalidate what it deleted in CloudFront: those answers stay cached up to a day (docs/gc.md; the GC log line says why).',
+      metric: new cloudwatch.Metric({
+        namespace: `${METRICS_NAMESPACE}/${this.config.name}`, metricName: 'GcCdnPurgeFailures', statistic: 'Sum',
+        period: Duration.hours(1), dimensionsMap: { service: gc.service },
+      }),
+      threshold: 1,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      evaluationPeriods: 1,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
     });
     this.addLambdaAlarms('Gc', gc.functionName);
   }

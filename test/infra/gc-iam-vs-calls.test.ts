@@ -7,9 +7,13 @@
 // or DynamoDB action granted must be used.
 import { createHash, randomBytes } from 'node:crypto';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
+import { CloudFrontClient, CreateInvalidationCommand, ListDistributionsCommand } from '@aws-sdk/client-cloudfront';
+import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { recordCalls, type CallRecord } from '../../functions/aws/call-recorder.ts';
 import { createGcAwsDeps } from '../../functions/aws/gc-deps.ts';
+import { purgeAfterGc, type GcPurgeOutcome } from '../../functions/aws/gc-purge.ts';
+import { distributionComment } from '../../functions/adapters/cloudfront/cloudfront-cache.ts';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { DynamoIdentityStore } from '../../functions/adapters/dynamodb/dynamo-identity.ts';
 import { createProject } from '../../functions/core/auth/admin.ts';
@@ -32,6 +36,9 @@ let s: Synthesized;
 let aws: AwsServices;
 const calls: CallRecord[] = [];
 let retained: string[] = [];
+// CloudFront has no local stand-in: its answers are mocked, the calls the GC makes are what is checked.
+const cloudfront = mockClient(CloudFrontClient);
+const purges: GcPurgeOutcome[] = [];
 
 /** Garbage of every kind GC handles, then runs a grace apart until one changes nothing. */
 async function workload(): Promise<void> {
@@ -60,9 +67,14 @@ async function workload(): Promise<void> {
   // Bytes that no record names.
   await client.send(new PutObjectCommand({ Bucket: bucket, Key: `blobs/sha256/${createHash('sha256').update('stray').digest('hex')}`, Body: 'stray' }));
 
-  const deps = createGcAwsDeps({ region: 'us-east-1', tableName: table, bucketName: bucket, graceMs: GRACE_MS, untaggedMs: GRACE_MS, s3Endpoint: aws.s3.endpoint, dynamoEndpoint: aws.dynamo.endpoint, s3ForcePathStyle: true }, { accessKeyId: LOCAL_S3_CREDENTIALS.accessKeyId, secretAccessKey: LOCAL_S3_CREDENTIALS.secretAccessKey });
+  const cdnComment = distributionComment('prod');
+  cloudfront.on(ListDistributionsCommand).resolves({ DistributionList: { Marker: '', MaxItems: 100, Quantity: 1, IsTruncated: false, Items: [{ Id: 'EPRODEXAMPLE', Comment: cdnComment } as never] } });
+  cloudfront.on(CreateInvalidationCommand).resolves({});
+  const deps = createGcAwsDeps({ region: 'us-east-1', tableName: table, bucketName: bucket, graceMs: GRACE_MS, untaggedMs: GRACE_MS, s3Endpoint: aws.s3.endpoint, dynamoEndpoint: aws.dynamo.endpoint, s3ForcePathStyle: true, cdnComment }, { accessKeyId: LOCAL_S3_CREDENTIALS.accessKeyId, secretAccessKey: LOCAL_S3_CREDENTIALS.secretAccessKey });
   const recorders = [recordCalls(deps.dynamo), recordCalls(deps.s3)];
-  const handler = createGcHandler(() => ({ gc: deps.gc, runs: new GcRunStore(deps.s3, bucket), options: { graceMs: GRACE_MS, untaggedMs: GRACE_MS }, pageSize: 2 }));
+  const handler = createGcHandler(() => ({ gc: deps.gc, runs: new GcRunStore(deps.s3, bucket), options: { graceMs: GRACE_MS, untaggedMs: GRACE_MS }, pageSize: 2 }), {
+    onDone: async (_runId, report) => void purges.push(await purgeAfterGc(deps.cloudfront, cdnComment, report)),
+  });
   for (let run = 0; run < 10; run++) {
     await sleep(GRACE_MS + 50);
     let step: GcStep = await handler({ runId: `iam-${run}`, seq: 0 }, { getRemainingTimeInMillis: () => 0 });
@@ -80,6 +92,7 @@ beforeAll(async () => {
   await workload();
 }, SYNTH_TIMEOUT_MS + 120_000);
 afterAll(async () => {
+  cloudfront.restore();
   await aws?.stop();
   s?.cleanup();
 });
@@ -117,5 +130,20 @@ describe('GC IAM against the calls the GC Lambda makes', () => {
     const used = new Set(calls.flatMap((c) => needsOf(c, names, AT)).map((n) => n.action.toLowerCase()));
     expect(statements.flatMap((st) => st.actions).filter((a) => /^(s3|dynamodb):/.test(a) && !used.has(a.toLowerCase())).sort()).toEqual([]);
     for (const st of statements) expect(st.effect).toBe('Allow');
+  });
+
+  it('a run that deleted something purged the CDN, and each CloudFront call is allowed by the GC role, and each CloudFront action it grants is used', () => {
+    expect(purges.some((p) => p.purged && p.paths.includes('/v2/iam/gc/*')), JSON.stringify(purges)).toBe(true);
+    const { statements } = gcRole();
+    const account = s.assembly.getStackByName(STACK).environment.account;
+    const needs = cloudfront.calls().map((c) => {
+      const command = c.args[0] as { constructor: { name: string }; input: { DistributionId?: string } };
+      const action = `cloudfront:${command.constructor.name.replace(/Command$/, '')}`;
+      return { action, resource: command.input.DistributionId ? `arn:aws:cloudfront::${account}:distribution/${command.input.DistributionId}` : '*' };
+    });
+    expect(needs.map((n) => n.action).sort()).toEqual(expect.arrayContaining(['cloudfront:CreateInvalidation', 'cloudfront:ListDistributions']));
+    expect(needs.filter((n) => !allows(statements, n.action, n.resource))).toEqual([]);
+    const used = new Set(needs.map((n) => n.action));
+    expect(statements.flatMap((st) => st.actions).filter((a) => a.startsWith('cloudfront:') && !used.has(a))).toEqual([]);
   });
 });

@@ -35,6 +35,13 @@ describe.each([
     expect(fns[0].Environment.Variables).toMatchObject({ TABLE_NAME: `oci-registry-${env}`, GC_GRACE: grace, GC_UNTAGGED: '86400s', POWERTOOLS_SERVICE_NAME: 'oci-registry-gc' });
   });
 
+  it("finds the environment's distribution by the comment the edge stack gives it, to purge what a run deleted", () => {
+    const [fn] = resources(stack, 'AWS::Lambda::Function');
+    const [distribution] = resources(`OciRegistry-${env}-Edge`, 'AWS::CloudFront::Distribution');
+    expect(fn.Environment.Variables.CDN_DISTRIBUTION_COMMENT).toBe(distribution.DistributionConfig.Comment);
+    expect(fn.Environment.Variables.CDN_DISTRIBUTION_COMMENT).toBe(`OCI registry ${env}`);
+  });
+
   it('a state machine that loops over the Lambda until a step answers done, retrying failed steps', () => {
     const [sm] = resources(stack, 'AWS::StepFunctions::StateMachine');
     expect(sm.StateMachineName).toBe(`oci-registry-${env}-gc`);
@@ -64,7 +71,7 @@ describe.each([
     expect(statements.map((st: Json) => st.Action)).toEqual(['states:StartExecution']);
   });
 
-  it('alarms: a failed run, no completed run in two periods (missing data breaching), Lambda errors', () => {
+  it('alarms: a failed run, no completed run in two periods (missing data breaching), a failed CDN purge, Lambda errors', () => {
     const alarms = Object.fromEntries(resources(`OciRegistry-${env}-Monitoring`, 'AWS::CloudWatch::Alarm').map((a) => [a.AlarmName, a]));
     const name = (what: string) => `oci-registry-${env}-${what}-${region}`;
     const failed = alarms[name('gc-run-failed')];
@@ -77,10 +84,14 @@ describe.each([
       Threshold: 1, ComparisonOperator: 'LessThanThreshold', TreatMissingData: 'breaching', Dimensions: [{ Name: 'service', Value: 'oci-registry-gc' }],
     });
     expect(alarms[name('gc-lambda-errors')]).toMatchObject({ MetricName: 'Errors', Threshold: 1, Dimensions: [{ Name: 'FunctionName', Value: `oci-registry-${env}-gc` }] });
-    for (const a of [failed, stale]) expect(a.AlarmActions.length).toBeGreaterThan(0);
+    expect(alarms[name('gc-cdn-purge-failed')]).toMatchObject({
+      Namespace: `OciRegistry/${env}`, MetricName: 'GcCdnPurgeFailures', Statistic: 'Sum', Threshold: 1, ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+      TreatMissingData: 'notBreaching', Dimensions: [{ Name: 'service', Value: 'oci-registry-gc' }],
+    });
+    for (const a of [failed, stale, alarms[name('gc-cdn-purge-failed')]]) expect(a.AlarmActions.length).toBeGreaterThan(0);
   });
 
-  it('the GC role may touch the table, blobs/, manifests/ and gc/ only, as the calls need (iam-vs-calls checks each)', () => {
+  it('the GC role may touch the table, blobs/, manifests/ and gc/ only, and invalidate the CDN, as the calls need (iam-vs-calls checks each)', () => {
     const role = Object.entries(s.templateJson(stack).Resources).find(([, r]) => r.Type === 'AWS::Lambda::Function')![1].Properties!.Role as Json;
     const roleId = role['Fn::GetAtt'][0];
     const policy = Object.values(s.templateJson(stack).Resources).find((r) => r.Type === 'AWS::IAM::Policy' && JSON.stringify((r.Properties as Json).Roles).includes(roleId))!;
@@ -89,6 +100,10 @@ describe.each([
     expect(text).not.toContain('s3:PutObjectTagging');
     expect(text).toMatch(/\/gc\/\*/);
     s.template(stack).hasResourceProperties('AWS::IAM::Policy', { PolicyDocument: { Statement: Match.arrayWith([Match.objectLike({ Sid: 'TableCollect', Action: Match.arrayWith(['dynamodb:Query', 'dynamodb:Scan']) })]) } });
+    s.template(stack).hasResourceProperties('AWS::IAM::Policy', { PolicyDocument: { Statement: Match.arrayWith([
+      Match.objectLike({ Sid: 'FindCdn', Action: 'cloudfront:ListDistributions', Resource: '*' }),
+      Match.objectLike({ Sid: 'PurgeCdn', Action: 'cloudfront:CreateInvalidation' }),
+    ]) } });
   });
 });
 

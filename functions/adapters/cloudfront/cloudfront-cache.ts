@@ -10,6 +10,9 @@ import { CreateInvalidationCommand, ListDistributionsCommand, type CloudFrontCli
 import { header, type RegistryRequest } from '../../core/http.ts';
 import type { SharedCache } from '../../core/shared-cache.ts';
 
+/** The comment the CDK app gives an environment's distribution (infra/stacks/edge-stack.ts): how tools outside a request find it. */
+export const distributionComment = (envName: string): string => `OCI registry ${envName}`;
+
 /** Set by functions/edge/read-routing.js from the function's context. */
 export const DISTRIBUTION_HEADER = 'x-registry-distribution';
 const DISTRIBUTION_ID = /^[A-Z0-9]{1,32}$/;

@@ -6,7 +6,7 @@ import { join, resolve } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { CloudFrontClient } from '@aws-sdk/client-cloudfront';
-import { purgeDistribution } from '../../adapters/cloudfront/cloudfront-cache.ts';
+import { distributionComment, purgeDistribution } from '../../adapters/cloudfront/cloudfront-cache.ts';
 import { DynamoIdentityStore } from '../../adapters/dynamodb/dynamo-identity.ts';
 import { IDENTITY_DB, SqliteIdentityStore } from '../../adapters/sqlite/sqlite-identity.ts';
 import type { IdentityStore } from '../../core/auth/identity-store.ts';
@@ -50,7 +50,8 @@ export function awsTarget(projectDir: string, env: string, region?: string): { t
 export function openStore(projectDir: string, options: { aws?: boolean; env?: string; region?: string }): OpenStore {
   if (options.aws) {
     if (!options.env) throw new UsageError('--aws needs --env <name> (an environment of cdk.json)');
-    const { table, region } = awsTarget(projectDir, options.env, options.region);
+    const env = options.env;
+    const { table, region } = awsTarget(projectDir, env, options.region);
     const client = new DynamoDBClient({ region });
     const doc = DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
     // CloudFront's API is global (us-east-1); the distribution is found by the comment the CDK app gives it.
@@ -58,7 +59,7 @@ export function openStore(projectDir: string, options: { aws?: boolean; env?: st
     return {
       store: new DynamoIdentityStore(doc, table),
       audit: new DynamoAuditLog(doc, table),
-      purgeCdn: (paths) => purgeDistribution(cloudfront, `OCI registry ${options.env}`, paths),
+      purgeCdn: (paths) => purgeDistribution(cloudfront, distributionComment(env), paths),
       where: `table ${table} in ${region}`,
       close: () => {
         client.destroy();

@@ -40,8 +40,8 @@ export interface GcHandlerDeps {
 }
 
 export interface GcHandlerHooks {
-  /** Once per finished run, after its report is saved (logs, metrics). */
-  onDone?: (runId: string, report: GcReport) => void;
+  /** Once per finished run, after its report is saved (logs, metrics, the CDN purge); awaited. */
+  onDone?: (runId: string, report: GcReport) => void | Promise<void>;
 }
 
 export class GcInputError extends Error {
@@ -84,7 +84,7 @@ export function createGcHandler(getDeps: () => GcHandlerDeps | Promise<GcHandler
     await deps.runs.save(runId, { seq: seq + 1, state });
     if (state.phase === 'done') {
       await deps.runs.saveReport(runId, state.report);
-      hooks.onDone?.(runId, state.report);
+      await hooks.onDone?.(runId, state.report);
     }
     return stepOf(runId, seq + 1, state);
   };

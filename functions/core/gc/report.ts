@@ -1,5 +1,6 @@
 // What a GC run did (or, dry, would do): counts and bytes per kind of action, and the actions
 // themselves up to a limit, each with its reason. Plain JSON, so a run can be saved between pages.
+import { repositoryPaths } from '../shared-cache.ts';
 
 export type GcKind = 'tag' | 'manifest' | 'link' | 'blob' | 'stored';
 export type GcActionName = 'delete' | 'mark' | 'unmark';
@@ -36,7 +37,21 @@ export interface GcReport {
   actions: GcAction[];
   /** Actions left out of `actions` (over the limit). */
   actionsOmitted: number;
+  /**
+   * What a shared cache in front of the registry (CloudFront) may hold that this run made stale:
+   * the repositories whose tags, manifests or blob links it deleted, or every repository past
+   * MAX_PURGED_REPOS (absent in a state saved before it was added, or when nothing was deleted).
+   */
+  purge?: GcPurge;
 }
+
+export interface GcPurge {
+  repos: string[];
+  all: boolean;
+}
+
+/** Most repositories purged one by one (CloudFront has at most 15 wildcard paths in progress); past it, `/v2/*`. */
+export const MAX_PURGED_REPOS = 10;
 
 /** Most actions kept in a report (a run's state carries it between pages). */
 export const MAX_REPORTED_ACTIONS = 2000;
@@ -53,6 +68,7 @@ export function recordAction(report: GcReport, a: GcAction): void {
   const key = `${a.action}.${a.kind}`;
   report.counts[key] = (report.counts[key] ?? 0) + 1;
   if (a.action === 'delete' && (a.kind === 'blob' || a.kind === 'stored')) report.bytesFreed += a.bytes;
+  if (a.action === 'delete' && a.repo !== undefined && !report.dryRun) notePurge(report, [a.repo], false);
   if (report.actions.length < MAX_REPORTED_ACTIONS) report.actions.push(a);
   else report.actionsOmitted += 1;
 }
@@ -74,8 +90,23 @@ export function mergeReports(into: GcReport, pass: GcReport): GcReport {
     else into.actionsOmitted += 1;
   }
   into.actionsOmitted += pass.actionsOmitted;
+  if (pass.purge) notePurge(into, pass.purge.repos, pass.purge.all);
   into.finishedAt = pass.finishedAt;
   return into;
+}
+
+/** Notes repositories (or, `all`, every one) whose cached answers a run made stale. */
+export function notePurge(report: GcReport, repos: readonly string[], all: boolean): void {
+  const purge = (report.purge ??= { repos: [], all: false });
+  if (purge.all) return;
+  for (const repo of repos) if (!purge.repos.includes(repo)) purge.repos.push(repo);
+  if (all || purge.repos.length > MAX_PURGED_REPOS) report.purge = { repos: [], all: true };
+}
+
+/** The paths to invalidate in a shared cache after the run (none: nothing it deleted was servable). */
+export function purgePaths(report: GcReport): string[] {
+  if (!report.purge) return [];
+  return report.purge.all ? ['/v2/*'] : report.purge.repos.flatMap(repositoryPaths);
 }
 
 /** Bytes as people read them (1.5 MiB). */

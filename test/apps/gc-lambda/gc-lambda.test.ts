@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { GetObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { collectGarbage } from '../../../functions/core/gc/run.ts';
-import type { GcReport } from '../../../functions/core/gc/report.ts';
+import { purgePaths, type GcReport } from '../../../functions/core/gc/report.ts';
 import { createGcHandler, GcInputError, type GcEvent, type GcStep } from '../../../functions/apps/gc-lambda/handler.ts';
 import { GcRunStore, reportKey } from '../../../functions/adapters/s3/gc-runs.ts';
 import { call, openBackend, pushImage, startAwsServices, type AwsServices, type GcBackend } from '../../support/gc-backends.ts';
@@ -23,7 +23,7 @@ beforeAll(async () => {
 }, 120_000);
 afterAll(async () => aws?.stop());
 
-function handlerFor(b: GcBackend, onDone?: (runId: string, r: GcReport) => void) {
+function handlerFor(b: GcBackend, onDone?: (runId: string, r: GcReport) => void | Promise<void>) {
   const runs = new GcRunStore(b.s3!.client, b.s3!.bucket);
   return { runs, handler: createGcHandler(() => ({ gc: b.gc, runs, options: OPTIONS, pageSize: 1 }), { ...(onDone ? { onDone } : {}) }) };
 }
@@ -100,10 +100,15 @@ describe('GC Lambda handler, in steps, on DynamoDB Local + s3rver', () => {
     expect(whole.seq).toBe(1);
   }, 60_000);
 
-  it('a dry run reports what the next real run deletes and the bytes it frees, and deletes nothing', async () => {
+  it('a dry run reports what the next real run deletes and the bytes it frees, and deletes nothing; real runs name the repositories to purge from the CDN', async () => {
     const b = await openBackend('aws', aws);
     const done: GcReport[] = [];
-    const { handler } = handlerFor(b, (_, r) => done.push(r));
+    // Awaited by the handler before it answers (the Lambda purges the CDN there).
+    const { handler } = handlerFor(b, async (_, r) => {
+      await sleep(20);
+      done.push(r);
+    });
+    const purged = new Set<string>();
     await seed(b, Array.from({ length: 6 }, () => randomBytes(5000)));
     let freed = 0;
     for (let pass = 0; pass < 8; pass++) {
@@ -117,10 +122,14 @@ describe('GC Lambda handler, in steps, on DynamoDB Local + s3rver', () => {
       const real = done.at(-1)!;
       expect(real.dryRun).toBe(false);
       expect(comparable(dry), `pass ${pass}`).toEqual(comparable(real));
+      expect(purgePaths(dry), 'a dry run purges nothing').toEqual([]);
+      for (const p of purgePaths(real)) purged.add(p);
       freed += real.bytesFreed;
       if (!Object.keys(real.counts).some((k) => k.startsWith('delete.') || k.startsWith('mark.'))) break;
     }
     expect(freed).toBeGreaterThan(15_000);
+    // gc/a and gc/c lost their deleted images; gc/b lost nothing.
+    expect([...purged].sort()).toEqual(['/v2/gc/a/*', '/v2/gc/c/*']);
   }, 120_000);
 
   it('refuses input that is not a run step', async () => {
