@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startAwsLocal, type AwsLocal } from '../../../dev/start-aws/start.ts';
 import { addImmutableRule, addUser, createProject, setMember } from '../../../functions/core/auth/admin.ts';
+import { SEED_PASSWORD, seedTeamAndPub } from '../../support/auth-seed.ts';
 import { pushTinyImage } from '../../support/tiny-image.ts';
 import { createSkopeo, toolGate, type Skopeo } from '../../support/clients.ts';
 import type { Context } from 'aws-lambda';
@@ -17,7 +18,7 @@ import { apiEvent } from '../../apps/api-lambda/events.ts';
 import { makeOciImage, type TestImage } from '../../support/images.ts';
 
 const gate = toolGate(['skopeo']);
-const PASSWORD = 'correct horse battery staple';
+const PASSWORD = SEED_PASSWORD;
 const MiB = 1024 * 1024;
 
 let local: AwsLocal;
@@ -29,11 +30,7 @@ let host: string;
 beforeAll(async () => {
   local = await startAwsLocal({ host: '127.0.0.1', port: 0, ingest: true, auth: true });
   host = new URL(local.url).host;
-  await addUser(local.deps.identity, 'dev', PASSWORD, false);
-  await createProject(local.deps.identity, 'team', false);
-  await createProject(local.deps.identity, 'pub', true);
-  await setMember(local.deps.identity, 'team', 'dev', 'developer');
-  await setMember(local.deps.identity, 'pub', 'dev', 'developer');
+  await seedTeamAndPub(local.deps.identity);
   await addUser(local.deps.identity, 'dev2', PASSWORD, false);
   await setMember(local.deps.identity, 'team', 'dev2', 'developer');
   if (gate.missing) return;

@@ -8,12 +8,13 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startAwsLocal, type AwsLocal } from '../../../dev/start-aws/start.ts';
-import { addUser, createProject, createRobot, setMember } from '../../../functions/core/auth/admin.ts';
+import { createRobot } from '../../../functions/core/auth/admin.ts';
+import { SEED_PASSWORD, seedTeamAndPub } from '../../support/auth-seed.ts';
 import { startDockerd, startOrSkip, toolGate, type Dockerd } from '../../support/clients.ts';
 import { makeOciImage, toDockerArchive } from '../../support/images.ts';
 
 const gate = toolGate(['dockerd', 'docker']);
-const PASSWORD = 'correct horse battery staple';
+const PASSWORD = SEED_PASSWORD;
 const KiB = 1024;
 
 let local: AwsLocal;
@@ -25,11 +26,7 @@ let robotSecret: string;
 beforeAll(async () => {
   local = await startAwsLocal({ host: '127.0.0.1', port: 0, ingest: true, auth: true });
   host = new URL(local.url).host;
-  await addUser(local.deps.identity, 'dev', PASSWORD, false);
-  await createProject(local.deps.identity, 'team', false);
-  await createProject(local.deps.identity, 'pub', true);
-  await setMember(local.deps.identity, 'team', 'dev', 'developer');
-  await setMember(local.deps.identity, 'pub', 'dev', 'developer');
+  await seedTeamAndPub(local.deps.identity);
   robotSecret = (await createRobot(local.deps.identity, 'team', 'ci', { actions: ['pull', 'push'] })).secret;
 }, 90_000);
 
