@@ -282,7 +282,7 @@ export function withParam(base: string, location: string, name: string, value: s
   return `${abs}${abs.includes('?') ? '&' : '?'}${name}=${encodeURIComponent(value)}`;
 }
 
-async function startUpload(t: Target, repo: string): Promise<string> {
+async function startUpload(t: Pick<Target, 'url'>, repo: string): Promise<string> {
   const res = await fetch(`${t.url}/v2/${repo}/blobs/uploads/`, { method: 'POST', redirect: 'manual', signal: AbortSignal.timeout(10_000) });
   await res.arrayBuffer();
   const loc = res.headers.get('location');
@@ -291,7 +291,7 @@ async function startUpload(t: Target, repo: string): Promise<string> {
 }
 
 /** Monolithic PUT of the whole blob (as containerd does) to `repo` with curl; returns the seconds it took. */
-export async function curlPut(t: Target, repo: string, blob: RawBlob): Promise<number> {
+export async function curlPut(t: Pick<Target, 'url'>, repo: string, blob: RawBlob): Promise<number> {
   const loc = await startUpload(t, repo);
   const url = withParam(t.url, loc, 'digest', blob.digest);
   const r = await run('curl', [
