@@ -33,10 +33,11 @@ export class FakeSecret {
 
   readonly arn: string;
 
-  constructor(arn: string, value: string) {
+  /** `every`: mock every SecretsManagerClient (one a module builds itself), not only `client`. */
+  constructor(arn: string, value: string, every = false) {
     this.arn = arn;
     this.versions.set('v1', { stages: ['AWSCURRENT'], value });
-    this.mock = mockClient(this.client);
+    this.mock = every ? mockClient(SecretsManagerClient) : mockClient(this.client);
     const record = (action: string) => (input: Record<string, unknown>) => {
       this.calls.push({ action, secretId: input.SecretId as string | undefined, input });
       if (input.SecretId !== undefined && input.SecretId !== this.arn) throw notFound(`no secret ${String(input.SecretId)}`);
