@@ -19,6 +19,8 @@ export const ENTRY_POINTS: Readonly<Record<string, string>> = {
   gc: 'functions/apps/gc-lambda/index.ts',
   // Deploy-time: publishes the upload-token keys into the edge's KeyValueStore (edge stack).
   'upload-keys': 'functions/apps/upload-keys-lambda/index.ts',
+  // Rotates the token keys secret, invoked by Secrets Manager (keys stack).
+  'token-key-rotation': 'functions/apps/token-key-rotation-lambda/index.ts',
 };
 
 // ESM output still meets CommonJS dependencies that call require() for Node built-ins.

@@ -90,6 +90,11 @@ export function tokenKeysSecretName(env: EnvironmentConfig): string {
   return `${PREFIX}/${env.name}/token-keys`;
 }
 
+/** The Lambda Secrets Manager invokes to rotate the token keys secret (keys stack, primary region). */
+export function tokenKeyRotationName(env: EnvironmentConfig): string {
+  return `${PREFIX}-${env.name}-token-key-rotation`;
+}
+
 /** The value CloudFront sends to the API origins (functions/aws/origin-guard.ts); also replicated to us-east-1. */
 export function originSecretName(env: EnvironmentConfig): string {
   return `${PREFIX}/${env.name}/origin-verify`;

@@ -7,7 +7,7 @@
 import type { App, Environment, Stack } from 'aws-cdk-lib';
 import type { EnvironmentConfig } from './config.ts';
 import { RegistryDashboard } from './constructs/dashboard.ts';
-import { bucketName, EDGE_REGION, eventsFunctionName, gcName, gcStateMachineArn, stackName } from './names.ts';
+import { bucketName, EDGE_REGION, eventsFunctionName, gcName, gcStateMachineArn, stackName, tokenKeyRotationName } from './names.ts';
 import { API_SERVICE, ApiStack } from './stacks/api-stack.ts';
 import { EdgeStack } from './stacks/edge-stack.ts';
 import { EventsStack } from './stacks/events-stack.ts';
@@ -97,6 +97,8 @@ export function addRegistry(app: App, config: EnvironmentConfig): RegistryStacks
     monitoringIn(api.region).addApiAlarms({ region: api.region, apiId: api.api.apiId, functionName: api.function.fn.functionName }, API_SERVICE);
   }
   primaryMonitoring.addLambdaAlarms('Events', eventsFunctionName(config));
+  // A failed rotation step (Secrets Manager retries it; the secret keeps its current key meanwhile).
+  primaryMonitoring.addLambdaAlarms('TokenKeyRotation', tokenKeyRotationName(config));
   primaryMonitoring.addTableAlarm();
   primaryMonitoring.addGcAlarms({ stateMachineArn: gcStateMachineArn(config), functionName: gcName(config), service: GC_SERVICE, everyHours: config.gc.everyHours });
   for (const region of config.replicaRegions) {

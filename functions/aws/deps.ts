@@ -29,6 +29,7 @@ import type { LoginThrottle } from '../core/auth/login-throttle.ts';
 import { DynamoLoginThrottle } from '../adapters/dynamodb/dynamo-login-throttle.ts';
 import { TokenAuthorizer } from '../core/auth/token-authorizer.ts';
 import { tokenKeysFrom } from '../core/auth/token-keys.ts';
+import { RereadTokenKeys } from '../core/auth/token-key-source.ts';
 import { githubActionsVerifier } from '../adapters/oidc/discovered-keys.ts';
 import { loadSigningKeys, parseSigningKeys, type SigningKeys } from './signing-keys.ts';
 import type { Logger } from '@aws-lambda-powertools/logger';
@@ -73,11 +74,24 @@ async function readKeys(config: AwsConfig, source: { secretArn: string } | { fil
   return loadSigningKeys(secretsClient(config), source.secretArn);
 }
 
-/** The token signer: its ES256 keys derived from the token keys secret (each entry's key a seed). */
-async function tokenService(config: AwsConfig): Promise<TokenService | undefined> {
+/**
+ * The token signer: its ES256 keys derived from the token keys secret (each entry's key a seed),
+ * re-read every 5 minutes and on a token of a key not held (at most every 30 s), so a rotation
+ * (functions/aws/token-key-rotation.ts) reaches running processes without a redeploy.
+ */
+async function tokenService(config: AwsConfig, onError: (error: unknown) => void): Promise<TokenService | undefined> {
   if (!config.auth) return undefined;
-  const seeds = (await readKeys(config, config.auth.tokenKeys)).upload.map((k) => Buffer.from(k.secret));
-  return new TokenService(tokenKeysFrom(seeds), { issuer: config.auth.service, service: config.auth.service, refreshTokenSeconds: config.auth.refreshTokenSeconds });
+  const source = config.auth.tokenKeys;
+  const keys = await RereadTokenKeys.start({
+    load: async () => tokenKeysFrom((await readKeys(config, source)).upload.map((k) => Buffer.from(k.secret))),
+    onError,
+  });
+  return new TokenService(keys, { issuer: config.auth.service, service: config.auth.service, refreshTokenSeconds: config.auth.refreshTokenSeconds });
+}
+
+/** Where a failed re-read of the token keys is told when the entry point gives no logger: one JSON line (never the secret). */
+export function logTokenKeysError(error: unknown): void {
+  console.warn(JSON.stringify({ level: 'WARN', message: 'token keys not re-read: the keys read before stay in use', error: error instanceof Error ? error.message : String(error) }));
 }
 
 export interface AwsDepsOptions {
@@ -86,6 +100,8 @@ export interface AwsDepsOptions {
    * start:aws passes the local stand-ins' own, rather than putting them into process.env.
    */
   credentials?: { accessKeyId: string; secretAccessKey: string };
+  /** A re-read of the token keys failed (the keys read before stay in use); default logTokenKeysError. */
+  onTokenKeysError?: (error: unknown) => void;
 }
 
 export async function createAwsDeps(config: AwsConfig, opts: AwsDepsOptions = {}): Promise<AwsDeps> {
@@ -99,7 +115,7 @@ export async function createAwsDeps(config: AwsConfig, opts: AwsDepsOptions = {}
   // A push's audit entry is written in the manifest's own transaction (one request less per push).
   const metadata = new DynamoMetadataStore({ client: dynamo, tableName: config.tableName, bodies: new S3ManifestBodyStore(s3, config.bucketName), audit });
   const [keys, urlSigner, tokens, origin] = await Promise.all([
-    readKeys(config), config.cdn ? cdnUrls(config, secretsClient(config)) : undefined, tokenService(config), config.originSecret ? readKeys(config, config.originSecret) : undefined,
+    readKeys(config), config.cdn ? cdnUrls(config, secretsClient(config)) : undefined, tokenService(config, opts.onTokenKeysError ?? logTokenKeysError), config.originSecret ? readKeys(config, config.originSecret) : undefined,
   ]);
   const blobs = new S3BlobStore({ client: s3, bucket: config.bucketName, ...(urlSigner ? { urlSigner } : {}) });
   const identity = new DynamoIdentityStore(doc, config.tableName);

@@ -1,10 +1,10 @@
 // The environment contract of the deployed processes: every variable the API Lambda, the events
-// Lambda, the ingest task and the upload-keys Lambda read, who sets it and what it means. The CDK app
-// (infra/runtime-env.ts) sets variables by these names only, the runtime reads them by these names
-// only, and test/infra/env-contract.test.ts holds the two sides against this list. docs/deploy.md lists
-// the same.
+// Lambda, the ingest task, the upload-keys Lambda, the GC Lambda and the token key rotation Lambda
+// read, who sets it and what it means. The CDK app (infra/runtime-env.ts) sets variables by these
+// names only, the runtime reads them by these names only, and test/infra/env-contract.test.ts holds
+// the two sides against this list. docs/deploy.md lists the same.
 
-export type RuntimeProcess = 'api' | 'events' | 'ingest' | 'upload-keys' | 'gc';
+export type RuntimeProcess = 'api' | 'events' | 'ingest' | 'upload-keys' | 'gc' | 'token-key-rotation';
 
 export interface RuntimeVariable {
   readonly processes: readonly RuntimeProcess[];
@@ -40,10 +40,10 @@ export const RUNTIME_ENV = {
   REGISTRY_AUTH_SERVICE: { processes: REGISTRY, setBy: 'infra', default: '', meaning: 'the token service name (aud); default the host of REGISTRY_URL; oci-registry-<env> in an environment without a domain' },
   REGISTRY_OIDC_AUDIENCE: { processes: REGISTRY, setBy: 'infra', default: '', meaning: 'the `aud` OIDC ID tokens (keyless CI) must carry; default the token service name' },
   REGISTRY_OIDC_GITHUB_URL: { processes: REGISTRY, setBy: 'local', meaning: 'where GitHub Actions\' OIDC discovery document is fetched from instead of https://token.actions.githubusercontent.com (tests)' },
-  REGISTRY_REFRESH_TOKEN_DAYS: { processes: REGISTRY, setBy: 'infra', default: '30', meaning: 'lifetime of refresh tokens (docker login\'s identity token), 1 to 365 days' },
+  REGISTRY_REFRESH_TOKEN_DAYS: { processes: [...REGISTRY, 'token-key-rotation'], setBy: 'infra', default: '30', meaning: 'lifetime of refresh tokens (docker login\'s identity token), 1 to 365 days; the token key rotation keeps a retired key this long and a day (set it on both alike)' },
   REGISTRY_PRIMARY_REGION: { processes: REGISTRY, setBy: 'infra', default: '', meaning: 'the region every write goes to; an API in another region (a read replica) answers writes 503 naming it' },
   REGISTRY_UPLOAD_TTL_SECONDS: { processes: REGISTRY, setBy: 'infra', default: '86400', meaning: 'upload sessions expire after this long (1 s to 7 days)' },
-  POWERTOOLS_SERVICE_NAME: { processes: DATA, setBy: 'infra', meaning: 'service name in every log line and metric (read by Powertools)' },
+  POWERTOOLS_SERVICE_NAME: { processes: [...DATA, 'token-key-rotation'], setBy: 'infra', meaning: 'service name in every log line and metric (read by Powertools)' },
   POWERTOOLS_METRICS_NAMESPACE: { processes: DATA, setBy: 'infra', meaning: 'CloudWatch namespace of the metrics (read by Powertools)' },
   PORT: { processes: ['ingest'], setBy: 'infra', default: '8080', meaning: 'port the ingest service listens on' },
   HOST: { processes: ['ingest'], setBy: 'infra', default: '0.0.0.0', meaning: 'address the ingest service listens on' },

@@ -10,8 +10,8 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 
 export interface RegistryFunctionProps {
-  /** Directory under dist/ holding index.mjs (api, events, upload-keys, gc). */
-  readonly bundle: 'api' | 'events' | 'upload-keys' | 'gc';
+  /** Directory under dist/ holding index.mjs (api, events, upload-keys, gc, token-key-rotation). */
+  readonly bundle: 'api' | 'events' | 'upload-keys' | 'gc' | 'token-key-rotation';
   readonly functionName?: string;
   readonly memorySize: number;
   readonly timeout: Duration;

@@ -114,21 +114,24 @@ export class MonitoringStack extends Stack {
     this.addLambdaAlarms('Api', api.functionName);
   }
 
+  /** `id` in CamelCase: `TokenKeyRotation` names the alarms `…-token-key-rotation-lambda-errors`. */
   addLambdaAlarms(id: string, functionName: string): void {
+    const kebab = id.replace(/([a-z0-9])([A-Z])/g, '$1-$2').toLowerCase();
+    const words = kebab.replaceAll('-', ' ');
     const fnMetric = (metricName: string) => new cloudwatch.Metric({
       namespace: 'AWS/Lambda', metricName, statistic: 'Sum', period: FIVE_MINUTES, dimensionsMap: { FunctionName: functionName },
     });
     this.alarm(`${id}LambdaErrors`, {
-      alarmName: this.name(`${id.toLowerCase()}-lambda-errors`),
-      alarmDescription: `The ${id.toLowerCase()} Lambda failed (unhandled error or timeout).`,
+      alarmName: this.name(`${kebab}-lambda-errors`),
+      alarmDescription: `The ${words} Lambda failed (unhandled error or timeout).`,
       metric: fnMetric('Errors'),
       threshold: THRESHOLDS.lambdaErrors,
       comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
       evaluationPeriods: 1,
     });
     this.alarm(`${id}LambdaThrottles`, {
-      alarmName: this.name(`${id.toLowerCase()}-lambda-throttles`),
-      alarmDescription: `The ${id.toLowerCase()} Lambda was throttled (account or reserved concurrency exhausted).`,
+      alarmName: this.name(`${kebab}-lambda-throttles`),
+      alarmDescription: `The ${words} Lambda was throttled (account or reserved concurrency exhausted).`,
       metric: fnMetric('Throttles'),
       threshold: THRESHOLDS.lambdaThrottles,
       comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,

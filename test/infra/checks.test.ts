@@ -66,12 +66,13 @@ describe('cdk-nag AwsSolutions', () => {
       'AwsSolutions-SNS2',
     ]);
     // Wildcards are acknowledged one resource at a time: object prefixes (blobs/by-upload/ for tagging), the replication role's
-    // buckets, the API's and the GC's CDN purge, and the actions without resource-level permissions (ecr:GetAuthorizationToken,
-    // the state machine's log delivery, the GC's cloudfront:ListDistributions).
+    // buckets, the API's and the GC's CDN purge, and the actions without resource-level permissions.
     const wildcards = acks.filter((a) => a.id.startsWith('AwsSolutions-IAM5'));
     for (const w of wildcards) {
       expect(w.id).toMatch(/^AwsSolutions-IAM5\[Resource::(.*\/(blobs|uploads|manifests)\/\*|.*\/\*|\*|<GcFunction[0-9A-F]+\.Arn>:\*)\]$/);
-      if (w.id === 'AwsSolutions-IAM5[Resource::*]') expect(w.path).toMatch(/Ingest\/Task\/ExecutionRole$|Gc\/GcStateMachine\/Role$|Gc\/GcFunction\/Role$/);
+      // ecr:GetAuthorizationToken, Step Functions' log delivery, the GC's cloudfront:ListDistributions,
+      // secretsmanager:GetRandomPassword (the token key rotation).
+      if (w.id === 'AwsSolutions-IAM5[Resource::*]') expect(w.path).toMatch(/Ingest\/Task\/ExecutionRole$|Gc\/GcStateMachine\/Role$|Gc\/GcFunction\/Role$|Keys\/TokenKeyRotation\/Role$/);
       // The primary API purges the CDN (CreateInvalidation on the account's distributions; its id is read from each DELETE),
       // and so does the GC after a run (the distribution found by its comment).
       if (/:cloudfront::.*:distribution\/\*\]$/.test(w.id)) {
@@ -82,6 +83,9 @@ describe('cdk-nag AwsSolutions', () => {
       if (/GcFunction[0-9A-F]+\.Arn>:\*\]$/.test(w.id)) expect(w.path).toMatch(/Gc\/GcStateMachine\/Role$/);
       else if (!/\/(blobs|uploads|manifests|blobs\/by-upload|gc)\/\*\]$/.test(w.id) && w.id !== 'AwsSolutions-IAM5[Resource::*]') expect(w.path).toMatch(/ReplicationRole$/);
     }
+    // SMG4 (no automatic rotation) on the secrets an operator rotates, never on the token keys (they rotate every 30 days).
+    const smg4 = acks.filter((a) => a.id === 'AwsSolutions-SMG4').map((a) => a.path.replace(/^OciRegistry-[a-z]+-/, ''));
+    expect(new Set(smg4)).toEqual(new Set(['Keys/SigningKeys', 'Keys/OriginSecret', 'Keys/CdnPrivateKey']));
     // CFR4 (viewer TLS policy) only where CloudFront's own certificate is used: dev, no domain.
     expect(acks.filter((a) => a.id === 'AwsSolutions-CFR4').map((a) => a.path)).toEqual(['OciRegistry-dev-Edge/Distribution']);
   });

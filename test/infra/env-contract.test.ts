@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readAwsConfig } from '../../functions/aws/config.ts';
 import { readGcConfig } from '../../functions/aws/gc-deps.ts';
+import { readRotationConfig } from '../../functions/aws/token-key-rotation.ts';
 import { RUNTIME_ENV, type RuntimeEnvName, type RuntimeProcess, type RuntimeVariable } from '../../functions/aws/env-contract.ts';
 import { readIngestSettings } from '../../functions/apps/ingest/settings.ts';
 import { ROOT, SYNTH_TIMEOUT_MS, synthesizeAll } from './synth.ts';
@@ -38,6 +39,7 @@ function deployedProcesses(): Deployed[] {
       if (r.Type === 'AWS::Lambda::Function' && r.Properties.Environment) {
         const env = r.Properties.Environment.Variables as Record<string, unknown>;
         if ('KVS_ARN' in env) out.push({ where, process: 'upload-keys', env });
+        else if (/-Keys$/.test(stack.stackName)) out.push({ where, process: 'token-key-rotation', env });
         else if (/-Api$|-Api-/.test(stack.stackName)) out.push({ where, process: 'api', env });
         else if (/-Events/.test(stack.stackName)) out.push({ where, process: 'events', env });
         else if (/-Gc$/.test(stack.stackName)) out.push({ where, process: 'gc', env });
@@ -85,12 +87,13 @@ const readsOf: Record<RuntimeProcess, () => Set<string>> = {
   ingest: () => new Set([...namesRead((env) => readAwsConfig(env)), ...namesRead((env) => readIngestSettings(env)), ...staticReads(join(ROOT, 'functions/apps/ingest'))]),
   'upload-keys': () => staticReads(join(ROOT, 'functions/apps/upload-keys-lambda')),
   gc: () => new Set([...namesRead((env) => readGcConfig(env)), ...staticReads(join(ROOT, 'functions/apps/gc-lambda'))]),
+  'token-key-rotation': () => new Set([...namesRead((env) => readRotationConfig(env)), ...staticReads(join(ROOT, 'functions/apps/token-key-rotation-lambda'))]),
 };
 
 describe('the environment contract', () => {
   it('finds every kind of deployed process in the templates', () => {
     const kinds = new Set(deployedProcesses().map((p) => p.process));
-    expect([...kinds].sort()).toEqual(['api', 'events', 'gc', 'ingest', 'upload-keys']);
+    expect([...kinds].sort()).toEqual(['api', 'events', 'gc', 'ingest', 'token-key-rotation', 'upload-keys']);
   });
 
   it('every variable the CDK app sets is in the contract for that process, and not one only local runs set', () => {
@@ -129,7 +132,7 @@ describe('the environment contract', () => {
   });
 
   it('every API, events and ingest process gets an environment readAwsConfig accepts', () => {
-    for (const p of deployedProcesses().filter((d) => d.process !== 'upload-keys' && d.process !== 'gc')) {
+    for (const p of deployedProcesses().filter((d) => d.process !== 'upload-keys' && d.process !== 'gc' && d.process !== 'token-key-rotation')) {
       // Tokens (Ref, GetAtt, GetStackOutput) resolve at deploy time; any non-empty string stands in.
       const env = Object.fromEntries(Object.entries(p.env).map(([k, v]) => [k, typeof v === 'string' ? v : `resolved-${k}`]));
       const config = readAwsConfig({ ...env, AWS_REGION: 'us-east-1' });
@@ -170,6 +173,8 @@ describe('the environment contract', () => {
       REGISTRY_CALL_COUNTS: ingest.callCounts ? 'on' : 'off',
     };
     for (const [name, value] of Object.entries(defaults)) expect(contract[name]!.default, name).toBe(value);
+    // The rotation keeps a retired token key as long as the API lets its refresh tokens live, and a day.
+    expect(readRotationConfig({}).keepPreviousMs).toBe((config.auth?.refreshTokenSeconds ?? Number(contract.REGISTRY_REFRESH_TOKEN_DAYS!.default) * 86_400) * 1000 + 86_400_000);
     expect(config.cdn).toBeUndefined();
   });
 });

@@ -4,12 +4,16 @@
 // first request) is run with its environment exactly as the templates set it, against a Secrets
 // Manager client mocked at the SDK (aws-sdk-client-mock), and every GetSecretValue it sends is held
 // against that process's role as synthesized: allowed, and nothing granted that no call reads.
+// The token key rotation Lambda likewise: a whole rotation against a secret with versions and
+// staging labels (test/support/secrets-manager-fake.ts), every call held against its role.
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mockClient } from 'aws-sdk-client-mock';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { readAwsConfig } from '../../functions/aws/config.ts';
 import { createAwsDeps } from '../../functions/aws/deps.ts';
+import { readRotationConfig, rotateTokenKeys, ROTATION_STEPS } from '../../functions/aws/token-key-rotation.ts';
+import { FakeSecret } from '../support/secrets-manager-fake.ts';
 import { allows, resolve, roleStatements, type Place, type Statement } from './iam-policy.ts';
 import { SYNTH_TIMEOUT_MS, synthesizeAll, type Json, type Synthesized } from './synth.ts';
 
@@ -92,5 +96,41 @@ describe('Secrets Manager and KMS against the calls each process makes', () => {
       const kms = deployed(stack, p, at).statements.flatMap((st) => st.actions).filter((a) => a.toLowerCase().startsWith('kms:'));
       expect(kms, p).toEqual([]);
     }
+  });
+});
+
+describe('the token key rotation Lambda against its role', () => {
+  it('a whole rotation (a retried createSecret too) makes only calls its role allows, on the token keys secret alone, and uses every grant', async () => {
+    const template = s.templateJson(`OciRegistry-${ENV}-Keys`) as Json;
+    const resources = Object.values(template.Resources as Record<string, Json>);
+    const fn = resources.find((r) => r.Type === 'AWS::Lambda::Function' && r.Properties.FunctionName === `oci-registry-${ENV}-token-key-rotation`)!;
+    const schedules = resources.filter((r) => r.Type === 'AWS::SecretsManager::RotationSchedule');
+    expect(schedules).toHaveLength(1);
+    const secretArn = resolve(schedules[0]!.Properties.SecretId, PRIMARY);
+    const statements = roleStatements(template, fn.Properties.Role['Fn::GetAtt'][0], PRIMARY);
+    const secret = new FakeSecret(secretArn, JSON.stringify({ kid: 't1', key: randomBytes(32).toString('hex') }));
+    try {
+      secret.startRotation('v2');
+      const config = readRotationConfig(fn.Properties.Environment.Variables);
+      await rotateTokenKeys(secret.client, { Step: 'createSecret', SecretId: secretArn, ClientRequestToken: 'v2' }, config);
+      for (const Step of ROTATION_STEPS) await rotateTokenKeys(secret.client, { Step, SecretId: secretArn, ClientRequestToken: 'v2' }, config);
+      expect(JSON.parse(secret.current())).toMatchObject({ kid: 't2' });
+    } finally {
+      secret.restore();
+    }
+    const called = new Set(secret.calls.map((c) => `secretsmanager:${c.action}`));
+    expect([...called].sort()).toEqual(['secretsmanager:DescribeSecret', 'secretsmanager:GetRandomPassword', 'secretsmanager:GetSecretValue', 'secretsmanager:PutSecretValue', 'secretsmanager:UpdateSecretVersionStage']);
+    for (const c of secret.calls) {
+      // GetRandomPassword names no secret: IAM checks it against resource *.
+      const resource = c.secretId ?? '*';
+      if (c.secretId !== undefined) expect(c.secretId).toBe(secretArn);
+      expect(allows(statements, `secretsmanager:${c.action}`, resource), `${c.action} on ${resource}`).toBeDefined();
+    }
+    const granted = statements.filter((st) => st.actions.some((a) => a.startsWith('secretsmanager:')));
+    expect(new Set(granted.flatMap((st) => st.actions))).toEqual(called);
+    // Only GetRandomPassword, which has no resource, is granted on *; the rest on the secret alone.
+    for (const st of granted) expect(st.resources, st.actions.join()).toEqual(st.actions.includes('secretsmanager:GetRandomPassword') ? ['*'] : [secretArn]);
+    expect(granted.find((st) => st.resources.includes('*'))!.actions).toEqual(['secretsmanager:GetRandomPassword']);
+    expect(statements.flatMap((st) => st.actions).filter((a) => !a.startsWith('secretsmanager:')).sort()).toEqual(['logs:CreateLogStream', 'logs:PutLogEvents']);
   });
 });

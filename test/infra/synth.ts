@@ -13,7 +13,7 @@ import type { RegistryStacks } from '../../infra/registry.ts';
 import { acquireLock } from './build-lock.ts';
 
 export const ROOT = join(import.meta.dirname, '..', '..');
-export const BUNDLES = ['api', 'events', 'ingest', 'upload-keys', 'gc'] as const;
+export const BUNDLES = ['api', 'events', 'ingest', 'upload-keys', 'gc', 'token-key-rotation'] as const;
 
 export function cdkJson(): { app: string; context: Record<string, unknown> } {
   return JSON.parse(readFileSync(join(ROOT, 'cdk.json'), 'utf8'));

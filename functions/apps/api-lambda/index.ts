@@ -13,9 +13,10 @@ const logger = defaultLogger();
 const cdn = new CloudFrontCache(new CloudFrontClient({ region: 'us-east-1' }), (error, detail) =>
   logger.error('CDN purge failed: the entries live out their max-age', { ...detail, error: error instanceof Error ? error.message : String(error) }));
 let registry: Promise<Registry> | undefined;
+const onTokenKeysError = (error: unknown) => logger.warn('token keys not re-read: the keys read before stay in use', { error: error instanceof Error ? error.message : String(error) });
 
 function getRegistry(): Promise<Registry> {
-  registry ??= createAwsDeps(readAwsConfig()).then((deps) => createAwsRegistry(deps, { ...awsRegistryHooks(logger), sharedCache: cdn }));
+  registry ??= createAwsDeps(readAwsConfig(), { onTokenKeysError }).then((deps) => createAwsRegistry(deps, { ...awsRegistryHooks(logger), sharedCache: cdn }));
   // A failed start is retried on the next request rather than cached.
   registry.catch(() => (registry = undefined));
   return registry;

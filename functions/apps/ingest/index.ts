@@ -18,7 +18,9 @@ const logger = new Logger({ serviceName: process.env.POWERTOOLS_SERVICE_NAME ?? 
 async function main(): Promise<void> {
   const config = readAwsConfig(process.env);
   const { host, port, idleTimeoutSeconds, callCounts } = readIngestSettings(process.env);
-  const deps = await createAwsDeps(config);
+  const deps = await createAwsDeps(config, {
+    onTokenKeysError: (error) => logger.warn('token keys not re-read: the keys read before stay in use', { error: error instanceof Error ? error.message : String(error) }),
+  });
   // With call counts on, also the body bytes this process reads and moves to or from S3.
   const bytes = callCounts ? newComputeBytes() : undefined;
   if (bytes) countS3ObjectBytes(deps.s3, bytes);

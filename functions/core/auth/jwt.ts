@@ -3,24 +3,15 @@
 // minutes; refresh tokens (what `docker login` stores as its identity token) are JWTs too, told
 // apart by `token_use`, and only the token endpoint accepts them. Verification uses the public keys
 // held in the process: no network call per request; verified tokens are remembered until they expire.
-import { randomUUID, type KeyObject } from 'node:crypto';
+// The keys come from a TokenKeySource (token-key-source.ts): fixed, or re-read as they rotate.
+import { randomUUID } from 'node:crypto';
 import { SignJWT, jwtVerify, type JWTPayload } from 'jose';
 import type { Grant } from './grants.ts';
+import { fixedTokenKeys, isTokenKeySource, type TokenKeys, type TokenKeySource } from './token-key-source.ts';
 
 export const ACCESS_TOKEN_SECONDS = 300;
 
-export interface SigningKeyPair {
-  kid: string;
-  privateKey: KeyObject;
-  publicKey: KeyObject;
-}
-
-export interface TokenKeys {
-  /** The key new tokens are signed with. */
-  current: SigningKeyPair;
-  /** Every key a token may be signed with (the current one and ones being rotated out), by kid. */
-  verifying: ReadonlyMap<string, KeyObject>;
-}
+export type { SigningKeyPair, TokenKeys } from './token-key-source.ts';
 
 export interface TokenSettings {
   issuer: string;
@@ -47,12 +38,12 @@ export interface RefreshClaims {
 export class TokenError extends Error {}
 
 export class TokenService {
-  readonly #keys: TokenKeys;
+  readonly #keys: TokenKeySource;
   readonly #settings: TokenSettings;
   readonly #verified = new Map<string, { claims: AccessClaims; until: number }>();
 
-  constructor(keys: TokenKeys, settings: TokenSettings) {
-    this.#keys = keys;
+  constructor(keys: TokenKeys | TokenKeySource, settings: TokenSettings) {
+    this.#keys = isTokenKeySource(keys) ? keys : fixedTokenKeys(keys);
     this.#settings = settings;
   }
 
@@ -62,15 +53,16 @@ export class TokenService {
 
   async #sign(claims: JWTPayload, seconds: number, now: number): Promise<string> {
     const iat = Math.floor(now / 1000);
+    const { current } = this.#keys.keys();
     return new SignJWT(claims)
-      .setProtectedHeader({ alg: 'ES256', kid: this.#keys.current.kid, typ: 'JWT' })
+      .setProtectedHeader({ alg: 'ES256', kid: current.kid, typ: 'JWT' })
       .setIssuer(this.#settings.issuer)
       .setAudience(this.#settings.service)
       .setIssuedAt(iat)
       .setNotBefore(iat - 1)
       .setExpirationTime(iat + seconds)
       .setJti(randomUUID())
-      .sign(this.#keys.current.privateKey);
+      .sign(current.privateKey);
   }
 
   issueAccess(subject: string, access: Grant[], now = Date.now()): Promise<string> {
@@ -86,7 +78,10 @@ export class TokenService {
   async #verify(token: string, use: 'access' | 'refresh', now: number): Promise<JWTPayload> {
     try {
       const { payload } = await jwtVerify(token, async (header) => {
-        const key = header.kid === undefined ? undefined : this.#keys.verifying.get(header.kid);
+        if (header.kid === undefined) throw new TokenError('unknown key id');
+        // A key id not held: maybe a key rotated in since this process read its keys (the source
+        // re-reads at most every 30 s, whatever tokens arrive).
+        const key = this.#keys.keys().verifying.get(header.kid) ?? (await this.#keys.keysForUnknownKid()).verifying.get(header.kid);
         if (!key) throw new TokenError('unknown key id');
         return key;
       }, {
