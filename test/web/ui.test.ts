@@ -1,0 +1,221 @@
+// The web interface in headless Debian chromium against `npm start` (token auth on): anonymous and
+// signed-in browsing down to a multi-platform image with a referrer, the pull command copied, a tag
+// deleted by a maintainer, no Delete button for a guest (and the registry refusing the guest's call
+// itself), a robot created on the page and its secret used by skopeo to pull. axe-core finds no
+// serious or critical violation on any view; the main views are saved to docs/screenshots/.
+import { createHash } from 'node:crypto';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import type { Page } from 'playwright-core';
+import { IDENTITY_DB, SqliteIdentityStore } from '../../functions/adapters/sqlite/sqlite-identity.ts';
+import { addUser, createProject, setMember } from '../../functions/core/auth/admin.ts';
+import { browserUnavailable, launchBrowser, openPage, screenshot, seriousViolations, type Browser } from '../support/browser.ts';
+import { createSkopeo, findTool } from '../support/clients.ts';
+import { EMPTY_DESCRIPTOR, OCI_INDEX, OCI_MANIFEST } from '../support/oci.ts';
+import { startRegistry, type RunningRegistry } from '../support/registry.ts';
+import { pushTinyImage } from '../support/tiny-image.ts';
+
+const PASSWORD = 'correct horse battery staple';
+const unavailable = browserUnavailable();
+if (unavailable) process.stdout.write(`web interface tests skipped: ${unavailable}\n`);
+
+let dir: string;
+let reg: RunningRegistry;
+let browser: Browser;
+let service: string;
+const image = { amd64: '', arm64: '', index: '', sbom: '' };
+
+const sha256 = (s: string) => `sha256:${createHash('sha256').update(s).digest('hex')}`;
+
+async function token(user: string, scope: string, password = PASSWORD): Promise<string> {
+  const r = await fetch(`${reg.url}/token?service=${encodeURIComponent(service)}&scope=${encodeURIComponent(scope)}`, {
+    headers: { authorization: `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}` },
+  });
+  expect(r.status).toBe(200);
+  return ((await r.json()) as { token: string }).token;
+}
+
+/** Pushes team/app: two images, an index over both (tag `multi`), an SBOM referring to the index, and tags to delete. */
+async function pushImages(): Promise<void> {
+  const push = { authorization: `Bearer ${await token('alice', 'repository:team/app:pull,push')}` };
+  const amd = await pushTinyImage(reg.url, 'team/app', 'amd64', push);
+  const arm = await pushTinyImage(reg.url, 'team/app', 'old', push);
+  const entry = (digest: string, size: number, architecture: string) => ({ mediaType: OCI_MANIFEST, digest, size, platform: { os: 'linux', architecture } });
+  const index = JSON.stringify({ schemaVersion: 2, mediaType: OCI_INDEX, manifests: [entry(amd.image.digest, amd.image.manifest.length, 'amd64'), entry(arm.image.digest, arm.image.manifest.length, 'arm64')] });
+  expect((await fetch(`${reg.url}/v2/team/app/manifests/multi`, { method: 'PUT', headers: { ...push, 'content-type': OCI_INDEX }, body: index })).status).toBe(201);
+  const sbom = JSON.stringify({ schemaVersion: 2, mediaType: OCI_MANIFEST, artifactType: 'application/spdx+json', config: EMPTY_DESCRIPTOR, layers: [EMPTY_DESCRIPTOR], subject: { mediaType: OCI_INDEX, digest: sha256(index), size: index.length } });
+  expect((await fetch(`${reg.url}/v2/team/app/manifests/${sha256(sbom)}`, { method: 'PUT', headers: { ...push, 'content-type': OCI_MANIFEST }, body: sbom })).status).toBe(201);
+  Object.assign(image, { amd64: amd.image.digest, arm64: arm.image.digest, index: sha256(index), sbom: sha256(sbom) });
+}
+
+beforeAll(async () => {
+  if (unavailable) return;
+  dir = await mkdtemp(join(tmpdir(), 'ui-test-'));
+  const store = new SqliteIdentityStore(join(dir, IDENTITY_DB));
+  await addUser(store, 'root', PASSWORD, true);
+  for (const u of ['alice', 'maya', 'gus']) await addUser(store, u, PASSWORD, false);
+  await createProject(store, 'team', false);
+  await createProject(store, 'pub', true);
+  await setMember(store, 'team', 'alice', 'admin');
+  await setMember(store, 'team', 'maya', 'maintainer');
+  await setMember(store, 'team', 'gus', 'guest');
+  store.close();
+  reg = await startRegistry({ dataDir: dir, env: { REGISTRY_AUTH: 'on' } });
+  service = /service="([^"]+)"/.exec((await fetch(`${reg.url}/v2/`)).headers.get('www-authenticate') ?? '')![1]!;
+  [browser] = await Promise.all([launchBrowser(), pushImages()]);
+}, 90_000);
+
+afterAll(async () => {
+  await browser?.close();
+  await reg?.stop();
+  if (dir) await rm(dir, { recursive: true, force: true });
+});
+
+beforeEach((ctx) => {
+  if (unavailable) ctx.skip(unavailable);
+});
+
+async function expectAccessible(page: Page, view: string): Promise<void> {
+  const violations = await seriousViolations(page);
+  expect(violations, `${view}: ${JSON.stringify(violations, null, 1)}`).toEqual([]);
+}
+
+async function signIn(page: Page, user: string): Promise<void> {
+  await page.goto(`${reg.url}/#/signin`);
+  await page.getByLabel('User name').fill(user);
+  await page.getByLabel('Password').fill(PASSWORD);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByRole('button', { name: 'Sign out' }).waitFor();
+}
+
+describe('the web interface', () => {
+  it('anonymous visitors see public projects only, and the sign-in form; nothing but the registry is asked for', async () => {
+    const { page, problems } = await openPage(browser, reg.url);
+    await page.goto(reg.url);
+    await page.getByRole('link', { name: 'pub' }).waitFor();
+    expect(await page.getByRole('link', { name: 'team' }).count()).toBe(0);
+    await expectAccessible(page, 'projects (anonymous)');
+    await page.goto(`${reg.url}/#/signin`);
+    await page.getByLabel('User name').waitFor();
+    await expectAccessible(page, 'sign in');
+    await screenshot(page, 'sign-in');
+    await page.getByLabel('User name').fill('maya');
+    await page.getByLabel('Password').fill('wrong password');
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByText('Wrong user name or password.').waitFor();
+    expect(problems.filter((p) => !p.includes('401'))).toEqual([]);
+    await page.close();
+  });
+
+  it('a maintainer browses to a multi-platform image, sees its platforms and referrer, copies the pull command, and deletes a tag', async () => {
+    const { page, problems } = await openPage(browser, reg.url);
+    await browser.context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: reg.url });
+    await signIn(page, 'maya');
+    await page.getByRole('link', { name: 'team', exact: true }).click();
+    await page.getByRole('link', { name: 'team/app' }).click();
+    await page.getByRole('heading', { name: 'Repository team/app' }).waitFor();
+    await page.getByRole('link', { name: 'multi' }).waitFor();
+    await expectAccessible(page, 'repository');
+    await screenshot(page, 'repository');
+    await page.getByRole('link', { name: 'multi' }).click();
+    await page.getByRole('heading', { name: 'Platforms' }).waitFor();
+    const platforms = page.locator('table').first();
+    await expect.poll(() => platforms.innerText()).toContain('linux/amd64');
+    expect(await platforms.innerText()).toContain('linux/arm64');
+    const referrers = page.locator('section table').nth(1);
+    expect(await referrers.innerText()).toContain('application/spdx+json');
+    expect(await referrers.innerText()).toContain(image.sbom.slice(0, 19));
+    await expectAccessible(page, 'artifact');
+    await screenshot(page, 'artifact');
+    await page.getByRole('button', { name: 'Copy' }).click();
+    await page.getByRole('status').filter({ hasText: 'Copied' }).waitFor();
+    expect(await page.evaluate('navigator.clipboard.readText()')).toBe(`docker pull ${reg.host}/team/app:multi`);
+    // The referrer itself, reached by its link.
+    await page.getByRole('link', { name: image.sbom.slice(0, 19) }).click();
+    await page.getByText('Refers to', { exact: true }).waitFor();
+    await expectAccessible(page, 'referrer');
+
+    await page.goto(`${reg.url}/#/r/team/app`);
+    await page.getByRole('button', { name: 'Delete tag old' }).click();
+    const confirm = page.getByRole('alertdialog');
+    expect(await confirm.innerText()).toContain('team/app:old');
+    expect(await confirm.innerText()).toContain(image.arm64);
+    await expectAccessible(page, 'delete confirmation');
+    await confirm.getByRole('button', { name: 'Delete tag old' }).click();
+    await page.getByText('Deleted tag old.').waitFor();
+    await expect.poll(() => page.getByRole('link', { name: 'old', exact: true }).count()).toBe(0);
+    await page.getByRole('link', { name: 'multi' }).waitFor();
+    const pull = `Bearer ${await token('maya', 'repository:team/app:pull')}`;
+    expect((await fetch(`${reg.url}/v2/team/app/manifests/old`, { headers: { authorization: pull } })).status).toBe(404);
+    expect((await fetch(`${reg.url}/v2/team/app/manifests/${image.arm64}`, { headers: { authorization: pull, accept: OCI_MANIFEST } })).status).toBe(200);
+    expect(problems).toEqual([]);
+    await page.close();
+  });
+
+  it('a guest gets no Delete button, and the registry refuses the guest\'s delete', async () => {
+    const { page, problems } = await openPage(browser, reg.url);
+    await signIn(page, 'gus');
+    await page.goto(`${reg.url}/#/r/team/app`);
+    await page.getByRole('link', { name: 'multi' }).waitFor();
+    expect(await page.getByRole('button', { name: /Delete/ }).count()).toBe(0);
+    // What the page would have sent: the token endpoint grants a guest no delete, and the DELETE is refused.
+    const bearer = `Bearer ${await token('gus', 'repository:team/app:pull,delete')}`;
+    const r = await fetch(`${reg.url}/v2/team/app/manifests/multi`, { method: 'DELETE', headers: { authorization: bearer } });
+    expect(r.status).toBe(401);
+    expect(((await r.json()) as { errors: { code: string }[] }).errors[0]!.code).toBe('UNAUTHORIZED');
+    expect(r.headers.get('www-authenticate')).toContain('error="insufficient_scope"');
+    // Nor may the guest manage the project: no Robots tab, and the API answers 403.
+    expect(await page.getByRole('link', { name: 'Robots' }).count()).toBe(0);
+    const api = await fetch(`${reg.url}/api/v1/projects/team/robots`, { method: 'POST', headers: { authorization: `Bearer ${await token('gus', 'registry:management:*')}`, 'content-type': 'application/json' }, body: '{"name":"x","actions":["pull"]}' });
+    expect(api.status).toBe(403);
+    expect(problems).toEqual([]);
+    await page.close();
+  });
+
+  it('a project admin creates a robot, sees its secret once, and skopeo pulls with it; members and audit log views', async (ctx) => {
+    const { page, problems } = await openPage(browser, reg.url);
+    await signIn(page, 'alice');
+    await expectAccessible(page, 'projects (signed in)');
+    await screenshot(page, 'projects');
+    await page.goto(`${reg.url}/#/p/team/robots`);
+    await page.getByLabel('Name').fill('puller');
+    await page.getByRole('button', { name: 'Create robot' }).click();
+    const secret = await page.getByRole('textbox', { name: 'Secret', exact: true }).inputValue();
+    expect(secret.length).toBeGreaterThan(20);
+    expect(await page.getByRole('textbox', { name: 'Robot name' }).inputValue()).toBe('robot$team+puller');
+    await expectAccessible(page, 'robots');
+    await screenshot(page, 'robots', [page.getByRole('textbox', { name: 'Secret', exact: true })]);
+    await page.getByRole('button', { name: 'Done, hide it' }).click();
+    expect(await page.getByRole('textbox', { name: 'Secret', exact: true }).count()).toBe(0);
+
+    await page.goto(`${reg.url}/#/p/team/members`);
+    await page.getByRole('textbox', { name: 'User', exact: true }).fill('root');
+    await page.getByRole('combobox', { name: /^Role/ }).selectOption('guest');
+    await page.getByRole('button', { name: 'Save member' }).click();
+    await page.getByRole('cell', { name: 'root' }).waitFor();
+    await expectAccessible(page, 'members');
+    await page.goto(`${reg.url}/#/p/team/audit`);
+    await page.getByRole('cell', { name: 'admin.robot.create' }).first().waitFor();
+    await page.getByLabel('Action').fill('member');
+    await expect.poll(() => page.getByRole('cell', { name: 'admin.robot.create' }).count()).toBe(0);
+    await expectAccessible(page, 'audit log');
+    await screenshot(page, 'audit');
+    expect(problems).toEqual([]);
+    await page.close();
+
+    if (!findTool('skopeo')) return ctx.skip('skopeo is not installed');
+    const skopeo = await createSkopeo();
+    try {
+      // The secret goes in the auth file skopeo reads, never on its command line.
+      await writeFile(skopeo.env.REGISTRY_AUTH_FILE!, JSON.stringify({ auths: { [reg.host]: { auth: Buffer.from(`robot$team+puller:${secret}`).toString('base64') } } }));
+      const raw = await skopeo.run(['inspect', '--raw', '--tls-verify=false', `docker://${reg.host}/team/app:multi`]);
+      expect(sha256(raw.text)).toBe(image.index);
+      await writeFile(skopeo.env.REGISTRY_AUTH_FILE!, JSON.stringify({ auths: { [reg.host]: { auth: Buffer.from('robot$team+puller:wrong').toString('base64') } } }));
+      await expect(skopeo.run(['inspect', '--raw', '--tls-verify=false', `docker://${reg.host}/team/app:multi`])).rejects.toThrow(/401|unauthorized|authentication/i);
+    } finally {
+      await skopeo.close();
+    }
+  });
+});
