@@ -12,7 +12,7 @@ import type { Page } from 'playwright-core';
 import { IDENTITY_DB, SqliteIdentityStore } from '../../functions/adapters/sqlite/sqlite-identity.ts';
 import { addUser, createProject, setMember } from '../../functions/core/auth/admin.ts';
 import { browserUnavailable, launchBrowser, openPage, screenshot, seriousViolations, type Browser } from '../support/browser.ts';
-import { createSkopeo, findTool } from '../support/clients.ts';
+import { createSkopeo, findTool, isCI } from '../support/clients.ts';
 import { EMPTY_DESCRIPTOR, OCI_INDEX, OCI_MANIFEST } from '../support/oci.ts';
 import { startRegistry, type RunningRegistry } from '../support/registry.ts';
 import { pushTinyImage } from '../support/tiny-image.ts';
@@ -174,7 +174,8 @@ describe('the web interface', () => {
     await page.close();
   });
 
-  it('a project admin creates a robot, sees its secret once, and skopeo pulls with it; members and audit log views', async (ctx) => {
+  it('a project admin creates a robot (secret shown once), rotates it, skopeo pulls with the new secret only, then revokes it; members and audit log views', async (ctx) => {
+    if (!findTool('skopeo') && !isCI) return ctx.skip('skopeo is not installed (apt-get install skopeo)');
     const { page, problems } = await openPage(browser, reg.url);
     await signIn(page, 'alice');
     await expectAccessible(page, 'projects (signed in)');
@@ -182,13 +183,35 @@ describe('the web interface', () => {
     await page.goto(`${reg.url}/#/p/team/robots`);
     await page.getByLabel('Name').fill('puller');
     await page.getByRole('button', { name: 'Create robot' }).click();
-    const secret = await page.getByRole('textbox', { name: 'Secret', exact: true }).inputValue();
-    expect(secret.length).toBeGreaterThan(20);
+    const secretField = page.getByRole('textbox', { name: 'Secret', exact: true });
+    const first = await secretField.inputValue();
+    expect(first.length).toBeGreaterThan(20);
     expect(await page.getByRole('textbox', { name: 'Robot name' }).inputValue()).toBe('robot$team+puller');
     await expectAccessible(page, 'robots');
-    await screenshot(page, 'robots', [page.getByRole('textbox', { name: 'Secret', exact: true })]);
+    await screenshot(page, 'robots', [secretField]);
     await page.getByRole('button', { name: 'Done, hide it' }).click();
-    expect(await page.getByRole('textbox', { name: 'Secret', exact: true }).count()).toBe(0);
+    expect(await secretField.count()).toBe(0);
+    await page.getByRole('button', { name: 'Rotate secret' }).click();
+    await expect.poll(() => secretField.count()).toBe(1);
+    const secret = await secretField.inputValue();
+    expect(secret).not.toBe(first);
+
+    const skopeo = await createSkopeo();
+    // The secret goes in the auth file skopeo reads, never on its command line.
+    const inspect = async (password: string) => {
+      await writeFile(skopeo.env.REGISTRY_AUTH_FILE!, JSON.stringify({ auths: { [reg.host]: { auth: Buffer.from(`robot$team+puller:${password}`).toString('base64') } } }));
+      return skopeo.run(['inspect', '--raw', '--tls-verify=false', `docker://${reg.host}/team/app:multi`]);
+    };
+    try {
+      expect(sha256((await inspect(secret)).text)).toBe(image.index);
+      await expect(inspect(first)).rejects.toThrow(/401|unauthorized|authentication/i);
+      await page.getByRole('button', { name: 'Revoke' }).click();
+      await page.getByRole('alertdialog').getByRole('button', { name: 'Revoke robot$team+puller' }).click();
+      await page.getByRole('cell', { name: 'revoked' }).waitFor();
+      await expect(inspect(secret)).rejects.toThrow(/401|unauthorized|authentication/i);
+    } finally {
+      await skopeo.close();
+    }
 
     await page.goto(`${reg.url}/#/p/team/members`);
     await page.getByRole('textbox', { name: 'User', exact: true }).fill('root');
@@ -198,24 +221,56 @@ describe('the web interface', () => {
     await expectAccessible(page, 'members');
     await page.goto(`${reg.url}/#/p/team/audit`);
     await page.getByRole('cell', { name: 'admin.robot.create' }).first().waitFor();
+    expect(await page.getByRole('cell', { name: 'admin.robot.revoke' }).count()).toBe(1);
     await page.getByLabel('Action').fill('member');
     await expect.poll(() => page.getByRole('cell', { name: 'admin.robot.create' }).count()).toBe(0);
     await expectAccessible(page, 'audit log');
     await screenshot(page, 'audit');
     expect(problems).toEqual([]);
     await page.close();
+  });
 
-    if (!findTool('skopeo')) return ctx.skip('skopeo is not installed');
-    const skopeo = await createSkopeo();
-    try {
-      // The secret goes in the auth file skopeo reads, never on its command line.
-      await writeFile(skopeo.env.REGISTRY_AUTH_FILE!, JSON.stringify({ auths: { [reg.host]: { auth: Buffer.from(`robot$team+puller:${secret}`).toString('base64') } } }));
-      const raw = await skopeo.run(['inspect', '--raw', '--tls-verify=false', `docker://${reg.host}/team/app:multi`]);
-      expect(sha256(raw.text)).toBe(image.index);
-      await writeFile(skopeo.env.REGISTRY_AUTH_FILE!, JSON.stringify({ auths: { [reg.host]: { auth: Buffer.from('robot$team+puller:wrong').toString('base64') } } }));
-      await expect(skopeo.run(['inspect', '--raw', '--tls-verify=false', `docker://${reg.host}/team/app:multi`])).rejects.toThrow(/401|unauthorized|authentication/i);
-    } finally {
-      await skopeo.close();
+  it('a system administrator creates a project and makes it public; the whole audit log; keyboard only, and a phone-width screen', async () => {
+    const { page, problems } = await openPage(browser, reg.url);
+    await signIn(page, 'root');
+    await page.getByLabel('Name').fill('made');
+    await page.getByRole('button', { name: 'Create project' }).click();
+    await page.getByRole('link', { name: 'made' }).click();
+    await page.getByText('private', { exact: true }).waitFor();
+    await page.getByRole('button', { name: 'Make public' }).click();
+    await page.getByText('public', { exact: true }).waitFor();
+    expect((await fetch(`${reg.url}/api/v1/projects`).then((r) => r.json()) as { projects: { name: string }[] }).projects.map((p) => p.name)).toContain('made');
+    await page.goto(`${reg.url}/#/audit`);
+    await page.getByRole('cell', { name: 'admin.project.create' }).first().waitFor();
+    await expectAccessible(page, 'audit log (registry)');
+
+    // Keyboard only: to the search field, a query, Enter; Tab to the result, Enter.
+    await page.goto(`${reg.url}/#/`);
+    await page.reload();
+    await page.getByRole('link', { name: 'pub' }).waitFor();
+    // From the top of the page: the brand link, then the search field.
+    await page.keyboard.press('Tab');
+    await page.keyboard.press('Tab');
+    expect(await page.evaluate('document.activeElement.id')).toBe('q');
+    await page.keyboard.type('app');
+    await page.keyboard.press('Enter');
+    await page.getByRole('heading', { name: 'Repositories matching “app”' }).waitFor();
+    await expectAccessible(page, 'search');
+    const result = page.getByRole('link', { name: 'team/app' });
+    await result.focus();
+    await page.keyboard.press('Enter');
+    await page.getByRole('heading', { name: 'Repository team/app' }).waitFor();
+
+    // 360 px wide: nothing wider than the screen but the tables' own scroll boxes.
+    await page.setViewportSize({ width: 360, height: 740 });
+    for (const view of ['#/', '#/r/team/app', `#/a/team/app@${image.index}`]) {
+      await page.goto(`${reg.url}/${view}`);
+      await page.locator('main h1').waitFor();
+      await page.locator('main table, main ul.list, main p').first().waitFor();
+      expect(await page.evaluate('document.documentElement.scrollWidth'), view).toBeLessThanOrEqual(360);
     }
+    await screenshot(page, 'artifact-phone');
+    expect(problems).toEqual([]);
+    await page.close();
   });
 });
