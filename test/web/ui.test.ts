@@ -166,6 +166,11 @@ describe('the web interface', () => {
     expect(r.status).toBe(401);
     expect(((await r.json()) as { errors: { code: string }[] }).errors[0]!.code).toBe('UNAUTHORIZED');
     expect(r.headers.get('www-authenticate')).toContain('error="insufficient_scope"');
+    // The tag policies read-only.
+    await page.goto(`${reg.url}/#/p/team`);
+    await page.getByRole('link', { name: 'Tag policies' }).click();
+    await page.getByRole('heading', { name: 'Retention rules' }).waitFor();
+    expect(await page.getByRole('button', { name: 'Add rule' }).count()).toBe(0);
     // Nor may the guest manage the project: no Robots tab, and the API answers 403.
     expect(await page.getByRole('link', { name: 'Robots' }).count()).toBe(0);
     const api = await fetch(`${reg.url}/api/v1/projects/team/robots`, { method: 'POST', headers: { authorization: `Bearer ${await token('gus', 'registry:management:*')}`, 'content-type': 'application/json' }, body: '{"name":"x","actions":["pull"]}' });
@@ -212,6 +217,24 @@ describe('the web interface', () => {
     } finally {
       await skopeo.close();
     }
+
+    await page.goto(`${reg.url}/#/p/team/policies`);
+    const retention = page.getByRole('form', { name: 'Add to retention rules' });
+    await retention.getByLabel('Tags (pattern)').fill('pr-*');
+    await retention.getByRole('combobox', { name: 'Limit' }).selectOption('notPulledDays');
+    await retention.getByLabel('Number').fill('30');
+    await retention.getByRole('button', { name: 'Add rule' }).click();
+    await page.getByRole('cell', { name: 'not pulled for 30 days' }).waitFor();
+    const immutable = page.getByRole('form', { name: 'Add to immutable tags' });
+    await immutable.getByLabel('Tags (pattern)').fill('v*');
+    await immutable.getByRole('button', { name: 'Add rule' }).click();
+    await page.getByRole('button', { name: 'Remove immutable tags rule team/* v*' }).waitFor();
+    await expectAccessible(page, 'tag policies');
+    await screenshot(page, 'policies');
+    await page.getByRole('button', { name: 'Remove immutable tags rule team/* v*' }).click();
+    await expect.poll(() => page.getByRole('button', { name: 'Remove immutable tags rule team/* v*' }).count()).toBe(0);
+    const policy = await (await fetch(`${reg.url}/api/v1/projects/team/policy`, { headers: { authorization: `Bearer ${await token('alice', 'registry:management:*')}` } })).json();
+    expect(policy).toEqual({ project: 'team', immutableTags: [], retention: [{ repositories: 'team/*', tags: 'pr-*', notPulledDays: 30 }], retentionProtect: [] });
 
     await page.goto(`${reg.url}/#/p/team/members`);
     await page.getByRole('textbox', { name: 'User', exact: true }).fill('root');

@@ -34,6 +34,7 @@ export const link = {
   project: (p: string) => `#/p/${encodeURIComponent(p)}`,
   members: (p: string) => `#/p/${encodeURIComponent(p)}/members`,
   robots: (p: string) => `#/p/${encodeURIComponent(p)}/robots`,
+  policies: (p: string) => `#/p/${encodeURIComponent(p)}/policies`,
   audit: (p?: string) => (p === undefined ? '#/audit' : `#/p/${encodeURIComponent(p)}/audit`),
   repository: (r: string) => `#/r/${r}`,
   artifact: (r: string, ref: string) => `#/a/${r}${ref.includes(':') ? '@' : ':'}${ref}`,

@@ -9,6 +9,7 @@ import { html } from './html.ts';
 import { ArtifactView } from './views/artifact.ts';
 import { AuditView } from './views/audit.ts';
 import { MembersView } from './views/members.ts';
+import { PoliciesView } from './views/policies.ts';
 import { ProjectView } from './views/project.ts';
 import { ProjectsView } from './views/projects.ts';
 import { RepositoryView } from './views/repository.ts';
@@ -23,8 +24,8 @@ function route(path: string, session: Session | undefined, signedIn: (s: Session
   if (path === '/signin') return html`<${SignInView} onSignedIn=${signedIn} />`;
   if (path === '/audit') return html`<${AuditView} session=${session} />`;
   if ((m = /^\/search\?q=(.*)$/.exec(path))) return html`<${SearchView} q=${m[1]} />`;
-  if ((m = /^\/p\/([^/]+)\/(members|robots|audit)$/.exec(path))) {
-    const view = { members: MembersView, robots: RobotsView, audit: AuditView }[m[2] as 'members' | 'robots' | 'audit'];
+  if ((m = /^\/p\/([^/]+)\/(members|robots|audit|policies)$/.exec(path))) {
+    const view = { members: MembersView, robots: RobotsView, audit: AuditView, policies: PoliciesView }[m[2] as 'members' | 'robots' | 'audit' | 'policies'];
     return html`<${view} project=${m[1]} session=${session} />`;
   }
   if ((m = /^\/p\/([^/]+)$/.exec(path))) return html`<${ProjectView} name=${m[1]} session=${session} />`;

@@ -11,7 +11,7 @@ import type { Project } from './projects.ts';
 export const administers = (session: Session | undefined, project: string): boolean => !!session && (session.admin || session.roles[project] === 'admin');
 
 export function ProjectNav({ project, current, session }: { project: string; current: string; session: Session | undefined }) {
-  const items: [string, string][] = [['Repositories', link.project(project)]];
+  const items: [string, string][] = [['Repositories', link.project(project)], ['Tag policies', link.policies(project)]];
   if (administers(session, project)) items.push(['Members', link.members(project)], ['Robots', link.robots(project)], ['Audit log', link.audit(project)]);
   return html`<nav aria-label="Project" class="tabs"><ul>${items.map(([label, href]) => html`<li key=${href}>
     <a href=${href} aria-current=${current === label ? 'page' : undefined}>${label}</a></li>`)}</ul></nav>`;
