@@ -83,11 +83,11 @@ export async function writeUi(files: UiFile[], dir = UI_DIST_DIR): Promise<void>
 }
 
 /** The interface from its sources, else as `npm run build` left it in dist/web/; undefined if neither is possible. */
-export async function loadUi(): Promise<UiFile[] | undefined> {
+export async function loadUi(build: () => Promise<UiFile[]> = buildUi, dir = UI_DIST_DIR): Promise<UiFile[] | undefined> {
   try {
-    return await buildUi();
+    return await build();
   } catch (e) {
-    const built = await readBuiltUi();
+    const built = await readBuiltUi(dir);
     if (built) return built;
     throw e;
   }

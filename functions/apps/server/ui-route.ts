@@ -19,7 +19,7 @@ function error(res: ServerResponse, status: number, code: string, message: strin
   return code;
 }
 
-export function uiRoute(load: () => Promise<UiFile[] | undefined> = loadUi): ExtraRoute {
+export function uiRoute(load: () => Promise<UiFile[] | undefined> = () => loadUi()): ExtraRoute {
   let files: Promise<Map<string, UiFile>> | undefined;
   const table = (): Promise<Map<string, UiFile>> => {
     files ??= load().then((list) => new Map((list ?? []).map((f) => [f.path, f])));

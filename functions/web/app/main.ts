@@ -17,7 +17,14 @@ import { RobotsView } from './views/robots.ts';
 import { SearchView } from './views/search.ts';
 import { SignInView } from './views/signin.ts';
 
-const hash = (): string => decodeURIComponent(location.hash.replace(/^#/, '')) || '/';
+/** The view's path from the URL's fragment; a malformed escape (`#/r/%zz`) leads to the projects view. */
+function hash(): string {
+  try {
+    return decodeURIComponent(location.hash.replace(/^#/, '')) || '/';
+  } catch {
+    return '/';
+  }
+}
 
 function route(path: string, session: Session | undefined, signedIn: (s: Session) => void) {
   let m: RegExpExecArray | null;

@@ -53,8 +53,15 @@ describe('buildUi', () => {
     expect(await readBuiltUi(join(dir, 'nothing-here'))).toBeUndefined();
   });
 
-  it('loadUi builds from the sources', async () => {
+  it('loadUi builds from the sources; when it cannot (no esbuild), it serves dist/web/, and without that it fails', async () => {
     expect((await loadUi())!.map((f) => f.path)).toEqual(built.map((f) => f.path));
+    const noEsbuild = async (): Promise<UiFile[]> => {
+      throw new Error("Cannot find package 'esbuild'");
+    };
+    const out = join(dir, 'fallback');
+    await writeUi(built, out);
+    expect((await loadUi(noEsbuild, out))!.map((f) => f.path).sort()).toEqual(built.map((f) => f.path).sort());
+    await expect(loadUi(noEsbuild, join(dir, 'absent'))).rejects.toThrow(/esbuild/);
   });
 });
 
