@@ -11,7 +11,12 @@ import { chromium, type BrowserContext, type Locator, type Page } from 'playwrig
 
 export const CHROMIUM = '/usr/bin/chromium';
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
-export const SCREENSHOTS = join(root, 'docs', 'screenshots');
+/**
+ * Where screenshots go: docs/screenshots/ (the README's) with UPDATE_SCREENSHOTS=1, else
+ * .vitest/screenshots/, so that a test run leaves the tracked images alone (ports, times and
+ * digests differ at each run).
+ */
+export const SCREENSHOTS = process.env.UPDATE_SCREENSHOTS === '1' ? join(root, 'docs', 'screenshots') : join(root, '.vitest', 'screenshots');
 
 /** Why the browser tests cannot run here, or undefined when they can. */
 export const browserUnavailable = (): string | undefined =>
@@ -69,7 +74,7 @@ export async function seriousViolations(page: Page): Promise<AxeViolation[]> {
   return violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
 }
 
-/** A full-page screenshot to docs/screenshots/<name>.png; `hide` covers what must not be kept (a secret). */
+/** A full-page screenshot to SCREENSHOTS/<name>.png; `hide` covers what must not be kept (a secret). */
 export async function screenshot(page: Page, name: string, hide: Locator[] = []): Promise<void> {
   await mkdir(SCREENSHOTS, { recursive: true });
   await page.screenshot({ path: join(SCREENSHOTS, `${name}.png`), fullPage: true, mask: hide });
