@@ -32,6 +32,8 @@ const serialGlobs = [
   'test/infra/iam-vs-calls.test.ts',
   // GC racing 20 pushers, on SQLite + files and on DynamoDB Local + s3rver.
   'test/core/gc/gc-race.test.ts',
+  // Headless chromium (one browser for the file) and skopeo.
+  'test/web/**/*.test.ts',
 ];
 const neverTests = ['node_modules/**'];
 
@@ -111,6 +113,9 @@ export default defineConfig({
       // (functions/edge/*.js, run by the tests in dev/cloudfront's sandbox, which maps their coverage
       // onto the files) and the upload-keys Lambda. dev/ (start:aws, the emulators) is not measured.
       include: ['functions/**/*.ts', 'functions/**/*.js'],
+      // The web interface's browser code runs in chromium (test/web), where V8 coverage is not
+      // collected; functions/web/bundle.ts, which builds and serves it, is measured.
+      exclude: ['functions/web/app/**'],
       reporter: ['text', 'json-summary', 'json'],
       reportsDirectory: '.vitest/coverage',
       // The figures are written also when a test failed (the run fails either way).

@@ -7,6 +7,7 @@ import { rm } from 'node:fs/promises';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build, type BuildResult } from 'esbuild';
+import { buildUi, UI_DIST_DIR, writeUi } from '../functions/web/bundle.ts';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -88,6 +89,10 @@ async function main(): Promise<void> {
     return;
   }
   for (const b of bundles) process.stdout.write(`${relative(root, b.file)}  ${kib(b.bytes)}${externalAwsSdk ? '  (@aws-sdk external)' : ''}\n`);
+  // The web interface: what `npm start` builds in memory, as files (index.html, ui/*).
+  const ui = await buildUi();
+  await writeUi(ui);
+  for (const f of ui) process.stdout.write(`${relative(root, join(UI_DIST_DIR, f.path === '/' ? 'index.html' : f.path.slice(1)))}  ${kib(f.body.length)}\n`);
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {

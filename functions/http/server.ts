@@ -77,8 +77,14 @@ export interface HttpServerOptions {
   /** See LocalConfig.idleTimeoutSeconds; 0 disables. */
   idleTimeoutSeconds: number;
   registry: Registry;
-  /** A path prefix served by `serve` instead of the registry (the local server's signed blob URLs). */
-  extraRoute?: { prefix: string; serve(url: URL, req: IncomingMessage, res: ServerResponse): Promise<string | undefined> };
+  /** Paths served by their own `serve` instead of the registry (the local server's signed blob URLs, the web interface), first match wins. */
+  extraRoutes?: ExtraRoute[];
+}
+
+export interface ExtraRoute {
+  matches(path: string): boolean;
+  /** Answers the request; resolves to the error code to log, if any. */
+  serve(url: URL, req: IncomingMessage, res: ServerResponse): Promise<string | undefined>;
 }
 
 export interface RegistryHttpServer {
@@ -95,7 +101,7 @@ export interface RegistryHttpServer {
 }
 
 export async function startRegistryHttpServer(config: HttpServerOptions): Promise<RegistryHttpServer> {
-  const { registry, extraRoute } = config;
+  const { registry, extraRoutes = [] } = config;
   // The latest exchange on each connection (a pipelined request replaces the one before), for the
   // idle rule and for the clientError handler below: bytes after a pipelined request may be garbage,
   // and the request in flight on that socket is answered first.
@@ -111,7 +117,8 @@ export async function startRegistryHttpServer(config: HttpServerOptions): Promis
     const started = performance.now();
     lastExchange.set(req.socket, { req, res, done: new Promise<void>((resolve) => res.once('close', resolve)) });
     const path = (req.url ?? '/').split('?')[0] ?? '/';
-    const work = extraRoute && path.startsWith(extraRoute.prefix) ? extraRoute.serve(new URL(req.url ?? '/', 'http://local'), req, res) : respond(registry, req, res);
+    const extra = extraRoutes.find((r) => r.matches(path));
+    const work = extra ? extra.serve(new URL(req.url ?? '/', 'http://local'), req, res) : respond(registry, req, res);
     const handled = work
       .catch((e: unknown) => {
         log('error', 'request failed', { method: req.method, path, error: e instanceof Error ? e.message : String(e) });

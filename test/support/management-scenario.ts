@@ -364,10 +364,13 @@ export function managementScenario(target: () => Target, secrets: () => { robotS
       const repos = await call('GET', '/projects/team/repositories', bob);
       expect(repos.body.repositories).toEqual([{ name: 'team/app' }]);
       refused(await call('GET', '/projects/team/repositories', carol), 404, 'NOT_FOUND');
+      // A pull by tag is recorded (once a day per tag): the list shows when; a tag never pulled, null.
+      const pull = { authorization: `Bearer ${await token('bob', PASSWORD, 'repository:team/app:pull')}`, accept: OCI_MANIFEST };
+      expect((await fetch(`${target().url}/v2/team/app/manifests/v1`, { headers: pull })).status).toBe(200);
       const tags = await call('GET', '/repositories/team/app/tags', robot);
       expect(tags.body.tags).toEqual([
-        { name: 'multi', digest: image.index, mediaType: OCI_INDEX, size: expect.any(Number) },
-        { name: 'v1', digest: image.digest, mediaType: OCI_MANIFEST, size: expect.any(Number) },
+        { name: 'multi', digest: image.index, mediaType: OCI_INDEX, size: expect.any(Number), lastPulled: null },
+        { name: 'v1', digest: image.digest, mediaType: OCI_MANIFEST, size: expect.any(Number), lastPulled: expect.stringMatching(/^\d{4}-\d\d-\d\dT/) },
       ]);
       const paged = await call('GET', '/repositories/team/app/tags?n=1', bob);
       expect(paged.body).toMatchObject({ tags: [{ name: 'multi' }], next: 'multi' });

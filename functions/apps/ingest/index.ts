@@ -37,8 +37,8 @@ async function main(): Promise<void> {
     idleTimeoutSeconds,
     registry,
     // The load balancer's health check: the process serves, and its stores were built.
-    extraRoute: {
-      prefix: '/healthz',
+    extraRoutes: [{
+      matches: (path) => path.startsWith('/healthz'),
       serve: async (url, _req, res) => {
         if (counts && url.pathname === '/healthz/calls') {
           const of = (c: CallCounts) => ({ calls: { ...c.calls }, requests: { ...c.attempts } });
@@ -53,7 +53,7 @@ async function main(): Promise<void> {
         res.writeHead(200, { 'content-type': 'text/plain', 'content-length': '3' }).end('ok\n');
         return undefined;
       },
-    },
+    }],
   });
   logger.info('listening', { url: server.url, pid: process.pid });
   let stopping = false;

@@ -31,6 +31,7 @@ import { AUDIT_DB, SqliteAuditLog } from '../../adapters/sqlite/sqlite-audit.ts'
 import { DEFAULT_PULL_FLUSH_MS } from '../../core/audit.ts';
 import { localAuditRecorder } from './audit.ts';
 import { localProxy } from './proxy.ts';
+import { uiRoute } from './ui-route.ts';
 
 export { STOP_DEADLINE_MS, STOP_GRACE_MS, UNWIND_MS } from '../../http/server.ts';
 export type { LocalConfig } from './config.ts';
@@ -121,7 +122,11 @@ export async function startLocalRegistry(config: LocalConfig): Promise<LocalRegi
       port: config.port,
       idleTimeoutSeconds: config.idleTimeoutSeconds,
       registry,
-      extraRoute: { prefix: BLOB_PATH_PREFIX, serve: (url, req, res) => serveBlob(blobs, url, req, res) },
+      extraRoutes: [
+        { matches: (path) => path.startsWith(BLOB_PATH_PREFIX), serve: (url, req, res) => serveBlob(blobs, url, req, res) },
+        // The web interface needs the management API, which needs token auth.
+        ...(auth ? [uiRoute()] : []),
+      ],
     });
   } catch (e) {
     metadata.close();

@@ -69,14 +69,15 @@ export const browseEndpoints: Endpoint[] = [
     },
   },
   {
-    method: 'GET', path: '/repositories/{repository+}/tags', access: 'repository-reader', summary: 'tags in name order with the digest, media type and size each points at, a page at a time',
+    method: 'GET', path: '/repositories/{repository+}/tags', access: 'repository-reader', summary: 'tags in name order with the digest, media type and size each points at and the day it was last pulled (null: not since pulls are recorded), a page at a time',
     async handle({ req, deps, path }) {
       const repo = path.repository!;
       if (!(await deps.metadata.repositoryExists(repo))) throw notFound('repository', repo);
       const page = pageParams(req);
       const tags = await deps.metadata.listTags(repo, page.n, page.last);
       const heads = await Promise.all(tags.items.map((tag) => deps.metadata.headManifest(repo, { tag })));
-      const items = tags.items.map((name, i) => ({ name, digest: heads[i]?.digest ?? null, mediaType: heads[i]?.mediaType ?? null, size: heads[i]?.size ?? null }));
+      const lastPulled = (at: number | undefined) => (at === undefined ? null : new Date(at).toISOString());
+      const items = tags.items.map((name, i) => ({ name, digest: heads[i]?.digest ?? null, mediaType: heads[i]?.mediaType ?? null, size: heads[i]?.size ?? null, lastPulled: lastPulled(heads[i]?.pulledAt) }));
       return listResponse(req, 'tags', { items, more: tags.more }, page.n, (t) => t.name);
     },
   },

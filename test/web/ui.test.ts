@@ -1,0 +1,299 @@
+// The web interface in headless Debian chromium against `npm start` (token auth on): anonymous and
+// signed-in browsing down to a multi-platform image with a referrer, the pull command copied, a tag
+// deleted by a maintainer, no Delete button for a guest (and the registry refusing the guest's call
+// itself), a robot created on the page and its secret used by skopeo to pull. axe-core finds no
+// serious or critical violation on any view; the main views are saved to docs/screenshots/.
+import { createHash } from 'node:crypto';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import type { Page } from 'playwright-core';
+import { IDENTITY_DB, SqliteIdentityStore } from '../../functions/adapters/sqlite/sqlite-identity.ts';
+import { addUser, createProject, setMember } from '../../functions/core/auth/admin.ts';
+import { browserUnavailable, launchBrowser, openPage, screenshot, seriousViolations, type Browser } from '../support/browser.ts';
+import { createSkopeo, findTool, isCI } from '../support/clients.ts';
+import { EMPTY_DESCRIPTOR, OCI_INDEX, OCI_MANIFEST } from '../support/oci.ts';
+import { startRegistry, type RunningRegistry } from '../support/registry.ts';
+import { pushTinyImage } from '../support/tiny-image.ts';
+
+const PASSWORD = 'correct horse battery staple';
+const unavailable = browserUnavailable();
+if (unavailable) process.stdout.write(`web interface tests skipped: ${unavailable}\n`);
+
+let dir: string;
+let reg: RunningRegistry;
+let browser: Browser;
+let service: string;
+const image = { amd64: '', arm64: '', index: '', sbom: '' };
+
+const sha256 = (s: string) => `sha256:${createHash('sha256').update(s).digest('hex')}`;
+
+async function token(user: string, scope: string, password = PASSWORD): Promise<string> {
+  const r = await fetch(`${reg.url}/token?service=${encodeURIComponent(service)}&scope=${encodeURIComponent(scope)}`, {
+    headers: { authorization: `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}` },
+  });
+  expect(r.status).toBe(200);
+  return ((await r.json()) as { token: string }).token;
+}
+
+/** Pushes team/app: two images, an index over both (tag `multi`), an SBOM referring to the index, and tags to delete. */
+async function pushImages(): Promise<void> {
+  const push = { authorization: `Bearer ${await token('alice', 'repository:team/app:pull,push')}` };
+  const amd = await pushTinyImage(reg.url, 'team/app', 'amd64', push);
+  const arm = await pushTinyImage(reg.url, 'team/app', 'old', push);
+  const entry = (digest: string, size: number, architecture: string) => ({ mediaType: OCI_MANIFEST, digest, size, platform: { os: 'linux', architecture } });
+  const index = JSON.stringify({ schemaVersion: 2, mediaType: OCI_INDEX, manifests: [entry(amd.image.digest, amd.image.manifest.length, 'amd64'), entry(arm.image.digest, arm.image.manifest.length, 'arm64')] });
+  expect((await fetch(`${reg.url}/v2/team/app/manifests/multi`, { method: 'PUT', headers: { ...push, 'content-type': OCI_INDEX }, body: index })).status).toBe(201);
+  const sbom = JSON.stringify({ schemaVersion: 2, mediaType: OCI_MANIFEST, artifactType: 'application/spdx+json', config: EMPTY_DESCRIPTOR, layers: [EMPTY_DESCRIPTOR], subject: { mediaType: OCI_INDEX, digest: sha256(index), size: index.length } });
+  expect((await fetch(`${reg.url}/v2/team/app/manifests/${sha256(sbom)}`, { method: 'PUT', headers: { ...push, 'content-type': OCI_MANIFEST }, body: sbom })).status).toBe(201);
+  Object.assign(image, { amd64: amd.image.digest, arm64: arm.image.digest, index: sha256(index), sbom: sha256(sbom) });
+}
+
+beforeAll(async () => {
+  if (unavailable) return;
+  dir = await mkdtemp(join(tmpdir(), 'ui-test-'));
+  const store = new SqliteIdentityStore(join(dir, IDENTITY_DB));
+  await addUser(store, 'root', PASSWORD, true);
+  for (const u of ['alice', 'maya', 'gus']) await addUser(store, u, PASSWORD, false);
+  await createProject(store, 'team', false);
+  await createProject(store, 'pub', true);
+  await setMember(store, 'team', 'alice', 'admin');
+  await setMember(store, 'team', 'maya', 'maintainer');
+  await setMember(store, 'team', 'gus', 'guest');
+  store.close();
+  reg = await startRegistry({ dataDir: dir, env: { REGISTRY_AUTH: 'on' } });
+  service = /service="([^"]+)"/.exec((await fetch(`${reg.url}/v2/`)).headers.get('www-authenticate') ?? '')![1]!;
+  [browser] = await Promise.all([launchBrowser(), pushImages()]);
+}, 90_000);
+
+afterAll(async () => {
+  await browser?.close();
+  await reg?.stop();
+  if (dir) await rm(dir, { recursive: true, force: true });
+});
+
+beforeEach((ctx) => {
+  if (unavailable) ctx.skip(unavailable);
+});
+
+async function expectAccessible(page: Page, view: string): Promise<void> {
+  const violations = await seriousViolations(page);
+  expect(violations, `${view}: ${JSON.stringify(violations, null, 1)}`).toEqual([]);
+}
+
+async function signIn(page: Page, user: string): Promise<void> {
+  await page.goto(`${reg.url}/#/signin`);
+  await page.getByLabel('User name').fill(user);
+  await page.getByLabel('Password').fill(PASSWORD);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByRole('button', { name: 'Sign out' }).waitFor();
+}
+
+describe('the web interface', () => {
+  it('anonymous visitors see public projects only, and the sign-in form; nothing but the registry is asked for', async () => {
+    const { page, problems } = await openPage(browser, reg.url);
+    await page.goto(reg.url);
+    await page.getByRole('link', { name: 'pub' }).waitFor();
+    expect(await page.getByRole('link', { name: 'team' }).count()).toBe(0);
+    await expectAccessible(page, 'projects (anonymous)');
+    await page.goto(`${reg.url}/#/signin`);
+    await page.getByLabel('User name').waitFor();
+    await expectAccessible(page, 'sign in');
+    await screenshot(page, 'sign-in');
+    await page.getByLabel('User name').fill('maya');
+    await page.getByLabel('Password').fill('wrong password');
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByText('Wrong user name or password.').waitFor();
+    expect(problems.filter((p) => !p.includes('401'))).toEqual([]);
+    await page.close();
+  });
+
+  it('a maintainer browses to a multi-platform image, sees its platforms and referrer, copies the pull command, and deletes a tag', async () => {
+    const { page, problems } = await openPage(browser, reg.url);
+    await browser.context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: reg.url });
+    await signIn(page, 'maya');
+    await page.getByRole('link', { name: 'team', exact: true }).click();
+    await page.getByRole('link', { name: 'team/app' }).click();
+    await page.getByRole('heading', { name: 'Repository team/app' }).waitFor();
+    await page.getByRole('link', { name: 'multi' }).waitFor();
+    await expectAccessible(page, 'repository');
+    await screenshot(page, 'repository');
+    await page.getByRole('link', { name: 'multi' }).click();
+    await page.getByRole('heading', { name: 'Platforms' }).waitFor();
+    const platforms = page.locator('table').first();
+    await expect.poll(() => platforms.innerText()).toContain('linux/amd64');
+    expect(await platforms.innerText()).toContain('linux/arm64');
+    const referrers = page.locator('section table').nth(1);
+    expect(await referrers.innerText()).toContain('application/spdx+json');
+    expect(await referrers.innerText()).toContain(image.sbom.slice(0, 19));
+    await expectAccessible(page, 'artifact');
+    await screenshot(page, 'artifact');
+    await page.getByRole('button', { name: 'Copy' }).click();
+    await page.getByRole('status').filter({ hasText: 'Copied' }).waitFor();
+    expect(await page.evaluate('navigator.clipboard.readText()')).toBe(`docker pull ${reg.host}/team/app:multi`);
+    // The referrer itself, reached by its link.
+    await page.getByRole('link', { name: image.sbom.slice(0, 19) }).click();
+    await page.getByText('Refers to', { exact: true }).waitFor();
+    await expectAccessible(page, 'referrer');
+
+    await page.goto(`${reg.url}/#/r/team/app`);
+    await page.getByRole('button', { name: 'Delete tag old' }).click();
+    const confirm = page.getByRole('alertdialog');
+    expect(await confirm.innerText()).toContain('team/app:old');
+    expect(await confirm.innerText()).toContain(image.arm64);
+    await expectAccessible(page, 'delete confirmation');
+    await confirm.getByRole('button', { name: 'Delete tag old' }).click();
+    await page.getByText('Deleted tag old.').waitFor();
+    await expect.poll(() => page.getByRole('link', { name: 'old', exact: true }).count()).toBe(0);
+    await page.getByRole('link', { name: 'multi' }).waitFor();
+    const pull = `Bearer ${await token('maya', 'repository:team/app:pull')}`;
+    expect((await fetch(`${reg.url}/v2/team/app/manifests/old`, { headers: { authorization: pull } })).status).toBe(404);
+    expect((await fetch(`${reg.url}/v2/team/app/manifests/${image.arm64}`, { headers: { authorization: pull, accept: OCI_MANIFEST } })).status).toBe(200);
+    expect(problems).toEqual([]);
+    await page.close();
+  });
+
+  it('a guest gets no Delete button, and the registry refuses the guest\'s delete', async () => {
+    const { page, problems } = await openPage(browser, reg.url);
+    await signIn(page, 'gus');
+    await page.goto(`${reg.url}/#/r/team/app`);
+    await page.getByRole('link', { name: 'multi' }).waitFor();
+    expect(await page.getByRole('button', { name: /Delete/ }).count()).toBe(0);
+    // What the page would have sent: the token endpoint grants a guest no delete, and the DELETE is refused.
+    const bearer = `Bearer ${await token('gus', 'repository:team/app:pull,delete')}`;
+    const r = await fetch(`${reg.url}/v2/team/app/manifests/multi`, { method: 'DELETE', headers: { authorization: bearer } });
+    expect(r.status).toBe(401);
+    expect(((await r.json()) as { errors: { code: string }[] }).errors[0]!.code).toBe('UNAUTHORIZED');
+    expect(r.headers.get('www-authenticate')).toContain('error="insufficient_scope"');
+    // The tag policies read-only.
+    await page.goto(`${reg.url}/#/p/team`);
+    await page.getByRole('link', { name: 'Tag policies' }).click();
+    await page.getByRole('heading', { name: 'Retention rules' }).waitFor();
+    expect(await page.getByRole('button', { name: 'Add rule' }).count()).toBe(0);
+    // Nor may the guest manage the project: no Robots tab, and the API answers 403.
+    expect(await page.getByRole('link', { name: 'Robots' }).count()).toBe(0);
+    const api = await fetch(`${reg.url}/api/v1/projects/team/robots`, { method: 'POST', headers: { authorization: `Bearer ${await token('gus', 'registry:management:*')}`, 'content-type': 'application/json' }, body: '{"name":"x","actions":["pull"]}' });
+    expect(api.status).toBe(403);
+    expect(problems).toEqual([]);
+    await page.close();
+  });
+
+  it('a project admin creates a robot (secret shown once), rotates it, skopeo pulls with the new secret only, then revokes it; members and audit log views', async (ctx) => {
+    if (!findTool('skopeo') && !isCI) return ctx.skip('skopeo is not installed (apt-get install skopeo)');
+    const { page, problems } = await openPage(browser, reg.url);
+    await signIn(page, 'alice');
+    await expectAccessible(page, 'projects (signed in)');
+    await screenshot(page, 'projects');
+    await page.goto(`${reg.url}/#/p/team/robots`);
+    await page.getByLabel('Name').fill('puller');
+    await page.getByRole('button', { name: 'Create robot' }).click();
+    const secretField = page.getByRole('textbox', { name: 'Secret', exact: true });
+    const first = await secretField.inputValue();
+    expect(first.length).toBeGreaterThan(20);
+    expect(await page.getByRole('textbox', { name: 'Robot name' }).inputValue()).toBe('robot$team+puller');
+    await expectAccessible(page, 'robots');
+    await screenshot(page, 'robots', [secretField]);
+    await page.getByRole('button', { name: 'Done, hide it' }).click();
+    expect(await secretField.count()).toBe(0);
+    await page.getByRole('button', { name: 'Rotate secret' }).click();
+    await expect.poll(() => secretField.count()).toBe(1);
+    const secret = await secretField.inputValue();
+    expect(secret).not.toBe(first);
+
+    const skopeo = await createSkopeo();
+    // The secret goes in the auth file skopeo reads, never on its command line.
+    const inspect = async (password: string) => {
+      await writeFile(skopeo.env.REGISTRY_AUTH_FILE!, JSON.stringify({ auths: { [reg.host]: { auth: Buffer.from(`robot$team+puller:${password}`).toString('base64') } } }));
+      return skopeo.run(['inspect', '--raw', '--tls-verify=false', `docker://${reg.host}/team/app:multi`]);
+    };
+    try {
+      expect(sha256((await inspect(secret)).text)).toBe(image.index);
+      await expect(inspect(first)).rejects.toThrow(/401|unauthorized|authentication/i);
+      await page.getByRole('button', { name: 'Revoke' }).click();
+      await page.getByRole('alertdialog').getByRole('button', { name: 'Revoke robot$team+puller' }).click();
+      await page.getByRole('cell', { name: 'revoked' }).waitFor();
+      await expect(inspect(secret)).rejects.toThrow(/401|unauthorized|authentication/i);
+    } finally {
+      await skopeo.close();
+    }
+
+    await page.goto(`${reg.url}/#/p/team/policies`);
+    const retention = page.getByRole('form', { name: 'Add to retention rules' });
+    await retention.getByLabel('Tags (pattern)').fill('pr-*');
+    await retention.getByRole('combobox', { name: 'Limit' }).selectOption('notPulledDays');
+    await retention.getByLabel('Number').fill('30');
+    await retention.getByRole('button', { name: 'Add rule' }).click();
+    await page.getByRole('cell', { name: 'not pulled for 30 days' }).waitFor();
+    const immutable = page.getByRole('form', { name: 'Add to immutable tags' });
+    await immutable.getByLabel('Tags (pattern)').fill('v*');
+    await immutable.getByRole('button', { name: 'Add rule' }).click();
+    await page.getByRole('button', { name: 'Remove immutable tags rule team/* v*' }).waitFor();
+    await expectAccessible(page, 'tag policies');
+    await screenshot(page, 'policies');
+    await page.getByRole('button', { name: 'Remove immutable tags rule team/* v*' }).click();
+    await expect.poll(() => page.getByRole('button', { name: 'Remove immutable tags rule team/* v*' }).count()).toBe(0);
+    const policy = await (await fetch(`${reg.url}/api/v1/projects/team/policy`, { headers: { authorization: `Bearer ${await token('alice', 'registry:management:*')}` } })).json();
+    expect(policy).toEqual({ project: 'team', immutableTags: [], retention: [{ repositories: 'team/*', tags: 'pr-*', notPulledDays: 30 }], retentionProtect: [] });
+
+    await page.goto(`${reg.url}/#/p/team/members`);
+    await page.getByRole('textbox', { name: 'User', exact: true }).fill('root');
+    await page.getByRole('combobox', { name: /^Role/ }).selectOption('guest');
+    await page.getByRole('button', { name: 'Save member' }).click();
+    await page.getByRole('cell', { name: 'root' }).waitFor();
+    await expectAccessible(page, 'members');
+    await page.goto(`${reg.url}/#/p/team/audit`);
+    await page.getByRole('cell', { name: 'admin.robot.create' }).first().waitFor();
+    expect(await page.getByRole('cell', { name: 'admin.robot.revoke' }).count()).toBe(1);
+    await page.getByLabel('Action').fill('member');
+    await expect.poll(() => page.getByRole('cell', { name: 'admin.robot.create' }).count()).toBe(0);
+    await expectAccessible(page, 'audit log');
+    await screenshot(page, 'audit');
+    expect(problems).toEqual([]);
+    await page.close();
+  });
+
+  it('a system administrator creates a project and makes it public; the whole audit log; keyboard only, and a phone-width screen', async () => {
+    const { page, problems } = await openPage(browser, reg.url);
+    await signIn(page, 'root');
+    await page.getByLabel('Name').fill('made');
+    await page.getByRole('button', { name: 'Create project' }).click();
+    await page.getByRole('link', { name: 'made' }).click();
+    await page.getByText('private', { exact: true }).waitFor();
+    await page.getByRole('button', { name: 'Make public' }).click();
+    await page.getByText('public', { exact: true }).waitFor();
+    expect((await fetch(`${reg.url}/api/v1/projects`).then((r) => r.json()) as { projects: { name: string }[] }).projects.map((p) => p.name)).toContain('made');
+    await page.goto(`${reg.url}/#/audit`);
+    await page.getByRole('cell', { name: 'admin.project.create' }).first().waitFor();
+    await expectAccessible(page, 'audit log (registry)');
+
+    // Keyboard only: to the search field, a query, Enter; Tab to the result, Enter.
+    await page.goto(`${reg.url}/#/`);
+    await page.reload();
+    await page.getByRole('link', { name: 'pub' }).waitFor();
+    // From the top of the page: the brand link, then the search field.
+    await page.keyboard.press('Tab');
+    await page.keyboard.press('Tab');
+    expect(await page.evaluate('document.activeElement.id')).toBe('q');
+    await page.keyboard.type('app');
+    await page.keyboard.press('Enter');
+    await page.getByRole('heading', { name: 'Repositories matching “app”' }).waitFor();
+    await expectAccessible(page, 'search');
+    const result = page.getByRole('link', { name: 'team/app' });
+    await result.focus();
+    await page.keyboard.press('Enter');
+    await page.getByRole('heading', { name: 'Repository team/app' }).waitFor();
+
+    // 360 px wide: nothing wider than the screen but the tables' own scroll boxes.
+    await page.setViewportSize({ width: 360, height: 740 });
+    for (const view of ['#/', '#/r/team/app', `#/a/team/app@${image.index}`]) {
+      await page.goto(`${reg.url}/${view}`);
+      await page.locator('main h1').waitFor();
+      await page.locator('main table, main ul.list, main p').first().waitFor();
+      expect(await page.evaluate('document.documentElement.scrollWidth'), view).toBeLessThanOrEqual(360);
+    }
+    await screenshot(page, 'artifact-phone');
+    expect(problems).toEqual([]);
+    await page.close();
+  });
+});
