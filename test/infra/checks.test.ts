@@ -66,13 +66,18 @@ describe('cdk-nag AwsSolutions', () => {
       'AwsSolutions-SNS2',
     ]);
     // Wildcards are acknowledged one resource at a time: object prefixes (blobs/by-upload/ for tagging), the replication role's
-    // buckets, the API's CDN purge, and the one action without resource-level permissions (ecr:GetAuthorizationToken).
+    // buckets, the API's CDN purge and upstream secrets, and the one action without resource-level permissions (ecr:GetAuthorizationToken).
     const wildcards = acks.filter((a) => a.id.startsWith('AwsSolutions-IAM5'));
     for (const w of wildcards) {
       expect(w.id).toMatch(/^AwsSolutions-IAM5\[Resource::(.*\/(blobs|uploads|manifests)\/\*|.*\/\*|\*|<GcFunction[0-9A-F]+\.Arn>:\*)\]$/);
       if (w.id === 'AwsSolutions-IAM5[Resource::*]') expect(w.path).toMatch(/Ingest\/Task\/ExecutionRole$|Gc\/GcStateMachine\/Role$/);
       // The primary API purges the CDN: CreateInvalidation on the account's distributions (its id is read from each DELETE).
       if (/:cloudfront::.*:distribution\/\*\]$/.test(w.id)) {
+        expect(w.path).toMatch(/-Api\/ApiFunction\/Role$/);
+        continue;
+      }
+      // The primary API reads proxy projects' upstream credentials: one secret per project under the environment's prefix.
+      if (/:secretsmanager:.*:secret:oci-registry\/[a-z0-9-]+\/upstream\/\*\]$/.test(w.id)) {
         expect(w.path).toMatch(/-Api\/ApiFunction\/Role$/);
         continue;
       }

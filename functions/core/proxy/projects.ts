@@ -13,7 +13,7 @@ export const PROXY_PROJECT_SECONDS = 10;
 export function proxyProjects(
   store: IdentityStore,
   secrets: UpstreamSecrets,
-  opts: { now?: () => number; ttlSeconds?: number; fetch?: Fetch } = {},
+  opts: { now?: () => number; ttlSeconds?: number; fetch?: Fetch; fetchSeconds?: number } = {},
 ): Pick<ProxyDeps, 'projectOf' | 'projectExists'> {
   const now = opts.now ?? Date.now;
   const project = cachedProjects(store, now, opts.ttlSeconds ?? PROXY_PROJECT_SECONDS);
@@ -27,7 +27,7 @@ export function proxyProjects(
       const hit = clients.get(p.name);
       if (hit?.settings === settings) return hit.proxy;
       const name = p.name;
-      const client = new UpstreamClient(config.upstream, async () => (config.credentials ? secrets.get(name) : undefined), { now, ...(opts.fetch ? { fetch: opts.fetch } : {}) });
+      const client = new UpstreamClient(config.upstream, async () => (config.credentials ? secrets.get(name) : undefined), { now, ...(opts.fetch ? { fetch: opts.fetch } : {}), ...(opts.fetchSeconds ? { timeoutMs: opts.fetchSeconds * 1000 } : {}) });
       const proxy = { name, config, client };
       clients.set(name, { settings, proxy });
       return proxy;
