@@ -23,11 +23,35 @@ const NO_SECRETS: UpstreamSecrets = {
   delete: () => Promise.resolve(),
 };
 
-export function upstreamSecrets(config: AwsConfig, secretsClient: () => SecretsManagerClient): UpstreamSecrets {
+/** How long a Lambda container keeps a project's credentials before it reads the secret again. */
+export const CREDENTIALS_CACHE_SECONDS = 300;
+
+/**
+ * Reads kept per project for `seconds` (a GetSecretValue costs, and an upstream token flow asks for
+ * the credentials on each challenge): credentials changed with the admin CLI apply within that time.
+ */
+export function cachedReads(inner: UpstreamSecrets, now: () => number, seconds = CREDENTIALS_CACHE_SECONDS): UpstreamSecrets {
+  const kept = new Map<string, { at: number; value: ReturnType<UpstreamSecrets['get']> }>();
+  return {
+    get(project) {
+      const hit = kept.get(project);
+      if (hit && now() - hit.at < seconds * 1000) return hit.value;
+      const value = inner.get(project);
+      kept.set(project, { at: now(), value });
+      // A failed read is not kept: the next fetch asks again.
+      value.catch(() => kept.delete(project));
+      return value;
+    },
+    put: (project, credentials) => inner.put(project, credentials).finally(() => kept.delete(project)),
+    delete: (project) => inner.delete(project).finally(() => kept.delete(project)),
+  };
+}
+
+export function upstreamSecrets(config: AwsConfig, secretsClient: () => SecretsManagerClient, now: () => number = Date.now): UpstreamSecrets {
   const where = config.proxy.secrets;
   if (!where) return NO_SECRETS;
   // FsUpstreamSecrets keeps `<dir>/upstream-credentials/<project>.json`: the folder given is its data dir.
-  return 'prefix' in where ? new SecretsManagerUpstreamSecrets(secretsClient(), where.prefix) : new FsUpstreamSecrets(where.dir);
+  return cachedReads('prefix' in where ? new SecretsManagerUpstreamSecrets(secretsClient(), where.prefix) : new FsUpstreamSecrets(where.dir), now);
 }
 
 /**

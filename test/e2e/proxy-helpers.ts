@@ -53,15 +53,15 @@ export async function manifestDigest(skopeo: Skopeo, ref: string): Promise<strin
 
 /**
  * What a client's pull does over HTTP: the manifest by tag, then every blob (following the 307),
- * hashed. With `retries`, a 503 with Retry-After is retried after it (as dockerd's layer downloads
- * retry), and counted in `retried`.
+ * hashed. With `retries`, a 429 with Retry-After is retried after it (as skopeo, containerd and
+ * dockerd do on a blob GET), and counted in `retried`.
  */
 export async function httpPull(base: string, repo: string, tag: string, opts: { retries?: number; retried?: { count: number } } = {}): Promise<string[]> {
   const get = async (url: string, init: RequestInit = {}): Promise<Response> => {
     for (let attempt = 0; ; attempt++) {
       const res = await fetch(url, init);
       const after = Number(res.headers.get('retry-after'));
-      if (res.status !== 503 || !after || attempt >= (opts.retries ?? 0)) return res;
+      if (res.status !== 429 || !after || attempt >= (opts.retries ?? 0)) return res;
       await res.arrayBuffer();
       if (opts.retried) opts.retried.count += 1;
       await new Promise((r) => setTimeout(r, after * 1000));

@@ -7,11 +7,11 @@
 // refused, through the API and through ingest; Basic auth upstream with the credentials in the
 // Secrets Manager stand-in; a blob the API cannot fetch within its time bound answers 503 and
 // leaves nothing behind.
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it, type TestContext } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi, type TestContext } from 'vitest';
 import { startAwsLocal, type AwsLocal } from '../../../dev/start-aws/start.ts';
 import { countCalls } from '../../../functions/aws/call-counter.ts';
 import { createProxyProject, type ProxyOptions } from '../../../functions/core/proxy/admin.ts';
@@ -19,7 +19,7 @@ import { proxyMetrics } from '../../../functions/http/proxy-report.ts';
 import { toolGate } from '../../support/clients.ts';
 import { UPSTREAM_PASSWORD, UPSTREAM_USER } from '../../support/upstream-registry.ts';
 import { count, httpPull, manifestDigest, seed, skopeoAndUpstream, skopeoLogin } from '../../e2e/proxy-helpers.ts';
-import { tempDir } from '../../e2e/helpers.ts';
+import { sha256, tempDir } from '../../e2e/helpers.ts';
 
 const gate = toolGate(['skopeo', 'docker-registry']);
 const KiB = 1024;
@@ -109,16 +109,16 @@ describe('start:aws: proxy projects against a real upstream', () => {
     const img = await seed(t, skopeo, `${upstream.host}/team/herd:v1`, [6 * MiB, 1024 * KiB, 512 * KiB]);
     await proxyProject('herd', { upstream: upstream.url });
     const before = upstream.requests.length;
-    // A request waits 20 s for another's fetch (API Gateway's 29 s bound), then answers 503 with
+    // A request waits 20 s for another's fetch (API Gateway's 29 s bound), then answers 429 with
     // Retry-After: on DynamoDB Local and s3rver, slower than AWS by far under 50 pulls on a shared
-    // machine, that happens; the clients retry it as dockerd does. Still one fetch per blob.
+    // machine, that happens; the clients retry it as skopeo and containerd do. Still one fetch per blob.
     const retried = { count: 0 };
     const pulls = await Promise.all(Array.from({ length: 50 }, () => httpPull(local.url, 'herd/team/herd', 'v1', { retries: 5, retried })));
     for (const digests of pulls) expect(digests).toEqual(img.blobs);
     const seen = upstream.requests.slice(before);
     expect(count(seen, 'GET /v2/team/herd/manifests/v1 200')).toBe(1);
     for (const d of img.blobs) expect(count(seen, `GET /v2/team/herd/blobs/${d} `), d).toBe(1);
-    console.log(`herd: 50 pulls, ${retried.count} answers 503 + Retry-After retried`);
+    console.log(`herd: 50 pulls, ${retried.count} answers 429 + Retry-After retried`);
   });
 
   it('Basic auth upstream: the credentials from the Secrets Manager stand-in, never in an answer', { timeout: 120_000 }, async (t) => {
@@ -139,35 +139,64 @@ describe('start:aws: proxy projects against a real upstream', () => {
   });
 });
 
-describe('start:aws: a blob the API cannot fetch within its time bound', () => {
+describe('start:aws: the time bounds, against a slow upstream', () => {
   let slow: Server;
   let slowUrl: string;
+  const upstreamGets: string[] = [];
+  // An image whose one layer trickles in over ~2 s (within the 3 s fetch bound, past the 1 s wait).
+  const layer = randomBytes(1 * MiB);
+  const config = Buffer.from(JSON.stringify({ architecture: 'amd64', os: 'linux', rootfs: { type: 'layers', diff_ids: [sha256(layer)] } }));
+  const manifest = Buffer.from(JSON.stringify({
+    schemaVersion: 2, mediaType: OCI_MANIFEST,
+    config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: sha256(config), size: config.length },
+    layers: [{ mediaType: 'application/vnd.oci.image.layer.v1.tar', digest: sha256(layer), size: layer.length }],
+  }));
   beforeAll(async () => {
-    // An upstream whose blob stalls: 9 MiB (one 8 MiB multipart part), then nothing for 10 s (more than the 3 s bound).
-    const manifest = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: OCI_MANIFEST, config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: `sha256:${'a'.repeat(64)}`, size: 2 }, layers: [] }));
     slow = createServer((req, res) => {
-      if (req.url?.includes('/blobs/')) {
-        res.writeHead(200, { 'content-length': String(8 * MiB), 'content-type': 'application/octet-stream' });
-        res.write(Buffer.alloc(9 * MiB));
+      if (req.method === 'GET') upstreamGets.push(req.url ?? '');
+      const url = req.url ?? '';
+      if (url.endsWith(`/blobs/${sha256(config)}`)) {
+        res.writeHead(200, { 'content-length': String(config.length), 'content-type': 'application/octet-stream' });
+        res.end(config);
+      } else if (url.endsWith(`/blobs/${sha256(layer)}`)) {
+        res.writeHead(200, { 'content-length': String(layer.length), 'content-type': 'application/octet-stream' });
+        const quarter = layer.length / 4;
+        let sent = 0;
+        const timer = setInterval(() => {
+          res.write(layer.subarray(sent, sent + quarter));
+          sent += quarter;
+          if (sent >= layer.length) {
+            clearInterval(timer);
+            res.end();
+          }
+        }, 500);
+        res.on('close', () => clearInterval(timer));
+      } else if (url.includes('/blobs/')) {
+        // Stalls: 20 MiB (multipart parts written), then nothing for 10 s (more than the 3 s bound).
+        res.writeHead(200, { 'content-length': String(32 * MiB), 'content-type': 'application/octet-stream' });
+        res.write(Buffer.alloc(20 * MiB));
         const timer = setTimeout(() => res.end(), 10_000);
         res.on('close', () => clearTimeout(timer));
-        return;
+      } else if (url.includes('/manifests/')) {
+        res.writeHead(200, { 'content-type': OCI_MANIFEST, 'docker-content-digest': sha256(manifest), 'content-length': String(manifest.length) });
+        res.end(req.method === 'HEAD' ? undefined : manifest);
+      } else {
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.end('{}');
       }
-      res.writeHead(200, { 'content-type': OCI_MANIFEST, 'docker-content-digest': `sha256:${createHash('sha256').update(manifest).digest('hex')}` });
-      res.end(manifest);
     });
     await new Promise<void>((r) => slow.listen(0, '127.0.0.1', r));
     slowUrl = `http://127.0.0.1:${(slow.address() as AddressInfo).port}`;
-    // One upstream request may take 3 s here (25 s in AWS).
-    await start({ REGISTRY_PROXY_FETCH_SECONDS: '3' });
+    // One upstream request may take 3 s here, and a request waits 1 s for another's fetch (25 s and 20 s in AWS).
+    await start({ REGISTRY_PROXY_FETCH_SECONDS: '3', REGISTRY_PROXY_WAIT_SECONDS: '1' });
+    await proxyProject('slow', { upstream: slowUrl });
   }, 90_000);
   afterAll(async () => {
     await local?.close();
     await new Promise<void>((r) => slow.close(() => r()));
   });
 
-  it('503 UNAVAILABLE within the bound, its multipart upload aborted, nothing recorded', { timeout: 60_000 }, async (t) => {
-    await proxyProject('slow', { upstream: slowUrl });
+  it('a blob not fetched within the bound: 503 UNAVAILABLE, its multipart upload aborted, nothing recorded', { timeout: 60_000 }, async (t) => {
     const s3 = countCalls(local.deps.s3);
     t.onTestFinished(() => s3.detach());
     const digest = `sha256:${'b'.repeat(64)}`;
@@ -181,5 +210,25 @@ describe('start:aws: a blob the API cannot fetch within its time bound', () => {
     expect(s3.calls.UploadPart ?? 0).toBeGreaterThanOrEqual(1);
     expect(s3.calls.AbortMultipartUpload ?? 0).toBeGreaterThanOrEqual(1);
     expect(s3.calls.CompleteMultipartUpload ?? 0).toBe(0);
+  });
+
+  it('two skopeo pulls at once: the one that waits past the bound gets 429 + Retry-After, skopeo retries it, both pull; one upstream fetch', { timeout: 120_000 }, async (t) => {
+    gate.check(t);
+    const { createSkopeo } = await import('../../support/clients.ts');
+    const skopeo = await createSkopeo();
+    t.onTestFinished(() => skopeo.close());
+    const answers: string[] = [];
+    // The API's request log lines (Powertools, on stdout): the status of each blob GET.
+    const write = process.stdout.write.bind(process.stdout) as (...args: unknown[]) => boolean;
+    const spy = vi.spyOn(process.stdout, 'write').mockImplementation(((chunk: string | Uint8Array, ...rest: unknown[]) => {
+      const text = String(chunk);
+      if (text.includes('"message":"request"') && text.includes('"operation":"blob.get"')) answers.push(/"status":(\d+)/.exec(text)?.[1] ?? '');
+      return write(chunk, ...rest);
+    }) as typeof process.stdout.write);
+    t.onTestFinished(() => spy.mockRestore());
+    const ref = `${host}/slow/app:v1`;
+    await Promise.all([1, 2].map(async () => skopeo.run(['copy', '--src-tls-verify=false', `docker://${ref}`, `oci:${await copyOut(t)}:v1`], { timeoutMs: 60_000 })));
+    expect(upstreamGets.filter((u) => u.endsWith(`/blobs/${sha256(layer)}`))).toHaveLength(1);
+    expect(answers).toContain('429');
   });
 });
