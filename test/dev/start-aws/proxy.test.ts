@@ -5,8 +5,9 @@
 // the 307 to S3 like any blob; later pulls and pulls with the upstream stopped come from the cache;
 // 50 parallel pulls make one upstream fetch per blob (the lease on the DynamoDB table); pushes are
 // refused, through the API and through ingest; Basic auth upstream with the credentials in the
-// Secrets Manager stand-in; a blob the API cannot fetch within its time bound answers 503 and
-// leaves nothing behind.
+// Secrets Manager stand-in. Against an upstream of the test's own: a blob the API cannot fetch within
+// its time bound answers 503 and leaves nothing behind; wrong bytes are never recorded; a request
+// that waits past the bound for another's fetch gets 429 + Retry-After, which skopeo retries.
 import { createHash, randomBytes } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -139,7 +140,20 @@ describe('start:aws: proxy projects against a real upstream', () => {
   });
 });
 
-describe('start:aws: the time bounds, against a slow upstream', () => {
+/** The API's request log lines (Powertools, on stdout) of blob GETs during the test: status and line. */
+function apiAnswers(t: TestContext): { status: string; text: string }[] {
+  const answers: { status: string; text: string }[] = [];
+  const write = process.stdout.write.bind(process.stdout) as (...args: unknown[]) => boolean;
+  const spy = vi.spyOn(process.stdout, 'write').mockImplementation(((chunk: string | Uint8Array, ...rest: unknown[]) => {
+    const text = String(chunk);
+    if (text.includes('"message":"request"') && text.includes('"operation":"blob.get"')) answers.push({ status: /"status":(\d+)/.exec(text)?.[1] ?? '', text });
+    return write(chunk, ...rest);
+  }) as typeof process.stdout.write);
+  t.onTestFinished(() => spy.mockRestore());
+  return answers;
+}
+
+describe('start:aws: time bounds and wrong bytes, against an upstream of the test\'s own', () => {
   let slow: Server;
   let slowUrl: string;
   const upstreamGets: string[] = [];
@@ -171,6 +185,14 @@ describe('start:aws: the time bounds, against a slow upstream', () => {
           }
         }, 500);
         res.on('close', () => clearInterval(timer));
+      } else if (url.endsWith(`/blobs/sha256:${'c'.repeat(64)}`)) {
+        // Bytes that are not what their digest names: 6 MiB (a multipart upload), then 1 KiB.
+        const body = Buffer.concat([Buffer.alloc(6 * MiB, 1), Buffer.alloc(1024, 2)]);
+        res.writeHead(200, { 'content-length': String(body.length), 'content-type': 'application/octet-stream' });
+        res.end(body);
+      } else if (url.endsWith(`/blobs/sha256:${'d'.repeat(64)}`)) {
+        res.writeHead(200, { 'content-length': '1024', 'content-type': 'application/octet-stream' });
+        res.end(Buffer.alloc(1024, 3));
       } else if (url.includes('/blobs/')) {
         // Stalls: 20 MiB (multipart parts written), then nothing for 10 s (more than the 3 s bound).
         res.writeHead(200, { 'content-length': String(32 * MiB), 'content-type': 'application/octet-stream' });
@@ -212,23 +234,29 @@ describe('start:aws: the time bounds, against a slow upstream', () => {
     expect(s3.calls.CompleteMultipartUpload ?? 0).toBe(0);
   });
 
+  it('bytes that do not match their digest (small, and past 5 MiB): the API answers 502, nothing recorded, nothing served', { timeout: 60_000 }, async (t) => {
+    const answers = apiAnswers(t);
+    for (const digest of [`sha256:${'d'.repeat(64)}`, `sha256:${'c'.repeat(64)}`]) {
+      const res = await fetch(`${local.url}/v2/slow/x/blobs/${digest}`, { redirect: 'manual' });
+      // The distribution's custom error response turns an origin's 502 into its 503 page (dev/front-door/regions.ts, as deployed).
+      expect(res.status, digest).toBe(503);
+      await res.arrayBuffer();
+      expect(await local.deps.metadata.getLinkedBlob('slow/x', digest)).toBeUndefined();
+      const again = await fetch(`${local.url}/v2/slow/x/blobs/${digest}`, { method: 'HEAD' });
+      expect(again.status).not.toBe(200);
+    }
+    expect(answers.filter((a) => a.status === '502' && a.text.includes('UNAVAILABLE'))).toHaveLength(2);
+  });
+
   it('two skopeo pulls at once: the one that waits past the bound gets 429 + Retry-After, skopeo retries it, both pull; one upstream fetch', { timeout: 120_000 }, async (t) => {
     gate.check(t);
     const { createSkopeo } = await import('../../support/clients.ts');
     const skopeo = await createSkopeo();
     t.onTestFinished(() => skopeo.close());
-    const answers: string[] = [];
-    // The API's request log lines (Powertools, on stdout): the status of each blob GET.
-    const write = process.stdout.write.bind(process.stdout) as (...args: unknown[]) => boolean;
-    const spy = vi.spyOn(process.stdout, 'write').mockImplementation(((chunk: string | Uint8Array, ...rest: unknown[]) => {
-      const text = String(chunk);
-      if (text.includes('"message":"request"') && text.includes('"operation":"blob.get"')) answers.push(/"status":(\d+)/.exec(text)?.[1] ?? '');
-      return write(chunk, ...rest);
-    }) as typeof process.stdout.write);
-    t.onTestFinished(() => spy.mockRestore());
+    const answers = apiAnswers(t);
     const ref = `${host}/slow/app:v1`;
     await Promise.all([1, 2].map(async () => skopeo.run(['copy', '--src-tls-verify=false', `docker://${ref}`, `oci:${await copyOut(t)}:v1`], { timeoutMs: 60_000 })));
     expect(upstreamGets.filter((u) => u.endsWith(`/blobs/${sha256(layer)}`))).toHaveLength(1);
-    expect(answers).toContain('429');
+    expect(answers.map((a) => a.status)).toContain('429');
   });
 });
