@@ -1,7 +1,7 @@
 // The pull-through cache in the AWS shape (issue 18 step 6): start:aws (the API Lambda's code on
 // DynamoDB Local and s3rver, the ingest service, the CloudFront Functions) in front of a real upstream
-// on loopback (Debian's docker-registry, distribution 2.8). skopeo pulls through a proxy project with
-// the upstream's digests; the fetched blobs land in S3 (multipart past 5 MiB) and are answered with
+// on loopback (Debian's docker-registry, distribution 2.8). skopeo and ctr pull through a proxy
+// project with the upstream's digests, docker through its registry-mirrors setting; the fetched blobs land in S3 (multipart past 5 MiB) and are answered with
 // the 307 to S3 like any blob; later pulls and pulls with the upstream stopped come from the cache;
 // 50 parallel pulls make one upstream fetch per blob (the lease on the DynamoDB table); pushes are
 // refused, through the API and through ingest; Basic auth upstream with the credentials in the
@@ -17,7 +17,7 @@ import { startAwsLocal, type AwsLocal } from '../../../dev/start-aws/start.ts';
 import { countCalls } from '../../../functions/aws/call-counter.ts';
 import { createProxyProject, type ProxyOptions } from '../../../functions/core/proxy/admin.ts';
 import { proxyMetrics } from '../../../functions/http/proxy-report.ts';
-import { toolGate } from '../../support/clients.ts';
+import { startContainerd, startDockerd, startOrSkip, toolGate } from '../../support/clients.ts';
 import { UPSTREAM_PASSWORD, UPSTREAM_USER } from '../../support/upstream-registry.ts';
 import { count, httpPull, manifestDigest, seed, skopeoAndUpstream, skopeoLogin } from '../../e2e/proxy-helpers.ts';
 import { sha256, tempDir } from '../../e2e/helpers.ts';
@@ -31,7 +31,7 @@ let local: AwsLocal;
 let host: string;
 
 async function start(apiEnv: Record<string, string> = {}): Promise<void> {
-  local = await startAwsLocal({ host: '127.0.0.1', port: 0, ingest: true, proxyMirror: 'up', apiEnv });
+  local = await startAwsLocal({ host: '127.0.0.1', port: 0, ingest: true, proxyMirror: 'hub', apiEnv });
   host = new URL(local.url).host;
 }
 
@@ -43,7 +43,7 @@ describe('start:aws: proxy projects against a real upstream', () => {
   beforeAll(() => start(), 90_000);
   afterAll(() => local?.close());
 
-  it('skopeo pulls through: upstream digests, blobs into S3 (multipart) and a 307, cached, mirror paths, push refused, stale-if-error', { timeout: 180_000 }, async (t) => {
+  it('skopeo pulls through: upstream digests, blobs into S3 (multipart) and a 307, cached, push refused, stale-if-error', { timeout: 180_000 }, async (t) => {
     gate.check(t);
     const { skopeo, upstream } = await skopeoAndUpstream(t);
     const img = await seed(t, skopeo, `${upstream.host}/team/app:v1`, [300 * KiB, 12 * MiB]);
@@ -69,12 +69,6 @@ describe('start:aws: proxy projects against a real upstream', () => {
     const before = upstream.requests.length;
     await skopeo.run(['copy', '--src-tls-verify=false', `docker://${ref}`, `oci:${await copyOut(t)}:v1`], { timeoutMs: 90_000 });
     expect(upstream.requests.slice(before).filter((r) => r.includes('/blobs/'))).toEqual([]);
-
-    // dockerd's registry-mirrors paths (no project) map into the mirror project (REGISTRY_PROXY_MIRROR).
-    const mirrored = await fetch(`${local.url}/v2/team/app/manifests/v1`, { headers: { accept: OCI_MANIFEST } });
-    expect(mirrored.status).toBe(200);
-    expect(mirrored.headers.get('docker-content-digest')).toBe(img.digest);
-    await mirrored.arrayBuffer();
 
     // Pushes into the proxy project are refused: the API (POST), and ingest (a streamed monolithic POST).
     const post = await fetch(`${local.url}/v2/up/team/mine/blobs/uploads/`, { method: 'POST' });
@@ -102,6 +96,35 @@ describe('start:aws: proxy projects against a real upstream', () => {
     const miss = await fetch(`${local.url}/v2/up/team/other/manifests/v1`);
     expect(miss.status).toBe(503);
     expect(((await miss.json()) as { errors: { code: string }[] }).errors[0]!.code).toBe('UNAVAILABLE');
+  });
+
+  it('ctr pulls through a proxy project: the upstream digest, each blob fetched once', { timeout: 120_000 }, async (t) => {
+    toolGate(['skopeo', 'docker-registry', 'containerd', 'ctr']).check(t);
+    const { skopeo, upstream } = await skopeoAndUpstream(t);
+    const img = await seed(t, skopeo, `${upstream.host}/team/ctr:v1`, [512 * KiB, 256 * KiB]);
+    await proxyProject('ctrp', { upstream: upstream.url });
+    const ctrd = await startOrSkip(t, () => startContainerd({ namespace: 'proxy' }));
+    if (!ctrd) return;
+    t.onTestFinished(() => ctrd.stop());
+    await ctrd.ctr(['images', 'pull', '--plain-http', `${host}/ctrp/team/ctr:v1`], { timeoutMs: 60_000 });
+    expect((await ctrd.ctr(['images', 'ls'])).text).toContain(img.digest);
+    for (const d of img.blobs) expect(count(upstream.requests, `GET /v2/team/ctr/blobs/${d} 200`), d).toBe(1);
+  });
+
+  it("docker pulls through registry-mirrors: /v2/library/<name> served by the mirror project (REGISTRY_PROXY_MIRROR)", { timeout: 150_000 }, async (t) => {
+    toolGate(['skopeo', 'docker-registry', 'dockerd', 'docker']).check(t);
+    const { skopeo, upstream } = await skopeoAndUpstream(t);
+    const img = await seed(t, skopeo, `${upstream.host}/library/proxied:1`, [300 * KiB]);
+    await proxyProject('hub', { upstream: upstream.url });
+    const mirrored = await fetch(`${local.url}/v2/library/proxied/manifests/1`, { headers: { accept: OCI_MANIFEST } });
+    expect(mirrored.status).toBe(200);
+    expect(mirrored.headers.get('docker-content-digest')).toBe(img.digest);
+    await mirrored.arrayBuffer();
+    const dockerd = await startOrSkip(t, () => startDockerd({ extraArgs: ['--registry-mirror', local.url] }));
+    if (!dockerd) return;
+    t.onTestFinished(() => dockerd.stop());
+    await dockerd.docker(['pull', 'proxied:1'], { timeoutMs: 90_000 });
+    expect((await dockerd.docker(['image', 'inspect', '--format', '{{json .RepoDigests}}', 'proxied:1'])).text).toContain(img.digest);
   });
 
   it('50 parallel pulls of one uncached image: one upstream fetch of the manifest and of each blob (the lease in DynamoDB)', { timeout: 180_000 }, async (t) => {
