@@ -25,6 +25,8 @@ const serialGlobs = [
   'test/dev/start-aws/audit.test.ts',
   'test/dev/start-aws/oidc.test.ts',
   'test/dev/start-aws/docker-auth.test.ts',
+  // start:aws with a real upstream (docker-registry), skopeo and 50 parallel pulls.
+  'test/dev/start-aws/proxy.test.ts',
   // DynamoDB Local JVM of its own.
   'test/apps/admin-cli/**/*.test.ts',
   'test/dev/smoke/smoke.test.ts',

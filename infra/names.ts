@@ -4,6 +4,7 @@
 import { ArnFormat, Aws } from 'aws-cdk-lib';
 import type { Stack } from 'aws-cdk-lib';
 import type { EnvironmentConfig } from './config.ts';
+import { upstreamSecretPrefix } from '../functions/adapters/secretsmanager/sm-upstream-secrets.ts';
 
 export const PREFIX = 'oci-registry';
 
@@ -98,6 +99,19 @@ export function tokenKeyRotationName(env: EnvironmentConfig): string {
 /** The value CloudFront sends to the API origins (functions/aws/origin-guard.ts); also replicated to us-east-1. */
 export function originSecretName(env: EnvironmentConfig): string {
   return `${PREFIX}/${env.name}/origin-verify`;
+}
+
+/**
+ * Proxy projects' upstream credentials: one secret per project, `<prefix><project>`, created by the
+ * admin CLI (`npm run admin -- --aws --env <env> project create <p> --proxy ...`), read by the API.
+ */
+export function upstreamSecretsPrefix(env: EnvironmentConfig): string {
+  return upstreamSecretPrefix(env.name);
+}
+
+/** Every upstream secret of the environment in `region` (the name plus Secrets Manager's random suffix). */
+export function upstreamSecretsArn(stack: Stack, env: EnvironmentConfig): string {
+  return stack.formatArn({ service: 'secretsmanager', resource: 'secret', resourceName: `${upstreamSecretsPrefix(env)}*`, arnFormat: ArnFormat.COLON_RESOURCE_NAME });
 }
 
 export function cdnPrivateKeySecretName(env: EnvironmentConfig): string {

@@ -1,13 +1,16 @@
 // `npm run start:aws`: see start.ts. HOST and PORT as for `npm start`; REGISTRY_INGEST=off runs the
 // deployment shape without the ingest service (uploads then go to S3 at the edge, or to the API);
-// REGISTRY_EDGE_UPLOADS=off is the deployment switch `edgeUploads` (no PUT straight into S3).
+// REGISTRY_EDGE_UPLOADS=off is the deployment switch `edgeUploads` (no PUT straight into S3);
+// REGISTRY_PROXY_MIRROR names the proxy project dockerd's `registry-mirrors` paths map into.
 import { ConfigError, EXIT_CONFIG } from '../../functions/config/config-error.ts';
-import { choiceSetting, intSetting, textSetting, type Env } from '../../functions/config/env-settings.ts';
+import { choiceSetting, intSetting, optionalSetting, textSetting, type Env } from '../../functions/config/env-settings.ts';
 import { log } from '../../functions/http/log.ts';
 import { startAwsLocal, type AwsLocal } from './start.ts';
 
-function settings(env: Env): { host: string; port: number; ingest: boolean; edgeUploads: boolean; auth: boolean; faultEdgePutUnsigned: boolean } {
+function settings(env: Env): { host: string; port: number; ingest: boolean; edgeUploads: boolean; auth: boolean; faultEdgePutUnsigned: boolean; proxyMirror?: string } {
+  const proxyMirror = optionalSetting(env, 'REGISTRY_PROXY_MIRROR');
   return {
+    ...(proxyMirror ? { proxyMirror } : {}),
     host: textSetting(env, 'HOST', '127.0.0.1'),
     port: intSetting(env, 'PORT', 5000, 0, 65535),
     ingest: choiceSetting(env, 'REGISTRY_INGEST', ['on', 'off'], 'on') === 'on',

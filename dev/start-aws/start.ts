@@ -29,6 +29,8 @@ import { CdnCache } from '../front-door/cdn-cache.ts';
 import type { RegionalApis } from '../front-door/regions.ts';
 import { startFrontDoor, type FrontDoor, type FrontDoorOptions } from '../front-door/server.ts';
 import { log } from '../../functions/http/log.ts';
+import { FsUpstreamSecrets } from '../../functions/adapters/fs/fs-upstream-secrets.ts';
+import type { UpstreamSecrets } from '../../functions/core/proxy/model.ts';
 
 const projectDir = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const TABLE = 'registry';
@@ -69,6 +71,10 @@ export interface AwsLocalOptions {
   faultEdgePutUnsigned?: boolean;
   /** REGISTRY_AUDIT_PULL_FLUSH_SECONDS (default 60): how often pull counts are written. */
   auditPullFlushSeconds?: number;
+  /** REGISTRY_PROXY_MIRROR: the proxy project dockerd's `registry-mirrors` paths map into. */
+  proxyMirror?: string;
+  /** Extra environment of the API Lambda (e.g. REGISTRY_PROXY_FETCH_SECONDS from the tests). */
+  apiEnv?: Record<string, string>;
 }
 
 /** The regions of a start:aws with a replica: take an API down (unreachable) or bring it back. */
@@ -97,6 +103,11 @@ export interface AwsLocal {
   env: Readonly<Record<string, string>>;
   /** With `replicaRegion`: the two regions' APIs. */
   regions?: LocalRegions;
+  /**
+   * Where proxy projects' upstream credentials are (Secrets Manager's stand-in: files in the temp
+   * dir, REGISTRY_UPSTREAM_SECRETS_DIR): pass it to createProxyProject with `deps.identity`.
+   */
+  upstreamSecrets: UpstreamSecrets;
   /** Whether monolithic PUTs go straight into S3 (the edge fast path). */
   edgeUploads: boolean;
   /** The ingest process (undefined when ingest is off). */
@@ -201,6 +212,9 @@ export async function startAwsLocal(opts: AwsLocalOptions): Promise<AwsLocal> {
       ...(opts.auth ? { REGISTRY_TOKEN_KEYS_FILE: tokenKeysFile, REGISTRY_URL: publicUrl } : { REGISTRY_LOCAL_OPEN: 'on' }),
       ...(opts.auth && opts.oidcGithubUrl ? { REGISTRY_OIDC_GITHUB_URL: opts.oidcGithubUrl } : {}),
       POWERTOOLS_METRICS_NAMESPACE: 'OciRegistryLocal',
+      // Secrets Manager's stand-in for proxy projects' upstream credentials: <work>/upstream-credentials/<project>.json.
+      REGISTRY_UPSTREAM_SECRETS_DIR: work,
+      ...(opts.proxyMirror ? { REGISTRY_PROXY_MIRROR: opts.proxyMirror } : {}),
       ...(opts.auditPullFlushSeconds ? { REGISTRY_AUDIT_PULL_FLUSH_SECONDS: String(opts.auditPullFlushSeconds) } : {}),
       ...(opts.replicaRegion ? { REGISTRY_PRIMARY_REGION: PRIMARY_REGION } : {}),
     };
@@ -209,7 +223,7 @@ export async function startAwsLocal(opts: AwsLocalOptions): Promise<AwsLocal> {
     const origin = { kid: 'o1', key: randomBytes(32).toString('hex') };
     const originSecretFile = join(work, 'origin-secret.json');
     await writeFile(originSecretFile, JSON.stringify(origin), { mode: 0o600 });
-    const apiEnv = { ...env, REGISTRY_ORIGIN_SECRET_FILE: originSecretFile };
+    const apiEnv = { ...env, ...opts.apiEnv, REGISTRY_ORIGIN_SECRET_FILE: originSecretFile };
     const deps = await createAwsDeps(readAwsConfig(apiEnv), { credentials: LOCAL_S3_CREDENTIALS });
     cleanups.push(async () => {
       deps.dynamo.destroy();
@@ -386,7 +400,7 @@ export async function startAwsLocal(opts: AwsLocalOptions): Promise<AwsLocal> {
       } }),
     });
     cleanups.push(() => frontDoor.close());
-    return { url: frontDoor.url, frontDoor, deps, apiHandler: handler, cdn, eventsDeps, apiBytes, env, edgeUploads: opts.edge !== false && config.edgeUploads, ...(localRegions ? { regions: localRegions } : {}), ...(ingest ? { ingest } : {}), events, holdEvents, close };
+    return { url: frontDoor.url, frontDoor, deps, apiHandler: handler, cdn, eventsDeps, apiBytes, env, upstreamSecrets: new FsUpstreamSecrets(work), edgeUploads: opts.edge !== false && config.edgeUploads, ...(localRegions ? { regions: localRegions } : {}), ...(ingest ? { ingest } : {}), events, holdEvents, close };
   } catch (e) {
     await close();
     throw e;

@@ -4,6 +4,7 @@
 import { ConfigError } from '../config/config-error.ts';
 import { choiceSetting, flagSetting, intSetting, optionalSetting, requiredSetting, textSetting, type Env } from '../config/env-settings.ts';
 import { oidcSettings, type OidcSettings } from '../config/oidc-settings.ts';
+import { proxySettings, type ProxySettings } from '../config/proxy-settings.ts';
 
 export interface AwsConfig {
   region: string;
@@ -39,7 +40,16 @@ export interface AwsConfig {
    * as the HMAC keys: JSON with kid/key/previous. Unset: no guard (the ingest service, behind a VPC origin).
    */
   originSecret?: { secretArn: string } | { file: string };
+  /**
+   * The pull-through cache (docs/proxy.md): its settings, bounded by API Gateway's 29 s, and where
+   * proxy projects' upstream credentials are: Secrets Manager secrets `<prefix><project>` (a
+   * deployment), or a folder of `<project>.json` files (start:aws); neither: no credentials to read.
+   */
+  proxy: ProxySettings & { secrets?: { prefix: string } | { dir: string } };
 }
+
+/** API Gateway gives up on the API Lambda after 29 s: a request waits for another's fetch 20 s at most, and fetches 25 s. */
+export const AWS_PROXY_DEFAULTS = { waitSeconds: 20, fetchSeconds: 25, maxSeconds: 900 } as const;
 
 function isLoopback(url: string): boolean {
   try {
@@ -63,7 +73,12 @@ export function readAwsConfig(env: Env = process.env): AwsConfig {
     s3ForcePathStyle: flagSetting(env, 'S3_FORCE_PATH_STYLE', false),
     uploadTtlSeconds: intSetting(env, 'REGISTRY_UPLOAD_TTL_SECONDS', 86_400, 1, 7 * 86_400),
     auditPullFlushSeconds: intSetting(env, 'REGISTRY_AUDIT_PULL_FLUSH_SECONDS', 60, 1, 86_400),
+    proxy: proxySettings(env, AWS_PROXY_DEFAULTS),
   };
+  const upstreamPrefix = optionalSetting(env, 'REGISTRY_UPSTREAM_SECRETS_PREFIX');
+  const upstreamDir = optionalSetting(env, 'REGISTRY_UPSTREAM_SECRETS_DIR');
+  if (upstreamPrefix) config.proxy.secrets = { prefix: upstreamPrefix };
+  else if (upstreamDir) config.proxy.secrets = { dir: upstreamDir };
   // CloudFront signed URLs need all three; an environment without a custom domain gets no CDN_URL
   // and serves blobs through S3 presigned GETs.
   const url = optionalSetting(env, 'CDN_URL');

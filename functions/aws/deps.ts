@@ -36,6 +36,8 @@ import type { Logger } from '@aws-lambda-powertools/logger';
 import type { AuditLog } from '../core/audit.ts';
 import { DynamoAuditLog } from '../adapters/dynamodb/dynamo-audit.ts';
 import { awsAuditRecorder } from './audit.ts';
+import type { ProxyDeps } from '../core/proxy/deps.ts';
+import { awsProxy } from './proxy.ts';
 
 let secrets: SecretsManagerClient | undefined;
 const secretsClient = (config: AwsConfig): SecretsManagerClient => (secrets ??= new SecretsManagerClient({ region: config.region }));
@@ -57,6 +59,8 @@ export interface AwsDeps {
   loginThrottle: LoginThrottle;
   /** The audit trail's entries (the same table). */
   audit: AuditLog;
+  /** The pull-through cache (proxy projects); undefined in a replica region. */
+  proxy?: ProxyDeps;
 }
 
 /** The CloudFront signer when the CDN is configured (its private key from Secrets Manager). */
@@ -121,7 +125,8 @@ export async function createAwsDeps(config: AwsConfig, opts: AwsDepsOptions = {}
   const identity = new DynamoIdentityStore(doc, config.tableName);
   const loginThrottle = new DynamoLoginThrottle(doc, config.tableName);
   const originSecrets = origin ? origin.upload.map((k) => String(k.secret)) : [];
-  return { config, dynamo, s3, metadata, blobs, keys, identity, originSecrets, loginThrottle, audit, ...(tokens ? { tokens } : {}) };
+  const proxy = awsProxy(config, identity, doc, () => secretsClient(config));
+  return { config, dynamo, s3, metadata, blobs, keys, identity, originSecrets, loginThrottle, audit, ...(tokens ? { tokens } : {}), ...(proxy ? { proxy } : {}) };
 }
 
 /**
@@ -146,6 +151,7 @@ export function createAwsRegistry(deps: AwsDeps, { logger, ...hooks }: Pick<Regi
     audit: awsAuditRecorder(deps.audit, deps.config.auditPullFlushSeconds, logger),
     metadata: deps.metadata,
     blobs: deps.blobs,
+    ...(deps.proxy ? { proxy: deps.proxy } : {}),
     ...authOf(deps),
     uploadTokens: new TokenSigner(deps.keys.upload),
     // A replica region's role cannot write the table: it records no pulls (docs/gc.md, "Retention").

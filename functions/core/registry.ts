@@ -6,7 +6,7 @@ import { requireName } from './grammar.ts';
 import { API_VERSION_HEADERS, BodyReadError, header, jsonResponse, type RegistryRequest, type RegistryResponse } from './http.ts';
 import { matchRoute } from './routes.ts';
 import { auditRequest } from './audit-events.ts';
-import { isWrite, mirrorName, refuseProxyWrite } from './proxy/gate.ts';
+import { mirrorName, opensWrite, refuseProxyWrite } from './proxy/gate.ts';
 import { StorageFullError, UploadConflictError, UploadGoneError } from './ports.ts';
 
 export type Registry = (req: RegistryRequest) => Promise<RegistryResponse>;
@@ -83,7 +83,7 @@ export function createRegistry(options: RegistryOptions): Registry {
       if (match.route.resource === 'base' && header(req, 'authorization') === undefined) headers['cache-control'] = `public, max-age=${SHARED_CACHE_SECONDS.challenge}`;
       throw new RegistryError(code, decision.detail, { headers });
     }
-    if (deps.proxy && isWrite(req.method) && match.route.keys.includes('name')) await refuseProxyWrite(deps.proxy, match.params.name);
+    if (deps.proxy && opensWrite(match.route.resource, req.method)) await refuseProxyWrite(deps.proxy, match.params.name);
     const res = await op.handle({ req, params: match.params, principal: decision.principal, deps });
     if (deps.audit) await auditRequest(deps.audit, match.route.resource, match.params, req, decision.principal, res);
     // Whether a shared cache (CloudFront) may keep this answer is the origin's call, made here.

@@ -13,7 +13,7 @@ import type { EnvironmentConfig } from '../config.ts';
 import { acknowledgePrefixWildcards, dataStatements } from '../constructs/grants.ts';
 import { flattenCfnReference } from 'cdk-nag/lib/utils/flatten-cfn-reference.js';
 import { RegistryFunction } from '../constructs/registry-function.ts';
-import { bucketArn, bucketName, replicaSecretArn, tableArn, tableName } from '../names.ts';
+import { bucketArn, bucketName, replicaSecretArn, tableArn, tableName, upstreamSecretsArn, upstreamSecretsPrefix } from '../names.ts';
 import { registryEnvironment } from '../runtime-env.ts';
 
 /** The API's Powertools service name: the `service` dimension of its metrics (AuditWriteFailures). */
@@ -67,7 +67,12 @@ export class ApiStack extends Stack {
         cdnPrivateKeySecretArn,
         cdnKeyPairId: props.cdnKeyPairId,
         tokenKeysSecretArn,
-      }, { ORIGIN_SECRET_ARN: originSecretArn, ...(config.replicaRegions.length > 0 ? { REGISTRY_PRIMARY_REGION: config.region } : {}) }),
+      }, {
+        ORIGIN_SECRET_ARN: originSecretArn,
+        ...(config.replicaRegions.length > 0 ? { REGISTRY_PRIMARY_REGION: config.region } : {}),
+        // Proxy projects fetch from their upstreams in the primary region only (a replica may not write).
+        ...(primary ? { REGISTRY_UPSTREAM_SECRETS_PREFIX: upstreamSecretsPrefix(config) } : {}),
+      }),
     });
     const statements = [
       ...dataStatements(primary ? 'read-write' : 'read-only', tableArn(config, region), bucketArn(config, region)),
@@ -80,6 +85,14 @@ export class ApiStack extends Stack {
     for (const s of statements) this.function.role.addToPolicy(s);
     acknowledgePrefixWildcards(this.function.role, statements.flatMap((s) => s.resources).filter((r) => r.endsWith('/*')));
     if (primary) {
+      // Proxy projects' upstream credentials (functions/adapters/secretsmanager): read, never listed or
+      // written (the admin CLI creates them with the operator's own credentials).
+      const upstreamSecrets = upstreamSecretsArn(this, config);
+      this.function.role.addToPolicy(new iam.PolicyStatement({ sid: 'ReadUpstreamCredentials', actions: ['secretsmanager:GetSecretValue'], resources: [upstreamSecrets] }));
+      Validations.of(this.function.role).acknowledge({
+        id: `AwsSolutions-IAM5[Resource::${flattenCfnReference(Stack.of(this).resolve(upstreamSecrets))}]`,
+        reason: 'One secret per proxy project, created when the project is (npm run admin -- --aws): the name prefix of the environment is the narrowest grant; GetSecretValue only.',
+      });
       // A delete purges the repository from the CDN (adapters/cloudfront). The distribution is made
       // after this stack (it needs the API's address), so its id is not known here: the API uses the
       // id the read-routing function writes into each request, and may invalidate, nothing else.

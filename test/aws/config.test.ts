@@ -31,7 +31,15 @@ describe('readAwsConfig', () => {
     expect(() => readAwsConfig(tokens)).toThrow(/REGISTRY_AUTH_SERVICE \(or REGISTRY_URL/);
   });
 
+  it('the pull-through cache: bounded below API Gateway\'s 29 s by default; credentials in Secrets Manager or a local folder', () => {
+    expect(readAwsConfig(base).proxy).toEqual({ leaseSeconds: 60, waitSeconds: 20, fetchSeconds: 25 });
+    expect(readAwsConfig({ ...base, REGISTRY_UPSTREAM_SECRETS_PREFIX: 'oci-registry/prod/upstream/', REGISTRY_PROXY_WAIT_SECONDS: '5' }).proxy).toEqual({ leaseSeconds: 60, waitSeconds: 5, fetchSeconds: 25, secrets: { prefix: 'oci-registry/prod/upstream/' } });
+    expect(readAwsConfig({ ...base, REGISTRY_UPSTREAM_SECRETS_DIR: '/tmp/u', REGISTRY_PROXY_MIRROR: 'hub' }).proxy).toMatchObject({ mirror: 'hub', secrets: { dir: '/tmp/u' } });
+  });
+
   it.each([
+    [{ ...base, REGISTRY_PROXY_FETCH_SECONDS: '901' }, /REGISTRY_PROXY_FETCH_SECONDS/],
+    [{ ...base, REGISTRY_PROXY_MIRROR: 'Hub' }, /REGISTRY_PROXY_MIRROR must be a project name/],
     [{ BUCKET_NAME: 'b', KEYS_SECRET_ARN: 'a' }, /TABLE_NAME is not set/],
     [{ TABLE_NAME: 't', KEYS_SECRET_ARN: 'a' }, /BUCKET_NAME is not set/],
     [{ TABLE_NAME: 't', BUCKET_NAME: 'b' }, /KEYS_SECRET_ARN/],

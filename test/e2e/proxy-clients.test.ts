@@ -7,7 +7,7 @@ import { onlyOnBackend, startRegistry } from '../support/registry.ts';
 import { count, createProxy, seed, skopeoAndUpstream } from './proxy-helpers.ts';
 import { tempDir } from './helpers.ts';
 
-onlyOnBackend('local', 'proxy projects run on the embedded backend so far (start:aws: issue 18 step 6)');
+onlyOnBackend('local', 'proxy projects are made here with the admin CLI in a data dir; the AWS shape has its own: test/dev/start-aws/proxy.test.ts');
 const KiB = 1024;
 
 test('ctr pulls through a proxy project: the upstream digest, each blob fetched once', { timeout: 90_000 }, async (t) => {

@@ -51,6 +51,34 @@ export async function manifestDigest(skopeo: Skopeo, ref: string): Promise<strin
   return sha256(r.stdout);
 }
 
+/**
+ * What a client's pull does over HTTP: the manifest by tag, then every blob (following the 307),
+ * hashed. With `retries`, a 429 with Retry-After is retried after it (as skopeo, containerd and
+ * dockerd do on a blob GET), and counted in `retried`.
+ */
+export async function httpPull(base: string, repo: string, tag: string, opts: { retries?: number; retried?: { count: number } } = {}): Promise<string[]> {
+  const get = async (url: string, init: RequestInit = {}): Promise<Response> => {
+    for (let attempt = 0; ; attempt++) {
+      const res = await fetch(url, init);
+      const after = Number(res.headers.get('retry-after'));
+      if (res.status !== 429 || !after || attempt >= (opts.retries ?? 0)) return res;
+      await res.arrayBuffer();
+      if (opts.retried) opts.retried.count += 1;
+      await new Promise((r) => setTimeout(r, after * 1000));
+    }
+  };
+  const res = await get(`${base}/v2/${repo}/manifests/${tag}`, { headers: { accept: 'application/vnd.oci.image.manifest.v1+json' } });
+  if (res.status !== 200) throw new Error(`manifest: ${res.status} ${await res.text()}`);
+  const m = (await res.json()) as { config: { digest: string }; layers: { digest: string }[] };
+  return Promise.all(
+    [m.config, ...m.layers].map(async ({ digest }) => {
+      const blob = await get(`${base}/v2/${repo}/blobs/${digest}`);
+      if (blob.status !== 200) throw new Error(`blob ${digest}: ${blob.status} ${await blob.text()}`);
+      return sha256(Buffer.from(await blob.arrayBuffer()));
+    }),
+  );
+}
+
 export const count = (requests: string[], prefix: string): number => requests.filter((r) => r.startsWith(prefix)).length;
 
 /** An isolated skopeo and a fresh upstream (distribution), both ended with the test. */

@@ -3,34 +3,19 @@
 // the upstream's access log); Basic auth (htpasswd) and Docker's token flow (a token server of the
 // test's own, as Docker Hub's) with the credentials kept out of argv, answers and logs.
 import { expect, test } from 'vitest';
-import { createHash } from 'node:crypto';
 import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { toolGate } from '../support/clients.ts';
 import { onlyOnBackend, startRegistry } from '../support/registry.ts';
 import { startTokenUpstream } from '../support/token-upstream.ts';
 import { UPSTREAM_PASSWORD, UPSTREAM_USER } from '../support/upstream-registry.ts';
-import { admin, count, createProxy, skopeoAndUpstream, manifestDigest, seed, skopeoLogin } from './proxy-helpers.ts';
+import { admin, count, createProxy, httpPull as pull, skopeoAndUpstream, manifestDigest, seed, skopeoLogin } from './proxy-helpers.ts';
 import { tempDir } from './helpers.ts';
 
 const gate = toolGate(['skopeo', 'docker-registry']);
-onlyOnBackend('local', 'proxy projects run on the embedded backend so far (start:aws: issue 18 step 6)');
+onlyOnBackend('local', 'proxy projects are made here with the admin CLI in a data dir; the AWS shape has its own: test/dev/start-aws/proxy.test.ts');
 const KiB = 1024;
 const OCI_MANIFEST = 'application/vnd.oci.image.manifest.v1+json';
-
-/** What a client's pull does over HTTP: the manifest by tag, then every blob (following the 307), hashed. */
-async function pull(base: string, repo: string, tag: string): Promise<string[]> {
-  const res = await fetch(`${base}/v2/${repo}/manifests/${tag}`, { headers: { accept: OCI_MANIFEST } });
-  if (res.status !== 200) throw new Error(`manifest: ${res.status} ${await res.text()}`);
-  const m = (await res.json()) as { config: { digest: string }; layers: { digest: string }[] };
-  return Promise.all(
-    [m.config, ...m.layers].map(async ({ digest }) => {
-      const blob = await fetch(`${base}/v2/${repo}/blobs/${digest}`);
-      if (blob.status !== 200) throw new Error(`blob ${digest}: ${blob.status}`);
-      return `sha256:${createHash('sha256').update(new Uint8Array(await blob.arrayBuffer())).digest('hex')}`;
-    }),
-  );
-}
 
 test('50 parallel pulls of one uncached image: one upstream fetch of the manifest and of each blob', { timeout: 120_000 }, async (t) => {
   gate.check(t);

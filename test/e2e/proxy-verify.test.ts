@@ -9,7 +9,7 @@ import { onlyOnBackend, startRegistry } from '../support/registry.ts';
 import { createProxy } from './proxy-helpers.ts';
 import { tempDir } from './helpers.ts';
 
-onlyOnBackend('local', 'proxy projects run on the embedded backend so far (start:aws: issue 18 step 6)');
+onlyOnBackend('local', 'proxy projects are made here with the admin CLI in a data dir; the AWS shape has its own: test/dev/start-aws/proxy.test.ts');
 
 const sha = (b: Buffer | string) => `sha256:${createHash('sha256').update(b).digest('hex')}`;
 

@@ -66,7 +66,7 @@ describe('cdk-nag AwsSolutions', () => {
       'AwsSolutions-SNS2',
     ]);
     // Wildcards are acknowledged one resource at a time: object prefixes (blobs/by-upload/ for tagging), the replication role's
-    // buckets, the API's and the GC's CDN purge, and the actions without resource-level permissions.
+    // buckets, the API's and the GC's CDN purge, the API's upstream secrets, and the actions without resource-level permissions.
     const wildcards = acks.filter((a) => a.id.startsWith('AwsSolutions-IAM5'));
     for (const w of wildcards) {
       expect(w.id).toMatch(/^AwsSolutions-IAM5\[Resource::(.*\/(blobs|uploads|manifests)\/\*|.*\/\*|\*|<GcFunction[0-9A-F]+\.Arn>:\*)\]$/);
@@ -77,6 +77,11 @@ describe('cdk-nag AwsSolutions', () => {
       // and so does the GC after a run (the distribution found by its comment).
       if (/:cloudfront::.*:distribution\/\*\]$/.test(w.id)) {
         expect(w.path).toMatch(/-Api\/ApiFunction\/Role$|-Gc\/GcFunction\/Role$/);
+        continue;
+      }
+      // The primary API reads proxy projects' upstream credentials: one secret per project under the environment's prefix.
+      if (/:secretsmanager:.*:secret:oci-registry\/[a-z0-9-]+\/upstream\/\*\]$/.test(w.id)) {
+        expect(w.path).toMatch(/-Api\/ApiFunction\/Role$/);
         continue;
       }
       // The GC state machine invokes its function's versions (<arn>:*); GC keeps its runs under gc/.

@@ -5,13 +5,17 @@
 // ingest processes is recorded (operation, bucket and key, table, status) and evaluated against that
 // process's IAM policy as synthesized for prod's primary region. The test fails on any call the
 // policy would deny (including S3's rule that a 404 for a missing key needs s3:ListBucket, else S3
-// answers 403) and on any S3 or DynamoDB action granted that no call used.
+// answers 403) and on any S3 or DynamoDB action granted that no call used. The API's workload includes
+// pull-through fetches from a real upstream into S3 (issue 18).
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CallRecord } from '../../functions/aws/call-recorder.ts';
 import { recordCalls } from '../../functions/aws/call-recorder.ts';
 import { startAwsLocal, type AwsLocal } from '../../dev/start-aws/start.ts';
 import { addUser } from '../../functions/core/auth/admin.ts';
+import { createProxyProject } from '../../functions/core/proxy/admin.ts';
+import { existsSync } from 'node:fs';
+import { startUpstream } from '../support/upstream-registry.ts';
 import { imageManifest, OCI_MANIFEST, pushBlobPatch, pushBlobPut, putManifest, settleEvents, sha256, startUpload, streamed, withDigest } from '../support/counted-start-aws.ts';
 import { allows, leadingKeysCondition, needsOf, resolve, roleStatements, type Place, type Statement } from './iam-policy.ts';
 import { SYNTH_TIMEOUT_MS, synthesizeAll, type Json, type Synthesized } from './synth.ts';
@@ -150,6 +154,42 @@ async function workload(base: string): Promise<void> {
   await pushBlobPut(base, other, config);
 }
 
+/** Debian's docker-registry (distribution 2.8) as the upstream of a proxy project, when installed. */
+const HAS_UPSTREAM = existsSync('/usr/bin/docker-registry');
+
+/**
+ * Pull-through (issue 18): a proxy project's manifest by tag and its blobs fetched from a real
+ * upstream into S3 (a small one whole, one past 5 MiB in a multipart upload) under the lease on the
+ * table, a tag revalidated after its TTL (0 here), a blob the upstream does not have, and a push
+ * refused. Its upstream credentials are start:aws's folder stand-in: the Secrets Manager read is held
+ * against the role in secrets-vs-calls.test.ts.
+ */
+async function proxyWorkload(base: string): Promise<void> {
+  const upstream = await startUpstream();
+  try {
+    const repo = 'lib/app';
+    const config = randomBytes(300);
+    const small = randomBytes(64 * 1024);
+    const big = randomBytes(7 * 1024 * 1024);
+    for (const b of [config, small, big]) await pushBlobPut(upstream.url, repo, b);
+    const img = imageManifest(config, [small, big]);
+    await putManifest(upstream.url, repo, 'v1', img.manifest);
+    await createProxyProject(local.deps.identity, local.upstreamSecrets, 'mirror', true, { upstream: upstream.url, tagTtlSeconds: 0 });
+    const send = async (url: string, init: RequestInit = {}) => {
+      const r = await fetch(url, { redirect: 'manual', ...init });
+      await r.arrayBuffer();
+      return r.status;
+    };
+    expect(await send(`${base}/v2/mirror/${repo}/manifests/v1`, { headers: { accept: OCI_MANIFEST } })).toBe(200);
+    for (const b of [config, small, big]) expect(await send(`${base}/v2/mirror/${repo}/blobs/${sha256(b)}`)).toBe(307);
+    expect(await send(`${base}/v2/mirror/${repo}/manifests/v1`, { headers: { accept: OCI_MANIFEST } })).toBe(200);
+    expect(await send(`${base}/v2/mirror/${repo}/blobs/${sha256(randomBytes(8))}`)).toBe(404);
+    expect(await send(`${base}/v2/mirror/${repo}/blobs/uploads/`, { method: 'POST' })).toBe(403);
+  } finally {
+    await upstream.stop();
+  }
+}
+
 /** The role of each process in prod (the replica API's in eu-west-1), as the templates give it. */
 function statementsOf(p: Process): Statement[] {
   const stack = { api: `OciRegistry-${ENV}-Api`, events: `OciRegistry-${ENV}-Events`, ingest: `OciRegistry-${ENV}-Ingest`, 'replica-api': `OciRegistry-${ENV}-Api-${REPLICA}` }[p];
@@ -217,6 +257,7 @@ beforeAll(async () => {
   };
   await fetch(`${local.ingest!.url}/healthz/calls?reset`);
   await workload(local.url);
+  if (HAS_UPSTREAM) await proxyWorkload(local.url);
   await settleEvents(local);
   await replicaReads(local.url);
   calls.api = recorders.api.flatMap((r) => r.records);
@@ -246,6 +287,14 @@ describe('IAM against the calls each process makes', () => {
     expect(counted.some((c) => c.tables?.[0]?.leadingKeys?.every((k) => k.startsWith('LOGIN#')))).toBe(true);
     expect(counted.some((c) => c.tables?.[0]?.leadingKeys?.every((k) => k.startsWith('AUDIT#')))).toBe(true);
     for (const c of counted) expect(c.tables?.[0]?.leadingKeys?.every((k) => k.startsWith('LOGIN#') || k.startsWith('AUDIT#'))).toBe(true);
+  });
+
+  it('the pull-through workload reached the API: leases on the table, the fetched blob in a multipart upload', (t) => {
+    if (!HAS_UPSTREAM) t.skip('no docker-registry (Debian package docker-registry) to be the upstream');
+    const keys = calls.api.flatMap((c) => c.tables?.flatMap((x) => x.leadingKeys ?? []) ?? []);
+    expect(keys.some((k) => k.startsWith('PROXY#LEASE#')), 'a fetch lease').toBe(true);
+    expect(keys.some((k) => k.startsWith('PROXY#TAG#')), 'a tag check').toBe(true);
+    expect(calls.api.map((c) => c.operation)).toEqual(expect.arrayContaining(['CreateMultipartUpload', 'UploadPart', 'CompleteMultipartUpload', 'DeleteItem']));
   });
 
   it('the statements evaluated have no Deny and no condition but the one this evaluator models (LeadingKeys)', () => {

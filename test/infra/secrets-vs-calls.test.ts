@@ -5,7 +5,9 @@
 // Manager client mocked at the SDK (aws-sdk-client-mock), and every GetSecretValue it sends is held
 // against that process's role as synthesized: allowed, and nothing granted that no call reads.
 // The token key rotation Lambda likewise: a whole rotation against a secret with versions and
-// staging labels (test/support/secrets-manager-fake.ts), every call held against its role.
+// staging labels (test/support/secrets-manager-fake.ts), every call held against its role. The
+// primary API also reads proxy projects' upstream credentials when a fetch needs them: one such read
+// is made through the same store the API builds, and held against its grant on the prefix.
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mockClient } from 'aws-sdk-client-mock';
@@ -14,10 +16,13 @@ import { readAwsConfig } from '../../functions/aws/config.ts';
 import { createAwsDeps } from '../../functions/aws/deps.ts';
 import { readRotationConfig, rotateTokenKeys, ROTATION_STEPS } from '../../functions/aws/token-key-rotation.ts';
 import { FakeSecret } from '../support/secrets-manager-fake.ts';
+import { upstreamSecrets } from '../../functions/aws/proxy.ts';
 import { allows, resolve, roleStatements, type Place, type Statement } from './iam-policy.ts';
 import { SYNTH_TIMEOUT_MS, synthesizeAll, type Json, type Synthesized } from './synth.ts';
 
 const ENV = 'prod';
+/** prod's account in cdk.json (the templates name it where a stack's account is known). */
+const ACCOUNT = '111122223333';
 const PRIMARY: Place = { partition: 'aws', region: 'us-east-1', account: '123456789012' };
 const REPLICA: Place = { ...PRIMARY, region: 'eu-west-1' };
 type Process = 'api' | 'replica-api' | 'events' | 'ingest';
@@ -71,13 +76,32 @@ describe('Secrets Manager and KMS against the calls each process makes', () => {
       read.push(input.SecretId);
       return { SecretString: input.SecretId === env.CDN_PRIVATE_KEY_SECRET_ARN ? PEM : KEYS };
     });
-    const deps = await createAwsDeps(readAwsConfig(env));
+    const config = readAwsConfig(env);
+    const deps = await createAwsDeps(config);
     deps.dynamo.destroy();
     deps.s3.destroy();
     expect(read.length, `${p} reads its keys`).toBeGreaterThan(0);
     for (const id of read) expect(allows(statements, 'secretsmanager:GetSecretValue', id), `${p}: GetSecretValue on ${id}`).toBeDefined();
+    // A proxy project's upstream credentials, read by name when a fetch needs them (not at start-up):
+    // IAM sees the secret's ARN, its name plus Secrets Manager's random suffix.
+    const upstream: string[] = [];
+    if (config.proxy.secrets) {
+      sm.on(GetSecretValueCommand).callsFake((input: { SecretId: string }) => {
+        upstream.push(`arn:aws:secretsmanager:${at.region}:${ACCOUNT}:secret:${input.SecretId}-AbC123`);
+        return { SecretString: JSON.stringify({ username: 'u', password: 'p' }) };
+      });
+      expect(await upstreamSecrets(config, () => new SecretsManagerClient({ region: at.region })).get('hub')).toEqual({ username: 'u', password: 'p' });
+      expect(upstream).toEqual([`arn:aws:secretsmanager:${at.region}:${ACCOUNT}:secret:oci-registry/${ENV}/upstream/hub-AbC123`]);
+      expect(allows(statements, 'secretsmanager:GetSecretValue', upstream[0]!), `${p}: GetSecretValue on ${upstream[0]}`).toBeDefined();
+      // Not another secret of the environment by a name under it, nor another environment's.
+      expect(allows(statements, 'secretsmanager:GetSecretValue', `arn:aws:secretsmanager:${at.region}:${ACCOUNT}:secret:oci-registry/${ENV}/signing-keys-AbC123`)).toBeUndefined();
+      expect(allows(statements, 'secretsmanager:GetSecretValue', `arn:aws:secretsmanager:${at.region}:${ACCOUNT}:secret:oci-registry/dev/upstream/hub-AbC123`)).toBeUndefined();
+    }
+    // Upstream credentials in the primary region's API only: the one that fetches from upstreams.
+    expect(upstream.length > 0, `${p} reads upstream credentials`).toBe(p === 'api');
     const granted = statements.filter((st) => st.actions.some((a) => a.startsWith('secretsmanager:'))).flatMap((st) => st.resources);
-    expect([...new Set(granted)].sort()).toEqual([...new Set(read)].sort());
+    const upstreamGrant = `arn:aws:secretsmanager:${at.region}:${ACCOUNT}:secret:oci-registry/${ENV}/upstream/*`;
+    expect([...new Set(granted)].sort()).toEqual([...new Set([...read, ...(upstream.length > 0 ? [upstreamGrant] : [])])].sort());
     // Only GetSecretValue: no listing, no writes.
     expect(new Set(statements.flatMap((st) => st.actions).filter((a) => a.startsWith('secretsmanager:')))).toEqual(new Set(['secretsmanager:GetSecretValue']));
     if (p === 'api') expect(read).toContain(env.CDN_PRIVATE_KEY_SECRET_ARN);

@@ -10,8 +10,8 @@ export interface Invocation {
   store: IdentityStore;
   /** The audit trail (`audit list`). */
   audit?: AuditLog;
-  /** Where proxy projects' upstream credentials go (the data dir); absent where there is none yet. */
-  secrets?: UpstreamSecrets;
+  /** Where proxy projects' upstream credentials go: the data dir, or with --aws Secrets Manager. */
+  secrets: UpstreamSecrets;
   /** With --aws: purges paths from the deployment's CDN; the distribution id it purged. */
   purgeCdn?: (paths: readonly string[]) => Promise<string>;
 }

@@ -12,7 +12,7 @@ export interface ProxyInvocation {
   options: Record<string, string | boolean | undefined>;
   readSecret: (what: string) => Promise<string>;
   store: IdentityStore;
-  secrets?: UpstreamSecrets;
+  secrets: UpstreamSecrets;
 }
 
 export const PROXY_OPTIONS = {
@@ -27,7 +27,6 @@ export const PROXY_USAGE = '[--proxy <upstream URL> [--upstream-user U --upstrea
 
 export async function createProxyFromOptions(inv: ProxyInvocation, name: string, isPublic: boolean): Promise<Project> {
   const o = inv.options;
-  if (!inv.secrets) throw new AdminError('proxy projects are created against the data dir of npm start (with --aws: not yet)');
   const user = typeof o['upstream-user'] === 'string' ? o['upstream-user'] : undefined;
   if ((user === undefined) !== (o['upstream-password-stdin'] !== true)) throw new AdminError('--upstream-user and --upstream-password-stdin go together (the password on stdin)');
   let tagTtlSeconds: number | undefined;

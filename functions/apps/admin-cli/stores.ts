@@ -16,13 +16,15 @@ import { AUDIT_DB, SqliteAuditLog } from '../../adapters/sqlite/sqlite-audit.ts'
 import { UsageError } from './commands.ts';
 import { FsUpstreamSecrets } from '../../adapters/fs/fs-upstream-secrets.ts';
 import type { UpstreamSecrets } from '../../core/proxy/model.ts';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { SecretsManagerUpstreamSecrets, upstreamSecretPrefix } from '../../adapters/secretsmanager/sm-upstream-secrets.ts';
 
 export interface OpenStore {
   store: IdentityStore;
   /** The audit trail of the same place (audit.db in the data dir, or the table). */
   audit: AuditLog;
-  /** Proxy projects' upstream credentials (the data dir); absent with --aws until Secrets Manager is wired. */
-  secrets?: UpstreamSecrets;
+  /** Proxy projects' upstream credentials: the data dir, or with --aws Secrets Manager (oci-registry/<env>/upstream/<project>). */
+  secrets: UpstreamSecrets;
   /** With --aws: purges paths from the environment's CloudFront distribution. */
   purgeCdn?: (paths: readonly string[]) => Promise<string>;
   /** Where it is, for the one line the CLI prints to stderr. */
@@ -56,14 +58,18 @@ export function openStore(projectDir: string, options: { aws?: boolean; env?: st
     const doc = DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
     // CloudFront's API is global (us-east-1); the distribution is found by the comment the CDK app gives it.
     const cloudfront = new CloudFrontClient({ region: 'us-east-1' });
+    // Proxy projects' upstream credentials: the secrets the environment's API may read (infra/names.ts).
+    const secretsManager = new SecretsManagerClient({ region });
     return {
       store: new DynamoIdentityStore(doc, table),
       audit: new DynamoAuditLog(doc, table),
+      secrets: new SecretsManagerUpstreamSecrets(secretsManager, upstreamSecretPrefix(env)),
       purgeCdn: (paths) => purgeDistribution(cloudfront, distributionComment(env), paths),
       where: `table ${table} in ${region}`,
       close: () => {
         client.destroy();
         cloudfront.destroy();
+        secretsManager.destroy();
       },
     };
   }

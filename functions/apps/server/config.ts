@@ -8,6 +8,7 @@ import { oidcSettings, type OidcSettings } from '../../config/oidc-settings.ts';
 import { GC_DEFAULTS } from '../../core/gc/run.ts';
 import { MIN_SECRET_BYTES } from './secret.ts';
 import type { LocalProxyConfig } from './proxy.ts';
+import { proxySettings } from '../../config/proxy-settings.ts';
 
 
 export interface LocalConfig {
@@ -95,16 +96,6 @@ function secretEnv(env: Env): string | undefined {
   return secret;
 }
 
-function readProxy(env: Env): LocalProxyConfig {
-  const mirror = optionalSetting(env, 'REGISTRY_PROXY_MIRROR');
-  if (mirror !== undefined && !/^[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*$/.test(mirror)) throw new ConfigError(`REGISTRY_PROXY_MIRROR must be a project name, got ${JSON.stringify(mirror)}`);
-  return {
-    ...(mirror ? { mirror } : {}),
-    leaseSeconds: intSetting(env, 'REGISTRY_PROXY_LEASE_SECONDS', 60, 1, 3600),
-    waitSeconds: intSetting(env, 'REGISTRY_PROXY_WAIT_SECONDS', 120, 1, 3600),
-  };
-}
-
 /** The settings `npm start` runs with; `defaultDataDir` is `./data` in the project folder. */
 export function readConfig(env: Env, defaultDataDir: string): LocalConfig {
   const host = env.HOST || '127.0.0.1';
@@ -118,7 +109,7 @@ export function readConfig(env: Env, defaultDataDir: string): LocalConfig {
     sweepIntervalSeconds: intSetting(env, 'REGISTRY_SWEEP_INTERVAL_SECONDS', 600, 1, MAX_TIMER_SECONDS),
     idleTimeoutSeconds: intSetting(env, 'REGISTRY_IDLE_TIMEOUT_SECONDS', 300, 0, MAX_TIMER_SECONDS),
     gc: readGc(env),
-    proxy: readProxy(env),
+    proxy: proxySettings(env, { waitSeconds: 120, fetchSeconds: 30, maxSeconds: 3600 }),
   };
 }
 

@@ -6,39 +6,19 @@ import { FsUpstreamSecrets } from '../../adapters/fs/fs-upstream-secrets.ts';
 import { SqliteProxyState } from '../../adapters/sqlite/sqlite-proxy-state.ts';
 import type { IdentityStore } from '../../core/auth/identity-store.ts';
 import { proxyProjects } from '../../core/proxy/projects.ts';
-import type { ProxyDeps, ProxyEvent } from '../../core/proxy/deps.ts';
-import { log } from '../../http/log.ts';
+import type { ProxyDeps } from '../../core/proxy/deps.ts';
+import type { ProxySettings } from '../../config/proxy-settings.ts';
+import { reportProxyEvent } from '../../http/proxy-report.ts';
 
-export interface LocalProxyConfig {
-  /** The project dockerd's `registry-mirrors` paths map into (REGISTRY_PROXY_MIRROR); undefined: none. */
-  mirror?: string;
-  leaseSeconds: number;
-  waitSeconds: number;
-}
-
-const METRICS: Record<ProxyEvent['event'], string> = {
-  fetched: 'ProxyFetched',
-  revalidated: 'ProxyRevalidated',
-  'stale-served': 'ProxyStaleServed',
-};
-
-/** Counts per metric since the start (the local server's metrics, as the log lines carry them). */
-export const proxyMetrics = new Map<string, number>();
-
-function report(e: ProxyEvent): void {
-  const metric = METRICS[e.event];
-  const count = (proxyMetrics.get(metric) ?? 0) + 1;
-  proxyMetrics.set(metric, count);
-  log(e.event === 'stale-served' ? 'warn' : 'info', `proxy ${e.event}`, { metric, count, repository: e.repository, reference: e.reference, reason: e.reason });
-}
+export type LocalProxyConfig = ProxySettings;
 
 export function localProxy(dataDir: string, identity: IdentityStore, config: LocalProxyConfig): { proxy: ProxyDeps; close(): void } {
   const state = new SqliteProxyState(join(dataDir, 'registry.db'));
   const proxy: ProxyDeps = {
-    ...proxyProjects(identity, new FsUpstreamSecrets(dataDir)),
+    ...proxyProjects(identity, new FsUpstreamSecrets(dataDir), { fetchSeconds: config.fetchSeconds }),
     state,
     settings: { leaseSeconds: config.leaseSeconds, waitSeconds: config.waitSeconds, pollMs: 100 },
-    report,
+    report: reportProxyEvent,
     ...(config.mirror ? { mirror: config.mirror } : {}),
   };
   return { proxy, close: () => state.close() };

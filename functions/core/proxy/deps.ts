@@ -20,8 +20,10 @@ export interface ProxyEvent {
 }
 
 export interface ProxyDeps {
-  /** The proxy project a repository belongs to (a cached project read); undefined for any other. */
+  /** The proxy project a repository belongs to (a project read, kept 5 min per process); undefined for any other. */
   projectOf(repository: string): Promise<ProxyProject | undefined>;
+  /** The upstream of the proxy project a write into `repository` would land in, or undefined (the write gate). */
+  upstreamOfWrite(repository: string): Promise<{ project: string; upstream: string } | undefined>;
   /** Whether a project of this name exists (a cached project read): the mirror mapping asks it. */
   projectExists(name: string): Promise<boolean>;
   state: ProxyStateStore;

@@ -14,13 +14,17 @@ export async function mirrorName(proxy: ProxyDeps, method: string, name: string)
   return (await proxy.projectExists(projectOf(name))) ? name : `${proxy.mirror}/${name}`;
 }
 
-/** The methods of a push (uploads, manifest PUTs, mounts). */
-export const isWrite = (method: string): boolean => method === 'POST' || method === 'PUT' || method === 'PATCH';
+/**
+ * The requests that open a write into a repository: an upload's (or a mount's) POST and a manifest
+ * PUT. An upload's PATCH and PUT continue a session only such a POST opened, so they are not asked
+ * again; the project read behind it is kept 5 min per process (core/proxy/projects.ts).
+ */
+export const opensWrite = (resource: string, method: string): boolean => (resource === 'upload' && method === 'POST') || (resource === 'manifest' && method === 'PUT');
 
 /** A push into a proxy project: 403 DENIED. Its content comes from the upstream only. */
 export async function refuseProxyWrite(proxy: ProxyDeps, name: string): Promise<void> {
-  const project = await proxy.projectOf(name);
-  if (project) {
-    throw new RegistryError('DENIED', { project: project.name, upstream: project.config.upstream }, { message: `project ${project.name} is a pull-through cache of ${project.config.upstream}: push to the upstream, or to another project` });
+  const found = await proxy.upstreamOfWrite(name);
+  if (found) {
+    throw new RegistryError('DENIED', { project: found.project, upstream: found.upstream }, { message: `project ${found.project} is a pull-through cache of ${found.upstream}: push to the upstream, or to another project` });
   }
 }

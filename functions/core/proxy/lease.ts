@@ -45,7 +45,9 @@ export async function fetchOnce<T>(
       }
     }
     if (now() >= deadline) {
-      throw new RegistryError('UNAVAILABLE', { reason: 'another request is fetching this from the upstream; try again' }, { headers: { 'retry-after': '5' } });
+      // 429 with Retry-After, not 503: skopeo (containers/image) and containerd retry a 429 on a blob
+      // GET after Retry-After and fail the pull on a 503 (measured with skopeo 1.9 and containerd 1.6).
+      throw new RegistryError('TOOMANYREQUESTS', { reason: 'another request is fetching this from the upstream; try again' }, { headers: { 'retry-after': '5' } });
     }
     await sleep(settings.pollMs);
     const hit = await lookup();

@@ -158,8 +158,10 @@ async function fetchBlob(deps: Deps, project: ProxyProject, repository: string, 
     await deps.blobs.abortUpload(id, state).catch(() => undefined);
     if (e instanceof DigestMismatchError) throw badUpstream(`the upstream sent bytes with digest ${e.actual}`, { repository, digest });
     if (e instanceof UploadSizeError) throw badUpstream(`the upstream sent ${e.received} bytes, not the ${header} it announced`, { repository, digest });
+    // Not all of it within the time one upstream request may take (in AWS below API Gateway's 29 s).
+    if (e instanceof Error && e.name === 'TimeoutError') throw new UpstreamUnavailableError('the upstream did not send the whole blob within the time one upstream request may take');
     // The upstream's body broke off (fetch reports it as a TypeError or an abort).
-    if (e instanceof Error && (e.name === 'TypeError' || e.name === 'AbortError' || e.name === 'TimeoutError')) throw new UpstreamUnavailableError(`upstream body cut short: ${e.message}`);
+    if (e instanceof Error && (e.name === 'TypeError' || e.name === 'AbortError')) throw new UpstreamUnavailableError(`upstream body cut short: ${e.message}`);
     throw e;
   }
 }

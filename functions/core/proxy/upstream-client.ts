@@ -24,7 +24,7 @@ interface Token {
 const DEFAULT_TOKEN_SECONDS = 60;
 /** A token is renewed this long before it expires. */
 const TOKEN_MARGIN_MS = 5000;
-/** An upstream that answers nothing in this long is down. */
+/** One upstream request (headers and body) that takes longer is given up (the upstream is down): the default. */
 const REQUEST_TIMEOUT_MS = 30_000;
 
 /** The parameters of a `WWW-Authenticate` challenge, and its scheme (lower case). */
@@ -42,16 +42,18 @@ export class UpstreamClient {
   readonly #credentials: () => Promise<UpstreamCredentials | undefined>;
   readonly #fetch: Fetch;
   readonly #now: () => number;
+  readonly #timeoutMs: number;
   /** Bearer tokens per scope (one repository's pull). */
   readonly #tokens = new Map<string, Token>();
   /** The upstream asked for Basic once: send it up front from then on. */
   #basic = false;
 
-  constructor(base: string, credentials: () => Promise<UpstreamCredentials | undefined>, opts: { fetch?: Fetch; now?: () => number } = {}) {
+  constructor(base: string, credentials: () => Promise<UpstreamCredentials | undefined>, opts: { fetch?: Fetch; now?: () => number; timeoutMs?: number } = {}) {
     this.#base = base;
     this.#credentials = credentials;
     this.#fetch = opts.fetch ?? fetch;
     this.#now = opts.now ?? Date.now;
+    this.#timeoutMs = opts.timeoutMs ?? REQUEST_TIMEOUT_MS;
   }
 
   /**
@@ -78,7 +80,7 @@ export class UpstreamClient {
 
   async #send(url: string, method: string, headers: Record<string, string>): Promise<Response> {
     try {
-      return await this.#fetch(url, { method, headers, redirect: 'follow', signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) });
+      return await this.#fetch(url, { method, headers, redirect: 'follow', signal: AbortSignal.timeout(this.#timeoutMs) });
     } catch (e) {
       throw new UpstreamUnavailableError(`upstream unreachable: ${(e as Error).cause instanceof Error ? ((e as Error).cause as Error).message : (e as Error).message}`);
     }

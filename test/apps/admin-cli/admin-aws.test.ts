@@ -1,6 +1,10 @@
 // `npm run admin -- --aws --env <name>`: the same commands against a deployment's DynamoDB table
-// (here DynamoDB Local, through the SDK's own AWS_ENDPOINT_URL_DYNAMODB), found from cdk.json.
+// (here DynamoDB Local, through the SDK's own AWS_ENDPOINT_URL_DYNAMODB), found from cdk.json; proxy
+// projects' upstream credentials go to Secrets Manager (here a small stand-in speaking its JSON
+// protocol on loopback, through AWS_ENDPOINT_URL_SECRETS_MANAGER: there is no emulator of it here).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { DynamoIdentityStore } from '../../../functions/adapters/dynamodb/dynamo-identity.ts';
@@ -16,8 +20,31 @@ import { runNodeCli, type CliResult } from '../../support/cli.ts';
 const CLI = join(import.meta.dirname, '..', '..', '..', 'functions', 'apps', 'admin-cli', 'main.ts');
 const PASSWORD = 'correct horse battery staple';
 let dynamo: DynamoLocal;
+let secretsManager: Server;
+let secretsEndpoint: string;
+/** What the Secrets Manager stand-in was sent: the operation (X-Amz-Target) and its JSON body. */
+const smCalls: { target: string; body: Record<string, string> }[] = [];
 
 beforeAll(async () => {
+  // Secrets Manager's JSON protocol: CreateSecret answers the new secret's name and ARN; a name ending
+  // in /denied is refused as the operator's credentials would be.
+  secretsManager = createServer((req, res) => {
+    let text = '';
+    req.on('data', (c: Buffer) => (text += c.toString()));
+    req.on('end', () => {
+      const body = JSON.parse(text) as Record<string, string>;
+      smCalls.push({ target: String(req.headers['x-amz-target']), body });
+      res.setHeader('content-type', 'application/x-amz-json-1.1');
+      if (body.Name?.endsWith('/denied')) {
+        res.statusCode = 400;
+        res.end(JSON.stringify({ __type: 'AccessDeniedException', message: 'not authorized to perform secretsmanager:CreateSecret' }));
+        return;
+      }
+      res.end(JSON.stringify({ ARN: `arn:aws:secretsmanager:us-east-1:111122223333:secret:${body.Name}-AbC123`, Name: body.Name }));
+    });
+  });
+  await new Promise<void>((r) => secretsManager.listen(0, '127.0.0.1', r));
+  secretsEndpoint = `http://127.0.0.1:${(secretsManager.address() as AddressInfo).port}`;
   dynamo = await startDynamoLocal();
   const client = dynamo.client();
   await createTable(client, 'oci-registry-staging');
@@ -26,11 +53,12 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await dynamo?.stop();
+  await new Promise((r) => secretsManager?.close(r));
 });
 
 /** The CLI with `args`, `stdin` piped in, against DynamoDB Local; no data dir is touched. */
 const admin = (args: string[], stdin = ''): Promise<CliResult> =>
-  runNodeCli(CLI, args, { stdin, env: { ...process.env, AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint, AWS_ACCESS_KEY_ID: 'local', AWS_SECRET_ACCESS_KEY: 'local', REGISTRY_DATA_DIR: '/nonexistent/never-used', AWS_ENDPOINT_URL_CLOUDFRONT: 'http://127.0.0.1:9', AWS_MAX_ATTEMPTS: '1' } });
+  runNodeCli(CLI, args, { stdin, env: { ...process.env, AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint, AWS_ACCESS_KEY_ID: 'local', AWS_SECRET_ACCESS_KEY: 'local', REGISTRY_DATA_DIR: '/nonexistent/never-used', AWS_ENDPOINT_URL_CLOUDFRONT: 'http://127.0.0.1:9', AWS_ENDPOINT_URL_SECRETS_MANAGER: secretsEndpoint, AWS_MAX_ATTEMPTS: '1' } });
 
 describe('npm run admin -- --aws --env <name>', () => {
   it("finds every cdk.json environment's table and region as the CDK app names them", () => {
@@ -81,6 +109,31 @@ describe('npm run admin -- --aws --env <name>', () => {
     expect(JSON.parse(r.out)).toEqual({ entries: [expect.objectContaining({ action: 'admin.project.create', project: 'audited', target: 'audited', actor: expect.stringMatching(/^cli:/) })] });
     const all = JSON.parse((await admin(['audit', 'list', ...aws])).out) as { entries: { action: string }[] };
     expect(all.entries.map((e) => e.action)).toEqual(expect.arrayContaining(['admin.user.add', 'admin.robot.create', 'admin.project.create']));
+  });
+
+  it("project create --proxy: the upstream password from stdin into the environment's Secrets Manager secret, never in argv or output; refused there, no project", async () => {
+    const aws = ['--aws', '--env', 'staging', '--json'];
+    const password = 'upstream-secret-42';
+    const r = await admin(['project', 'create', 'hub', '--public', '--proxy', 'https://registry-1.docker.io', '--upstream-user', 'bot', '--upstream-password-stdin', ...aws], password);
+    expect(r.code, r.err).toBe(0);
+    expect(JSON.parse(r.out)).toMatchObject({ name: 'hub', public: true, proxy: { upstream: 'https://registry-1.docker.io', credentials: 'stored' } });
+    for (const text of [r.out, r.err]) expect(text).not.toContain(password);
+    const created = smCalls.filter((c) => c.target === 'secretsmanager.CreateSecret');
+    expect(created.map((c) => c.body.Name)).toEqual(['oci-registry/staging/upstream/hub']);
+    expect(JSON.parse(created[0]!.body.SecretString!)).toEqual({ username: 'bot', password });
+
+    const refused = await admin(['project', 'create', 'denied', '--proxy', 'https://ghcr.io', '--upstream-user', 'bot', '--upstream-password-stdin', ...aws], password);
+    expect(refused.code).not.toBe(0);
+    expect(refused.err).toContain('secretsmanager:CreateSecret');
+    expect(refused.err).not.toContain(password);
+    const client = dynamo.client();
+    try {
+      const store = new DynamoIdentityStore(DynamoDBDocumentClient.from(client), 'oci-registry-staging');
+      expect((await store.getProject('hub'))?.proxy).toMatchObject({ upstream: 'https://registry-1.docker.io', credentials: true });
+      expect(await store.getProject('denied')).toBeUndefined();
+    } finally {
+      client.destroy();
+    }
   });
 
   it('refuses --aws without --env, an environment cdk.json does not name, and --env without --aws (exit 64)', async () => {

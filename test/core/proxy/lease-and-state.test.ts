@@ -37,7 +37,7 @@ proxyStateContract('SQLite, two connections to one file', async () => {
   };
 });
 
-test("fetchOnce: a dead leader's lease expires and a waiter fetches instead; a waiter that waits too long gets 503", async (t) => {
+test("fetchOnce: a dead leader's lease expires and a waiter fetches instead; a waiter that waits too long gets 429 with Retry-After (clients retry it)", async (t) => {
   const { a, b } = await openState(t);
   // The leader took the lease for 300 ms and died (never released, never stored).
   expect(await a.lease('b:y', 'dead', Date.now() + 300, Date.now())).toBe(true);
@@ -49,5 +49,7 @@ test("fetchOnce: a dead leader's lease expires and a waiter fetches instead; a w
   expect(await a.lease('b:z', 'busy', Date.now() + 60_000, Date.now())).toBe(true);
   const err = await fetchOnce(b, { leaseSeconds: 10, waitSeconds: 0.2, pollMs: 20 }, Date.now, 'b:z', async () => undefined, async () => 'never').catch((e: unknown) => e);
   expect(err).toBeInstanceOf(RegistryError);
-  expect((err as RegistryError).status).toBe(503);
+  expect((err as RegistryError).status).toBe(429);
+  expect((err as RegistryError).code).toBe('TOOMANYREQUESTS');
+  expect((err as RegistryError).headers).toEqual({ 'retry-after': '5' });
 });

@@ -1,0 +1,85 @@
+// The pull-through cache's AWS wiring: where upstream credentials are read from (Secrets Manager in a
+// deployment: test/infra/secrets-vs-calls.test.ts; a folder under start:aws; nowhere: refused with
+// the setting named), kept 5 min per project, its settings, and
+// none in a replica region (it may not write the table: it serves what the primary cached).
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { readAwsConfig } from '../../functions/aws/config.ts';
+import { awsProxy, cachedReads, CREDENTIALS_CACHE_SECONDS, upstreamSecrets } from '../../functions/aws/proxy.ts';
+import type { IdentityStore } from '../../functions/core/auth/identity-store.ts';
+
+const base = { TABLE_NAME: 't', BUCKET_NAME: 'b', KEYS_SECRET_ARN: 'arn:k', AWS_REGION: 'us-east-1' };
+const dynamo = new DynamoDBClient({ region: 'us-east-1' });
+const doc = DynamoDBDocumentClient.from(dynamo);
+const sm = new SecretsManagerClient({ region: 'us-east-1' });
+afterAll(() => {
+  dynamo.destroy();
+  sm.destroy();
+});
+
+describe('awsProxy', () => {
+  it('upstream credentials: Secrets Manager under the prefix, a folder, or none (refused, naming the setting)', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'aws-proxy-'));
+    try {
+      const fromDir = upstreamSecrets(readAwsConfig({ ...base, REGISTRY_UPSTREAM_SECRETS_DIR: dir }), () => sm);
+      await fromDir.put('hub', { username: 'u', password: 'p' });
+      expect(await fromDir.get('hub')).toEqual({ username: 'u', password: 'p' });
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+    const none = upstreamSecrets(readAwsConfig(base), () => {
+      throw new Error('no client is made without a prefix');
+    });
+    await expect(none.get('hub')).rejects.toThrow(/REGISTRY_UPSTREAM_SECRETS_PREFIX/);
+    await expect(none.put('hub', { username: 'u', password: 'p' })).rejects.toThrow(/no upstream credentials store/);
+    await expect(none.delete('hub')).resolves.toBeUndefined();
+  });
+
+  it('credentials are read once per project and kept 5 min; a failed read is not kept; put and delete forget them', async () => {
+    let t = 0;
+    const reads: string[] = [];
+    let fail = false;
+    const inner = {
+      get: async (p: string) => {
+        reads.push(p);
+        if (fail) throw new Error('ThrottlingException');
+        return { username: p, password: 'x' };
+      },
+      put: async () => undefined,
+      delete: async () => undefined,
+    };
+    const kept = cachedReads(inner, () => t);
+    expect(await kept.get('a')).toEqual({ username: 'a', password: 'x' });
+    await kept.get('a');
+    await kept.get('b');
+    expect(reads).toEqual(['a', 'b']);
+    t = CREDENTIALS_CACHE_SECONDS * 1000;
+    await kept.get('a');
+    expect(reads).toEqual(['a', 'b', 'a']);
+    await kept.put('a', { username: 'a', password: 'y' });
+    await kept.get('a');
+    await kept.delete('b');
+    await kept.get('b');
+    expect(reads).toEqual(['a', 'b', 'a', 'a', 'b']);
+    fail = true;
+    t += CREDENTIALS_CACHE_SECONDS * 1000;
+    await expect(kept.get('a')).rejects.toThrow('ThrottlingException');
+    fail = false;
+    expect(await kept.get('a')).toEqual({ username: 'a', password: 'x' });
+    expect(reads.slice(-2)).toEqual(['a', 'a']);
+  });
+
+  it('the settings of the environment; none in a replica region', () => {
+    const identity = {} as IdentityStore;
+    const proxy = awsProxy(readAwsConfig({ ...base, REGISTRY_PROXY_MIRROR: 'hub' }), identity, doc, () => sm)!;
+    expect(proxy.settings).toEqual({ leaseSeconds: 60, waitSeconds: 20, pollMs: 250 });
+    expect(proxy.mirror).toBe('hub');
+    expect(awsProxy(readAwsConfig({ ...base, REGISTRY_PRIMARY_REGION: 'us-east-1' }), identity, doc, () => sm)).toBeDefined();
+    expect(awsProxy(readAwsConfig({ ...base, AWS_REGION: 'eu-west-1', REGISTRY_PRIMARY_REGION: 'us-east-1' }), identity, doc, () => sm)).toBeUndefined();
+  });
+});
