@@ -29,6 +29,7 @@ import { CdnCache } from '../front-door/cdn-cache.ts';
 import type { RegionalApis } from '../front-door/regions.ts';
 import { startFrontDoor, type FrontDoor, type FrontDoorOptions } from '../front-door/server.ts';
 import { log } from '../../functions/http/log.ts';
+import { reportProxyEvent } from '../../functions/http/proxy-report.ts';
 import { FsUpstreamSecrets } from '../../functions/adapters/fs/fs-upstream-secrets.ts';
 import type { UpstreamSecrets } from '../../functions/core/proxy/model.ts';
 
@@ -224,7 +225,7 @@ export async function startAwsLocal(opts: AwsLocalOptions): Promise<AwsLocal> {
     const originSecretFile = join(work, 'origin-secret.json');
     await writeFile(originSecretFile, JSON.stringify(origin), { mode: 0o600 });
     const apiEnv = { ...env, ...opts.apiEnv, REGISTRY_ORIGIN_SECRET_FILE: originSecretFile };
-    const deps = await createAwsDeps(readAwsConfig(apiEnv), { credentials: LOCAL_S3_CREDENTIALS });
+    const deps = await createAwsDeps(readAwsConfig(apiEnv), { credentials: LOCAL_S3_CREDENTIALS, onProxyEvent: reportProxyEvent });
     cleanups.push(async () => {
       deps.dynamo.destroy();
       deps.s3.destroy();
@@ -248,7 +249,7 @@ export async function startAwsLocal(opts: AwsLocalOptions): Promise<AwsLocal> {
     if (opts.replicaRegion) {
       const replica = opts.replicaRegion;
       // The replica's API: a Lambda of its own in its own region, reading the same stores.
-      const replicaDeps = await createAwsDeps(readAwsConfig({ ...apiEnv, AWS_REGION: replica }), { credentials: LOCAL_S3_CREDENTIALS });
+      const replicaDeps = await createAwsDeps(readAwsConfig({ ...apiEnv, AWS_REGION: replica }), { credentials: LOCAL_S3_CREDENTIALS, onProxyEvent: reportProxyEvent });
       cleanups.push(async () => {
         replicaDeps.dynamo.destroy();
         replicaDeps.s3.destroy();

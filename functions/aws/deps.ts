@@ -36,7 +36,7 @@ import type { Logger } from '@aws-lambda-powertools/logger';
 import type { AuditLog } from '../core/audit.ts';
 import { DynamoAuditLog } from '../adapters/dynamodb/dynamo-audit.ts';
 import { awsAuditRecorder } from './audit.ts';
-import type { ProxyDeps } from '../core/proxy/deps.ts';
+import type { ProxyDeps, ProxyEvent } from '../core/proxy/deps.ts';
 import { awsProxy } from './proxy.ts';
 
 let secrets: SecretsManagerClient | undefined;
@@ -106,6 +106,8 @@ export interface AwsDepsOptions {
   credentials?: { accessKeyId: string; secretAccessKey: string };
   /** A re-read of the token keys failed (the keys read before stay in use); default logTokenKeysError. */
   onTokenKeysError?: (error: unknown) => void;
+  /** What the pull-through cache reports (a fetch, a revalidation, a stale copy served); default logProxyEvent. */
+  onProxyEvent?: (event: ProxyEvent) => void;
 }
 
 export async function createAwsDeps(config: AwsConfig, opts: AwsDepsOptions = {}): Promise<AwsDeps> {
@@ -125,7 +127,7 @@ export async function createAwsDeps(config: AwsConfig, opts: AwsDepsOptions = {}
   const identity = new DynamoIdentityStore(doc, config.tableName);
   const loginThrottle = new DynamoLoginThrottle(doc, config.tableName);
   const originSecrets = origin ? origin.upload.map((k) => String(k.secret)) : [];
-  const proxy = awsProxy(config, identity, doc, () => secretsClient(config));
+  const proxy = awsProxy(config, identity, doc, () => secretsClient(config), opts.onProxyEvent);
   return { config, dynamo, s3, metadata, blobs, keys, identity, originSecrets, loginThrottle, audit, ...(tokens ? { tokens } : {}), ...(proxy ? { proxy } : {}) };
 }
 

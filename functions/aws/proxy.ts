@@ -10,10 +10,9 @@ import { DynamoProxyState } from '../adapters/dynamodb/dynamo-proxy-state.ts';
 import { FsUpstreamSecrets } from '../adapters/fs/fs-upstream-secrets.ts';
 import { SecretsManagerUpstreamSecrets } from '../adapters/secretsmanager/sm-upstream-secrets.ts';
 import type { IdentityStore } from '../core/auth/identity-store.ts';
-import type { ProxyDeps } from '../core/proxy/deps.ts';
+import { PROXY_METRICS, type ProxyDeps, type ProxyEvent } from '../core/proxy/deps.ts';
 import type { UpstreamSecrets } from '../core/proxy/model.ts';
 import { proxyProjects } from '../core/proxy/projects.ts';
-import { reportProxyEvent } from '../http/proxy-report.ts';
 import type { AwsConfig } from './config.ts';
 
 /** A process given no place for credentials (REGISTRY_UPSTREAM_SECRETS_PREFIX unset): a project that has some cannot be fetched for. */
@@ -22,6 +21,16 @@ const NO_SECRETS: UpstreamSecrets = {
   put: () => Promise.reject(new Error('no upstream credentials store is configured')),
   delete: () => Promise.resolve(),
 };
+
+/**
+ * Where a pull-through event goes when the entry point gives no reporter: one JSON line on stdout
+ * (CloudWatch Logs in a Lambda) with the metric it counts as, a warning for a stale copy served.
+ */
+export function logProxyEvent(e: ProxyEvent): void {
+  const line = JSON.stringify({ level: e.event === 'stale-served' ? 'WARN' : 'INFO', message: `proxy ${e.event}`, metric: PROXY_METRICS[e.event], repository: e.repository, reference: e.reference, ...(e.reason ? { reason: e.reason } : {}) });
+  if (e.event === 'stale-served') console.warn(line);
+  else console.log(line);
+}
 
 /** How long a Lambda container keeps a project's credentials before it reads the secret again. */
 export const CREDENTIALS_CACHE_SECONDS = 300;
@@ -58,14 +67,14 @@ export function upstreamSecrets(config: AwsConfig, secretsClient: () => SecretsM
  * The proxy deps of a process that serves reads: undefined in a replica region (it may not write the
  * table, so it serves what the primary cached and fetches nothing; its writes are refused anyway).
  */
-export function awsProxy(config: AwsConfig, identity: IdentityStore, doc: DynamoDBDocumentClient, secretsClient: () => SecretsManagerClient): ProxyDeps | undefined {
+export function awsProxy(config: AwsConfig, identity: IdentityStore, doc: DynamoDBDocumentClient, secretsClient: () => SecretsManagerClient, report: (e: ProxyEvent) => void = logProxyEvent): ProxyDeps | undefined {
   if (config.primaryRegion !== undefined && config.primaryRegion !== config.region) return undefined;
   const { proxy } = config;
   return {
     ...proxyProjects(identity, upstreamSecrets(config, secretsClient), { fetchSeconds: proxy.fetchSeconds }),
     state: new DynamoProxyState(doc, config.tableName),
     settings: { leaseSeconds: proxy.leaseSeconds, waitSeconds: proxy.waitSeconds, pollMs: 250 },
-    report: reportProxyEvent,
+    report,
     ...(proxy.mirror ? { mirror: proxy.mirror } : {}),
   };
 }

@@ -5,12 +5,12 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it, vi } from 'vitest';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { readAwsConfig } from '../../functions/aws/config.ts';
-import { awsProxy, cachedReads, CREDENTIALS_CACHE_SECONDS, upstreamSecrets } from '../../functions/aws/proxy.ts';
+import { awsProxy, cachedReads, CREDENTIALS_CACHE_SECONDS, logProxyEvent, upstreamSecrets } from '../../functions/aws/proxy.ts';
 import type { IdentityStore } from '../../functions/core/auth/identity-store.ts';
 
 const base = { TABLE_NAME: 't', BUCKET_NAME: 'b', KEYS_SECRET_ARN: 'arn:k', AWS_REGION: 'us-east-1' };
@@ -81,5 +81,21 @@ describe('awsProxy', () => {
     expect(proxy.mirror).toBe('hub');
     expect(awsProxy(readAwsConfig({ ...base, REGISTRY_PRIMARY_REGION: 'us-east-1' }), identity, doc, () => sm)).toBeDefined();
     expect(awsProxy(readAwsConfig({ ...base, AWS_REGION: 'eu-west-1', REGISTRY_PRIMARY_REGION: 'us-east-1' }), identity, doc, () => sm)).toBeUndefined();
+  });
+});
+
+describe('logProxyEvent (the default reporter of a deployed process)', () => {
+  it('one JSON line per event with the metric it counts as; a stale copy served is a warning', () => {
+    const out = vi.spyOn(console, 'log').mockImplementation(() => {});
+    const warn = vi.spyOn(console, 'warn').mockImplementation(() => {});
+    try {
+      logProxyEvent({ event: 'fetched', repository: 'hub/library/alpine', reference: 'sha256:ab' });
+      logProxyEvent({ event: 'stale-served', repository: 'hub/library/alpine', reference: '3', reason: 'upstream 503' });
+      expect(JSON.parse(out.mock.calls[0]![0] as string)).toEqual({ level: 'INFO', message: 'proxy fetched', metric: 'ProxyFetched', repository: 'hub/library/alpine', reference: 'sha256:ab' });
+      expect(JSON.parse(warn.mock.calls[0]![0] as string)).toEqual({ level: 'WARN', message: 'proxy stale-served', metric: 'ProxyStaleServed', repository: 'hub/library/alpine', reference: '3', reason: 'upstream 503' });
+    } finally {
+      out.mockRestore();
+      warn.mockRestore();
+    }
   });
 });

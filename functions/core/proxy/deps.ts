@@ -19,6 +19,13 @@ export interface ProxyEvent {
   reason?: string;
 }
 
+/** The metric each event counts as, in the log line that reports it (a metric filter can count it in AWS). */
+export const PROXY_METRICS: Readonly<Record<ProxyEvent['event'], string>> = {
+  fetched: 'ProxyFetched',
+  revalidated: 'ProxyRevalidated',
+  'stale-served': 'ProxyStaleServed',
+};
+
 export interface ProxyDeps {
   /** The proxy project a repository belongs to (a project read, kept 5 min per process); undefined for any other. */
   projectOf(repository: string): Promise<ProxyProject | undefined>;
