@@ -5,7 +5,7 @@
 // (GET/HEAD only) and, for `/`, wherever the read-routing function sends it; every answer of those
 // behaviours and of the API's carries the headers policy (functions/web/headers.ts).
 import { CreateBucketCommand, GetObjectCommand, HeadObjectCommand, PutObjectCommand, S3ServiceException, type S3Client } from '@aws-sdk/client-s3';
-import type { UiFile } from '../../functions/web/bundle.ts';
+import { loadUi, type UiFile } from '../../functions/web/bundle.ts';
 import { matchesPathPattern, UI_ASSET_PATH, UI_PAGE_PATH } from '../../functions/edge/source.ts';
 import { UI_SECURITY_HEADERS, uiObjectGroup } from '../../functions/web/headers.ts';
 import type { Answer } from './apigw-http.ts';
@@ -66,4 +66,12 @@ export function uiBucketOrigin(s3: S3Client, bucket: string, id: string): UiOrig
       }
     },
   };
+}
+
+/** The interface built (or read from dist/web/), copied into `bucket`, and that bucket as the origin `id`. */
+export async function deployedUiOrigin(s3: S3Client, bucket: string, id: string, load: () => Promise<UiFile[] | undefined> = loadUi): Promise<UiOrigin> {
+  const files = await load();
+  if (!files) throw new Error('the web interface could not be built, and dist/web/ is not there');
+  await deployUi(s3, bucket, files);
+  return uiBucketOrigin(s3, bucket, id);
 }

@@ -27,8 +27,7 @@ import type { EdgeConfig, ReadRoutingConfig } from '../../functions/edge/source.
 import { ORIGIN_SECRET_HEADER } from '../../functions/aws/origin-guard.ts';
 import { CdnCache } from '../front-door/cdn-cache.ts';
 import type { RegionalApis } from '../front-door/regions.ts';
-import { deployUi, uiBucketOrigin, type UiOrigin } from '../front-door/ui-origin.ts';
-import { loadUi } from '../../functions/web/bundle.ts';
+import { deployedUiOrigin } from '../front-door/ui-origin.ts';
 import { startFrontDoor, type FrontDoor, type FrontDoorOptions } from '../front-door/server.ts';
 import { log } from '../../functions/http/log.ts';
 
@@ -236,13 +235,7 @@ export async function startAwsLocal(opts: AwsLocalOptions): Promise<AwsLocal> {
     const handler = createApiHandler(() => registry, { logger, metrics, computeBytes: apiBytes });
     // The web interface with token auth on (as `npm start` serves it): built, and copied into its
     // bucket as the deployment does (dev/front-door/ui-origin.ts).
-    let ui: UiOrigin | undefined;
-    if (opts.auth) {
-      const files = await loadUi();
-      if (!files) throw new Error('the web interface could not be built, and dist/web/ is not there');
-      await deployUi(deps.s3, UI_BUCKET, files);
-      ui = uiBucketOrigin(deps.s3, UI_BUCKET, UI_ORIGIN);
-    }
+    const ui = opts.auth ? await deployedUiOrigin(deps.s3, UI_BUCKET, UI_ORIGIN) : undefined;
     const uiId = ui ? UI_ORIGIN : '';
     let regions: RegionalApis;
     let localRegions: LocalRegions | undefined;

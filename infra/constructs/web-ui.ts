@@ -117,6 +117,23 @@ export class WebUi extends Construct {
     this.acknowledgeDeployment();
   }
 
+  /**
+   * A behaviour of the interface's files (`/ui/*`, `/index.html`): GET/HEAD from the bucket, no
+   * signed URLs (anyone may load the page; what it shows is checked by the API), no function,
+   * nothing in the cache key but the path.
+   */
+  behaviour(): cloudfront.BehaviorOptions {
+    return {
+      origin: this.origin,
+      allowedMethods: cloudfront.AllowedMethods.ALLOW_GET_HEAD,
+      cachedMethods: cloudfront.CachedMethods.CACHE_GET_HEAD,
+      cachePolicy: this.cachePolicy,
+      responseHeadersPolicy: this.headers,
+      viewerProtocolPolicy: cloudfront.ViewerProtocolPolicy.REDIRECT_TO_HTTPS,
+      compress: true,
+    };
+  }
+
   /** What cdk-nag finds in CDK's own deployment function and the grants CDK writes for it. */
   private acknowledgeDeployment(): void {
     const stack = Stack.of(this);

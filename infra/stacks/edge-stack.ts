@@ -325,17 +325,9 @@ export class EdgeStack extends Stack {
           origin: pageOrigin,
           allowedMethods: cloudfront.AllowedMethods.ALLOW_GET_HEAD,
         },
-        // The web interface's files: no signed URLs (anyone may load the page; what it shows is
-        // checked by the API), no function, nothing in the cache key but the path.
-        ...Object.fromEntries([UI_ASSET_PATH, UI_PAGE_PATH].map((path) => [path, {
-          origin: this.webUi.origin,
-          allowedMethods: cloudfront.AllowedMethods.ALLOW_GET_HEAD,
-          cachedMethods: cloudfront.CachedMethods.CACHE_GET_HEAD,
-          cachePolicy: this.webUi.cachePolicy,
-          responseHeadersPolicy: this.webUi.headers,
-          viewerProtocolPolicy: cloudfront.ViewerProtocolPolicy.REDIRECT_TO_HTTPS,
-          compress: true,
-        }])),
+        // The web interface's files (infra/constructs/web-ui.ts).
+        [UI_ASSET_PATH]: this.webUi.behaviour(),
+        [UI_PAGE_PATH]: this.webUi.behaviour(),
         [UPLOAD_PATH]: {
           ...passThrough,
           origin: uploadOrigin,

@@ -4,7 +4,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeS3Client } from '../../../functions/adapters/s3/s3-client.ts';
 import { UI_CACHE_CONTROL, UI_SECURITY_HEADERS } from '../../../functions/web/headers.ts';
-import { deployUi, isUiPath, methodNotAllowed, uiBucketOrigin, withUiHeaders } from '../../../dev/front-door/ui-origin.ts';
+import { deployedUiOrigin, deployUi, isUiPath, methodNotAllowed, uiBucketOrigin, withUiHeaders } from '../../../dev/front-door/ui-origin.ts';
 import { startLocalS3, type LocalS3 } from '../../support/s3-local.ts';
 
 let s3: LocalS3;
@@ -43,6 +43,9 @@ describe('the web interface origin of start:aws', () => {
 
   it('refuses to copy a file of no known kind; an S3 it cannot reach is an error, not a 403', async () => {
     await expect(deployUi(s3.client(), 'ui-b', [file('/ui/logo.png', 'png')])).rejects.toThrow(/ui\/logo\.png: no kind of file/);
+    await expect(deployedUiOrigin(s3.client(), 'ui-c', 'ui', async () => undefined)).rejects.toThrow(/could not be built, and dist\/web\/ is not there/);
+    const built = await deployedUiOrigin(s3.client(), 'ui-d', 'ui', async () => [file('/', 'page')]);
+    expect((await built.get('/index.html', 'GET')).body.toString()).toBe('page');
     const nowhere = makeS3Client({ region: 'us-east-1', endpoint: 'http://127.0.0.1:9', forcePathStyle: true, credentials: { accessKeyId: 'x', secretAccessKey: 'x' }, maxAttempts: 1 });
     await expect(uiBucketOrigin(nowhere, 'ui-a', 'ui').get('/index.html', 'GET')).rejects.toThrow();
     nowhere.destroy();
