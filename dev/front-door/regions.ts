@@ -11,6 +11,7 @@ import { requestEvent, type EdgeFunction } from '../cloudfront/harness.ts';
 import { UNAVAILABLE_PAGE_PATH } from '../../functions/edge/source.ts';
 import { invoke, type Answer, type LambdaHandler } from './apigw-http.ts';
 import { CdnCache } from './cdn-cache.ts';
+import type { UiOrigin } from './ui-origin.ts';
 
 export interface RegionalApis {
   /** The read-routing function, loaded with this distribution's settings. */
@@ -25,6 +26,8 @@ export interface RegionalApis {
   pageOrigins: string[];
   /** The API behaviour's cache (what the origin marks public); none: nothing is kept. */
   cache?: CdnCache;
+  /** The web interface's bucket, where the read-routing function sends reads of `/`. */
+  ui?: UiOrigin;
 }
 
 /** Which API origin served a request, for the front door's counters and the tests. */
@@ -43,6 +46,8 @@ function cloudFrontError(status: 502 | 504): Answer {
 interface Choice {
   ids: string[];
   failover: number[];
+  /** The path as the function left it. */
+  uri?: string;
 }
 
 /** Read-routing's choice for `req`; a header the function dropped (an anonymous token) leaves `event` too. */
@@ -51,7 +56,7 @@ async function choose(apis: RegionalApis, req: { method: string; url: string; he
   if (result.kind !== 'request') throw new Error('read-routing answered a request itself');
   for (const name of Object.keys(event.headers)) if (name in req.headers && !(name in result.request.headers)) delete event.headers[name];
   const origin = result.origin;
-  if (origin.kind === 'id') return { ids: [origin.id], failover: [] };
+  if (origin.kind === 'id') return { ids: [origin.id], failover: [], uri: result.request.uri };
   if (origin.kind === 'group') {
     const p = origin.params as { originIds: { originId: string }[]; failoverCriteria: { statusCodes: number[] } };
     return { ids: p.originIds.map((o) => o.originId), failover: p.failoverCriteria.statusCodes };
@@ -78,7 +83,9 @@ async function tryOrigins(apis: RegionalApis, choice: Choice, event: APIGatewayP
  * another behaviour chose one (the upload behaviour's), else read-routing's choice.
  */
 export async function regionalInvoke(apis: RegionalApis, req: IncomingMessage, event: APIGatewayProxyEventV2, timeoutMs: number, originId?: string): Promise<RegionalAnswer> {
-  const choice = originId ? { ids: [originId], failover: [] } : await choose(apis, { method: req.method ?? 'GET', url: req.url ?? '/', headers: req.headers }, event);
+  const choice: Choice = originId ? { ids: [originId], failover: [] } : await choose(apis, { method: req.method ?? 'GET', url: req.url ?? '/', headers: req.headers }, event);
+  // The page: the interface's bucket, as the function rewrote the path (nothing the API cache keeps).
+  if (apis.ui && choice.ids[0] === apis.ui.id) return { answer: await apis.ui.get(choice.uri ?? '/index.html', req.method ?? 'GET'), tried: [apis.ui.id] };
   // The API behaviour's cache (the upload behaviour, which chose `originId`, keeps nothing).
   const key = apis.cache && !originId ? CdnCache.keyOf(event) : undefined;
   const hit = key === undefined ? undefined : apis.cache!.get(key);

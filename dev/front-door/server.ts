@@ -5,11 +5,12 @@
 import { createServer, request as httpRequest, type IncomingHttpHeaders, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { pipeline } from 'node:stream/promises';
-import { API_GATEWAY_BODY_LIMIT, INTEGRATION_TIMEOUT_MS, invoke, ociError, requestTooLarge, requestToEvent, writeAnswer, type LambdaHandler } from './apigw-http.ts';
+import { API_GATEWAY_BODY_LIMIT, INTEGRATION_TIMEOUT_MS, invoke, ociError, requestTooLarge, requestToEvent, writeAnswer, type Answer, type LambdaHandler } from './apigw-http.ts';
 import { routeUpload, type Destination } from './route-upload.ts';
 import { drainUnread } from '../../functions/http/server.ts';
 import { isUploadPath, toS3, viewerRequest, type EdgeDestination, type EdgeRouting } from './edge-origin.ts';
 import { regionalInvoke, type RegionalApis } from './regions.ts';
+import { isUiPath, methodNotAllowed, withUiHeaders, type UiOrigin } from './ui-origin.ts';
 
 export interface FrontDoorOptions {
   host: string;
@@ -40,6 +41,12 @@ export interface FrontDoorOptions {
    * it, `handler` answers every API request).
    */
   regions?: RegionalApis;
+  /**
+   * The web interface's bucket: the behaviours /ui/* and /index.html read it, the read-routing
+   * function sends reads of `/` to it (`regions.ui`), and the headers policy goes on those answers
+   * and the API behaviour's (infra/stacks/edge-stack.ts). Without it, `/` is the API's.
+   */
+  ui?: UiOrigin;
 }
 
 /** The start:aws-only path that reports FrontDoorStats. */
@@ -48,7 +55,7 @@ export const LOCAL_STATS_PATH = '/_local/stats';
 /** Request body bytes each origin received (0 for the API and ingest is the point of the edge path). */
 export interface FrontDoorStats {
   bytes: Record<'api' | 'ingest' | 's3', number>;
-  requests: Record<Destination | EdgeDestination, number>;
+  requests: Record<Destination | EdgeDestination | 'ui', number>;
   /** With regions: requests each API origin was sent (a failover counts on both). */
   apiOrigins: Record<string, number>;
 }
@@ -83,6 +90,8 @@ async function readBody(req: IncomingMessage, limit: number): Promise<Buffer | u
 
 interface ApiTarget {
   handler: LambdaHandler;
+  /** The behaviour's response headers policy, when it has one (the API behaviour's, with an interface). */
+  headers?: (answer: Answer) => Answer;
   regions?: RegionalApis;
   /** The origin a function already chose (the upload behaviour's). */
   originId?: string;
@@ -106,10 +115,11 @@ async function toApi(target: ApiTarget, req: IncomingMessage, res: ServerRespons
   for (const [name, value] of Object.entries(originHeaders)) event.headers[name.toLowerCase()] = value;
   // CloudFront's own viewer address (ip:port of the connection), whatever the viewer sent in its name.
   event.headers['cloudfront-viewer-address'] = `${req.socket.remoteAddress ?? ''}:${req.socket.remotePort ?? 0}`;
-  if (!target.regions) return writeAnswer(res, await invoke(target.handler, event, timeoutMs));
+  const policy = target.headers ?? ((a: Answer) => a);
+  if (!target.regions) return writeAnswer(res, policy(await invoke(target.handler, event, timeoutMs)));
   const { answer, tried } = await regionalInvoke(target.regions, req, event, timeoutMs, target.originId);
   if (stats) for (const id of tried) stats.apiOrigins[id] = (stats.apiOrigins[id] ?? 0) + 1;
-  writeAnswer(res, answer);
+  writeAnswer(res, policy(answer));
 }
 
 async function toIngest(origin: URL, req: IncomingMessage, res: ServerResponse, stats?: FrontDoorStats): Promise<void> {
@@ -164,15 +174,15 @@ export async function startFrontDoor(opts: FrontDoorOptions): Promise<FrontDoor>
   const timeoutMs = opts.timeoutMs ?? INTEGRATION_TIMEOUT_MS;
   const stats: FrontDoorStats = {
     bytes: { api: 0, ingest: 0, s3: 0 },
-    requests: { api: 0, ingest: 0, s3: 0, 'edge-refused': 0 },
+    requests: { api: 0, ingest: 0, s3: 0, 'edge-refused': 0, ui: 0 },
     apiOrigins: {},
   };
-  const api: ApiTarget = { handler: opts.handler, ...(opts.regions ? { regions: opts.regions } : {}) };
-  // The upload behaviour's function picks the primary API by id: no read routing there.
-  const uploadApi: ApiTarget = { ...api, ...(opts.regions ? { originId: opts.regions.primary } : {}) };
-  const route = (destination: Destination | EdgeDestination, req: IncomingMessage): void => {
+  const api: ApiTarget = { handler: opts.handler, ...(opts.regions ? { regions: { ...opts.regions, ...(opts.ui ? { ui: opts.ui } : {}) } } : {}), ...(opts.ui ? { headers: withUiHeaders } : {}) };
+  // The upload behaviour's function picks the primary API by id: no read routing there, and no headers policy.
+  const uploadApi: ApiTarget = { handler: opts.handler, ...(opts.regions ? { regions: opts.regions, originId: opts.regions.primary } : {}) };
+  const route = (destination: Destination | EdgeDestination | 'ui', req: IncomingMessage): void => {
     stats.requests[destination] += 1;
-    opts.onRoute?.(destination, req);
+    if (destination !== 'ui') opts.onRoute?.(destination, req);
   };
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const path = (req.url ?? '/').split('?')[0] ?? '/';
@@ -180,6 +190,13 @@ export async function startFrontDoor(opts: FrontDoorOptions): Promise<FrontDoor>
       const body = JSON.stringify(stats);
       res.writeHead(200, { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(body)), 'cache-control': 'no-store' });
       res.end(req.method === 'HEAD' ? undefined : body);
+      if (!req.complete) drainUnread(req);
+      return;
+    }
+    if (opts.ui && isUiPath(path)) {
+      route('ui', req);
+      const allowed = req.method === 'GET' || req.method === 'HEAD';
+      writeAnswer(res, allowed ? withUiHeaders(await opts.ui.get(path, req.method!)) : methodNotAllowed());
       if (!req.complete) drainUnread(req);
       return;
     }

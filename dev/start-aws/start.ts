@@ -27,6 +27,7 @@ import type { EdgeConfig, ReadRoutingConfig } from '../../functions/edge/source.
 import { ORIGIN_SECRET_HEADER } from '../../functions/aws/origin-guard.ts';
 import { CdnCache } from '../front-door/cdn-cache.ts';
 import type { RegionalApis } from '../front-door/regions.ts';
+import { deployedUiOrigin } from '../front-door/ui-origin.ts';
 import { startFrontDoor, type FrontDoor, type FrontDoorOptions } from '../front-door/server.ts';
 import { log } from '../../functions/http/log.ts';
 import { reportProxyEvent } from '../../functions/http/proxy-report.ts';
@@ -37,6 +38,9 @@ const projectDir = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const TABLE = 'registry';
 const BUCKET = 'registry';
 const EDGE_ORIGINS = { s3Origin: 's3', ingestOrigin: 'ingest', apiOrigin: 'api' };
+/** The web interface's bucket (a bucket of its own, as deployed) and its origin id. */
+const UI_BUCKET = 'web-ui';
+const UI_ORIGIN = 'ui';
 const PRIMARY_REGION = 'us-east-1';
 
 export interface AwsLocalOptions {
@@ -244,6 +248,10 @@ export async function startAwsLocal(opts: AwsLocalOptions): Promise<AwsLocal> {
     const apiBytes = newComputeBytes();
     countS3ObjectBytes(deps.s3, apiBytes);
     const handler = createApiHandler(() => registry, { logger, metrics, computeBytes: apiBytes });
+    // The web interface with token auth on (as `npm start` serves it): built, and copied into its
+    // bucket as the deployment does (dev/front-door/ui-origin.ts).
+    const ui = opts.auth ? await deployedUiOrigin(deps.s3, UI_BUCKET, UI_ORIGIN) : undefined;
+    const uiId = ui ? UI_ORIGIN : '';
     let regions: RegionalApis;
     let localRegions: LocalRegions | undefined;
     if (opts.replicaRegion) {
@@ -262,6 +270,7 @@ export async function startAwsLocal(opts: AwsLocalOptions): Promise<AwsLocal> {
         regions: [[PRIMARY_REGION, 38.9, -77.4], [replica, 53.3, -6.3]],
         api: ids,
         blobs: { [PRIMARY_REGION]: 'blobs-primary', [replica]: 'blobs-replica' },
+        ui: uiId,
       };
       regions = {
         routing: loadEdgeFunction('read-routing', { config: routing }),
@@ -285,7 +294,7 @@ export async function startAwsLocal(opts: AwsLocalOptions): Promise<AwsLocal> {
     } else {
       // One region: the read-routing function still runs on the API behaviour (it drops anonymous
       // tokens there), and picks the one API.
-      const routing: ReadRoutingConfig = { primary: PRIMARY_REGION, fallback: '', regions: [[PRIMARY_REGION, 38.9, -77.4]], api: { [PRIMARY_REGION]: EDGE_ORIGINS.apiOrigin }, blobs: { [PRIMARY_REGION]: 'blobs-primary' } };
+      const routing: ReadRoutingConfig = { primary: PRIMARY_REGION, fallback: '', regions: [[PRIMARY_REGION, 38.9, -77.4]], api: { [PRIMARY_REGION]: EDGE_ORIGINS.apiOrigin }, blobs: { [PRIMARY_REGION]: 'blobs-primary' }, ui: uiId };
       regions = {
         routing: loadEdgeFunction('read-routing', { config: routing }),
         handlers: { [EDGE_ORIGINS.apiOrigin]: handler as never },
@@ -390,6 +399,7 @@ export async function startAwsLocal(opts: AwsLocalOptions): Promise<AwsLocal> {
       // GET /_local/stats: bytes and requests per origin, for the tests (never part of a deployment).
       localStats: true,
       regions,
+      ...(ui ? { ui } : {}),
       ...(opts.edge === false ? {} : { edge: {
         viewerRequest: loadEdgeFunction('viewer-request', { config, kvs }),
         viewerResponse: loadEdgeFunction('viewer-response'),

@@ -5,13 +5,16 @@
 // region nearest the viewer (great-circle distance from CloudFront-Viewer-Latitude/-Longitude to each
 // region), with failover to a second region: a replica falls back to the primary on a miss (its copy
 // may lag: replication of items and objects is asynchronous) or an error; the primary falls back to
-// the replica nearest it on an error. See docs/deploy.md, "Regions". Only the runtime's modules.
+// the replica nearest it on an error. See docs/deploy.md, "Regions". The web interface's page, `/`,
+// is not the registry's: a read of it goes to the interface's bucket as index.html (docs/ui.md; its
+// assets, /ui/*, and /index.html have behaviours of their own). Only the runtime's modules.
 import cf from 'cloudfront';
 
 // Deploy-time settings: functions/edge/source.ts rewrites this one line. `regions`: [name, latitude,
 // longitude] of every region, the primary first; `api` and `blobs`: the origin id of each region's
-// API and bucket; `fallback`: the region the primary fails over to (none with one region).
-var CONFIG = { primary: 'us-east-1', fallback: '', regions: [['us-east-1', 38.9, -77.4]], api: { 'us-east-1': 'api' }, blobs: { 'us-east-1': 'blobs-us-east-1' } };
+// API and bucket; `fallback`: the region the primary fails over to (none with one region); `ui`: the
+// origin id of the web interface's bucket (none: `/` is the API's, which answers 404).
+var CONFIG = { primary: 'us-east-1', fallback: '', regions: [['us-east-1', 38.9, -77.4]], api: { 'us-east-1': 'api' }, blobs: { 'us-east-1': 'blobs-us-east-1' }, ui: '' };
 
 // What makes a read fail over. From a replica: a miss too (403 is S3's answer to a missing key
 // when the reader may not list the bucket). From the primary: errors only; its miss is the truth.
@@ -62,8 +65,18 @@ function anonymousToken(headers) {
   }
 }
 
+/** A read of the page goes to the interface's bucket, with no credentials (the same cached copy for all). */
+function toPage(req) {
+  req.uri = '/index.html';
+  req.querystring = {};
+  for (var k in req.headers) if (k === 'authorization' || k.indexOf('x-amz-') === 0) delete req.headers[k];
+  cf.selectRequestOriginById(CONFIG.ui);
+  return req;
+}
+
 function handler(event) {
   var req = event.request;
+  if (CONFIG.ui && req.uri === '/' && (req.method === 'GET' || req.method === 'HEAD')) return toPage(req);
   var origins = req.uri.indexOf('/blobs/') === 0 ? CONFIG.blobs : CONFIG.api;
   // An anonymous read goes on without its token, so that every anonymous puller shares one cached
   // answer (Authorization is part of the cache key); the origin serves public content without one.

@@ -31,6 +31,8 @@ export interface ReadRoutingConfig {
   api: Record<string, string>;
   /** Origin id of each region's blob bucket. */
   blobs: Record<string, string>;
+  /** Origin id of the web interface's bucket, where a read of `/` goes (absent or '': the API's). */
+  ui?: string;
 }
 
 /** CloudFront Functions' limit on a function's code. */
@@ -82,7 +84,7 @@ function readRoutingSettings(config: ReadRoutingConfig): ReadRoutingConfig {
     return [name, lat, lon];
   });
   const ids = (map: Record<string, string>) => Object.fromEntries(names.map((n) => [n, originId(map[n])]));
-  return { primary: config.primary, fallback: config.fallback, regions, api: ids(config.api), blobs: ids(config.blobs) };
+  return { primary: config.primary, fallback: config.fallback, regions, api: ids(config.api), blobs: ids(config.blobs), ui: config.ui ? originId(config.ui) : '' };
 }
 
 /** The CloudFront cache behaviour the viewer-request function runs on: every upload path. */
@@ -94,6 +96,13 @@ export const UPLOAD_PATH = '/v2/*/blobs/uploads/*';
  * `_`, so no repository route can take this path.
  */
 export const UNAVAILABLE_PAGE_PATH = '/v2/_registry/unavailable';
+
+/**
+ * The web interface's behaviours (docs/ui.md): its hashed assets and icon, and its page by name.
+ * `/` itself is on the API behaviour, whose read-routing function sends its reads to the page.
+ */
+export const UI_ASSET_PATH = '/ui/*';
+export const UI_PAGE_PATH = '/index.html';
 
 /**
  * Whether CloudFront's path pattern matches `path`: `*` stands for any characters (slashes

@@ -22,10 +22,11 @@ export interface RegistryFunctionProps {
 /** Where `npm run build` writes its bundles, relative to the project root (cwd of synth). */
 export const DIST_DIR = 'dist';
 
-export function bundlePath(bundle: string): string {
+/** dist/<bundle>, which must hold `entry` (index.mjs of a Lambda bundle; index.html of the web interface). */
+export function bundlePath(bundle: string, entry = 'index.mjs'): string {
   const dir = join(DIST_DIR, bundle);
-  if (!existsSync(join(dir, 'index.mjs'))) {
-    throw new Error(`${join(dir, 'index.mjs')} is missing: run \`npm run build\` before synth (\`npm run synth\` does both)`);
+  if (!existsSync(join(dir, entry))) {
+    throw new Error(`${join(dir, entry)} is missing: run \`npm run build\` before synth (\`npm run synth\` does both)`);
   }
   return dir;
 }

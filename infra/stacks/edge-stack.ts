@@ -9,9 +9,13 @@
 //   /v2/*/blobs/uploads/*      the upload CloudFront Functions (functions/edge) and their
 //                              KeyValueStore: the viewer-request function picks the origin of each
 //                              request by id (S3 fast path, ingest, or the primary API)
+//   /ui/*, /index.html         the web interface's files, from a bucket of their own through OAC
+//                              (infra/constructs/web-ui.ts), GET/HEAD, cached as their
+//                              Cache-Control says, with the interface's security headers
 //   * (default)                the API, every method, nothing cached: the read-routing function
 //                              sends writes to the primary region's API and reads (GET/HEAD) to the
-//                              nearest region's, with failover to a second region
+//                              nearest region's, with failover to a second region; a read of `/`
+//                              it sends to the web interface's bucket (index.html)
 // Every region's API and bucket is an origin of the distribution. CloudFront refuses a static origin
 // group on a behaviour that allows POST/PUT/PATCH/DELETE; a function-made group per read request is
 // the way around it: see docs/deploy.md, "Regions".
@@ -24,11 +28,12 @@ import * as route53 from 'aws-cdk-lib/aws-route53';
 import * as targets from 'aws-cdk-lib/aws-route53-targets';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import type { Construct } from 'constructs';
-import { edgeFunctionSource, UNAVAILABLE_PAGE_PATH, UPLOAD_PATH } from '../../functions/edge/source.ts';
+import { edgeFunctionSource, UI_ASSET_PATH, UI_PAGE_PATH, UNAVAILABLE_PAGE_PATH, UPLOAD_PATH } from '../../functions/edge/source.ts';
 import { distributionComment } from '../../functions/adapters/cloudfront/cloudfront-cache.ts';
 import type { EdgeConfig, ReadRoutingConfig } from '../../functions/edge/source.ts';
 import type { EnvironmentConfig } from '../config.ts';
 import { UploadKeysPublisher } from '../constructs/upload-keys-publisher.ts';
+import { WebUi } from '../constructs/web-ui.ts';
 import { nearestRegion, regionLocation } from '../region-locations.ts';
 import { bucketName, bucketRegionalDomainName, KEY_PREFIXES, originSecretName, PREFIX, uploadKeysFunctionName } from '../names.ts';
 import { ORIGIN_SECRET_HEADER } from '../../functions/aws/origin-guard.ts';
@@ -68,6 +73,8 @@ export const ORIGIN_IDS = {
   ingest: 'ingest',
   /** The blob bucket of a region through OAC; the primary's is also the edge fast path's target. */
   bucket: (region: string) => `blobs-${region}`,
+  /** The web interface's bucket (us-east-1, next to the distribution). */
+  ui: 'ui',
 } as const;
 
 export const BLOB_PATH = `/${KEY_PREFIXES.blobs}*`;
@@ -103,6 +110,8 @@ export class EdgeStack extends Stack {
   readonly readRoutingConfig: ReadRoutingConfig;
   /** The settings written into the deployed viewer-request function. */
   readonly edgeConfig: EdgeConfig;
+  /** The web interface's bucket, its deployments and its behaviours' policies. */
+  readonly webUi: WebUi;
 
   constructor(scope: Construct, id: string, props: EdgeStackProps) {
     super(scope, id, props);
@@ -148,12 +157,14 @@ export class EdgeStack extends Stack {
     const primaryBucket = bucketOrigin(config.region);
     const replicaBuckets = config.replicaRegions.map(bucketOrigin);
     const regions = [config.region, ...config.replicaRegions];
+    this.webUi = new WebUi(this, 'WebUi', { environment: config.name, retain: config.retain, originId: ORIGIN_IDS.ui });
     const readRouting: ReadRoutingConfig = {
       primary: config.region,
       fallback: nearestRegion(config.region, config.replicaRegions) ?? '',
       regions: regions.map(regionLocation),
       api: Object.fromEntries([[config.region, ORIGIN_IDS.api], ...props.replicaApis.map((o) => [o.region, ORIGIN_IDS.replicaApi(o.region)])]),
       blobs: Object.fromEntries(regions.map((r) => [r, ORIGIN_IDS.bucket(r)])),
+      ui: ORIGIN_IDS.ui,
     };
     this.readRoutingConfig = readRouting;
     const fallbackApi = props.replicaApis.find((o) => o.region === readRouting.fallback);
@@ -286,6 +297,10 @@ export class EdgeStack extends Stack {
         cachedMethods: cloudfront.CachedMethods.CACHE_GET_HEAD,
         cachePolicy: apiReads,
         functionAssociations: readRoutingAssociation,
+        // `/` is the web interface's page (the read-routing function sends its reads to the bucket),
+        // so this behaviour's answers carry the page's headers too: for the API's JSON, a CSP that
+        // allows nothing, nosniff and no referrer are the usual hardening of an API.
+        responseHeadersPolicy: this.webUi.headers,
       },
       // The primary API unreachable (502) or silent (504): an OCI error, not CloudFront's HTML page.
       // The page is the API's own, from its own behaviour (below), so a replica serves it.
@@ -310,6 +325,9 @@ export class EdgeStack extends Stack {
           origin: pageOrigin,
           allowedMethods: cloudfront.AllowedMethods.ALLOW_GET_HEAD,
         },
+        // The web interface's files (infra/constructs/web-ui.ts).
+        [UI_ASSET_PATH]: this.webUi.behaviour(),
+        [UI_PAGE_PATH]: this.webUi.behaviour(),
         [UPLOAD_PATH]: {
           ...passThrough,
           origin: uploadOrigin,

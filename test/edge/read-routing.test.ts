@@ -12,6 +12,7 @@ const PROD: ReadRoutingConfig = {
   regions: [['us-east-1', 38.9, -77.4], ['eu-west-1', 53.3, -6.3], ['ap-southeast-2', -33.9, 151.2]],
   api: { 'us-east-1': 'api', 'eu-west-1': 'api-eu-west-1', 'ap-southeast-2': 'api-ap-southeast-2' },
   blobs: { 'us-east-1': 'blobs-us-east-1', 'eu-west-1': 'blobs-eu-west-1', 'ap-southeast-2': 'blobs-ap-southeast-2' },
+  ui: 'ui',
 };
 const ONE: ReadRoutingConfig = { primary: 'eu-west-1', fallback: '', regions: [['eu-west-1', 53.3, -6.3]], api: { 'eu-west-1': 'api' }, blobs: { 'eu-west-1': 'blobs-eu-west-1' } };
 
@@ -97,11 +98,37 @@ describe('read routing', () => {
     expect((await headersAfter('PUT', jwt({ sub: 'anonymous' })))?.authorization).toEqual({ value: jwt({ sub: 'anonymous' }) });
   });
 
+  it('a read of `/` is the web interface\'s page: index.html from its bucket, without credentials, from anywhere', async () => {
+    for (const method of ['GET', 'HEAD']) {
+      for (const where of [SYDNEY, CHICAGO, {}]) {
+        const r = await fn.run(event(method, '/?x=1', { ...where, authorization: 'Bearer t', 'x-amz-request-payer': 'requester', accept: 'text/html' }));
+        expect(r.origin).toEqual({ kind: 'id', id: 'ui' });
+        expect(r.kind === 'request' && r.request.uri).toBe('/index.html');
+        expect(r.kind === 'request' && r.request.querystring).toEqual({});
+        const headers = r.kind === 'request' ? r.request.headers : {};
+        expect(headers.authorization).toBeUndefined();
+        expect(headers['x-amz-request-payer']).toBeUndefined();
+        expect(headers.accept).toEqual({ value: 'text/html' });
+        expect(headers['x-registry-host']).toBeUndefined();
+      }
+    }
+  });
+
+  it('only a read of `/` itself: a write to it, and every other path, stays the registry\'s; without a ui origin `/` is the API\'s', async () => {
+    expect((await fn.run(event('POST', '/', PARIS))).origin).toEqual({ kind: 'id', id: 'api' });
+    for (const path of ['/index.htm', '//', '/v2/', '/ui']) expect(group(await fn.run(event('GET', path, PARIS))).ids, path).toEqual(['api-eu-west-1', 'api']);
+    const r = await loadEdgeFunction('read-routing', { config: ONE }).run(event('GET', '/', PARIS));
+    expect(r.origin).toEqual({ kind: 'id', id: 'api' });
+    expect(r.kind === 'request' && r.request.uri).toBe('/');
+  });
+
   it('settings are checked before they are written into the code', () => {
     expect(() => edgeFunctionSource('read-routing', { ...PROD, primary: 'eu-west-1' })).toThrow(/primary region comes first/);
     expect(() => edgeFunctionSource('read-routing', { ...PROD, fallback: 'us-east-1' })).toThrow(/fallback/);
     expect(() => edgeFunctionSource('read-routing', { ...PROD, api: { ...PROD.api, 'eu-west-1': "x'; evil()" } })).toThrow(/origin id/);
     expect(() => edgeFunctionSource('read-routing', { ...ONE, regions: [['eu-west-1', 95, 0]] })).toThrow(/bad region/);
+    expect(() => edgeFunctionSource('read-routing', { ...PROD, ui: 'u i' })).toThrow(/origin id/);
+    expect(edgeFunctionSource('read-routing', ONE)).toContain('"ui":""');
     expect(Buffer.byteLength(edgeFunctionSource('read-routing', PROD))).toBeLessThan(EDGE_FUNCTION_MAX_BYTES);
   });
 });

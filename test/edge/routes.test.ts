@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { API_VERSION_HEADERS } from '../../functions/core/http.ts';
 import { matchRoute } from '../../functions/core/routes.ts';
-import { edgeFunctionFile, matchesPathPattern, UNAVAILABLE_PAGE_PATH, UPLOAD_PATH } from '../../functions/edge/source.ts';
+import { edgeFunctionFile, matchesPathPattern, UI_ASSET_PATH, UI_PAGE_PATH, UNAVAILABLE_PAGE_PATH, UPLOAD_PATH } from '../../functions/edge/source.ts';
 
 const D = `sha256:${'a'.repeat(64)}`;
 const UUID = '0b6c1f9e-3d2a-4c8b-9f1e-2a3b4c5d6e7f';
@@ -57,6 +57,17 @@ describe('the edge against the route table', () => {
   it('the unavailable page (CloudFront\'s 503 answer) is a path no route of the table takes', () => {
     expect(matchRoute(UNAVAILABLE_PAGE_PATH)).toBeUndefined();
     expect(matchesPathPattern(UPLOAD_PATH, UNAVAILABLE_PAGE_PATH)).toBe(false);
+  });
+
+  it('the web interface\'s behaviours take no path of the registry\'s (every route is under /v2/), and `/` is in neither', () => {
+    for (const path of PATHS) {
+      for (const pattern of [UI_ASSET_PATH, UI_PAGE_PATH]) expect(matchesPathPattern(pattern, path) && matchRoute(path) !== undefined, `${pattern} ${path}`).toBe(false);
+    }
+    for (const path of ['/ui/main-ABCDEFGH.js', '/ui/icon.svg', UI_PAGE_PATH]) expect(matchRoute(path), path).toBeUndefined();
+    expect(matchesPathPattern(UI_ASSET_PATH, '/ui/main-ABCDEFGH.js')).toBe(true);
+    expect(matchesPathPattern(UI_ASSET_PATH, '/v2/ui/x')).toBe(false);
+    expect(matchesPathPattern(UI_ASSET_PATH, '/')).toBe(false);
+    expect(matchesPathPattern(UI_PAGE_PATH, '/')).toBe(false);
   });
 
   it('CloudFront path patterns: * spans slashes, ? is one character, the rest is literal', () => {

@@ -60,6 +60,7 @@ describe('cdk-nag AwsSolutions', () => {
       'AwsSolutions-ECS2',
       'AwsSolutions-ELB2',
       'AwsSolutions-IAM5',
+      'AwsSolutions-L1',
       'AwsSolutions-S1',
       'AwsSolutions-SF2',
       'AwsSolutions-SMG4',
@@ -67,7 +68,18 @@ describe('cdk-nag AwsSolutions', () => {
     ]);
     // Wildcards are acknowledged one resource at a time: object prefixes (blobs/by-upload/ for tagging), the replication role's
     // buckets, the API's and the GC's CDN purge, the API's upstream secrets, and the actions without resource-level permissions.
-    const wildcards = acks.filter((a) => a.id.startsWith('AwsSolutions-IAM5'));
+    // The web interface's deployment (CDK's BucketDeployment, edge stack): CDK's own grants on its
+    // role, its Python function (L1); nothing else of these on it, and nothing of it elsewhere.
+    const deployment = (a: { path: string }) => /-Edge\/WebUi\/DeployRole$|-Edge\/Custom::CDKBucketDeployment[0-9A-F]+\d+MiB$/.test(a.path);
+    const ofDeployment = acks.filter(deployment);
+    expect(new Set(ofDeployment.map((a) => a.id.replace(/<WebUiBucket[0-9A-F]+\.Arn>/, '<ui bucket>').replace(/assets-(<AWS::AccountId>|\d{12})-us-east-1/, 'assets-<account>-us-east-1')))).toEqual(new Set([
+      'AwsSolutions-IAM5[Action::s3:GetBucket*]', 'AwsSolutions-IAM5[Action::s3:GetObject*]', 'AwsSolutions-IAM5[Action::s3:List*]',
+      'AwsSolutions-IAM5[Action::s3:Abort*]', 'AwsSolutions-IAM5[Action::s3:DeleteObject*]',
+      'AwsSolutions-IAM5[Resource::<ui bucket>/*]', 'AwsSolutions-IAM5[Resource::arn:aws:s3:::cdk-hnb659fds-assets-<account>-us-east-1/*]',
+      'AwsSolutions-L1',
+    ]));
+    expect(acks.filter((a) => a.id === 'AwsSolutions-L1' && !deployment(a))).toEqual([]);
+    const wildcards = acks.filter((a) => a.id.startsWith('AwsSolutions-IAM5') && !deployment(a));
     for (const w of wildcards) {
       expect(w.id).toMatch(/^AwsSolutions-IAM5\[Resource::(.*\/(blobs|uploads|manifests)\/\*|.*\/\*|\*|<GcFunction[0-9A-F]+\.Arn>:\*)\]$/);
       // ecr:GetAuthorizationToken, Step Functions' log delivery, the GC's cloudfront:ListDistributions,

@@ -300,7 +300,7 @@ describe.each([
     for (const b of [cfg.DefaultCacheBehavior, ...cfg.CacheBehaviors]) {
       if ((cfg.OriginGroups?.Items ?? []).some((g: Json) => g.Id === b.TargetOriginId)) expect(b.AllowedMethods).toEqual(['GET', 'HEAD']);
     }
-    expect(cfg.CacheBehaviors.map((b: Json) => b.PathPattern)).toEqual(['/blobs/*', '/v2/_registry/*', '/v2/*/blobs/uploads/*']);
+    expect(cfg.CacheBehaviors.map((b: Json) => b.PathPattern)).toEqual(['/blobs/*', '/v2/_registry/*', '/ui/*', '/index.html', '/v2/*/blobs/uploads/*']);
   });
 
   it('an unreachable (502) or silent (504) origin is answered 503 with the API\'s OCI error page, never cached', () => {

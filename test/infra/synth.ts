@@ -36,8 +36,9 @@ function bundlesFresh(): boolean {
     statSync(join(ROOT, 'package-lock.json')).mtimeMs,
     existsSync(build) ? statSync(build).mtimeMs : 0,
   );
-  return BUNDLES.every((b) => {
-    const file = join(ROOT, 'dist', b, 'index.mjs');
+  // dist/web/: the web interface the edge stack deploys.
+  return [...BUNDLES.map((b) => join(b, 'index.mjs')), join('web', 'index.html')].every((f) => {
+    const file = join(ROOT, 'dist', f);
     return existsSync(file) && statSync(file).mtimeMs >= sources;
   });
 }

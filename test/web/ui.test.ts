@@ -2,7 +2,9 @@
 // signed-in browsing down to a multi-platform image with a referrer, the pull command copied, a tag
 // deleted by a maintainer, no Delete button for a guest (and the registry refusing the guest's call
 // itself), a robot created on the page and its secret used by skopeo to pull. axe-core finds no
-// serious or critical violation on any view; the main views are saved to docs/screenshots/.
+// serious or critical violation on any view; the main views are saved to docs/screenshots/. Then
+// the same browser against start:aws (the page from its bucket behind the CloudFront emulation):
+// sign-in, browsing, a tag deleted, a guest refused, and the headers and caching of the files.
 import { createHash } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -11,6 +13,9 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
 import { IDENTITY_DB, SqliteIdentityStore } from '../../functions/adapters/sqlite/sqlite-identity.ts';
 import { addUser, createProject, setMember } from '../../functions/core/auth/admin.ts';
+import type { IdentityStore } from '../../functions/core/auth/identity-store.ts';
+import { startAwsLocal, type AwsLocal } from '../../dev/start-aws/start.ts';
+import { UI_CACHE_CONTROL, UI_SECURITY_HEADERS } from '../../functions/web/headers.ts';
 import { browserUnavailable, launchBrowser, openPage, screenshot, seriousViolations, type Browser } from '../support/browser.ts';
 import { createSkopeo, findTool, isCI } from '../support/clients.ts';
 import { EMPTY_DESCRIPTOR, OCI_INDEX, OCI_MANIFEST } from '../support/oci.ts';
@@ -23,14 +28,17 @@ if (unavailable) process.stdout.write(`web interface tests skipped: ${unavailabl
 
 let dir: string;
 let reg: RunningRegistry;
+let aws: AwsLocal | undefined;
 let browser: Browser;
+/** The registry the helpers below talk to: `npm start`, then start:aws. */
+let target: { url: string; host: string; service: string };
 let service: string;
 const image = { amd64: '', arm64: '', index: '', sbom: '' };
 
 const sha256 = (s: string) => `sha256:${createHash('sha256').update(s).digest('hex')}`;
 
 async function token(user: string, scope: string, password = PASSWORD): Promise<string> {
-  const r = await fetch(`${reg.url}/token?service=${encodeURIComponent(service)}&scope=${encodeURIComponent(scope)}`, {
+  const r = await fetch(`${target.url}/token?service=${encodeURIComponent(target.service)}&scope=${encodeURIComponent(scope)}`, {
     headers: { authorization: `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}` },
   });
   expect(r.status).toBe(200);
@@ -40,20 +48,18 @@ async function token(user: string, scope: string, password = PASSWORD): Promise<
 /** Pushes team/app: two images, an index over both (tag `multi`), an SBOM referring to the index, and tags to delete. */
 async function pushImages(): Promise<void> {
   const push = { authorization: `Bearer ${await token('alice', 'repository:team/app:pull,push')}` };
-  const amd = await pushTinyImage(reg.url, 'team/app', 'amd64', push);
-  const arm = await pushTinyImage(reg.url, 'team/app', 'old', push);
+  const amd = await pushTinyImage(target.url, 'team/app', 'amd64', push);
+  const arm = await pushTinyImage(target.url, 'team/app', 'old', push);
   const entry = (digest: string, size: number, architecture: string) => ({ mediaType: OCI_MANIFEST, digest, size, platform: { os: 'linux', architecture } });
   const index = JSON.stringify({ schemaVersion: 2, mediaType: OCI_INDEX, manifests: [entry(amd.image.digest, amd.image.manifest.length, 'amd64'), entry(arm.image.digest, arm.image.manifest.length, 'arm64')] });
-  expect((await fetch(`${reg.url}/v2/team/app/manifests/multi`, { method: 'PUT', headers: { ...push, 'content-type': OCI_INDEX }, body: index })).status).toBe(201);
+  expect((await fetch(`${target.url}/v2/team/app/manifests/multi`, { method: 'PUT', headers: { ...push, 'content-type': OCI_INDEX }, body: index })).status).toBe(201);
   const sbom = JSON.stringify({ schemaVersion: 2, mediaType: OCI_MANIFEST, artifactType: 'application/spdx+json', config: EMPTY_DESCRIPTOR, layers: [EMPTY_DESCRIPTOR], subject: { mediaType: OCI_INDEX, digest: sha256(index), size: index.length } });
-  expect((await fetch(`${reg.url}/v2/team/app/manifests/${sha256(sbom)}`, { method: 'PUT', headers: { ...push, 'content-type': OCI_MANIFEST }, body: sbom })).status).toBe(201);
+  expect((await fetch(`${target.url}/v2/team/app/manifests/${sha256(sbom)}`, { method: 'PUT', headers: { ...push, 'content-type': OCI_MANIFEST }, body: sbom })).status).toBe(201);
   Object.assign(image, { amd64: amd.image.digest, arm64: arm.image.digest, index: sha256(index), sbom: sha256(sbom) });
 }
 
-beforeAll(async () => {
-  if (unavailable) return;
-  dir = await mkdtemp(join(tmpdir(), 'ui-test-'));
-  const store = new SqliteIdentityStore(join(dir, IDENTITY_DB));
+/** root (system administrator); team (private): alice admin, maya maintainer, gus guest; pub (public). */
+async function seed(store: IdentityStore): Promise<void> {
   await addUser(store, 'root', PASSWORD, true);
   for (const u of ['alice', 'maya', 'gus']) await addUser(store, u, PASSWORD, false);
   await createProject(store, 'team', false);
@@ -61,15 +67,26 @@ beforeAll(async () => {
   await setMember(store, 'team', 'alice', 'admin');
   await setMember(store, 'team', 'maya', 'maintainer');
   await setMember(store, 'team', 'gus', 'guest');
+}
+
+const serviceOf = async (url: string) => /service="([^"]+)"/.exec((await fetch(`${url}/v2/`)).headers.get('www-authenticate') ?? '')![1]!;
+
+beforeAll(async () => {
+  if (unavailable) return;
+  dir = await mkdtemp(join(tmpdir(), 'ui-test-'));
+  const store = new SqliteIdentityStore(join(dir, IDENTITY_DB));
+  await seed(store);
   store.close();
   reg = await startRegistry({ dataDir: dir, env: { REGISTRY_AUTH: 'on' } });
-  service = /service="([^"]+)"/.exec((await fetch(`${reg.url}/v2/`)).headers.get('www-authenticate') ?? '')![1]!;
+  service = await serviceOf(reg.url);
+  target = { url: reg.url, host: reg.host, service };
   [browser] = await Promise.all([launchBrowser(), pushImages()]);
 }, 90_000);
 
 afterAll(async () => {
   await browser?.close();
   await reg?.stop();
+  await aws?.close();
   if (dir) await rm(dir, { recursive: true, force: true });
 });
 
@@ -83,11 +100,20 @@ async function expectAccessible(page: Page, view: string): Promise<void> {
 }
 
 async function signIn(page: Page, user: string): Promise<void> {
-  await page.goto(`${reg.url}/#/signin`);
+  await page.goto(`${target.url}/#/signin`);
   await page.getByLabel('User name').fill(user);
   await page.getByLabel('Password').fill(PASSWORD);
   await page.getByRole('button', { name: 'Sign in' }).click();
   await page.getByRole('button', { name: 'Sign out' }).waitFor();
+}
+
+/** What the page would have sent for a guest: the token endpoint grants no delete, and the DELETE is refused. */
+async function expectGuestRefused(): Promise<void> {
+  const bearer = `Bearer ${await token('gus', 'repository:team/app:pull,delete')}`;
+  const r = await fetch(`${target.url}/v2/team/app/manifests/multi`, { method: 'DELETE', headers: { authorization: bearer } });
+  expect(r.status).toBe(401);
+  expect(((await r.json()) as { errors: { code: string }[] }).errors[0]!.code).toBe('UNAUTHORIZED');
+  expect(r.headers.get('www-authenticate')).toContain('error="insufficient_scope"');
 }
 
 describe('the web interface', () => {
@@ -160,12 +186,7 @@ describe('the web interface', () => {
     await page.goto(`${reg.url}/#/r/team/app`);
     await page.getByRole('link', { name: 'multi' }).waitFor();
     expect(await page.getByRole('button', { name: /Delete/ }).count()).toBe(0);
-    // What the page would have sent: the token endpoint grants a guest no delete, and the DELETE is refused.
-    const bearer = `Bearer ${await token('gus', 'repository:team/app:pull,delete')}`;
-    const r = await fetch(`${reg.url}/v2/team/app/manifests/multi`, { method: 'DELETE', headers: { authorization: bearer } });
-    expect(r.status).toBe(401);
-    expect(((await r.json()) as { errors: { code: string }[] }).errors[0]!.code).toBe('UNAUTHORIZED');
-    expect(r.headers.get('www-authenticate')).toContain('error="insufficient_scope"');
+    await expectGuestRefused();
     // The tag policies read-only.
     await page.goto(`${reg.url}/#/p/team`);
     await page.getByRole('link', { name: 'Tag policies' }).click();
@@ -293,6 +314,78 @@ describe('the web interface', () => {
       expect(await page.evaluate('document.documentElement.scrollWidth'), view).toBeLessThanOrEqual(360);
     }
     await screenshot(page, 'artifact-phone');
+    expect(problems).toEqual([]);
+    await page.close();
+  });
+});
+
+describe('the web interface on start:aws: its bucket behind the CloudFront emulation, the same browser', () => {
+  beforeAll(async () => {
+    if (unavailable) return;
+    aws = await startAwsLocal({ host: '127.0.0.1', port: 0, ingest: false, auth: true });
+    await seed(aws.deps.identity);
+    target = { url: aws.url, host: new URL(aws.url).host, service: await serviceOf(aws.url) };
+    await pushImages();
+  }, 90_000);
+
+  it('the page (at / and /index.html) and its files come from the bucket with the headers and caching `npm start` sends; GET/HEAD only; a missing file is S3\'s 403', async () => {
+    const url = target.url;
+    const page = await fetch(`${url}/`);
+    expect(page.status).toBe(200);
+    expect(page.headers.get('content-type')).toBe('text/html; charset=utf-8');
+    expect(page.headers.get('cache-control')).toBe(UI_CACHE_CONTROL.revalidate);
+    for (const [name, value] of Object.entries(UI_SECURITY_HEADERS)) expect(page.headers.get(name), name).toBe(value);
+    const html = await page.text();
+    expect(await (await fetch(`${url}/index.html`)).text()).toBe(html);
+    const head = await fetch(`${url}/`, { method: 'HEAD' });
+    expect(head.status).toBe(200);
+    expect(head.headers.get('content-length')).toBe(String(Buffer.byteLength(html)));
+    const script = /src="(\/ui\/main-[A-Z0-9]+\.js)"/.exec(html)![1]!;
+    const js = await fetch(`${url}${script}`);
+    expect(js.status).toBe(200);
+    expect(js.headers.get('content-type')).toBe('text/javascript; charset=utf-8');
+    expect(js.headers.get('cache-control')).toBe(UI_CACHE_CONTROL.immutable);
+    expect(js.headers.get('content-security-policy')).toBe(UI_SECURITY_HEADERS['content-security-policy']);
+    await js.arrayBuffer();
+    const missing = await fetch(`${url}/ui/nope.js`);
+    expect(missing.status).toBe(403);
+    expect(await missing.text()).toContain('AccessDenied');
+    for (const path of ['/ui/icon.svg', '/index.html']) expect((await fetch(`${url}${path}`, { method: 'POST', body: 'x' })).status, path).toBe(403);
+    // `/` written to is the API's (which has no such route); the API behaviour's answers carry the policy too.
+    const post = await fetch(`${url}/`, { method: 'POST' });
+    expect(post.headers.get('content-type')).toContain('application/json');
+    expect(post.headers.get('x-content-type-options')).toBe('nosniff');
+    await post.arrayBuffer();
+    expect((await fetch(`${url}/v2/`)).headers.get('content-security-policy')).toBe(UI_SECURITY_HEADERS['content-security-policy']);
+  });
+
+  it('a maintainer signs in, browses to the multi-platform image (platforms, referrer) and deletes a tag; nothing but the registry is asked for', async () => {
+    const { page, problems } = await openPage(browser, target.url);
+    await signIn(page, 'maya');
+    await page.getByRole('link', { name: 'team', exact: true }).click();
+    await page.getByRole('link', { name: 'team/app' }).click();
+    await page.getByRole('link', { name: 'multi' }).click();
+    await page.getByRole('heading', { name: 'Platforms' }).waitFor();
+    await expect.poll(() => page.locator('table').first().innerText()).toContain('linux/arm64');
+    expect(await page.locator('section table').nth(1).innerText()).toContain('application/spdx+json');
+    await expectAccessible(page, 'artifact (start:aws)');
+    await page.goto(`${target.url}/#/r/team/app`);
+    await page.getByRole('button', { name: 'Delete tag old' }).click();
+    await page.getByRole('alertdialog').getByRole('button', { name: 'Delete tag old' }).click();
+    await page.getByText('Deleted tag old.').waitFor();
+    const pull = `Bearer ${await token('maya', 'repository:team/app:pull')}`;
+    expect((await fetch(`${target.url}/v2/team/app/manifests/old`, { headers: { authorization: pull } })).status).toBe(404);
+    expect(problems).toEqual([]);
+    await page.close();
+  });
+
+  it('a guest gets no Delete button, and the registry refuses the guest\'s delete', async () => {
+    const { page, problems } = await openPage(browser, target.url);
+    await signIn(page, 'gus');
+    await page.goto(`${target.url}/#/r/team/app`);
+    await page.getByRole('link', { name: 'multi' }).waitFor();
+    expect(await page.getByRole('button', { name: /Delete/ }).count()).toBe(0);
+    await expectGuestRefused();
     expect(problems).toEqual([]);
     await page.close();
   });

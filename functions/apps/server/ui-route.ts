@@ -5,13 +5,9 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ExtraRoute } from '../../http/server.ts';
 import { log } from '../../http/log.ts';
 import { loadUi, UI_ASSET_PREFIX, type UiFile } from '../../web/bundle.ts';
+import { UI_CACHE_CONTROL, UI_SECURITY_HEADERS } from '../../web/headers.ts';
 
-/**
- * No inline script or style, nothing from another origin: scripts, styles, the icon and the API
- * calls are the registry's own; the page may not be framed.
- */
-export const UI_CSP = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; "
-  + "base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
+export { UI_CSP } from '../../web/headers.ts';
 
 function error(res: ServerResponse, status: number, code: string, message: string, headers: Record<string, string> = {}): string {
   const body = JSON.stringify({ errors: [{ code, message, detail: {} }] });
@@ -44,11 +40,8 @@ export function uiRoute(load: () => Promise<UiFile[] | undefined> = () => loadUi
         'content-type': file.contentType,
         'content-length': String(file.body.length),
         // Hashed names never change; the page and the icon are checked again each time.
-        'cache-control': file.immutable ? 'public, max-age=31536000, immutable' : 'no-cache',
-        'content-security-policy': UI_CSP,
-        'x-content-type-options': 'nosniff',
-        'referrer-policy': 'no-referrer',
-        'cross-origin-opener-policy': 'same-origin',
+        'cache-control': file.immutable ? UI_CACHE_CONTROL.immutable : UI_CACHE_CONTROL.revalidate,
+        ...UI_SECURITY_HEADERS,
       });
       res.end(req.method === 'HEAD' ? undefined : file.body);
       return undefined;
