@@ -4,7 +4,8 @@
 // every mark, unmark and delete is one conditional write (a manifest's delete one transaction).
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { DeleteCommand, GetCommand, QueryCommand, ScanCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import type { GcBlob, GcLink, GcManifest, GcRepository, GcTarget, TagState } from '../../core/ports.ts';
+import type { GcTarget, TagState } from '../../core/ports.ts';
+import type { GcBlob, GcLink, GcManifest, GcRepository } from '../../core/gc-ports.ts';
 import type { DynamoOps } from './dynamo-ops.ts';
 import { toTagState, type Item, type ManifestFields } from './items.ts';
 import { LINK, MANIFEST, TAG, blobKey, linkKey, manifestKey, referrerKey, repoPk, type Key } from './keys.ts';

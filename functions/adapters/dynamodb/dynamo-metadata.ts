@@ -8,8 +8,9 @@ import { startOfDay } from '../../core/pulls.ts';
 import { DynamoGc } from './dynamo-gc.ts';
 import { getItemClientOf, type GetItemClient } from './get-item-client.ts';
 import type {
-  BlobRecord, Descriptor, GcBlob, GcMetadataStore, GcRepository, GcTarget, ManifestHead, ManifestPutIntent, ManifestRecord, MetadataStore, Page, PutManifestOptions, PutManifestResult, References, TagState, TagUse, UploadLease, UploadSession,
+  BlobRecord, Descriptor, GcTarget, ManifestHead, ManifestPutIntent, ManifestRecord, MetadataStore, Page, PutManifestOptions, PutManifestResult, References, TagState, TagUse, UploadLease, UploadSession
 } from '../../core/ports.ts';
+import type { GcBlob, GcMetadataStore, GcRepository } from '../../core/gc-ports.ts';
 import { DynamoManifests, PUT_READ_FIELDS, type AuditItems, type KnownRepos, type PreparedPut } from './dynamo-manifests.ts';
 import { DynamoOps } from './dynamo-ops.ts';
 import { DynamoUploads } from './dynamo-uploads.ts';

@@ -3,9 +3,9 @@
 // encoding, the same order DynamoDB uses for sort keys, so pagination behaves alike in both adapters.
 import { DatabaseSync, type SQLInputValue, type StatementResultingChanges, type StatementSync } from 'node:sqlite';
 import {
-  StorageFullError, TagImmutableError, type BlobRecord, type GcBlob, type GcMetadataStore, type GcRepository, type GcTarget, type Descriptor, type ManifestHead, type ManifestRecord, type MetadataStore, type TagState, type TagUse, type Page, type References,
-  type PutManifestOptions, type PutManifestResult, type UploadLease, type UploadSession,
+  StorageFullError, TagImmutableError, type BlobRecord, type GcTarget, type Descriptor, type ManifestHead, type ManifestRecord, type MetadataStore, type TagState, type TagUse, type Page, type References, type PutManifestOptions, type PutManifestResult, type UploadLease, type UploadSession
 } from '../../core/ports.ts';
+import type { GcBlob, GcMetadataStore, GcRepository } from '../../core/gc-ports.ts';
 import { startOfDay } from '../../core/pulls.ts';
 import { SqliteGc } from './sqlite-gc.ts';
 import { migrate } from './sqlite-schema.ts';
