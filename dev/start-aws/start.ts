@@ -29,6 +29,7 @@ import { CdnCache } from '../front-door/cdn-cache.ts';
 import type { RegionalApis } from '../front-door/regions.ts';
 import { startFrontDoor, type FrontDoor, type FrontDoorOptions } from '../front-door/server.ts';
 import { log } from '../../functions/http/log.ts';
+import { projectQuotas } from '../../functions/core/quota.ts';
 
 const projectDir = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const TABLE = 'registry';
@@ -337,7 +338,7 @@ export async function startAwsLocal(opts: AwsLocalOptions): Promise<AwsLocal> {
       eventsDeps.dynamo.destroy();
       eventsDeps.s3.destroy();
     });
-    const recordEvents = createEventsHandler(() => ({ metadata: eventsDeps.metadata, blobs: eventsDeps.blobs, now: Date.now }));
+    const recordEvents = createEventsHandler(() => ({ metadata: eventsDeps.metadata, blobs: eventsDeps.blobs, now: Date.now, quotas: projectQuotas(eventsDeps.identity) }));
     const deliver = (event: S3Event, attempt = 1): void => {
       if (attempt === 1) events.inFlight += 1;
       recordEvents(event).then(

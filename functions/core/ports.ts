@@ -1,6 +1,7 @@
 // The two storage ports the core depends on. Shaped for DynamoDB + S3 (single-item conditional
 // writes, small transactions, key-ordered queries, no scans on hot paths); SQLite + files fit too.
 import type { AuditEntry } from './audit.ts';
+import type { ProjectUsage } from './quota-ports.ts';
 
 export interface Descriptor {
   mediaType: string;
@@ -149,7 +150,7 @@ export interface MetadataStore {
    * Optional: putBlob, then linkBlob of the record that is stored, in one round trip where the store
    * can (a transaction). Returns the record that is stored.
    */
-  recordBlob?(repo: string, blob: BlobRecord): Promise<BlobRecord>;
+  recordBlob?(repo: string, blob: BlobRecord, quota?: number): Promise<BlobRecord>;
   /**
    * Optional: deleteUpload(uploadId), then recordBlob, in one atomic write, so that a session ended
    * means its upload recorded and linked (a store without it ends the session first, and a recorder
@@ -157,7 +158,7 @@ export interface MetadataStore {
    * that is stored; undefined when the session was not there (ended already, or expired): then
    * nothing is written.
    */
-  recordUpload?(repo: string, blob: BlobRecord, uploadId: string): Promise<BlobRecord | undefined>;
+  recordUpload?(repo: string, blob: BlobRecord, uploadId: string, quota?: number): Promise<BlobRecord | undefined>;
   /**
    * Optional, with recordUpload: reads in one round trip what recording uploads of `digests` into
    * `repo` needs (their blob records, the repository's catalog entry), kept for the recordUpload
@@ -167,11 +168,21 @@ export interface MetadataStore {
   /**
    * Links the blob into the repository (registering the repository if new, without rewriting an
    * existing repository entry). The link carries size and location, so a read is one lookup.
+   *
+   * Storage quotas (docs/quotas.md): every link write counts the blob in its project's usage when no
+   * other repository of the project links it (recordBlob and recordUpload too). With `quota` (the
+   * project's limit in bytes) a write that would count the blob beyond it writes nothing and throws
+   * QuotaExceededError, checked in the same atomic write (racing pushes cannot both slip by).
    */
-  linkBlob(repo: string, blob: BlobRecord): Promise<void>;
+  linkBlob(repo: string, blob: BlobRecord, quota?: number): Promise<void>;
   /** The blob as visible from the repository (link present), or undefined. */
   getLinkedBlob(repo: string, digest: string): Promise<BlobRecord | undefined>;
   unlinkBlob(repo: string, digest: string): Promise<boolean>;
+  /**
+   * Storage used by a project: the distinct blobs linked into any of its repositories (a blob two of
+   * its repositories link counts once). With `digest`: whether that blob is among them.
+   */
+  projectUsage(project: string, digest?: string): Promise<ProjectUsage>;
 
   // Manifests and tags.
   getManifest(repo: string, digest: string): Promise<ManifestRecord | undefined>;
