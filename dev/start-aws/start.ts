@@ -70,6 +70,8 @@ export interface AwsLocalOptions {
   faultEdgePutUnsigned?: boolean;
   /** REGISTRY_AUDIT_PULL_FLUSH_SECONDS (default 60): how often pull counts are written. */
   auditPullFlushSeconds?: number;
+  /** How long the events process keeps a project's storage quota (default QUOTA_SECONDS, 10). */
+  eventsQuotaSeconds?: number;
 }
 
 /** The regions of a start:aws with a replica: take an API down (unreachable) or bring it back. */
@@ -338,7 +340,9 @@ export async function startAwsLocal(opts: AwsLocalOptions): Promise<AwsLocal> {
       eventsDeps.dynamo.destroy();
       eventsDeps.s3.destroy();
     });
-    const recordEvents = createEventsHandler(() => ({ metadata: eventsDeps.metadata, blobs: eventsDeps.blobs, now: Date.now, quotas: projectQuotas(eventsDeps.identity) }));
+    // One quota cache for the process, as the deployed function keeps its deps between invocations.
+    const eventsQuotas = projectQuotas(eventsDeps.identity, Date.now, opts.eventsQuotaSeconds);
+    const recordEvents = createEventsHandler(() => ({ metadata: eventsDeps.metadata, blobs: eventsDeps.blobs, now: Date.now, quotas: eventsQuotas }));
     const deliver = (event: S3Event, attempt = 1): void => {
       if (attempt === 1) events.inFlight += 1;
       recordEvents(event).then(
