@@ -96,6 +96,26 @@ function quotasOn(name: BackendName): void {
     expect(await usage(p)).toBe(used);
   });
 
+  it('a push that takes the room between the check and the link (a race): the link write refuses, 403, the upload ended, nothing linked', async () => {
+    const p = project();
+    // The quota the finishing PUT's check sees is roomy; the one its link write carries is full, as
+    // if a racing push had filled the project in between (the store's own check decides).
+    let asked = 0;
+    const registry = createRegistry({
+      metadata: b.metadata, blobs: b.blobs, authorizer: allowAll, uploadTokens: new TokenSigner(randomBytes(32)),
+      quotas: async () => (++asked === 1 ? 1_000_000 : 100),
+    });
+    const layer = randomBytes(2000);
+    const start = await call(registry, 'POST', `/v2/${p}/app/blobs/uploads/`);
+    const patched = await streamed(registry, 'PATCH', start.headers.location!, layer);
+    expect(patched.status).toBe(202);
+    denied(await call(registry, 'PUT', `${patched.headers.location}&digest=${sha256(layer)}`), p, 0, 100);
+    expect(asked).toBe(2);
+    expect((await call(registry, 'GET', patched.headers.location!)).status).toBe(404);
+    expect((await call(registry, 'HEAD', `/v2/${p}/app/blobs/${sha256(layer)}`)).status).toBe(404);
+    expect(await usage(p)).toBe(0);
+  });
+
   it('a blob two repositories of a project link counts once; another project that links it counts it too; a mount over the quota is refused', async () => {
     const p = project(), other = project();
     const registry = withQuotas(b, { [other]: 1000 });
