@@ -33,6 +33,7 @@ import { log } from '../../functions/http/log.ts';
 import { reportProxyEvent } from '../../functions/http/proxy-report.ts';
 import { FsUpstreamSecrets } from '../../functions/adapters/fs/fs-upstream-secrets.ts';
 import type { UpstreamSecrets } from '../../functions/core/proxy/model.ts';
+import { projectQuotas } from '../../functions/core/quota.ts';
 
 const projectDir = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const TABLE = 'registry';
@@ -80,6 +81,8 @@ export interface AwsLocalOptions {
   proxyMirror?: string;
   /** Extra environment of the API Lambda (e.g. REGISTRY_PROXY_FETCH_SECONDS from the tests). */
   apiEnv?: Record<string, string>;
+  /** How long the events process keeps a project's storage quota (default QUOTA_SECONDS, 10). */
+  eventsQuotaSeconds?: number;
 }
 
 /** The regions of a start:aws with a replica: take an API down (unreachable) or bring it back. */
@@ -361,7 +364,9 @@ export async function startAwsLocal(opts: AwsLocalOptions): Promise<AwsLocal> {
       eventsDeps.dynamo.destroy();
       eventsDeps.s3.destroy();
     });
-    const recordEvents = createEventsHandler(() => ({ metadata: eventsDeps.metadata, blobs: eventsDeps.blobs, now: Date.now }));
+    // One quota cache for the process, as the deployed function keeps its deps between invocations.
+    const eventsQuotas = projectQuotas(eventsDeps.identity, Date.now, opts.eventsQuotaSeconds);
+    const recordEvents = createEventsHandler(() => ({ metadata: eventsDeps.metadata, blobs: eventsDeps.blobs, now: Date.now, quotas: eventsQuotas }));
     const deliver = (event: S3Event, attempt = 1): void => {
       if (attempt === 1) events.inFlight += 1;
       recordEvents(event).then(

@@ -2,6 +2,7 @@
 // Lambda container or ingest task and reused across requests.
 import { publicProjects } from '../core/auth/public-projects.ts';
 import { projectTagRules } from '../core/tag-immutability.ts';
+import { projectQuotas } from '../core/quota.ts';
 import { regionalApi } from './regional-api.ts';
 import { readFile } from 'node:fs/promises';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
@@ -132,10 +133,10 @@ export async function createAwsDeps(config: AwsConfig, opts: AwsDepsOptions = {}
 }
 
 /**
- * Token auth (every deployment), with the projects' settings (tag immutability). Without it: closed
+ * Token auth (every deployment), with the projects' settings (tag immutability, storage quotas). Without it: closed
  * (401 to everything), or open for `start:aws` on loopback stand-ins alone (config.localOpen).
  */
-function authOf(deps: AwsDeps): Pick<RegistryOptions, 'authorizer' | 'auth' | 'tagRules'> {
+function authOf(deps: AwsDeps): Pick<RegistryOptions, 'authorizer' | 'auth' | 'tagRules' | 'quotas'> {
   const auth = deps.config.auth;
   if (!auth || !deps.tokens) return { authorizer: deps.config.localOpen ? allowAll : closedRegistry };
   // Without a domain the public URL is CloudFront's own host, named per request (public-url.ts).
@@ -144,6 +145,7 @@ function authOf(deps: AwsDeps): Pick<RegistryOptions, 'authorizer' | 'auth' | 't
     authorizer: new TokenAuthorizer(deps.tokens, { ...realm, service: auth.service }, publicProjects(deps.identity)),
     auth: { store: deps.identity, tokens: deps.tokens, throttle: deps.loginThrottle, oidc: githubActionsVerifier(auth.oidc.audience, auth.oidc.githubUrl) },
     tagRules: projectTagRules(deps.identity),
+    quotas: projectQuotas(deps.identity),
   };
 }
 

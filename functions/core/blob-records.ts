@@ -3,6 +3,8 @@
 // object-created event or the manifest PUT that follows records it).
 import type { RegistryDeps } from './context.ts';
 import type { BlobRecord, BlobStore } from './ports.ts';
+import { limitOf } from './quota.ts';
+import { QuotaExceededError } from './quota-ports.ts';
 
 /**
  * Records the blob (first verified copy wins), links the winner into the repository, then deletes
@@ -11,14 +13,16 @@ import type { BlobRecord, BlobStore } from './ports.ts';
  * The link comes before the delete: a manifest PUT racing an edge upload's event finds the blob
  * either as the repository's own upload (the copy, not deleted yet) or as a link, never neither.
  */
-export async function recordBlob(deps: Pick<RegistryDeps, 'metadata' | 'blobs'>, repo: string, blob: BlobRecord): Promise<BlobRecord> {
+export async function recordBlob(deps: Pick<RegistryDeps, 'metadata' | 'blobs' | 'quotas'>, repo: string, blob: BlobRecord): Promise<BlobRecord> {
   const { metadata } = deps;
+  // The link counts against the project's quota (core/quota.ts): over it, QuotaExceededError and no link.
+  const limit = await limitOf(deps, repo);
   let stored: BlobRecord;
   if (metadata.recordBlob) {
-    stored = await metadata.recordBlob(repo, blob);
+    stored = await metadata.recordBlob(repo, blob, limit);
   } else {
     stored = await metadata.putBlob(blob);
-    await metadata.linkBlob(repo, stored);
+    await metadata.linkBlob(repo, stored, limit);
   }
   await dropDuplicate(deps, blob, stored);
   return stored;
@@ -33,7 +37,7 @@ async function dropDuplicate(deps: Pick<RegistryDeps, 'blobs'>, blob: BlobRecord
   if (stored.location !== blob.location) await deps.blobs.deleteBlob(blob.location).catch(() => undefined);
 }
 
-type EdgeDeps = Pick<RegistryDeps, 'metadata' | 'blobs' | 'now'>;
+type EdgeDeps = Pick<RegistryDeps, 'metadata' | 'blobs' | 'now' | 'quotas'>;
 export type EdgeUpload = NonNullable<Awaited<ReturnType<NonNullable<BlobStore['findRepoUpload']>>>>;
 
 /**
@@ -46,7 +50,7 @@ export async function recordSession(deps: EdgeDeps, repo: string, blob: BlobReco
   const { metadata } = deps;
   if (uploadId === undefined) return recordBlob(deps, repo, blob);
   if (!metadata.recordUpload) return (await metadata.deleteUpload(uploadId)) ? recordBlob(deps, repo, blob) : undefined;
-  const stored = await metadata.recordUpload(repo, blob, uploadId);
+  const stored = await metadata.recordUpload(repo, blob, uploadId, await limitOf(deps, repo));
   if (stored) await dropDuplicate(deps, blob, stored);
   return stored;
 }
@@ -104,8 +108,15 @@ async function linkSoon(deps: EdgeDeps, repo: string, digest: string): Promise<B
 /**
  * The blob linked into `repo`, or `repo`'s own edge upload of it whose storage event has not been
  * recorded yet (the client HEADs, GETs or mounts the blob right after the edge's 201): recorded
- * and linked here, as the event would (recordEdgeUpload).
+ * and linked here, as the event would (recordEdgeUpload); undefined when its project's quota
+ * refuses it.
  */
 export async function linkedOrEdgeBlob(deps: EdgeDeps, repo: string, digest: string): Promise<BlobRecord | undefined> {
-  return (await deps.metadata.getLinkedBlob(repo, digest)) ?? recordEdgeUpload(deps, repo, digest);
+  const linked = await deps.metadata.getLinkedBlob(repo, digest);
+  if (linked) return linked;
+  // An edge upload over its project's quota is not in the repository (the manifest PUT says why: 403).
+  return recordEdgeUpload(deps, repo, digest).catch((e: unknown) => {
+    if (e instanceof QuotaExceededError) return undefined;
+    throw e;
+  });
 }

@@ -7,6 +7,7 @@ import type { BlobStore, MetadataStore } from './ports.ts';
 import type { TokenSigner } from './tokens.ts';
 import type { AuthDeps } from './auth/auth-deps.ts';
 import type { TagRules } from './tag-immutability.ts';
+import type { Quotas } from './quota.ts';
 import type { AuditRecorder } from './audit.ts';
 import type { ProxyDeps } from './proxy/deps.ts';
 
@@ -52,6 +53,8 @@ export interface RegistryDeps {
   sharedCache?: SharedCache;
   /** Tag immutability rules per repository (core/tag-immutability.ts); absent: every tag may move. */
   tagRules?: TagRules;
+  /** Storage quotas per repository (core/quota.ts); absent: no project has one. */
+  quotas?: Quotas;
   /** The audit trail (core/audit.ts); absent: nothing is recorded. */
   audit?: AuditRecorder;
   /** Proxy projects (pull-through cache, core/proxy); absent: there are none. */

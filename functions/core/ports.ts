@@ -1,6 +1,7 @@
 // The two storage ports the core depends on. Shaped for DynamoDB + S3 (single-item conditional
 // writes, small transactions, key-ordered queries, no scans on hot paths); SQLite + files fit too.
 import type { AuditEntry } from './audit.ts';
+import type { ProjectUsage } from './quota-ports.ts';
 
 export interface Descriptor {
   mediaType: string;
@@ -149,7 +150,7 @@ export interface MetadataStore {
    * Optional: putBlob, then linkBlob of the record that is stored, in one round trip where the store
    * can (a transaction). Returns the record that is stored.
    */
-  recordBlob?(repo: string, blob: BlobRecord): Promise<BlobRecord>;
+  recordBlob?(repo: string, blob: BlobRecord, quota?: number): Promise<BlobRecord>;
   /**
    * Optional: deleteUpload(uploadId), then recordBlob, in one atomic write, so that a session ended
    * means its upload recorded and linked (a store without it ends the session first, and a recorder
@@ -157,7 +158,7 @@ export interface MetadataStore {
    * that is stored; undefined when the session was not there (ended already, or expired): then
    * nothing is written.
    */
-  recordUpload?(repo: string, blob: BlobRecord, uploadId: string): Promise<BlobRecord | undefined>;
+  recordUpload?(repo: string, blob: BlobRecord, uploadId: string, quota?: number): Promise<BlobRecord | undefined>;
   /**
    * Optional, with recordUpload: reads in one round trip what recording uploads of `digests` into
    * `repo` needs (their blob records, the repository's catalog entry), kept for the recordUpload
@@ -167,11 +168,21 @@ export interface MetadataStore {
   /**
    * Links the blob into the repository (registering the repository if new, without rewriting an
    * existing repository entry). The link carries size and location, so a read is one lookup.
+   *
+   * Storage quotas (docs/quotas.md): every link write counts the blob in its project's usage when no
+   * other repository of the project links it (recordBlob and recordUpload too). With `quota` (the
+   * project's limit in bytes) a write that would count the blob beyond it writes nothing and throws
+   * QuotaExceededError, checked in the same atomic write (racing pushes cannot both slip by).
    */
-  linkBlob(repo: string, blob: BlobRecord): Promise<void>;
+  linkBlob(repo: string, blob: BlobRecord, quota?: number): Promise<void>;
   /** The blob as visible from the repository (link present), or undefined. */
   getLinkedBlob(repo: string, digest: string): Promise<BlobRecord | undefined>;
   unlinkBlob(repo: string, digest: string): Promise<boolean>;
+  /**
+   * Storage used by a project: the distinct blobs linked into any of its repositories (a blob two of
+   * its repositories link counts once). With `digest`: whether that blob is among them.
+   */
+  projectUsage(project: string, digest?: string): Promise<ProjectUsage>;
 
   // Manifests and tags.
   getManifest(repo: string, digest: string): Promise<ManifestRecord | undefined>;
@@ -225,33 +236,12 @@ export interface MetadataStore {
   listRepositories(limit: number, last?: string): Promise<Page<string>>;
 }
 
-// Garbage collection (functions/core/gc, docs/gc.md). An item GC finds unneeded is first marked
+// Garbage collection (functions/core/gc, docs/gc.md; a GC run's own ports are in gc-ports.ts). An item GC finds unneeded is first marked
 // (condemned) with the run's start time; a later run deletes it only if it is still unneeded and its
 // mark is the one that run saw. Every write path that needs a marked item again removes the mark
 // (putBlob, linkBlob, putManifest, gcUnmark), which makes the conditional delete fail.
 
 export type GcTarget = { kind: 'manifest' | 'link'; repo: string; digest: string } | { kind: 'blob'; digest: string };
-
-export interface GcManifest {
-  digest: string;
-  size: number;
-  createdAt: number;
-  blobs: string[];
-  manifests: string[];
-  subject?: string;
-  /** When a GC run marked it; absent when unmarked. */
-  markedAt?: number;
-  /** Storage locations that hold its body or fields (a large manifest's S3 objects), deleted with it. */
-  stored: string[];
-}
-
-export interface GcLink {
-  digest: string;
-  size: number;
-  /** When the link was last written. */
-  linkedAt: number;
-  markedAt?: number;
-}
 
 /** A tag as a reader sees it: what it points at, since when, and its last recorded pull. */
 export interface TagState {
@@ -268,68 +258,6 @@ export interface TagState {
 /** What a read by tag also says of the tag. */
 export interface TagUse {
   pulledAt?: number;
-}
-
-/** Everything GC needs of one repository, read in one go (tags, manifests, links). */
-export interface GcRepository {
-  repo: string;
-  tags: Map<string, TagState>;
-  manifests: GcManifest[];
-  links: GcLink[];
-}
-
-export interface GcBlob extends BlobRecord {
-  /** When the record was last written or re-recorded (putBlob, linkBlob). */
-  touchedAt: number;
-  markedAt?: number;
-}
-
-/** What a GC run needs of the metadata store, beyond MetadataStore (both adapters implement it). */
-export interface GcMetadataStore {
-  /** The whole repository: tags, manifests (references, marks, stored locations) and links. */
-  gcRepository(repo: string): Promise<GcRepository>;
-  /** One page of global blob records, in a stable order; `cursor` from the previous page. */
-  gcBlobs(limit: number, cursor?: string): Promise<{ items: GcBlob[]; cursor?: string }>;
-  /**
-   * Marks the item with `at`, only if it exists, is unmarked and was last written (created, linked,
-   * touched) no later than `notAfter`. One conditional write. True when marked.
-   */
-  gcMark(target: GcTarget, at: number, notAfter: number): Promise<boolean>;
-  /**
-   * Deletes the item only while it still carries the mark `markedAt` (nobody needed it since). A
-   * manifest goes with its referrer entry, and only while no tag points at it and its subject (if
-   * any) is absent or marked too. True when deleted.
-   */
-  gcDelete(target: GcTarget, markedAt: number): Promise<boolean>;
-  /** As MetadataStore.gcUnmark. */
-  gcUnmark(target: GcTarget): Promise<boolean>;
-  /** As MetadataStore.deleteTag (a retention rule's removal passes `expect`). */
-  deleteTag(repo: string, tag: string, expect?: TagState): Promise<boolean>;
-  /** Every repository name, a page at a time (listRepositories). */
-  listRepositories(limit: number, last?: string): Promise<Page<string>>;
-  /** Whether an upload session is alive (its bytes are not garbage). */
-  getUpload(id: string): Promise<UploadSession | undefined>;
-}
-
-/** Bytes in storage as GC sees them. */
-export interface StoredObject {
-  location: string;
-  size: number;
-  /** Epoch ms of the last write. */
-  modifiedAt: number;
-}
-
-/** What a GC run needs of a blob store. */
-export interface GcBlobStore {
-  /** One page of everything stored under the blob (and manifest body) prefixes; upload scratch space excluded. */
-  listStored(limit: number, cursor?: string): Promise<{ items: StoredObject[]; cursor?: string }>;
-  /**
-   * Deletes the bytes at `location` only if they were last written no later than `notAfter` (a
-   * re-upload to the same location since is kept). Returns the bytes freed, 0 when kept or absent.
-   */
-  deleteStale(location: string, notAfter: number): Promise<number>;
-  /** The upload session whose scratch or pending bytes live at `location`, if the location names one. */
-  uploadIdOf(location: string): string | undefined;
 }
 
 /**

@@ -8,6 +8,8 @@ import { matchRoute } from './routes.ts';
 import { auditRequest } from './audit-events.ts';
 import { mirrorName, opensWrite, refuseProxyWrite } from './proxy/gate.ts';
 import { StorageFullError, UploadConflictError, UploadGoneError } from './ports.ts';
+import { QuotaExceededError } from './quota-ports.ts';
+import { quotaDenied } from './quota.ts';
 
 export type Registry = (req: RegistryRequest) => Promise<RegistryResponse>;
 
@@ -99,6 +101,7 @@ export function createRegistry(options: RegistryOptions): Registry {
       if (e instanceof RegistryError) res = errorResponse(req, e);
       else if (e instanceof UploadConflictError) res = errorResponse(req, new RegistryError('BLOB_UPLOAD_INVALID', { reason: e.message }, { status: 416 }));
       else if (e instanceof UploadGoneError) res = errorResponse(req, new RegistryError('BLOB_UPLOAD_UNKNOWN', { reason: e.message }));
+      else if (e instanceof QuotaExceededError) res = errorResponse(req, quotaDenied(e));
       else if (e instanceof StorageFullError) {
         options.onError?.(e, req);
         res = errorResponse(req, new RegistryError('UNKNOWN', { reason: e.message }, { status: 507, message: 'insufficient storage' }));

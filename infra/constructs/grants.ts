@@ -79,7 +79,9 @@ export function dataStatements(access: DataAccess, tableArn: string, bucketArn: 
       // session (a Delete), the record and the link in one transaction (Put items, and an Update of a
       // record this process has seen, which also takes a GC mark away). An object that names no
       // session is recorded without it, after a GetItem of the catalog entry of a repository this
-      // process has not seen. A late event may find its object deleted: 404 needs ListBucket.
+      // process has not seen. The repository's project is read (GetItem) for its storage quota, and
+      // the link's count in the project is part of the same transaction (a Put and an Update of the
+      // Q# items, docs/quotas.md). A late event may find its object deleted: 404 needs ListBucket.
       return [
         new iam.PolicyStatement({ sid: 'TableRecord', actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'], resources: [tableArn] }),
         new iam.PolicyStatement({ sid: 'BlobsReadDelete', actions: [...OBJECT_READ, 's3:DeleteObject'], resources: objects(blobs) }),
@@ -88,7 +90,8 @@ export function dataStatements(access: DataAccess, tableArn: string, bucketArn: 
     case 'gc':
       // A repository's partition by Query, blob records by Scan, a manifest's subject by GetItem;
       // marks set and taken away by conditional UpdateItem, deletes by conditional DeleteItem (a
-      // referrer's in a transaction with a ConditionCheck on its subject). The listing of blobs/ and
+      // referrer's in a transaction with a ConditionCheck on its subject; a link's with its project's
+      // count: a Delete or an Update of the Q# items, after GetItems of both). The listing of blobs/ and
       // manifests/ (ListBucket, which also makes a missing key 404), a HeadObject (s3:GetObject) and
       // DeleteObject per object freed; the run's own state and report under gc/.
       return [

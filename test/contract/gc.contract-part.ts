@@ -2,7 +2,8 @@
 // that only apply to old unmarked items, deletes that only apply while the mark seen is still there,
 // and the hot-path writes that take a mark away (the item is needed again).
 import { describe, expect, it } from 'vitest';
-import type { GcMetadataStore, MetadataStore } from '../../functions/core/ports.ts';
+import type { MetadataStore } from '../../functions/core/ports.ts';
+import type { GcMetadataStore } from '../../functions/core/gc-ports.ts';
 import type { StoreFixture } from './metadata-store.contract.ts';
 import { blob, linked, manifest } from './fixtures.ts';
 

@@ -7,6 +7,7 @@ import { blobsContract } from './blobs.contract-part.ts';
 import { gcContract } from './gc.contract-part.ts';
 import { immutableTagsContract } from './immutable-tags.contract-part.ts';
 import { listingsContract } from './listings.contract-part.ts';
+import { quotaContract } from './quota.contract-part.ts';
 import { manifestsContract } from './manifests.contract-part.ts';
 import { tagTimesContract } from './tag-times.contract-part.ts';
 import { uploadsContract } from './uploads.contract-part.ts';
@@ -49,5 +50,6 @@ export function metadataStoreContract(name: string, open: OpenStore): void {
     listingsContract(fixture);
     gcContract(fixture);
     tagTimesContract(fixture);
+    quotaContract(fixture);
   });
 }

@@ -3,7 +3,8 @@
 // write per tag per UTC day, only while the tag still points where the reader saw), and a delete that
 // applies only while the tag is exactly as read (a push or pull since keeps it).
 import { describe, expect, it } from 'vitest';
-import type { GcMetadataStore, MetadataStore, TagState } from '../../functions/core/ports.ts';
+import type { MetadataStore, TagState } from '../../functions/core/ports.ts';
+import type { GcMetadataStore } from '../../functions/core/gc-ports.ts';
 import type { StoreFixture } from './metadata-store.contract.ts';
 import { manifest } from './fixtures.ts';
 

@@ -324,7 +324,6 @@ describe('IAM against the calls each process makes', () => {
     'replica-api': {},
     events: {
       's3:ListBucket': 'an event that arrives after its object was deleted finds it missing (404, not 403)',
-      'dynamodb:GetItem': 'an edge object that names no upload session is recorded by recordBlob, which reads the catalog entry of a repository this process has not seen',
     },
     ingest: { 's3:AbortMultipartUpload': 'a part upload that S3 keeps refusing ends its multipart upload (part-writer.ts); a client that goes away only rolls the session back' },
   };

@@ -2,6 +2,8 @@
 // collects what it printed.
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
+import { createTable } from '../../functions/adapters/dynamodb/table.ts';
+import { startDynamoLocal, type DynamoLocal } from './dynamodb-local.ts';
 
 export interface CliResult {
   code: number | null;
@@ -28,3 +30,21 @@ export async function adminJson(dataDir: string, args: string[], stdin = ''): Pr
   if (code !== 0) throw new Error(`admin ${args.join(' ')} exited ${code}: ${err}`);
   return JSON.parse(out) as Record<string, unknown>;
 }
+
+/** The table of cdk.json's `staging` environment, as `npm run admin -- --aws --env staging` finds it. */
+export const STAGING_TABLE = 'oci-registry-staging';
+
+/** DynamoDB Local with the staging table made, for the admin CLI's `--aws` tests. */
+export async function startStagingTable(): Promise<DynamoLocal> {
+  const dynamo = await startDynamoLocal();
+  const client = dynamo.client();
+  await createTable(client, STAGING_TABLE);
+  client.destroy();
+  return dynamo;
+}
+
+/** The environment of `npm run admin -- --aws` against DynamoDB Local: no data dir, no real AWS. */
+export const adminAwsEnv = (dynamo: DynamoLocal): NodeJS.ProcessEnv => ({
+  ...process.env, AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint, AWS_ACCESS_KEY_ID: 'local', AWS_SECRET_ACCESS_KEY: 'local',
+  REGISTRY_DATA_DIR: '/nonexistent/never-used', AWS_ENDPOINT_URL_CLOUDFRONT: 'http://127.0.0.1:9', AWS_MAX_ATTEMPTS: '1',
+});

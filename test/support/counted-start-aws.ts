@@ -40,7 +40,9 @@ export async function startCounted(opts: { ingest?: boolean; ingestEnv?: Record<
   const ingest = opts.ingest ?? true;
   // Pull counts are written once a day here, not once a minute: a minute's one write (by whichever
   // pull comes first after it) would land in that request's figures at a random point of the file.
-  const local = await startAwsLocal({ host: '127.0.0.1', port: 0, ingest, ingestEnv: { REGISTRY_CALL_COUNTS: 'on', ...opts.ingestEnv }, auditPullFlushSeconds: 86_400 });
+  // For the same reason the events process reads a project's storage quota once per file (the first
+  // edge upload of the project), not every 10 s.
+  const local = await startAwsLocal({ host: '127.0.0.1', port: 0, ingest, ingestEnv: { REGISTRY_CALL_COUNTS: 'on', ...opts.ingestEnv }, auditPullFlushSeconds: 86_400, eventsQuotaSeconds: 86_400 });
   const api = { dynamo: countCalls(local.deps.dynamo), s3: countCalls(local.deps.s3) };
   const events = { dynamo: countCalls(local.eventsDeps.dynamo), s3: countCalls(local.eventsDeps.s3) };
   /** The ingest process's calls and body bytes (/healthz/calls, REGISTRY_CALL_COUNTS=on). */

@@ -13,7 +13,8 @@ import { S3ManifestBodyStore } from '../../functions/adapters/s3/manifest-bodies
 import { allowAll } from '../../functions/core/access.ts';
 import type { GcDeps } from '../../functions/core/gc/run.ts';
 import type { RegistryRequest, RegistryResponse } from '../../functions/core/http.ts';
-import type { BlobStore, GcBlobStore, GcMetadataStore, MetadataStore, StoredObject } from '../../functions/core/ports.ts';
+import type { BlobStore, MetadataStore } from '../../functions/core/ports.ts';
+import type { GcBlobStore, GcMetadataStore, StoredObject } from '../../functions/core/gc-ports.ts';
 import { createRegistry, type Registry } from '../../functions/core/registry.ts';
 import { TokenSigner } from '../../functions/core/tokens.ts';
 import { startDynamoLocal, type DynamoLocal } from './dynamodb-local.ts';

@@ -7,8 +7,9 @@
 import type { BlobRecord } from '../../core/ports.ts';
 import { backoff, MetadataContentionError, type DynamoOps, type TransactItem } from './dynamo-ops.ts';
 import type { KnownRepos } from './dynamo-manifests.ts';
-import { globalBlobItem, linkItem, repoEntryItem, toBlobFromWire } from './items.ts';
+import { globalBlobItem, repoEntryItem, toBlobFromWire } from './items.ts';
 import { blobKey, uploadKey } from './keys.ts';
+import { countedLinkItems, learnApplied, learnFromCancel, type CountCache } from './dynamo-quota.ts';
 
 /** Blob records this process has written or read, by digest (bounded; checked at every use). */
 export class BlobCache {
@@ -33,6 +34,8 @@ export interface RecordDeps {
   ops: DynamoOps;
   repos: KnownRepos;
   cache: BlobCache;
+  /** What this process saw of links and the projects' counts (dynamo-quota.ts). */
+  counts: CountCache;
   /**
    * Repositories this process is registering now (a transaction with their catalog entry on its way):
    * a concurrent recording into one of them waits for it instead of writing the entry too (it would
@@ -49,8 +52,8 @@ export interface RecordDeps {
  * repository). When another copy of the blob was recorded first and this process had not seen it:
  * one more TransactWriteItems, linking that copy.
  */
-export async function recordAndLink(d: RecordDeps, repo: string, blob: BlobRecord): Promise<BlobRecord> {
-  return (await recordWrites(d, repo, blob, undefined, (r) => d.registered(r)))!;
+export async function recordAndLink(d: RecordDeps, repo: string, blob: BlobRecord, quota?: number): Promise<BlobRecord> {
+  return (await recordWrites(d, repo, blob, undefined, (r) => d.registered(r), quota))!;
 }
 
 /**
@@ -61,26 +64,26 @@ export async function recordAndLink(d: RecordDeps, repo: string, blob: BlobRecor
  * is registered in it (a conditional Put of its catalog entry, refused when it exists: then one
  * more), and a blob recorded first elsewhere that this process had not seen costs one more too.
  */
-export function recordUploadAndLink(d: RecordDeps, repo: string, blob: BlobRecord, uploadId: string): Promise<BlobRecord | undefined> {
-  return recordWrites(d, repo, blob, uploadId, async () => false);
+export function recordUploadAndLink(d: RecordDeps, repo: string, blob: BlobRecord, uploadId: string, quota?: number): Promise<BlobRecord | undefined> {
+  return recordWrites(d, repo, blob, uploadId, async () => false, quota);
 }
 
-async function recordWrites(d: RecordDeps, repo: string, blob: BlobRecord, uploadId: string | undefined, registered: (repo: string) => Promise<boolean>): Promise<BlobRecord | undefined> {
+async function recordWrites(d: RecordDeps, repo: string, blob: BlobRecord, uploadId: string | undefined, registered: (repo: string) => Promise<boolean>, quota?: number): Promise<BlobRecord | undefined> {
   // Waits while another call of this process registers the repository; from the last look on, no
   // await until this call claims the registration itself.
   for (let p = d.registering.get(repo); p !== undefined && !d.repos.has(repo); p = d.registering.get(repo)) await p;
-  if (d.repos.has(repo)) return transactRecord(d, repo, blob, uploadId, true);
+  if (d.repos.has(repo)) return transactRecord(d, repo, blob, uploadId, true, quota);
   let done = (): void => undefined;
   d.registering.set(repo, new Promise<void>((resolve) => (done = resolve)));
   try {
-    return await transactRecord(d, repo, blob, uploadId, await registered(repo));
+    return await transactRecord(d, repo, blob, uploadId, await registered(repo), quota);
   } finally {
     d.registering.delete(repo);
     done();
   }
 }
 
-async function transactRecord(d: RecordDeps, repo: string, blob: BlobRecord, uploadId: string | undefined, registeredAtStart: boolean): Promise<BlobRecord | undefined> {
+async function transactRecord(d: RecordDeps, repo: string, blob: BlobRecord, uploadId: string | undefined, registeredAtStart: boolean, quota?: number): Promise<BlobRecord | undefined> {
   let registered = registeredAtStart;
   for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
     const known = d.cache.get(blob.digest);
@@ -103,7 +106,9 @@ async function transactRecord(d: RecordDeps, repo: string, blob: BlobRecord, upl
             ExpressionAttributeNames: PK, ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
           },
         };
-    const items: TransactItem[] = [record, { Put: { TableName: d.ops.table, Item: { ...linkItem(repo, winner), lt: now } } }];
+    // The link, counted in its project's usage (within the quota): dynamo-quota.ts.
+    const link = countedLinkItems(d.ops.table, repo, winner, now, d.counts.guess(repo, blob.digest), 1, quota);
+    const items: TransactItem[] = [record, ...link.items];
     const repoAt = registered ? -1 : items.push({ Put: { TableName: d.ops.table, Item: repoEntryItem(repo, now), ConditionExpression: 'attribute_not_exists(#pk)', ExpressionAttributeNames: PK } }) - 1;
     // The session, live (an expired one counts as absent, as deleteUpload says).
     const sessionAt = uploadId === undefined ? -1 : items.push({
@@ -111,6 +116,7 @@ async function transactRecord(d: RecordDeps, repo: string, blob: BlobRecord, upl
     }) - 1;
     const reasons = await d.ops.transactOrReasons(items);
     if (reasons === undefined) {
+      learnApplied(d.counts, repo, blob.digest);
       d.cache.set(winner);
       d.repos.add(repo);
       return winner;
@@ -122,6 +128,8 @@ async function transactRecord(d: RecordDeps, repo: string, blob: BlobRecord, upl
     }
     // The session was ended already: by the transaction that recorded this upload (or it expired).
     if (sessionAt >= 0 && reasons[sessionAt]?.Code === 'ConditionalCheckFailed') return undefined;
+    // A wrong guess about the link's count is corrected for the next attempt; over the quota throws.
+    learnFromCancel(d.counts, repo, winner, link, reasons, quota);
     if (reasons[0]?.Code === 'ConditionalCheckFailed') {
       // Another copy won (or the cached one is gone): the record as it is came back with the failure.
       const current = reasons[0].Item === undefined ? undefined : toBlobFromWire(reasons[0].Item as Record<string, { S?: string; N?: string }>);

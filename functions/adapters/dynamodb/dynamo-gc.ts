@@ -4,9 +4,11 @@
 // every mark, unmark and delete is one conditional write (a manifest's delete one transaction).
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { DeleteCommand, GetCommand, QueryCommand, ScanCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import type { GcBlob, GcLink, GcManifest, GcRepository, GcTarget, TagState } from '../../core/ports.ts';
+import type { GcTarget, TagState } from '../../core/ports.ts';
+import type { GcBlob, GcLink, GcManifest, GcRepository } from '../../core/gc-ports.ts';
 import type { DynamoOps } from './dynamo-ops.ts';
 import { toTagState, type Item, type ManifestFields } from './items.ts';
+import { deleteCountedLink } from './dynamo-quota.ts';
 import { LINK, MANIFEST, TAG, blobKey, linkKey, manifestKey, referrerKey, repoPk, type Key } from './keys.ts';
 import type { ManifestBodyStore } from './manifest-body-store.ts';
 
@@ -120,6 +122,8 @@ export class DynamoGc {
 
   async gcDelete(t: GcTarget, markedAt: number): Promise<boolean> {
     const onMark = { ConditionExpression: '#m = :m', ExpressionAttributeNames: { '#m': 'gcm' }, ExpressionAttributeValues: { ':m': markedAt } };
+    // A link goes with its project's count (dynamo-quota.ts).
+    if (t.kind === 'link') return deleteCountedLink(this.ops, t.repo, t.digest, markedAt);
     if (t.kind !== 'manifest') return conditional(this.ops.doc.send(new DeleteCommand({ TableName: this.ops.table, Key: keyOf(t), ...onMark })));
     const { Item: head } = await this.ops.doc.send(new GetCommand({
       TableName: this.ops.table, Key: keyOf(t), ConsistentRead: true, ProjectionExpression: '#j, #m', ExpressionAttributeNames: { '#j': 'subj', '#m': 'gcm' },

@@ -2,21 +2,25 @@
 // trips in docs/dynamodb.md). Manifest writes live in dynamo-manifests.ts, upload sessions in
 // dynamo-uploads.ts; this file holds blobs, reads and listings.
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient, PutCommand, DeleteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { DynamoDBDocumentClient, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { startOfDay } from '../../core/pulls.ts';
+import { projectOf } from '../../core/auth/model.ts';
 import { DynamoGc } from './dynamo-gc.ts';
 import { getItemClientOf, type GetItemClient } from './get-item-client.ts';
 import type {
-  BlobRecord, Descriptor, GcBlob, GcMetadataStore, GcRepository, GcTarget, ManifestHead, ManifestPutIntent, ManifestRecord, MetadataStore, Page, PutManifestOptions, PutManifestResult, References, TagState, TagUse, UploadLease, UploadSession,
+  BlobRecord, Descriptor, GcTarget, ManifestHead, ManifestPutIntent, ManifestRecord, MetadataStore, Page, PutManifestOptions, PutManifestResult, References, TagState, TagUse, UploadLease, UploadSession
 } from '../../core/ports.ts';
+import type { GcBlob, GcMetadataStore, GcRepository } from '../../core/gc-ports.ts';
 import { DynamoManifests, PUT_READ_FIELDS, type AuditItems, type KnownRepos, type PreparedPut } from './dynamo-manifests.ts';
 import { DynamoOps } from './dynamo-ops.ts';
 import { DynamoUploads } from './dynamo-uploads.ts';
 import { BlobCache, recordAndLink, recordUploadAndLink, type RecordDeps } from './dynamo-blob-record.ts';
-import { globalBlobItem, linkItem, repoEntryItem, toBlob, toDescriptor, toHead, toManifest, type Item, type ManifestFields } from './items.ts';
+import { CountCache, countedLinkItems, deleteCountedLink, isQuotaItem, learnApplied, learnFromCancel, readUsage } from './dynamo-quota.ts';
+import type { ProjectUsage } from '../../core/quota-ports.ts';
+import { globalBlobItem, repoEntryItem, toBlob, toDescriptor, toHead, toManifest, type Item, type ManifestFields } from './items.ts';
 import {
-  LINK, MANIFEST, REPOS_PK, TAG, blobKey, linkKey, manifestKey, referrerPrefix, repoEntryKey, repoPk, tagKey, type Key,
+  LINK, MANIFEST, REPOS_PK, TAG, blobKey, linkKey, manifestKey, projectBlobKey, referrerPrefix, repoEntryKey, repoPk, tagKey, type Key,
 } from './keys.ts';
 import type { ManifestBodyStore } from './manifest-body-store.ts';
 
@@ -52,6 +56,7 @@ export class DynamoMetadataStore implements MetadataStore, GcMetadataStore {
   private readonly bodies: ManifestBodyStore | undefined;
   private readonly repos = new RepoCache();
   private readonly blobs = new BlobCache();
+  private readonly counts = new CountCache();
   private readonly uploads: DynamoUploads;
   private readonly manifests: DynamoManifests;
   private readonly gc: DynamoGc;
@@ -68,7 +73,7 @@ export class DynamoMetadataStore implements MetadataStore, GcMetadataStore {
     this.manifests = new DynamoManifests(this.ops, this.bodies, this.repos, this.now, options.audit);
     this.gc = new DynamoGc(this.ops, this.bodies);
     this.recordDeps = {
-      ops: this.ops, repos: this.repos, cache: this.blobs, registering: new Map(), now: this.now,
+      ops: this.ops, repos: this.repos, cache: this.blobs, counts: this.counts, registering: new Map(), now: this.now,
       registered: async (r) => (await this.get(repoEntryKey(r))) !== undefined,
     };
   }
@@ -138,26 +143,31 @@ export class DynamoMetadataStore implements MetadataStore, GcMetadataStore {
   }
 
   /** See dynamo-blob-record.ts: 1 TransactWriteItems (+ 1 GetItem while the repository is unknown here). */
-  recordBlob(repo: string, blob: BlobRecord): Promise<BlobRecord> {
-    return recordAndLink(this.recordDeps, repo, blob);
+  recordBlob(repo: string, blob: BlobRecord, quota?: number): Promise<BlobRecord> {
+    return recordAndLink(this.recordDeps, repo, blob, quota);
   }
 
   /** See dynamo-blob-record.ts: 1 TransactWriteItems ending the session, recording and linking. */
-  recordUpload(repo: string, blob: BlobRecord, uploadId: string): Promise<BlobRecord | undefined> {
-    return recordUploadAndLink(this.recordDeps, repo, blob, uploadId);
+  recordUpload(repo: string, blob: BlobRecord, uploadId: string, quota?: number): Promise<BlobRecord | undefined> {
+    return recordUploadAndLink(this.recordDeps, repo, blob, uploadId, quota);
   }
 
   /**
-   * 1 BatchGetItem: the links of `digests` in `repo`, their blob records and the repository's catalog
-   * entry (unless known), kept for the recordUpload calls that follow. Returns the links there (a
-   * link a GC run has condemned is left to the recording, which writes it again unmarked).
+   * 1 BatchGetItem: the links of `digests` in `repo`, their blob records, whether the project counts
+   * them (dynamo-quota.ts) and the repository's catalog entry (unless known), kept for the
+   * recordUpload calls that follow. Returns the links there (a link a GC run has condemned is left
+   * to the recording, which writes it again unmarked).
    */
   async prepareUploads(repo: string, digests: string[]): Promise<Map<string, BlobRecord>> {
-    const keys = digests.flatMap((d) => [linkKey(repo, d), blobKey(d)]);
+    const project = projectOf(repo);
+    const keys = digests.flatMap((d) => [linkKey(repo, d), blobKey(d), projectBlobKey(project, d)]);
     const items = await this.ops.batchGet(this.repos.has(repo) ? keys : [...keys, repoEntryKey(repo)]);
     const links = new Map<string, BlobRecord>();
+    const found = new Map(items.filter((i) => i.pk !== REPOS_PK).map((i) => [`${i.pk}\n${i.sk}`, i]));
+    for (const d of digests) this.counts.saw(repo, d, found.get(`${linkKey(repo, d).pk}\n${LINK}${d}`), found.get(`${projectBlobKey(project, d).pk}\n${LINK}${d}`));
     for (const item of items) {
       if (item.pk === REPOS_PK) this.repos.add(repo);
+      else if (isQuotaItem(item)) continue;
       else if (item.pk === blobKey(item.digest as string).pk) this.blobs.set(toBlob(item));
       else if (item.gcm === undefined) links.set(item.digest as string, toBlob(item));
     }
@@ -165,25 +175,26 @@ export class DynamoMetadataStore implements MetadataStore, GcMetadataStore {
   }
 
   /**
-   * 1 PutItem when this process knows the repository is registered. Otherwise 1 GetItem of the
-   * catalog entry first, then 1 PutItem (registered) or 1 TransactWriteItems (link + conditional
-   * catalog entry) for a new repository. The catalog entry is never rewritten.
+   * 1 TransactWriteItems: the link (conditioned on what this process saw of it, dynamo-quota.ts),
+   * its project's count when it is new to the repository (within `quota`) and, for a repository
+   * this process has not seen registered (1 GetItem of the catalog entry first), the conditional
+   * catalog entry. A wrong guess costs one more.
    */
-  async linkBlob(repo: string, blob: BlobRecord): Promise<void> {
+  async linkBlob(repo: string, blob: BlobRecord, quota?: number): Promise<void> {
     await this.ops.retrying('blob link', async () => {
-      if (this.repos.has(repo) || (await this.get(repoEntryKey(repo))) !== undefined) {
-        await this.ops.doc.send(new PutCommand({ TableName: this.ops.table, Item: { ...linkItem(repo, blob), lt: this.now() } }));
+      const registered = this.repos.has(repo) || (await this.get(repoEntryKey(repo))) !== undefined;
+      if (registered) this.repos.add(repo);
+      const link = countedLinkItems(this.ops.table, repo, blob, this.now(), this.counts.guess(repo, blob.digest), 0, quota);
+      const items = registered ? link.items : [...link.items, { Put: { TableName: this.ops.table, Item: repoEntryItem(repo, this.now()), ConditionExpression: 'attribute_not_exists(#pk)', ExpressionAttributeNames: { '#pk': 'pk' } } }];
+      const reasons = await this.ops.transactOrReasons(items);
+      if (reasons === undefined) {
+        learnApplied(this.counts, repo, blob.digest);
+        this.repos.add(repo);
         return true;
       }
-      // A new repository: link and catalog entry together. Cancelled when a concurrent request
-      // registered it first (or both collided): read again and take the other branch.
-      const registered = await this.ops.transact([
-        { Put: { TableName: this.ops.table, Item: { ...linkItem(repo, blob), lt: this.now() } } },
-        { Put: { TableName: this.ops.table, Item: repoEntryItem(repo, this.now()), ConditionExpression: 'attribute_not_exists(#pk)', ExpressionAttributeNames: { '#pk': 'pk' } } },
-      ]);
-      return registered ? true : undefined;
+      learnFromCancel(this.counts, repo, blob, link, reasons, quota);
+      return undefined;
     });
-    this.repos.add(repo);
   }
 
   /** 1 GetItem: the link carries size and location. */
@@ -192,11 +203,16 @@ export class DynamoMetadataStore implements MetadataStore, GcMetadataStore {
     return item && toBlob(item);
   }
 
-  /** 1 DeleteItem. */
-  async unlinkBlob(repo: string, digest: string): Promise<boolean> {
-    const out = await this.ops.doc.send(new DeleteCommand({ TableName: this.ops.table, Key: linkKey(repo, digest), ReturnValues: 'ALL_OLD' }));
-    return out.Attributes !== undefined;
+  /** 2 GetItems (in parallel) and 1 TransactWriteItems: the link goes and its project's count with it (dynamo-quota.ts). */
+  unlinkBlob(repo: string, digest: string): Promise<boolean> {
+    return deleteCountedLink(this.ops, repo, digest);
   }
+
+  /** 1 GetItem (with a digest: 2, in parallel). */
+  projectUsage(project: string, digest?: string): Promise<ProjectUsage> {
+    return readUsage(this.ops, project, digest);
+  }
+
 
   // Manifests and tags.
 

@@ -15,6 +15,8 @@
 //   ID#...          ...                         users, projects, roles, robots (dynamo-identity.ts)
 //   AUDIT#P#<proj>  <ISO time>#<seq>            audit entry (TTL; dynamo-audit.ts)
 //   AUDIT#PROJECTS  P#<project>                 the projects that have audit entries
+//   Q#<project>     B#<digest>                  a blob the project counts: size, repositories linking it (dynamo-quota.ts)
+//   Q#<project>     USAGE                       the project's storage usage: bytes, blobs
 
 export interface Key {
   pk: string;
@@ -40,6 +42,9 @@ export const reverseKey = (repo: string, digest: string, tag: string): Key => ({
 export const repoEntryKey = (repo: string): Key => ({ pk: REPOS_PK, sk: repo });
 export const blobKey = (digest: string): Key => ({ pk: `BLOB#${digest}`, sk: 'BLOB' });
 export const uploadKey = (id: string): Key => ({ pk: `U#${id}`, sk: 'U' });
+export const QUOTA_PK_PREFIX = 'Q#';
+export const projectBlobKey = (project: string, digest: string): Key => ({ pk: QUOTA_PK_PREFIX + project, sk: LINK + digest });
+export const usageKey = (project: string): Key => ({ pk: QUOTA_PK_PREFIX + project, sk: 'USAGE' });
 
 /** S3 key of a manifest body too large for its item. */
 export const manifestBodyKey = (repo: string, digest: string): string => `manifests/${repo}/${digest}`;

@@ -6,7 +6,8 @@ import { createReadStream } from 'node:fs';
 import { link, mkdir, open, readdir, rename, rm, stat, truncate, writeFile, type FileHandle } from 'node:fs/promises';
 import { join, relative, sep } from 'node:path';
 import { digestAlgorithm } from '../../core/grammar.ts';
-import { DigestMismatchError, StorageFullError, UploadConflictError, UploadGoneError, UploadSizeError, type BlobRecord, type BlobStore, type GcBlobStore, type StoredObject } from '../../core/ports.ts';
+import { DigestMismatchError, StorageFullError, UploadConflictError, UploadGoneError, UploadSizeError, type BlobRecord, type BlobStore } from '../../core/ports.ts';
+import type { GcBlobStore, StoredObject } from '../../core/gc-ports.ts';
 import type { TokenSigner } from '../../core/tokens.ts';
 
 const WRITE_CHUNK = 4 * 1024 * 1024;

@@ -5,7 +5,8 @@
 // several is read back once at the end (running-hash.ts). See part-writer.ts for how chunks of any
 // size become valid parts.
 import type { S3Client } from '@aws-sdk/client-s3';
-import { DigestMismatchError, StorageFullError, UploadConflictError, UploadGoneError, UploadSizeError, type BlobRecord, type BlobStore, type GcBlobStore, type StoredObject } from '../../core/ports.ts';
+import { DigestMismatchError, StorageFullError, UploadConflictError, UploadGoneError, UploadSizeError, type BlobRecord, type BlobStore } from '../../core/ports.ts';
+import type { GcBlobStore, StoredObject } from '../../core/gc-ports.ts';
 import { contentKey, uploadBlobKey } from './s3-keys.ts';
 import { abortMultipart, clearTags, completeMultipart, deleteObject, deleteQuietly, hashObject, MAX_PARTS, MiB, objectHead, putObject, readSegments, uploadPart, type Bucket } from './multipart.ts';
 import { edgeUploadKey, EDGE_VERIFIED_ALGORITHMS } from './edge-upload-keys.ts';

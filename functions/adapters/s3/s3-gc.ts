@@ -3,7 +3,7 @@
 // bucket the delete leaves a delete marker, which replication copies to every replica bucket, and the
 // lifecycle expires the old version a week later (infra/constructs/blob-bucket.ts).
 import { DeleteObjectCommand, HeadObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
-import type { StoredObject } from '../../core/ports.ts';
+import type { StoredObject } from '../../core/gc-ports.ts';
 import type { Bucket } from './multipart.ts';
 import { isMissing } from './s3-errors.ts';
 import { UPLOAD_BLOB_PREFIX } from './s3-keys.ts';

@@ -1,7 +1,8 @@
 // What a GC run needs of the SQLite metadata store (GcMetadataStore, functions/core/ports.ts): the whole
 // of one repository, pages of blob records, and marks and deletes conditioned on the mark.
 import type { DatabaseSync, StatementSync } from 'node:sqlite';
-import type { GcBlob, GcLink, GcManifest, GcRepository, GcTarget, TagState } from '../../core/ports.ts';
+import type { GcTarget, TagState } from '../../core/ports.ts';
+import type { GcBlob, GcLink, GcManifest, GcRepository } from '../../core/gc-ports.ts';
 
 interface GcManifestRow { digest: string; size: number; created_at: number; blobs: string; manifests: string; subject: string | null; gc_mark: number | null }
 interface GcLinkRow { digest: string; size: number | null; linked_at: number; gc_mark: number | null }

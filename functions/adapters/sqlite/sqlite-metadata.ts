@@ -3,11 +3,13 @@
 // encoding, the same order DynamoDB uses for sort keys, so pagination behaves alike in both adapters.
 import { DatabaseSync, type SQLInputValue, type StatementResultingChanges, type StatementSync } from 'node:sqlite';
 import {
-  StorageFullError, TagImmutableError, type BlobRecord, type GcBlob, type GcMetadataStore, type GcRepository, type GcTarget, type Descriptor, type ManifestHead, type ManifestRecord, type MetadataStore, type TagState, type TagUse, type Page, type References,
-  type PutManifestOptions, type PutManifestResult, type UploadLease, type UploadSession,
+  StorageFullError, TagImmutableError, type BlobRecord, type GcTarget, type Descriptor, type ManifestHead, type ManifestRecord, type MetadataStore, type TagState, type TagUse, type Page, type References, type PutManifestOptions, type PutManifestResult, type UploadLease, type UploadSession
 } from '../../core/ports.ts';
+import type { GcBlob, GcMetadataStore, GcRepository } from '../../core/gc-ports.ts';
 import { startOfDay } from '../../core/pulls.ts';
 import { SqliteGc } from './sqlite-gc.ts';
+import { SqliteQuota } from './sqlite-quota.ts';
+import type { ProjectUsage } from '../../core/quota-ports.ts';
 import { migrate } from './sqlite-schema.ts';
 
 /** SQLite's primary result code for a full disk or database. */
@@ -147,6 +149,7 @@ export class SqliteMetadataStore implements MetadataStore, GcMetadataStore {
   private readonly db: DatabaseSync;
   private readonly q: ReturnType<typeof prepareAll>;
   private readonly gc: SqliteGc;
+  private readonly quota: SqliteQuota;
 
   private readonly now: () => number;
 
@@ -160,6 +163,7 @@ export class SqliteMetadataStore implements MetadataStore, GcMetadataStore {
       migrate(this.db);
       this.q = prepareAll(this.db);
       this.gc = new SqliteGc(this.db, (work) => this.transaction(work));
+      this.quota = new SqliteQuota(this.db);
     } catch (err) {
       this.db.close();
       throw err;
@@ -256,8 +260,9 @@ export class SqliteMetadataStore implements MetadataStore, GcMetadataStore {
   }
 
   /** Size and location live on the global blob record (joined on read); the link only records visibility. */
-  async linkBlob(repo: string, blob: BlobRecord): Promise<void> {
+  async linkBlob(repo: string, blob: BlobRecord, quota?: number): Promise<void> {
     this.transaction(() => {
+      if (quota !== undefined) this.quota.check(repo, blob.digest, blob.size, quota);
       this.q.insertRepo.run(repo);
       this.q.insertLink.run(repo, blob.digest, this.now());
     });
@@ -270,6 +275,11 @@ export class SqliteMetadataStore implements MetadataStore, GcMetadataStore {
 
   async unlinkBlob(repo: string, digest: string): Promise<boolean> {
     return Number(this.q.deleteLink.run(repo, digest).changes) > 0;
+  }
+
+  /** Kept by the triggers on blob_links (sqlite-schema.ts v5). */
+  async projectUsage(project: string, digest?: string): Promise<ProjectUsage> {
+    return this.quota.usage(project, digest);
   }
 
   // Manifests and tags.

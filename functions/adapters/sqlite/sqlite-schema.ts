@@ -2,7 +2,7 @@
 import type { DatabaseSync } from 'node:sqlite';
 
 /** Bump when the schema changes, and add a migration step in `migrate`. */
-const SCHEMA_VERSION = 4;
+const SCHEMA_VERSION = 5;
 
 const SCHEMA_V1 = `
 CREATE TABLE IF NOT EXISTS repositories (
@@ -88,6 +88,50 @@ UPDATE tags SET tagged_at = COALESCE((SELECT m.created_at FROM manifests m WHERE
 ALTER TABLE tags ADD COLUMN pulled_at INTEGER;
 `;
 
+/** The project of a repository column (core/auth/model.ts projectOf: the first path component). */
+const projectOf = (col: string) => `CASE WHEN instr(${col}, '/') > 0 THEN substr(${col}, 1, instr(${col}, '/') - 1) ELSE ${col} END`;
+
+/**
+ * v5: storage quotas (docs/quotas.md). Each project's distinct linked blobs (with the size counted
+ * and how many of its repositories link each) and its usage, kept by triggers on blob_links, so
+ * every write and delete of a link (push, mount, DELETE, GC) counts in its own transaction. Existing
+ * links are counted once here.
+ */
+const SCHEMA_V5 = `
+CREATE TABLE IF NOT EXISTS project_blobs (
+  project TEXT NOT NULL,
+  digest TEXT NOT NULL,
+  size INTEGER NOT NULL,
+  refs INTEGER NOT NULL,
+  PRIMARY KEY (project, digest)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS project_usage (
+  project TEXT PRIMARY KEY,
+  bytes INTEGER NOT NULL,
+  blobs INTEGER NOT NULL
+) WITHOUT ROWID;
+INSERT INTO project_blobs (project, digest, size, refs)
+  SELECT ${projectOf('l.repo')}, l.digest, COALESCE(MAX(b.size), 0), COUNT(*) FROM blob_links l LEFT JOIN blobs b ON b.digest = l.digest GROUP BY 1, 2;
+INSERT INTO project_usage (project, bytes, blobs) SELECT project, SUM(size), COUNT(*) FROM project_blobs GROUP BY project;
+CREATE TRIGGER IF NOT EXISTS blob_link_counted AFTER INSERT ON blob_links BEGIN
+  INSERT INTO project_usage (project, bytes, blobs)
+    SELECT ${projectOf('NEW.repo')}, COALESCE((SELECT size FROM blobs WHERE digest = NEW.digest), 0), 1
+    WHERE NOT EXISTS (SELECT 1 FROM project_blobs WHERE project = ${projectOf('NEW.repo')} AND digest = NEW.digest)
+    ON CONFLICT (project) DO UPDATE SET bytes = bytes + excluded.bytes, blobs = blobs + 1;
+  INSERT INTO project_blobs (project, digest, size, refs)
+    VALUES (${projectOf('NEW.repo')}, NEW.digest, COALESCE((SELECT size FROM blobs WHERE digest = NEW.digest), 0), 1)
+    ON CONFLICT (project, digest) DO UPDATE SET refs = refs + 1;
+END;
+CREATE TRIGGER IF NOT EXISTS blob_link_uncounted AFTER DELETE ON blob_links BEGIN
+  UPDATE project_usage SET
+    bytes = bytes - (SELECT size FROM project_blobs WHERE project = ${projectOf('OLD.repo')} AND digest = OLD.digest),
+    blobs = blobs - 1
+    WHERE project = ${projectOf('OLD.repo')} AND (SELECT refs FROM project_blobs WHERE project = ${projectOf('OLD.repo')} AND digest = OLD.digest) = 1;
+  DELETE FROM project_blobs WHERE project = ${projectOf('OLD.repo')} AND digest = OLD.digest AND refs = 1;
+  UPDATE project_blobs SET refs = refs - 1 WHERE project = ${projectOf('OLD.repo')} AND digest = OLD.digest;
+END;
+`;
+
 /** Brings the database to the current schema (no write when it is current). */
 export function migrate(db: DatabaseSync): void {
   // A current schema needs no write (so a full disk does not stop the registry from starting).
@@ -100,6 +144,7 @@ export function migrate(db: DatabaseSync): void {
     if (version < 2) db.exec(SCHEMA_V2);
     if (version < 3) db.exec(SCHEMA_V3);
     if (version < 4) db.exec(SCHEMA_V4);
+    if (version < 5) db.exec(SCHEMA_V5);
     db.exec(`PRAGMA user_version = ${SCHEMA_VERSION}`);
   });
 }

@@ -1,5 +1,6 @@
 // What every `npm run admin` command receives, and the helpers that read its arguments.
 import type { IdentityStore } from '../../core/auth/identity-store.ts';
+import type { ProjectUsage } from '../../core/quota-ports.ts';
 import type { AuditLog } from '../../core/audit.ts';
 import type { UpstreamSecrets } from '../../core/proxy/model.ts';
 
@@ -14,6 +15,8 @@ export interface Invocation {
   secrets: UpstreamSecrets;
   /** With --aws: purges paths from the deployment's CDN; the distribution id it purged. */
   purgeCdn?: (paths: readonly string[]) => Promise<string>;
+  /** A project's storage usage (the registry's metadata: registry.db, or the table). */
+  usage?: (project: string) => Promise<ProjectUsage>;
 }
 
 export type Command = (inv: Invocation) => Promise<unknown>;

@@ -8,7 +8,7 @@ import {
   addUser, AdminError, createProject, publicProject, createRobot, parseActions, publicRobot, publicUser, revokeRobot, rotateRobot, setDisabled, setMember, setPassword, setVisibility,
 } from '../../core/auth/admin.ts';
 import { arg, str, UsageError, type Command, type Invocation } from './command-args.ts';
-import { POLICY_COMMANDS } from './policy-commands.ts';
+import { POLICY_COMMANDS, storageOf } from './policy-commands.ts';
 
 export { UsageError, type Invocation };
 
@@ -32,7 +32,10 @@ export const COMMANDS: Record<string, Record<string, { usage: string; run: Comma
         return publicProject(typeof inv.options.proxy === 'string' ? await createProxyFromOptions(inv, name, isPublic) : await createProject(inv.store, name, isPublic));
       },
     },
-    list: { usage: 'project list', run: async (inv) => ({ projects: (await inv.store.listProjects()).map(publicProject) }) },
+    list: {
+      usage: 'project list   (each with its storage quota and usage: quotaBytes, usedBytes, blobs)',
+      run: async (inv) => ({ projects: await Promise.all((await inv.store.listProjects()).map(async (p) => ({ ...publicProject(p), ...storageOf(p, await inv.usage?.(p.name)) }))) }),
+    },
     visibility: {
       usage: 'project visibility <name> public|private',
       run: async (inv) => {

@@ -80,7 +80,7 @@ async function main(): Promise<number> {
   try {
     // Every change made through the CLI is an audit entry (core/auth/audited-admin.ts).
     const store = auditedIdentityStore(opened.store, cliAuditRecorder(opened.audit), cliActor());
-    print(await command.run({ args, options: parsed.values, readSecret: readStdin, store, audit: opened.audit, secrets: opened.secrets, ...(opened.purgeCdn ? { purgeCdn: opened.purgeCdn } : {}) }), parsed.values.json === true);
+    print(await command.run({ args, options: parsed.values, readSecret: readStdin, store, audit: opened.audit, usage: opened.usage, secrets: opened.secrets, ...(opened.purgeCdn ? { purgeCdn: opened.purgeCdn } : {}) }), parsed.values.json === true);
     return 0;
   } catch (e) {
     if (!isUserError(e)) throw e;

@@ -5,6 +5,15 @@ import { addImmutableRule, AdminError, removeImmutableRule } from '../../core/au
 import type { RetentionRule } from '../../core/auth/model.ts';
 import { addProtectRule, addRetentionRule, removeProtectRule, removeRetentionRule, retentionOf } from '../../core/auth/retention-admin.ts';
 import { arg, UsageError, type Command, type Invocation } from './command-args.ts';
+import type { Project } from '../../core/auth/model.ts';
+import { parseSize, quotaOf, setQuota } from '../../core/auth/quota-admin.ts';
+import type { ProjectUsage } from '../../core/quota-ports.ts';
+
+/** A project's quota and, where the registry's metadata could be read, its usage. */
+export function storageOf(p: Project, usage: ProjectUsage | undefined) {
+  const { project: _, ...rest } = quotaOf(p, usage);
+  return rest;
+}
 
 function addOrRemove(inv: Invocation, usage: string): boolean {
   const op = arg(inv, 0, 'add or remove');
@@ -35,6 +44,7 @@ function retentionRule(inv: Invocation): RetentionRule {
 
 const IMMUTABLE_USAGE = "policy immutable add|remove <project> <repositories pattern> <tags pattern>   (e.g. 'team/*' 'v*'; '*' is any run of characters)";
 const RETENTION_USAGE = 'policy retention add|remove <project> <repositories pattern> <tags pattern> --keep N | --older-than 30d | --not-pulled 30d   (GC runs remove the tags a rule covers)';
+const QUOTA_USAGE = 'policy quota <project> <size|none>   (e.g. 10GiB, 500MB; pushes beyond it are refused; none removes it)';
 const PROTECT_USAGE = 'policy protect add|remove <project> <repositories pattern> <tags pattern>   (tags no retention rule removes)';
 
 export const POLICY_COMMANDS: Record<string, { usage: string; run: Command }> = {
@@ -43,8 +53,17 @@ export const POLICY_COMMANDS: Record<string, { usage: string; run: Command }> = 
     const project = await inv.store.getProject(name);
     if (!project) throw new AdminError(`no project ${name}`);
     const { retention, retentionProtect } = retentionOf(project);
-    return { project: name, immutableTags: project.immutableTags ?? [], retention, retentionProtect };
+    return { project: name, immutableTags: project.immutableTags ?? [], retention, retentionProtect, ...storageOf(project, await inv.usage?.(name)) };
   } },
+  quota: {
+    usage: QUOTA_USAGE,
+    run: async (inv) => {
+      const name = arg(inv, 0, 'project');
+      const size = arg(inv, 1, 'size or none');
+      const project = await setQuota(inv.store, name, size === 'none' ? undefined : parseSize(size));
+      return quotaOf(project, await inv.usage?.(name));
+    },
+  },
   immutable: {
     usage: IMMUTABLE_USAGE,
     run: async (inv) => {

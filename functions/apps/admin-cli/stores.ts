@@ -9,6 +9,9 @@ import { CloudFrontClient } from '@aws-sdk/client-cloudfront';
 import { distributionComment, purgeDistribution } from '../../adapters/cloudfront/cloudfront-cache.ts';
 import { DynamoIdentityStore } from '../../adapters/dynamodb/dynamo-identity.ts';
 import { IDENTITY_DB, SqliteIdentityStore } from '../../adapters/sqlite/sqlite-identity.ts';
+import { SqliteMetadataStore } from '../../adapters/sqlite/sqlite-metadata.ts';
+import { DynamoMetadataStore } from '../../adapters/dynamodb/dynamo-metadata.ts';
+import type { ProjectUsage } from '../../core/quota-ports.ts';
 import type { IdentityStore } from '../../core/auth/identity-store.ts';
 import type { AuditLog } from '../../core/audit.ts';
 import { DynamoAuditLog } from '../../adapters/dynamodb/dynamo-audit.ts';
@@ -27,6 +30,8 @@ export interface OpenStore {
   secrets: UpstreamSecrets;
   /** With --aws: purges paths from the environment's CloudFront distribution. */
   purgeCdn?: (paths: readonly string[]) => Promise<string>;
+  /** A project's storage usage, from the registry's metadata (opened on first use). */
+  usage: (project: string) => Promise<ProjectUsage>;
   /** Where it is, for the one line the CLI prints to stderr. */
   where: string;
   close(): void;
@@ -60,8 +65,10 @@ export function openStore(projectDir: string, options: { aws?: boolean; env?: st
     const cloudfront = new CloudFrontClient({ region: 'us-east-1' });
     // Proxy projects' upstream credentials: the secrets the environment's API may read (infra/names.ts).
     const secretsManager = new SecretsManagerClient({ region });
+    const metadata = new DynamoMetadataStore({ client, tableName: table });
     return {
       store: new DynamoIdentityStore(doc, table),
+      usage: (project) => metadata.projectUsage(project),
       audit: new DynamoAuditLog(doc, table),
       secrets: new SecretsManagerUpstreamSecrets(secretsManager, upstreamSecretPrefix(env)),
       purgeCdn: (paths) => purgeDistribution(cloudfront, distributionComment(env), paths),
@@ -78,10 +85,15 @@ export function openStore(projectDir: string, options: { aws?: boolean; env?: st
   mkdirSync(dataDir, { recursive: true });
   const store = new SqliteIdentityStore(join(dataDir, IDENTITY_DB));
   const audit = new SqliteAuditLog(join(dataDir, AUDIT_DB));
+  let metadata: SqliteMetadataStore | undefined;
   return {
-    store, audit, secrets: new FsUpstreamSecrets(dataDir), where: dataDir, close: () => {
+    store, audit, secrets: new FsUpstreamSecrets(dataDir), where: dataDir,
+    // The registry's own database, as `npm start` and `npm run gc` open it (WAL: safe while it serves).
+    usage: (project) => (metadata ??= new SqliteMetadataStore(join(dataDir, 'registry.db'))).projectUsage(project),
+    close: () => {
       store.close();
       audit.close();
+      metadata?.close();
     },
   };
 }

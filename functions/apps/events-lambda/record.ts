@@ -8,8 +8,9 @@ import type { S3Event, S3EventRecord } from 'aws-lambda';
 import { recordSession } from '../../core/blob-records.ts';
 import type { RegistryDeps } from '../../core/context.ts';
 import { parseEdgeUploadKey } from '../../adapters/s3/edge-upload-keys.ts';
+import { QuotaExceededError } from '../../core/quota-ports.ts';
 
-export type EventDeps = Pick<RegistryDeps, 'metadata' | 'blobs' | 'now'>;
+export type EventDeps = Pick<RegistryDeps, 'metadata' | 'blobs' | 'now' | 'quotas'>;
 
 export type Outcome =
   | { key: string; result: 'recorded'; repo: string; digest: string; location: string; duplicate: boolean }
@@ -45,6 +46,9 @@ async function recordOne(deps: EventDeps, record: S3EventRecord): Promise<Outcom
     if (!stored) return { key, result: 'ignored', reason: 'recorded already' };
     return { key, result: 'recorded', repo: upload.repo, digest: upload.digest, location: stored.location, duplicate: stored.location !== key };
   } catch (error) {
+    // Over its project's storage quota (core/quota.ts): not linked, and delivering it again changes
+    // nothing. The manifest PUT that needs it is refused (403 DENIED); GC collects the object.
+    if (error instanceof QuotaExceededError) return { key, result: 'ignored', reason: `over the storage quota of project ${error.project}` };
     return { key, result: 'failed', error };
   }
 }

@@ -1,6 +1,7 @@
 // The local registry: node:http in front of the core, SQLite metadata and files for blobs.
 import { publicProjects } from '../../core/auth/public-projects.ts';
 import { projectTagRules } from '../../core/tag-immutability.ts';
+import { projectQuotas } from '../../core/quota.ts';
 import { constants } from 'node:fs';
 import { access, mkdir } from 'node:fs/promises';
 import type { Server } from 'node:http';
@@ -105,7 +106,7 @@ export async function startLocalRegistry(config: LocalConfig): Promise<LocalRegi
     blobs,
     authorizer: auth?.authorizer ?? allowAll,
     // Projects and their settings exist with token auth only.
-    ...(auth ? { auth: auth.auth, tagRules: projectTagRules(auth.auth.store) } : {}),
+    ...(auth ? { auth: auth.auth, tagRules: projectTagRules(auth.auth.store), quotas: projectQuotas(auth.auth.store) } : {}),
     proxy: proxy.proxy,
     uploadTokens,
     settings: { uploadTtlSeconds: config.uploadTtlSeconds },

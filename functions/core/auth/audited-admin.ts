@@ -35,6 +35,7 @@ function projectChange(before: Project | undefined, after: Project, create: bool
   if (JSON.stringify(before.retention ?? []) !== retention) return { action: 'policy.retention', detail: { retention } };
   const protect = JSON.stringify(after.retentionProtect ?? []);
   if (JSON.stringify(before.retentionProtect ?? []) !== protect) return { action: 'policy.protect', detail: { retentionProtect: protect } };
+  if (before.quotaBytes !== after.quotaBytes) return { action: 'policy.quota', detail: { quotaBytes: after.quotaBytes ?? 'none' } };
   return { action: 'project.update' };
 }
 

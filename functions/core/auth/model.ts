@@ -36,6 +36,8 @@ export interface Project {
   retention?: RetentionRule[];
   /** Tags no retention rule ever removes. */
   retentionProtect?: TagRule[];
+  /** Storage quota in bytes: pushes that would take the project's usage beyond it are refused (core/quota.ts). */
+  quotaBytes?: number;
   /** A proxy project (pull-through cache) of this upstream (core/proxy); its content is fetched, never pushed. */
   proxy?: ProxyConfig;
 }

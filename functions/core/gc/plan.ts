@@ -1,7 +1,7 @@
 // What a GC run decides for one repository, from a consistent-enough read of it (GcRepository): which
 // manifests and links are needed, which are condemned (marked), which condemned ones may go now.
 // Pure: no store call here (the run in run.ts applies the plan). docs/gc.md explains the rules.
-import type { GcLink, GcManifest, GcRepository } from '../ports.ts';
+import type { GcLink, GcManifest, GcRepository } from '../gc-ports.ts';
 
 /** The time limits of one pass: nothing written after `cutoff` is touched. */
 export interface GcWindow {

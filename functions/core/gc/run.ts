@@ -5,7 +5,8 @@
 // twice changes nothing the second time. A dry run writes nothing: its marks and deletions go to an
 // overlay in the state, which later pages and passes read through, so it reports exactly what a real
 // run would do. docs/gc.md.
-import type { GcBlob, GcBlobStore, GcMetadataStore, GcRepository, GcTarget, TagState } from '../ports.ts';
+import type { GcTarget, TagState } from '../ports.ts';
+import type { GcBlob, GcBlobStore, GcMetadataStore, GcRepository } from '../gc-ports.ts';
 import { planRepository, type GcWindow, type Verdict } from './plan.ts';
 import { planRetention, type RetentionPolicies } from './retention.ts';
 import { changedAnything, emptyReport, mergeReports, recordAction, type GcKind, type GcReport } from './report.ts';

@@ -11,6 +11,7 @@ import { notePull } from '../pulls.ts';
 import { TagImmutableError, type Descriptor, type ManifestHead, type ManifestPutIntent, type ManifestRecord, type PutManifestResult, type References } from '../ports.ts';
 import type { AuditEntry, NewAuditEntry } from '../audit.ts';
 import { describeRule, immutableBy } from '../tag-immutability.ts';
+import { limitOf } from '../quota.ts';
 import type { TagRule } from '../auth/model.ts';
 import type { HandlerContext, Operation, RegistryDeps } from '../context.ts';
 import { proxiedManifest } from '../proxy/pull-through.ts';
@@ -188,7 +189,7 @@ async function reconcileEdgeUploads(deps: RegistryDeps, repo: string, parsed: Pa
 async function ensureEmptyBlob(deps: RegistryDeps, repo: string): Promise<void> {
   const existing = await deps.metadata.getBlob(EMPTY_BLOB.digest);
   // Recorded again (putBlob), not only linked: that revives a record a GC run may have condemned.
-  if (existing) return deps.metadata.linkBlob(repo, await deps.metadata.putBlob({ ...existing, createdAt: deps.now() }));
+  if (existing) return deps.metadata.linkBlob(repo, await deps.metadata.putBlob({ ...existing, createdAt: deps.now() }), await limitOf(deps, repo));
   const location = await deps.blobs.putBlob(EMPTY_BLOB.digest, EMPTY_BLOB.bytes);
   await recordBlob(deps, repo, { digest: EMPTY_BLOB.digest, size: EMPTY_BLOB.size, location, createdAt: deps.now() });
 }

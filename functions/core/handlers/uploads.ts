@@ -6,6 +6,8 @@ import { emptyResponse, type RegistryResponse } from '../http.ts';
 import { randomUUID } from 'node:crypto';
 import { linkedOrEdgeBlob, recordBlob } from '../blob-records.ts';
 import { DigestMismatchError, UploadConflictError, UploadSizeError, type UploadSession } from '../ports.ts';
+import { QuotaExceededError } from '../quota-ports.ts';
+import { checkRoom, limitOf } from '../quota.ts';
 import { checkUploadToken, expectedLength, loadSession, newUploadId, parseContentRange, rangeHeader, sessionHeaders, unknownUpload } from '../upload-session.ts';
 import type { HandlerContext, Operation, RegistryDeps } from '../context.ts';
 
@@ -107,7 +109,7 @@ async function leased<T>(ctx: HandlerContext, work: (session: UploadSession) => 
  * Appends the request body to the session at its current offset. Returns the session after the
  * append (unchanged without a body). The caller holds the lease, or the session is not persisted.
  */
-async function appendBody(ctx: HandlerContext, session: UploadSession): Promise<UploadSession> {
+async function appendBody(ctx: HandlerContext, session: UploadSession, digest?: string): Promise<UploadSession> {
   const { deps, req } = ctx;
   const range = parseContentRange(req, session);
   const length = expectedLength(req, range);
@@ -115,6 +117,8 @@ async function appendBody(ctx: HandlerContext, session: UploadSession): Promise<
     if (range && length !== 0) throw new RegistryError('SIZE_INVALID', { reason: 'Content-Range announces bytes but the body is empty' });
     return session;
   }
+  // The size is known before any byte is read: over the project's quota, refused now (core/quota.ts).
+  if (length !== undefined) await checkRoom(deps, session.repo, session.offset + length, digest);
   let appended: { offset: number; state: string };
   try {
     appended = await deps.blobs.appendUpload(session.id, session.offset, session.state, req.body, length);
@@ -142,6 +146,13 @@ async function abortQuietly(deps: RegistryDeps, id: string, state: string): Prom
  * them a blob linked into the repository; the session, if persisted, is deleted.
  */
 async function complete(deps: RegistryDeps, session: UploadSession, digest: string, persisted: boolean): Promise<RegistryResponse> {
+  // The whole size is known now: a blob over the project's quota is refused and its upload ended.
+  try {
+    await checkRoom(deps, session.repo, session.offset, digest);
+  } catch (e) {
+    await discard(deps, session, persisted).catch(() => undefined);
+    throw e;
+  }
   let location: string;
   try {
     ({ location } = await deps.blobs.finishUpload(session.id, session.offset, session.state, digest));
@@ -152,7 +163,14 @@ async function complete(deps: RegistryDeps, session: UploadSession, digest: stri
     }
     throw conflictAsRange(e, session);
   }
-  await recordBlob(deps, session.repo, { digest, size: session.offset, location, createdAt: deps.now() });
+  try {
+    await recordBlob(deps, session.repo, { digest, size: session.offset, location, createdAt: deps.now() });
+  } catch (e) {
+    // A racing push took the room (the link write's own check): the upload ends, its bytes are left
+    // to GC (a store that records before it links may have recorded them: they are not ours to delete).
+    if (e instanceof QuotaExceededError && persisted) await deps.metadata.deleteUpload(session.id).catch(() => undefined);
+    throw e;
+  }
   if (persisted) await deps.metadata.deleteUpload(session.id);
   return blobCreated(session.repo, digest);
 }
@@ -181,7 +199,7 @@ async function tryMount(ctx: HandlerContext, digest: string): Promise<RegistryRe
   if (!(await deps.authorizer.can(principal, repoAccess(from, 'pull')))) return undefined;
   const blob = await linkedOrEdgeBlob(deps, from, digest);
   if (!blob) return undefined;
-  await deps.metadata.linkBlob(params.name, blob);
+  await deps.metadata.linkBlob(params.name, blob, await limitOf(deps, params.name));
   return blobCreated(params.name, digest);
 }
 
@@ -199,7 +217,7 @@ export const startUpload: Operation = {
       const digest = requireDigest(digestParam);
       const session = await newSession(deps, params.name);
       try {
-        const filled = await appendBody(ctx, session);
+        const filled = await appendBody(ctx, session, digest);
         return await complete(deps, filled, digest, false);
       } catch (e) {
         await abortQuietly(deps, session.id, session.state);
@@ -240,7 +258,7 @@ export const putUpload: Operation = {
     // The session is checked first (an unknown session is 404 whatever the digest).
     return leased(ctx, async (session) => {
       const digest = requireDigest(req.query.get('digest'));
-      return { result: await complete(deps, await appendBody(ctx, session), digest, true) };
+      return { result: await complete(deps, await appendBody(ctx, session, digest), digest, true) };
     });
   },
 };
@@ -264,11 +282,13 @@ async function claimedPut(ctx: HandlerContext, claim: NonNullable<RegistryDeps['
   try {
     if (got.repo !== params.name) throw unknownUpload(params.session);
     const digest = requireDigest(req.query.get('digest'));
-    const filled = await appendBody(ctx, got);
+    const filled = await appendBody(ctx, got, digest);
     judged = true;
     return await complete(deps, filled, digest, false);
   } catch (e) {
-    if (!(judged && e instanceof RegistryError && e.code === 'DIGEST_INVALID')) await deps.metadata.createUpload(got).catch(() => undefined);
+    // A digest mismatch or a quota refusal on the whole upload ends it; anything else puts it back.
+    const ended = judged && ((e instanceof RegistryError && (e.code === 'DIGEST_INVALID' || e.code === 'DENIED')) || e instanceof QuotaExceededError);
+    if (!ended) await deps.metadata.createUpload(got).catch(() => undefined);
     throw e;
   }
 }

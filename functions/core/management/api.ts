@@ -5,6 +5,7 @@ import { auditEndpoints } from './audit.ts';
 import { browseEndpoints } from './browse.ts';
 import { memberEndpoints } from './members.ts';
 import { policyEndpoints } from './policy.ts';
+import { quotaEndpoints } from './quota.ts';
 import { projectEndpoints } from './projects.ts';
 import { trustEndpoints } from './trust.ts';
 import { robotEndpointList } from './robots.ts';
@@ -12,7 +13,7 @@ import { managementOperation, type Endpoint } from './router.ts';
 import { userEndpoints } from './users.ts';
 
 export const MANAGEMENT_ENDPOINTS: readonly Endpoint[] = [
-  ...userEndpoints, ...accessTokenEndpoints, ...projectEndpoints, ...policyEndpoints, ...memberEndpoints, ...robotEndpointList, ...trustEndpoints, ...auditEndpoints, ...browseEndpoints,
+  ...userEndpoints, ...accessTokenEndpoints, ...projectEndpoints, ...policyEndpoints, ...quotaEndpoints, ...memberEndpoints, ...robotEndpointList, ...trustEndpoints, ...auditEndpoints, ...browseEndpoints,
 ];
 
 export const managementApi: Operation = managementOperation(MANAGEMENT_ENDPOINTS);

@@ -4,6 +4,7 @@ import { jsonResponse, emptyResponse } from '../http.ts';
 import { repositoryPaths } from '../shared-cache.ts';
 import { addImmutableRule, createProject, publicProject, removeImmutableRule, setVisibility } from '../auth/admin.ts';
 import type { Project } from '../auth/model.ts';
+import { quotaOf } from '../auth/quota-admin.ts';
 import type { Endpoint } from './router.ts';
 import { isSystemAdmin, roleIn } from './caller.ts';
 import { boolField, invalid, listResponse, onlyFields, pageOf, pageParams, readJson, stringField } from './io.ts';
@@ -37,9 +38,11 @@ export const projectEndpoints: Endpoint[] = [
     },
   },
   {
-    method: 'GET', path: '/projects/{project}', access: 'project-reader', summary: 'one project, with the caller\'s role in it',
-    async handle({ project, store, caller }) {
-      return jsonResponse(200, { ...publicProject(project!), role: (await roleIn(store, caller, project!.name)) ?? null });
+    method: 'GET', path: '/projects/{project}', access: 'project-reader', summary: 'one project, with the caller\'s role in it; for its admins also its storage quota and usage (quotaBytes, usedBytes, blobs)',
+    async handle({ project, store, caller, deps }) {
+      const role = (await roleIn(store, caller, project!.name)) ?? null;
+      const { project: _, ...storage } = role === 'admin' ? quotaOf(project!, await deps.metadata.projectUsage(project!.name)) : { project: '' };
+      return jsonResponse(200, { ...publicProject(project!), role, ...storage });
     },
   },
   {

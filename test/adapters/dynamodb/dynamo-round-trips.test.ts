@@ -151,7 +151,7 @@ describe('DynamoDB round trips per operation', () => {
     expect((await store.getLinkedBlob('edge', c.digest))?.location).toBe(c.location);
   });
 
-  it('blobs: HEAD/GET one GetItem, first-wins put one UpdateItem (also when it loses: it touches the record for GC), link one PutItem when warm', async () => {
+  it('blobs: HEAD/GET one GetItem, first-wins put one UpdateItem (also when it loses: it touches the record for GC), link one TransactWriteItems when warm (the link and its project\'s count)', async () => {
     const store = fresh();
     const b = blob();
     expect(await measure(() => store.putBlob(b))).toEqual({ UpdateItem: 1 });
@@ -159,16 +159,21 @@ describe('DynamoDB round trips per operation', () => {
     expect(await measure(async () => { returned = await store.putBlob({ ...b, location: 'elsewhere' }); })).toEqual({ UpdateItem: 1 });
     expect(returned).toEqual(b);
     expect(await measure(() => store.getBlob(b.digest))).toEqual({ GetItem: 1 });
-    // New repository: read the catalog entry, then link + entry in one transaction.
+    // New repository: read the catalog entry, then link, count and entry in one transaction.
     expect(await measure(() => store.linkBlob('r', b))).toEqual({ GetItem: 1, TransactWriteItems: 1 });
-    // This process knows the repository now.
-    expect(await measure(() => store.linkBlob('r', blob()))).toEqual({ PutItem: 1 });
+    // This process knows the repository now; the same link again is one transaction too (not counted twice).
+    expect(await measure(() => store.linkBlob('r', blob()))).toEqual({ TransactWriteItems: 1 });
+    expect(await measure(() => store.linkBlob('r', b))).toEqual({ TransactWriteItems: 1 });
     // Another process (cold): reads the entry once, never rewrites it.
     const other = fresh();
-    expect(await measure(() => other.linkBlob('r', blob()))).toEqual({ GetItem: 1, PutItem: 1 });
-    expect(await measure(() => other.linkBlob('r', blob()))).toEqual({ PutItem: 1 });
+    expect(await measure(() => other.linkBlob('r', blob()))).toEqual({ GetItem: 1, TransactWriteItems: 1 });
+    expect(await measure(() => other.linkBlob('r', blob()))).toEqual({ TransactWriteItems: 1 });
     expect(await measure(() => store.getLinkedBlob('r', b.digest))).toEqual({ GetItem: 1 });
-    expect(await measure(() => store.unlinkBlob('r', b.digest))).toEqual({ DeleteItem: 1 });
+    // The usage: one GetItem; with a digest two (in parallel).
+    expect(await measure(() => store.projectUsage('r'))).toEqual({ GetItem: 1 });
+    expect(await measure(() => store.projectUsage('r', b.digest))).toEqual({ GetItem: 2 });
+    // A delete reads the link and its count, then deletes and uncounts in one transaction.
+    expect(await measure(() => store.unlinkBlob('r', b.digest))).toEqual({ GetItem: 2, TransactWriteItems: 1 });
   });
 
   it('manifest PUT: 1 BatchGetItem + 1 TransactWriteItems; a repeated PUT with nothing new only reads', async () => {

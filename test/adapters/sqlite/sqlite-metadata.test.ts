@@ -66,7 +66,7 @@ describe('SqliteMetadataStore', () => {
     const db = new DatabaseSync(file);
     try {
       assert.deepEqual({ ...db.prepare('PRAGMA journal_mode').get() }, { journal_mode: 'wal' });
-      assert.deepEqual({ ...db.prepare('PRAGMA user_version').get() }, { user_version: 4 });
+      assert.deepEqual({ ...db.prepare('PRAGMA user_version').get() }, { user_version: 5 });
     } finally {
       db.close();
     }

@@ -8,14 +8,13 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { DynamoIdentityStore } from '../../../functions/adapters/dynamodb/dynamo-identity.ts';
-import { createTable } from '../../../functions/adapters/dynamodb/table.ts';
 import { verifyPassword } from '../../../functions/core/auth/passwords.ts';
 import { awsTarget } from '../../../functions/apps/admin-cli/stores.ts';
 import { parseEnvironments, ENVIRONMENTS_CONTEXT_KEY } from '../../../infra/config.ts';
 import { tableName } from '../../../infra/names.ts';
 import { cdkJson, ROOT } from '../../infra/synth.ts';
-import { startDynamoLocal, type DynamoLocal } from '../../support/dynamodb-local.ts';
-import { runNodeCli, type CliResult } from '../../support/cli.ts';
+import type { DynamoLocal } from '../../support/dynamodb-local.ts';
+import { adminAwsEnv, runNodeCli, startStagingTable, type CliResult } from '../../support/cli.ts';
 
 const CLI = join(import.meta.dirname, '..', '..', '..', 'functions', 'apps', 'admin-cli', 'main.ts');
 const PASSWORD = 'correct horse battery staple';
@@ -45,10 +44,7 @@ beforeAll(async () => {
   });
   await new Promise<void>((r) => secretsManager.listen(0, '127.0.0.1', r));
   secretsEndpoint = `http://127.0.0.1:${(secretsManager.address() as AddressInfo).port}`;
-  dynamo = await startDynamoLocal();
-  const client = dynamo.client();
-  await createTable(client, 'oci-registry-staging');
-  client.destroy();
+  dynamo = await startStagingTable();
 }, 90_000);
 
 afterAll(async () => {
@@ -58,7 +54,7 @@ afterAll(async () => {
 
 /** The CLI with `args`, `stdin` piped in, against DynamoDB Local; no data dir is touched. */
 const admin = (args: string[], stdin = ''): Promise<CliResult> =>
-  runNodeCli(CLI, args, { stdin, env: { ...process.env, AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint, AWS_ACCESS_KEY_ID: 'local', AWS_SECRET_ACCESS_KEY: 'local', REGISTRY_DATA_DIR: '/nonexistent/never-used', AWS_ENDPOINT_URL_CLOUDFRONT: 'http://127.0.0.1:9', AWS_ENDPOINT_URL_SECRETS_MANAGER: secretsEndpoint, AWS_MAX_ATTEMPTS: '1' } });
+  runNodeCli(CLI, args, { stdin, env: { ...adminAwsEnv(dynamo), AWS_ENDPOINT_URL_SECRETS_MANAGER: secretsEndpoint } });
 
 describe('npm run admin -- --aws --env <name>', () => {
   it("finds every cdk.json environment's table and region as the CDK app names them", () => {

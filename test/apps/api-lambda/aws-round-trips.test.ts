@@ -116,7 +116,9 @@ describe('round trips through start:aws', () => {
     // The API takes no part. The events handler (its own Lambda, its own clients), off the client's
     // path: one HeadObject for the upload session the object names (x-amz-meta-upload), then one
     // transaction that ends it (whoever ends it records the upload, so a late event never re-links a
-    // deleted blob), records the blob (first verified copy wins) and links it.
+    // deleted blob), records the blob (first verified copy wins) and links it, counted in its
+    // project's usage. (The events process reads a project's storage quota once per 10 s deployed,
+    // once per file here: before this test.)
     expect(m.api).toEqual({ dynamo: {}, s3: {} });
     expect(m.events).toEqual({ dynamo: { TransactWriteItems: 1 }, s3: { HeadObject: 1 } });
     expect(m.ingest).toEqual({ dynamo: {}, s3: {} });

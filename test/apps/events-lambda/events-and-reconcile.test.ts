@@ -74,6 +74,16 @@ describe('the S3 ObjectCreated handler', () => {
     expect(await r.metadata.getLinkedBlob('tenant-a/other', sha256(bytes))).toBeUndefined();
   });
 
+  it('does not link an upload over its project\'s storage quota (ignored: delivering it again changes nothing); the manifest PUT then says why', async () => {
+    const bytes = randomBytes(3000);
+    const event = r.blobs.edgePut('tenant-a/app', bytes);
+    const limited: EventDeps = { ...deps, quotas: async (repo) => (repo.startsWith('tenant-a/') ? 1000 : undefined) };
+    expect(await createEventsHandler(() => limited)(event)).toEqual({ recorded: 0, duplicates: 0, ignored: 1 });
+    expect(await recordEdgeUploads(limited, event)).toMatchObject([{ result: 'ignored', reason: 'over the storage quota of project tenant-a' }]);
+    expect(await r.metadata.getLinkedBlob('tenant-a/app', sha256(bytes))).toBeUndefined();
+    expect(await r.metadata.projectUsage('tenant-a')).toEqual({ bytes: 0, blobs: 0 });
+  });
+
   it('ignores an event whose object is gone (a GC run deleted an edge copy nobody recorded)', async () => {
     const bytes = randomBytes(10);
     const outcomes = await recordEdgeUploads(deps, s3Event([{ key: edgeUploadKey('tenant-a/app', sha256(bytes)), size: 10 }]));

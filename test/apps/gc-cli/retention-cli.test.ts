@@ -63,6 +63,7 @@ it('a dry run lists each tag a rule would remove and why; the real run removes t
     project: 'ret', immutableTags: [],
     retention: [{ repositories: 'ret/*', tags: 'pr-*', keep: 1 }, { repositories: 'ret/*', tags: 'nightly-*', notPulledDays: 30 }],
     retentionProtect: [{ repositories: 'ret/app', tags: 'pr-keep' }],
+    quotaBytes: null, usedBytes: 0, blobs: 0,
   });
   for (const tag of ['pr-1', 'pr-2', 'pr-keep', 'pr-3', 'nightly-1']) {
     expect((await pushTinyImage(reg.url, 'ret/app', tag)).put.status).toBe(201);

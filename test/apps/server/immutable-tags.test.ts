@@ -84,5 +84,5 @@ it('the admin CLI refuses a rule outside the project and shows the policy', asyn
   const { code, err } = await runNodeCli(ADMIN_CLI, ['policy', 'immutable', 'add', 'team', 'other/*', 'v*'], { env: { ...process.env, REGISTRY_DATA_DIR: dir } });
   expect(code).not.toBe(0);
   expect(err).toContain('outside project team');
-  expect(await admin('policy', 'show', 'team')).toEqual({ project: 'team', immutableTags: [], retention: [], retentionProtect: [] });
+  expect(await admin('policy', 'show', 'team')).toMatchObject({ project: 'team', immutableTags: [], retention: [], retentionProtect: [] });
 });

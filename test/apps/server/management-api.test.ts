@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { IDENTITY_DB, SqliteIdentityStore } from '../../../functions/adapters/sqlite/sqlite-identity.ts';
 import { AUDIT_DB, SqliteAuditLog } from '../../../functions/adapters/sqlite/sqlite-audit.ts';
 import { startRegistry, type RunningRegistry } from '../../support/registry.ts';
+import { quotaScenario } from '../../support/quota-scenario.ts';
 import { managementScenario, PASSWORD, seedIdentities } from '../../support/management-scenario.ts';
 import { pushTinyImage } from '../../support/tiny-image.ts';
 
@@ -28,6 +29,7 @@ afterAll(async () => {
 });
 
 managementScenario(() => reg, () => seeded);
+quotaScenario(() => reg);
 
 describe('the management API in the audit trail', () => {
   it('each change made through it is an entry under the signed-in caller, from the client address; a refused one none', async () => {

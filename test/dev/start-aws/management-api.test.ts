@@ -3,6 +3,7 @@
 // test/support/management-scenario.ts, and CloudFront never keeps an answer of it.
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { startAwsLocal, type AwsLocal } from '../../../dev/start-aws/start.ts';
+import { quotaScenario } from '../../support/quota-scenario.ts';
 import { managementScenario, seedIdentities } from '../../support/management-scenario.ts';
 
 let local: AwsLocal;
@@ -18,6 +19,7 @@ afterAll(async () => {
 });
 
 managementScenario(() => local, () => seeded);
+quotaScenario(() => local);
 
 it('CloudFront keeps nothing of /api/v1/: an anonymous list asked twice reaches the API twice', async () => {
   const hits = local.cdn.hits;
