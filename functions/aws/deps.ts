@@ -94,9 +94,15 @@ async function tokenService(config: AwsConfig, onError: (error: unknown) => void
   return new TokenService(keys, { issuer: config.auth.service, service: config.auth.service, refreshTokenSeconds: config.auth.refreshTokenSeconds });
 }
 
+const TOKEN_KEYS_NOT_REREAD = 'token keys not re-read: the keys read before stay in use';
+const messageOf = (error: unknown): string => (error instanceof Error ? error.message : String(error));
+
+/** A failed re-read of the token keys told to the entry point's logger, as a warning (never the secret). */
+export const warnTokenKeysError = (logger: { warn(message: string, extra: { error: string }): void }) => (error: unknown): void => logger.warn(TOKEN_KEYS_NOT_REREAD, { error: messageOf(error) });
+
 /** Where a failed re-read of the token keys is told when the entry point gives no logger: one JSON line (never the secret). */
 export function logTokenKeysError(error: unknown): void {
-  console.warn(JSON.stringify({ level: 'WARN', message: 'token keys not re-read: the keys read before stay in use', error: error instanceof Error ? error.message : String(error) }));
+  console.warn(JSON.stringify({ level: 'WARN', message: TOKEN_KEYS_NOT_REREAD, error: messageOf(error) }));
 }
 
 export interface AwsDepsOptions {

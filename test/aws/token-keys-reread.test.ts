@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
 import { readAwsConfig } from '../../functions/aws/config.ts';
-import { createAwsDeps, logTokenKeysError, type AwsDeps } from '../../functions/aws/deps.ts';
+import { createAwsDeps, logTokenKeysError, warnTokenKeysError, type AwsDeps } from '../../functions/aws/deps.ts';
 import { TokenService } from '../../functions/core/auth/jwt.ts';
 import { KEY_REFRESH_MS, UNKNOWN_KID_REREAD_MS } from '../../functions/core/auth/token-key-source.ts';
 import { deriveTokenKey, tokenKeysFrom } from '../../functions/core/auth/token-keys.ts';
@@ -98,5 +98,16 @@ describe('token keys in a running AWS process', () => {
     } finally {
       warn.mockRestore();
     }
+  });
+
+  it("with the entry point's logger (API Lambda, ingest), a failed re-read is a warning with the error's message", () => {
+    const lines: [string, { error: string }][] = [];
+    const warn = warnTokenKeysError({ warn: (message, extra) => void lines.push([message, extra]) });
+    warn(new Error('AccessDeniedException'));
+    warn('throttled');
+    expect(lines).toEqual([
+      ['token keys not re-read: the keys read before stay in use', { error: 'AccessDeniedException' }],
+      ['token keys not re-read: the keys read before stay in use', { error: 'throttled' }],
+    ]);
   });
 });

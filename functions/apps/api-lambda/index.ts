@@ -1,6 +1,6 @@
 // The deployed API Lambda: the middy handler over the registry wired to DynamoDB and S3. The deps are
 // built once per container, on the first request (so a failure there is answered, not a crash).
-import { createAwsDeps, createAwsRegistry } from '../../aws/deps.ts';
+import { createAwsDeps, createAwsRegistry, warnTokenKeysError } from '../../aws/deps.ts';
 import { readAwsConfig } from '../../aws/config.ts';
 import type { Registry } from '../../core/registry.ts';
 import { awsRegistryHooks } from '../../aws/registry-hooks.ts';
@@ -13,7 +13,7 @@ const logger = defaultLogger();
 const cdn = new CloudFrontCache(new CloudFrontClient({ region: 'us-east-1' }), (error, detail) =>
   logger.error('CDN purge failed: the entries live out their max-age', { ...detail, error: error instanceof Error ? error.message : String(error) }));
 let registry: Promise<Registry> | undefined;
-const onTokenKeysError = (error: unknown) => logger.warn('token keys not re-read: the keys read before stay in use', { error: error instanceof Error ? error.message : String(error) });
+const onTokenKeysError = warnTokenKeysError(logger);
 
 function getRegistry(): Promise<Registry> {
   registry ??= createAwsDeps(readAwsConfig(), { onTokenKeysError }).then((deps) => createAwsRegistry(deps, { ...awsRegistryHooks(logger), sharedCache: cdn }));

@@ -3,7 +3,7 @@
 // multipart uploads while hashing, in bounded memory. Runs as a container on Fargate behind an ALB;
 // `npm run start:aws` runs it as a child process.
 import { Logger } from '@aws-lambda-powertools/logger';
-import { createAwsDeps, createAwsRegistry } from '../../aws/deps.ts';
+import { createAwsDeps, createAwsRegistry, warnTokenKeysError } from '../../aws/deps.ts';
 import { readAwsConfig } from '../../aws/config.ts';
 import { ConfigError, EXIT_CONFIG } from '../../config/config-error.ts';
 import { readIngestSettings } from './settings.ts';
@@ -19,7 +19,7 @@ async function main(): Promise<void> {
   const config = readAwsConfig(process.env);
   const { host, port, idleTimeoutSeconds, callCounts } = readIngestSettings(process.env);
   const deps = await createAwsDeps(config, {
-    onTokenKeysError: (error) => logger.warn('token keys not re-read: the keys read before stay in use', { error: error instanceof Error ? error.message : String(error) }),
+    onTokenKeysError: warnTokenKeysError(logger),
   });
   // With call counts on, also the body bytes this process reads and moves to or from S3.
   const bytes = callCounts ? newComputeBytes() : undefined;
