@@ -4,6 +4,7 @@
 // project has some and only when a fetch needs them. Fetched blobs stream from the upstream into an
 // S3 upload (multipart past 5 MiB) in the Lambda, never through its 6 MB payload; the client gets
 // the usual 307 once the bytes are verified and recorded.
+import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { DynamoProxyState } from '../adapters/dynamodb/dynamo-proxy-state.ts';
@@ -22,14 +23,20 @@ const NO_SECRETS: UpstreamSecrets = {
   delete: () => Promise.resolve(),
 };
 
+let metrics: Metrics | undefined;
+
 /**
- * Where a pull-through event goes when the entry point gives no reporter: one JSON line on stdout
- * (CloudWatch Logs in a Lambda) with the metric it counts as, a warning for a stale copy served.
+ * Where a pull-through event goes in a deployed process: one JSON line on stdout (CloudWatch Logs in a
+ * Lambda) with the metric it counts as, a warning for a stale copy served; and that metric, published
+ * at once as an EMF document under the service's namespace (ProxyFetched, ProxyRevalidated,
+ * ProxyStaleServed in CloudWatch).
  */
 export function logProxyEvent(e: ProxyEvent): void {
   const line = JSON.stringify({ level: e.event === 'stale-served' ? 'WARN' : 'INFO', message: `proxy ${e.event}`, metric: PROXY_METRICS[e.event], repository: e.repository, reference: e.reference, ...(e.reason ? { reason: e.reason } : {}) });
   if (e.event === 'stale-served') console.warn(line);
   else console.log(line);
+  metrics ??= new Metrics({ namespace: process.env.POWERTOOLS_METRICS_NAMESPACE ?? 'OciRegistry', serviceName: process.env.POWERTOOLS_SERVICE_NAME ?? 'registry-api' });
+  metrics.singleMetric().addMetric(PROXY_METRICS[e.event], MetricUnit.Count, 1);
 }
 
 /** How long a Lambda container keeps a project's credentials before it reads the secret again. */

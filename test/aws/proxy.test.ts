@@ -85,17 +85,21 @@ describe('awsProxy', () => {
 });
 
 describe('logProxyEvent (the default reporter of a deployed process)', () => {
-  it('one JSON line per event with the metric it counts as; a stale copy served is a warning', () => {
+  it('one JSON line per event with the metric it counts as, a stale copy served a warning; and the metric as an EMF document', () => {
     const out = vi.spyOn(console, 'log').mockImplementation(() => {});
     const warn = vi.spyOn(console, 'warn').mockImplementation(() => {});
+    const stdout = vi.spyOn(process.stdout, 'write').mockImplementation(() => true);
     try {
       logProxyEvent({ event: 'fetched', repository: 'hub/library/alpine', reference: 'sha256:ab' });
       logProxyEvent({ event: 'stale-served', repository: 'hub/library/alpine', reference: '3', reason: 'upstream 503' });
       expect(JSON.parse(out.mock.calls[0]![0] as string)).toEqual({ level: 'INFO', message: 'proxy fetched', metric: 'ProxyFetched', repository: 'hub/library/alpine', reference: 'sha256:ab' });
       expect(JSON.parse(warn.mock.calls[0]![0] as string)).toEqual({ level: 'WARN', message: 'proxy stale-served', metric: 'ProxyStaleServed', repository: 'hub/library/alpine', reference: '3', reason: 'upstream 503' });
+      const emf = [...out.mock.calls, ...stdout.mock.calls].map((c) => String(c[0])).filter((l) => l.includes('"_aws"')).map((l) => JSON.parse(l) as Record<string, unknown>);
+      expect(emf.map((d) => [d.ProxyFetched, d.ProxyStaleServed])).toEqual([[1, undefined], [undefined, 1]]);
     } finally {
       out.mockRestore();
       warn.mockRestore();
+      stdout.mockRestore();
     }
   });
 });
