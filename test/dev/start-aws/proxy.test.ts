@@ -43,7 +43,7 @@ describe('start:aws: proxy projects against a real upstream', () => {
   beforeAll(() => start(), 90_000);
   afterAll(() => local?.close());
 
-  it('skopeo pulls through: upstream digests, blobs into S3 (multipart) and a 307, cached, push refused, stale-if-error', { timeout: 180_000 }, async (t) => {
+  it('skopeo pulls through: upstream digests, blobs into S3 (multipart) and a 307, cached, push refused, a moved tag seen after the TTL, stale-if-error', { timeout: 180_000 }, async (t) => {
     gate.check(t);
     const { skopeo, upstream } = await skopeoAndUpstream(t);
     const img = await seed(t, skopeo, `${upstream.host}/team/app:v1`, [300 * KiB, 12 * MiB]);
@@ -83,6 +83,13 @@ describe('start:aws: proxy projects against a real upstream', () => {
     expect(streamed.status).toBe(403);
     expect(((await streamed.json()) as { errors: { code: string }[] }).errors[0]!.code).toBe('DENIED');
     await expect(skopeo.run(['copy', '--dest-tls-verify=false', `docker://${upstream.host}/team/app:v1`, `docker://${host}/up/team/mine:v1`, '--src-tls-verify=false'])).rejects.toThrow(/denied/i);
+
+    // A tag moved upstream is seen once the TTL (1 s) has passed: one HEAD revalidates it.
+    const moved = await seed(t, skopeo, `${upstream.host}/team/app:v1`, [400 * KiB]);
+    await new Promise((r) => setTimeout(r, 1200));
+    expect(await manifestDigest(skopeo, ref)).toBe(moved.digest);
+    expect(count(upstream.requests, 'HEAD /v2/team/app/manifests/v1')).toBeGreaterThanOrEqual(1);
+    await skopeo.run(['copy', '--src-tls-verify=false', `docker://${ref}`, `oci:${await copyOut(t)}:v1`], { timeoutMs: 90_000 });
 
     // Upstream stopped: the same pulls still succeed from the cache, by tag (stale, reported) and by digest.
     await upstream.stop();
