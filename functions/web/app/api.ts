@@ -28,12 +28,19 @@ function apiError(status: number, code: string, message: string): ApiError {
   return Object.assign(new Error(message), { status, code });
 }
 
+/** `invalid request: a quota is …`: the management API's reason (and field) after the error's own message. */
+function withReason(message: string, detail: unknown): string {
+  const { field, reason } = (typeof detail === 'object' && detail !== null ? detail : {}) as { field?: unknown; reason?: unknown };
+  if (typeof reason !== 'string') return message;
+  return `${message}: ${typeof field === 'string' ? `${field} ` : ''}${reason}`;
+}
+
 async function failure(r: Response): Promise<ApiError> {
   const text = await r.text();
   try {
-    const body = JSON.parse(text) as { errors?: { code: string; message: string }[]; error?: string; error_description?: string };
+    const body = JSON.parse(text) as { errors?: { code: string; message: string; detail?: unknown }[]; error?: string; error_description?: string };
     const first = body.errors?.[0];
-    if (first) return apiError(r.status, first.code, first.message);
+    if (first) return apiError(r.status, first.code, withReason(first.message, first.detail));
     if (body.error) return apiError(r.status, body.error, body.error_description ?? body.error);
   } catch {
     // Not JSON: the status says enough.

@@ -43,3 +43,13 @@ export const link = {
 
 /** The project of a repository name: its first path component. */
 export const projectOf = (repository: string): string => repository.split('/')[0] ?? repository;
+
+const SIZE_UNITS: Record<string, number> = { '': 1, b: 1, k: 1024, kib: 1024, kb: 1000, m: 1024 ** 2, mib: 1024 ** 2, mb: 1e6, g: 1024 ** 3, gib: 1024 ** 3, gb: 1e9, t: 1024 ** 4, tib: 1024 ** 4, tb: 1e12 };
+
+/** `10 GiB`, `500MB`, `1.5G`, `1048576` as bytes (K, M, G, T and KiB… binary; KB, MB… decimal), as the CLI reads them. */
+export function parseSize(text: string): number {
+  const m = /^\s*(\d{1,16}(?:\.\d{1,6})?)\s*([a-z]*)\s*$/i.exec(text);
+  const unit = m ? SIZE_UNITS[m[2]!.toLowerCase()] : undefined;
+  if (!m || unit === undefined) throw new Error(`“${text}” is not a size: give bytes, or a number with K, M, G, T (binary) or KB, MB, GB, TB (decimal), such as 10 GiB`);
+  return Math.floor(Number(m[1]) * unit);
+}

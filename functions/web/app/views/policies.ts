@@ -1,10 +1,12 @@
 // A project's tag policies: immutable tags, retention rules (GC runs remove the tags they cover) and
 // patterns protected from retention. Anyone who sees the project reads them; its admins add and remove.
+// Its admins also see the storage quota and usage; a system administrator sets or removes the quota.
 import { useState } from 'preact/hooks';
 import { api, type Session } from '../api.ts';
 import { html } from '../html.ts';
 import { ErrorNote, Show, useLoad } from '../widgets.ts';
 import { administers, ProjectNav } from './project.ts';
+import { QuotaSection } from './quota.ts';
 
 interface Rule {
   repositories: string;
@@ -92,5 +94,6 @@ export function PoliciesView({ project, session }: { project: string; session: S
     <p>Patterns: <code>*</code> is any run of characters; repository patterns are full names inside the project.
       Immutable tags never move once pushed; retention rules say which tags garbage collection removes; protected tags no retention rule removes.</p>
     <${Show} loaded=${policy}>${(p: Policy) => KINDS.map((kind) => html`<${RuleSection} key=${kind.path} project=${project} kind=${kind} policy=${p} admin=${admin} onChange=${policy.reload} />`)}<//>
+    ${admin ? html`<${QuotaSection} project=${project} editable=${!!session?.admin} />` : null}
   </section>`;
 }

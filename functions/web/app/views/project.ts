@@ -1,4 +1,4 @@
-// One project: its repositories; for its admins, the visibility switch and the ways to its members,
+// One project: its repositories; for its admins, its storage use against its quota, the visibility switch and the ways to its members,
 // robots and audit trail.
 import { useState } from 'preact/hooks';
 import { api, type Session } from '../api.ts';
@@ -6,6 +6,7 @@ import { link, when } from '../format.ts';
 import { html } from '../html.ts';
 import { ErrorNote, Show, useLoad } from '../widgets.ts';
 import type { Project } from './projects.ts';
+import { Usage } from './quota.ts';
 
 /** Whether the viewer administers the project (the server decides again at each call). */
 export const administers = (session: Session | undefined, project: string): boolean => !!session && (session.admin || session.roles[project] === 'admin');
@@ -36,6 +37,7 @@ export function ProjectView({ name, session }: { name: string; session: Session 
       <dt>Visibility</dt><dd><span class=${`badge ${p.public ? 'public' : 'private'}`}>${p.public ? 'public' : 'private'}</span></dd>
       <dt>Your role</dt><dd>${p.role ?? '—'}</dd>
       <dt>Created</dt><dd>${when(p.created)}</dd>
+      ${p.usedBytes === undefined ? null : html`<dt>Storage</dt><dd><${Usage} storage=${p} /></dd>`}
       ${p.immutableTags?.length ? html`<dt>Immutable tags</dt><dd>${p.immutableTags.map((r) => `${r.repositories}:${r.tags}`).join(', ')}</dd>` : null}
     </dl>
     ${administers(session, name) ? html`<${Visibility} project=${p} onChanged=${project.reload} />` : null}`}<//>

@@ -1,12 +1,13 @@
-// The projects the viewer may see (anonymous: the public ones), their repository counts, and, for a
-// system administrator, a form to create one.
+// The projects the viewer may see (anonymous: the public ones), their repository counts, the storage
+// use of those the viewer administers, and, for a system administrator, a form to create one.
 import { useState } from 'preact/hooks';
 import { api, type Session } from '../api.ts';
 import { link } from '../format.ts';
 import { html } from '../html.ts';
 import { ErrorNote, Show, useLoad } from '../widgets.ts';
+import { Usage, type Storage } from './quota.ts';
 
-export interface Project {
+export interface Project extends Storage {
   name: string;
   public: boolean;
   role: string | null;
@@ -18,11 +19,18 @@ interface Row extends Project {
   repositories: string;
 }
 
+/** The project's storage quota and usage where the viewer may read them (its admins), else nothing. */
+const storageOf = (p: Project): Promise<Storage> =>
+  p.role === 'admin' ? api<Storage>('GET', `/projects/${encodeURIComponent(p.name)}/quota`).catch(() => ({})) : Promise.resolve({});
+
 async function withCounts(): Promise<Row[]> {
   const { projects } = await api<{ projects: Project[] }>('GET', '/projects?n=1000');
   return Promise.all(projects.map(async (p) => {
-    const page = await api<{ repositories: unknown[]; next: string | null }>('GET', `/projects/${encodeURIComponent(p.name)}/repositories?n=1000`).catch(() => undefined);
-    return { ...p, repositories: page ? `${page.repositories.length}${page.next ? '+' : ''}` : '—' };
+    const [page, storage] = await Promise.all([
+      api<{ repositories: unknown[]; next: string | null }>('GET', `/projects/${encodeURIComponent(p.name)}/repositories?n=1000`).catch(() => undefined),
+      storageOf(p),
+    ]);
+    return { ...p, ...storage, repositories: page ? `${page.repositories.length}${page.next ? '+' : ''}` : '—' };
   }));
 }
 
@@ -54,12 +62,13 @@ export function ProjectsView({ session }: { session: Session | undefined }) {
     ${session ? null : html`<p>Signed out: public projects only. <a href="#/signin">Sign in</a> to see yours.</p>`}
     <${Show} loaded=${loaded}>${(rows: Row[]) => rows.length === 0 ? html`<p>No project to show.</p>` : html`
       <div class="scroll"><table>
-        <thead><tr><th scope="col">Project</th><th scope="col">Visibility</th><th scope="col">Repositories</th><th scope="col">Your role</th></tr></thead>
+        <thead><tr><th scope="col">Project</th><th scope="col">Visibility</th><th scope="col">Repositories</th><th scope="col">Your role</th>${rows.some((p) => p.usedBytes !== undefined) ? html`<th scope="col">Storage</th>` : null}</tr></thead>
         <tbody>${rows.map((p) => html`<tr key=${p.name}>
           <td><a href=${link.project(p.name)}>${p.name}</a></td>
           <td><span class=${`badge ${p.public ? 'public' : 'private'}`}>${p.public ? 'public' : 'private'}</span></td>
           <td>${p.repositories}</td>
           <td>${p.role ?? '—'}</td>
+          ${rows.some((r) => r.usedBytes !== undefined) ? html`<td><${Usage} storage=${p} /></td>` : null}
         </tr>`)}</tbody>
       </table></div>`}<//>
     ${session?.admin ? html`<${CreateProject} onCreated=${loaded.reload} />` : null}
