@@ -71,6 +71,8 @@ describe.each(APIS)('$stack', ({ env, stack, region, primary, cdnUrl }) => {
     expect(asText(vars.BUCKET_NAME)).toMatch(new RegExp(`oci-registry-${env}-.*-${region}"`));
     expect(vars.REGISTRY_ACCESS).toBeUndefined();
     expect(vars.REGISTRY_LOCAL_OPEN).toBeUndefined();
+    // No cdk.json environment sets proxyMirror: no mirror mapping (test/infra/proxy-mirror.test.ts sets one).
+    expect(vars.REGISTRY_PROXY_MIRROR).toBeUndefined();
     expect(vars.POWERTOOLS_SERVICE_NAME).toBe('oci-registry-api');
     expect(vars.POWERTOOLS_METRICS_NAMESPACE).toBe(`OciRegistry/${env}`);
     expect(vars.CDN_URL).toBe(cdnUrl);
