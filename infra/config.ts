@@ -2,6 +2,7 @@
 // validated field by field. A bad value fails synth with a message naming the field.
 import { ConfigError } from '../functions/config/config-error.ts';
 import { parseDuration } from '../functions/config/duration.ts';
+import { PROJECT_NAME } from '../functions/config/proxy-settings.ts';
 import { readFileSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
 
@@ -43,6 +44,8 @@ export interface EnvironmentConfig {
   readonly throttle: { readonly rateLimit: number; readonly burstLimit: number };
   readonly ingestScaling: { readonly minTasks: number; readonly maxTasks: number };
   readonly gc: GcConfig;
+  /** The proxy project dockerd's `registry-mirrors` paths map into (docs/proxy.md); undefined: none. */
+  readonly proxyMirror?: string;
 }
 
 /** Garbage collection (docs/gc.md): a run every `everyHours`, collecting nothing younger than `grace`. */
@@ -80,6 +83,7 @@ const ZONE_ID = /^Z[A-Z0-9]{1,31}$/;
 const KNOWN_FIELDS = new Set([
   'account', 'region', 'replicaRegions', 'domain', 'ingest', 'edgeUploads', 'alarms', 'retain', 'access', 'throwaway',
   'priceClass', 'cdnPublicKey', 'cdnPublicKeyFile', 'throttle', 'ingestScaling', 'description', 'gc',
+  'proxyMirror',
 ]);
 const GC_FIELDS = new Set(['enabled', 'everyHours', 'grace', 'untagged']);
 
@@ -233,6 +237,8 @@ export function parseEnvironment(name: string, raw: unknown, baseDir: string): E
     // exists (CDN_URL); without one, a replica's S3 presigned URL would 404 a blob still replicating.
     throw fieldError(`${field}.replicaRegions`, 'need a domain: pulls reach the nearest region through CloudFront, which falls back to the primary bucket while replication catches up');
   }
+  const proxyMirror = str(raw, 'proxyMirror', field, PROJECT_NAME, 'a project name (a-z 0-9, separated by . _ __ or -)');
+  if (proxyMirror !== undefined && proxyMirror.length > 128) throw fieldError(`${field}.proxyMirror`, 'must be a project name of at most 128 characters');
   return {
     name,
     ...(account ? { account } : {}),
@@ -252,6 +258,7 @@ export function parseEnvironment(name: string, raw: unknown, baseDir: string): E
     },
     ingestScaling,
     gc: parseGc(raw.gc, `${field}.gc`),
+    ...(proxyMirror !== undefined ? { proxyMirror } : {}),
   };
 }
 

@@ -14,9 +14,12 @@ export interface ProxySettings {
   fetchSeconds: number;
 }
 
+/** A project name: one repository path component (functions/core/auth/model.ts holds projects to it). */
+export const PROJECT_NAME = /^[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*$/;
+
 export function proxySettings(env: Env, defaults: { waitSeconds: number; fetchSeconds: number; maxSeconds: number }): ProxySettings {
   const mirror = optionalSetting(env, 'REGISTRY_PROXY_MIRROR');
-  if (mirror !== undefined && !/^[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*$/.test(mirror)) throw new ConfigError(`REGISTRY_PROXY_MIRROR must be a project name, got ${JSON.stringify(mirror)}`);
+  if (mirror !== undefined && !PROJECT_NAME.test(mirror)) throw new ConfigError(`REGISTRY_PROXY_MIRROR must be a project name, got ${JSON.stringify(mirror)}`);
   return {
     ...(mirror ? { mirror } : {}),
     leaseSeconds: intSetting(env, 'REGISTRY_PROXY_LEASE_SECONDS', 60, 1, 3600),

@@ -72,6 +72,9 @@ export class ApiStack extends Stack {
         ...(config.replicaRegions.length > 0 ? { REGISTRY_PRIMARY_REGION: config.region } : {}),
         // Proxy projects fetch from their upstreams in the primary region only (a replica may not write).
         ...(primary ? { REGISTRY_UPSTREAM_SECRETS_PREFIX: upstreamSecretsPrefix(config) } : {}),
+        // dockerd's registry-mirrors paths map into this project on the primary only: a replica's API
+        // has no proxy (functions/aws/proxy.ts), so the mapping would not run there.
+        ...(primary && config.proxyMirror ? { REGISTRY_PROXY_MIRROR: config.proxyMirror } : {}),
       }),
     });
     const statements = [

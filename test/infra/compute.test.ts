@@ -71,6 +71,8 @@ describe.each(APIS)('$stack', ({ env, stack, region, primary, cdnUrl }) => {
     expect(asText(vars.BUCKET_NAME)).toMatch(new RegExp(`oci-registry-${env}-.*-${region}"`));
     expect(vars.REGISTRY_ACCESS).toBeUndefined();
     expect(vars.REGISTRY_LOCAL_OPEN).toBeUndefined();
+    // No cdk.json environment sets proxyMirror: no mirror mapping (test/infra/proxy-mirror.test.ts sets one).
+    expect(vars.REGISTRY_PROXY_MIRROR).toBeUndefined();
     expect(vars.POWERTOOLS_SERVICE_NAME).toBe('oci-registry-api');
     expect(vars.POWERTOOLS_METRICS_NAMESPACE).toBe(`OciRegistry/${env}`);
     expect(vars.CDN_URL).toBe(cdnUrl);
@@ -151,7 +153,14 @@ describe.each(APIS)('$stack', ({ env, stack, region, primary, cdnUrl }) => {
       expect(prefixesFor('s3:GetObject')).toEqual(['blobs/', 'manifests/']);
       expect(all.filter((a) => a.startsWith('s3:')).sort()).toEqual(['s3:GetObject', 's3:ListBucket']);
     }
-    const secrets = st.filter((x) => actions(x).includes('secretsmanager:GetSecretValue'));
+    // The primary also reads proxy projects' upstream credentials (their own statement, one prefix).
+    const upstream = st.filter((x) => x.Sid === 'ReadUpstreamCredentials');
+    expect(upstream).toHaveLength(primary ? 1 : 0);
+    if (primary) {
+      expect(actions(upstream[0])).toEqual(['secretsmanager:GetSecretValue']);
+      expect(resources(upstream[0])).toEqual([expect.stringMatching(new RegExp(`:secret:oci-registry/${env}/upstream/\\*"`))]);
+    }
+    const secrets = st.filter((x) => actions(x).includes('secretsmanager:GetSecretValue') && x.Sid !== 'ReadUpstreamCredentials');
     expect(secrets).toHaveLength(1);
     expect(actions(secrets[0])).toEqual(['secretsmanager:GetSecretValue']);
     expect(resources(secrets[0])).toHaveLength(4);

@@ -60,6 +60,11 @@ describe('a user-defined environment', () => {
     expect(parseEnvironment('mine', { ...base, edgeUploads: false }, ROOT).edgeUploads).toBe(false);
   });
 
+  it('maps dockerd\'s registry-mirrors paths into a project with proxyMirror; none unless set', () => {
+    expect(parseEnvironment('mine', { ...base, proxyMirror: 'docker.hub_1' }, ROOT).proxyMirror).toBe('docker.hub_1');
+    expect(parseEnvironment('mine', base, ROOT).proxyMirror).toBeUndefined();
+  });
+
   it('reads the public key from a file relative to the project', () => {
     const env = parseEnvironment('mine', { region: 'us-west-2', cdnPublicKeyFile: 'infra/keys/example-cdn-public.pem' }, ROOT);
     expect(env.cdnPublicKeyPem).toBe(PEM.trim() + '\n');
@@ -96,6 +101,11 @@ describe('invalid configuration names the field', () => {
     ['gc grace not a duration', { ...base, gc: { grace: 'soon' } }, /\.mine\.gc\.grace must be a duration/],
     ['gc untagged not a duration', { ...base, gc: { untagged: 5 } }, /\.mine\.gc\.untagged must be a string/],
     ['gc enabled not a boolean', { ...base, gc: { enabled: 'yes' } }, /\.mine\.gc\.enabled must be true or false/],
+    ['proxyMirror with upper case', { ...base, proxyMirror: 'DockerHub' }, /\.mine\.proxyMirror must be a project name \(a-z 0-9, separated by \. _ __ or -\) \(got "DockerHub"\)/],
+    ['proxyMirror with a slash (a project is one path component)', { ...base, proxyMirror: 'hub/library' }, /\.mine\.proxyMirror must be a project name/],
+    ['proxyMirror empty', { ...base, proxyMirror: '' }, /\.mine\.proxyMirror must be a project name/],
+    ['proxyMirror not a string', { ...base, proxyMirror: true }, /\.mine\.proxyMirror must be a string/],
+    ['proxyMirror too long', { ...base, proxyMirror: 'a'.repeat(129) }, /\.mine\.proxyMirror must be a project name of at most 128 characters/],
     ['no public key', { region: 'us-east-1' }, /\.mine\.cdnPublicKeyFile is required/],
     ['missing key file', { region: 'us-east-1', cdnPublicKeyFile: 'nope.pem' }, /\.mine\.cdnPublicKeyFile cannot be read/],
     ['not a PEM', { region: 'us-east-1', cdnPublicKey: 'ssh-rsa AAAA' }, /\.mine\.cdnPublicKey must be a PEM "BEGIN PUBLIC KEY" block/],
