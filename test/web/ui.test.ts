@@ -9,20 +9,18 @@
 // guest refused, a robot created on the page and skopeo pulling with its secret, and the headers and
 // caching of the files.
 import { createHash } from 'node:crypto';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { rm, writeFile } from 'node:fs/promises';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
-import { IDENTITY_DB, SqliteIdentityStore } from '../../functions/adapters/sqlite/sqlite-identity.ts';
 import { addUser, createProject, setMember } from '../../functions/core/auth/admin.ts';
 import type { IdentityStore } from '../../functions/core/auth/identity-store.ts';
 import { startAwsLocal, type AwsLocal } from '../../dev/start-aws/start.ts';
 import { UI_CACHE_CONTROL, UI_SECURITY_HEADERS } from '../../functions/web/headers.ts';
+import { serviceOf, startSeededRegistry } from '../support/auth-seed.ts';
 import { browserUnavailable, launchBrowser, openPage, screenshot, seriousViolations, type Browser } from '../support/browser.ts';
 import { createSkopeo, findTool, isCI } from '../support/clients.ts';
 import { EMPTY_DESCRIPTOR, OCI_INDEX, OCI_MANIFEST } from '../support/oci.ts';
-import { startRegistry, type RunningRegistry } from '../support/registry.ts';
+import type { RunningRegistry } from '../support/registry.ts';
 import { pushTinyImage } from '../support/tiny-image.ts';
 
 const PASSWORD = 'correct horse battery staple';
@@ -72,16 +70,9 @@ async function seed(store: IdentityStore): Promise<void> {
   await setMember(store, 'team', 'gus', 'guest');
 }
 
-const serviceOf = async (url: string) => /service="([^"]+)"/.exec((await fetch(`${url}/v2/`)).headers.get('www-authenticate') ?? '')![1]!;
-
 beforeAll(async () => {
   if (unavailable) return;
-  dir = await mkdtemp(join(tmpdir(), 'ui-test-'));
-  const store = new SqliteIdentityStore(join(dir, IDENTITY_DB));
-  await seed(store);
-  store.close();
-  reg = await startRegistry({ dataDir: dir, env: { REGISTRY_AUTH: 'on' } });
-  service = await serviceOf(reg.url);
+  ({ dir, reg, service } = await startSeededRegistry('ui-test-', seed));
   target = { url: reg.url, host: reg.host, service };
   [browser] = await Promise.all([launchBrowser(), pushImages()]);
 }, 90_000);
