@@ -5,22 +5,22 @@
 // system administrator and shown with the usage after a push (its project's admin sees no editor). axe-core finds no
 // serious or critical violation on any view; the main views are saved to docs/screenshots/. Then
 // the same browser against start:aws (the page from its bucket behind the CloudFront emulation):
-// sign-in, browsing, a tag deleted, a guest refused, and the headers and caching of the files.
+// sign-in, browsing to the platforms and the referrer, the pull command copied, a tag deleted, a
+// guest refused, a robot created on the page and skopeo pulling with its secret, and the headers and
+// caching of the files.
 import { createHash } from 'node:crypto';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { rm, writeFile } from 'node:fs/promises';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
-import { IDENTITY_DB, SqliteIdentityStore } from '../../functions/adapters/sqlite/sqlite-identity.ts';
 import { addUser, createProject, setMember } from '../../functions/core/auth/admin.ts';
 import type { IdentityStore } from '../../functions/core/auth/identity-store.ts';
 import { startAwsLocal, type AwsLocal } from '../../dev/start-aws/start.ts';
 import { UI_CACHE_CONTROL, UI_SECURITY_HEADERS } from '../../functions/web/headers.ts';
+import { serviceOf, startSeededRegistry } from '../support/auth-seed.ts';
 import { browserUnavailable, launchBrowser, openPage, screenshot, seriousViolations, type Browser } from '../support/browser.ts';
 import { createSkopeo, findTool, isCI } from '../support/clients.ts';
 import { EMPTY_DESCRIPTOR, OCI_INDEX, OCI_MANIFEST } from '../support/oci.ts';
-import { startRegistry, type RunningRegistry } from '../support/registry.ts';
+import type { RunningRegistry } from '../support/registry.ts';
 import { pushTinyImage } from '../support/tiny-image.ts';
 
 const PASSWORD = 'correct horse battery staple';
@@ -70,16 +70,9 @@ async function seed(store: IdentityStore): Promise<void> {
   await setMember(store, 'team', 'gus', 'guest');
 }
 
-const serviceOf = async (url: string) => /service="([^"]+)"/.exec((await fetch(`${url}/v2/`)).headers.get('www-authenticate') ?? '')![1]!;
-
 beforeAll(async () => {
   if (unavailable) return;
-  dir = await mkdtemp(join(tmpdir(), 'ui-test-'));
-  const store = new SqliteIdentityStore(join(dir, IDENTITY_DB));
-  await seed(store);
-  store.close();
-  reg = await startRegistry({ dataDir: dir, env: { REGISTRY_AUTH: 'on' } });
-  service = await serviceOf(reg.url);
+  ({ dir, reg, service } = await startSeededRegistry('ui-test-', seed));
   target = { url: reg.url, host: reg.host, service };
   [browser] = await Promise.all([launchBrowser(), pushImages()]);
 }, 90_000);
@@ -117,6 +110,63 @@ async function expectGuestRefused(): Promise<void> {
   expect(r.headers.get('www-authenticate')).toContain('error="insufficient_scope"');
 }
 
+/**
+ * From the projects page, signed in: team, team/app, tag `multi`; its two platforms and its SBOM
+ * referrer shown. `where` labels the accessibility checks of a second registry (no screenshots then).
+ */
+async function browseToMultiPlatformImage(page: Page, where?: string): Promise<void> {
+  const view = where ? ` (${where})` : '';
+  await page.getByRole('link', { name: 'team', exact: true }).click();
+  await page.getByRole('link', { name: 'team/app' }).click();
+  await page.getByRole('heading', { name: 'Repository team/app' }).waitFor();
+  await page.getByRole('link', { name: 'multi' }).waitFor();
+  await expectAccessible(page, `repository${view}`);
+  if (!where) await screenshot(page, 'repository');
+  await page.getByRole('link', { name: 'multi' }).click();
+  await page.getByRole('heading', { name: 'Platforms' }).waitFor();
+  const platforms = page.locator('table').first();
+  await expect.poll(() => platforms.innerText()).toContain('linux/amd64');
+  expect(await platforms.innerText()).toContain('linux/arm64');
+  const referrers = page.locator('section table').nth(1);
+  expect(await referrers.innerText()).toContain('application/spdx+json');
+  expect(await referrers.innerText()).toContain(image.sbom.slice(0, 19));
+  await expectAccessible(page, `artifact${view}`);
+  if (!where) await screenshot(page, 'artifact');
+}
+
+/** The artifact view's Copy button puts the pull command for the registry under test on the clipboard. */
+async function expectPullCommandCopied(page: Page): Promise<void> {
+  await page.getByRole('button', { name: 'Copy' }).click();
+  await page.getByRole('status').filter({ hasText: 'Copied' }).waitFor();
+  expect(await page.evaluate('navigator.clipboard.readText()')).toBe(`docker pull ${target.host}/team/app:multi`);
+}
+
+/** A project admin's robots tab: robot `name` created with the default (pull) access; its secret, shown once. */
+async function createRobot(page: Page, name: string): Promise<string> {
+  await page.goto(`${target.url}/#/p/team/robots`);
+  await page.getByLabel('Name').fill(name);
+  await page.getByRole('button', { name: 'Create robot' }).click();
+  const secret = await page.getByRole('textbox', { name: 'Secret', exact: true }).inputValue();
+  expect(secret.length).toBeGreaterThan(20);
+  expect(await page.getByRole('textbox', { name: 'Robot name' }).inputValue()).toBe(`robot$team+${name}`);
+  return secret;
+}
+
+/** skopeo reads team/app:multi from the registry under test as robot `name`; the secret goes in its auth file, never on its command line. */
+async function skopeoAsRobot(name: string, use: (inspect: (secret: string) => Promise<string>) => Promise<void>): Promise<void> {
+  const skopeo = await createSkopeo();
+  try {
+    await use(async (secret) => {
+      await writeFile(skopeo.env.REGISTRY_AUTH_FILE!, JSON.stringify({ auths: { [target.host]: { auth: Buffer.from(`robot$team+${name}:${secret}`).toString('base64') } } }));
+      return (await skopeo.run(['inspect', '--raw', '--tls-verify=false', `docker://${target.host}/team/app:multi`])).text;
+    });
+  } finally {
+    await skopeo.close();
+  }
+}
+
+const skopeoMissing = () => (!findTool('skopeo') && !isCI ? 'skopeo is not installed (apt-get install skopeo)' : undefined);
+
 describe('the web interface', () => {
   it('anonymous visitors see public projects only, and the sign-in form; nothing but the registry is asked for', async () => {
     const { page, problems } = await openPage(browser, reg.url);
@@ -140,25 +190,8 @@ describe('the web interface', () => {
     const { page, problems } = await openPage(browser, reg.url);
     await browser.context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: reg.url });
     await signIn(page, 'maya');
-    await page.getByRole('link', { name: 'team', exact: true }).click();
-    await page.getByRole('link', { name: 'team/app' }).click();
-    await page.getByRole('heading', { name: 'Repository team/app' }).waitFor();
-    await page.getByRole('link', { name: 'multi' }).waitFor();
-    await expectAccessible(page, 'repository');
-    await screenshot(page, 'repository');
-    await page.getByRole('link', { name: 'multi' }).click();
-    await page.getByRole('heading', { name: 'Platforms' }).waitFor();
-    const platforms = page.locator('table').first();
-    await expect.poll(() => platforms.innerText()).toContain('linux/amd64');
-    expect(await platforms.innerText()).toContain('linux/arm64');
-    const referrers = page.locator('section table').nth(1);
-    expect(await referrers.innerText()).toContain('application/spdx+json');
-    expect(await referrers.innerText()).toContain(image.sbom.slice(0, 19));
-    await expectAccessible(page, 'artifact');
-    await screenshot(page, 'artifact');
-    await page.getByRole('button', { name: 'Copy' }).click();
-    await page.getByRole('status').filter({ hasText: 'Copied' }).waitFor();
-    expect(await page.evaluate('navigator.clipboard.readText()')).toBe(`docker pull ${reg.host}/team/app:multi`);
+    await browseToMultiPlatformImage(page);
+    await expectPullCommandCopied(page);
     // The referrer itself, reached by its link.
     await page.getByRole('link', { name: image.sbom.slice(0, 19) }).click();
     await page.getByText('Refers to', { exact: true }).waitFor();
@@ -204,18 +237,13 @@ describe('the web interface', () => {
   });
 
   it('a project admin creates a robot (secret shown once), rotates it, skopeo pulls with the new secret only, then revokes it; members and audit log views', async (ctx) => {
-    if (!findTool('skopeo') && !isCI) return ctx.skip('skopeo is not installed (apt-get install skopeo)');
+    if (skopeoMissing()) return ctx.skip(skopeoMissing()!);
     const { page, problems } = await openPage(browser, reg.url);
     await signIn(page, 'alice');
     await expectAccessible(page, 'projects (signed in)');
     await screenshot(page, 'projects');
-    await page.goto(`${reg.url}/#/p/team/robots`);
-    await page.getByLabel('Name').fill('puller');
-    await page.getByRole('button', { name: 'Create robot' }).click();
+    const first = await createRobot(page, 'puller');
     const secretField = page.getByRole('textbox', { name: 'Secret', exact: true });
-    const first = await secretField.inputValue();
-    expect(first.length).toBeGreaterThan(20);
-    expect(await page.getByRole('textbox', { name: 'Robot name' }).inputValue()).toBe('robot$team+puller');
     await expectAccessible(page, 'robots');
     await screenshot(page, 'robots', [secretField]);
     await page.getByRole('button', { name: 'Done, hide it' }).click();
@@ -225,22 +253,14 @@ describe('the web interface', () => {
     const secret = await secretField.inputValue();
     expect(secret).not.toBe(first);
 
-    const skopeo = await createSkopeo();
-    // The secret goes in the auth file skopeo reads, never on its command line.
-    const inspect = async (password: string) => {
-      await writeFile(skopeo.env.REGISTRY_AUTH_FILE!, JSON.stringify({ auths: { [reg.host]: { auth: Buffer.from(`robot$team+puller:${password}`).toString('base64') } } }));
-      return skopeo.run(['inspect', '--raw', '--tls-verify=false', `docker://${reg.host}/team/app:multi`]);
-    };
-    try {
-      expect(sha256((await inspect(secret)).text)).toBe(image.index);
+    await skopeoAsRobot('puller', async (inspect) => {
+      expect(sha256(await inspect(secret))).toBe(image.index);
       await expect(inspect(first)).rejects.toThrow(/401|unauthorized|authentication/i);
       await page.getByRole('button', { name: 'Revoke' }).click();
       await page.getByRole('alertdialog').getByRole('button', { name: 'Revoke robot$team+puller' }).click();
       await page.getByRole('cell', { name: 'revoked' }).waitFor();
       await expect(inspect(secret)).rejects.toThrow(/401|unauthorized|authentication/i);
-    } finally {
-      await skopeo.close();
-    }
+    });
 
     await page.goto(`${reg.url}/#/p/team/policies`);
     // The project's admin reads its storage use but may not set its quota (a system administrator's call).
@@ -393,16 +413,12 @@ describe('the web interface on start:aws: its bucket behind the CloudFront emula
     expect((await fetch(`${url}/v2/`)).headers.get('content-security-policy')).toBe(UI_SECURITY_HEADERS['content-security-policy']);
   });
 
-  it('a maintainer signs in, browses to the multi-platform image (platforms, referrer) and deletes a tag; nothing but the registry is asked for', async () => {
+  it('a maintainer signs in, browses to the multi-platform image (platforms, referrer), copies the pull command and deletes a tag; nothing but the registry is asked for', async () => {
     const { page, problems } = await openPage(browser, target.url);
+    await browser.context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: target.url });
     await signIn(page, 'maya');
-    await page.getByRole('link', { name: 'team', exact: true }).click();
-    await page.getByRole('link', { name: 'team/app' }).click();
-    await page.getByRole('link', { name: 'multi' }).click();
-    await page.getByRole('heading', { name: 'Platforms' }).waitFor();
-    await expect.poll(() => page.locator('table').first().innerText()).toContain('linux/arm64');
-    expect(await page.locator('section table').nth(1).innerText()).toContain('application/spdx+json');
-    await expectAccessible(page, 'artifact (start:aws)');
+    await browseToMultiPlatformImage(page, 'start:aws');
+    await expectPullCommandCopied(page);
     await page.goto(`${target.url}/#/r/team/app`);
     await page.getByRole('button', { name: 'Delete tag old' }).click();
     await page.getByRole('alertdialog').getByRole('button', { name: 'Delete tag old' }).click();
@@ -420,6 +436,19 @@ describe('the web interface on start:aws: its bucket behind the CloudFront emula
     await page.getByRole('link', { name: 'multi' }).waitFor();
     expect(await page.getByRole('button', { name: /Delete/ }).count()).toBe(0);
     await expectGuestRefused();
+    expect(problems).toEqual([]);
+    await page.close();
+  });
+
+  it('a project admin creates a robot on the page, and skopeo pulls from start:aws with its secret', async (ctx) => {
+    if (skopeoMissing()) return ctx.skip(skopeoMissing()!);
+    const { page, problems } = await openPage(browser, target.url);
+    await signIn(page, 'alice');
+    const secret = await createRobot(page, 'puller');
+    await skopeoAsRobot('puller', async (inspect) => {
+      expect(sha256(await inspect(secret))).toBe(image.index);
+      await expect(inspect('not-the-secret')).rejects.toThrow(/401|unauthorized|authentication/i);
+    });
     expect(problems).toEqual([]);
     await page.close();
   });
