@@ -6,7 +6,9 @@
 // GetItem made alone with the SDK's DynamoDB client as the handler configures it (region, retries,
 // endpoint), which any handler built on the SDK pays per read; and the same GetItem alone by the lean
 // client the handler reads with (functions/adapters/dynamodb/get-item-client.ts). Prints one `CPU {json}` line.
-// argv: <bundle file> <request path> <n> <warmup>
+// argv: <bundle file> <request path> <n> <warmup> [socket|memory]: with `memory`, DynamoDB is mocked
+// at the wire inside this process (memory-wire.ts): no kernel socket, whose loopback receive work
+// would otherwise be charged to this process.
 const { pathToFileURL } = await import('node:url');
 const { apiEvent, lambdaContext } = await import('../test/apps/api-lambda/events.ts');
 const { DynamoDBClient, GetItemCommand } = await import('@aws-sdk/client-dynamodb');
@@ -14,8 +16,9 @@ const { unmarshall } = await import('@aws-sdk/util-dynamodb');
 const { tagKey } = await import('../functions/adapters/dynamodb/keys.ts');
 const { GetItemClient } = await import('../functions/adapters/dynamodb/get-item-client.ts');
 
-const [bundle = '', path = '', nText = '', warmupText = ''] = process.argv.slice(2);
-if (!bundle || !path || !nText || !warmupText) throw new Error('usage: handler-cpu.ts <bundle> <path> <n> <warmup>');
+const [bundle = '', path = '', nText = '', warmupText = '', wire = 'socket'] = process.argv.slice(2);
+if (!bundle || !path || !nText || !warmupText || (wire !== 'socket' && wire !== 'memory')) throw new Error('usage: handler-cpu.ts <bundle> <path> <n> <warmup> [socket|memory]');
+const memoryWire = wire === 'memory' ? (await import('./memory-wire.ts')).installMemoryWire(process.env.AWS_ENDPOINT_URL_DYNAMODB ?? '') : undefined;
 const mod = (await import(pathToFileURL(bundle).href)) as { handler: (e: unknown, c: unknown) => Promise<{ statusCode?: number; body?: string }> };
 const accept = 'application/vnd.oci.image.manifest.v1+json, application/vnd.oci.image.index.v1+json, application/vnd.docker.distribution.manifest.v2+json';
 
@@ -35,6 +38,8 @@ const floor = () => cpuOf(() => sdk.send(getItem));
 const leanFloor = () => cpuOf(() => lean.getItem(getItem.input));
 
 const statuses = new Map<number, number>();
+/** Kernel (system) time of each timed request: Linux splits user and system time by sampling, so only its mean means anything. */
+const sysUs: number[] = [];
 async function once(): Promise<number> {
   const event = apiEvent('GET', path, { headers: { accept } });
   const context = lambdaContext();
@@ -42,6 +47,7 @@ async function once(): Promise<number> {
   const res = await mod.handler(event, context);
   const d = process.cpuUsage(c0);
   statuses.set(res.statusCode ?? 0, (statuses.get(res.statusCode ?? 0) ?? 0) + 1);
+  sysUs.push(d.system);
   return d.user + d.system;
 }
 
@@ -51,6 +57,7 @@ for (let i = 0; i < Number(warmupText); i++) {
   await leanFloor();
 }
 statuses.clear();
+sysUs.length = 0;
 const us: number[] = [];
 const floorUs: number[] = [];
 const leanUs: number[] = [];
@@ -68,6 +75,6 @@ floorUs.sort((a, b) => a - b);
 leanUs.sort((a, b) => a - b);
 // Exit once the line is out: a pipe under load may still hold the log lines before it.
 process.stdout.write(
-  `\nCPU ${JSON.stringify({ n: us.length, medianUs: at(us, 0.5), p10Us: at(us, 0.1), p90Us: at(us, 0.9), p99Us: at(us, 0.99), meanUs: us.reduce((a, b) => a + b, 0) / us.length, wallMs, floorMedianUs: at(floorUs, 0.5), leanFloorMedianUs: at(leanUs, 0.5), statuses: Object.fromEntries(statuses) })}\n`,
+  `\nCPU ${JSON.stringify({ n: us.length, medianUs: at(us, 0.5), p10Us: at(us, 0.1), p90Us: at(us, 0.9), p99Us: at(us, 0.99), meanUs: us.reduce((a, b) => a + b, 0) / us.length, wallMs, floorMedianUs: at(floorUs, 0.5), leanFloorMedianUs: at(leanUs, 0.5), sysMeanUs: sysUs.reduce((a, b) => a + b, 0) / Math.max(1, sysUs.length), wire, ...(memoryWire ? { memoryWire: memoryWire.stats } : {}), statuses: Object.fromEntries(statuses) })}\n`,
 );
 process.exit(0);
