@@ -4,65 +4,15 @@
 // of the API Lambda, DynamoDB Local). Every refusal is asserted with its status and OCI error code.
 import { createHash } from 'node:crypto';
 import { beforeAll, describe, expect, it } from 'vitest';
-import type { IdentityStore } from '../../functions/core/auth/identity-store.ts';
-import { addUser, createProject, createRobot, setMember } from '../../functions/core/auth/admin.ts';
 import { EMPTY_DESCRIPTOR, OCI_INDEX, OCI_MANIFEST } from './oci.ts';
+import { managementClient, PASSWORD, refused, type Target } from './management-client.ts';
 import { pushTinyImage } from './tiny-image.ts';
-
-export const PASSWORD = 'correct horse battery staple';
-const MANAGEMENT = 'registry:management:*';
-
-export interface Target {
-  url: string;
-}
-
-/** Users, projects and a robot, made straight in the store before the registry serves them. */
-export async function seedIdentities(store: IdentityStore): Promise<{ robotSecret: string }> {
-  await addUser(store, 'root', PASSWORD, true);
-  for (const u of ['alice', 'bob', 'carol', 'dana']) await addUser(store, u, PASSWORD, false);
-  await createProject(store, 'team', false);
-  await createProject(store, 'pub', true);
-  await createProject(store, 'other', false);
-  await setMember(store, 'team', 'alice', 'admin');
-  await setMember(store, 'team', 'bob', 'guest');
-  await setMember(store, 'other', 'carol', 'admin');
-  await setMember(store, 'team', 'dana', 'developer');
-  const { secret } = await createRobot(store, 'team', 'ci', { actions: ['pull', 'push'] });
-  return { robotSecret: secret };
-}
-
-interface ErrorBody { errors: { code: string; message: string; detail: unknown }[] }
 
 const sha256 = (s: string) => `sha256:${createHash('sha256').update(s).digest('hex')}`;
 
 export function managementScenario(target: () => Target, secrets: () => { robotSecret: string }): void {
-  let service = '';
-  const url = (path: string) => `${target().url}/api/v1${path}`;
-
-  async function token(name: string, password: string, scope = MANAGEMENT): Promise<string> {
-    const r = await fetch(`${target().url}/token?service=${encodeURIComponent(service)}&scope=${encodeURIComponent(scope)}`, {
-      headers: { authorization: `Basic ${Buffer.from(`${name}:${password}`).toString('base64')}` },
-    });
-    expect(r.status, `token for ${name}`).toBe(200);
-    return ((await r.json()) as { token: string }).token;
-  }
-  const bearer = async (name: string, password = PASSWORD) => ({ authorization: `Bearer ${await token(name, password)}` });
-
-  // The answers' shapes are what the cases assert; typed loosely to read them.
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
-  async function call(method: string, path: string, auth: Record<string, string> = {}, body?: unknown): Promise<{ status: number; body: any; headers: Headers }> {
-    const init: RequestInit = { method, headers: { ...auth, ...(body === undefined ? {} : { 'content-type': 'application/json' }) } };
-    if (body !== undefined) init.body = JSON.stringify(body);
-    const r = await fetch(url(path), init);
-    const text = await r.text();
-    return { status: r.status, body: text === '' ? undefined : JSON.parse(text), headers: r.headers };
-  }
-  const refused = (r: { status: number; body: ErrorBody }, status: number, code: string) => {
-    expect(r.status, JSON.stringify(r.body)).toBe(status);
-    expect(r.body.errors[0]!.code).toBe(code);
-    expect(typeof r.body.errors[0]!.message).toBe('string');
-    expect(r.body.errors[0]).toHaveProperty('detail');
-  };
+  const client = managementClient(target);
+  const { token, bearer, call } = client;
 
   let root: Record<string, string> = {};
   let alice: Record<string, string> = {};
@@ -72,8 +22,7 @@ export function managementScenario(target: () => Target, secrets: () => { robotS
   let image: { digest: string; index: string; referrer: string };
 
   beforeAll(async () => {
-    const challenge = (await fetch(`${target().url}/v2/`)).headers.get('www-authenticate') ?? '';
-    service = /service="([^"]+)"/.exec(challenge)![1]!;
+    await client.init();
     [root, alice, bob, carol] = await Promise.all([bearer('root'), bearer('alice'), bearer('bob'), bearer('carol')]);
     robot = { authorization: `Bearer ${await token('robot$team+ci', secrets().robotSecret)}` };
     // An image, an index over it with a platform, and a referrer (an SBOM-like artifact) of the image.
@@ -148,9 +97,9 @@ export function managementScenario(target: () => Target, secrets: () => { robotS
       refused(await call('POST', '/users', root, { name: 'frank', password: PASSWORD, role: 'admin' }), 400, 'INVALID_REQUEST');
       refused(await call('POST', '/users', root, { name: 'frank', password: PASSWORD, admin: 'yes' }), 400, 'INVALID_REQUEST');
       refused(await call('PATCH', '/users/nobody', root, { disabled: true }), 404, 'NOT_FOUND');
-      const form = await fetch(url('/users'), { method: 'POST', headers: { ...root, 'content-type': 'application/x-www-form-urlencoded' }, body: `name=frank&password=${PASSWORD}` });
+      const form = await fetch(`${target().url}/api/v1/users`, { method: 'POST', headers: { ...root, 'content-type': 'application/x-www-form-urlencoded' }, body: `name=frank&password=${PASSWORD}` });
       expect(form.status).toBe(415);
-      const broken = await fetch(url('/users'), { method: 'POST', headers: { ...root, 'content-type': 'application/json' }, body: '{"name":' });
+      const broken = await fetch(`${target().url}/api/v1/users`, { method: 'POST', headers: { ...root, 'content-type': 'application/json' }, body: '{"name":' });
       expect(broken.status).toBe(400);
       const first = await call('GET', '/users?n=2', root);
       expect(first.body.users.map((u: { name: string }) => u.name)).toEqual(['alice', 'bob']);
@@ -282,7 +231,7 @@ export function managementScenario(target: () => Target, secrets: () => { robotS
       expect((await call('DELETE', '/users/alice/tokens/laptop', alice)).status).toBe(204);
       refused(await call('DELETE', '/users/alice/tokens/nothere', alice), 404, 'NOT_FOUND');
       expect((await call('GET', '/users/alice/tokens', alice)).body.tokens[0].revoked).toBe(true);
-      const r = await fetch(`${target().url}/token?service=${encodeURIComponent(service)}`, { headers: { authorization: `Basic ${Buffer.from(`alice:${made.body.token}`).toString('base64')}` } });
+      const r = await fetch(`${target().url}/token?service=${encodeURIComponent(client.service)}`, { headers: { authorization: `Basic ${Buffer.from(`alice:${made.body.token}`).toString('base64')}` } });
       expect(r.status).toBe(401);
     });
 
@@ -339,11 +288,11 @@ export function managementScenario(target: () => Target, secrets: () => { robotS
       const rotated = await call('POST', '/projects/team/robots/deploy/rotate', alice);
       expect(rotated.status).toBe(200);
       expect(rotated.body.secret).not.toBe(secret);
-      const old = await fetch(`${target().url}/token?service=${encodeURIComponent(service)}`, { headers: { authorization: `Basic ${Buffer.from(`robot$team+deploy:${secret}`).toString('base64')}` } });
+      const old = await fetch(`${target().url}/token?service=${encodeURIComponent(client.service)}`, { headers: { authorization: `Basic ${Buffer.from(`robot$team+deploy:${secret}`).toString('base64')}` } });
       expect(old.status).toBe(401);
       await token('robot$team+deploy', rotated.body.secret as string);
       expect((await call('DELETE', '/projects/team/robots/deploy', alice)).status).toBe(204);
-      const revoked = await fetch(`${target().url}/token?service=${encodeURIComponent(service)}`, { headers: { authorization: `Basic ${Buffer.from(`robot$team+deploy:${rotated.body.secret as string}`).toString('base64')}` } });
+      const revoked = await fetch(`${target().url}/token?service=${encodeURIComponent(client.service)}`, { headers: { authorization: `Basic ${Buffer.from(`robot$team+deploy:${rotated.body.secret as string}`).toString('base64')}` } });
       expect(revoked.status).toBe(401);
       expect((await call('GET', '/projects/team/robots', alice)).body.robots[1]).toMatchObject({ name: 'robot$team+deploy', revoked: true });
       refused(await call('POST', '/projects/team/robots/ghost/rotate', alice), 404, 'NOT_FOUND');
@@ -361,7 +310,7 @@ export function managementScenario(target: () => Target, secrets: () => { robotS
 
   describe('browsing', () => {
     it('repositories of a project, tags with what they point at, one artifact with its parts, platforms and referrers', async () => {
-      const repos = await call('GET', '/projects/team/repositories', bob);
+      const repos = await call('GET', '/projects/team/repositories?fields=name', bob);
       expect(repos.body.repositories).toEqual([{ name: 'team/app' }]);
       refused(await call('GET', '/projects/team/repositories', carol), 404, 'NOT_FOUND');
       // A pull by tag is recorded (once a day per tag): the list shows when; a tag never pulled, null.

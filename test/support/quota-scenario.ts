@@ -1,46 +1,28 @@
 // Storage quotas over the wire (docs/quotas.md), the same cases against both backends: run by
 // test/apps/server/management-api.test.ts (npm start: SQLite + files) and
 // test/dev/start-aws/management-api.test.ts (start:aws: the CloudFront and API Gateway emulation, the
-// API Lambda, DynamoDB Local, s3rver). Needs the users of management-scenario.ts's seedIdentities.
+// API Lambda, DynamoDB Local, s3rver). Needs the users of management-client.ts's seedIdentities.
 import { createHash, randomBytes } from 'node:crypto';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { PASSWORD, type Target } from './management-scenario.ts';
+import { managementClient, PASSWORD, refused, type Auth, type Target } from './management-client.ts';
 import { EMPTY_DESCRIPTOR, OCI_MANIFEST } from './oci.ts';
 import { pushTinyImage, tinyImage } from './tiny-image.ts';
 
 const sha256 = (b: Uint8Array | string): string => `sha256:${createHash('sha256').update(b).digest('hex')}`;
-type Auth = Record<string, string>;
 
 export function quotaScenario(target: () => Target): void {
   describe('storage quotas', () => {
-    let service = '';
-    const tokenFor = async (user: string, scope: string): Promise<Auth> => {
-      const r = await fetch(`${target().url}/token?service=${encodeURIComponent(service)}&scope=${encodeURIComponent(scope)}`, {
-        headers: { authorization: `Basic ${Buffer.from(`${user}:${PASSWORD}`).toString('base64')}` },
-      });
-      expect(r.status, `token for ${user}`).toBe(200);
-      return { authorization: `Bearer ${((await r.json()) as { token: string }).token}` };
-    };
-    // eslint-disable-next-line @typescript-eslint/no-explicit-any
-    const api = async (method: string, path: string, auth: Auth, body?: unknown): Promise<{ status: number; body: any }> => {
-      const r = await fetch(`${target().url}/api/v1${path}`, { method, headers: { ...auth, ...(body === undefined ? {} : { 'content-type': 'application/json' }) }, ...(body === undefined ? {} : { body: JSON.stringify(body) }) });
-      const text = await r.text();
-      return { status: r.status, body: text === '' ? undefined : JSON.parse(text) };
-    };
-    const refused = (r: { status: number; body: { errors: { code: string }[] } }, status: number, code: string) => {
-      expect(r.status, JSON.stringify(r.body)).toBe(status);
-      expect(r.body.errors[0]!.code).toBe(code);
-    };
+    const client = managementClient(target);
+    const api = client.call;
     let root: Auth, alice: Auth, bob: Auth, push: Auth;
 
     beforeAll(async () => {
-      service = /service="([^"]+)"/.exec((await fetch(`${target().url}/v2/`)).headers.get('www-authenticate') ?? '')![1]!;
-      const management = 'registry:management:*';
-      [root, alice, bob] = await Promise.all([tokenFor('root', management), tokenFor('alice', management), tokenFor('bob', management)]);
+      await client.init();
+      [root, alice, bob] = await Promise.all([client.bearer('root'), client.bearer('alice'), client.bearer('bob')]);
       expect((await api('POST', '/projects', root, { name: 'quota' })).status).toBe(201);
       expect((await api('PUT', '/projects/quota/members/alice', root, { role: 'admin' })).status).toBe(200);
       expect((await api('PUT', '/projects/quota/members/bob', root, { role: 'guest' })).status).toBe(200);
-      push = await tokenFor('root', 'repository:quota/a:pull,push repository:quota/b:pull,push');
+      push = await client.bearer('root', PASSWORD, 'repository:quota/a:pull,push repository:quota/b:pull,push');
     }, 60_000);
 
     it('only a system administrator sets a quota; the project\'s admins read it with the usage, nobody else', async () => {
@@ -51,7 +33,8 @@ export function quotaScenario(target: () => Target): void {
       refused(await api('PUT', '/projects/quota/quota', root, { quotaBytes: '10GiB' }), 400, 'INVALID_REQUEST');
       refused(await api('PUT', '/projects/quota/quota', root, { quotaBytes: 0 }), 400, 'INVALID_REQUEST');
       refused(await api('PUT', '/projects/quota/quota', root, { quotaBytes: 1, extra: true }), 400, 'INVALID_REQUEST');
-      expect(await api('PUT', '/projects/quota/quota', root, { quotaBytes: 10_000 })).toEqual({ status: 200, body: { project: 'quota', quotaBytes: 10_000, usedBytes: 0, blobs: 0 } });
+      const set = await api('PUT', '/projects/quota/quota', root, { quotaBytes: 10_000 });
+      expect([set.status, set.body]).toEqual([200, { project: 'quota', quotaBytes: 10_000, usedBytes: 0, blobs: 0 }]);
       expect((await api('GET', '/projects/quota/quota', alice)).body).toMatchObject({ quotaBytes: 10_000, usedBytes: 0 });
       refused(await api('GET', '/projects/quota/quota', bob), 403, 'DENIED');
       expect((await api('GET', '/projects/quota', alice)).body).toMatchObject({ name: 'quota', role: 'admin', quotaBytes: 10_000, usedBytes: 0 });

@@ -1,29 +1,24 @@
 // The web interface in headless Debian chromium against `npm start` (token auth on): anonymous and
-// signed-in browsing down to a multi-platform image with a referrer, the pull command copied, a tag
-// deleted by a maintainer, no Delete button for a guest (and the registry refusing the guest's call
-// itself), a robot created on the page and its secret used by skopeo to pull, a storage quota set by a
-// system administrator and shown with the usage after a push (its project's admin sees no editor). axe-core finds no
-// serious or critical violation on any view; the main views are saved to docs/screenshots/. Then
-// the same browser against start:aws (the page from its bucket behind the CloudFront emulation):
-// sign-in, browsing to the platforms and the referrer, the pull command copied, a tag deleted, a
-// guest refused, a robot created on the page and skopeo pulling with its secret, and the headers and
-// caching of the files.
-import { createHash } from 'node:crypto';
-import { rm, writeFile } from 'node:fs/promises';
+// signed-in browsing down to a multi-platform image with a referrer (the project view's repository
+// table with its tag count on the way), the pull command copied, a tag deleted by a maintainer, no
+// Delete button for a guest (and the registry refusing the guest's call itself), a robot created on
+// the page and its secret used by skopeo to pull, a storage quota set by a system administrator and
+// shown with the usage after a push (its project's admin sees no editor). axe-core finds no serious or
+// critical violation on any view; the main views are saved to docs/screenshots/. Then the same browser
+// against start:aws (the page from its bucket behind the CloudFront emulation): the same browsing, a
+// tag deleted, a guest refused, skopeo pulling as a robot made on the page, the files' headers and caching.
+import { rm } from 'node:fs/promises';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
-import { addUser, createProject, setMember } from '../../functions/core/auth/admin.ts';
-import type { IdentityStore } from '../../functions/core/auth/identity-store.ts';
 import { startAwsLocal, type AwsLocal } from '../../dev/start-aws/start.ts';
 import { UI_CACHE_CONTROL, UI_SECURITY_HEADERS } from '../../functions/web/headers.ts';
 import { serviceOf, startSeededRegistry } from '../support/auth-seed.ts';
 import { browserUnavailable, launchBrowser, openPage, screenshot, seriousViolations, type Browser } from '../support/browser.ts';
-import { createSkopeo, findTool, isCI } from '../support/clients.ts';
-import { EMPTY_DESCRIPTOR, OCI_INDEX, OCI_MANIFEST } from '../support/oci.ts';
+import { OCI_MANIFEST } from '../support/oci.ts';
 import type { RunningRegistry } from '../support/registry.ts';
 import { pushTinyImage } from '../support/tiny-image.ts';
+import { expectGuestRefused, pushImages, seed, sha256, skopeoAsRobot, skopeoMissing, token as tokenOf, UI_PASSWORD, type UiImages, type UiTarget } from '../support/ui-registry.ts';
 
-const PASSWORD = 'correct horse battery staple';
 const unavailable = browserUnavailable();
 if (unavailable) process.stdout.write(`web interface tests skipped: ${unavailable}\n`);
 
@@ -32,49 +27,16 @@ let reg: RunningRegistry;
 let aws: AwsLocal | undefined;
 let browser: Browser;
 /** The registry the helpers below talk to: `npm start`, then start:aws. */
-let target: { url: string; host: string; service: string };
-let service: string;
-const image = { amd64: '', arm64: '', index: '', sbom: '' };
-
-const sha256 = (s: string) => `sha256:${createHash('sha256').update(s).digest('hex')}`;
-
-async function token(user: string, scope: string, password = PASSWORD): Promise<string> {
-  const r = await fetch(`${target.url}/token?service=${encodeURIComponent(target.service)}&scope=${encodeURIComponent(scope)}`, {
-    headers: { authorization: `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}` },
-  });
-  expect(r.status).toBe(200);
-  return ((await r.json()) as { token: string }).token;
-}
-
-/** Pushes team/app: two images, an index over both (tag `multi`), an SBOM referring to the index, and tags to delete. */
-async function pushImages(): Promise<void> {
-  const push = { authorization: `Bearer ${await token('alice', 'repository:team/app:pull,push')}` };
-  const amd = await pushTinyImage(target.url, 'team/app', 'amd64', push);
-  const arm = await pushTinyImage(target.url, 'team/app', 'old', push);
-  const entry = (digest: string, size: number, architecture: string) => ({ mediaType: OCI_MANIFEST, digest, size, platform: { os: 'linux', architecture } });
-  const index = JSON.stringify({ schemaVersion: 2, mediaType: OCI_INDEX, manifests: [entry(amd.image.digest, amd.image.manifest.length, 'amd64'), entry(arm.image.digest, arm.image.manifest.length, 'arm64')] });
-  expect((await fetch(`${target.url}/v2/team/app/manifests/multi`, { method: 'PUT', headers: { ...push, 'content-type': OCI_INDEX }, body: index })).status).toBe(201);
-  const sbom = JSON.stringify({ schemaVersion: 2, mediaType: OCI_MANIFEST, artifactType: 'application/spdx+json', config: EMPTY_DESCRIPTOR, layers: [EMPTY_DESCRIPTOR], subject: { mediaType: OCI_INDEX, digest: sha256(index), size: index.length } });
-  expect((await fetch(`${target.url}/v2/team/app/manifests/${sha256(sbom)}`, { method: 'PUT', headers: { ...push, 'content-type': OCI_MANIFEST }, body: sbom })).status).toBe(201);
-  Object.assign(image, { amd64: amd.image.digest, arm64: arm.image.digest, index: sha256(index), sbom: sha256(sbom) });
-}
-
-/** root (system administrator); team (private): alice admin, maya maintainer, gus guest; pub (public). */
-async function seed(store: IdentityStore): Promise<void> {
-  await addUser(store, 'root', PASSWORD, true);
-  for (const u of ['alice', 'maya', 'gus']) await addUser(store, u, PASSWORD, false);
-  await createProject(store, 'team', false);
-  await createProject(store, 'pub', true);
-  await setMember(store, 'team', 'alice', 'admin');
-  await setMember(store, 'team', 'maya', 'maintainer');
-  await setMember(store, 'team', 'gus', 'guest');
-}
+let target: UiTarget;
+let image: UiImages;
+const token = (user: string, scope: string) => tokenOf(target, user, scope);
 
 beforeAll(async () => {
   if (unavailable) return;
+  let service: string;
   ({ dir, reg, service } = await startSeededRegistry('ui-test-', seed));
   target = { url: reg.url, host: reg.host, service };
-  [browser] = await Promise.all([launchBrowser(), pushImages()]);
+  [browser, image] = await Promise.all([launchBrowser(), pushImages(target)]);
 }, 90_000);
 
 afterAll(async () => {
@@ -93,21 +55,25 @@ async function expectAccessible(page: Page, view: string): Promise<void> {
   expect(violations, `${view}: ${JSON.stringify(violations, null, 1)}`).toEqual([]);
 }
 
-async function signIn(page: Page, user: string): Promise<void> {
-  await page.goto(`${target.url}/#/signin`);
-  await page.getByLabel('User name').fill(user);
-  await page.getByLabel('Password').fill(PASSWORD);
-  await page.getByRole('button', { name: 'Sign in' }).click();
-  await page.getByRole('button', { name: 'Sign out' }).waitFor();
+/** A new tab on the registry under test, signed in as `user` through the form (the projects page then). */
+async function signedIn(user: string): Promise<{ page: Page; problems: string[] }> {
+  const opened = await openPage(browser, target.url);
+  await opened.page.goto(`${target.url}/#/signin`);
+  await opened.page.getByLabel('User name').fill(user);
+  await opened.page.getByLabel('Password').fill(UI_PASSWORD);
+  await opened.page.getByRole('button', { name: 'Sign in' }).click();
+  await opened.page.getByRole('button', { name: 'Sign out' }).waitFor();
+  return opened;
 }
 
-/** What the page would have sent for a guest: the token endpoint grants no delete, and the DELETE is refused. */
-async function expectGuestRefused(): Promise<void> {
-  const bearer = `Bearer ${await token('gus', 'repository:team/app:pull,delete')}`;
-  const r = await fetch(`${target.url}/v2/team/app/manifests/multi`, { method: 'DELETE', headers: { authorization: bearer } });
-  expect(r.status).toBe(401);
-  expect(((await r.json()) as { errors: { code: string }[] }).errors[0]!.code).toBe('UNAUTHORIZED');
-  expect(r.headers.get('www-authenticate')).toContain('error="insufficient_scope"');
+/** A guest's tab: the repository view with no Delete button, and the registry refusing the guest's own DELETE. */
+async function guestSeesNoDelete(): Promise<{ page: Page; problems: string[] }> {
+  const opened = await signedIn('gus');
+  await opened.page.goto(`${target.url}/#/r/team/app`);
+  await opened.page.getByRole('link', { name: 'multi' }).waitFor();
+  expect(await opened.page.getByRole('button', { name: /Delete/ }).count()).toBe(0);
+  await expectGuestRefused(target);
+  return opened;
 }
 
 /**
@@ -117,6 +83,11 @@ async function expectGuestRefused(): Promise<void> {
 async function browseToMultiPlatformImage(page: Page, where?: string): Promise<void> {
   const view = where ? ` (${where})` : '';
   await page.getByRole('link', { name: 'team', exact: true }).click();
+  // The project's repositories with their summaries: team/app's three tags (amd64, old, multi), its last push, its pulls.
+  const row = page.getByRole('row', { name: /team\/app/ });
+  await expect.poll(() => row.getByRole('cell').allInnerTexts()).toEqual(['3', expect.stringMatching(/^\d{4}-\d\d-\d\d [\d:]+ UTC$/), expect.stringMatching(/^\d+$/)]);
+  await expectAccessible(page, `project${view}`);
+  if (!where) await screenshot(page, 'project');
   await page.getByRole('link', { name: 'team/app' }).click();
   await page.getByRole('heading', { name: 'Repository team/app' }).waitFor();
   await page.getByRole('link', { name: 'multi' }).waitFor();
@@ -141,6 +112,32 @@ async function expectPullCommandCopied(page: Page): Promise<void> {
   expect(await page.evaluate('navigator.clipboard.readText()')).toBe(`docker pull ${target.host}/team/app:multi`);
 }
 
+/** A maintainer's tab with the clipboard allowed: browsed to the multi-platform image, its pull command copied. */
+async function maintainerCopiesPullCommand(where?: string): Promise<{ page: Page; problems: string[] }> {
+  await browser.context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: target.url });
+  const opened = await signedIn('maya');
+  await browseToMultiPlatformImage(opened.page, where);
+  await expectPullCommandCopied(opened.page);
+  return opened;
+}
+
+/** A maintainer deletes tag `old` on the repository view, confirming; the tag is gone, its manifest stays. */
+async function deleteTagOld(page: Page, where = ''): Promise<void> {
+  await page.goto(`${target.url}/#/r/team/app`);
+  await page.getByRole('button', { name: 'Delete tag old' }).click();
+  const confirm = page.getByRole('alertdialog');
+  expect(await confirm.innerText()).toContain('team/app:old');
+  expect(await confirm.innerText()).toContain(image.arm64);
+  await expectAccessible(page, `delete confirmation${where}`);
+  await confirm.getByRole('button', { name: 'Delete tag old' }).click();
+  await page.getByText('Deleted tag old.').waitFor();
+  await expect.poll(() => page.getByRole('link', { name: 'old', exact: true }).count()).toBe(0);
+  await page.getByRole('link', { name: 'multi' }).waitFor();
+  const pull = `Bearer ${await token('maya', 'repository:team/app:pull')}`;
+  expect((await fetch(`${target.url}/v2/team/app/manifests/old`, { headers: { authorization: pull } })).status).toBe(404);
+  expect((await fetch(`${target.url}/v2/team/app/manifests/${image.arm64}`, { headers: { authorization: pull, accept: OCI_MANIFEST } })).status).toBe(200);
+}
+
 /** A project admin's robots tab: robot `name` created with the default (pull) access; its secret, shown once. */
 async function createRobot(page: Page, name: string): Promise<string> {
   await page.goto(`${target.url}/#/p/team/robots`);
@@ -151,21 +148,6 @@ async function createRobot(page: Page, name: string): Promise<string> {
   expect(await page.getByRole('textbox', { name: 'Robot name' }).inputValue()).toBe(`robot$team+${name}`);
   return secret;
 }
-
-/** skopeo reads team/app:multi from the registry under test as robot `name`; the secret goes in its auth file, never on its command line. */
-async function skopeoAsRobot(name: string, use: (inspect: (secret: string) => Promise<string>) => Promise<void>): Promise<void> {
-  const skopeo = await createSkopeo();
-  try {
-    await use(async (secret) => {
-      await writeFile(skopeo.env.REGISTRY_AUTH_FILE!, JSON.stringify({ auths: { [target.host]: { auth: Buffer.from(`robot$team+${name}:${secret}`).toString('base64') } } }));
-      return (await skopeo.run(['inspect', '--raw', '--tls-verify=false', `docker://${target.host}/team/app:multi`])).text;
-    });
-  } finally {
-    await skopeo.close();
-  }
-}
-
-const skopeoMissing = () => (!findTool('skopeo') && !isCI ? 'skopeo is not installed (apt-get install skopeo)' : undefined);
 
 describe('the web interface', () => {
   it('anonymous visitors see public projects only, and the sign-in form; nothing but the registry is asked for', async () => {
@@ -187,40 +169,18 @@ describe('the web interface', () => {
   });
 
   it('a maintainer browses to a multi-platform image, sees its platforms and referrer, copies the pull command, and deletes a tag', async () => {
-    const { page, problems } = await openPage(browser, reg.url);
-    await browser.context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: reg.url });
-    await signIn(page, 'maya');
-    await browseToMultiPlatformImage(page);
-    await expectPullCommandCopied(page);
+    const { page, problems } = await maintainerCopiesPullCommand();
     // The referrer itself, reached by its link.
     await page.getByRole('link', { name: image.sbom.slice(0, 19) }).click();
     await page.getByText('Refers to', { exact: true }).waitFor();
     await expectAccessible(page, 'referrer');
-
-    await page.goto(`${reg.url}/#/r/team/app`);
-    await page.getByRole('button', { name: 'Delete tag old' }).click();
-    const confirm = page.getByRole('alertdialog');
-    expect(await confirm.innerText()).toContain('team/app:old');
-    expect(await confirm.innerText()).toContain(image.arm64);
-    await expectAccessible(page, 'delete confirmation');
-    await confirm.getByRole('button', { name: 'Delete tag old' }).click();
-    await page.getByText('Deleted tag old.').waitFor();
-    await expect.poll(() => page.getByRole('link', { name: 'old', exact: true }).count()).toBe(0);
-    await page.getByRole('link', { name: 'multi' }).waitFor();
-    const pull = `Bearer ${await token('maya', 'repository:team/app:pull')}`;
-    expect((await fetch(`${reg.url}/v2/team/app/manifests/old`, { headers: { authorization: pull } })).status).toBe(404);
-    expect((await fetch(`${reg.url}/v2/team/app/manifests/${image.arm64}`, { headers: { authorization: pull, accept: OCI_MANIFEST } })).status).toBe(200);
+    await deleteTagOld(page);
     expect(problems).toEqual([]);
     await page.close();
   });
 
   it('a guest gets no Delete button, and the registry refuses the guest\'s delete', async () => {
-    const { page, problems } = await openPage(browser, reg.url);
-    await signIn(page, 'gus');
-    await page.goto(`${reg.url}/#/r/team/app`);
-    await page.getByRole('link', { name: 'multi' }).waitFor();
-    expect(await page.getByRole('button', { name: /Delete/ }).count()).toBe(0);
-    await expectGuestRefused();
+    const { page, problems } = await guestSeesNoDelete();
     // The tag policies read-only.
     await page.goto(`${reg.url}/#/p/team`);
     await page.getByRole('link', { name: 'Tag policies' }).click();
@@ -238,8 +198,7 @@ describe('the web interface', () => {
 
   it('a project admin creates a robot (secret shown once), rotates it, skopeo pulls with the new secret only, then revokes it; members and audit log views', async (ctx) => {
     if (skopeoMissing()) return ctx.skip(skopeoMissing()!);
-    const { page, problems } = await openPage(browser, reg.url);
-    await signIn(page, 'alice');
+    const { page, problems } = await signedIn('alice');
     await expectAccessible(page, 'projects (signed in)');
     await screenshot(page, 'projects');
     const first = await createRobot(page, 'puller');
@@ -253,7 +212,7 @@ describe('the web interface', () => {
     const secret = await secretField.inputValue();
     expect(secret).not.toBe(first);
 
-    await skopeoAsRobot('puller', async (inspect) => {
+    await skopeoAsRobot(target, 'puller', async (inspect) => {
       expect(sha256(await inspect(secret))).toBe(image.index);
       await expect(inspect(first)).rejects.toThrow(/401|unauthorized|authentication/i);
       await page.getByRole('button', { name: 'Revoke' }).click();
@@ -301,8 +260,7 @@ describe('the web interface', () => {
   });
 
   it('a system administrator creates a project and makes it public; the whole audit log; keyboard only, and a phone-width screen', async () => {
-    const { page, problems } = await openPage(browser, reg.url);
-    await signIn(page, 'root');
+    const { page, problems } = await signedIn('root');
     await page.getByLabel('Name').fill('made');
     await page.getByRole('button', { name: 'Create project' }).click();
     await page.getByRole('link', { name: 'made' }).click();
@@ -379,7 +337,7 @@ describe('the web interface on start:aws: its bucket behind the CloudFront emula
     aws = await startAwsLocal({ host: '127.0.0.1', port: 0, ingest: false, auth: true });
     await seed(aws.deps.identity);
     target = { url: aws.url, host: new URL(aws.url).host, service: await serviceOf(aws.url) };
-    await pushImages();
+    image = await pushImages(target);
   }, 90_000);
 
   it('the page (at / and /index.html) and its files come from the bucket with the headers and caching `npm start` sends; GET/HEAD only; a missing file is S3\'s 403', async () => {
@@ -414,38 +372,23 @@ describe('the web interface on start:aws: its bucket behind the CloudFront emula
   });
 
   it('a maintainer signs in, browses to the multi-platform image (platforms, referrer), copies the pull command and deletes a tag; nothing but the registry is asked for', async () => {
-    const { page, problems } = await openPage(browser, target.url);
-    await browser.context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: target.url });
-    await signIn(page, 'maya');
-    await browseToMultiPlatformImage(page, 'start:aws');
-    await expectPullCommandCopied(page);
-    await page.goto(`${target.url}/#/r/team/app`);
-    await page.getByRole('button', { name: 'Delete tag old' }).click();
-    await page.getByRole('alertdialog').getByRole('button', { name: 'Delete tag old' }).click();
-    await page.getByText('Deleted tag old.').waitFor();
-    const pull = `Bearer ${await token('maya', 'repository:team/app:pull')}`;
-    expect((await fetch(`${target.url}/v2/team/app/manifests/old`, { headers: { authorization: pull } })).status).toBe(404);
+    const { page, problems } = await maintainerCopiesPullCommand('start:aws');
+    await deleteTagOld(page, ' (start:aws)');
     expect(problems).toEqual([]);
     await page.close();
   });
 
   it('a guest gets no Delete button, and the registry refuses the guest\'s delete', async () => {
-    const { page, problems } = await openPage(browser, target.url);
-    await signIn(page, 'gus');
-    await page.goto(`${target.url}/#/r/team/app`);
-    await page.getByRole('link', { name: 'multi' }).waitFor();
-    expect(await page.getByRole('button', { name: /Delete/ }).count()).toBe(0);
-    await expectGuestRefused();
+    const { page, problems } = await guestSeesNoDelete();
     expect(problems).toEqual([]);
     await page.close();
   });
 
   it('a project admin creates a robot on the page, and skopeo pulls from start:aws with its secret', async (ctx) => {
     if (skopeoMissing()) return ctx.skip(skopeoMissing()!);
-    const { page, problems } = await openPage(browser, target.url);
-    await signIn(page, 'alice');
+    const { page, problems } = await signedIn('alice');
     const secret = await createRobot(page, 'puller');
-    await skopeoAsRobot('puller', async (inspect) => {
+    await skopeoAsRobot(target, 'puller', async (inspect) => {
       expect(sha256(await inspect(secret))).toBe(image.index);
       await expect(inspect('not-the-secret')).rejects.toThrow(/401|unauthorized|authentication/i);
     });

@@ -5,7 +5,8 @@ import { jsonResponse } from '../http.ts';
 import { parseReference } from '../grammar.ts';
 import type { MetadataStore, ManifestRecord, Page } from '../ports.ts';
 import type { Endpoint } from './router.ts';
-import { listResponse, notFound, pageParams } from './io.ts';
+import { invalid, listResponse, notFound, pageParams } from './io.ts';
+import { repositorySummaries } from './repository-summaries.ts';
 
 /** Repositories of project `p` (named `p` or `p/...`), in name order, strictly after `last`. */
 async function projectRepositories(meta: MetadataStore, p: string, n: number, last: string | undefined): Promise<Page<string>> {
@@ -61,11 +62,15 @@ function details(m: ManifestRecord) {
 
 export const browseEndpoints: Endpoint[] = [
   {
-    method: 'GET', path: '/projects/{project}/repositories', access: 'project-reader', summary: 'the project\'s repositories in name order, a page at a time',
+    method: 'GET', path: '/projects/{project}/repositories', access: 'project-reader',
+    summary: 'the project\'s repositories in name order, a page at a time, each with its tag count (first 100), last push and pull count (the newest 1,000 audit entries; null without an audit trail); ?fields=name: names only',
     async handle({ req, deps, project }) {
+      const fields = req.query.get('fields');
+      if (fields !== null && fields !== 'name') throw invalid('fields', 'the one choice is fields=name (names only); leave it out for the summaries');
       const page = pageParams(req);
       const result = await projectRepositories(deps.metadata, project!.name, page.n, page.last);
-      return listResponse(req, 'repositories', { items: result.items.map((name) => ({ name })), more: result.more }, page.n, (r) => r.name);
+      const items = fields === 'name' ? result.items.map((name) => ({ name })) : await repositorySummaries(deps.metadata, deps.audit?.store, project!.name, result.items);
+      return listResponse(req, 'repositories', { items, more: result.more }, page.n, (r) => r.name, fields === 'name' ? { fields } : {});
     },
   },
   {

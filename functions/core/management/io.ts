@@ -83,10 +83,11 @@ export function pageOf<T>(all: readonly T[], key: (t: T) => string, page: PagePa
   return { items: after.slice(0, page.n), more: after.length > page.n };
 }
 
-/** A list answer: `{ [field]: items, next }` and, when more follow, a Link header to the next page. */
-export function listResponse<T>(req: RegistryRequest, field: string, page: { items: T[]; more: boolean }, n: number, key: (t: T) => string): RegistryResponse {
+/** A list answer: `{ [field]: items, next }` and, when more follow, a Link header to the next page (keeping the `keep` query parameters). */
+export function listResponse<T>(req: RegistryRequest, field: string, page: { items: T[]; more: boolean }, n: number, key: (t: T) => string, keep: Record<string, string> = {}): RegistryResponse {
   const lastItem = page.items[page.items.length - 1];
   const next = page.more && lastItem !== undefined ? key(lastItem) : null;
-  const headers: Record<string, string> = next === null ? {} : { link: `<${req.path}?n=${n}&last=${encodeURIComponent(next)}>; rel="next"` };
+  const kept = Object.entries(keep).map(([k, v]) => `&${k}=${encodeURIComponent(v)}`).join('');
+  const headers: Record<string, string> = next === null ? {} : { link: `<${req.path}?n=${n}&last=${encodeURIComponent(next)}${kept}>; rel="next"` };
   return jsonResponse(200, { [field]: page.items, next }, headers);
 }

@@ -1,5 +1,5 @@
 // The management API on `npm start` (SQLite identities and metadata), auth on: the shared cases of
-// test/support/management-scenario.ts.
+// test/support/management-scenario.ts, quota-scenario.ts and repository-summary-scenario.ts.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -8,7 +8,9 @@ import { IDENTITY_DB, SqliteIdentityStore } from '../../../functions/adapters/sq
 import { AUDIT_DB, SqliteAuditLog } from '../../../functions/adapters/sqlite/sqlite-audit.ts';
 import { startRegistry, type RunningRegistry } from '../../support/registry.ts';
 import { quotaScenario } from '../../support/quota-scenario.ts';
-import { managementScenario, PASSWORD, seedIdentities } from '../../support/management-scenario.ts';
+import { managementScenario } from '../../support/management-scenario.ts';
+import { PASSWORD, seedIdentities } from '../../support/management-client.ts';
+import { recordPulls, repositorySummaryScenario } from '../../support/repository-summary-scenario.ts';
 import { pushTinyImage } from '../../support/tiny-image.ts';
 
 let dir: string;
@@ -30,6 +32,15 @@ afterAll(async () => {
 
 managementScenario(() => reg, () => seeded);
 quotaScenario(() => reg);
+repositorySummaryScenario(() => reg, async (repository, count) => {
+  // The server's own audit database, opened a second time (WAL), as the admin CLI does.
+  const store = new SqliteAuditLog(join(dir, AUDIT_DB));
+  try {
+    await recordPulls(store, repository, count);
+  } finally {
+    store.close();
+  }
+});
 
 describe('the management API in the audit trail', () => {
   it('each change made through it is an entry under the signed-in caller, from the client address; a refused one none', async () => {

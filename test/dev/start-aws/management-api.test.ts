@@ -1,10 +1,12 @@
 // The management API in the AWS shape: start:aws with token auth, through the CloudFront and API
 // Gateway emulation into the API Lambda, identities in DynamoDB Local: the shared cases of
-// test/support/management-scenario.ts, and CloudFront never keeps an answer of it.
+// test/support/management-scenario.ts (with quota-scenario.ts and repository-summary-scenario.ts), and CloudFront never keeps an answer of it.
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { startAwsLocal, type AwsLocal } from '../../../dev/start-aws/start.ts';
 import { quotaScenario } from '../../support/quota-scenario.ts';
-import { managementScenario, seedIdentities } from '../../support/management-scenario.ts';
+import { managementScenario } from '../../support/management-scenario.ts';
+import { seedIdentities } from '../../support/management-client.ts';
+import { recordPulls, repositorySummaryScenario } from '../../support/repository-summary-scenario.ts';
 
 let local: AwsLocal;
 let seeded: { robotSecret: string };
@@ -20,6 +22,7 @@ afterAll(async () => {
 
 managementScenario(() => local, () => seeded);
 quotaScenario(() => local);
+repositorySummaryScenario(() => local, (repository, count) => recordPulls(local.deps.audit, repository, count));
 
 it('CloudFront keeps nothing of /api/v1/: an anonymous list asked twice reaches the API twice', async () => {
   const hits = local.cdn.hits;

@@ -1,5 +1,5 @@
-// One project: its repositories; for its admins, its storage use against its quota, the visibility switch and the ways to its members,
-// robots and audit trail.
+// One project: its repositories (tag count, last push, pulls); for its admins, its storage use against its quota, the visibility switch
+// and the ways to its members, robots and audit trail.
 import { useState } from 'preact/hooks';
 import { api, type Session } from '../api.ts';
 import { link, when } from '../format.ts';
@@ -27,9 +27,40 @@ function Visibility({ project, onChanged }: { project: Project; onChanged: () =>
   </p>`;
 }
 
+/** A repository as the project's list summarizes it (GET /api/v1/projects/{project}/repositories). */
+interface RepositorySummary {
+  name: string;
+  tags: number;
+  moreTags: boolean;
+  lastPush: string | null;
+  pulls: number | null;
+}
+
+interface RepositoryPage {
+  repositories: RepositorySummary[];
+  next: string | null;
+}
+
+/** Repositories shown on the project view (one page of the API). */
+const REPOSITORY_PAGE = 100;
+
+function Repositories({ project, page }: { project: string; page: RepositoryPage }) {
+  return html`<div class="scroll"><table>
+      <caption>Repositories of ${project}${page.next ? `, the first ${REPOSITORY_PAGE} by name` : ''}: tags (up to 100 counted); last push and pulls from the project's newest 1,000 audit entries (pulls are written there once a minute), — where the registry keeps no audit trail</caption>
+      <thead><tr><th scope="col">Repository</th><th scope="col">Tags</th><th scope="col">Last push</th><th scope="col">Pulls</th></tr></thead>
+      <tbody>${page.repositories.map((r) => html`<tr key=${r.name}>
+        <th scope="row"><a href=${link.repository(r.name)}>${r.name}</a></th>
+        <td>${r.moreTags ? `${r.tags}+` : r.tags}</td>
+        <td>${when(r.lastPush)}</td>
+        <td>${r.pulls ?? '—'}</td>
+      </tr>`)}</tbody>
+    </table></div>
+    ${page.next ? html`<p>Only the first ${REPOSITORY_PAGE} repositories are shown.</p>` : null}`;
+}
+
 export function ProjectView({ name, session }: { name: string; session: Session | undefined }) {
   const project = useLoad(`project:${name}:${session?.user ?? ''}`, () => api<Project>('GET', `/projects/${encodeURIComponent(name)}`));
-  const repos = useLoad(`repos:${name}:${session?.user ?? ''}`, () => api<{ repositories: { name: string }[]; next: string | null }>('GET', `/projects/${encodeURIComponent(name)}/repositories?n=1000`));
+  const repos = useLoad(`repos:${name}:${session?.user ?? ''}`, () => api<RepositoryPage>('GET', `/projects/${encodeURIComponent(name)}/repositories?n=${REPOSITORY_PAGE}`));
   return html`<section>
     <h1>Project ${name}</h1>
     <${ProjectNav} project=${name} current="Repositories" session=${session} />
@@ -42,9 +73,8 @@ export function ProjectView({ name, session }: { name: string; session: Session 
     </dl>
     ${administers(session, name) ? html`<${Visibility} project=${p} onChanged=${project.reload} />` : null}`}<//>
     <h2>Repositories</h2>
-    <${Show} loaded=${repos}>${(page: { repositories: { name: string }[]; next: string | null }) => page.repositories.length === 0
+    <${Show} loaded=${repos}>${(page: RepositoryPage) => page.repositories.length === 0
       ? html`<p>No repository yet: push one to <code>${location.host}/${name}/…</code>.</p>`
-      : html`<ul class="list">${page.repositories.map((r) => html`<li key=${r.name}><a href=${link.repository(r.name)}>${r.name}</a></li>`)}</ul>
-        ${page.next ? html`<p>Only the first 1000 are shown.</p>` : null}`}<//>
+      : html`<${Repositories} project=${name} page=${page} />`}<//>
   </section>`;
 }

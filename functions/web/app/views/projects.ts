@@ -1,4 +1,4 @@
-// The projects the viewer may see (anonymous: the public ones), their repository counts, the storage
+// The projects the viewer may see (anonymous: the public ones), their repository counts (names only: fields=name), the storage
 // use of those the viewer administers, and, for a system administrator, a form to create one.
 import { useState } from 'preact/hooks';
 import { api, type Session } from '../api.ts';
@@ -27,7 +27,7 @@ async function withCounts(): Promise<Row[]> {
   const { projects } = await api<{ projects: Project[] }>('GET', '/projects?n=1000');
   return Promise.all(projects.map(async (p) => {
     const [page, storage] = await Promise.all([
-      api<{ repositories: unknown[]; next: string | null }>('GET', `/projects/${encodeURIComponent(p.name)}/repositories?n=1000`).catch(() => undefined),
+      api<{ repositories: unknown[]; next: string | null }>('GET', `/projects/${encodeURIComponent(p.name)}/repositories?n=1000&fields=name`).catch(() => undefined),
       storageOf(p),
     ]);
     return { ...p, ...storage, repositories: page ? `${page.repositories.length}${page.next ? '+' : ''}` : '—' };

@@ -7,7 +7,7 @@ import { Show, useLoad } from '../widgets.ts';
 
 async function find(q: string): Promise<string[]> {
   const { projects } = await api<{ projects: { name: string }[] }>('GET', '/projects?n=1000');
-  const lists = await Promise.all(projects.map((p) => api<{ repositories: { name: string }[] }>('GET', `/projects/${encodeURIComponent(p.name)}/repositories?n=1000`)
+  const lists = await Promise.all(projects.map((p) => api<{ repositories: { name: string }[] }>('GET', `/projects/${encodeURIComponent(p.name)}/repositories?n=1000&fields=name`)
     .then((r) => r.repositories.map((x) => x.name), () => [] as string[])));
   const needle = q.toLowerCase();
   return lists.flat().filter((name) => name.toLowerCase().includes(needle));
