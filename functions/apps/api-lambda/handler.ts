@@ -13,6 +13,7 @@ import { classifyAwsError } from '../../aws/errors.ts';
 import { awsRegistryHooks } from '../../aws/registry-hooks.ts';
 import { countRequestBodies, type ComputeBytes } from '../../aws/compute-bytes.ts';
 import { operationOf } from './operation.ts';
+import { holdOutput } from './held-output.ts';
 
 export interface ApiHandlerOptions {
   logger?: Logger;
@@ -23,7 +24,15 @@ export interface ApiHandlerOptions {
   maxPayloadBytes?: number;
   /** Counts the request body bytes the registry reads into this (start:aws, for the tests and bench). */
   computeBytes?: ComputeBytes;
+  /**
+   * One invocation at a time (Lambda): hold stdout for each invocation so its lines leave in one
+   * write (held-output.ts). Not where requests overlap (start:aws): the lines would wait for a lull.
+   */
+  holdOutput?: boolean;
 }
+
+/** A slow invocation's held lines leave after this long (Lambda timeouts are longer). */
+const HOLD_OUTPUT_MS = 1000;
 
 export type ApiHandler = middy.MiddyfiedHandler<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Error, Context>;
 
@@ -50,6 +59,15 @@ export function createApiHandler(getRegistry: () => Promise<Registry> | Registry
   }
 
   async function handle(event: APIGatewayProxyEventV2, context: Context): Promise<APIGatewayProxyStructuredResultV2> {
+    const held = opts.holdOutput ? holdOutput(process.stdout, HOLD_OUTPUT_MS) : undefined;
+    try {
+      return await answer(event, context);
+    } finally {
+      held?.release();
+    }
+  }
+
+  async function answer(event: APIGatewayProxyEventV2, context: Context): Promise<APIGatewayProxyStructuredResultV2> {
     const started = performance.now();
     metrics.captureColdStartMetric(context.functionName);
     const { request, bodyBytes: bytesIn } = eventToRequest(event);

@@ -22,4 +22,5 @@ function getRegistry(): Promise<Registry> {
   return registry;
 }
 
-export const handler = createApiHandler(getRegistry, { logger });
+// One invocation at a time here: its stdout lines leave in one write.
+export const handler = createApiHandler(getRegistry, { logger, holdOutput: true });
