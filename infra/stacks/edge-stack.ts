@@ -32,6 +32,7 @@ import { edgeFunctionSource, UI_ASSET_PATH, UI_PAGE_PATH, UNAVAILABLE_PAGE_PATH,
 import { distributionComment } from '../../functions/adapters/cloudfront/cloudfront-cache.ts';
 import type { EdgeConfig, ReadRoutingConfig } from '../../functions/edge/source.ts';
 import type { EnvironmentConfig } from '../config.ts';
+import { edgeCachePolicies } from '../constructs/edge-cache-policies.ts';
 import { UploadKeysPublisher } from '../constructs/upload-keys-publisher.ts';
 import { WebUi } from '../constructs/web-ui.ts';
 import { nearestRegion, regionLocation } from '../region-locations.ts';
@@ -182,57 +183,9 @@ export class EdgeStack extends Stack {
       comment: `Registry ${config.name}: writes to the primary region, reads to the nearest`,
     });
     const readRoutingAssociation = [{ function: this.readRouting, eventType: cloudfront.FunctionEventType.VIEWER_REQUEST }];
-    // The viewer's location reaches the blob behaviour's function only when a policy names it (the
-    // API behaviour's managed AllViewerExceptHostHeader policy includes CloudFront's headers).
-    const viewerLocation = new cloudfront.OriginRequestPolicy(this, 'ViewerLocation', {
-      comment: 'The viewer location the read-routing function picks the nearest region by',
-      headerBehavior: cloudfront.OriginRequestHeaderBehavior.allowList('CloudFront-Viewer-Latitude', 'CloudFront-Viewer-Longitude'),
-      queryStringBehavior: cloudfront.OriginRequestQueryStringBehavior.none(),
-      cookieBehavior: cloudfront.OriginRequestCookieBehavior.none(),
-    });
+    const { viewerLocation, blobCache, apiReads, passThrough } = edgeCachePolicies(this);
 
     const keyGroup = cloudfront.KeyGroup.fromKeyGroupId(this, 'KeyGroup', props.keyGroupId);
-    // Content-addressed and immutable: one cached copy per edge serves every puller. The signature
-    // (Expires, Signature, Key-Pair-Id) is checked by CloudFront and kept out of the cache key.
-    const blobCache = new cloudfront.CachePolicy(this, 'BlobCache', {
-      comment: 'Blobs by digest: immutable, signature not in the key',
-      defaultTtl: Duration.days(7),
-      maxTtl: Duration.days(365),
-      minTtl: Duration.seconds(0),
-      queryStringBehavior: cloudfront.CacheQueryStringBehavior.none(),
-      headerBehavior: cloudfront.CacheHeaderBehavior.none(),
-      cookieBehavior: cloudfront.CacheCookieBehavior.none(),
-      enableAcceptEncodingGzip: false,
-      enableAcceptEncodingBrotli: false,
-    });
-
-    // The API behaviour keeps what the origin says it may (core/shared-cache.ts): only anonymous
-    // reads of public content are `public`, everything else `private, no-store`, and nothing is kept
-    // without a Cache-Control that allows it (default TTL 0). Authorization is in the key, so an
-    // answer to one caller's credentials can only ever match the same credentials (and the
-    // read-routing function drops anonymous tokens, so anonymous pullers share one entry); Accept is
-    // in it because a manifest's representation depends on it; every query string (the tag list's
-    // pagination).
-    const apiReads = new cloudfront.CachePolicy(this, 'ApiReads', {
-      comment: 'API reads: what the origin marks public (anonymous pulls of public projects); Authorization and Accept in the key',
-      defaultTtl: Duration.seconds(0),
-      minTtl: Duration.seconds(0),
-      maxTtl: Duration.days(365),
-      headerBehavior: cloudfront.CacheHeaderBehavior.allowList('Authorization', 'Accept'),
-      queryStringBehavior: cloudfront.CacheQueryStringBehavior.all(),
-      cookieBehavior: cloudfront.CacheCookieBehavior.none(),
-      enableAcceptEncodingGzip: false,
-      enableAcceptEncodingBrotli: false,
-    });
-
-    // The API sees its own Host (API Gateway routes on it): every viewer header but Host, every
-    // query string, nothing cached. With caching disabled this policy also forwards Authorization.
-    const passThrough = {
-      cachePolicy: cloudfront.CachePolicy.CACHING_DISABLED,
-      originRequestPolicy: cloudfront.OriginRequestPolicy.ALL_VIEWER_EXCEPT_HOST_HEADER,
-      viewerProtocolPolicy: cloudfront.ViewerProtocolPolicy.HTTPS_ONLY,
-      compress: false,
-    };
 
     this.uploadKeys = new cloudfront.KeyValueStore(this, 'UploadKeys', {
       comment: `Registry ${config.name}: keys the upload functions verify tokens with`,
