@@ -92,7 +92,7 @@ export async function handlerCpuFacts(ctx: Ctx, bundle: string, awsEnv: Record<s
     floor.value = median(floor.runs);
     leanFloor.runs = runs.map((c) => c.leanFloorMedianUs);
     leanFloor.value = median(leanFloor.runs);
-    leanFloor.notes.push(`the handler above it: ${(fact.value - leanFloor.value).toFixed(0)} us (routing, the core, the API Gateway conversion, middy, one log line, two EMF documents in one write)`);
+    leanFloor.notes.push(`the handler above it: ${(fact.value - leanFloor.value).toFixed(0)} us (routing, the core, the API Gateway conversion, middy, the audit pull line, the request line and two EMF documents, all in one write)`);
     socket.notes.push(
       `kernel time ${m(socketRuns, (c) => c.sysMeanUs)} us per request on average (in-process wire: ${m(runs, (c) => c.sysMeanUs)} us): on loopback the sender's send() also runs the receiver's TCP work; lean GetItem alone over the socket ${m(socketRuns, (c) => c.leanFloorMedianUs)} us, SDK GetItem ${m(socketRuns, (c) => c.floorMedianUs)} us`,
     );
