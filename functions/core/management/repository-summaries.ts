@@ -16,7 +16,7 @@ export const SUMMARY_AUDIT_WINDOW = 1000;
 /** Links read per repository for its size; beyond it `sizeComplete` is false. */
 export const SUMMARY_SIZE_LINKS = 10_000;
 /** Repositories whose tags and size are being read at once (a page may hold 1,000 repositories). */
-const READS_AT_ONCE = 16;
+export const SUMMARY_READS_AT_ONCE = 16;
 
 export interface RepositorySummary {
   name: string;
@@ -80,7 +80,7 @@ export async function repositorySummaries(metadata: MetadataStore, audit: AuditL
   if (names.length === 0) return [];
   const [activity, reads] = await Promise.all([
     readActivity(audit, project),
-    mapAtMost(names, READS_AT_ONCE, (name) => Promise.all([
+    mapAtMost(names, SUMMARY_READS_AT_ONCE, (name) => Promise.all([
       metadata.listTags(name, SUMMARY_TAG_LIMIT),
       metadata.repositorySize?.(name, SUMMARY_SIZE_LINKS),
     ])),

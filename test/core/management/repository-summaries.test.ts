@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import type { AuditEntry, AuditLog, AuditQuery } from '../../../functions/core/audit.ts';
 import type { MetadataStore, Page } from '../../../functions/core/ports.ts';
 import type { RepositorySize } from '../../../functions/core/quota-ports.ts';
-import { repositorySummaries, SUMMARY_AUDIT_WINDOW, SUMMARY_SIZE_LINKS, SUMMARY_TAG_LIMIT } from '../../../functions/core/management/repository-summaries.ts';
+import { repositorySummaries, SUMMARY_AUDIT_WINDOW, SUMMARY_READS_AT_ONCE, SUMMARY_SIZE_LINKS, SUMMARY_TAG_LIMIT } from '../../../functions/core/management/repository-summaries.ts';
 
 /**
  * Only listTags is read, and repositorySize when `sizes` is given (a store without it otherwise);
@@ -15,19 +15,30 @@ import { repositorySummaries, SUMMARY_AUDIT_WINDOW, SUMMARY_SIZE_LINKS, SUMMARY_
 function fakeMetadata(tags: Record<string, Page<string>>, sizes?: Record<string, RepositorySize>) {
   const calls: [string, number, string | undefined][] = [];
   const sizeCalls: [string, number][] = [];
+  // Reads in flight per repository, and the most repositories being read at once.
+  const reading = new Map<string, number>();
+  const most = { repositories: 0 };
+  const read = async <T>(repo: string, answer: T): Promise<T> => {
+    reading.set(repo, (reading.get(repo) ?? 0) + 1);
+    most.repositories = Math.max(most.repositories, reading.size);
+    await new Promise((resolve) => setTimeout(resolve, 1));
+    if (reading.get(repo) === 1) reading.delete(repo);
+    else reading.set(repo, reading.get(repo)! - 1);
+    return answer;
+  };
   const store = {
     listTags: async (repo: string, limit: number, last?: string) => {
       calls.push([repo, limit, last]);
-      return tags[repo] ?? { items: [], more: false };
+      return read(repo, tags[repo] ?? { items: [], more: false });
     },
     ...(sizes === undefined ? {} : {
       repositorySize: async (repo: string, maxLinks: number) => {
         sizeCalls.push([repo, maxLinks]);
-        return sizes[repo] ?? { bytes: 0, blobs: 0, complete: true };
+        return read(repo, sizes[repo] ?? { bytes: 0, blobs: 0, complete: true });
       },
     }),
   } as Pick<MetadataStore, 'listTags' | 'repositorySize'> as MetadataStore;
-  return { store, calls, sizeCalls };
+  return { store, calls, sizeCalls, most };
 }
 
 function fakeAudit(entries: AuditEntry[], fail = false) {
@@ -113,9 +124,9 @@ describe('repositorySummaries', () => {
     expect([calls, sizeCalls, queries]).toEqual([[], [], []]);
   });
 
-  it('a page of many repositories reads every one\'s tags and size, in the page\'s order', async () => {
+  it('a page of many repositories reads every one\'s tags and size, in the page\'s order, 16 repositories at a time (both reads of each together)', async () => {
     const names = Array.from({ length: 40 }, (_, i) => `team/r${String(i).padStart(2, '0')}`);
-    const { store, calls, sizeCalls } = fakeMetadata(
+    const { store, calls, sizeCalls, most } = fakeMetadata(
       Object.fromEntries(names.map((n, i) => [n, { items: Array.from({ length: i }, (_, j) => `t${j}`), more: false }])),
       Object.fromEntries(names.map((n, i) => [n, { bytes: i * 1000, blobs: i, complete: true }])),
     );
@@ -123,5 +134,7 @@ describe('repositorySummaries', () => {
     expect(summaries.map((s) => [s.name, s.tags, s.size])).toEqual(names.map((n, i) => [n, i, i * 1000]));
     expect(calls.map((c) => c[0]).sort()).toEqual(names);
     expect(sizeCalls.map((c) => c[0]).sort()).toEqual(names);
+    expect(most.repositories).toBe(SUMMARY_READS_AT_ONCE);
+    expect(SUMMARY_READS_AT_ONCE).toBe(16);
   });
 });
