@@ -1,7 +1,7 @@
 // The two storage ports the core depends on. Shaped for DynamoDB + S3 (single-item conditional
 // writes, small transactions, key-ordered queries, no scans on hot paths); SQLite + files fit too.
 import type { AuditEntry } from './audit.ts';
-import type { ProjectUsage } from './quota-ports.ts';
+import type { ProjectUsage, RepositorySize } from './quota-ports.ts';
 
 export interface Descriptor {
   mediaType: string;
@@ -183,6 +183,12 @@ export interface MetadataStore {
    * its repositories link counts once). With `digest`: whether that blob is among them.
    */
   projectUsage(project: string, digest?: string): Promise<ProjectUsage>;
+  /**
+   * Optional: the distinct blobs `repo` links and their summed size (a blob other repositories link
+   * counts in each), from at most `maxLinks` links read; `complete` is false when there were more.
+   * Without it a repository's size is unknown (null in the management API).
+   */
+  repositorySize?(repo: string, maxLinks: number): Promise<RepositorySize>;
 
   // Manifests and tags.
   getManifest(repo: string, digest: string): Promise<ManifestRecord | undefined>;

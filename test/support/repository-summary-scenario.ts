@@ -1,5 +1,5 @@
 // A project's repositories with their summaries (GET /api/v1/projects/{project}/repositories,
-// docs/api.md): tag count, last push and pull count, over the wire against both backends: run by
+// docs/api.md): tag count, size, last push and pull count, over the wire against both backends: run by
 // test/apps/server/management-api.test.ts (npm start: SQLite) and
 // test/dev/start-aws/management-api.test.ts (start:aws: the API Lambda, DynamoDB Local). Needs the
 // users of management-client.ts's seedIdentities. Pull counts reach the audit trail once a minute
@@ -7,7 +7,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { AuditRecorder, type AuditLog } from '../../functions/core/audit.ts';
 import { managementClient, PASSWORD, refused, type Auth, type Target } from './management-client.ts';
-import { pushTinyImage } from './tiny-image.ts';
+import { pushTinyImage, type TinyImage } from './tiny-image.ts';
 
 /** `count` pulls of `repository` through an AuditRecorder on `store`, flushed: one pull.count entry. */
 export async function recordPulls(store: AuditLog, repository: string, count: number): Promise<void> {
@@ -17,13 +17,26 @@ export async function recordPulls(store: AuditLog, repository: string, count: nu
   expect(recorder.writeFailures).toBe(0);
 }
 
-interface Summary { name: string; tags: number; moreTags: boolean; lastPush: string | null; pulls: number | null }
+interface Summary { name: string; tags: number; moreTags: boolean; lastPush: string | null; pulls: number | null; size: number | null; sizeComplete: boolean }
+
+interface Descriptor { digest: string; size: number }
+
+/** The summed sizes of the distinct blobs (config and layers) the manifests of `images` name. */
+function distinctBlobBytes(images: TinyImage[]): number {
+  const sizes = new Map<string, number>();
+  for (const image of images) {
+    const m = JSON.parse(image.manifest) as { config: Descriptor; layers: Descriptor[] };
+    for (const d of [m.config, ...m.layers]) sizes.set(d.digest, d.size);
+  }
+  return [...sizes.values()].reduce((sum, size) => sum + size, 0);
+}
 
 export function repositorySummaryScenario(target: () => Target, pulls: (repository: string, count: number) => Promise<void>): void {
   describe('a project\'s repositories with their summaries', () => {
     const client = managementClient(target);
     let root: Auth, alice: Auth, carol: Auth;
     let started = 0;
+    const pushed: Record<string, TinyImage[]> = { 'sums/app': [], 'sums/idle': [] };
 
     beforeAll(async () => {
       await client.init();
@@ -32,19 +45,22 @@ export function repositorySummaryScenario(target: () => Target, pulls: (reposito
       expect((await client.call('PUT', '/projects/sums/members/alice', root, { role: 'guest' })).status).toBe(200);
       started = Date.now();
       const push = await client.bearer('root', PASSWORD, 'repository:sums/app:pull,push repository:sums/idle:pull,push');
-      expect((await pushTinyImage(target().url, 'sums/idle', 'v1', push)).put.status).toBe(201);
-      for (const tag of ['v1', 'v2']) expect((await pushTinyImage(target().url, 'sums/app', tag, push)).put.status).toBe(201);
+      for (const [repo, tag] of [['sums/idle', 'v1'], ['sums/app', 'v1'], ['sums/app', 'v2']] as const) {
+        const { image, put } = await pushTinyImage(target().url, repo, tag, push);
+        expect(put.status).toBe(201);
+        pushed[repo]!.push(image);
+      }
       await pulls('sums/app', 3);
     }, 60_000);
 
-    it('each with its tag count, its last push (from the audit trail) and its pulls (summed); paged as before', async () => {
+    it('each with its tag count, its size (its distinct blobs: both images share their config), its last push (from the audit trail) and its pulls (summed); paged as before', async () => {
       const list = await client.call('GET', '/projects/sums/repositories', alice);
       expect(list.status).toBe(200);
       const [app, idle] = list.body.repositories as Summary[];
       expect(list.body).toEqual({
         repositories: [
-          { name: 'sums/app', tags: 2, moreTags: false, lastPush: expect.stringMatching(/^\d{4}-\d\d-\d\dT[\d:.]+Z$/), pulls: 3 },
-          { name: 'sums/idle', tags: 1, moreTags: false, lastPush: expect.stringMatching(/^\d{4}-\d\d-\d\dT[\d:.]+Z$/), pulls: 0 },
+          { name: 'sums/app', tags: 2, moreTags: false, lastPush: expect.stringMatching(/^\d{4}-\d\d-\d\dT[\d:.]+Z$/), pulls: 3, size: distinctBlobBytes(pushed['sums/app']!), sizeComplete: true },
+          { name: 'sums/idle', tags: 1, moreTags: false, lastPush: expect.stringMatching(/^\d{4}-\d\d-\d\dT[\d:.]+Z$/), pulls: 0, size: distinctBlobBytes(pushed['sums/idle']!), sizeComplete: true },
         ],
         next: null,
       });

@@ -83,9 +83,10 @@ async function guestSeesNoDelete(): Promise<{ page: Page; problems: string[] }> 
 async function browseToMultiPlatformImage(page: Page, where?: string): Promise<void> {
   const view = where ? ` (${where})` : '';
   await page.getByRole('link', { name: 'team', exact: true }).click();
-  // The project's repositories with their summaries: team/app's three tags (amd64, old, multi), its last push, its pulls.
+  // The project's repositories with their summaries: team/app's three tags (amd64, old, multi), its
+  // size (its blobs summed: known on both backends, so never —), its last push, its pulls.
   const row = page.getByRole('row', { name: /team\/app/ });
-  await expect.poll(() => row.getByRole('cell').allInnerTexts()).toEqual(['3', expect.stringMatching(/^\d{4}-\d\d-\d\d [\d:]+ UTC$/), expect.stringMatching(/^\d+$/)]);
+  await expect.poll(() => row.getByRole('cell').allInnerTexts()).toEqual(['3', expect.stringMatching(/^\d+(\.\d)? (B|KiB|MiB)$/), expect.stringMatching(/^\d{4}-\d\d-\d\d [\d:]+ UTC$/), expect.stringMatching(/^\d+$/)]);
   await expectAccessible(page, `project${view}`);
   if (!where) await screenshot(page, 'project');
   await page.getByRole('link', { name: 'team/app' }).click();

@@ -17,7 +17,7 @@ import { DynamoOps } from './dynamo-ops.ts';
 import { DynamoUploads } from './dynamo-uploads.ts';
 import { BlobCache, recordAndLink, recordUploadAndLink, type RecordDeps } from './dynamo-blob-record.ts';
 import { CountCache, countedLinkItems, deleteCountedLink, isQuotaItem, learnApplied, learnFromCancel, readUsage } from './dynamo-quota.ts';
-import type { ProjectUsage } from '../../core/quota-ports.ts';
+import type { ProjectUsage, RepositorySize } from '../../core/quota-ports.ts';
 import { globalBlobItem, repoEntryItem, toBlob, toDescriptor, toHead, toManifest, type Item, type ManifestFields } from './items.ts';
 import {
   LINK, MANIFEST, REPOS_PK, TAG, blobKey, linkKey, manifestKey, projectBlobKey, referrerPrefix, repoEntryKey, repoPk, tagKey, type Key,
@@ -211,6 +211,16 @@ export class DynamoMetadataStore implements MetadataStore, GcMetadataStore {
   /** 1 GetItem (with a digest: 2, in parallel). */
   projectUsage(project: string, digest?: string): Promise<ProjectUsage> {
     return readUsage(this.ops, project, digest);
+  }
+
+  /**
+   * 1 Query of the repository's link items (`B#<digest>`, the size alone projected), and one more
+   * per 1 MB page DynamoDB cuts it into (a few thousand links each), until `maxLinks` links are read.
+   */
+  async repositorySize(repo: string, maxLinks: number): Promise<RepositorySize> {
+    const page = await this.ops.queryPage(repoPk(repo), LINK, maxLinks, undefined, ['size']);
+    const bytes = page.items.reduce((sum, item) => sum + Number(item.size ?? 0), 0);
+    return { bytes, blobs: page.items.length, complete: !page.more };
   }
 
 

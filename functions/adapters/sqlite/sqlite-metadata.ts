@@ -9,7 +9,7 @@ import type { GcBlob, GcMetadataStore, GcRepository } from '../../core/gc-ports.
 import { startOfDay } from '../../core/pulls.ts';
 import { SqliteGc } from './sqlite-gc.ts';
 import { SqliteQuota } from './sqlite-quota.ts';
-import type { ProjectUsage } from '../../core/quota-ports.ts';
+import type { ProjectUsage, RepositorySize } from '../../core/quota-ports.ts';
 import { migrate } from './sqlite-schema.ts';
 
 /** SQLite's primary result code for a full disk or database. */
@@ -280,6 +280,11 @@ export class SqliteMetadataStore implements MetadataStore, GcMetadataStore {
   /** Kept by the triggers on blob_links (sqlite-schema.ts v5). */
   async projectUsage(project: string, digest?: string): Promise<ProjectUsage> {
     return this.quota.usage(project, digest);
+  }
+
+  /** One local query over all the repository's links (no `maxLinks` needed): always complete. */
+  async repositorySize(repo: string): Promise<RepositorySize> {
+    return this.quota.repositorySize(repo);
   }
 
   // Manifests and tags.

@@ -63,7 +63,7 @@ function details(m: ManifestRecord) {
 export const browseEndpoints: Endpoint[] = [
   {
     method: 'GET', path: '/projects/{project}/repositories', access: 'project-reader',
-    summary: 'the project\'s repositories in name order, a page at a time, each with its tag count (first 100), last push and pull count (the newest 1,000 audit entries; null without an audit trail); ?fields=name: names only',
+    summary: 'the project\'s repositories in name order, a page at a time, each with its tag count (first 100), size (the distinct blobs it links, first 10,000; null where the store cannot tell), last push and pull count (the newest 1,000 audit entries; null without an audit trail); ?fields=name: names only',
     async handle({ req, deps, project }) {
       const fields = req.query.get('fields');
       if (fields !== null && fields !== 'name') throw invalid('fields', 'the one choice is fields=name (names only); leave it out for the summaries');

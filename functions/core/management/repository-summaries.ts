@@ -3,8 +3,9 @@
 // pull count, from ONE read of the project's audit trail: its newest 1,000 entries (docs/api.md). So
 // a repository last pushed, or pulled, before those entries shows no push (null) and only the pulls
 // counted in them. Without an audit trail (or when it cannot be read) both are null, never 0.
-// No size: a blob is shared by the repositories that link it, and a sum per repository would need a
-// read per manifest.
+// Its size: the distinct blobs it links, summed from its link records, which carry each blob's size
+// (MetadataStore.repositorySize: one DynamoDB Query of at most SUMMARY_SIZE_LINKS links); a blob
+// other repositories link counts in each. Null where the store cannot tell.
 import type { AuditEntry, AuditLog } from '../audit.ts';
 import type { MetadataStore } from '../ports.ts';
 
@@ -12,8 +13,10 @@ import type { MetadataStore } from '../ports.ts';
 export const SUMMARY_TAG_LIMIT = 100;
 /** The project's newest audit entries read for last pushes and pull counts. */
 export const SUMMARY_AUDIT_WINDOW = 1000;
-/** Tag-list reads in flight at once (a page may hold 1,000 repositories). */
-const TAG_READS_AT_ONCE = 16;
+/** Links read per repository for its size; beyond it `sizeComplete` is false. */
+export const SUMMARY_SIZE_LINKS = 10_000;
+/** Repositories whose tags and size are being read at once (a page may hold 1,000 repositories). */
+export const SUMMARY_READS_AT_ONCE = 16;
 
 export interface RepositorySummary {
   name: string;
@@ -25,6 +28,10 @@ export interface RepositorySummary {
   lastPush: string | null;
   /** Pulls counted in the audit window; null: no audit trail. */
   pulls: number | null;
+  /** Bytes of the distinct blobs the repository links; null: the store cannot tell. */
+  size: number | null;
+  /** Every link was read (false: size is that of the first SUMMARY_SIZE_LINKS links). */
+  sizeComplete: boolean;
 }
 
 interface Activity {
@@ -71,18 +78,24 @@ async function mapAtMost<T, R>(items: readonly T[], atOnce: number, fn: (item: T
 /** The summaries of `names` (repositories of `project`), in their order. */
 export async function repositorySummaries(metadata: MetadataStore, audit: AuditLog | undefined, project: string, names: readonly string[]): Promise<RepositorySummary[]> {
   if (names.length === 0) return [];
-  const [activity, tagPages] = await Promise.all([
+  const [activity, reads] = await Promise.all([
     readActivity(audit, project),
-    mapAtMost(names, TAG_READS_AT_ONCE, (name) => metadata.listTags(name, SUMMARY_TAG_LIMIT)),
+    mapAtMost(names, SUMMARY_READS_AT_ONCE, (name) => Promise.all([
+      metadata.listTags(name, SUMMARY_TAG_LIMIT),
+      metadata.repositorySize?.(name, SUMMARY_SIZE_LINKS),
+    ])),
   ]);
   return names.map((name, i) => {
     const pushed = activity?.lastPush.get(name);
+    const [tags, size] = reads[i]!;
     return {
       name,
-      tags: tagPages[i]!.items.length,
-      moreTags: tagPages[i]!.more,
+      tags: tags.items.length,
+      moreTags: tags.more,
       lastPush: pushed === undefined ? null : new Date(pushed).toISOString(),
       pulls: activity ? activity.pulls.get(name) ?? 0 : null,
+      size: size ? size.bytes : null,
+      sizeComplete: size ? size.complete : false,
     };
   });
 }

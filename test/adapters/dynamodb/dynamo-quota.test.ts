@@ -1,19 +1,23 @@
 // Storage quotas on DynamoDB beyond the contract (dynamo-quota.ts): links written before counting
 // (no `q`) are counted when written again and not uncounted when deleted; a process whose guess of
 // a link's or a project's state is stale learns from the refused write and gets it right the
-// second time; every count stays exact.
+// second time; every count stays exact. And a repository's size (repositorySize): one Query of its
+// link items (`B#<digest>`, the size alone projected), read until maxLinks links; complete: false
+// when it stopped before the last.
 import { afterAll, beforeAll, beforeEach, expect, it } from 'vitest';
 import { PutItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoMetadataStore } from '../../../functions/adapters/dynamodb/dynamo-metadata.ts';
 import { countCalls, type CallCounts } from '../../../functions/aws/call-counter.ts';
 import { QuotaExceededError } from '../../../functions/core/quota-ports.ts';
-import { blob } from '../../contract/fixtures.ts';
+import { blob, byteOrder, linked } from '../../contract/fixtures.ts';
+import { repositorySizeCases, sizeOf } from '../../support/repository-size-cases.ts';
 import { startDynamoLocal, type DynamoLocal } from '../../support/dynamodb-local.ts';
 
 let dynamo: DynamoLocal;
 let client: DynamoDBClient;
 let tableName: string;
 let ddb: CallCounts;
+let store: DynamoMetadataStore;
 
 beforeAll(async () => {
   dynamo = await startDynamoLocal();
@@ -23,6 +27,7 @@ beforeAll(async () => {
 afterAll(async () => dynamo?.stop());
 beforeEach(async () => {
   tableName = await dynamo.createTable();
+  store = fresh();
 });
 
 const fresh = () => new DynamoMetadataStore({ client, tableName });
@@ -87,3 +92,18 @@ it('a stale guess (another process linked the blob in the project, or deleted it
   await one.linkBlob('p/a', a, 500);
   expect(await one.projectUsage('p')).toEqual({ bytes: 500, blobs: 1 });
 }, 60_000);
+
+repositorySizeCases(() => store);
+
+it('a repository\'s size: one Query; past maxLinks it stops, with the links read (in digest order) and complete: false', async () => {
+  const blobs = await Promise.all([1, 2, 3, 4, 5].map(() => linked(store, 'team/many')));
+  blobs.sort((a, b) => byteOrder(a.digest, b.digest));
+  const sum = (n: number) => blobs.slice(0, n).reduce((total, b) => total + b.size, 0);
+  ddb.reset();
+  expect(await sizeOf(store, 'team/many')).toEqual({ bytes: sum(5), blobs: 5, complete: true });
+  expect(ddb.snapshot()).toEqual({ Query: 1 });
+  expect(await sizeOf(store, 'team/many', 5)).toEqual({ bytes: sum(5), blobs: 5, complete: true });
+  expect(await sizeOf(store, 'team/many', 4)).toEqual({ bytes: sum(4), blobs: 4, complete: false });
+  expect(await sizeOf(store, 'team/many', 2)).toEqual({ bytes: sum(2), blobs: 2, complete: false });
+  expect(await sizeOf(store, 'team/many', 0)).toEqual({ bytes: 0, blobs: 0, complete: false });
+});

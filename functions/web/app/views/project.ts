@@ -1,8 +1,8 @@
-// One project: its repositories (tag count, last push, pulls); for its admins, its storage use against its quota, the visibility switch
+// One project: its repositories (tag count, size, last push, pulls); for its admins, its storage use against its quota, the visibility switch
 // and the ways to its members, robots and audit trail.
 import { useState } from 'preact/hooks';
 import { api, type Session } from '../api.ts';
-import { link, when } from '../format.ts';
+import { bytes, link, when } from '../format.ts';
 import { html } from '../html.ts';
 import { ErrorNote, Show, useLoad } from '../widgets.ts';
 import type { Project } from './projects.ts';
@@ -34,6 +34,9 @@ interface RepositorySummary {
   moreTags: boolean;
   lastPush: string | null;
   pulls: number | null;
+  /** Bytes of the distinct blobs it links (null: the registry cannot tell); of its first 10,000 links when not sizeComplete. */
+  size: number | null;
+  sizeComplete: boolean;
 }
 
 interface RepositoryPage {
@@ -44,13 +47,17 @@ interface RepositoryPage {
 /** Repositories shown on the project view (one page of the API). */
 const REPOSITORY_PAGE = 100;
 
+/** `12 MiB`; `≥ 8.5 GiB` when only part of the links were summed; `—` when unknown. */
+const repositorySize = (r: RepositorySummary): string => (r.size !== null && !r.sizeComplete ? `≥ ${bytes(r.size)}` : bytes(r.size));
+
 function Repositories({ project, page }: { project: string; page: RepositoryPage }) {
   return html`<div class="scroll"><table>
-      <caption>Repositories of ${project}${page.next ? `, the first ${REPOSITORY_PAGE} by name` : ''}: tags (up to 100 counted); last push and pulls from the project's newest 1,000 audit entries (pulls are written there once a minute), — where the registry keeps no audit trail</caption>
-      <thead><tr><th scope="col">Repository</th><th scope="col">Tags</th><th scope="col">Last push</th><th scope="col">Pulls</th></tr></thead>
+      <caption>Repositories of ${project}${page.next ? `, the first ${REPOSITORY_PAGE} by name` : ''}: tags (up to 100 counted); size of the distinct blobs each links (a blob shared with other repositories counts in each; ≥: over 10,000 blobs, the first 10,000 summed); last push and pulls from the project's newest 1,000 audit entries (pulls are written there once a minute), — where the registry keeps no audit trail</caption>
+      <thead><tr><th scope="col">Repository</th><th scope="col">Tags</th><th scope="col">Size</th><th scope="col">Last push</th><th scope="col">Pulls</th></tr></thead>
       <tbody>${page.repositories.map((r) => html`<tr key=${r.name}>
         <th scope="row"><a href=${link.repository(r.name)}>${r.name}</a></th>
         <td>${r.moreTags ? `${r.tags}+` : r.tags}</td>
+        <td>${repositorySize(r)}</td>
         <td>${when(r.lastPush)}</td>
         <td>${r.pulls ?? '—'}</td>
       </tr>`)}</tbody>
