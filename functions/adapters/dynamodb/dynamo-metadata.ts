@@ -223,7 +223,6 @@ export class DynamoMetadataStore implements MetadataStore, GcMetadataStore {
     return { bytes, blobs: page.items.length, complete: !page.more };
   }
 
-
   // Manifests and tags.
 
   private s3(item: Item): ManifestBodyStore {
