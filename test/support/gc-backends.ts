@@ -25,6 +25,8 @@ export type BackendName = 'local' | 'aws';
 export interface GcBackend {
   name: BackendName;
   registry: Registry;
+  /** The errors behind this registry's 500s (method, path, error), for a failing test to show. */
+  errors: string[];
   metadata: MetadataStore & GcMetadataStore;
   blobs: BlobStore & GcBlobStore;
   gc: GcDeps;
@@ -49,8 +51,11 @@ export async function startAwsServices(): Promise<AwsServices> {
   return { dynamo, s3, stop: async () => void (await Promise.all([dynamo.stop(), s3.stop()])) };
 }
 
-function wire(metadata: MetadataStore, blobs: BlobStore, now: () => number): Registry {
-  return createRegistry({ metadata, blobs, authorizer: allowAll, uploadTokens: new TokenSigner(randomBytes(32)), now });
+function wire(metadata: MetadataStore, blobs: BlobStore, now: () => number, errors: string[]): Registry {
+  const onError = (e: unknown, req: { method: string; path: string }): void => {
+    errors.push(`${req.method} ${req.path}: ${e instanceof Error ? `${e.name}: ${e.message}` : String(e)}`);
+  };
+  return createRegistry({ metadata, blobs, authorizer: allowAll, uploadTokens: new TokenSigner(randomBytes(32)), now, onError });
 }
 
 async function allStored(blobs: GcBlobStore): Promise<StoredObject[]> {
@@ -66,13 +71,14 @@ async function allStored(blobs: GcBlobStore): Promise<StoredObject[]> {
 
 /** `now`: the clock of the registry core and of GC (tag times, pulls, a run's start); the stores keep the real one. */
 export async function openBackend(name: BackendName, aws?: AwsServices, now: () => number = Date.now): Promise<GcBackend> {
+  const errors: string[] = [];
   if (name === 'local') {
     const dir = await mkdtemp(join(tmpdir(), 'gc-local-'));
     const metadata = new SqliteMetadataStore(join(dir, 'registry.db'));
     const blobs = new FsBlobStore(dir, new TokenSigner(randomBytes(32)));
     await blobs.init();
     return {
-      name, metadata, blobs, registry: wire(metadata, blobs, now), gc: { metadata, blobs, now },
+      name, metadata, blobs, registry: wire(metadata, blobs, now, errors), errors, gc: { metadata, blobs, now },
       read: (location) => readFile(join(dir, location)),
       stored: () => allStored(blobs),
       close: async () => {
@@ -91,7 +97,7 @@ export async function openBackend(name: BackendName, aws?: AwsServices, now: () 
   const metadata = new DynamoMetadataStore({ client: aws.dynamo.client(), tableName, bodies: new S3ManifestBodyStore(s3client, bucket) });
   const blobs = new S3BlobStore({ client: s3client, bucket });
   return {
-    name, metadata, blobs, registry: wire(metadata, blobs, now), gc: { metadata, blobs, now },
+    name, metadata, blobs, registry: wire(metadata, blobs, now, errors), errors, gc: { metadata, blobs, now },
     read: async (location) => {
       const out = await s3client.send(new GetObjectCommand({ Bucket: bucket, Key: location }));
       return Buffer.from(await out.Body!.transformToByteArray());

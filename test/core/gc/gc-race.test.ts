@@ -66,7 +66,7 @@ async function push(b: GcBackend, img: Image): Promise<number> {
       const head = await call(b.registry, 'HEAD', `/v2/${img.repo}/blobs/${digest}`);
       if (head.status === 200) continue;
       const r = await call(b.registry, 'POST', `/v2/${img.repo}/blobs/uploads/?digest=${digest}`, bytes);
-      expect(r.status, r.text).toBe(201);
+      expect(r.status, `${r.text} ${b.errors.join('; ')}`).toBe(201);
     }
     for (const [digest, mediaType, body] of img.manifests) {
       const ref = digest === img.index ? img.tag : digest;
@@ -75,7 +75,7 @@ async function push(b: GcBackend, img: Image): Promise<number> {
         ok = false;
         break;
       }
-      expect(r.status, r.text).toBe(201);
+      expect(r.status, `${r.text} ${b.errors.join('; ')}`).toBe(201);
     }
     if (ok) return attempt;
     if (attempt >= 5) throw new Error(`push of ${img.repo}:${img.tag} kept losing to GC`);
