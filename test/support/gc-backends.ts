@@ -16,6 +16,8 @@ import type { RegistryRequest, RegistryResponse } from '../../functions/core/htt
 import type { BlobStore, MetadataStore } from '../../functions/core/ports.ts';
 import type { GcBlobStore, GcMetadataStore, StoredObject } from '../../functions/core/gc-ports.ts';
 import { createRegistry, type Registry } from '../../functions/core/registry.ts';
+import type { RegistryError } from '../../functions/core/errors.ts';
+import { classifyAwsError } from '../../functions/aws/errors.ts';
 import { TokenSigner } from '../../functions/core/tokens.ts';
 import { startDynamoLocal, type DynamoLocal } from './dynamodb-local.ts';
 import { keepS3rverDirectories, startLocalS3, type LocalS3 } from './s3-local.ts';
@@ -51,11 +53,12 @@ export async function startAwsServices(): Promise<AwsServices> {
   return { dynamo, s3, stop: async () => void (await Promise.all([dynamo.stop(), s3.stop()])) };
 }
 
-function wire(metadata: MetadataStore, blobs: BlobStore, now: () => number, errors: string[]): Registry {
+/** The registry over these stores; the aws backend classifies errors as the deployment does (aws/errors.ts: contention and throttling are 503 with Retry-After). */
+function wire(metadata: MetadataStore, blobs: BlobStore, now: () => number, errors: string[], classifyError?: (e: unknown) => RegistryError | undefined): Registry {
   const onError = (e: unknown, req: { method: string; path: string }): void => {
     errors.push(`${req.method} ${req.path}: ${e instanceof Error ? `${e.name}: ${e.message}` : String(e)}`);
   };
-  return createRegistry({ metadata, blobs, authorizer: allowAll, uploadTokens: new TokenSigner(randomBytes(32)), now, onError });
+  return createRegistry({ metadata, blobs, authorizer: allowAll, uploadTokens: new TokenSigner(randomBytes(32)), now, onError, ...(classifyError ? { classifyError } : {}) });
 }
 
 async function allStored(blobs: GcBlobStore): Promise<StoredObject[]> {
@@ -97,7 +100,7 @@ export async function openBackend(name: BackendName, aws?: AwsServices, now: () 
   const metadata = new DynamoMetadataStore({ client: aws.dynamo.client(), tableName, bodies: new S3ManifestBodyStore(s3client, bucket) });
   const blobs = new S3BlobStore({ client: s3client, bucket });
   return {
-    name, metadata, blobs, registry: wire(metadata, blobs, now, errors), errors, gc: { metadata, blobs, now },
+    name, metadata, blobs, registry: wire(metadata, blobs, now, errors, (e) => classifyAwsError(e)), errors, gc: { metadata, blobs, now },
     read: async (location) => {
       const out = await s3client.send(new GetObjectCommand({ Bucket: bucket, Key: location }));
       return Buffer.from(await out.Body!.transformToByteArray());

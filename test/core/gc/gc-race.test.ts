@@ -58,6 +58,15 @@ function makeImage(i: number): Image {
   };
 }
 
+/** A request as a client sends it: answered 503 or 429 (busy: DynamoDB contention on a shared layer), it waits and sends it again. */
+async function send(b: GcBackend, method: string, url: string, body: Buffer, headers: Record<string, string> = {}): Promise<Awaited<ReturnType<typeof call>>> {
+  for (let attempt = 0; ; attempt++) {
+    const r = await call(b.registry, method, url, body, headers);
+    if ((r.status !== 503 && r.status !== 429) || attempt >= 6) return r;
+    await sleep(Math.min(2000, 100 * 2 ** attempt));
+  }
+}
+
 /** Pushes the image as a client does; a push GC raced (a part it needed was collected first) is retried whole, as clients retry. */
 async function push(b: GcBackend, img: Image): Promise<number> {
   for (let attempt = 0; ; attempt++) {
@@ -65,12 +74,12 @@ async function push(b: GcBackend, img: Image): Promise<number> {
     for (const [digest, bytes] of img.blobs) {
       const head = await call(b.registry, 'HEAD', `/v2/${img.repo}/blobs/${digest}`);
       if (head.status === 200) continue;
-      const r = await call(b.registry, 'POST', `/v2/${img.repo}/blobs/uploads/?digest=${digest}`, bytes);
+      const r = await send(b, 'POST', `/v2/${img.repo}/blobs/uploads/?digest=${digest}`, bytes);
       expect(r.status, `${r.text} ${b.errors.join('; ')}`).toBe(201);
     }
     for (const [digest, mediaType, body] of img.manifests) {
       const ref = digest === img.index ? img.tag : digest;
-      const r = await call(b.registry, 'PUT', `/v2/${img.repo}/manifests/${ref}`, body, { 'content-type': mediaType });
+      const r = await send(b, 'PUT', `/v2/${img.repo}/manifests/${ref}`, body, { 'content-type': mediaType });
       if (r.status === 404 && r.text.includes('MANIFEST_BLOB_UNKNOWN')) {
         ok = false;
         break;
