@@ -92,7 +92,7 @@ export interface References {
   prepared?: unknown;
   /**
    * Digests among those asked whose link or manifest carries a garbage-collection mark (condemned by
-   * a GC run, deleted by a later one unless revived: functions/core/gc/revive.ts). Absent when none.
+   * a GC run, deleted by a later one unless revived: revive() in functions/core/handlers/manifests.ts). Absent when none.
    */
   marked?: Set<string>;
 }
