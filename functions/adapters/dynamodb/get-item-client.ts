@@ -9,7 +9,7 @@
 // agents. Errors are DynamoDBServiceException with name, $fault and $metadata as the SDK throws them.
 // It is a CountableClient: middleware added at `initialize` (once per call) and `finalizeRequest`
 // (once per attempt) runs as in an SDK client, so call counting, recording and error naming see it.
-import { createHash, createHmac, type Hash, type Hmac } from 'node:crypto';
+import { createHash, createHmac, createSecretKey, type Hash, type Hmac, type KeyObject } from 'node:crypto';
 import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { DynamoDBServiceException, type DynamoDBClient, type GetItemCommandInput, type GetItemCommandOutput } from '@aws-sdk/client-dynamodb';
@@ -20,12 +20,32 @@ type Source = string | ArrayBuffer | ArrayBufferView;
 const bytes = (data: Source): string | Uint8Array =>
   typeof data === 'string' ? data : data instanceof ArrayBuffer ? new Uint8Array(data) : new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
 
-/** The SHA-256 the signer takes (a Checksum), on node:crypto. */
-class Sha256 {
-  private readonly secret: string | Uint8Array | undefined;
+/**
+ * HMAC keys as KeyObjects, by their bytes. node:crypto imports a raw key on every createHmac
+ * (about 10 us); a KeyObject is imported once (createHmac then costs about 2 us). The signer HMACs
+ * with two keys per request, both stable: the credentials' secret (the key of its signing-key cache)
+ * and the day's signing key. Bounded, oldest first out: keys change daily or on credential refresh.
+ */
+const HMAC_KEYS = new Map<string, KeyObject>();
+const HMAC_KEYS_MAX = 8;
+
+function hmacKey(secret: string | Uint8Array): KeyObject {
+  const id = typeof secret === 'string' ? `s${secret}` : `b${Buffer.from(secret.buffer, secret.byteOffset, secret.byteLength).toString('latin1')}`;
+  let key = HMAC_KEYS.get(id);
+  if (key === undefined) {
+    key = createSecretKey(typeof secret === 'string' ? Buffer.from(secret, 'utf8') : secret);
+    if (HMAC_KEYS.size >= HMAC_KEYS_MAX) HMAC_KEYS.delete(HMAC_KEYS.keys().next().value!);
+    HMAC_KEYS.set(id, key);
+  }
+  return key;
+}
+
+/** The SHA-256 the signer takes (a Checksum), on node:crypto (exported for its signing test). */
+export class Sha256 {
+  private readonly secret: KeyObject | undefined;
   private hash: Hash | Hmac;
   constructor(secret?: Source) {
-    this.secret = secret === undefined ? undefined : bytes(secret);
+    this.secret = secret === undefined ? undefined : hmacKey(bytes(secret));
     this.hash = this.fresh();
   }
   private fresh(): Hash | Hmac {
