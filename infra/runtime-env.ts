@@ -37,6 +37,10 @@ export function registryEnvironment(config: EnvironmentConfig, r: RuntimeResourc
   return runtimeEnvironment({ ...env, ...extra });
 }
 
-/** Powertools metrics (Count, dimension service) the dashboard reads: one per manifest PUT / GET. */
-export const PUSH_METRIC = 'Pushes';
-export const PULL_METRIC = 'Pulls';
+/**
+ * The API's Powertools metric the dashboard counts pushes and pulls with: Requests (Count) of the
+ * operations manifest.put and manifest.get with statusClass 2xx (functions/apps/api-lambda/handler.ts).
+ */
+export const REQUESTS_METRIC = 'Requests';
+export const PUSH_OPERATION = 'manifest.put';
+export const PULL_OPERATION = 'manifest.get';

@@ -5,7 +5,7 @@ import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import { Construct } from 'constructs';
 import type { EnvironmentConfig } from '../config.ts';
 import { tableName } from '../names.ts';
-import { METRICS_NAMESPACE, PULL_METRIC, PUSH_METRIC } from '../runtime-env.ts';
+import { METRICS_NAMESPACE, PULL_OPERATION, PUSH_OPERATION, REQUESTS_METRIC } from '../runtime-env.ts';
 import type { ApiMetricsSource } from '../stacks/monitoring-stack.ts';
 
 export interface DashboardProps {
@@ -24,9 +24,10 @@ export class RegistryDashboard extends Construct {
   constructor(scope: Construct, id: string, props: DashboardProps) {
     super(scope, id);
     const { config } = props;
-    const powertools = (metricName: string, region: string) => new cloudwatch.Metric({
-      namespace: `${METRICS_NAMESPACE}/${config.name}`, metricName, statistic: 'Sum', period: PERIOD, region,
-      dimensionsMap: { service: 'oci-registry-api' }, label: `${metricName} ${region}`,
+    // Successful requests of one API operation (its Powertools Requests count, statusClass 2xx).
+    const succeeded = (operation: string, label: string, region: string) => new cloudwatch.Metric({
+      namespace: `${METRICS_NAMESPACE}/${config.name}`, metricName: REQUESTS_METRIC, statistic: 'Sum', period: PERIOD, region,
+      dimensionsMap: { service: 'oci-registry-api', operation, statusClass: '2xx' }, label: `${label} ${region}`,
     });
     const api = (a: ApiMetricsSource, metricName: string, statistic: string) => new cloudwatch.Metric({
       namespace: 'AWS/ApiGateway', metricName, statistic, period: PERIOD, region: a.region,
@@ -50,13 +51,13 @@ export class RegistryDashboard extends Construct {
     });
     this.dashboard.addWidgets(
       new cloudwatch.TextWidget({
-        markdown: `# OCI registry ${config.name}\nPushes = manifest PUTs, pulls = manifest GETs (Powertools metrics \`${PUSH_METRIC}\`/\`${PULL_METRIC}\`). Alarms and what to do: docs/deploy.md.`,
+        markdown: `# OCI registry ${config.name}\nPushes = manifest PUTs, pulls = manifest GETs that succeeded (Powertools metric \`${REQUESTS_METRIC}\`, operations \`${PUSH_OPERATION}\`/\`${PULL_OPERATION}\`, statusClass 2xx). Alarms and what to do: docs/deploy.md.`,
         width: 24, height: 2,
       }),
     );
     this.dashboard.addWidgets(
-      new cloudwatch.GraphWidget({ title: 'Pushes', left: regions.map((r) => powertools(PUSH_METRIC, r)), width: 6, stacked: true }),
-      new cloudwatch.GraphWidget({ title: 'Pulls', left: regions.map((r) => powertools(PULL_METRIC, r)), width: 6, stacked: true }),
+      new cloudwatch.GraphWidget({ title: 'Pushes', left: regions.map((r) => succeeded(PUSH_OPERATION, 'Pushes', r)), width: 6, stacked: true }),
+      new cloudwatch.GraphWidget({ title: 'Pulls', left: regions.map((r) => succeeded(PULL_OPERATION, 'Pulls', r)), width: 6, stacked: true }),
       new cloudwatch.GraphWidget({ title: 'Bytes served by CloudFront', left: [cloudFront('BytesDownloaded', 'Sum')], right: [cloudFront('Requests', 'Sum')], width: 6 }),
       new cloudwatch.GraphWidget({ title: 'CloudFront errors (%)', left: [cloudFront('5xxErrorRate', 'Average'), cloudFront('4xxErrorRate', 'Average')], width: 6 }),
     );

@@ -141,6 +141,10 @@ describe.each([
     const dashboards = Object.values(s.templateJson(`OciRegistry-${env}-Monitoring`).Resources).filter((r) => r.Type === 'AWS::CloudWatch::Dashboard');
     expect(dashboards).toHaveLength(1);
     const body = asText((dashboards[0]!.Properties as Json).DashboardBody);
+    // Pushes and pulls: the API's Requests of manifest.put / manifest.get that succeeded.
+    for (const op of ['manifest.put', 'manifest.get']) {
+      expect(body.replaceAll('\\"', '"')).toContain(`"Requests","operation","${op}","service","oci-registry-api","statusClass","2xx"`);
+    }
     for (const needle of ['Pushes', 'Pulls', 'BytesDownloaded', 'Latency', 'p50', 'p99', '5xx', 'Errors', 'Throttles', 'ReadThrottleEvents', `OciRegistry/${env}`]) {
       expect(body, needle).toContain(needle);
     }

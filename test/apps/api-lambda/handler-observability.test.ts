@@ -100,7 +100,7 @@ describe('metrics', () => {
 });
 
 describe('push and pull counts', () => {
-  it('a manifest PUT that succeeds emits Pushes, a manifest GET that succeeds Pulls, each with the service dimension alone', async () => {
+  it('one metric document per request: a push is a manifest.put with statusClass 2xx, a pull a manifest.get with 2xx (what the dashboard sums)', async () => {
     const g = await lambdaFixture();
     try {
       const manifest = Buffer.from(JSON.stringify({
@@ -115,9 +115,8 @@ describe('push and pull counts', () => {
       expect((await g.invoke('GET', '/v2/r/count/manifests/v1', { headers: { accept: 'application/vnd.oci.image.manifest.v1+json' } })).statusCode).toBe(200);
       expect((await g.invoke('GET', '/v2/r/count/manifests/nope')).statusCode).toBe(404);
       const emf = g.lines().filter((l): l is Emf => typeof l._aws === 'object');
-      const counts = emf.filter((d) => d.Pushes !== undefined || d.Pulls !== undefined);
-      expect(counts.map((d) => (d.Pushes !== undefined ? 'push' : 'pull'))).toEqual(['push', 'pull']);
-      for (const d of counts) expect(d._aws.CloudWatchMetrics[0]!.Dimensions).toEqual([['service']]);
+      expect(emf.map((d) => `${String(d.operation)} ${String(d.statusClass)} ${String(d.Requests)}`)).toEqual(['manifest.put 2xx 1', 'manifest.get 2xx 1', 'manifest.get 4xx 1']);
+      for (const d of emf) expect(d._aws.CloudWatchMetrics[0]!.Dimensions).toEqual([['service', 'operation', 'statusClass']]);
     } finally {
       await g.close();
     }
