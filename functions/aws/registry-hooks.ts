@@ -1,5 +1,6 @@
 // The hooks every AWS entry point that serves the registry (the API Lambda, the ingest service) passes
-// to createRegistry: transient AWS failures become 503 TOOMANYREQUESTS with Retry-After, and every
+// to createRegistry: transient AWS failures become 429 TOOMANYREQUESTS (throttling, contention) or
+// 503 UNAVAILABLE with Retry-After (errors.ts), and every
 // unexpected error is logged once, without the request's query or headers.
 import type { Logger } from '@aws-lambda-powertools/logger';
 import type { RegistryRequest } from '../core/http.ts';
@@ -20,7 +21,7 @@ function errorFields(error: unknown): Record<string, string | number | undefined
 
 /**
  * The hooks to pass to createRegistry: transient AWS failures become
- * 503 TOOMANYREQUESTS with Retry-After, and every unexpected error is logged once.
+ * 429 TOOMANYREQUESTS or 503 UNAVAILABLE with Retry-After, and every unexpected error is logged once.
  */
 export function awsRegistryHooks(logger: Logger, opts: { retryAfterSeconds?: number } = {}): Pick<RegistryOptions, 'classifyError' | 'onError'> & { logger: Logger } {
   return {

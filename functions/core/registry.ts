@@ -23,7 +23,7 @@ export interface RegistryOptions extends Omit<RegistryDeps, 'settings' | 'now'> 
   onError?: (error: unknown, req: RegistryRequest) => void;
   /**
    * Maps an unexpected error to an OCI error before the catch-all 500, e.g. a backend's throttling
-   * to 503 TOOMANYREQUESTS. Entry points supply it (the core knows no backend's error shapes);
+   * to 429 TOOMANYREQUESTS. Entry points supply it (the core knows no backend's error shapes);
    * undefined leaves the error a 500.
    */
   classifyError?: (error: unknown) => RegistryError | undefined;

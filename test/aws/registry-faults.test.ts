@@ -1,7 +1,8 @@
 // AWS faults at the API level through start:aws (issue 7): the real adapters over DynamoDB Local and
 // s3rver, with one SDK call made to fail by aws-sdk-client-mock (every other call goes through to
-// the real service). A fault that outlasted the SDK's retries is 503 TOOMANYREQUESTS with
-// Retry-After; nothing is half written; the next request succeeds. Races the adapter must win
+// the real service). A fault that outlasted the SDK's retries is 429 TOOMANYREQUESTS (throttling,
+// SlowDown, contention) or 503 UNAVAILABLE (a timeout) with Retry-After; nothing is half written;
+// the next request succeeds. Races the adapter must win
 // (ConditionalCheckFailed, TransactionCanceled) are retried inside and never reach the client.
 import { randomBytes } from 'node:crypto';
 import { ProvisionedThroughputExceededException, TransactionCanceledException } from '@aws-sdk/client-dynamodb';
@@ -68,13 +69,18 @@ afterAll(async () => {
   await reg?.close();
 });
 
-/** 503 TOOMANYREQUESTS (no body for a HEAD) with Retry-After. */
-async function expectBusy(r: Response, head = false): Promise<void> {
+/** `status` with `code` (no body for a HEAD) and Retry-After. */
+async function expectRetryLater(r: Response, status: number, code: string, head: boolean): Promise<void> {
   const text = await r.text();
-  expect(r.status, text).toBe(503);
-  if (!head) expect((JSON.parse(text) as { errors: { code: string }[] }).errors[0]?.code).toBe('TOOMANYREQUESTS');
+  expect(r.status, text).toBe(status);
+  if (!head) expect((JSON.parse(text) as { errors: { code: string }[] }).errors[0]?.code).toBe(code);
   expect(Number(r.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
 }
+
+/** Throttling and contention: 429 TOOMANYREQUESTS with Retry-After. */
+const expectBusy = (r: Response, head = false) => expectRetryLater(r, 429, 'TOOMANYREQUESTS', head);
+/** A fault of the service or the network: 503 UNAVAILABLE with Retry-After. */
+const expectUnavailable = (r: Response) => expectRetryLater(r, 503, 'UNAVAILABLE', false);
 
 
 /** Lets calls of `command` through except the n-th (from 0) after the last reset, which fails. */
@@ -135,7 +141,7 @@ function patch(location: string, body: Uint8Array, from: number): Promise<Respon
   });
 }
 
-describe('throttling: 503 TOOMANYREQUESTS with Retry-After, nothing written, the next request succeeds', () => {
+describe('throttling: 429 TOOMANYREQUESTS with Retry-After, nothing written, the next request succeeds', () => {
   it('manifest GET by tag: GetItem ProvisionedThroughputExceeded', async () => {
     const img = await image('f/get');
     await putManifest(base, 'f/get', 'v1', img.manifest);
@@ -174,8 +180,8 @@ describe('throttling: 503 TOOMANYREQUESTS with Retry-After, nothing written, the
   });
 });
 
-describe('S3 SlowDown 503', () => {
-  it('a chunk PATCHed through the API: 503, the session stays at its offset, the retried chunk and the commit succeed', async () => {
+describe('S3 SlowDown (a 503 from S3): 429 to the client', () => {
+  it('a chunk PATCHed through the API: 429, the session stays at its offset, the retried chunk and the commit succeed', async () => {
     const bytes = randomBytes(3 * MiB);
     const digest = sha256(bytes);
     const loc = await startUpload(base, 'f/slow');
@@ -195,7 +201,7 @@ describe('S3 SlowDown 503', () => {
     expect(sha256(Buffer.from(await back.arrayBuffer()))).toBe(digest);
   });
 
-  it('the commit of an upload: 503, no blob visible, the retried PUT creates it', async () => {
+  it('the commit of an upload: 429, no blob visible, the retried PUT creates it', async () => {
     const bytes = randomBytes(6 * MiB);
     const digest = sha256(bytes);
     const loc = await startUpload(base, 'f/commit');
@@ -218,11 +224,11 @@ describe('S3 SlowDown 503', () => {
   });
 });
 
-describe('timeouts', () => {
+describe('timeouts: 503 UNAVAILABLE with Retry-After', () => {
   it('manifest PUT: the batch read times out; nothing written; the retry succeeds', async () => {
     const img = await image('f/timeout');
     passThrough(() => ddb.on(BatchGetCommand).rejectsOnce(timeout()));
-    await expectBusy(await putRaw('f/timeout', 'v1', img.manifest));
+    await expectUnavailable(await putRaw('f/timeout', 'v1', img.manifest));
     await expectManifestAbsent('f/timeout', 'v1', img.digest);
     expect((await putManifest(base, 'f/timeout', 'v1', img.manifest)).status).toBe(201);
     await expectManifest('f/timeout', 'v1', img.digest);
@@ -235,7 +241,7 @@ describe('timeouts', () => {
     // UpdateItem #1 takes the lease, #2 records the new offset and state: that one times out. The
     // write may or may not have applied, so the session and its bytes are dropped, never half kept.
     passThrough(() => failNth(ddb, UpdateCommand, 1, timeout()));
-    await expectBusy(await patch(loc, bytes, 0));
+    await expectUnavailable(await patch(loc, bytes, 0));
     expect(ddb.commandCalls(UpdateCommand).length).toBeGreaterThanOrEqual(2);
     passThrough();
     expect(await sessionSize(loc)).toBe('status 404');
@@ -281,7 +287,7 @@ describe('ConditionalCheckFailed races and TransactionCanceled', () => {
     expect(put.status).toBe(201);
   });
 
-  it('a transaction that keeps conflicting: 503 after the adapter retries, nothing written, then success', async () => {
+  it('a transaction that keeps conflicting: 429 after the adapter retries, nothing written, then success', async () => {
     const img = await image('f/conflict');
     passThrough(() => ddb.on(TransactWriteCommand).rejects(cancelled('None', 'TransactionConflict')));
     await expectBusy(await putRaw('f/conflict', 'v1', img.manifest));
@@ -292,7 +298,7 @@ describe('ConditionalCheckFailed races and TransactionCanceled', () => {
     await expectManifest('f/conflict', 'v1', img.digest);
   }, 30_000);
 
-  it('a transaction cancelled by throttling: 503, nothing written, then success', async () => {
+  it('a transaction cancelled by throttling: 429, nothing written, then success', async () => {
     const img = await image('f/cancel');
     passThrough(() => ddb.on(TransactWriteCommand).rejectsOnce(cancelled('None', 'ThrottlingError')));
     const calls = ddb.commandCalls(TransactWriteCommand).length;

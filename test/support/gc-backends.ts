@@ -53,7 +53,7 @@ export async function startAwsServices(): Promise<AwsServices> {
   return { dynamo, s3, stop: async () => void (await Promise.all([dynamo.stop(), s3.stop()])) };
 }
 
-/** The registry over these stores; the aws backend classifies errors as the deployment does (aws/errors.ts: contention and throttling are 503 with Retry-After). */
+/** The registry over these stores; the aws backend classifies errors as the deployment does (aws/errors.ts: contention and throttling are 429 with Retry-After). */
 function wire(metadata: MetadataStore, blobs: BlobStore, now: () => number, errors: string[], classifyError?: (e: unknown) => RegistryError | undefined): Registry {
   const onError = (e: unknown, req: { method: string; path: string }): void => {
     errors.push(`${req.method} ${req.path}: ${e instanceof Error ? `${e.name}: ${e.message}` : String(e)}`);

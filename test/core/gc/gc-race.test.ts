@@ -58,7 +58,7 @@ function makeImage(i: number): Image {
   };
 }
 
-/** A request as a client sends it: answered 503 or 429 (busy: DynamoDB contention on a shared layer), it waits and sends it again. */
+/** A request as a client sends it: answered 429 (busy: DynamoDB contention on a shared layer) or 503, it waits and sends it again. */
 async function send(b: GcBackend, method: string, url: string, body: Buffer, headers: Record<string, string> = {}): Promise<Awaited<ReturnType<typeof call>>> {
   for (let attempt = 0; ; attempt++) {
     const r = await call(b.registry, method, url, body, headers);
