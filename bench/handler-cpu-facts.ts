@@ -22,6 +22,7 @@ interface CpuRun {
   wallMs: number;
   floorMedianUs: number;
   leanFloorMedianUs: number;
+  outputFloorMedianUs: number;
   sysMeanUs: number;
   memoryWire?: { memory: number; forwarded: number };
   statuses: Record<string, number>;
@@ -65,7 +66,12 @@ export async function handlerCpuFacts(ctx: Ctx, bundle: string, awsEnv: Record<s
     label: 'the same GetItem alone with the lean client the handler reads with (adapters/dynamodb/get-item-client.ts), interleaved, in-process wire',
     unit: 'us',
   });
-  const all = [fact, socket, floor, leanFloor];
+  const outputFloor = newFact({
+    id: 'lean_getitem_output_cpu_floor',
+    label: 'that GetItem plus the output a pull must leave (request line, audit pull line, metric document; Powertools, one write), interleaved, in-process wire',
+    unit: 'us',
+  });
+  const all = [fact, socket, floor, leanFloor, outputFloor];
   const endpoint = awsEnv.AWS_ENDPOINT_URL_DYNAMODB;
   if (!endpoint) {
     fact.error = 'no DynamoDB endpoint in the start:aws environment';
@@ -73,13 +79,13 @@ export async function handlerCpuFacts(ctx: Ctx, bundle: string, awsEnv: Record<s
   }
   const replay = await startDynamoReplay(endpoint);
   try {
-    const env = { ...awsEnv, AWS_ENDPOINT_URL_DYNAMODB: replay.url, POWERTOOLS_LOG_LEVEL: 'INFO', POWERTOOLS_METRICS_DISABLED: 'false', POWERTOOLS_SERVICE_NAME: 'registry-api' };
+    const env = { ...awsEnv, AWS_ENDPOINT_URL_DYNAMODB: replay.url, POWERTOOLS_LOG_LEVEL: 'INFO', POWERTOOLS_METRICS_DISABLED: 'false', POWERTOOLS_SERVICE_NAME: 'registry-api', ...JSON.parse(process.env.BENCH_HANDLER_ENV ?? '{}') };
     const runs: CpuRun[] = [];
     const socketRuns: CpuRun[] = [];
     for (let i = 0; i < opts.runs; i++) {
       for (const wire of ['memory', 'socket'] as const) {
         const c = await cpuRun(bundle, env, wire, opts);
-        ctx.log(`  handler CPU run #${i + 1} (${wire} wire): median ${c.medianUs} us, kernel ${c.sysMeanUs.toFixed(0)} us on average (SDK GetItem alone ${c.floorMedianUs} us, lean GetItem alone ${c.leanFloorMedianUs} us), p10 ${c.p10Us}, p90 ${c.p90Us}, p99 ${c.p99Us}, mean ${c.meanUs.toFixed(0)} us; ${((c.wallMs * 1000) / c.n).toFixed(0)} us wall per request${c.memoryWire ? `; ${c.memoryWire.memory} answered in memory, ${c.memoryWire.forwarded} over the socket` : ''}`);
+        ctx.log(`  handler CPU run #${i + 1} (${wire} wire): median ${c.medianUs} us, kernel ${c.sysMeanUs.toFixed(0)} us on average (SDK GetItem alone ${c.floorMedianUs} us, lean GetItem alone ${c.leanFloorMedianUs} us, with the output ${c.outputFloorMedianUs} us), p10 ${c.p10Us}, p90 ${c.p90Us}, p99 ${c.p99Us}, mean ${c.meanUs.toFixed(0)} us; ${((c.wallMs * 1000) / c.n).toFixed(0)} us wall per request${c.memoryWire ? `; ${c.memoryWire.memory} answered in memory, ${c.memoryWire.forwarded} over the socket` : ''}`);
         (wire === 'memory' ? runs : socketRuns).push(c);
       }
     }
@@ -92,7 +98,12 @@ export async function handlerCpuFacts(ctx: Ctx, bundle: string, awsEnv: Record<s
     floor.value = median(floor.runs);
     leanFloor.runs = runs.map((c) => c.leanFloorMedianUs);
     leanFloor.value = median(leanFloor.runs);
-    leanFloor.notes.push(`the handler above it: ${(fact.value - leanFloor.value).toFixed(0)} us (routing, the core, the API Gateway conversion, middy, the audit pull line, the request line and two EMF documents, all in one write)`);
+    leanFloor.notes.push(`the handler above it: ${(fact.value - leanFloor.value).toFixed(0)} us (routing, the core, the API Gateway conversion, middy, the audit pull line, the request line and the EMF document, all in one write)`);
+    outputFloor.runs = runs.map((c) => c.outputFloorMedianUs);
+    outputFloor.value = median(outputFloor.runs);
+    outputFloor.notes.push(
+      `the output alone: ${(outputFloor.value - leanFloor.value).toFixed(0)} us above the lean GetItem; the handler above this floor: ${(fact.value - outputFloor.value).toFixed(0)} us (routing, the core, the API Gateway event conversion, middy); over the socket: ${m(socketRuns, (c) => c.outputFloorMedianUs)} us`,
+    );
     socket.notes.push(
       `kernel time ${m(socketRuns, (c) => c.sysMeanUs)} us per request on average (in-process wire: ${m(runs, (c) => c.sysMeanUs)} us): on loopback the sender's send() also runs the receiver's TCP work; lean GetItem alone over the socket ${m(socketRuns, (c) => c.leanFloorMedianUs)} us, SDK GetItem ${m(socketRuns, (c) => c.floorMedianUs)} us`,
     );

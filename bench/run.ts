@@ -11,6 +11,7 @@
 //   BENCH_QUICK=1                  fewer runs, smaller blobs, shorter wrk (smoke test of the harness)
 //   BENCH_CPU_PROF=<dir>           V8 CPU profiles of the handler-CPU runs there (handler-cpu-facts.ts)
 //   BENCH_HANDLER_SOURCE=1         the handler-CPU row runs the TypeScript source, not the bundle (readable profiles)
+//   BENCH_HANDLER_ENV='{"POWERTOOLS_LOG_LEVEL":"ERROR"}'  extra environment of the handler-CPU runs (A/B of a setting)
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
