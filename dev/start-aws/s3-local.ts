@@ -12,6 +12,7 @@ import { PutObjectCommand } from '@aws-sdk/client-s3';
 import type { S3Event } from 'aws-lambda';
 import { makeS3Client } from '../../functions/adapters/s3/s3-client.ts';
 import { s3RangeMiddleware } from './s3-ranges.ts';
+import { listWithoutStats } from './s3-listing.ts';
 
 export const LOCAL_S3_CREDENTIALS = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' };
 
@@ -30,6 +31,7 @@ export async function startS3Local(bucket: string, opts: { directory?: string; h
   const app = server as unknown as { middleware: unknown[]; store: { getResourcePath(bucket: string, key: string, resource: string): string } };
   app.middleware.unshift(s3RangeMiddleware((b, k) => app.store.getResourcePath(b, k, 'object')));
   answerPutsWhenWritten(server);
+  listWithoutStats(server);
   const { port } = await server.run();
   const endpoint = `http://127.0.0.1:${port}`;
   await keepS3rverDirectories(endpoint, bucket);

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import S3rver from 's3rver';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { answerPutsWhenWritten, keepS3rverDirectories } from '../../dev/start-aws/s3-local.ts';
+import { listWithoutStats } from '../../dev/start-aws/s3-listing.ts';
 import { makeS3Client } from '../../functions/adapters/s3/s3-client.ts';
 import { S3Strictness } from './s3-strict.ts';
 
@@ -23,6 +24,7 @@ export async function startLocalS3(bucket = 'registry-test'): Promise<LocalS3> {
   const directory = await mkdtemp(join(tmpdir(), 's3rver-'));
   const server = new S3rver({ port: 0, address: '127.0.0.1', silent: true, directory, configureBuckets: [{ name: bucket }] });
   answerPutsWhenWritten(server);
+  listWithoutStats(server);
   const { port } = await server.run();
   const endpoint = `http://127.0.0.1:${port}`;
   const strict = new S3Strictness();
