@@ -48,23 +48,20 @@ const byteOrder = (a: string, b: string) => Buffer.compare(Buffer.from(a), Buffe
 /** What the listing should answer: S3's key order; prefix, start-after, delimiter and max-keys as s3rver reads them. */
 function model(o: { prefix?: string; startAfter?: string; delimiter?: string; maxKeys?: number }) {
   const { prefix = '', startAfter = '', delimiter = '', maxKeys = Infinity } = o;
-  const keys: string[] = [];
-  const commonPrefixes = new Set<string>();
-  let isTruncated = false;
-  for (const key of [...KEYS].sort(byteOrder)) {
-    if (key <= startAfter || !key.startsWith(prefix)) continue;
-    const cut = delimiter ? key.slice(prefix.length).indexOf(delimiter) : -1;
-    if (cut !== -1) {
-      commonPrefixes.add(key.slice(0, prefix.length + cut + 1));
-      continue;
-    }
-    if (keys.length >= maxKeys) {
-      isTruncated = true;
-      break;
-    }
-    keys.push(key);
-  }
-  return { keys, commonPrefixes: [...commonPrefixes].sort(), isTruncated };
+  const eligible = [...KEYS].sort(byteOrder).filter((k) => k > startAfter && k.startsWith(prefix));
+  const rolledUp = (k: string): string | undefined => {
+    const i = delimiter ? k.indexOf(delimiter, prefix.length) : -1;
+    return i === -1 ? undefined : k.slice(0, i + 1);
+  };
+  const plain = eligible.filter((k) => rolledUp(k) === undefined);
+  // The page ends before the first key past max-keys; common prefixes are those met before it.
+  const end = plain.length > maxKeys ? plain[maxKeys] : undefined;
+  const met = eligible.filter((k) => end === undefined || byteOrder(k, end) < 0);
+  return {
+    keys: plain.slice(0, maxKeys),
+    commonPrefixes: [...new Set(met.map(rolledUp).filter((p) => p !== undefined))].sort(),
+    isTruncated: end !== undefined,
+  };
 }
 
 describe("the S3 stand-in's listing", () => {
